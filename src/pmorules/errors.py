@@ -1,0 +1,68 @@
+"""Located input errors: every mistake in a user's file, reported at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a value came from: ``file:line:col``, ``file:row`` (CSV) or ``file!Sheet!C7`` (XLSX)."""
+
+    file: str
+    line: int | None = None
+    col: int | None = None
+    cell: str | None = None
+
+    def __str__(self) -> str:
+        if self.cell:
+            return f"{self.file}!{self.cell}"
+        if self.line is None:
+            return self.file
+        if self.col is None:
+            return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def short(self) -> str:
+        """``file:line`` for evidence lists, where columns are noise."""
+        if self.cell or self.line is None:
+            return str(self)
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in one place, with an optional hint on how to fix it."""
+
+    location: Location
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+@dataclass
+class InputError(Exception):
+    """Bad input: knowledge, rule, config or template files. Exit code 2, never a traceback."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(str(d) for d in sorted(set(self.diagnostics)))
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def did_you_mean(wanted: str, known: list[str] | set[str]) -> str | None:
+    """A close known id for a hint, or None."""
+    import difflib
+
+    lowered = {k.lower(): k for k in known}
+    match = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"did you mean {lowered[match[0]]!r}?" if match else None
