@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, order=True)
+def _sort_key(*values: object) -> tuple:
+    """A total order over values that may be None (None sorts first)."""
+    return tuple((value is not None, value if value is not None else 0) for value in values)
+
+
+@dataclass(frozen=True)
 class Location:
     """Where a value came from: ``file:line:col``, ``file:row`` (CSV) or ``file!Sheet!C7`` (XLSX)."""
 
@@ -23,6 +29,20 @@ class Location:
             return f"{self.file}:{self.line}"
         return f"{self.file}:{self.line}:{self.col}"
 
+    def _key(self) -> tuple:
+        cell: tuple = ()
+        if self.cell:  # Sheet!C7: by sheet, then row, then column (A2 before A10)
+            sheet, _, ref = self.cell.rpartition("!")
+            match = re.fullmatch(r"([A-Z]+)([0-9]+)", ref)
+            letters, row = (match.group(1), int(match.group(2))) if match else (ref, 0)
+            cell = (sheet, row, len(letters), letters)
+        return (self.file, *_sort_key(self.line, self.col), cell)
+
+    def __lt__(self, other: Location) -> bool:
+        # dataclass(order=True) would compare None with int and raise TypeError
+        # when a file-level and a line-level location of one file meet.
+        return self._key() < other._key()
+
     def short(self) -> str:
         """``file:line`` for evidence lists, where columns are noise."""
         if self.cell or self.line is None:
@@ -30,13 +50,18 @@ class Location:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Diagnostic:
     """One problem in one place, with an optional hint on how to fix it."""
 
     location: Location
     message: str
     hint: str | None = None
+
+    def __lt__(self, other: Diagnostic) -> bool:
+        return (self.location._key(), self.message, *_sort_key(self.hint)) < (
+            other.location._key(), other.message, *_sort_key(other.hint)
+        )
 
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}"

@@ -389,7 +389,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
             kind = "service" if target in goal.services else "outcome"
             facts.append(Fact("goal_target", f"{goal.id}/{target}",
                               {"goal": goal.id, "target": target, "target_kind": kind, "due_months": goal.due_months},
-                              {"due_months": _src(kb, "goal", goal.id, "due_months")}))
+                              {"due_months": _src(kb, "goal", goal.id, "due_months")}, [goal.id, target]))
             for service in services:
                 facts.append(Fact("goal_link", f"{goal.id}/{target}/{service.id}",
                                   {"goal": goal.id, "target": target, "service": service.id, "months": service.months,
@@ -411,6 +411,8 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
     for month in sorted(set(org.reviews_months)):
         facts.append(Fact("review", f"month{month:g}", {"month": month}, {"month": _src(kb, "organisation", "", "reviews_months")}))
 
+    for fact in facts:
+        fact.fields = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in fact.fields.items()}
     summary = {
         "services": len(active),
         "shares": {term: round(shares[term], 4) for term in TERMS},

@@ -8,11 +8,13 @@ All problems are collected and raised together as one located InputError.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .catalogue import Catalogue, load_catalogue
 from .errors import Diagnostic, InputError, Location, did_you_mean
@@ -150,36 +152,55 @@ class _Collected:
 def _friendly(error: dict[str, Any]) -> tuple[str, str | None]:
     """A pydantic error as a message a PMO lead understands, plus a hint."""
     loc = error["loc"]
-    name = ".".join(str(p) for p in loc if not isinstance(p, int)) or "document"
     kind = error["type"]
+    got = error.get("input")
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        return f"unknown key {key!r}", None
+        return f"unknown key {key!r}", did_you_mean(key, _fields_at(loc[:-1]))
+    if kind == "invalid_key":  # pydantic puts the offending key, as text, last in loc
+        return f"key {got!r} is not a name: keys must be text", None
+    name = ".".join(p for p in loc if isinstance(p, str) and p != "[key]") or "document"
     if kind == "missing":
         return f"{name}: required field is missing", None
-    got = error.get("input")
     shown = f" (got {got!r})" if isinstance(got, (str, int, float, bool)) or got is None else ""
-    message = error["msg"].replace("Input should be", "should be").replace("Value error, ", "")
-    return f"{name}: {message}{shown}", None
+    if kind == "string_pattern_mismatch":
+        return f"{name}: not a valid id{shown}", "use letters, digits, '_', '-' or '.', starting with a letter or digit"
+    message = (
+        error["msg"]
+        .replace("Input should be", "should be")
+        .replace("String should", "should")
+        .replace("List should", "should")
+        .replace("Value error, ", "")
+    )
+    message = re.sub(r"a valid dictionary or instance of \w+", "a mapping (key: value)", message)
+    hint = f"quote it: '{got}'" if kind == "string_type" and isinstance(got, (int, float)) else None
+    return f"{name}: {message}{shown}", hint
 
 
-def _extra_hint(error: dict[str, Any], model_fields: dict[str, set[str]]) -> str | None:
-    if error["type"] != "extra_forbidden":
-        return None
-    section = str(error["loc"][0]) if error["loc"] else ""
-    known = model_fields.get(section, set())
-    return did_you_mean(str(error["loc"][-1]), known)
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``list[Harm] | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _model_in(arg)) is not None:
+            return found
+    return None
 
 
-_FIELDS = {
-    "services": set(ServiceSpec.model_fields),
-    "clients": set(Client.model_fields),
-    "goals": set(Goal.model_fields),
-    "outcomes": set(Outcome.model_fields),
-    "organisation": set(Organisation.model_fields),
-    "horizons": set(Horizons.model_fields),
-    "": set(KnowledgeFile.model_fields),
-}
+@lru_cache(maxsize=256)
+def _fields_at_path(path: tuple[str, ...]) -> frozenset[str]:
+    model: type[BaseModel] | None = KnowledgeFile
+    for step in path:
+        info = model.model_fields.get(step) if model else None
+        model = _model_in(info.annotation) if info else None
+        if model is None:
+            return frozenset()
+    return frozenset(model.model_fields)
+
+
+def _fields_at(loc: tuple[Any, ...]) -> frozenset[str]:
+    """The field names of the model at a pydantic error location (list indexes skipped)."""
+    return _fields_at_path(tuple(p for p in loc if isinstance(p, str)))
 
 
 def _read_one(path: Path, display: str) -> tuple[Any, Locator]:
@@ -202,8 +223,8 @@ def _validate_file(raw: Any, locator: Locator, display: str, into: _Collected) -
     except ValidationError as exc:
         out = []
         for error in exc.errors():
-            message, _ = _friendly(error)
-            out.append(Diagnostic(locator(tuple(error["loc"])), message, _extra_hint(error, _FIELDS)))
+            message, hint = _friendly(error)
+            out.append(Diagnostic(locator(tuple(error["loc"])), message, hint))
         return out
     for section in ("clients", "services", "goals", "outcomes"):
         for index, item in enumerate(getattr(parsed, section)):
@@ -345,6 +366,8 @@ class _Resolver:
             term = spec.term or term_for_months(months, self.horizons)
         else:
             term = spec.term or (cat.term if cat else None)
+            if term is None and spec.catalogue:
+                return None  # its unknown catalogue id is already reported; no second error for the same cause
             if term is None:
                 self.errors.append(
                     Diagnostic(

@@ -38,15 +38,20 @@ def _harm(item: str) -> dict[str, str]:
     return harm
 
 
-def _rows_to_section(header: list[str], rows: list[list[str]]) -> list[dict[str, Any]]:
-    records = []
-    for row in rows:
+def _rows_to_section(
+    header: list[str], rows: list[list[str]], numbers: list[int]
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Records of the non-blank rows, and the sheet/file row number of each record."""
+    records, kept = [], []
+    for row, number in zip(rows, numbers):
         record = {}
         for column, cell in zip(header, row):
             if column and cell is not None and str(cell).strip() != "":
                 record[column] = _cell_value(column, str(cell))
-        records.append(record)
-    return records
+        if record:  # a blank row (or one with values only under blank headers) is not an item
+            records.append(record)
+            kept.append(number)
+    return records, kept
 
 
 def _section_for(name: str, where: Location) -> str:
@@ -70,19 +75,27 @@ def _column_letter(index: int) -> str:
 def read_csv(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
     """A CSV table; errors point at ``file:row``."""
     section = _section_for(path.stem, Location(display))
+    table: list[list[str]] = []
+    starts: list[int] = []  # the line each record starts on (a quoted cell may span lines)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            table = [row for row in csv.reader(handle)]
+            reader = csv.reader(handle)
+            previous_end = 0
+            for row in reader:
+                table.append(row)
+                starts.append(previous_end + 1)
+                previous_end = reader.line_num
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError([Diagnostic(Location(display), f"cannot read CSV: {exc}")]) from None
+        where = Location(display, reader.line_num + 1) if isinstance(exc, csv.Error) else Location(display)
+        raise InputError([Diagnostic(where, f"cannot read CSV: {exc}")]) from None
     if not table:
         return {}, lambda _path: Location(display)
     header = [column.strip() for column in table[0]]
-    data = _rows_to_section(header, table[1:])
+    data, rows = _rows_to_section(header, table[1:], starts[1:])
 
     def locate(loc: tuple[Any, ...]) -> Location:
-        if len(loc) >= 2 and loc[0] == section and isinstance(loc[1], int):
-            return Location(display, loc[1] + 2)
+        if len(loc) >= 2 and loc[0] == section and isinstance(loc[1], int) and 0 <= loc[1] < len(rows):
+            return Location(display, rows[loc[1]])
         return Location(display, 1)
 
     return {section: data}, locate
@@ -98,6 +111,7 @@ def read_xlsx(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
         raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
     data: dict[str, Any] = {}
     headers: dict[str, tuple[str, list[str]]] = {}
+    numbers: dict[str, list[int]] = {}
     errors: list[Diagnostic] = []
     for sheet in workbook.worksheets:
         try:
@@ -109,17 +123,17 @@ def read_xlsx(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
         if not rows:
             continue
         header = [column.strip() for column in rows[0]]
-        data[section] = _rows_to_section(header, rows[1:])
+        data[section], numbers[section] = _rows_to_section(header, rows[1:], list(range(2, len(rows) + 1)))
         headers[section] = (sheet.title, header)
     workbook.close()
     if errors:
         raise InputError(errors)
 
     def locate(loc: tuple[Any, ...]) -> Location:
-        if len(loc) >= 2 and loc[0] in headers and isinstance(loc[1], int):
+        if len(loc) >= 2 and loc[0] in headers and isinstance(loc[1], int) and 0 <= loc[1] < len(numbers[loc[0]]):
             title, header = headers[loc[0]]
             column = header.index(loc[2]) if len(loc) >= 3 and loc[2] in header else 0
-            return Location(display, cell=f"{title}!{_column_letter(column)}{loc[1] + 2}")
+            return Location(display, cell=f"{title}!{_column_letter(column)}{numbers[loc[0]][loc[1]]}")
         return Location(display)
 
     return data, locate

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.cyaml import CParser
+from yaml.reader import ReaderError
 from yaml.resolver import BaseResolver
 
 from .errors import Diagnostic, InputError, Location
@@ -127,27 +128,50 @@ def parse_yaml(text: str, filename: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and not exc.context.startswith("while "):
+            problem = f"{exc.context}, {exc.problem}"  # "expected a single document in the stream, but found another document"
         prefix = "" if isinstance(exc, ConstructorError) else "YAML syntax error: "
         raise InputError([Diagnostic(where, prefix + problem)]) from None
+    except ReaderError as exc:
+        # libyaml reports a bad character by its byte offset in the UTF-8 text
+        where = _byte_location(text.encode("utf-8", "surrogatepass"), exc.position, filename)
+        character = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        raise InputError([Diagnostic(where, f"YAML syntax error: character U+{character:04X}: {exc.reason}")]) from None
     except yaml.YAMLError as exc:
-        raise InputError([Diagnostic(Location(filename), f"YAML error: {exc}")]) from None
+        raise InputError([Diagnostic(Location(filename, 1, 1), f"YAML error: {str(exc).splitlines()[0]}")]) from None
+    except RecursionError:
+        raise InputError([Diagnostic(Location(filename, 1, 1), "YAML error: the document is nested too deeply")]) from None
+
+
+def _byte_location(data: bytes, offset: int, filename: str) -> Location:
+    """``file:line:col`` (1-based, columns in characters) of a byte offset."""
+    before = data[: max(offset, 0)]
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", "replace"))
+    return Location(filename, before.count(b"\n") + 1, column + 1)
 
 
 def read_yaml(path: Path, display: str) -> Any:
     """Read and parse a YAML file named ``display`` in messages."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError([Diagnostic(Location(display), f"not UTF-8 text: {exc.reason}")]) from None
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError([Diagnostic(Location(display), f"cannot read: {exc.strerror}")]) from None
-    return parse_yaml(text, display)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = _byte_location(data, exc.start, display)
+        raise InputError([Diagnostic(where, f"not UTF-8 text: {exc.reason} (byte 0x{data[exc.start]:02x})")]) from None
+    return parse_yaml(text.removeprefix("\ufeff"), display)
 
 
 def position(container: Any, key: Any) -> tuple[int, int] | None:
     """Line and column of ``container[key]`` (a mapping key or list index), if known."""
     if isinstance(container, PosDict):
-        return container.key_pos.get(key)
+        found = container.key_pos.get(key)
+        if found is None and isinstance(key, str):  # pydantic names a non-text key by its text
+            found = next((pos for k, pos in container.key_pos.items() if str(k) == key), None)
+        return found
     if isinstance(container, PosList) and isinstance(key, int) and 0 <= key < len(container.item_pos):
         return container.item_pos[key]
     return None

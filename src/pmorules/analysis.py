@@ -1,0 +1,117 @@
+"""One analysis of a workspace: load, derive facts, evaluate rules, build findings.
+
+``analyze(path)`` is what the CLI, the report and the mix all call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import ConfigFile, load_config
+from .errors import InputError
+from .evaluate import evaluate
+from .facts import FactBase, derive_facts
+from .findings import Finding, build_findings
+from .knowledge import KnowledgeBase, load_workspace
+from .rules.compile import CompiledBook, compile_rulebook
+from .rules.load import Rule, RuleBook, load_rulebook
+from .rules.spec import LEVEL_ORDER
+
+
+@dataclass
+class Analysis:
+    kb: KnowledgeBase
+    config: ConfigFile
+    rulebook: RuleBook
+    compiled: CompiledBook
+    facts: FactBase
+    findings: list[Finding]
+    today: dt.date
+
+    def counts(self) -> dict[str, int]:
+        counts = {level: 0 for level in LEVEL_ORDER}
+        for finding in self.findings:
+            counts[finding.level] += 1
+        return counts
+
+    def summary(self) -> dict[str, Any]:
+        return {**self.facts.summary, "findings": self.counts()}
+
+    def manifest(self) -> dict[str, Any]:
+        return run_manifest(self)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pmorules_version": __version__,
+            "workspace": self.kb.workspace,
+            "summary": self.summary(),
+            "findings": [f.to_json() for f in self.findings],
+            "notes": list(self.kb.notes),
+            "manifest": self.manifest(),
+        }
+
+
+def rule_hash(rule: Rule) -> str:
+    """A content hash of a rule as it was effective in this run (spec and params)."""
+    body = json.dumps(
+        {"spec": rule.spec.model_dump(mode="json", by_alias=True), "params": rule.params}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def run_manifest(analysis: Analysis) -> dict[str, Any]:
+    """What a finding can be reproduced from: input hashes, rule hashes, effective params."""
+    rules = analysis.rulebook.rules
+    hashes = {path: hashlib.sha256(file.read_bytes()).hexdigest() for path, file in analysis.rulebook.files}
+    return {
+        "as_of": analysis.today.isoformat(),
+        "inputs": [{"path": f.path, "sha256": f.sha256} for f in analysis.kb.files]
+        + ([{"path": analysis.config.path, "sha256": hashlib.sha256(analysis.config.text.encode()).hexdigest()}]
+           if analysis.config.path else []),
+        "rule_files": [{"path": p, "sha256": h} for p, h in sorted(hashes.items())],
+        "rules": [
+            {
+                "id": rule.id, "hash": rule_hash(rule), "enabled": rule.enabled, "level": rule.level,
+                "params": dict(rule.params), "overlay": rule.overlay, "origins": dict(sorted(rule.origins.items())),
+            }
+            for rule in sorted(rules.values(), key=lambda r: r.id)
+        ],
+    }
+
+
+def load_rules(workspace: str | Path | None) -> tuple[ConfigFile, RuleBook]:
+    """Config and effective rulebook of a workspace (or the defaults without one)."""
+    if workspace is None:
+        config = ConfigFile.model_validate({"config": {}})
+        return config, load_rulebook(config, None)
+    path = Path(workspace)
+    config = load_config(path, str(workspace))
+    return config, load_rulebook(config, path, str(workspace))
+
+
+def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
+    """Analyse a workspace; bad input raises InputError with every located problem."""
+    today = today or dt.date.today()
+    problems = []
+    kb = None
+    try:
+        kb = load_workspace(workspace)
+    except InputError as exc:
+        problems.extend(exc.diagnostics)
+    try:
+        config, rulebook = load_rules(workspace)
+        compiled = compile_rulebook(rulebook)
+    except InputError as exc:
+        problems.extend(exc.diagnostics)
+    if problems or kb is None:
+        raise InputError(problems)
+    facts = derive_facts(kb, today)
+    matches = evaluate(compiled, facts.facts)
+    findings = build_findings(matches, kb)
+    return Analysis(kb, config, rulebook, compiled, facts, findings, today)

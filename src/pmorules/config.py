@@ -1,0 +1,127 @@
+"""``pmorules.toml``: per-workspace settings (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import Diagnostic, InputError, Location, did_you_mean
+from .rules.spec import Level
+
+CONFIG_NAME = "pmorules.toml"
+Scalar = Union[bool, int, float, str]
+
+
+class RuleSetting(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+    enabled: bool | None = None
+    level: Level | None = None
+    params: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+
+
+class MixSettings(BaseModel):
+    """Settings of the recommended mix (``[mix]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    capacity: float | None = Field(default=None, ge=0)
+    candidate_effort: float = Field(default=5.0, ge=0)
+    candidate_probability: float = Field(default=0.6, ge=0, le=1)
+    change_cost: float = Field(default=0.01, ge=0)
+    include_catalogue: bool = True
+    efforts: dict[str, float] = Field(default_factory=dict)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    rule_paths: list[str] = Field(default_factory=list)
+    templates: list[str] = Field(default_factory=list)
+    default_rules: bool = True
+    rules: dict[str, RuleSetting] = Field(default_factory=dict)
+    mix: MixSettings = Field(default_factory=MixSettings)
+
+
+class ConfigFile(BaseModel):
+    """The parsed config plus what is needed to point at its lines."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    config: Config
+    path: str | None = None
+    text: str = ""
+
+    def where(self, *keys: str) -> Location:
+        """The line of a key path such as ('rules', 'BAL005', 'level'); the file if not found."""
+        if self.path is None:
+            return Location(CONFIG_NAME)
+        return Location(self.path, _find_line(self.text, keys))
+
+
+def _find_line(text: str, keys: tuple[str, ...]) -> int | None:
+    lines = text.splitlines()
+    table = ".".join(keys[:-1]) if len(keys) > 1 else ""
+    section = ""
+    best: int | None = None
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            section = header.group(1).replace('"', "").replace(" ", "")
+            if section == ".".join(keys):
+                return number
+            continue
+        key = re.match(r"^([A-Za-z0-9_\"\.-]+)\s*=", stripped)
+        if not key:
+            continue
+        full = (section + "." if section else "") + key.group(1).replace('"', "")
+        if full == ".".join(keys) or (table and full.startswith(table + ".") and full.endswith("." + keys[-1])):
+            return number
+        if full.startswith(".".join(keys) + ".") or (best is None and keys[-1] in full.split(".")):
+            best = best or number
+    return best
+
+
+def load_config(workspace: Path, shown: str) -> ConfigFile:
+    """Read ``pmorules.toml`` of a workspace (defaults when there is none)."""
+    path = workspace / CONFIG_NAME
+    display = str(Path(shown) / CONFIG_NAME)
+    if not path.is_file():
+        return ConfigFile(config=Config())
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = Location(display, int(match.group(1)), int(match.group(2))) if match else Location(display)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise InputError([Diagnostic(where, f"TOML syntax error: {message}")]) from None
+    rules = raw.get("rules")
+    if isinstance(rules, list):  # `rules = ["rules"]`: extra rule paths (DESIGN.md §4)
+        raw = {**raw, "rules": {}, "rule_paths": raw.get("rule_paths", []) + rules}
+    elif isinstance(rules, dict) and "paths" in rules:
+        rules = dict(rules)
+        raw = {**raw, "rules": rules, "rule_paths": raw.get("rule_paths", []) + list(rules.pop("paths"))}
+    holder = ConfigFile(config=Config(), path=display, text=text)
+    try:
+        holder.config = Config.model_validate(raw)
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors():
+            keys = tuple(str(p) for p in error["loc"])
+            if error["type"] == "extra_forbidden":
+                section = Config if len(keys) == 1 else (RuleSetting if keys[0] == "rules" else MixSettings)
+                message = f"unknown setting {keys[-1]!r}"
+                hint = did_you_mean(keys[-1], list(section.model_fields))
+            else:
+                message = f"{'.'.join(keys)}: {error['msg']}"
+                hint = None
+            errors.append(Diagnostic(holder.where(*keys), message, hint))
+        raise InputError(errors) from None
+    return holder

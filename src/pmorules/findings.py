@@ -1,0 +1,210 @@
+"""Turn engine matches into findings: subjects, texts, evidence and paths.
+
+Matches of one rule on the same subjects become one finding (e.g. one per goal,
+naming every uncovered outcome). Texts render from the rule's sandboxed
+templates; evidence lists each condition that held with the value it compared,
+the threshold, and where both came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from jinja2 import TemplateError
+
+from .errors import Diagnostic, InputError
+from .evaluate import Match
+from .facts import Fact
+from .knowledge import KnowledgeBase
+from .rules.compile import CompiledRule, _leaf_conditions
+from .rules.spec import LEVEL_ORDER, OP_WORDS, Condition, Operand
+
+
+@dataclass
+class Evidence:
+    fact: str
+    field: str | None
+    op: str
+    expected: Any
+    actual: Any
+    source: str
+    param: str | None = None
+    param_source: str | None = None
+
+    def text(self) -> str:
+        if self.op == "absent":
+            return f"no {self.fact} fact with {self.expected}"
+        threshold = f"{self.expected}" + (f" ({self.param})" if self.param else "")
+        return f"{self.fact}.{self.field} = {self.actual!r} {OP_WORDS.get(self.op, self.op)} {threshold}"
+
+
+@dataclass
+class Finding:
+    id: str
+    rule: str
+    name: str
+    title: str
+    level: str
+    category: str
+    subjects: list[str]
+    message: str
+    why: str
+    recommendation: str
+    evidence: list[Evidence]
+    path: list[str]
+    rule_source: str
+    matches: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["evidence"] = [
+            {k: v for k, v in asdict(e).items() if v is not None or k in ("field", "expected", "actual")}
+            for e in self.evidence
+        ]
+        return data
+
+
+def _operand_value(operand: Operand | Condition, match: Match, own: str, params: dict[str, Any]) -> Any:
+    if operand.param is not None:
+        return params[operand.param]
+    if operand.ref is not None:
+        pattern, _, name = operand.ref.partition(".")
+        fact = match.facts[own if pattern == own else pattern]
+        return fact.key if name == "key" else fact.fields.get(name)
+    return operand.value
+
+
+def expected_value(cond: Condition, match: Match, own: str, params: dict[str, Any]) -> Any:
+    value = _operand_value(cond, match, own, params)
+    if cond.times is not None:
+        value = value * _operand_value(cond.times, match, own, params)
+    if cond.plus is not None:
+        value = value + _operand_value(cond.plus, match, own, params)
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def _describe(cond: Condition, match: Match, own: str, params: dict[str, Any]) -> str:
+    if cond.op in ("exists", "missing"):
+        return f"{cond.field} {OP_WORDS[cond.op]}"
+    if cond.ref is not None and cond.ref.partition(".")[0] != own:
+        value: Any = expected_value(cond, match, own, params)
+    elif cond.param is not None:
+        value = f"{params[cond.param]} ({cond.param})"
+    else:
+        value = cond.value
+    return f"{cond.field} {OP_WORDS[cond.op]} {value}"
+
+
+def _evidence(compiled: CompiledRule, match: Match) -> list[Evidence]:
+    rule = compiled.rule
+    out = []
+    for pattern in compiled.patterns:
+        if pattern.absent:
+            spec = next(p for p in rule.spec.match or [] if p.name == pattern.name)
+            text = " and ".join(_describe(c, match, pattern.name, rule.params) for c in _leaf_conditions(spec.where))
+            out.append(Evidence(pattern.fact, None, "absent", text or "any values", 0, rule.source.short()))
+            continue
+        fact = match.facts[pattern.name]
+        for cond in pattern.conditions:
+            actual = fact.key if cond.field == "key" else fact.fields.get(cond.field)
+            expected = None if cond.op in ("exists", "missing") else expected_value(cond, match, pattern.name, rule.params)
+            out.append(
+                Evidence(
+                    fact.label, cond.field, cond.op, expected, actual, fact.sources.get(cond.field, ""),
+                    cond.param, rule.origins.get(f"params.{cond.param}") if cond.param else None,
+                )
+            )
+    return out
+
+
+def _subjects(compiled: CompiledRule, match: Match) -> list[str]:
+    subjects = []
+    for subject in compiled.rule.spec.subjects or []:
+        if subject == "mix":
+            subjects.append("mix")
+            continue
+        pattern, _, name = subject.partition(".")
+        fact = match.facts[pattern]
+        subjects.append(str(fact.key if not name or name == "key" else fact.fields.get(name)))
+    return subjects
+
+
+def _path(compiled: CompiledRule, match: Match) -> list[str]:
+    if compiled.rule.spec.path:
+        return list(match.facts[compiled.rule.spec.path].path)
+    for pattern in compiled.positive:
+        if match.facts[pattern.name].path:
+            return list(match.facts[pattern.name].path)
+    return []
+
+
+def names_of(kb: KnowledgeBase) -> dict[str, str]:
+    """Display names of everything a message may mention, by id."""
+    names: dict[str, str] = {o.id: o.name or o.id for o in kb.outcomes.values()}
+    names |= dict(kb.absent_catalogue)
+    names |= {c.id: c.name or c.id for c in kb.clients.values()}
+    names |= {g.id: g.name or g.id for g in kb.goals.values()}
+    names |= {s.id: s.name for s in kb.services.values()}
+    names["mix"] = "the mix"
+    return names
+
+
+def _fact_view(fact: Fact, names: dict[str, str]) -> dict[str, Any]:
+    return {**fact.fields, "key": fact.key, "name": names.get(fact.key, fact.key), "path": list(fact.path)}
+
+
+def render_texts(compiled: CompiledRule, group: list[Match], names: dict[str, str]) -> dict[str, str]:
+    """message / why / recommendation of one finding, from the rule's sandboxed templates."""
+    rule = compiled.rule
+    first = group[0]
+    context: dict[str, Any] = {name: _fact_view(fact, names) for name, fact in first.facts.items()}
+    context |= {
+        "params": dict(rule.params), "names": names,
+        "matches": [{n: _fact_view(f, names) for n, f in m.facts.items()} for m in group],
+        "subjects": _subjects(compiled, first),
+    }
+    texts = {}
+    for name, template in compiled.templates.items():
+        try:
+            texts[name] = " ".join(template.render(context).split())
+        except TemplateError as exc:
+            where = rule.raw_locations.get(name, rule.source)
+            raise InputError([Diagnostic(where, f"rule {rule.id}: {name}: {exc}")]) from None
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            where = rule.raw_locations.get(name, rule.source)
+            raise InputError([Diagnostic(where, f"rule {rule.id}: {name}: cannot render: {exc}")]) from None
+    return texts
+
+
+def build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
+    """One finding per rule and subjects, sorted by level, rule and subjects, numbered F1…"""
+    names = names_of(kb)
+    groups: dict[tuple[str, tuple[str, ...]], list[Match]] = {}
+    for match in matches:
+        key = (match.compiled.rule.id, tuple(_subjects(match.compiled, match)))
+        groups.setdefault(key, []).append(match)
+    findings = []
+    for (rule_id, subjects), group in groups.items():
+        compiled = group[0].compiled
+        rule = compiled.rule
+        evidence: list[Evidence] = []
+        for match in group:
+            for item in _evidence(match.compiled, match):
+                if item not in evidence:
+                    evidence.append(item)
+        texts = render_texts(compiled, group, names)
+        findings.append(
+            Finding(
+                id="", rule=rule_id, name=rule.spec.name or "", title=rule.spec.title or "", level=rule.level,
+                category=rule.spec.category or "", subjects=list(subjects), message=texts["message"],
+                why=texts["why"], recommendation=texts["recommendation"], evidence=evidence,
+                path=_path(compiled, group[0]), rule_source=rule.source.short(), matches=len(group),
+                params=dict(rule.params),
+            )
+        )
+    findings.sort(key=lambda f: (LEVEL_ORDER[f.level], f.rule, f.subjects))
+    for number, finding in enumerate(findings, start=1):
+        finding.id = f"F{number}"
+    return findings

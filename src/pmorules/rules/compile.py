@@ -1,0 +1,272 @@
+"""Compile effective rules to durable_rules JSON rulesets plus the metadata explanations need.
+
+Each rule becomes one engine rule per alternative of its ``any`` groups (so an
+action knows exactly which conditions held), with params resolved to literals.
+Rules with an absent pattern get a gate pattern first; the gate fact is asserted
+last, so negations are evaluated only once every fact is in (ENGINE.md §2.3).
+The compiler checks everything the engine would accept silently or crash on.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Template, TemplateSyntaxError
+
+from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..facts import FACT_TYPES
+from ..text import MESSAGE_ENV
+from .load import Rule, RuleBook
+from .spec import COMPARISON_OPS, AllOf, AnyOf, Condition, Operand
+
+GATE_TYPE = "__gate__"
+GATE_PATTERN = "g"
+MAX_PATTERNS = 8  # the engine's hard limit is 16 (ENGINE.md §4 #5)
+MAX_CONDITIONS = 48  # > 64 alpha nodes matching one fact is error 303
+MAX_ALTERNATIVES = 16
+RULES_PER_SHARD = 40  # ~256 rules on one identical condition crash the engine
+TEXT_FIELDS = ("message", "why", "recommendation")
+
+_ENGINE_OPS = {"gt": "$gt", "ge": "$gte", "lt": "$lt", "le": "$lte", "ne": "$neq"}
+
+
+@dataclass
+class PatternInfo:
+    name: str  # as written in the rule
+    engine: str  # as given to the engine
+    fact: str
+    absent: bool
+    conditions: list[Condition]  # for a positive pattern: the conditions of this alternative
+
+
+@dataclass
+class CompiledRule:
+    """One engine rule of one alternative of an effective rule."""
+
+    rule: Rule
+    engine_name: str
+    definition: dict[str, Any]
+    patterns: list[PatternInfo]
+    gated: bool
+    templates: dict[str, Template] = field(repr=False)
+
+    @property
+    def positive(self) -> list[PatternInfo]:
+        return [p for p in self.patterns if not p.absent]
+
+
+@dataclass
+class CompiledBook:
+    rules: list[CompiledRule]
+    reads: dict[str, set[str]]  # fact type -> fields some rule reads
+
+    def shards(self) -> list[list[CompiledRule]]:
+        return [self.rules[i : i + RULES_PER_SHARD] for i in range(0, len(self.rules), RULES_PER_SHARD)]
+
+
+class _RuleCompiler:
+    def __init__(self, rule: Rule, errors: list[Diagnostic]):
+        self.rule = rule
+        self.errors = errors
+        self.where = rule.raw_locations.get("match", rule.source)
+
+    def error(self, message: str, hint: str | None = None, key: str = "match") -> None:
+        self.errors.append(Diagnostic(self.rule.raw_locations.get(key, self.rule.source), f"rule {self.rule.id}: {message}", hint))
+
+    def operand(self, op: Operand | Condition, patterns: dict[str, PatternInfo], own: str) -> Any:
+        """An engine operand for a literal, a param or a ref."""
+        if op.param is not None:
+            if op.param not in self.rule.params:
+                self.error(f"unknown param {op.param!r}", did_you_mean(op.param, list(self.rule.params)))
+                return 0
+            return self.rule.params[op.param]
+        if op.ref is not None:
+            pattern, _, fld = op.ref.partition(".")
+            if pattern == own:
+                self.check_field(patterns[own].fact, fld)
+                return {"$m": fld}
+            target = patterns.get(pattern)
+            if target is None or target.absent:
+                self.error(f"ref {op.ref!r} names no earlier pattern", did_you_mean(pattern, list(patterns)))
+                return 0
+            self.check_field(target.fact, fld)
+            return {target.engine: fld}
+        return op.value
+
+    def check_field(self, fact: str, fld: str) -> str | None:
+        fields = FACT_TYPES.get(fact, {})
+        if fld == "key":
+            return "str"
+        if fld not in fields:
+            self.error(f"fact {fact!r} has no field {fld!r}", did_you_mean(fld, list(fields) + ["key"]))
+            return None
+        return fields[fld][0].__name__
+
+    def condition(self, cond: Condition, fact: str, patterns: dict[str, PatternInfo], own: str) -> dict[str, Any]:
+        kind = self.check_field(fact, cond.field)
+        value = self.operand(cond, patterns, own) if cond.op not in ("exists", "missing") else None
+        if kind in ("float", "int") and cond.op in COMPARISON_OPS | {"in", "not_in"}:
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, (str, bool)) for v in values):
+                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}")
+        if kind == "str" and cond.op in ("gt", "ge", "lt", "le"):
+            self.error(f"{cond.field} is text; use eq, ne, in, not_in or matches")
+        if cond.times is not None:
+            value = {"$mul": {"$l": value, "$r": self.operand(cond.times, patterns, own)}}
+        if cond.plus is not None:
+            value = {"$add": {"$l": value, "$r": self.operand(cond.plus, patterns, own)}}
+        f = "k" if cond.field == "key" else cond.field
+        if cond.op == "eq":
+            return {f: value}
+        if cond.op in _ENGINE_OPS:
+            return {_ENGINE_OPS[cond.op]: {f: value}}
+        if cond.op == "in":
+            return {"$or": [{f: v} for v in (value if isinstance(value, list) else [value])]}
+        if cond.op == "not_in":
+            return {"$and": [{"$neq": {f: v}} for v in (value if isinstance(value, list) else [value])]}
+        if cond.op == "exists":
+            return {"$ex": {f: 1}}
+        if cond.op == "missing":
+            return {"$nex": {f: 1}}
+        return {"$mt": {f: value}}  # matches
+
+    def clause(self, clause: Any, fact: str, patterns: dict[str, PatternInfo], own: str) -> dict[str, Any]:
+        """A clause inside an absent pattern, where ``any`` stays an engine ``$or``."""
+        if isinstance(clause, Condition):
+            return self.condition(clause, fact, patterns, own)
+        if isinstance(clause, AnyOf):
+            return {"$or": [self.clause(c, fact, patterns, own) for c in clause.any]}
+        return {"$and": [self.clause(c, fact, patterns, own) for c in clause.all]}
+
+
+def alternatives(clauses: list[Any]) -> list[list[Condition]]:
+    """Disjunctive normal form of a list of clauses: each alternative is a list of conditions."""
+    result: list[list[Condition]] = [[]]
+    for clause in clauses:
+        if isinstance(clause, Condition):
+            options = [[clause]]
+        elif isinstance(clause, AnyOf):
+            options = [alt for c in clause.any for alt in alternatives([c])]
+        else:
+            options = alternatives(list(clause.all))
+        result = [head + option for head in result for option in options]
+    return result
+
+
+def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, Template]:
+    out = {}
+    for name in TEXT_FIELDS:
+        text = getattr(rule.spec, name) or ""
+        try:
+            out[name] = MESSAGE_ENV.from_string(text)
+        except TemplateSyntaxError as exc:
+            where = rule.raw_locations.get(name, rule.source)
+            line = (where.line or 1) + max(exc.lineno - 1, 0)
+            errors.append(Diagnostic(Location(where.file, line, where.col), f"rule {rule.id}: {name}: template error: {exc.message}"))
+    return out
+
+
+def _check_subjects(rule: Rule, names: dict[str, PatternInfo], errors: list[Diagnostic]) -> None:
+    where = rule.raw_locations.get("subjects", rule.source)
+    for subject in rule.spec.subjects or []:
+        if subject == "mix":
+            continue
+        pattern, _, fld = subject.partition(".")
+        info = names.get(pattern)
+        if info is None or info.absent:
+            errors.append(Diagnostic(where, f"rule {rule.id}: subject {subject!r} names no pattern", did_you_mean(pattern, list(names))))
+        elif fld and fld != "key" and fld not in FACT_TYPES.get(info.fact, {}):
+            errors.append(Diagnostic(where, f"rule {rule.id}: fact {info.fact!r} has no field {fld!r}"))
+    if rule.spec.path and (rule.spec.path not in names or names[rule.spec.path].absent):
+        errors.append(Diagnostic(rule.raw_locations.get("path", rule.source), f"rule {rule.id}: path {rule.spec.path!r} names no pattern"))
+
+
+def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
+    """The engine rules of one effective rule (one per alternative)."""
+    compiler = _RuleCompiler(rule, errors)
+    spec = rule.spec
+    patterns = spec.match or []
+    if not patterns or all(p.absent for p in patterns):
+        compiler.error("needs at least one pattern that is not absent")
+        return []
+    if len(patterns) > MAX_PATTERNS:
+        compiler.error(f"has {len(patterns)} patterns; at most {MAX_PATTERNS} are allowed")
+        return []
+    infos: dict[str, PatternInfo] = {}
+    for index, pattern in enumerate(patterns, start=1):
+        if pattern.fact not in FACT_TYPES:
+            compiler.error(f"unknown fact type {pattern.fact!r}", did_you_mean(pattern.fact, list(FACT_TYPES)))
+            return []
+        if pattern.name in infos:
+            compiler.error(f"two patterns are named {pattern.name!r}; give one an 'as' name")
+            return []
+        infos[pattern.name] = PatternInfo(pattern.name, f"p{index}", pattern.fact, pattern.absent, [])
+    _check_subjects(rule, infos, errors)
+    per_pattern = [[[]] if p.absent else alternatives(p.where) for p in patterns]
+    combos = list(itertools.product(*per_pattern))
+    if len(combos) > MAX_ALTERNATIVES:
+        compiler.error(f"its 'any' groups expand to {len(combos)} alternatives; at most {MAX_ALTERNATIVES}")
+        return []
+    templates = _templates(rule, errors)
+    gated = any(p.absent for p in patterns)
+    compiled = []
+    for number, combo in enumerate(combos, start=1):
+        seen: dict[str, PatternInfo] = {}
+        engine_patterns: list[dict[str, Any]] = [{GATE_PATTERN: {"t": GATE_TYPE}}] if gated else []
+        infos_this: list[PatternInfo] = []
+        for pattern, conditions in zip(patterns, combo):
+            info = PatternInfo(pattern.name, infos[pattern.name].engine, pattern.fact, pattern.absent, list(conditions))
+            seen[pattern.name] = info
+            tests: list[dict[str, Any]] = [{"t": pattern.fact}]
+            if pattern.absent:
+                tests += [compiler.clause(c, pattern.fact, seen, pattern.name) for c in pattern.where]
+            else:
+                tests += [compiler.condition(c, pattern.fact, seen, pattern.name) for c in conditions]
+            if len(tests) > MAX_CONDITIONS:
+                compiler.error(f"pattern {pattern.name!r} has more than {MAX_CONDITIONS} conditions")
+            key = info.engine + ("$not" if pattern.absent else "")
+            engine_patterns.append({key: {"$and": tests}})
+            infos_this.append(info)
+        name = f"{rule.id.lower()}_{number}"
+        compiled.append(CompiledRule(rule, name, {"all": engine_patterns}, infos_this, gated, templates))
+    return compiled
+
+
+def _leaf_conditions(clauses: list[Any]) -> list[Condition]:
+    out: list[Condition] = []
+    for clause in clauses:
+        if isinstance(clause, Condition):
+            out.append(clause)
+        else:
+            out.extend(_leaf_conditions(list(clause.any if isinstance(clause, AnyOf) else clause.all)))
+    return out
+
+
+def _reads(rules: list[CompiledRule]) -> dict[str, set[str]]:
+    """The fact fields rules test: only these reach the engine."""
+    reads: dict[str, set[str]] = {}
+    for compiled in rules:
+        types = {p.name: p.fact for p in compiled.rule.spec.match or []}
+        for pattern in compiled.rule.spec.match or []:
+            for cond in _leaf_conditions(pattern.where):
+                reads.setdefault(pattern.fact, set()).add("k" if cond.field == "key" else cond.field)
+                for operand in (cond, cond.times, cond.plus):
+                    if operand is not None and operand.ref:
+                        name, _, fld = operand.ref.partition(".")
+                        if name in types:
+                            reads.setdefault(types[name], set()).add("k" if fld == "key" else fld)
+            reads.setdefault(pattern.fact, set())
+    return reads
+
+
+def compile_rulebook(book: RuleBook) -> CompiledBook:
+    """Compile every enabled rule, or raise InputError listing every problem."""
+    errors: list[Diagnostic] = []
+    compiled: list[CompiledRule] = []
+    for rule in book.enabled():
+        compiled.extend(compile_rule(rule, errors))
+    if errors:
+        raise InputError(errors)
+    return CompiledBook(compiled, _reads(compiled))

@@ -1,0 +1,228 @@
+"""Load rule files and layer them: defaults, organisation overlays, config.
+
+The default rulebook comes first; then every overlay folder (the workspace's
+``rules/`` and the paths in ``pmorules.toml``). An overlay rule either adds a
+new id, or says ``extends: ID`` and overrides fields of that rule. Finally the
+config's ``[rules.ID]`` tables switch rules on or off and set level and params.
+Every setting remembers where it came from, for ``why`` and the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..config import ConfigFile
+from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..paths import default_rules_dir
+from ..yamlio import locate, read_yaml
+from .spec import REQUIRED_FOR_BASE, RuleSpec
+
+
+@dataclass
+class Rule:
+    """An effective rule: the merged spec, its param values, and the origin of every setting."""
+
+    spec: RuleSpec
+    source: Location
+    params: dict[str, Any]
+    origins: dict[str, str] = field(default_factory=dict)  # "level", "params.x", "enabled" -> who set it
+    overlay: bool = False  # defined or changed by the organisation
+    raw_locations: dict[str, Location] = field(default_factory=dict)  # field -> location in its rule file
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def level(self) -> str:
+        return str(self.spec.level)
+
+    @property
+    def enabled(self) -> bool:
+        return self.spec.enabled
+
+
+@dataclass
+class RuleBook:
+    rules: dict[str, Rule]
+    files: list[tuple[str, Path]]
+
+    def enabled(self) -> list[Rule]:
+        return [r for r in sorted(self.rules.values(), key=lambda r: r.id) if r.enabled]
+
+
+def rule_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _display(path: Path, root: Path, prefix: str) -> str:
+    return str(Path(prefix) / path.relative_to(root))
+
+
+def read_rule_file(path: Path, display: str) -> tuple[list[tuple[RuleSpec, Location, dict[str, Location]]], list[Diagnostic]]:
+    """Parse one rule file: a single rule, a list of rules, or ``rules: [...]``."""
+    raw = read_yaml(path, display)
+    if raw is None:
+        return [], []
+    if isinstance(raw, dict) and "rules" in raw and "id" not in raw:
+        items, base = raw["rules"], ("rules",)
+        container = raw["rules"]
+    elif isinstance(raw, dict):
+        items, base, container = [raw], (), None
+    else:
+        items, base, container = raw, (), raw
+    if not isinstance(items, list):
+        return [], [Diagnostic(locate(raw, (), display), "a rule file holds a rule, or a list of rules")]
+    out, errors = [], []
+    for index, item in enumerate(items):
+        path_to = base + (index,) if container is not None else ()
+        if not isinstance(item, dict):
+            errors.append(Diagnostic(locate(raw, path_to, display), "a rule must be a mapping"))
+            continue
+        try:
+            spec = RuleSpec.model_validate(item)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = tuple(error["loc"])
+                message = error["msg"].replace("Value error, ", "")
+                hint = None
+                if error["type"] == "extra_forbidden":
+                    message = f"unknown key {loc[-1]!r}"
+                    hint = did_you_mean(str(loc[-1]), list(RuleSpec.model_fields) + ["as"])
+                else:
+                    message = f"{'.'.join(str(p) for p in loc if not isinstance(p, int)) or 'rule'}: {message}"
+                errors.append(Diagnostic(locate(raw, path_to + loc, display), message, hint))
+            continue
+        keys = {k: locate(raw, path_to + (k,), display) for k in item}
+        out.append((spec, locate(raw, path_to + ("id",), display), keys))
+    return out, errors
+
+
+def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Location]) -> Rule:
+    """Apply an ``extends`` overlay: given fields win, params merge by name."""
+    data = base.spec.model_dump(by_alias=True, exclude_unset=False)
+    given = overlay.model_dump(by_alias=True, exclude_unset=True)
+    origins = dict(base.origins)
+    for key, value in given.items():
+        if key in ("id", "extends"):
+            continue
+        if key == "params":
+            merged = dict(data.get("params") or {})
+            for name, param in value.items():
+                merged[name] = param
+                origins[f"params.{name}"] = f"{where.short()} (extends {base.id})"
+            data["params"] = merged
+        else:
+            data[key] = value
+            origins[key] = f"{where.short()} (extends {base.id})"
+    spec = RuleSpec.model_validate(data)
+    raw_locations = dict(base.raw_locations) | {k: v for k, v in keys.items() if k not in ("id", "extends")}
+    params = {name: p.default for name, p in spec.params.items()}
+    return Rule(spec, base.source, params, origins, True, raw_locations)
+
+
+def load_rulebook(config: ConfigFile, workspace: Path | None, shown: str = ".") -> RuleBook:
+    """All effective rules for a workspace (or the default rulebook alone)."""
+    errors: list[Diagnostic] = []
+    rules: dict[str, Rule] = {}
+    files: list[tuple[str, Path]] = []
+    folders: list[tuple[Path, str, bool]] = []
+    if config.config.default_rules:
+        folders.append((default_rules_dir(), "rules", False))
+    if workspace is not None:
+        overlay_paths = ["rules"] + [p for p in config.config.rule_paths if p.rstrip("/") != "rules"]
+        for rel in overlay_paths:
+            folder = workspace / rel
+            if rel != "rules" and not folder.exists():
+                errors.append(Diagnostic(config.where("rule_paths"), f"rule path {rel!r} does not exist"))
+            folders.append((folder, str(Path(shown) / rel), True))
+
+    for folder, prefix, is_overlay in folders:
+        for path in rule_files(folder) if folder.is_dir() else ([folder] if folder.is_file() else []):
+            display = _display(path, folder, prefix) if folder.is_dir() else prefix
+            files.append((display, path))
+            try:
+                specs, problems = read_rule_file(path, display)
+            except InputError as exc:
+                errors.extend(exc.diagnostics)
+                continue
+            errors.extend(problems)
+            for spec, where, keys in specs:
+                if spec.extends:
+                    base = rules.get(spec.extends)
+                    if base is None:
+                        errors.append(
+                            Diagnostic(where, f"rule {spec.id} extends unknown rule {spec.extends!r}",
+                                       did_you_mean(spec.extends, list(rules)))
+                        )
+                        continue
+                    if spec.id != spec.extends:
+                        errors.append(Diagnostic(where, f"rule {spec.id} extends {spec.extends}: an overlay keeps the id it extends"))
+                        continue
+                    try:
+                        rules[spec.id] = _merge(base, spec, where, keys)
+                    except ValidationError as exc:
+                        errors.extend(Diagnostic(where, f"extends {spec.extends}: {e['msg']}") for e in exc.errors())
+                    continue
+                if spec.id in rules:
+                    errors.append(
+                        Diagnostic(
+                            where, f"rule id {spec.id} is defined twice (first at {rules[spec.id].source})",
+                            f"to change {spec.id}, write 'extends: {spec.id}'",
+                        )
+                    )
+                    continue
+                missing = [k for k in REQUIRED_FOR_BASE if getattr(spec, k) in (None, [])]
+                if missing:
+                    errors.append(Diagnostic(where, f"rule {spec.id} lacks {', '.join(missing)}"))
+                    continue
+                params = {name: p.default for name, p in spec.params.items()}
+                origins = {f"params.{n}": f"{keys['params'].short()} (default)" for n in params} if params else {}
+                rules[spec.id] = Rule(spec, where, params, origins, is_overlay, keys)
+
+    _apply_settings(config, rules, errors)
+    if errors:
+        raise InputError(errors)
+    return RuleBook(rules, files)
+
+
+def _apply_settings(config: ConfigFile, rules: dict[str, Rule], errors: list[Diagnostic]) -> None:
+    for rule_id, setting in config.config.rules.items():
+        rule = rules.get(rule_id)
+        if rule is None:
+            errors.append(
+                Diagnostic(config.where("rules", rule_id), f"no rule {rule_id!r} to configure", did_you_mean(rule_id, list(rules)))
+            )
+            continue
+        if setting.enabled is not None:
+            rule.spec = rule.spec.model_copy(update={"enabled": setting.enabled})
+            rule.origins["enabled"] = config.where("rules", rule_id, "enabled").short()
+            rule.overlay = True
+        if setting.level is not None:
+            rule.spec = rule.spec.model_copy(update={"level": setting.level})
+            rule.origins["level"] = config.where("rules", rule_id, "level").short()
+            rule.overlay = True
+        for name, value in setting.params.items():
+            if name not in rule.params:
+                errors.append(
+                    Diagnostic(
+                        config.where("rules", rule_id, "params"), f"rule {rule_id} has no param {name!r}",
+                        did_you_mean(name, list(rule.params)),
+                    )
+                )
+                continue
+            default = rule.params[name]
+            if isinstance(default, (int, float)) and not isinstance(default, bool) and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                errors.append(Diagnostic(config.where("rules", rule_id, "params"), f"param {rule_id}.{name} must be a number"))
+                continue
+            rule.params[name] = value
+            rule.origins[f"params.{name}"] = config.where("rules", rule_id, "params").short()
+            rule.overlay = True

@@ -1,0 +1,81 @@
+"""Run the must-fire and must-not-fire cases that live inside rule files.
+
+Each case is a small fact set; the rule alone (with the case's params) is
+compiled and evaluated on the engine, exactly as in an analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import Diagnostic, InputError, Location
+from ..evaluate import evaluate
+from ..facts import FACT_TYPES, Fact
+from .compile import CompiledBook, _reads, compile_rule
+from .load import Rule, RuleBook
+from .spec import RuleTest
+
+
+@dataclass
+class CaseResult:
+    rule: str
+    case: str
+    expect: str
+    passed: bool
+    detail: str
+    fired_subjects: list[list[str]]
+
+
+def case_facts(case: RuleTest, where: Location) -> list[Fact]:
+    """Facts of a test case: ``{fact: TYPE, key: ..., field: value, ...}``."""
+    facts = []
+    errors = []
+    for index, raw in enumerate(case.facts):
+        data = dict(raw)
+        kind = data.pop("fact", None)
+        if kind not in FACT_TYPES:
+            errors.append(Diagnostic(where, f"test {case.name!r}: fact #{index + 1} needs 'fact:' one of {', '.join(FACT_TYPES)}"))
+            continue
+        key = str(data.pop("key", kind if kind == "mix" else f"{kind}{index + 1}"))
+        unknown = [k for k in data if k not in FACT_TYPES[kind]]
+        if unknown:
+            errors.append(Diagnostic(where, f"test {case.name!r}: fact {kind!r} has no field {unknown[0]!r}"))
+            continue
+        facts.append(Fact(kind, key, {k: (float(v) if isinstance(v, int) and FACT_TYPES[kind][k][0] is float else v) for k, v in data.items()}))
+    if errors:
+        raise InputError(errors)
+    return facts
+
+
+def run_case(rule: Rule, case: RuleTest) -> CaseResult:
+    where = rule.raw_locations.get("tests", rule.source)
+    unknown = [p for p in case.params if p not in rule.params]
+    if unknown:
+        raise InputError([Diagnostic(where, f"test {case.name!r}: rule {rule.id} has no param {unknown[0]!r}")])
+    probe = Rule(rule.spec.model_copy(update={"enabled": True}), rule.source, {**rule.params, **case.params}, rule.origins, rule.overlay, rule.raw_locations)
+    errors: list[Diagnostic] = []
+    compiled = compile_rule(probe, errors)
+    if errors:
+        raise InputError(errors)
+    facts = case_facts(case, where)
+    matches = evaluate(CompiledBook(compiled, _reads(compiled)), facts)
+    from ..findings import _subjects
+
+    fired = sorted({tuple(_subjects(m.compiled, m)) for m in matches})
+    if case.expect == "fire":
+        passed = bool(fired) and (case.subjects is None or tuple(case.subjects) in fired)
+        detail = "fired" if passed else (f"fired for {fired}, not {case.subjects}" if fired else "did not fire")
+    else:
+        passed = not fired
+        detail = "did not fire" if passed else f"fired for {[list(f) for f in fired]}"
+    return CaseResult(rule.id, case.name, case.expect, passed, detail, [list(f) for f in fired])
+
+
+def run_rule_tests(book: RuleBook, only: set[str] | None = None) -> list[CaseResult]:
+    results = []
+    for rule in sorted(book.rules.values(), key=lambda r: r.id):
+        if only and rule.id not in only:
+            continue
+        for case in rule.spec.tests:
+            results.append(run_case(rule, case))
+    return results
