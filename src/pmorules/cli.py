@@ -1,8 +1,15 @@
-"""The pmorules command line: parse, call one library function, print."""
+"""The pmorules command line: parse, call one library function, print.
+
+Data goes to stdout (or ``-o``); diagnostics go to stderr. Exit codes: 0 done,
+1 findings at or above ``--fail-on``, 2 bad input, 3 internal error.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+import traceback
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,18 +19,67 @@ from rich.console import Console
 from . import __version__
 from .errors import InputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
+rules_app = typer.Typer(no_args_is_help=True, help="List, show, test and lint rules.")
+app.add_typer(rules_app, name="rules")
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
 
-WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory", show_default=True)]
+WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory")]
+AsOfOption = Annotated[
+    Optional[str], typer.Option("--as-of", help="Evaluate as of this date (YYYY-MM-DD) instead of today")
+]
+
+
+class AnalyzeFormat(str, Enum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+class ReportFormat(str, Enum):
+    html = "html"
+    md = "md"
+    json = "json"
+    pdf = "pdf"
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Level(str, Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
 
 
 def _fail_input(error: InputError) -> None:
-    for diagnostic in sorted(set(error.diagnostics)):
+    unique = sorted(set(error.diagnostics))
+    for diagnostic in unique:
         stderr.print(str(diagnostic), markup=False)
-    count = len(set(error.diagnostics))
-    stderr.print(f"{count} error{'s' if count != 1 else ''} found", markup=False)
+    stderr.print(f"{len(unique)} error{'s' if len(unique) != 1 else ''} found", markup=False)
     raise typer.Exit(2)
+
+
+def _as_of(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        stderr.print(f"--as-of: {value!r} is not a date like 2026-11-25", markup=False)
+        raise typer.Exit(2) from None
+
+
+def _analyze(workspace: Path, as_of: str | None):
+    from .analysis import analyze
+
+    try:
+        return analyze(workspace, _as_of(as_of))
+    except InputError as error:
+        _fail_input(error)
 
 
 def _version(value: bool) -> None:
@@ -42,18 +98,124 @@ def _root(
 
 
 @app.command()
-def validate(workspace: WorkspaceArg = Path(".")) -> None:
-    """Check the knowledge files, rules and config of a workspace."""
-    from .knowledge import load_workspace
+def analyze(
+    workspace: WorkspaceArg = Path("."),
+    format: Annotated[AnalyzeFormat, typer.Option("--format", "-f", help="Output format")] = AnalyzeFormat.text,
+    fail_on: Annotated[Optional[Level], typer.Option("--fail-on", help="Exit 1 if a finding is at or above this level")] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Find imbalances, unlikely services, uncovered goals, missing prerequisites and harms."""
+    from .present import analysis_markdown, print_analysis
+    from .output import json_text
+    from .rules.spec import LEVEL_ORDER
 
+    analysis = _analyze(workspace, as_of)
+    if format is AnalyzeFormat.json:
+        sys.stdout.write(json_text(analysis.to_json()))
+    elif format is AnalyzeFormat.md:
+        sys.stdout.write(analysis_markdown(analysis))
+    else:
+        print_analysis(analysis, stdout)
+    if fail_on is not None and any(LEVEL_ORDER[f.level] <= LEVEL_ORDER[fail_on.value] for f in analysis.findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def why(
+    subject: Annotated[str, typer.Argument(help="A service, goal or client id (or 'mix')")],
+    workspace: WorkspaceArg = Path("."),
+    not_: Annotated[Optional[str], typer.Option("--not", help="Explain why this rule did not fire")] = None,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+    as_of: AsOfOption = None,
+) -> None:
+    """Explain every finding on SUBJECT, or with --not RULE why that rule did not fire."""
+    from .explain import why as explain_why
+    from .explain import why_not
+    from .output import json_text
+    from .present import print_why, print_why_not
+
+    analysis = _analyze(workspace, as_of)
     try:
-        kb = load_workspace(workspace)
+        if not_:
+            answer = why_not(analysis, subject, not_)
+            if format is TextOrJson.json:
+                sys.stdout.write(json_text(answer.to_json()))
+            else:
+                print_why_not(answer, stdout)
+        else:
+            findings = explain_why(analysis, subject)
+            if format is TextOrJson.json:
+                sys.stdout.write(json_text({"subject": subject, "findings": [f.to_json() for f in findings]}))
+            else:
+                print_why(analysis, subject, findings, stdout)
     except InputError as error:
         _fail_input(error)
+
+
+@app.command()
+def report(
+    workspace: WorkspaceArg = Path("."),
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout)")] = None,
+    format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="Default: from -o's suffix, else md")] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Write the recommendations report (Markdown to stdout by default)."""
+    from .output import write_atomic
+    from .report import render_report
+
+    fmt = format.value if format else _format_from_suffix(output)
+    analysis = _analyze(workspace, as_of)
+    try:
+        data = render_report(analysis, fmt)
+        if output is None:
+            if fmt == "pdf":
+                stderr.print("a PDF report needs -o FILE", markup=False)
+                raise typer.Exit(2)
+            sys.stdout.buffer.write(data)
+        else:
+            inputs = [Path(workspace) / Path(f.path).relative_to(workspace) for f in analysis.kb.files]
+            write_atomic(output, data, inputs + [p for _, p in analysis.rulebook.files])
+            stderr.print(f"wrote {output}", markup=False)
+    except InputError as error:
+        _fail_input(error)
+
+
+def _format_from_suffix(output: Path | None) -> str:
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    return {"htm": "html", "html": "html", "md": "md", "markdown": "md", "json": "json", "pdf": "pdf"}.get(suffix, "md")
+
+
+@app.command()
+def mix(
+    workspace: WorkspaceArg = Path("."),
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+    capacity: Annotated[Optional[float], typer.Option("--capacity", help="Effort capacity of the recommended mix")] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Recommend a mix of services that hits the goals over their timeframes."""
+    from .mix import print_mix, recommend
+    from .output import json_text
+
+    analysis = _analyze(workspace, as_of)
+    try:
+        result = recommend(analysis, capacity=capacity)
+    except InputError as error:
+        _fail_input(error)
+    if format is TextOrJson.json:
+        sys.stdout.write(json_text(result.to_json()))
+    else:
+        print_mix(result, stdout)
+
+
+@app.command()
+def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> None:
+    """Check the knowledge files, rules and config of a workspace."""
+    analysis = _analyze(workspace, as_of)
+    kb = analysis.kb
     active = sum(1 for s in kb.services.values() if s.active)
     print(
         f"{workspace}: OK - {len(kb.services)} services ({active} active), {len(kb.clients)} clients, "
-        f"{len(kb.goals)} goals in {len(kb.files)} files"
+        f"{len(kb.goals)} goals in {len(kb.files)} files; {len(analysis.rulebook.enabled())} rules enabled"
     )
 
 
@@ -65,10 +227,142 @@ def schema() -> None:
     sys.stdout.write(knowledge_schema_text())
 
 
+@app.command()
+def init(directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")]) -> None:
+    """Scaffold a workspace: config, knowledge stub and an overlay rule. Never overwrites a file."""
+    from .scaffold import scaffold
+
+    created, kept = scaffold(directory)
+    for path in created:
+        stderr.print(f"created {path}", markup=False)
+    for path in kept:
+        stderr.print(f"kept existing {path}", markup=False)
+
+
+def _rulebook(workspace: Optional[Path]):
+    from .analysis import load_rules
+
+    try:
+        return load_rules(workspace)
+    except InputError as error:
+        _fail_input(error)
+
+
+WorkspaceOption = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Include this workspace's overlay and config")]
+
+
+@rules_app.command("list")
+def rules_list(workspace: WorkspaceOption = None) -> None:
+    """List the effective rules (with organisation overrides marked)."""
+    from .present import print_rule_list
+
+    _, book = _rulebook(workspace)
+    print_rule_list(book, stdout)
+
+
+@rules_app.command("show")
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(metavar="ID")],
+    workspace: WorkspaceOption = None,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+) -> None:
+    """Show a rule's documentation: what it flags, why, example, recommendation, params, source."""
+    from .errors import Diagnostic, Location, did_you_mean
+    from .output import json_text
+    from .present import print_rule, rule_json
+
+    _, book = _rulebook(workspace)
+    rule = book.rules.get(rule_id.upper()) or book.rules.get(rule_id)
+    if rule is None:
+        _fail_input(InputError([Diagnostic(Location("rules"), f"unknown rule {rule_id!r}", did_you_mean(rule_id, list(book.rules)))]))
+    if format is TextOrJson.json:
+        sys.stdout.write(json_text(rule_json(rule)))
+    else:
+        print_rule(rule, stdout)
+
+
+def _book_for_paths(paths: list[Path]):
+    """The default rulebook, or only the rules in PATHS (files or folders)."""
+    from .analysis import load_rules
+    from .config import Config, ConfigFile
+    from .rules.load import load_rulebook
+
+    if not paths:
+        return load_rules(None)[1]
+    config = ConfigFile(config=Config(default_rules=False))
+    books = []
+    for path in paths:
+        target = path if path.is_dir() else path.parent
+        name = "." if path.is_dir() else path.name
+        config.config.rule_paths = [name] if not path.is_dir() else []
+        books.append(load_rulebook(config, target, str(target)))
+    merged = books[0]
+    for extra in books[1:]:
+        merged.rules |= extra.rules
+        merged.files += extra.files
+    return merged
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)")] = None,
+    coverage: Annotated[bool, typer.Option("--coverage", help="Fail on a rule with no must-fire case that fires")] = False,
+) -> None:
+    """Run every rule's must-fire and must-not-fire cases."""
+    from .rules.testing import run_rule_tests
+
+    try:
+        book = _book_for_paths(paths or [])
+        results = run_rule_tests(book)
+    except InputError as error:
+        _fail_input(error)
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        mark = "ok  " if result.passed else "FAIL"
+        stdout.print(f"{mark} {result.rule} {result.expect:7} {result.case}: {result.detail}", markup=False)
+    uncovered = sorted(
+        rule.id for rule in book.rules.values()
+        if not any(r.rule == rule.id and r.expect == "fire" and r.passed for r in results)
+    )
+    stdout.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", markup=False)
+    if coverage and uncovered:
+        stderr.print(f"no must-fire case fires for: {', '.join(uncovered)}", markup=False)
+    if failed or (coverage and uncovered):
+        raise typer.Exit(1)
+
+
+@rules_app.command("check")
+def rules_check(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)")] = None,
+) -> None:
+    """Lint rule files: format, fields, params, joins, templates and required metadata."""
+    from .rules.compile import compile_rulebook
+    from .rules.lint import lint
+
+    try:
+        book = _book_for_paths(paths or [])
+        compile_rulebook(book)
+    except InputError as error:
+        _fail_input(error)
+    problems = lint(book)
+    for problem in problems:
+        stderr.print(str(problem), markup=False)
+    if problems:
+        raise typer.Exit(2)
+    stdout.print(f"{len(book.rules)} rules OK", markup=False)
+
+
 def main() -> None:
+    if sys.version_info >= (3, 13):
+        sys.stderr.write("pmorules needs Python 3.11 or 3.12 (durable_rules does not import on 3.13+)\n")
+        sys.exit(2)
     try:
         app()
-    except InputError as error:  # a library call outside a command's own handling
+    except InputError as error:
         for diagnostic in sorted(set(error.diagnostics)):
-            stderr.print(str(diagnostic), markup=False)
+            sys.stderr.write(f"{diagnostic}\n")
         sys.exit(2)
+    except Exception:  # an internal error: say so, with the traceback for the bug report
+        sys.stderr.write("pmorules: internal error (please report it with the text below)\n")
+        traceback.print_exc()
+        sys.exit(3)

@@ -83,6 +83,7 @@ FACT_TYPES: dict[str, dict[str, tuple[type, str]]] = {
     "cycle": {
         "members": (int, "number of services in the cycle"),
         "nodes": (str, "the cycle, as 'a > b > a'"),
+        "first": (str, "the service the cycle starts at (its smallest id)"),
     },
     "harm": {
         "src": (str, "the harming service"), "target": (str, "the harmed service or outcome"),
@@ -97,6 +98,7 @@ FACT_TYPES: dict[str, dict[str, tuple[type, str]]] = {
         "goal_due_max": (float, "latest due month of those goals"),
         "goal_term": (str, "horizon of goal_due_max"),
         "mitigators": (int, "services named as mitigators"),
+        "mitigator_ids": (str, "ids of the services named as mitigators, space-separated ('' if none)"),
         "active_mitigators": (int, "mitigators that are active"),
     },
     "harm_reach": {
@@ -312,7 +314,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
 
     for index, cycle in enumerate(hard_cycles(graph), start=1):
         ids = [node_id(k) for k in cycle]
-        facts.append(Fact("cycle", f"cycle{index}", {"members": len(ids), "nodes": " > ".join(ids + ids[:1])}, {}, ids + ids[:1]))
+        facts.append(Fact("cycle", f"cycle{index}", {"members": len(ids), "nodes": " > ".join(ids + ids[:1]), "first": ids[0]}, {}, ids + ids[:1]))
 
     # Harms.
     goals_aiming: dict[str, list[float]] = {}
@@ -331,7 +333,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
                 "src": service.id, "target": harm.target, "target_kind": harm.target_kind,
                 "severity": harm.severity, "severity_rank": _SEVERITY_RANK[harm.severity], "applies": applies,
                 "active": active_harm, "src_status": service.status, "src_term": service.term,
-                "goals": len(dues), "mitigators": len(harm.mitigated_by),
+                "goals": len(dues), "mitigators": len(harm.mitigated_by), "mitigator_ids": " ".join(harm.mitigated_by),
                 "active_mitigators": sum(1 for m in harm.mitigated_by if m in services_by_id and services_by_id[m].active),
             }
             if harm.target_kind == "service":

@@ -119,7 +119,7 @@ def _evidence(compiled: CompiledRule, match: Match) -> list[Evidence]:
     return out
 
 
-def _subjects(compiled: CompiledRule, match: Match) -> list[str]:
+def subjects_of(compiled: CompiledRule, match: Match) -> list[str]:
     subjects = []
     for subject in compiled.rule.spec.subjects or []:
         if subject == "mix":
@@ -140,9 +140,16 @@ def _path(compiled: CompiledRule, match: Match) -> list[str]:
     return []
 
 
-def names_of(kb: KnowledgeBase) -> dict[str, str]:
+class Names(dict):
+    """Display names by id; an unknown id stands for itself."""
+
+    def __missing__(self, key: str) -> str:
+        return str(key)
+
+
+def names_of(kb: KnowledgeBase) -> Names:
     """Display names of everything a message may mention, by id."""
-    names: dict[str, str] = {o.id: o.name or o.id for o in kb.outcomes.values()}
+    names = Names({o.id: o.name or o.id for o in kb.outcomes.values()})
     names |= dict(kb.absent_catalogue)
     names |= {c.id: c.name or c.id for c in kb.clients.values()}
     names |= {g.id: g.name or g.id for g in kb.goals.values()}
@@ -155,15 +162,36 @@ def _fact_view(fact: Fact, names: dict[str, str]) -> dict[str, Any]:
     return {**fact.fields, "key": fact.key, "name": names.get(fact.key, fact.key), "path": list(fact.path)}
 
 
-def render_texts(compiled: CompiledRule, group: list[Match], names: dict[str, str]) -> dict[str, str]:
+def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
+    """Plain lists of the knowledge base that messages may cite (e.g. the short-term services by name)."""
+    return {
+        "services": [
+            {"id": s.id, "name": s.name, "status": s.status, "term": s.term, "months": s.months,
+             "probability": s.probability, "effort": s.effort, "approach": s.approach, "tags": list(s.tags),
+             "clients": list(s.clients), "outcomes": list(s.outcomes)}
+            for s in sorted(kb.services.values(), key=lambda s: s.id)
+        ],
+        "goals": [
+            {"id": g.id, "name": g.name or g.id, "due_months": g.due_months, "outcomes": list(g.outcomes),
+             "services": list(g.services), "client": g.client}
+            for g in sorted(kb.goals.values(), key=lambda g: g.id)
+        ],
+        "clients": [{"id": c.id, "name": c.name or c.id, "weight": c.weight} for c in sorted(kb.clients.values(), key=lambda c: c.id)],
+    }
+
+
+def render_texts(
+    compiled: CompiledRule, group: list[Match], names: dict[str, str], view: dict[str, Any] | None = None
+) -> dict[str, str]:
     """message / why / recommendation of one finding, from the rule's sandboxed templates."""
     rule = compiled.rule
     first = group[0]
-    context: dict[str, Any] = {name: _fact_view(fact, names) for name, fact in first.facts.items()}
+    context: dict[str, Any] = {"services": [], "goals": [], "clients": [], **(view or {})}
+    context |= {name: _fact_view(fact, names) for name, fact in first.facts.items()}
     context |= {
         "params": dict(rule.params), "names": names,
         "matches": [{n: _fact_view(f, names) for n, f in m.facts.items()} for m in group],
-        "subjects": _subjects(compiled, first),
+        "subjects": subjects_of(compiled, first),
     }
     texts = {}
     for name, template in compiled.templates.items():
@@ -181,9 +209,10 @@ def render_texts(compiled: CompiledRule, group: list[Match], names: dict[str, st
 def build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
     """One finding per rule and subjects, sorted by level, rule and subjects, numbered F1…"""
     names = names_of(kb)
+    view = knowledge_view(kb)
     groups: dict[tuple[str, tuple[str, ...]], list[Match]] = {}
     for match in matches:
-        key = (match.compiled.rule.id, tuple(_subjects(match.compiled, match)))
+        key = (match.compiled.rule.id, tuple(subjects_of(match.compiled, match)))
         groups.setdefault(key, []).append(match)
     findings = []
     for (rule_id, subjects), group in groups.items():
@@ -194,7 +223,7 @@ def build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
             for item in _evidence(match.compiled, match):
                 if item not in evidence:
                     evidence.append(item)
-        texts = render_texts(compiled, group, names)
+        texts = render_texts(compiled, group, names, view)
         findings.append(
             Finding(
                 id="", rule=rule_id, name=rule.spec.name or "", title=rule.spec.title or "", level=rule.level,

@@ -50,31 +50,65 @@ class PosList(list, Node):
 class _Resolver12(BaseResolver):
     """YAML 1.2 core schema: only true/false are booleans, no sexagesimals."""
 
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        # The same answers as BaseResolver.resolve with the resolvers below, without its
+        # per-scalar list building and path-resolver checks (this runs for every node).
+        if kind is yaml.ScalarNode:
+            return _plain_tag(value) if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
 
-_Resolver12.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers are registered: nothing to track per node."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers are registered: nothing to track per node."""
+
+
+_STR, _SEQ, _MAP = BaseResolver.DEFAULT_SCALAR_TAG, BaseResolver.DEFAULT_SEQUENCE_TAG, BaseResolver.DEFAULT_MAPPING_TAG
+_BOOL, _INT, _FLOAT, _NULL = (f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "null"))
+_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT_RE = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_RE = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
-_Resolver12.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
-)
-_Resolver12.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
-_Resolver12.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+
+
+def _plain_tag(value: str) -> str:
+    """The core-schema tag of a plain (unquoted, untagged) scalar."""
+    first = value[:1]
+    if first in "-+0123456789.":  # "" is in every string: the empty scalar is checked below first
+        if first and _INT_RE.match(value):
+            return _INT
+        if first and _FLOAT_RE.match(value):
+            return _FLOAT
+    if first in "tTfF" and first and _BOOL_RE.match(value):
+        return _BOOL
+    if first in "~nN" and _NULL_RE.match(value):
+        return _NULL
+    return _STR
+
+
+for _tag, _regexp, _first in (
+    (_BOOL, _BOOL_RE, list("tTfF")),
+    (_INT, _INT_RE, list("-+0123456789")),
+    (_FLOAT, _FLOAT_RE, list("-+0123456789.")),
+    (_NULL, _NULL_RE, ["~", "n", "N", ""]),
+):  # registered too, so the resolver stays complete for any code that reads the table
+    _Resolver12.add_implicit_resolver(_tag, _regexp, _first)
 
 
 class _Constructor12(SafeConstructor):
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         text = node.value
-        if text.startswith("0o"):
-            return int(text[2:], 8)
-        if text.startswith("0x"):
-            return int(text[2:], 16)
-        return int(text)
+        try:
+            if text.startswith("0o"):
+                return int(text[2:], 8)
+            if text.startswith("0x"):
+                return int(text[2:], 16)
+            return int(text)
+        except ValueError:  # only an explicit !!int tag on a non-number gets here
+            raise ConstructorError(None, None, f"{text!r} is not an integer", node.start_mark) from None
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         text = node.value.lower()
@@ -82,35 +116,54 @@ class _Constructor12(SafeConstructor):
             return float("-inf") if text.startswith("-") else float("inf")
         if text == ".nan":
             return float("nan")
-        return float(text)
+        try:
+            return float(text)
+        except ValueError:  # only an explicit !!float tag on a non-number gets here
+            raise ConstructorError(None, None, f"{node.value!r} is not a number", node.start_mark) from None
+
+    def _value(self, node: yaml.Node) -> Any:
+        """Construct a child node; plain core-schema scalars take a fast path (most nodes are these)."""
+        if node.__class__ is yaml.ScalarNode:
+            tag = node.tag
+            if tag == _STR:
+                return node.value
+            if tag == _INT:
+                return self.construct_yaml_int(node)
+            if tag == _NULL:
+                return None
+            if tag == _FLOAT:
+                return self.construct_yaml_float(node)
+        return self.construct_object(node, deep=True)
 
     def construct_yaml_map(self, node: yaml.MappingNode):
         mapping = PosDict(node.start_mark.line + 1, node.start_mark.column + 1)
         yield mapping
+        key_pos = mapping.key_pos
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self._value(key_node)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise ConstructorError(None, None, "a mapping key must be a plain value", key_node.start_mark)
+            mark = key_node.start_mark
             if key in mapping:
-                first = mapping.key_pos[key]
-                raise ConstructorError(
-                    None, None, f"duplicate key {key!r} (first defined at line {first[0]})", key_node.start_mark
-                )
-            mapping[key] = self.construct_object(value_node, deep=True)
-            mapping.key_pos[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                first = key_pos[key]
+                raise ConstructorError(None, None, f"duplicate key {key!r} (first defined at line {first[0]})", mark)
+            mapping[key] = self._value(value_node)
+            key_pos[key] = (mark.line + 1, mark.column + 1)
 
     def construct_yaml_seq(self, node: yaml.SequenceNode):
         items = PosList(node.start_mark.line + 1, node.start_mark.column + 1)
         yield items
+        append, positions = items.append, items.item_pos.append
         for child in node.value:
-            items.append(self.construct_object(child, deep=True))
-            items.item_pos.append((child.start_mark.line + 1, child.start_mark.column + 1))
+            append(self._value(child))
+            mark = child.start_mark
+            positions((mark.line + 1, mark.column + 1))
 
 
-_Constructor12.add_constructor("tag:yaml.org,2002:int", _Constructor12.construct_yaml_int)
-_Constructor12.add_constructor("tag:yaml.org,2002:float", _Constructor12.construct_yaml_float)
-_Constructor12.add_constructor("tag:yaml.org,2002:map", _Constructor12.construct_yaml_map)
-_Constructor12.add_constructor("tag:yaml.org,2002:seq", _Constructor12.construct_yaml_seq)
+_Constructor12.add_constructor(_INT, _Constructor12.construct_yaml_int)
+_Constructor12.add_constructor(_FLOAT, _Constructor12.construct_yaml_float)
+_Constructor12.add_constructor(_MAP, _Constructor12.construct_yaml_map)
+_Constructor12.add_constructor(_SEQ, _Constructor12.construct_yaml_seq)
 
 
 class _Loader(CParser, _Constructor12, _Resolver12):
@@ -180,14 +233,22 @@ def position(container: Any, key: Any) -> tuple[int, int] | None:
 def locate(root: Any, path: tuple[Any, ...], filename: str) -> Location:
     """The most precise known location of the value at ``path`` under ``root``."""
     node = root
-    best = (getattr(root, "line", None), getattr(root, "col", None))
-    for step in path:
-        pos = position(node, step)
-        if pos is None:
-            break
-        best = pos
-        try:
+    line, col = getattr(root, "line", None), getattr(root, "col", None)
+    for step in path:  # position() inlined: this runs for every field of every item
+        kind = node.__class__
+        if kind is PosDict:
+            pos = node.key_pos.get(step)
+            if pos is None:
+                pos = position(node, step)
+                if pos is None:
+                    break
+                line, col = pos
+                break  # a key found by its text only: stop at it
+            line, col = pos
             node = node[step]
-        except (KeyError, IndexError, TypeError):
+        elif kind is PosList and step.__class__ is int and 0 <= step < len(node.item_pos):
+            line, col = node.item_pos[step]
+            node = node[step]
+        else:
             break
-    return Location(filename, best[0], best[1])
+    return Location(filename, line, col)

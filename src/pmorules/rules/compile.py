@@ -141,6 +141,24 @@ class _RuleCompiler:
         return {"$and": [self.clause(c, fact, patterns, own) for c in clause.all]}
 
 
+def _join_rank(clause: Any, own: str) -> int:
+    """Plain tests first, then comparisons with other patterns, then equality joins.
+
+    durable_rules reads out of bounds when a comparison with another pattern's
+    field follows an equality join in the same pattern (found with valgrind);
+    this order is safe.
+    """
+    conditions = _leaf_conditions([clause])
+    refs = [
+        c for c in conditions
+        for operand in (c, c.times, c.plus)
+        if operand is not None and operand.ref and operand.ref.partition(".")[0] != own
+    ]
+    if not refs:
+        return 0
+    return 2 if isinstance(clause, Condition) and clause.op == "eq" and not clause.times and not clause.plus else 1
+
+
 def alternatives(clauses: list[Any]) -> list[list[Condition]]:
     """Disjunctive normal form of a list of clauses: each alternative is a list of conditions."""
     result: list[list[Condition]] = [[]]
@@ -219,11 +237,13 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
         for pattern, conditions in zip(patterns, combo):
             info = PatternInfo(pattern.name, infos[pattern.name].engine, pattern.fact, pattern.absent, list(conditions))
             seen[pattern.name] = info
+            clauses = list(pattern.where) if pattern.absent else list(conditions)
+            clauses.sort(key=lambda c: _join_rank(c, pattern.name))
             tests: list[dict[str, Any]] = [{"t": pattern.fact}]
             if pattern.absent:
-                tests += [compiler.clause(c, pattern.fact, seen, pattern.name) for c in pattern.where]
+                tests += [compiler.clause(c, pattern.fact, seen, pattern.name) for c in clauses]
             else:
-                tests += [compiler.condition(c, pattern.fact, seen, pattern.name) for c in conditions]
+                tests += [compiler.condition(c, pattern.fact, seen, pattern.name) for c in clauses]
             if len(tests) > MAX_CONDITIONS:
                 compiler.error(f"pattern {pattern.name!r} has more than {MAX_CONDITIONS} conditions")
             key = info.engine + ("$not" if pattern.absent else "")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ..errors import Diagnostic, InputError, Location
 from ..evaluate import evaluate
 from ..facts import FACT_TYPES, Fact
+from ..findings import Names, render_texts, subjects_of
 from .compile import CompiledBook, _reads, compile_rule
 from .load import Rule, RuleBook
 from .spec import RuleTest
@@ -59,9 +60,12 @@ def run_case(rule: Rule, case: RuleTest) -> CaseResult:
         raise InputError(errors)
     facts = case_facts(case, where)
     matches = evaluate(CompiledBook(compiled, _reads(compiled)), facts)
-    from ..findings import _subjects
-
-    fired = sorted({tuple(_subjects(m.compiled, m)) for m in matches})
+    groups: dict[tuple[str, ...], list] = {}
+    for match in matches:
+        groups.setdefault(tuple(subjects_of(match.compiled, match)), []).append(match)
+    for group in groups.values():  # the texts must render for every firing
+        render_texts(group[0].compiled, group, Names())
+    fired = sorted(groups)
     if case.expect == "fire":
         passed = bool(fired) and (case.subjects is None or tuple(case.subjects) in fired)
         detail = "fired" if passed else (f"fired for {fired}, not {case.subjects}" if fired else "did not fire")

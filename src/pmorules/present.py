@@ -1,0 +1,172 @@
+"""Terminal and Markdown presentation of analyses, explanations and rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .analysis import Analysis
+from .explain import WhyNot
+from .findings import Finding
+from .rules.load import Rule, RuleBook
+
+LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _shares(analysis: Analysis) -> str:
+    shares = analysis.facts.summary["shares"]
+    return " / ".join(f"{term} {shares[term] * 100:.0f}%" for term in ("short", "medium", "long"))
+
+
+def print_analysis(analysis: Analysis, console: Console) -> None:
+    summary = analysis.summary()
+    adherence = summary["adherence"]
+    console.print(f"[bold]{analysis.kb.organisation.name}[/bold] - {summary['services']} active services", highlight=False)
+    console.print(
+        f"effort by term: {_shares(analysis)}; adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
+    )
+    counts = summary["findings"]
+    console.print(", ".join(f"[{LEVEL_STYLE[k]}]{v} {k}{'s' if v != 1 else ''}[/]" for k, v in counts.items()))
+    for level in ("error", "warning", "info"):
+        group = [f for f in analysis.findings if f.level == level]
+        if not group:
+            continue
+        console.print()
+        console.rule(f"[{LEVEL_STYLE[level]}]{level.upper()}S[/]", align="left")
+        for finding in group:
+            console.print(
+                f"[{LEVEL_STYLE[level]}]{finding.rule}[/] [bold]{', '.join(finding.subjects)}[/bold]: ", end=""
+            )
+            console.print(finding.message, markup=False)
+            console.print(f"    -> {finding.recommendation}", markup=False, style="dim")
+    for note in analysis.kb.notes:
+        console.print(f"note: {note}", markup=False, style="dim")
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def analysis_markdown(analysis: Analysis) -> str:
+    summary = analysis.summary()
+    lines = [f"# pmorules analysis: {analysis.kb.organisation.name}", ""]
+    adherence = summary["adherence"]
+    lines += [
+        f"- Active services: {summary['services']}",
+        f"- Effort by term: {_shares(analysis)}",
+        f"- Adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}",
+        "- Findings: " + ", ".join(f"{v} {k}" for k, v in summary["findings"].items()),
+        "",
+        "| id | level | rule | subjects | message |",
+        "|---|---|---|---|---|",
+    ]
+    for f in analysis.findings:
+        lines.append(f"| {f.id} | {f.level} | {f.rule} | {', '.join(f.subjects)} | {_md_escape(f.message)} |")
+    for f in analysis.findings:
+        lines += ["", f"## {f.id} {f.rule} {f.title}: {', '.join(f.subjects)}", "", f.message, "",
+                  f"**Why it matters.** {f.why}", "", f"**Recommendation.** {f.recommendation}", ""]
+        lines += [f"- {e.text()}" + (f" ({e.source})" if e.source else "") for e in f.evidence]
+        if f.path:
+            lines.append(f"- path: {' → '.join(f.path)}")
+    return "\n".join(lines) + "\n"
+
+
+def print_finding_detail(finding: Finding, console: Console) -> None:
+    style = LEVEL_STYLE[finding.level]
+    console.print(f"[{style}]{finding.level.upper()} {finding.rule}[/] {finding.title} ({finding.id})")
+    console.print(f"  rule: {finding.rule_source}", markup=False)
+    console.print(f"  {finding.message}", markup=False)
+    console.print("  matched:", style="bold")
+    for item in finding.evidence:
+        origin = f" [threshold set at {item.param_source}]" if item.param_source else ""
+        source = f"  <- {item.source}" if item.source else ""
+        console.print(f"    {item.text()}{origin}{source}", markup=False)
+    if finding.path:
+        console.print(f"  path: {' -> '.join(finding.path)}", markup=False)
+    console.print(f"  why it matters: {finding.why}", markup=False)
+    console.print(f"  recommendation: {finding.recommendation}", markup=False)
+
+
+def print_why(analysis: Analysis, subject: str, findings: list[Finding], console: Console) -> None:
+    if not findings:
+        console.print(f"No finding on {subject}. Use --not RULE to see why a rule did not fire.", markup=False)
+        return
+    console.print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} on {subject}:", markup=False)
+    for finding in findings:
+        console.print()
+        print_finding_detail(finding, console)
+        rule = analysis.rulebook.rules[finding.rule]
+        for key in ("level", "enabled"):
+            if key in rule.origins:
+                console.print(f"  {key} set at {rule.origins[key]}", markup=False)
+
+
+def print_why_not(answer: WhyNot, console: Console) -> None:
+    if answer.fired:
+        console.print(f"{answer.rule} did fire for {answer.subject} ({answer.fired.id}): {answer.fired.message}", markup=False)
+        return
+    if answer.disabled_by:
+        console.print(f"{answer.rule} is disabled (set at {answer.disabled_by}).", markup=False)
+        return
+    console.print(f"{answer.rule} did not fire for {answer.subject}:", markup=False)
+    for text in answer.unevaluable:
+        console.print(f"  - {text}", markup=False)
+    for check in answer.checks:
+        console.print(f"  - {check.text()}", markup=False, style=None if check.holds else "bold")
+    for text in answer.blockers:
+        console.print(f"  - {text}", markup=False)
+
+
+def print_rule_list(book: RuleBook, console: Console) -> None:
+    table = Table(show_header=True, header_style="bold")
+    for column in ("id", "name", "level", "category", "on", "origin"):
+        table.add_column(column)
+    for rule in sorted(book.rules.values(), key=lambda r: r.id):
+        origin = "organisation" if rule.overlay else "default"
+        table.add_row(rule.id, rule.spec.name or "", rule.level, rule.spec.category or "", "yes" if rule.enabled else "no", origin)
+    console.print(table)
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    spec = rule.spec
+    return {
+        "id": rule.id, "name": spec.name, "title": spec.title, "category": spec.category, "level": rule.level,
+        "enabled": rule.enabled, "what_it_flags": spec.message, "why_it_matters": spec.why, "example": spec.example,
+        "recommendation": spec.recommendation,
+        "params": {n: {"value": rule.params[n], "default": p.default, "description": p.description, "set_at": rule.origins.get(f"params.{n}")}
+                   for n, p in spec.params.items()},
+        "references": spec.references, "source": str(rule.source), "origins": rule.origins,
+    }
+
+
+def print_rule(rule: Rule, console: Console) -> None:
+    data = rule_json(rule)
+    console.print(f"[bold]{rule.id} {data['name']}[/bold]: {data['title']} ({data['level']}, {data['category']})")
+    sections = [
+        ("What it flags", rule.spec.title + "." if rule.spec.title else ""),
+        ("Why it matters", rule.spec.why or ""),
+        ("Example", rule.spec.example or _example_from_tests(rule)),
+        ("Recommendation", rule.spec.recommendation or ""),
+    ]
+    for heading, body in sections:
+        console.print(f"\n[bold]{heading}[/bold]")
+        console.print(" ".join(body.split()), markup=False)
+    console.print("\n[bold]Params[/bold]")
+    if not rule.params:
+        console.print("none", markup=False)
+    for name, info in data["params"].items():
+        console.print(f"{name} = {info['value']} (default {info['default']}; {info['description']}; set at {info['set_at']})", markup=False)
+    console.print("\n[bold]Source[/bold]")
+    console.print(str(rule.source), markup=False)
+    for ref in rule.spec.references:
+        console.print(f"reference: {ref}", markup=False)
+
+
+def _example_from_tests(rule: Rule) -> str:
+    case = next((c for c in rule.spec.tests if c.expect == "fire"), None)
+    if case is None:
+        return ""
+    facts = "; ".join(", ".join(f"{k}={v}" for k, v in fact.items()) for fact in case.facts)
+    return f"fires for: {case.name} ({facts})"

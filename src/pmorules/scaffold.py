@@ -1,0 +1,99 @@
+"""``pmorules init``: a new workspace with config, a knowledge stub and an overlay rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONFIG = """\
+# pmorules settings for this workspace (see README: "Adapting the rules")
+name = "My PMO"
+default_rules = true          # false: use only the rules in this workspace's rules/
+
+# Change a default rule without editing it:
+# [rules.BAL005]
+# level = "error"
+# params = { max_short_share = 0.5 }
+# [rules.GOL004]
+# enabled = false
+"""
+
+KNOWLEDGE = """\
+# Describe your PMO: organisation, clients, services and goals (format: pmorules schema).
+organisation:
+  name: My PMO
+  age_months: 3
+  context: kickoff
+  capacity_fte: 4
+  reviews_months: [3, 6]
+
+clients:
+  - {id: exec, name: Executive committee, weight: 0.6}
+  - {id: pm, name: Project managers, weight: 1.0}
+
+services:
+  - id: reporting
+    catalogue: S16          # inherits term, outcomes, tags, dependencies and harms
+    probability: 0.8
+    effort: 40
+    approach: supportive
+    clients: [exec]
+  - id: methodology
+    catalogue: S09
+    probability: 0.6
+    effort: 35
+    clients: [pm]
+  - id: training
+    catalogue: S12
+    probability: 0.6
+    effort: 25
+    clients: [pm]
+
+goals:
+  - id: G1
+    name: Executive visibility of all projects
+    outcomes: [O26]
+    due_months: 3
+    client: exec
+"""
+
+OVERLAY = """\
+# Organisation rules: add your own, or change a default one with `extends`.
+- id: ORG001
+  name: reporting-without-clients
+  title: A service serves no client
+  category: goals
+  level: info
+  match:
+    - fact: service
+      as: s
+      where:
+        - {field: status, op: eq, value: active}
+        - {field: clients, op: eq, value: 0}
+  subjects: [s]
+  message: "{{ s.name }} serves no client."
+  why: Every service should have someone who perceives its value.
+  recommendation: Name the clients of {{ s.name }}, or retire it.
+  references: ["our PMO charter"]
+  tests:
+    - {name: no clients, expect: fire, facts: [{fact: service, key: x, status: active, clients: 0}]}
+    - {name: one client, expect: no-fire, facts: [{fact: service, key: x, status: active, clients: 1}]}
+"""
+
+
+def scaffold(directory: Path) -> tuple[list[Path], list[Path]]:
+    """Create the files that do not exist yet; return (created, kept)."""
+    files = {
+        directory / "pmorules.toml": CONFIG,
+        directory / "knowledge.yaml": KNOWLEDGE,
+        directory / "rules" / "organisation.yaml": OVERLAY,
+    }
+    created, kept = [], []
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(text)
+            created.append(path)
+        except FileExistsError:
+            kept.append(path)
+    return created, kept
