@@ -140,8 +140,11 @@ class _Entry:
     node: PosDict | None = None  # the item as parsed from YAML: locating inside it is a short walk
 
     def at(self, *path: Any) -> Location:
-        if self.node is not None:
-            return locate(self.node, path, self.where.file)
+        node = self.node
+        if node is not None:
+            if len(path) == 1 and (pos := node.key_pos.get(path[0])) is not None:  # the common case: a field
+                return Location(self.where.file, pos[0], pos[1])
+            return locate(node, path, self.where.file)
         return self.locator(self.loc + path)
 
 

@@ -86,13 +86,13 @@ class _RuleCompiler:
             pattern, _, fld = op.ref.partition(".")
             if pattern == own:
                 self.check_field(patterns[own].fact, fld)
-                return {"$m": fld}
+                return {"$m": "k" if fld == "key" else fld}
             target = patterns.get(pattern)
             if target is None or target.absent:
                 self.error(f"ref {op.ref!r} names no earlier pattern", did_you_mean(pattern, list(patterns)))
                 return 0
             self.check_field(target.fact, fld)
-            return {target.engine: fld}
+            return {target.engine: "k" if fld == "key" else fld}  # the join key travels as "k"
         return op.value
 
     def check_field(self, fact: str, fld: str) -> str | None:
