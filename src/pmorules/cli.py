@@ -282,25 +282,23 @@ def rules_show(
 
 
 def _book_for_paths(paths: list[Path]):
-    """The default rulebook, or only the rules in PATHS (files or folders)."""
+    """The default rulebook, or the default rulebook plus PATHS (files or folders) keeping only their rules."""
     from .analysis import load_rules
     from .config import Config, ConfigFile
-    from .rules.load import load_rulebook
+    from .paths import default_rules_dir
+    from .rules.load import RuleBook, load_rulebook
 
     if not paths:
         return load_rules(None)[1]
-    config = ConfigFile(config=Config(default_rules=False))
-    books = []
+    rules, files = {}, []
+    defaults = default_rules_dir().resolve()
     for path in paths:
-        target = path if path.is_dir() else path.parent
-        name = "." if path.is_dir() else path.name
-        config.config.rule_paths = [name] if not path.is_dir() else []
-        books.append(load_rulebook(config, target, str(target)))
-    merged = books[0]
-    for extra in books[1:]:
-        merged.rules |= extra.rules
-        merged.files += extra.files
-    return merged
+        in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
+        config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults))
+        book = load_rulebook(config, path.parent, str(path.parent))
+        rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
+        files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path) or Path(shown) == path]
+    return RuleBook(rules, files)
 
 
 @rules_app.command("test")
