@@ -84,10 +84,34 @@ class InputError(Exception):
         return self.render()
 
 
-def did_you_mean(wanted: str, known: list[str] | set[str]) -> str | None:
-    """A close known id for a hint, or None."""
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True when ``b`` is ``a`` with one character inserted, deleted, replaced, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):  # one insertion
+        return a[i:] == b[i + 1 :]
+    if a[i + 1 :] == b[i + 1 :]:  # one replacement
+        return True
+    return a[i : i + 2] == b[i + 1 : i - 1 if i else None : -1] and a[i + 2 :] == b[i + 2 :]  # one swap
+
+
+def did_you_mean(wanted: str, known: list[str] | set[str] | frozenset[str]) -> str | None:
+    """A close known id for a hint, or None.
+
+    A single known id one edit away (a typo: ``exce`` → ``exec``, ``O62`` → ``O26``)
+    wins; otherwise the closest by difflib's similarity, if close enough.
+    """
     import difflib
 
     lowered = {k.lower(): k for k in known}
-    match = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.6)
+    target = wanted.lower()
+    near = [k for k in lowered if _one_edit_apart(target, k)]
+    if len(near) == 1:
+        return f"did you mean {lowered[near[0]]!r}?"
+    match = difflib.get_close_matches(target, list(lowered), n=1, cutoff=0.6)
     return f"did you mean {lowered[match[0]]!r}?" if match else None

@@ -11,6 +11,7 @@ from .analysis import Analysis
 from .explain import WhyNot
 from .findings import Finding
 from .rules.load import Rule, RuleBook
+from .rules.spec import OP_WORDS, AllOf, AnyOf
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -129,14 +130,52 @@ def print_rule_list(book: RuleBook, console: Console) -> None:
     console.print(table)
 
 
+def _clause_words(clause: Any, params: dict[str, Any]) -> str:
+    if isinstance(clause, AnyOf):
+        return "(" + " or ".join(_clause_words(c, params) for c in clause.any) + ")"
+    if isinstance(clause, AllOf):
+        return "(" + " and ".join(_clause_words(c, params) for c in clause.all) + ")"
+    if clause.op in ("exists", "missing"):
+        return f"{clause.field} {OP_WORDS[clause.op]}"
+    if clause.param is not None:
+        value = f"{clause.param} ({params.get(clause.param)})"
+    elif clause.ref is not None:
+        value = clause.ref
+    else:
+        value = clause.value
+    for word, operand in (("×", clause.times), ("+", clause.plus)):
+        if operand is not None:
+            value = f"{value} {word} {operand.param or operand.ref or operand.value}"
+    return f"{clause.field} {OP_WORDS[clause.op]} {value}"
+
+
+def conditions_in_words(rule: Rule) -> list[str]:
+    """The rule's match as phrases: one per pattern."""
+    lines = []
+    for pattern in rule.spec.match or []:
+        where = " and ".join(_clause_words(c, rule.params) for c in pattern.where)
+        lead = f"no {pattern.fact} fact" if pattern.absent else f"a {pattern.fact} fact ({pattern.name})"
+        lines.append(f"{lead}{' where ' + where if where else ''}")
+    return lines
+
+
 def rule_json(rule: Rule) -> dict[str, Any]:
+    """A rule's documentation; why and recommendation are rendered on its first must-fire case."""
+    from .rules.testing import example_texts
+
     spec = rule.spec
+    example = example_texts(rule) or {}
     return {
         "id": rule.id, "name": spec.name, "title": spec.title, "category": spec.category, "level": rule.level,
-        "enabled": rule.enabled, "what_it_flags": spec.message, "why_it_matters": spec.why, "example": spec.example,
-        "recommendation": spec.recommendation,
-        "params": {n: {"value": rule.params[n], "default": p.default, "description": p.description, "set_at": rule.origins.get(f"params.{n}")}
-                   for n, p in spec.params.items()},
+        "enabled": rule.enabled, "what_it_flags": {"title": spec.title, "fires_when": conditions_in_words(rule)},
+        "why_it_matters": example.get("why", spec.why),
+        "example": {"situation": spec.example, "message": example.get("message")},
+        "recommendation": example.get("recommendation", spec.recommendation),
+        "params": {
+            n: {"value": rule.params[n], "default": p.default, "description": p.description,
+                "set_at": rule.origins.get(f"params.{n}")}
+            for n, p in spec.params.items()
+        },
         "references": spec.references, "source": str(rule.source), "origins": rule.origins,
     }
 
@@ -144,11 +183,13 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 def print_rule(rule: Rule, console: Console) -> None:
     data = rule_json(rule)
     console.print(f"[bold]{rule.id} {data['name']}[/bold]: {data['title']} ({data['level']}, {data['category']})")
+    example = data["example"]
+    found = f"Finding: {example['message']}" if example["message"] else ""
     sections = [
-        ("What it flags", rule.spec.title + "." if rule.spec.title else ""),
-        ("Why it matters", rule.spec.why or ""),
-        ("Example", rule.spec.example or _example_from_tests(rule)),
-        ("Recommendation", rule.spec.recommendation or ""),
+        ("What it flags", f"{rule.spec.title}. Fires when there is " + "; and ".join(data["what_it_flags"]["fires_when"]) + "."),
+        ("Why it matters", data["why_it_matters"] or ""),
+        ("Example", " ".join(t for t in (example["situation"], found) if t)),
+        ("Recommendation", data["recommendation"] or ""),
     ]
     for heading, body in sections:
         console.print(f"\n[bold]{heading}[/bold]")
@@ -157,16 +198,11 @@ def print_rule(rule: Rule, console: Console) -> None:
     if not rule.params:
         console.print("none", markup=False)
     for name, info in data["params"].items():
-        console.print(f"{name} = {info['value']} (default {info['default']}; {info['description']}; set at {info['set_at']})", markup=False)
+        console.print(
+            f"{name} = {info['value']} (default {info['default']}; {info['description']}; set at {info['set_at']})",
+            markup=False,
+        )
     console.print("\n[bold]Source[/bold]")
     console.print(str(rule.source), markup=False)
     for ref in rule.spec.references:
         console.print(f"reference: {ref}", markup=False)
-
-
-def _example_from_tests(rule: Rule) -> str:
-    case = next((c for c in rule.spec.tests if c.expect == "fire"), None)
-    if case is None:
-        return ""
-    facts = "; ".join(", ".join(f"{k}={v}" for k, v in fact.items()) for fact in case.facts)
-    return f"fires for: {case.name} ({facts})"

@@ -48,21 +48,38 @@ def case_facts(case: RuleTest, where: Location) -> list[Fact]:
     return facts
 
 
-def run_case(rule: Rule, case: RuleTest) -> CaseResult:
+def _evaluate_case(rule: Rule, case: RuleTest) -> dict[tuple[str, ...], list]:
+    """Matches of one case, grouped by subjects as findings would be."""
     where = rule.raw_locations.get("tests", rule.source)
     unknown = [p for p in case.params if p not in rule.params]
     if unknown:
         raise InputError([Diagnostic(where, f"test {case.name!r}: rule {rule.id} has no param {unknown[0]!r}")])
-    probe = Rule(rule.spec.model_copy(update={"enabled": True}), rule.source, {**rule.params, **case.params}, rule.origins, rule.overlay, rule.raw_locations)
+    params = {**rule.params, **case.params}
+    probe = Rule(rule.spec.model_copy(update={"enabled": True}), rule.source, params, rule.origins, rule.overlay, rule.raw_locations)
     errors: list[Diagnostic] = []
     compiled = compile_rule(probe, errors)
     if errors:
         raise InputError(errors)
-    facts = case_facts(case, where)
-    matches = evaluate(CompiledBook(compiled, _reads(compiled)), facts)
+    matches = evaluate(CompiledBook(compiled, _reads(compiled)), case_facts(case, where))
     groups: dict[tuple[str, ...], list] = {}
     for match in matches:
         groups.setdefault(tuple(subjects_of(match.compiled, match)), []).append(match)
+    return groups
+
+
+def example_texts(rule: Rule) -> dict[str, str] | None:
+    """The texts of the rule's first must-fire case: a concrete example for its documentation."""
+    for case in rule.spec.tests:
+        if case.expect == "fire":
+            groups = _evaluate_case(rule, case)
+            if groups:
+                group = groups[min(groups)]
+                return render_texts(group[0].compiled, group, Names())
+    return None
+
+
+def run_case(rule: Rule, case: RuleTest) -> CaseResult:
+    groups = _evaluate_case(rule, case)
     for group in groups.values():  # the texts must render for every firing
         render_texts(group[0].compiled, group, Names())
     fired = sorted(groups)
