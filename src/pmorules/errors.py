@@ -97,7 +97,8 @@ def _one_edit_apart(a: str, b: str) -> bool:
         return a[i:] == b[i + 1 :]
     if a[i + 1 :] == b[i + 1 :]:  # one replacement
         return True
-    return a[i : i + 2] == b[i + 1 : i - 1 if i else None : -1] and a[i + 2 :] == b[i + 2 :]  # one swap
+    swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i]
+    return swapped and a[i + 2 :] == b[i + 2 :]
 
 
 def did_you_mean(wanted: str, known: list[str] | set[str] | frozenset[str]) -> str | None:

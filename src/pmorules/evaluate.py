@@ -12,7 +12,7 @@ from typing import Any
 
 from .engine import Engine, check_fact_ids
 from .facts import Fact
-from .rules.compile import GATE_PATTERN, GATE_TYPE, CompiledBook, CompiledRule
+from .rules.compile import GATE_PATTERN, GATE_TYPE, CompiledBook, CompiledRule, _reads
 
 
 @dataclass
@@ -57,8 +57,9 @@ def evaluate(book: CompiledBook, facts: list[Fact]) -> list[Match]:
 
             actions[compiled.engine_name] = act
         rules = {c.engine_name: c.definition for c in shard}
+        types = set(_reads(shard))
         with Engine(f"pmorules{index}", rules, actions) as engine:
-            engine.assert_facts(records)
+            engine.assert_facts([r for r in records if r["t"] in types])
             if any(c.gated for c in shard):
                 engine.assert_facts([{"id": "__gate__", "t": GATE_TYPE}])
     matches.sort(key=lambda m: (m.compiled.engine_name, sorted((k, f.label) for k, f in m.facts.items())))

@@ -183,6 +183,8 @@ def parse_yaml(text: str, filename: str) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.problem and exc.context and not exc.context.startswith("while "):
             problem = f"{exc.context}, {exc.problem}"  # "expected a single document in the stream, but found another document"
+        elif exc.problem and exc.context and exc.context_mark and exc.context_mark.line != mark.line:
+            problem = f"{exc.problem} ({exc.context} started at line {exc.context_mark.line + 1})"
         prefix = "" if isinstance(exc, ConstructorError) else "YAML syntax error: "
         raise InputError([Diagnostic(where, prefix + problem)]) from None
     except ReaderError as exc:

@@ -26,7 +26,8 @@ GATE_PATTERN = "g"
 MAX_PATTERNS = 8  # the engine's hard limit is 16 (ENGINE.md §4 #5)
 MAX_CONDITIONS = 48  # > 64 alpha nodes matching one fact is error 303
 MAX_ALTERNATIVES = 16
-RULES_PER_SHARD = 40  # ~256 rules on one identical condition crash the engine
+RULES_PER_SHARD = 50  # ~256 rules on one identical condition crash the engine
+ALPHA_PER_TYPE = 48  # > 64 alpha nodes matching one fact is error 303: keep each shard's per-type total below
 TEXT_FIELDS = ("message", "why", "recommendation")
 
 _ENGINE_OPS = {"gt": "$gt", "ge": "$gte", "lt": "$lt", "le": "$lte", "ne": "$neq"}
@@ -63,7 +64,32 @@ class CompiledBook:
     reads: dict[str, set[str]]  # fact type -> fields some rule reads
 
     def shards(self) -> list[list[CompiledRule]]:
-        return [self.rules[i : i + RULES_PER_SHARD] for i in range(0, len(self.rules), RULES_PER_SHARD)]
+        """Rulesets small enough for the engine's limits; each is run over the same facts."""
+        shards: list[list[CompiledRule]] = []
+        load: dict[str, int] = {}
+        for rule in self.rules:
+            weight = _alpha_weight(rule)
+            fits = shards and len(shards[-1]) < RULES_PER_SHARD and all(
+                load.get(t, 0) + n <= ALPHA_PER_TYPE for t, n in weight.items()
+            )
+            if not fits:
+                shards.append([])
+                load = {}
+            shards[-1].append(rule)
+            for fact_type, n in weight.items():
+                load[fact_type] = load.get(fact_type, 0) + n
+        return shards
+
+
+def _alpha_weight(rule: CompiledRule) -> dict[str, int]:
+    """An upper bound of the alpha tests a rule adds per fact type."""
+    weight: dict[str, int] = {}
+    for entry in rule.definition["all"]:
+        for body in entry.values():
+            tests = body.get("$and", [body]) if isinstance(body, dict) else [body]
+            fact_type = next((t["t"] for t in tests if isinstance(t, dict) and "t" in t), "")
+            weight[fact_type] = weight.get(fact_type, 0) + len(tests)
+    return weight
 
 
 class _RuleCompiler:
