@@ -11,8 +11,8 @@ collector while it runs, so the table also gives the baseline with the collector
 off and the ratio to that: the like-for-like measure of the loader's own work.
 
 Each size is measured in its own subprocess so peak memory (ru_maxrss) is per
-size. Times are the best of several runs after one warm-up run (the built-in
-catalogue is read once per process and is warm when timed).
+size. Times are CPU seconds of that process, the best of several runs after one
+warm-up run (the built-in catalogue is read once per process and is warm when timed).
 
     python benchmarks/bench_load.py                  # 100, 1000, 10000
     python benchmarks/bench_load.py 100 1000 --runs 5
@@ -116,12 +116,13 @@ def generate(workspace: Path, n: int, seed: int = 7) -> None:
 
 
 def _best(func, runs: int) -> float:
+    """Best CPU time of the process over ``runs`` runs (CPU time: a busy machine disturbs it less)."""
     func()  # warm-up
     best = float("inf")
     for _ in range(runs):
-        start = time.perf_counter()
+        start = time.process_time()
         func()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 

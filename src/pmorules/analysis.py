@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +115,10 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
     matches = evaluate(compiled, facts.facts)
     findings = build_findings(matches, kb)
     return Analysis(kb, config, rulebook, compiled, facts, findings, today)
+
+
+def reanalyze(analysis: Analysis, kb: KnowledgeBase) -> Analysis:
+    """The same rulebook and date run on another knowledge base, such as a recommended mix."""
+    facts = derive_facts(kb, analysis.today)
+    findings = build_findings(evaluate(analysis.compiled, facts.facts), kb)
+    return replace(analysis, kb=kb, facts=facts, findings=findings)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Diagnostic, InputError, Location, did_you_mean
+from .model import Approach
 from .rules.spec import Level
 
 CONFIG_NAME = "pmorules.toml"
@@ -27,14 +28,18 @@ class RuleSetting(BaseModel):
 class MixSettings(BaseModel):
     """Settings of the recommended mix (``[mix]``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
-    capacity: float | None = Field(default=None, ge=0)
-    candidate_effort: float = Field(default=5.0, ge=0)
-    candidate_probability: float = Field(default=0.6, ge=0, le=1)
-    change_cost: float = Field(default=0.01, ge=0)
+    capacity: float | None = Field(default=None, ge=0)  # effort cap; default: today's total effort
+    candidate_effort: float = Field(default=5.0, ge=0)  # effort of a catalogue service not offered yet
+    candidate_probability: float = Field(default=0.6, ge=0, le=1)  # its probability
+    change_cost: float = Field(default=0.01, ge=0)  # adherence given up per service added or dropped
+    # ... and per change of approach: it keeps the service and its people, so it comes first (DOMAIN.md §5(c)).
+    approach_change_cost: float = Field(default=0.005, ge=0)
     include_catalogue: bool = True
-    efforts: dict[str, float] = Field(default_factory=dict)
+    efforts: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)  # per candidate not active yet
+    # Approaches a service may move to when one of its harms applies only in its current approach.
+    approaches: list[Approach] = Field(default_factory=lambda: ["supportive", "facilitative"])
 
 
 class Config(BaseModel):

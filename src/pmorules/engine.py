@@ -37,6 +37,24 @@ class _SyncHost(_durable.Host):
         pass
 
 
+class _Ruleset(_durable.Ruleset):
+    """A Ruleset registered from our own JSON text.
+
+    The stock constructor serialises the definition with ``json.dumps``, which
+    writes ``5e-05`` or ``1e+16`` for some thresholds: engine error 204. The
+    rules are given to the engine as ``encode`` writes them instead; otherwise
+    this does what ``Ruleset.__init__`` of durable_rules 2.0.28 does, and reads
+    nothing of the definition dict (so ``run`` is never popped from a caller's dict).
+    """
+
+    def __init__(self, name: str, host: _durable.Host, definition: str, actions: Mapping[str, Callable[[Any], None]]):
+        self._actions = {rule: _durable.Promise(action) for rule, action in actions.items()}
+        self._name = name
+        self._host = host
+        self._handle = _dre.create_ruleset(name, definition)
+        self._definition = json.loads(definition)
+
+
 def fnv1a32(text: str) -> int:
     """The 32-bit FNV-1a hash durable_rules uses to detect duplicate facts."""
     h = 0x811C9DC5
@@ -53,6 +71,27 @@ def check_fact_ids(ids: Iterable[str]) -> None:
         if h in seen:
             raise EngineError(f"fact ids {seen[h]!r} and {fact_id!r} collide in the engine's 32-bit hash")
         seen[h] = fact_id
+
+
+_RESERVED_IDS = (SENTINEL_TYPE, "__gate__")  # ids the adapter and the evaluator assert themselves
+_ids: list[str] = []
+_id_hashes: set[int] = {fnv1a32(reserved) for reserved in _RESERVED_IDS}
+
+
+def fact_ids(count: int) -> list[str]:
+    """``count`` short fact ids (``f0``, ``f1``, ...) that the engine tells apart.
+
+    Sequential ids collide in the 32-bit hash too (``f6059`` and ``f264602``);
+    an id that would collide with an earlier one, or with a reserved id, gets a
+    ``_`` appended until it does not. The list is computed once per process.
+    """
+    while len(_ids) < count:
+        candidate = f"f{len(_ids)}"
+        while (h := fnv1a32(candidate)) in _id_hashes:
+            candidate += "_"
+        _id_hashes.add(h)
+        _ids.append(candidate)
+    return _ids[:count]
 
 
 def encode_value(value: Any) -> str:
@@ -92,13 +131,12 @@ class Engine:
         self._ruleset: _durable.Ruleset | None = None
 
     def __enter__(self) -> Engine:
-        definition: dict[str, dict] = {}
-        for rule_name, rule in self._rules.items():
-            definition[rule_name] = {**json.loads(encode(rule)), "run": self._wrap(self._actions[rule_name])}
-        definition[_SENTINEL_RULE] = {"all": [{"m": {"t": SENTINEL_TYPE}}], "run": lambda c: None}
+        rules = {**self._rules, _SENTINEL_RULE: {"all": [{"m": {"t": SENTINEL_TYPE}}]}}
+        actions = {name: self._wrap(self._actions[name]) for name in self._rules}
+        actions[_SENTINEL_RULE] = lambda c: None
         host = _SyncHost()
         try:
-            self._ruleset = _durable.Ruleset(self._name, host, definition)
+            self._ruleset = _Ruleset(self._name, host, encode(rules), actions)
         except _dre.error as exc:
             raise EngineError(f"the engine refused the compiled rules: {exc}") from None
         self._assert_json('[{"id":"__sentinel__","t":"' + SENTINEL_TYPE + '"}]')

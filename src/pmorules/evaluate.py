@@ -1,7 +1,7 @@
 """Run compiled rules over facts on the engine and collect what matched.
 
 Facts reach the engine stripped to the fields some rule tests, with short
-engine ids checked against the engine's 32-bit duplicate hash. The gate fact
+engine ids that are unique in the engine's 32-bit duplicate hash. The gate fact
 goes in last, so rules with absent patterns see every fact (ENGINE.md §2.3).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Engine, check_fact_ids
+from .engine import Engine, fact_ids
 from .facts import Fact
 from .rules.compile import GATE_PATTERN, GATE_TYPE, CompiledBook, CompiledRule, _reads
 
@@ -27,18 +27,18 @@ def engine_facts(book: CompiledBook, facts: list[Fact]) -> tuple[list[dict[str, 
     """The facts some rule reads, as engine records, and the map back from engine id to fact."""
     records: list[dict[str, Any]] = []
     by_id: dict[str, Fact] = {}
+    ids = fact_ids(len(facts))  # unique in the engine's 32-bit duplicate hash by construction
     for number, fact in enumerate(facts):
         fields = book.reads.get(fact.type)
         if fields is None:
             continue
-        engine_id = f"f{number}"
+        engine_id = ids[number]
         record: dict[str, Any] = {"id": engine_id, "t": fact.type, "k": fact.key}
         for name in sorted(fields):
             if name in fact.fields:
                 record[name] = fact.fields[name]
         records.append(record)
         by_id[engine_id] = fact
-    check_fact_ids(by_id)
     return records, by_id
 
 

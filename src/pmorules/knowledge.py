@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -267,6 +267,13 @@ def _single(entries: list[_Entry], kind: str, errors: list[Diagnostic]) -> _Entr
     return entries[0] if entries else None
 
 
+Where = Location | Callable[[], Location]  # a place, or how to find it when an error needs it
+
+
+def _place(where: Where) -> Location:
+    return where() if callable(where) else where
+
+
 class _Resolver:
     """Turns validated specs into resolved services, collecting reference errors."""
 
@@ -325,7 +332,7 @@ class _Resolver:
                 return cat_id
         return None
 
-    def service_ref(self, ref: str, where: Location, allow_outcome: bool = False) -> tuple[str, str] | None:
+    def service_ref(self, ref: str, where: Where, allow_outcome: bool = False) -> tuple[str, str] | None:
         """Resolve a service reference to (id, kind); kind is service or outcome."""
         key = ref.lower()
         if key in self.services:
@@ -342,23 +349,23 @@ class _Resolver:
         if allow_outcome:
             known += list(self.all_outcome_ids.values())
         what = "service or outcome" if allow_outcome else "service"
-        self.errors.append(Diagnostic(where, f"unknown {what} {ref!r}", did_you_mean(ref, known)))
+        self.errors.append(Diagnostic(_place(where), f"unknown {what} {ref!r}", did_you_mean(ref, known)))
         return None
 
-    def outcome_ref(self, ref: str, where: Location) -> str | None:
+    def outcome_ref(self, ref: str, where: Where) -> str | None:
         key = ref.lower()
         if key in self.all_outcome_ids:
             return self.all_outcome_ids[key]
         self.errors.append(
-            Diagnostic(where, f"unknown outcome {ref!r}", did_you_mean(ref, list(self.all_outcome_ids.values())))
+            Diagnostic(_place(where), f"unknown outcome {ref!r}", did_you_mean(ref, list(self.all_outcome_ids.values())))
         )
         return None
 
-    def client_ref(self, ref: str, where: Location) -> str | None:
+    def client_ref(self, ref: str, where: Where) -> str | None:
         if ref.lower() in self.clients:
             return self.clients[ref.lower()].value.id
         known = [e.value.id for e in self.clients.values()]
-        self.errors.append(Diagnostic(where, f"unknown client {ref!r}", did_you_mean(ref, known)))
+        self.errors.append(Diagnostic(_place(where), f"unknown client {ref!r}", did_you_mean(ref, known)))
         return None
 
     def service(self, entry: _Entry, effort_default: float) -> Service | None:
@@ -391,30 +398,47 @@ class _Resolver:
             months, months_given = DEFAULT_MONTHS[term], False
         sources.setdefault("months_to_value", sources.get("term", entry.where))
 
+        # a reference's own place is needed only to report it: located lazily (the loader's hot path)
         clients = tuple(
-            c for i, ref in enumerate(spec.clients) if (c := self.client_ref(ref, entry.at("clients", i))) is not None
+            c
+            for i, ref in enumerate(spec.clients)
+            if (c := self.client_ref(ref, lambda i=i: entry.at("clients", i))) is not None
         )
         if spec.outcomes is not None:
-            outcome_refs = [(ref, entry.at("outcomes", i)) for i, ref in enumerate(spec.outcomes)]
+            outcome_refs: list[tuple[str, Where]] = [
+                (ref, lambda i=i: entry.at("outcomes", i)) for i, ref in enumerate(spec.outcomes)
+            ]
         else:
             outcome_refs = [(ref, sources.get("outcomes", entry.where)) for ref in (cat.outcomes if cat else [])]
         outcomes = tuple(o for ref, where in outcome_refs if (o := self.outcome_ref(ref, where)) is not None)
         deps = []
         for index, dep in enumerate(spec.depends_on if spec.depends_on is not None else (cat.depends_on if cat else [])):
             where = entry.at("depends_on", index) if spec.depends_on is not None else sources["depends_on"]
-            resolved = self.service_ref(dep.service, entry.at("depends_on", index, "service") if spec.depends_on is not None else where)
+            resolved = self.service_ref(
+                dep.service,
+                (lambda index=index: entry.at("depends_on", index, "service")) if spec.depends_on is not None else where,
+            )
             if resolved and resolved[0] != spec.id:
                 deps.append(Dependency(resolved[0], dep.kind, dep.reason, where))
         harms = []
         for index, harm in enumerate(spec.harms if spec.harms is not None else (cat.harms if cat else [])):
             where = entry.at("harms", index) if spec.harms is not None else sources["harms"]
             target = self.service_ref(
-                harm.target, entry.at("harms", index, "target") if spec.harms is not None else where, allow_outcome=True
+                harm.target,
+                (lambda index=index: entry.at("harms", index, "target")) if spec.harms is not None else where,
+                allow_outcome=True,
             )
             mitigators = tuple(
                 m[0]
                 for i, ref in enumerate(harm.mitigated_by)
-                if (m := self.service_ref(ref, entry.at("harms", index, "mitigated_by", i) if spec.harms else where))
+                if (
+                    m := self.service_ref(
+                        ref,
+                        (lambda index=index, i=i: entry.at("harms", index, "mitigated_by", i))
+                        if spec.harms is not None
+                        else where,
+                    )
+                )
                 is not None
             )
             if target:
@@ -542,12 +566,14 @@ def _load_workspace(path: str | Path) -> KnowledgeBase:
         goal: Goal = entry.value
         resolver._remember("goal", goal.id, entry, goal.model_fields_set)
         outcomes = [
-            o for i, ref in enumerate(goal.outcomes) if (o := resolver.outcome_ref(ref, entry.at("outcomes", i))) is not None
+            o
+            for i, ref in enumerate(goal.outcomes)
+            if (o := resolver.outcome_ref(ref, lambda i=i: entry.at("outcomes", i))) is not None
         ]
         linked = [
             s[0]
             for i, ref in enumerate(goal.services)
-            if (s := resolver.service_ref(ref, entry.at("services", i))) is not None
+            if (s := resolver.service_ref(ref, lambda i=i: entry.at("services", i))) is not None
         ]
         client = resolver.client_ref(goal.client, entry.at("client")) if goal.client else None
         goals[goal.id] = goal.model_copy(update={"outcomes": outcomes, "services": linked, "client": client})

@@ -76,15 +76,18 @@ _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 
 def _plain_tag(value: str) -> str:
     """The core-schema tag of a plain (unquoted, untagged) scalar."""
-    first = value[:1]
-    if first in "-+0123456789.":  # "" is in every string: the empty scalar is checked below first
-        if first and _INT_RE.match(value):
+    if not value:
+        return _NULL
+    first = value[0]
+    if first in "-+0123456789.":
+        if _INT_RE.match(value):
             return _INT
-        if first and _FLOAT_RE.match(value):
+        if _FLOAT_RE.match(value):
             return _FLOAT
-    if first in "tTfF" and first and _BOOL_RE.match(value):
-        return _BOOL
-    if first in "~nN" and _NULL_RE.match(value):
+    elif first in "tTfF":
+        if _BOOL_RE.match(value):
+            return _BOOL
+    elif first in "~nN" and _NULL_RE.match(value):
         return _NULL
     return _STR
 
@@ -100,7 +103,7 @@ for _tag, _regexp, _first in (
 
 class _Constructor12(SafeConstructor):
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        text = node.value
+        text = self.construct_scalar(node)  # an explicit !!int on a mapping or sequence: a ConstructorError
         try:
             if text.startswith("0o"):
                 return int(text[2:], 8)
@@ -111,7 +114,7 @@ class _Constructor12(SafeConstructor):
             raise ConstructorError(None, None, f"{text!r} is not an integer", node.start_mark) from None
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        text = node.value.lower()
+        text = self.construct_scalar(node).lower()
         if text.endswith(".inf"):
             return float("-inf") if text.startswith("-") else float("inf")
         if text == ".nan":
@@ -120,6 +123,14 @@ class _Constructor12(SafeConstructor):
             return float(text)
         except ValueError:  # only an explicit !!float tag on a non-number gets here
             raise ConstructorError(None, None, f"{node.value!r} is not a number", node.start_mark) from None
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
+            # PyYAML's own constructors fail this way on some explicitly tagged values (!!timestamp x)
+            tag = node.tag.rpartition(":")[2] if node.tag.startswith("tag:yaml.org,2002:") else node.tag
+            raise ConstructorError(None, None, f"cannot read this value as !!{tag}", node.start_mark) from None
 
     def _value(self, node: yaml.Node) -> Any:
         """Construct a child node; plain core-schema scalars take a fast path (most nodes are these)."""
@@ -135,7 +146,12 @@ class _Constructor12(SafeConstructor):
                 return self.construct_yaml_float(node)
         return self.construct_object(node, deep=True)
 
+    def _expect(self, node: yaml.Node, kind: type, what: str) -> None:
+        if not isinstance(node, kind):  # an explicit !!map or !!seq tag on the wrong kind of node
+            raise ConstructorError(None, None, f"expected {what}, but found {node.id}", node.start_mark)
+
     def construct_yaml_map(self, node: yaml.MappingNode):
+        self._expect(node, yaml.MappingNode, "a mapping")
         mapping = PosDict(node.start_mark.line + 1, node.start_mark.column + 1)
         yield mapping
         key_pos = mapping.key_pos
@@ -151,6 +167,7 @@ class _Constructor12(SafeConstructor):
             key_pos[key] = (mark.line + 1, mark.column + 1)
 
     def construct_yaml_seq(self, node: yaml.SequenceNode):
+        self._expect(node, yaml.SequenceNode, "a sequence")
         items = PosList(node.start_mark.line + 1, node.start_mark.column + 1)
         yield items
         append, positions = items.append, items.item_pos.append
@@ -172,18 +189,87 @@ class _Loader(CParser, _Constructor12, _Resolver12):
         _Constructor12.__init__(self)
         _Resolver12.__init__(self)
 
+    def load_document(self) -> Any:
+        """The one document of the stream, built directly from libyaml's nodes.
+
+        The same values as ``yaml.load`` with this loader's constructors (a test
+        checks that), without the constructor's generator and bookkeeping per
+        node: plain mappings, sequences and core-schema scalars are built here;
+        anything explicitly tagged otherwise goes to the constructors.
+        """
+        node = self.get_single_node()
+        if node is None:
+            return None
+        built: dict[int, Any] = {}  # id(node) -> value: aliases share one value, as in PyYAML
+        scalar, mapping_node, sequence_node = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+
+        def build(node: yaml.Node) -> Any:
+            kind, tag = node.__class__, node.tag
+            if kind is scalar:
+                if tag == _STR:
+                    return node.value
+                return self._value(node)
+            key = id(node)
+            if key in built:
+                value = built[key]
+                if value is _BUILDING:
+                    raise ConstructorError(None, None, "found unconstructable recursive node", node.start_mark)
+                return value
+            mark = node.start_mark
+            if kind is mapping_node and tag == _MAP:
+                built[key] = _BUILDING
+                value = PosDict(mark.line + 1, mark.column + 1)
+                key_pos = value.key_pos
+                for key_node, value_node in node.value:
+                    item = build(key_node)
+                    key_mark = key_node.start_mark
+                    if not isinstance(item, (str, int, float, bool)) and item is not None:
+                        raise ConstructorError(None, None, "a mapping key must be a plain value", key_mark)
+                    if item in value:
+                        first = key_pos[item]
+                        raise ConstructorError(
+                            None, None, f"duplicate key {item!r} (first defined at line {first[0]})", key_mark
+                        )
+                    value[item] = build(value_node)
+                    key_pos[item] = (key_mark.line + 1, key_mark.column + 1)
+            elif kind is sequence_node and tag == _SEQ:
+                built[key] = _BUILDING
+                value = PosList(mark.line + 1, mark.column + 1)
+                append, positions = value.append, value.item_pos.append
+                for child in node.value:
+                    append(build(child))
+                    child_mark = child.start_mark
+                    positions((child_mark.line + 1, child_mark.column + 1))
+            else:
+                value = self.construct_object(node, deep=True)
+            built[key] = value
+            return value
+
+        return build(node)
+
+
+_BUILDING = object()
+
+
+def _load(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        return loader.load_document()
+    finally:
+        loader.dispose()
+
 
 def parse_yaml(text: str, filename: str) -> Any:
     """Parse one YAML document; syntax errors become a located InputError."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - safe constructor subclass
+        return _load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.problem and exc.context and not exc.context.startswith("while "):
             problem = f"{exc.context}, {exc.problem}"  # "expected a single document in the stream, but found another document"
-        elif exc.problem and exc.context and exc.context_mark and exc.context_mark.line != mark.line:
+        elif exc.context and exc.context_mark and exc.context_mark.line != mark.line and "tab" not in problem:
             problem = f"{exc.problem} ({exc.context} started at line {exc.context_mark.line + 1})"
         prefix = "" if isinstance(exc, ConstructorError) else "YAML syntax error: "
         raise InputError([Diagnostic(where, prefix + problem)]) from None
@@ -235,7 +321,7 @@ def position(container: Any, key: Any) -> tuple[int, int] | None:
 def locate(root: Any, path: tuple[Any, ...], filename: str) -> Location:
     """The most precise known location of the value at ``path`` under ``root``."""
     node = root
-    line, col = getattr(root, "line", None), getattr(root, "col", None)
+    line, col = getattr(root, "line", 1), getattr(root, "col", 1)  # a scalar document: the document's start
     for step in path:  # position() inlined: this runs for every field of every item
         kind = node.__class__
         if kind is PosDict:

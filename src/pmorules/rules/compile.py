@@ -130,6 +130,22 @@ class _RuleCompiler:
             return None
         return fields[fld][0].__name__
 
+    def guards(self, cond: Condition, own: str) -> list[dict[str, Any]]:
+        """``$ex`` tests for the fields of the same fact that a condition compares with.
+
+        durable_rules compares with a stale value left by an earlier test when
+        such a field is missing (found by the differential test): requiring the
+        field makes a comparison with a missing value false, as it should be.
+        """
+        fields = sorted({
+            fld
+            for operand in (cond, cond.times, cond.plus)
+            if operand is not None and operand.ref
+            for pattern, _, fld in [operand.ref.partition(".")]
+            if pattern == own and fld != "key"
+        })
+        return [{"$ex": {fld: 1}} for fld in fields]
+
     def condition(self, cond: Condition, fact: str, patterns: dict[str, PatternInfo], own: str) -> dict[str, Any]:
         kind = self.check_field(fact, cond.field)
         value = self.operand(cond, patterns, own) if cond.op not in ("exists", "missing") else None
@@ -161,28 +177,61 @@ class _RuleCompiler:
     def clause(self, clause: Any, fact: str, patterns: dict[str, PatternInfo], own: str) -> dict[str, Any]:
         """A clause inside an absent pattern, where ``any`` stays an engine ``$or``."""
         if isinstance(clause, Condition):
-            return self.condition(clause, fact, patterns, own)
+            guards = self.guards(clause, own)
+            test = self.condition(clause, fact, patterns, own)
+            return {"$and": guards + [test]} if guards else test
         if isinstance(clause, AnyOf):
             return {"$or": [self.clause(c, fact, patterns, own) for c in clause.any]}
         return {"$and": [self.clause(c, fact, patterns, own) for c in clause.all]}
 
 
+def _reads_other(test: Any, others: set[str]) -> bool:
+    """Whether a compiled test reads a field of another pattern (a join, for the engine)."""
+    if isinstance(test, dict):
+        return any((k in others and isinstance(v, str)) or _reads_other(v, others) for k, v in test.items())
+    if isinstance(test, list):
+        return any(_reads_other(v, others) for v in test)
+    return False
+
+
+def _is_equality_join(test: dict[str, Any], others: set[str]) -> bool:
+    """``{field: {pN: f}}``: the join the engine indexes by hash."""
+    if len(test) != 1:
+        return False
+    ((key, value),) = test.items()
+    return not key.startswith("$") and isinstance(value, dict) and len(value) == 1 and next(iter(value)) in others
+
+
+def _nested(clause: Any) -> bool:
+    """Whether a clause compiles to a nested ``$or``/``$and`` group."""
+    return not isinstance(clause, Condition) or clause.op in ("in", "not_in")
+
+
+def _refs_others(clause: Any, own: str) -> bool:
+    return any(
+        operand is not None and operand.ref and operand.ref.partition(".")[0] != own
+        for c in _leaf_conditions([clause])
+        for operand in (c, c.times, c.plus)
+    )
+
+
+def _nested_join(clause: Any, own: str) -> bool:
+    return _nested(clause) and _refs_others(clause, own)
+
+
 def _join_rank(clause: Any, own: str) -> int:
-    """Plain tests first, then comparisons with other patterns, then equality joins.
+    """Plain tests first, then comparisons with other patterns, then equality joins, then nested groups.
 
     durable_rules reads out of bounds when a comparison with another pattern's
-    field follows an equality join in the same pattern (found with valgrind);
-    this order is safe.
+    field follows an equality join in the same pattern (found with valgrind),
+    and it ignores every join that follows a nested ``$or``/``$and`` group in
+    the same pattern (found by the differential test); this order is safe.
     """
-    conditions = _leaf_conditions([clause])
-    refs = [
-        c for c in conditions
-        for operand in (c, c.times, c.plus)
-        if operand is not None and operand.ref and operand.ref.partition(".")[0] != own
-    ]
-    if not refs:
+    if _nested(clause):
+        return 3
+    if not _refs_others(clause, own):
         return 0
-    return 2 if isinstance(clause, Condition) and clause.op == "eq" and not clause.times and not clause.plus else 1
+    return 2 if clause.op == "eq" and not clause.times and not clause.plus else 1
 
 
 def alternatives(clauses: list[Any]) -> list[list[Condition]]:
@@ -260,24 +309,68 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
         seen: dict[str, PatternInfo] = {}
         engine_patterns: list[dict[str, Any]] = [{GATE_PATTERN: {"t": GATE_TYPE}}] if gated else []
         infos_this: list[PatternInfo] = []
+        positive_tests: dict[str, list[dict[str, Any]]] = {}
         for pattern, conditions in zip(patterns, combo):
             info = PatternInfo(pattern.name, infos[pattern.name].engine, pattern.fact, pattern.absent, list(conditions))
             seen[pattern.name] = info
             clauses = list(pattern.where) if pattern.absent else list(conditions)
             clauses.sort(key=lambda c: _join_rank(c, pattern.name))
+            joined = [c for c in clauses if _join_rank(c, pattern.name) in (1, 2) or _nested_join(c, pattern.name)]
+            if any(_nested_join(c, pattern.name) for c in joined) and len(joined) > 1:
+                compiler.error(
+                    f"pattern {pattern.name!r}: a reference to another pattern inside 'any' or 'in' cannot be combined "
+                    "with another reference in the same pattern (the engine would ignore one of them)"
+                )
             tests: list[dict[str, Any]] = [{"t": pattern.fact}]
-            if pattern.absent:
-                tests += [compiler.clause(c, pattern.fact, seen, pattern.name) for c in clauses]
-            else:
-                tests += [compiler.condition(c, pattern.fact, seen, pattern.name) for c in clauses]
+            for c in clauses:
+                if isinstance(c, Condition):  # top level: guards stay flat (a nested group before a join breaks it)
+                    tests += compiler.guards(c, pattern.name) + [compiler.condition(c, pattern.fact, seen, pattern.name)]
+                else:
+                    tests.append(compiler.clause(c, pattern.fact, seen, pattern.name))
+            others = {i.engine for name, i in seen.items() if name != pattern.name}
+            joins = [t for t in tests if _reads_other(t, others)]
+            if len(joins) == 1 and not _is_equality_join(joins[0], others):
+                # durable_rules reads out of bounds when a pattern's only join is a comparison
+                # (valgrind; it crashed `rules test` now and then): a second copy avoids it.
+                tests.append(joins[0])
+            if not pattern.absent:
+                positive_tests[pattern.name] = tests
             if len(tests) > MAX_CONDITIONS:
                 compiler.error(f"pattern {pattern.name!r} has more than {MAX_CONDITIONS} conditions")
             key = info.engine + ("$not" if pattern.absent else "")
             engine_patterns.append({key: {"$and": tests}})
             infos_this.append(info)
+        for pattern, conditions in zip(patterns, combo):
+            used = _leaf_conditions(list(pattern.where)) if pattern.absent else list(conditions)
+            for target, fld in _guarded_refs(used, pattern.name):
+                target_tests = positive_tests.get(target)
+                guard = {"$ex": {fld: 1}}
+                if target_tests is not None and guard not in target_tests:
+                    target_tests.insert(1, guard)
         name = f"{rule.id.lower()}_{number}"
         compiled.append(CompiledRule(rule, name, {"all": engine_patterns}, infos_this, gated, templates))
     return compiled
+
+
+def _guarded_refs(conditions: list[Condition], own: str) -> list[tuple[str, str]]:
+    """(pattern, field) of the other patterns' fields that conditions read.
+
+    The engine refuses the whole batch of facts (error 311, property not found)
+    when a comparison or arithmetic reads a field missing from the referenced
+    fact, so the compiler makes the referenced pattern require the field (for
+    every operator, so the rule reads the same whatever the operator). For a
+    positive pattern that changes nothing (a comparison with a missing value is
+    false); for an absent pattern, a fact without the field leaves the rule
+    unevaluated for it (no finding) instead of failing the whole analysis.
+    """
+    out = []
+    for cond in conditions:
+        for operand in (cond, cond.times, cond.plus):
+            if operand is not None and operand.ref:
+                pattern, _, fld = operand.ref.partition(".")
+                if pattern != own and fld != "key":
+                    out.append((pattern, fld))
+    return out
 
 
 def _leaf_conditions(clauses: list[Any]) -> list[Condition]:

@@ -12,7 +12,7 @@ import re
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 RULE_ID = r"^[A-Z][A-Z0-9]{1,9}[0-9]{3}$|^[A-Za-z][A-Za-z0-9_-]{1,40}$"
 NAME = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -151,6 +151,102 @@ class RuleTest(Strict):
     facts: Annotated[list[dict[str, Any]], Field(min_length=1)]
 
 
+Term = Literal["short", "medium", "long"]
+Severity = Literal["low", "medium", "high"]
+DependencyKind = Literal["hard", "soft"]
+
+
+class Bound(Strict):
+    """A threshold of an implied constraint: a fraction, given as a literal or as a param of the rule
+    (so an organisation's param override moves the optimum too)."""
+
+    value: Annotated[float, Field(ge=0, le=1)] | None = None
+    param: str | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Bound:
+        if (self.value is None) == (self.param is None):
+            raise ValueError("give exactly one of 'value' or 'param'")
+        return self
+
+
+class ShareMin(Bound):
+    """``share_<term> >= bound`` (``>`` if strict) in the recommended mix, which is never empty. With
+    ``or_none`` a mix without any effort of the term passes too (a rule that fires on ``0 < share < bound``)."""
+
+    kind: Literal["share_min"]
+    term: Term
+    strict: bool = False
+    or_none: bool = False
+
+
+class ShareMax(Bound):
+    """``share_<term> <= bound`` (``<`` if strict) in the recommended mix."""
+
+    kind: Literal["share_max"]
+    term: Term
+    strict: bool = False
+
+
+class CoverInTime(Bound):
+    """Every goal target (an outcome of the goal, or a service it names) has a chosen linked service
+    with ``months <= due_months`` and ``probability >= bound``. A target that no candidate can cover
+    is reported as unattainable instead of making every mix infeasible."""
+
+    kind: Literal["cover_in_time"]
+
+
+class MinProbability(Bound):
+    """Every chosen service has ``probability >= bound``."""
+
+    kind: Literal["min_probability"]
+
+
+class RequiresPrerequisites(Strict):
+    """Every prerequisite (``depends_on`` of this kind) of a chosen service is chosen too."""
+
+    kind: Literal["requires_prerequisites"]
+    dependency: DependencyKind = "hard"
+
+
+class Acyclic(Strict):
+    """The chosen services' dependencies of this kind form no cycle."""
+
+    kind: Literal["acyclic"]
+    dependency: DependencyKind = "hard"
+
+
+class HarmFilter(Strict):
+    """Which harm edges a harm constraint covers: by severity, the harming service's term, and the
+    term of what is harmed (the harmed service's term, or the horizon of the latest goal aiming at the
+    harmed service or outcome; an edge matches if either is listed). Unset filters match every edge."""
+
+    severity: Annotated[list[Severity], Field(min_length=1)]
+    src_term: Annotated[list[Term], Field(min_length=1)] | None = None
+    harmed_term: Annotated[list[Term], Field(min_length=1)] | None = None
+
+
+class HarmInactive(HarmFilter):
+    """No matching harm edge is active (harming service chosen in an approach the harm names, and the
+    harmed service chosen or the harmed outcome aimed at by a goal), whatever mitigates it."""
+
+    kind: Literal["harm_inactive"]
+
+
+class HarmMitigated(HarmFilter):
+    """Every active matching harm edge has a chosen mitigator (a service in its ``mitigated_by``)."""
+
+    kind: Literal["harm_mitigated"]
+
+
+Implies = Annotated[
+    Union[ShareMin, ShareMax, CoverInTime, MinProbability, RequiresPrerequisites, Acyclic, HarmInactive, HarmMitigated],
+    Field(discriminator="kind"),
+]
+"""What a rule implies for the recommended mix: the constraint under which the rule does not fire.
+The optimiser (pmorules.mix) reads these blocks; it never names a rule."""
+
+
 class RuleSpec(Strict):
     """One rule as written in a rule file."""
 
@@ -171,6 +267,17 @@ class RuleSpec(Strict):
     example: str | None = None
     references: list[str] = Field(default_factory=list)
     tests: list[RuleTest] = Field(default_factory=list)
+    implies: Implies | None = None
+
+    @field_validator("implies")
+    @classmethod
+    def _implied_param_exists(cls, implies: Any, info: ValidationInfo) -> Any:
+        """An overlay (``extends``) is checked after merging, when its base's params are known."""
+        param = getattr(implies, "param", None)
+        params = info.data.get("params") or {}
+        if param is not None and not info.data.get("extends") and param not in params:
+            raise ValueError(f"unknown param {param!r}; the rule's params are {', '.join(sorted(params)) or 'none'}")
+        return implies
 
     @model_validator(mode="before")
     @classmethod

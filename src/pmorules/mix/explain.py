@@ -1,0 +1,61 @@
+"""Why no mix meets every constraint: relax each constraint group (then each pair) and re-solve.
+
+A group is the capacity or the constraint of one rule. The answer names the relaxations that make
+the problem feasible, and for the capacity the least effort a feasible mix needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+from .model import Program, solve
+from .problem import CAPACITY, Problem
+
+
+@dataclass
+class Conflict:
+    fixes: list[list[str]]  # each a set of groups whose relaxation makes the problem feasible
+    groups: list[str]  # every group that was tried
+    min_capacity: float | None  # the least effort of a mix meeting every rule's constraint
+    texts: dict[str, str]  # group -> what it requires
+
+    def text(self) -> str:
+        if not self.fixes:
+            return (
+                "No mix meets every constraint, and relaxing any one or two of them does not help: "
+                + "; ".join(f"{g}: {self.texts[g]}" for g in self.groups) + "."
+            )
+        how = "Relaxing any one" if len(self.fixes[0]) == 1 else "Relaxing two at once, any of these pairs"
+        options = [" and ".join(self._relax(g) for g in fix) for fix in self.fixes]
+        return f"No mix meets every constraint at once. {how} makes it feasible: " + "; or ".join(options) + "."
+
+    def _relax(self, group: str) -> str:
+        if group == CAPACITY:
+            needed = f" to at least {self.min_capacity:g}" if self.min_capacity is not None else ""
+            return f"raise the capacity ({self.texts[group]}){needed}"
+        return f"drop {group} ({self.texts[group]})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fixes": self.fixes, "groups": self.groups, "min_capacity": self.min_capacity, "text": self.text()}
+
+
+def _feasible(program: Program, problem: Problem, omit: frozenset[str]) -> bool:
+    return solve(program, problem, omit, cost={}) is not None
+
+
+def explain_infeasible(program: Program, problem: Problem) -> Conflict:
+    groups = problem.groups()
+    fixes = [[g] for g in groups if _feasible(program, problem, frozenset([g]))]
+    if not fixes:
+        fixes = [list(pair) for pair in combinations(groups, 2) if _feasible(program, problem, frozenset(pair))]
+    min_capacity = None
+    if any(CAPACITY in fix for fix in fixes):
+        cheapest = solve(program, problem, frozenset([CAPACITY]), cost=program.effort)
+        if cheapest is not None:
+            min_capacity = round(sum(problem.candidates[c].service.effort for c in cheapest.chosen), 6)
+    texts = {CAPACITY: f"total effort ≤ {problem.capacity:g}"}
+    for constraint in problem.constraints:
+        texts[constraint.rule] = "; ".join(filter(None, [texts.get(constraint.rule), constraint.text()]))
+    return Conflict(fixes, groups, min_capacity, texts)

@@ -1,0 +1,311 @@
+"""The report's context: plain data (dicts, lists, strings, numbers) built from one Analysis.
+
+Templates, charts and the JSON report read only this. Python sorts, groups,
+counts and looks up display names here; every verdict (level, message, why,
+recommendation) comes from the findings, i.e. from the rule files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..analysis import Analysis
+from ..facts import TERMS
+from ..findings import Finding, names_of
+from ..rules.spec import LEVEL_ORDER, OP_WORDS
+from ..text import num
+
+RAG = {"error": "red", "warning": "amber"}  # a goal with no finding at these levels is green
+TOP_RECOMMENDATIONS = 5
+TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
+TIMELINE_GOALS = 12  # likewise for goal deadlines
+GRAPH_NODES = 60  # a larger graph picture is unreadable: keep the nodes nearest the finding paths
+EVIDENCE_ROWS = 12  # per finding; a merged finding can hold hundreds (all of them are in the JSON and `pmorules why`)
+
+
+def build_context(analysis: Analysis) -> dict[str, Any]:
+    """Everything the report shows, in the order a reader meets it."""
+    names = names_of(analysis.kb)
+    findings = [_finding(f, analysis, names) for f in analysis.findings]
+    return {
+        "pmorules_version": __version__,
+        "workspace": analysis.kb.workspace,
+        "organisation": _organisation(analysis),
+        "terms": _terms(analysis),
+        "summary": _summary(analysis, findings),
+        "timeline": _timeline(analysis),
+        "goals": _goals(analysis, names),
+        "categories": _categories(findings),
+        "graph": _graph(analysis, names),
+        "appendix": _appendix(analysis),
+    }
+
+
+def _organisation(analysis: Analysis) -> dict[str, Any]:
+    org = analysis.kb.organisation
+    return {
+        "name": org.name,
+        "age_months": org.age_months,
+        "context": org.context,
+        "capacity_fte": org.capacity_fte,
+        "reviews_months": sorted(set(org.reviews_months)),
+        "assessed_on": org.assessed_on.isoformat() if org.assessed_on else None,
+    }
+
+
+def _terms(analysis: Analysis) -> list[dict[str, Any]]:
+    """Per term: what it means here, its effort share, the target share, effort and service count."""
+    horizons = analysis.kb.horizons
+    ranges = {
+        "short": f"up to {num(horizons.short_max_months)} months",
+        "medium": f"{num(horizons.short_max_months)} to {num(horizons.medium_max_months)} months",
+        "long": f"over {num(horizons.medium_max_months)} months",
+    }
+    profile = analysis.kb.organisation.target_profile
+    active = [s for s in analysis.kb.services.values() if s.active]
+    return [
+        {
+            "term": term,
+            "label": f"{term.capitalize()} term",
+            "range": ranges[term],
+            "share": analysis.facts.summary["shares"][term],
+            "target": getattr(profile, term) if profile else None,
+            "effort": sum(s.effort for s in active if s.term == term),
+            "services": sum(1 for s in active if s.term == term),
+        }
+        for term in TERMS
+    ]
+
+
+def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    counts = analysis.counts()
+    pressing = [f for f in findings if f["level"] != "info"] or findings
+    return {
+        "services": analysis.facts.summary["services"],
+        "goals": len(analysis.kb.goals),
+        "adherence": analysis.facts.summary["adherence"],
+        "counts": counts,
+        "findings": sum(counts.values()),
+        "top": pressing[:TOP_RECOMMENDATIONS],
+    }
+
+
+def _timeline(analysis: Analysis) -> dict[str, Any]:
+    """When each active service first shows value, against the reviews and the goal deadlines."""
+    kb = analysis.kb
+    active = sorted((s for s in kb.services.values() if s.active), key=lambda s: (s.months, s.name.lower(), s.id))
+    total = sum(s.effort for s in active)
+
+    def share(services: list) -> float:
+        return sum(s.effort for s in services) / total if total else 0.0
+
+    if len(active) <= TIMELINE_ROWS:
+        rows = [
+            {"label": s.name, "ids": [s.id], "term": s.term, "months": s.months, "probability": s.probability,
+             "share": share([s])}
+            for s in active
+        ]
+    else:
+        groups: dict[tuple[float, str], list] = {}
+        for service in active:
+            groups.setdefault((service.months, service.term), []).append(service)
+        rows = [
+            {"label": f"{len(members)} services", "ids": [s.id for s in members], "term": term, "months": months,
+             "probability": None, "share": share(members)}
+            for (months, term), members in sorted(groups.items(), key=lambda item: (item[0][0], TERMS.index(item[0][1])))
+        ]
+    reviews = [
+        {"number": number, "month": month, "services": sum(1 for s in active if s.months <= month),
+         "share": share([s for s in active if s.months <= month])}
+        for number, month in enumerate(sorted(set(kb.organisation.reviews_months)), start=1)
+    ]
+    goals = sorted(kb.goals.values(), key=lambda g: (g.due_months, g.id))
+    if len(goals) <= TIMELINE_GOALS:
+        deadlines = [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months} for g in goals]
+    else:
+        by_month: dict[float, list[str]] = {}
+        for goal in goals:
+            by_month.setdefault(goal.due_months, []).append(goal.id)
+        deadlines = [
+            {"label": f"{len(ids)} goal{'s' if len(ids) != 1 else ''}", "goals": ids, "month": month}
+            for month, ids in by_month.items()
+        ]
+    order = {"service": 0, "review": 1, "deadline": 2}  # at the same month: what is ready, then the review, then what is due
+    events = sorted(
+        [{"kind": "service", "month": row["months"], **row} for row in rows]
+        + [{"kind": "review", **review} for review in reviews]
+        + [{"kind": "deadline", **deadline} for deadline in deadlines],
+        key=lambda event: (event["month"], order[event["kind"]]),
+    )
+    arrivals = sorted({0.0, *(s.months for s in active)})
+    gap = max(zip(arrivals, arrivals[1:]), key=lambda pair: pair[1] - pair[0], default=(0.0, 0.0))
+    return {
+        "rows": rows,
+        "grouped": len(active) > TIMELINE_ROWS,
+        "services": len(active),
+        "reviews": reviews,
+        "deadlines": deadlines,
+        "events": events,
+        "first_review": reviews[0] if reviews else None,
+        "longest_wait": {"start": gap[0], "end": gap[1], "months": gap[1] - gap[0]},
+        "horizon_months": max([0.0, *(s.months for s in active), *kb.organisation.reviews_months,
+                               *(g.due_months for g in kb.goals.values())]),
+    }
+
+
+def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Each goal with its deadline, the services linked to it (arriving in time or later) and its RAG."""
+    facts = {f.key: f.fields for f in analysis.facts.facts if f.type == "goal"}
+    links: dict[str, dict[str, dict[str, Any]]] = {}
+    for fact in analysis.facts.facts:
+        if fact.type == "goal_link":
+            link = links.setdefault(fact.fields["goal"], {}).setdefault(
+                fact.fields["service"],
+                {"id": fact.fields["service"], "name": names[fact.fields["service"]], "months": fact.fields["months"],
+                 "probability": fact.fields["probability"], "targets": []},
+            )
+            link["targets"].append(fact.fields["target"])
+    rows = []
+    for goal in sorted(analysis.kb.goals.values(), key=lambda g: (g.due_months, g.id)):
+        on_goal = [f for f in analysis.findings if goal.id in f.subjects]
+        worst = min((f.level for f in on_goal), key=LEVEL_ORDER.__getitem__, default=None)
+        services = sorted(links.get(goal.id, {}).values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
+        rows.append({
+            "id": goal.id,
+            "name": goal.name or goal.id,
+            "client": {"id": goal.client, "name": names[goal.client]} if goal.client else None,
+            "due_months": goal.due_months,
+            "priority": goal.priority,
+            "weight": facts[goal.id]["weight"],
+            "adherence": facts[goal.id]["adherence"],
+            "in_time": [s for s in services if s["months"] <= goal.due_months],
+            "later": [s for s in services if s["months"] > goal.due_months],
+            "level": worst,
+            "rag": RAG.get(worst, "green"),
+            "findings": [f.id for f in on_goal],
+        })
+    return rows
+
+
+def _finding(finding: Finding, analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
+    rule = analysis.rulebook.rules.get(finding.rule)
+    return {
+        "id": finding.id,
+        "rule": finding.rule,
+        "name": finding.name,
+        "title": finding.title,
+        "level": finding.level,
+        "category": finding.category,
+        "subjects": [{"id": s, "name": names[s]} for s in finding.subjects],
+        "message": finding.message,
+        "why": finding.why,
+        "recommendation": finding.recommendation,
+        "evidence": [
+            {"fact": e.fact, "field": e.field, "op": e.op, "op_text": OP_WORDS.get(e.op, e.op), "expected": e.expected,
+             "actual": e.actual, "source": e.source, "param": e.param, "param_source": e.param_source}
+            for e in finding.evidence[:EVIDENCE_ROWS]
+        ],
+        "evidence_total": len(finding.evidence),
+        "path": [{"id": p, "name": names[p]} for p in finding.path],
+        "rule_source": finding.rule_source,
+        "rule_overlay": bool(rule and rule.overlay),
+    }
+
+
+def _categories(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings grouped by category; categories in the order of their most severe finding."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for finding in findings:
+        groups.setdefault(finding["category"] or "other", []).append(finding)
+    return [
+        {
+            "name": name,
+            "title": name.replace("-", " ").replace("_", " ").capitalize(),
+            "counts": {level: sum(1 for f in members if f["level"] == level) for level in LEVEL_ORDER},
+            "has_errors": any(f["level"] == "error" for f in members),
+            "findings": members,
+        }
+        for name, members in groups.items()
+    ]
+
+
+def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
+    """Dependencies, harms and mitigations among the services, with the finding paths marked."""
+    graph = analysis.facts.graph
+    harm_active: dict[tuple[str, str], bool] = {}
+    for fact in analysis.facts.facts:
+        if fact.type == "harm":
+            pair = (fact.fields["src"], fact.fields["target"])
+            harm_active[pair] = harm_active.get(pair, False) or fact.fields["active"]
+    on_paths: dict[frozenset[str], int] = {}  # node pair on a finding's path -> most severe level (0 error) of those findings
+    for finding in analysis.findings:
+        for pair in zip(finding.path, finding.path[1:]):
+            key = frozenset(pair)
+            on_paths[key] = min(on_paths.get(key, 9), LEVEL_ORDER[finding.level])
+    path_nodes = {p for f in analysis.findings for p in f.path}
+
+    edges: dict[tuple[str, str, str], dict[str, Any]] = {}
+    rank: dict[tuple[str, str, str], tuple] = {}
+    for src, dst, data in graph.edges(data=True):
+        kind = data["kind"]
+        if kind not in ("depends_on", "harms", "mitigates"):
+            continue
+        a, b = src.split(":", 1)[1], dst.split(":", 1)[1]
+        owner = data["source"] if kind == "mitigates" else a  # the service whose dependency or harm this is
+        if graph.nodes[f"service:{owner}"].get("status") != "active":
+            continue
+        kind = data["dep"] if kind == "depends_on" else kind
+        on_path = kind != "mitigates" and frozenset((a, b)) in on_paths
+        edges[(src, dst, kind)] = {
+            "src": src, "dst": dst, "kind": kind,
+            "active": harm_active.get((a, b), False) if kind == "harms" else True,
+            "on_path": on_path,
+        }
+        severity = on_paths[frozenset((a, b))] if on_path else 9
+        rank[(src, dst, kind)] = (severity, ("harms", "hard", "soft", "mitigates").index(kind), src, dst)
+    keys = sorted({e["src"] for e in edges.values()} | {e["dst"] for e in edges.values()})
+    total = len(keys)
+    if total > GRAPH_NODES:  # keep whole edges, those behind the most severe findings first
+        kept: set[str] = set()
+        for edge in sorted(edges, key=rank.__getitem__):
+            new = {edge[0], edge[1]} - kept
+            if len(kept) + len(new) <= GRAPH_NODES:
+                kept |= new
+            if len(kept) == GRAPH_NODES:
+                break
+        keys = sorted(kept)
+    refs = {key: f"n{index}" for index, key in enumerate(keys, start=1)}
+    nodes = []
+    for key in keys:
+        data = graph.nodes[key]
+        item = key.split(":", 1)[1]
+        nodes.append({
+            "ref": refs[key], "key": key, "id": item, "name": names[item], "kind": data.get("kind", "service"),
+            "term": data.get("term"), "status": data.get("status", "active") if data.get("kind") == "service" else None,
+            "on_path": item in path_nodes,
+        })
+    shown = [dict(e, src=refs[e["src"]], dst=refs[e["dst"]]) for _, e in sorted(edges.items()) if e["src"] in refs and e["dst"] in refs]
+    return {"nodes": nodes, "edges": shown, "shown": len(nodes), "total": total}
+
+
+def _appendix(analysis: Analysis) -> dict[str, Any]:
+    """The rulebook used (organisation changes marked), input files with hashes, data-quality notes."""
+    manifest = analysis.manifest()
+    rules = []
+    for entry in manifest["rules"]:
+        rule = analysis.rulebook.rules[entry["id"]]
+        rules.append({
+            **entry,
+            "title": rule.spec.title or "",
+            "category": rule.spec.category or "",
+            "source": rule.source.short(),
+            "changes": [{"setting": k, "origin": v} for k, v in entry["origins"].items() if not v.endswith("(default)")],
+        })
+    return {
+        "as_of": manifest["as_of"],
+        "rules": rules,
+        "inputs": manifest["inputs"],
+        "rule_files": manifest["rule_files"],
+        "notes": list(analysis.kb.notes),
+    }

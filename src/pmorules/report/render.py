@@ -1,0 +1,153 @@
+"""Render the report: find the templates (organisation first), render them sandboxed, dispatch on format.
+
+Templates render in the shared SandboxedEnvironment with StrictUndefined, so an
+organisation's template can neither reach Python internals nor use a misspelt
+variable; any template problem becomes a located InputError (``file:line:
+message``, exit 2). HTML templates autoescape. Markdown templates escape every
+``{{ value }}`` for Markdown instead (``|`` cannot break a table, ``<`` cannot
+open a tag); filters that build Markdown or Mermaid syntax return Markup,
+which passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from jinja2 import ChoiceLoader, FileSystemLoader, TemplateError, TemplateSyntaxError, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from ..analysis import Analysis
+from ..errors import Diagnostic, InputError, Location
+from ..output import json_text
+from ..paths import default_templates_dir
+from ..text import make_environment, num
+from .context import build_context
+
+FORMATS = ("html", "md", "json", "pdf")
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
+_MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
+
+
+def render_report(analysis: Analysis, fmt: str) -> bytes:
+    """The report of one analysis as html, md, json or pdf bytes."""
+    if fmt not in FORMATS:
+        raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
+    context = build_context(analysis)
+    if fmt == "json":
+        return json_text(analysis.to_json() | {"report": context}).encode()
+    if fmt == "md":
+        return _render(analysis, "report.md.j2", context, markdown=True).encode()
+    from .charts import report_charts  # matplotlib is only needed for the pictures
+
+    html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context)}, markdown=False)
+    return html.encode() if fmt == "html" else html_to_pdf(html)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Print the HTML report with WeasyPrint (the optional ``pdf`` extra)."""
+    try:
+        from weasyprint import HTML
+    except ImportError:
+        raise InputError([Diagnostic(Location("--format pdf"), "PDF output needs the pdf extra: pip install 'pmorules[pdf]'")]) from None
+    except OSError as exc:  # WeasyPrint is installed but cannot load Pango
+        raise InputError([Diagnostic(Location("--format pdf"), f"WeasyPrint cannot load its system libraries: {exc}")]) from None
+    return HTML(string=html).write_pdf()
+
+
+def template_dirs(analysis: Analysis) -> list[tuple[Path, str]]:
+    """Template folders in search order, each with the name it is shown as: workspace, config paths, defaults."""
+    workspace = Path(analysis.kb.workspace)
+    config = analysis.config
+    dirs = [(workspace / "templates", str(workspace / "templates"))]
+    for rel in config.config.templates:
+        folder = workspace / rel
+        if not folder.is_dir():
+            raise InputError([Diagnostic(config.where("templates"), f"template path {rel!r} is not a folder in {workspace}")])
+        if folder.resolve() not in {d.resolve() for d, _ in dirs}:
+            dirs.append((folder, str(folder)))
+    dirs.append((default_templates_dir(), "templates"))
+    return [(folder, shown) for folder, shown in dirs if folder.is_dir()]
+
+
+def environment(dirs: list[tuple[Path, str]], markdown: bool) -> SandboxedEnvironment:
+    """The sandboxed environment of one format, with the report's filters."""
+    options: dict[str, Any] = {"finalize": _md_finalize} if markdown else {}
+    env = make_environment(
+        loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder, _ in dirs]),
+        autoescape=select_autoescape(["html", "html.j2"], default_for_string=False, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        **options,
+    )
+    env.filters.update(show=show, md=md, code=code, mermaid=mermaid)
+    return env
+
+
+def _render(analysis: Analysis, name: str, context: dict[str, Any], markdown: bool) -> str:
+    dirs = template_dirs(analysis)
+    env = environment(dirs, markdown)
+    try:
+        text = env.get_template(name).render(context)
+    except TemplateSyntaxError as exc:
+        raise InputError([Diagnostic(Location(_shown(exc.filename, dirs), exc.lineno), f"template syntax error: {exc.message}")]) from None
+    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        where = _template_frame(exc.__traceback__, dirs)
+        if where is None:
+            raise
+        raise InputError([Diagnostic(where, f"template error: {exc}")]) from None
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _shown(filename: str | None, dirs: list[tuple[Path, str]]) -> str:
+    """A template file as the user knows it: under the workspace, or the built-in templates."""
+    if filename is None:
+        return "templates"
+    path = Path(filename).resolve()
+    for folder, shown in dirs:
+        if path.is_relative_to(folder.resolve()):
+            return str(Path(shown) / path.relative_to(folder.resolve()))
+    return filename
+
+
+def _template_frame(tb: TracebackType | None, dirs: list[tuple[Path, str]]) -> Location | None:
+    """The innermost template line of a traceback (Jinja rewrites frames to template files and lines)."""
+    found = None
+    folders = [folder.resolve() for folder, _ in dirs]
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2") and any(Path(filename).resolve().is_relative_to(f) for f in folders):
+            found = Location(_shown(filename, dirs), tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _md_finalize(value: Any) -> Any:
+    return value if isinstance(value, Markup) else md(value)
+
+
+def show(value: Any) -> str:
+    """Any evidence value as text: numbers without noise, true/false, lists comma-separated, n/a for none."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(v) for v in value)
+    return num(value)
+
+
+def md(value: Any) -> Markup:
+    """Text made safe for Markdown: table pipes, emphasis, links and HTML tags are escaped; one line."""
+    return Markup(str(value).translate(_MD_SPECIAL))
+
+
+def code(value: Any) -> Markup:
+    """Inline Markdown code; a backtick becomes a quote so the span cannot be broken out of, a pipe is escaped for tables."""
+    text = str(value).replace("`", "'").replace("|", "\\|").replace("\n", " ")
+    return Markup(f"`{text}`") if text else Markup("")
+
+
+def mermaid(value: Any) -> Markup:
+    """A quoted Mermaid label: quotes, angle brackets and ampersands become Mermaid entities."""
+    return Markup('"' + str(value).translate(_MERMAID_SPECIAL) + '"')

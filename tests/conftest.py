@@ -1,0 +1,63 @@
+"""Shared helpers: write small workspaces from inline text."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pmorules.errors import InputError
+from pmorules.knowledge import KnowledgeBase, load_workspace
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``{relative path: text}`` under ``root`` (text is dedented); return ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_ws(tmp_path: Path) -> Callable[..., Path]:
+    """``make_ws({"services.yaml": "..."})`` → the path of a fresh workspace."""
+    counter = iter(range(1_000_000))
+
+    def make(files: dict[str, str | bytes], name: str | None = None) -> Path:
+        return write_files(tmp_path / (name or f"ws{next(counter)}"), files)
+
+    return make
+
+
+@pytest.fixture
+def load(make_ws: Callable[..., Path]) -> Callable[..., KnowledgeBase]:
+    """``load({"services.yaml": "..."})`` → the loaded KnowledgeBase."""
+
+    def run(files: dict[str, str | bytes]) -> KnowledgeBase:
+        return load_workspace(make_ws(files))
+
+    return run
+
+
+@pytest.fixture
+def errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., list[str]]:
+    """``errors({...})`` → the rendered diagnostics (paths relative: ``ws/services.yaml:3:5: ...``)."""
+
+    counter = iter(range(1_000_000))
+
+    def run(files: dict[str, str | bytes]) -> list[str]:
+        parent = tmp_path / f"errors{next(counter)}"
+        write_files(parent / "ws", files)
+        monkeypatch.chdir(parent)
+        with pytest.raises(InputError) as info:
+            load_workspace("ws")
+        return [str(d) for d in sorted(set(info.value.diagnostics))]
+
+    return run

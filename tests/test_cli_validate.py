@@ -1,0 +1,101 @@
+"""`pmorules validate`, `pmorules schema`, `pmorules --version`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pmorules import __version__
+from pmorules.cli import app
+from pmorules.model import KnowledgeFile
+from pmorules.paths import example_dir
+from pmorules.schema import knowledge_schema_text
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED_SCHEMA = ROOT / "schema" / "knowledge.schema.json"
+
+SMALL = {
+    "organisation.yaml": "organisation: {name: Small PMO, capacity_fte: 2}\n",
+    "knowledge/services.yaml": """
+        clients: [{id: exec, weight: 0.8}]
+        services:
+          - {id: reporting, catalogue: S16, clients: [exec], probability: 0.8}
+          - {id: coaching, term: long, depends_on: ['reporting:soft'], status: proposed}
+        goals:
+          - {id: G1, outcomes: [O26], due_months: 3, client: exec}
+        """,
+}
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_validate_ok(make_ws, monkeypatch) -> None:
+    ws = make_ws(SMALL, name="ws")
+    monkeypatch.chdir(ws.parent)
+    result = invoke("validate", "ws")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("ws: OK - 2 services (1 active), 1 clients, 1 goals in 2 files")
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_example() -> None:
+    if not any(example_dir().glob("*.yaml")):
+        return
+    result = invoke("validate", str(example_dir()))
+    assert result.exit_code == 0, result.stderr
+    assert ": OK - " in result.stdout
+
+
+def test_validate_bad_input_goes_to_stderr_only(make_ws, monkeypatch) -> None:
+    ws = make_ws({"s.yaml": "services:\n  - {id: a, term: soon, probability: 2}\n"}, name="ws")
+    monkeypatch.chdir(ws.parent)
+    result = invoke("validate", "ws")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "ws/s.yaml:2:13: services.term: should be 'short', 'medium' or 'long' (got 'soon')",
+        "ws/s.yaml:2:25: services.probability: should be less than or equal to 1 (got 2)",
+        "2 errors found",
+    ]
+
+
+def test_real_entry_point_exit_code_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "s.yaml").write_text("services:\n  - id: a\n\tterm: short\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pmorules", "validate", "ws"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "ws/s.yaml:3:1: YAML syntax error: found a tab character that violates indentation"
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"pmorules {__version__}"
+
+
+def test_schema_command_prints_the_schema() -> None:
+    result = invoke("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert set(schema["properties"]) == set(KnowledgeFile.model_fields)
+    assert schema["additionalProperties"] is False
+    service = schema["$defs"]["ServiceSpec"]
+    assert service["additionalProperties"] is False
+    assert service["properties"]["probability"]["anyOf"][0]["maximum"] == 1.0
+
+
+def test_committed_schema_is_current() -> None:
+    assert COMMITTED_SCHEMA.is_file(), "schema/knowledge.schema.json is missing"
+    assert COMMITTED_SCHEMA.read_text(encoding="utf-8") == knowledge_schema_text(), (
+        "schema/knowledge.schema.json is stale: run `pmorules schema > schema/knowledge.schema.json`"
+    )

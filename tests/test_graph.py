@@ -1,0 +1,130 @@
+"""The knowledge graph: typed edges and the queries rules' facts are built from."""
+
+from __future__ import annotations
+
+import pytest
+
+from pmorules.graph import (
+    build_graph,
+    dependency_graph,
+    hard_cycles,
+    node,
+    node_id,
+    shortest_path,
+    transitive_dependants,
+)
+
+WORKSPACE = {"k.yaml": """
+    clients:
+      - {id: exec, weight: 0.6}
+      - {id: teams}
+    services:
+      - id: reporting
+        term: short
+        clients: [exec]
+        outcomes: [O26]
+        depends_on: [tools:soft, data]
+        harms:
+          - {target: coaching, severity: high, mitigated_by: [tools]}
+          - {target: O22, severity: low}
+      - {id: tools, term: short, clients: [teams], depends_on: ['reporting:soft']}
+      - {id: data, term: medium, depends_on: [S19]}
+      - {id: coaching, term: long, depends_on: [mentoring]}
+      - {id: mentoring, term: long, depends_on: [coaching]}
+      - {id: audits, term: short, depends_on: [reporting]}
+      - {id: old, term: short, status: retired, depends_on: [audits]}
+      - {id: idea, term: long, status: proposed, depends_on: [idea2]}
+      - {id: idea2, term: long, status: proposed, depends_on: [idea]}
+    goals:
+      - {id: G1, outcomes: [O26], services: [reporting], due_months: 3, client: exec}
+    """}
+
+
+@pytest.fixture
+def graph(load):
+    return build_graph(load(WORKSPACE))
+
+
+def edges(graph, kind: str) -> set[tuple]:
+    found = set()
+    for src, dst, data in graph.edges(data=True):
+        if data["kind"] == kind:
+            extra = tuple(sorted((k, v) for k, v in data.items() if k != "kind"))
+            found.add((src, dst, *extra))
+    return found
+
+
+def test_node_keys() -> None:
+    assert node("service", "reporting") == "service:reporting"
+    assert node_id("outcome:O26") == "O26"
+
+
+def test_nodes_carry_their_kind_and_attributes(graph) -> None:
+    assert graph.nodes["service:reporting"]["kind"] == "service"
+    assert graph.nodes["service:reporting"]["term"] == "short"
+    assert graph.nodes["service:reporting"]["status"] == "active"
+    assert graph.nodes["client:exec"] == {"kind": "client", "weight": 0.6}
+    assert graph.nodes["goal:G1"] == {"kind": "goal", "due_months": 3}
+    assert graph.nodes["outcome:O26"]["kind"] == "outcome"
+    # a catalogue service referenced but not offered
+    assert graph.nodes["service:S19"]["status"] == "absent"
+
+
+def test_typed_edges(graph) -> None:
+    assert edges(graph, "serves") == {("service:reporting", "client:exec"), ("service:tools", "client:teams")}
+    assert edges(graph, "contributes") == {("service:reporting", "outcome:O26")}
+    assert {
+        ("service:reporting", "service:tools", ("dep", "soft")),
+        ("service:reporting", "service:data", ("dep", "hard")),
+        ("service:data", "service:S19", ("dep", "hard")),
+    } <= edges(graph, "depends_on")
+    assert edges(graph, "harms") == {
+        ("service:reporting", "service:coaching", ("harm", 0), ("severity", "high")),
+        ("service:reporting", "outcome:O22", ("harm", 1), ("severity", "low")),
+    }
+    assert edges(graph, "mitigates") == {("service:tools", "service:coaching", ("source", "reporting"))}
+    assert edges(graph, "targets") == {("goal:G1", "outcome:O26"), ("goal:G1", "service:reporting")}
+    assert edges(graph, "for") == {("goal:G1", "client:exec")}
+
+
+def test_dependency_graph_kinds_and_activity(graph) -> None:
+    hard = dependency_graph(graph, ("hard",))
+    assert ("service:reporting", "service:data") in hard.edges
+    assert ("service:reporting", "service:tools") not in hard.edges
+    assert "service:old" not in hard and "service:S19" not in hard  # retired and absent services are not in the mix
+    everything = dependency_graph(graph, active_only=False)
+    assert ("service:old", "service:audits") in everything.edges
+    assert ("service:data", "service:S19") in everything.edges
+
+
+def test_transitive_dependants(graph) -> None:
+    deps = dependency_graph(graph)
+    assert transitive_dependants(deps, "service:data") == {"service:reporting", "service:audits", "service:tools"}
+    assert transitive_dependants(dependency_graph(graph, ("hard",)), "service:data") == {
+        "service:reporting", "service:audits",
+    }
+    assert transitive_dependants(deps, "service:audits") == set()
+
+
+def test_hard_cycles_ignore_soft_and_inactive(graph) -> None:
+    # reporting <-> tools is soft one way: no hard cycle; idea <-> idea2 are proposed, not active
+    assert hard_cycles(graph) == [["service:coaching", "service:mentoring"]]
+
+
+def test_hard_cycle_rotated_to_smallest_key(load) -> None:
+    kb = load({"k.yaml": """
+        services:
+          - {id: c, term: short, depends_on: [a]}
+          - {id: a, term: short, depends_on: [b]}
+          - {id: b, term: short, depends_on: [c, 'd:soft']}
+          - {id: d, term: short, depends_on: ['b:soft']}
+        """})
+    assert hard_cycles(build_graph(kb)) == [["service:a", "service:b", "service:c"]]
+
+
+def test_shortest_path(graph) -> None:
+    assert shortest_path(graph, "goal:G1", "service:S19") == [
+        "goal:G1", "service:reporting", "service:data", "service:S19",
+    ]
+    assert shortest_path(graph, "service:S19", "goal:G1") == []
+    assert shortest_path(graph, "service:nope", "goal:G1") == []

@@ -1,0 +1,390 @@
+"""The written report: formats, content, determinism, golden files, safety and organisation templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib
+import pytest
+from typer.testing import CliRunner
+
+from pmorules.analysis import analyze
+from pmorules.cli import app
+from pmorules.errors import InputError
+from pmorules.report import render_report
+from pmorules.report.context import build_context
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "knowledge" / "example"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+AS_OF = dt.date(2026, 11, 25)
+PAYLOAD = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def example():
+    """The example analysed as the README runs it: from the checkout root, workspace ``knowledge/example``."""
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        yield analyze("knowledge/example", AS_OF)
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="module")
+def example_html(example) -> str:
+    return render_report(example, "html").decode()
+
+
+@pytest.fixture(scope="module")
+def example_md(example) -> str:
+    return render_report(example, "md").decode()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the example at ``tmp_path/knowledge/example``, run from ``tmp_path``."""
+    target = tmp_path / "knowledge" / "example"
+    shutil.copytree(EXAMPLE, target)
+    monkeypatch.chdir(tmp_path)
+    return Path("knowledge/example")
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, plus the text of <script> and <style>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = Elements()
+    parser.feed(html)
+    return parser.tags
+
+
+# --- formats and the CLI -----------------------------------------------------------------------
+
+
+def test_markdown_to_stdout_by_default(workspace: Path) -> None:
+    result = run("report", str(workspace), "--as-of", "2026-11-25")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# Recommendations report: Northwind Logistics IT PMO")
+
+
+def test_html_from_the_suffix_of_o(workspace: Path, tmp_path: Path) -> None:
+    result = run("report", str(workspace), "-o", "report.html", "--as-of", "2026-11-25")
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.html")] == []  # no temp file left
+
+
+def test_json_is_the_analysis_plus_the_report_context(example) -> None:
+    data = json.loads(render_report(example, "json"))
+    assert data["findings"] == [f.to_json() for f in example.findings]
+    assert data["report"] == json.loads(json.dumps(build_context(example)))
+    assert [g["id"] for g in data["report"]["goals"]] == [g["id"] for g in build_context(example)["goals"]]
+
+
+def test_unknown_format_is_an_input_error(example) -> None:
+    with pytest.raises(InputError, match="unknown report format"):
+        render_report(example, "docx")
+
+
+def test_pdf_without_weasyprint_is_a_clear_input_error(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint now raises ImportError
+    result = run("report", str(workspace), "-o", "report.pdf", "--as-of", "2026-11-25")
+    assert result.exit_code == 2
+    assert "PDF output needs the pdf extra: pip install 'pmorules[pdf]'" in result.stderr
+    assert not Path("report.pdf").exists()
+
+
+def test_pdf_with_weasyprint(example) -> None:
+    pytest.importorskip("weasyprint", reason="the optional pdf extra is not installed")
+    assert render_report(example, "pdf").startswith(b"%PDF-")
+
+
+def test_an_input_file_is_never_overwritten(workspace: Path) -> None:
+    target = workspace / "services.yaml"
+    before = target.read_bytes()
+    result = run("report", str(workspace), "-o", str(target), "--as-of", "2026-11-25")
+    assert result.exit_code == 2
+    assert "refusing to overwrite an input file" in result.stderr
+    assert target.read_bytes() == before
+
+
+# --- content -------------------------------------------------------------------------------------
+
+
+def test_sections_come_in_the_order_an_executive_reads(example_html: str, example_md: str) -> None:
+    order = ["summary", "mix-over-time", "goals", "findings", "graph", "appendix"]
+    assert [example_html.index(f'<section class="report-section" id="{s}">') for s in order] == sorted(
+        example_html.index(f'<section class="report-section" id="{s}">') for s in order
+    )
+    positions = [example_md.index(f'<a id="{s}"></a>') for s in order]
+    assert positions == sorted(positions)
+
+
+def test_every_finding_has_an_anchor_and_the_summary_links_to_the_top_ones(example, example_html: str) -> None:
+    ids = {attrs.get("id") for _, attrs in elements(example_html)}
+    links = {attrs["href"][1:] for tag, attrs in elements(example_html) if tag == "a" and (attrs.get("href") or "").startswith("#")}
+    assert {f.id for f in example.findings} <= ids
+    assert links <= ids, f"links to missing anchors: {links - ids}"
+    summary = example_html[example_html.index('id="summary"'):example_html.index('id="mix-over-time"')]
+    top = [f for f in example.findings if f.level != "info"][:5]
+    assert all(f'href="#{f.id}"' in summary for f in top)
+
+
+def test_goal_status_comes_from_the_findings_on_the_goal(example) -> None:
+    for goal in build_context(example)["goals"]:
+        levels = {f.level for f in example.findings if goal["id"] in f.subjects}
+        expected = "red" if "error" in levels else "amber" if "warning" in levels else "green"
+        assert goal["rag"] == expected, goal["id"]
+        assert goal["findings"] == [f.id for f in example.findings if goal["id"] in f.subjects]
+        assert all(s["months"] <= goal["due_months"] for s in goal["in_time"])
+        assert all(s["months"] > goal["due_months"] for s in goal["later"])
+
+
+def test_findings_are_grouped_by_category_with_the_errors_open(example, example_html: str) -> None:
+    categories = build_context(example)["categories"]
+    assert sorted(f["id"] for c in categories for f in c["findings"]) == sorted(f.id for f in example.findings)
+    for category in categories:
+        tag = re.search(rf'<details class="category" id="category-{category["name"]}"[^>]*>', example_html).group(0)
+        assert (" open" in tag) == any(f["level"] == "error" for f in category["findings"])
+
+
+def test_harm_and_dependency_findings_show_their_path(example, example_html: str) -> None:
+    with_path = [f for f in example.findings if f.path]
+    assert with_path
+    for finding in with_path:
+        card = example_html[example_html.index(f'id="{finding.id}"'):]
+        card = card[:card.index("</article>")]
+        assert 'class="path"' in card
+        assert all(f">{step}<" in card for step in finding.path)
+
+
+def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(example, example_html: str) -> None:
+    appendix = example_html[example_html.index('id="appendix"'):]
+    overlaid = [r for r in example.rulebook.rules.values() if r.overlay]
+    assert overlaid, "the example changes some rules in pmorules.toml"
+    for rule in overlaid:
+        row = appendix[appendix.index(f'<td class="mono">{rule.id}</td>') - 40:]
+        assert row[:row.index("</tr>")].count("organisation") >= 1
+    for item in example.manifest()["inputs"]:
+        assert item["path"] in appendix and item["sha256"] in appendix
+    assert "As of <strong>2026-11-25</strong>" in appendix
+    assert "2026-11-25" not in example_html[:example_html.index('id="appendix"')], "the run date belongs in the appendix only"
+
+
+def test_the_timeline_shows_reviews_and_what_is_ready_before_the_first(example) -> None:
+    timeline = build_context(example)["timeline"]
+    first = timeline["first_review"]
+    assert first["month"] == min(example.kb.organisation.reviews_months)
+    assert first["services"] == sum(1 for s in example.kb.services.values() if s.active and s.months <= first["month"])
+    months = [event["month"] for event in timeline["events"]]
+    assert months == sorted(months)
+
+
+def test_a_large_mix_is_grouped_by_month_in_the_timeline(example, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pmorules.report import context
+
+    monkeypatch.setattr(context, "TIMELINE_ROWS", 5)
+    monkeypatch.setattr(context, "TIMELINE_GOALS", 2)
+    monkeypatch.setattr(context, "GRAPH_NODES", 6)
+    data = build_context(example)
+    rows = data["timeline"]["rows"]
+    assert data["timeline"]["grouped"] and sum(len(r["ids"]) for r in rows) == data["timeline"]["services"]
+    assert len({(r["months"], r["term"]) for r in rows}) == len(rows)
+    assert sum(len(d["goals"]) for d in data["timeline"]["deadlines"]) == len(example.kb.goals)
+    graph = data["graph"]
+    assert graph["shown"] == 6 < graph["total"]
+    refs = {n["ref"] for n in graph["nodes"]}
+    assert all(e["src"] in refs and e["dst"] in refs for e in graph["edges"])
+    assert "Showing 6 of" in render_report(example, "html").decode()
+
+
+# --- self-contained, deterministic ---------------------------------------------------------------
+
+
+def test_html_is_self_contained(example_html: str) -> None:
+    for tag, attrs in elements(example_html):
+        assert tag not in ("link", "img", "iframe", "object", "embed"), tag
+        assert tag != "script" or "src" not in attrs
+        for name in ("href", "src", "xlink:href"):
+            value = attrs.get(name)
+            assert value is None or value.startswith("#"), f"<{tag} {name}={value!r}>"
+    assert not re.search(r"url\((?!#)", example_html), "CSS or SVG fetches something"
+    assert "@import" not in example_html and "@font-face" not in example_html
+    ids = [attrs["id"] for _, attrs in elements(example_html) if "id" in attrs]
+    assert len(ids) == len(set(ids)), "duplicate ids (charts must prefix theirs)"
+    assert example_html.count("<svg") == 3
+
+
+def test_rendering_twice_gives_the_same_bytes(example) -> None:
+    for fmt in ("html", "md", "json"):
+        assert render_report(example, fmt) == render_report(example, fmt), fmt
+
+
+def test_charts_leave_matplotlib_settings_alone(example) -> None:
+    before = dict(matplotlib.rcParams)
+    render_report(example, "html")
+    assert dict(matplotlib.rcParams) == before
+    html = render_report(example, "html").decode()
+    assert "<dc:date>" not in html and "Matplotlib v" not in html
+
+
+@pytest.mark.parametrize("fmt, suffix", [("md", "md"), ("html", "html")])
+def test_golden_report(example, fmt: str, suffix: str) -> None:
+    golden = GOLDEN / f"example_report.{suffix}"
+    rendered = render_report(example, fmt)
+    if os.environ.get("PMORULES_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_bytes(rendered)
+    assert golden.is_file(), f"{golden} is missing: run PMORULES_UPDATE_GOLDEN=1 python -m pytest tests/test_report.py"
+    assert rendered == golden.read_bytes(), (
+        f"the {fmt} report of knowledge/example (as of {AS_OF}) differs from {golden.relative_to(ROOT)}; "
+        "if the change is intended, regenerate with: PMORULES_UPDATE_GOLDEN=1 python -m pytest tests/test_report.py "
+        "and review the diff"
+    )
+
+
+# --- safety --------------------------------------------------------------------------------------
+
+
+def _hostile(workspace: Path) -> None:
+    """Put markup, a script, a pipe and quotes into a service, a goal and a client name."""
+    services = workspace / "services.yaml"
+    text = services.read_text(encoding="utf-8")
+    text = text.replace("name: Weekly project status pack and executive dashboard",
+                        f"name: 'Status | pack {PAYLOAD} \"q\" `x` [l](http://x)'", 1)
+    services.write_text(text, encoding="utf-8")
+    goals = workspace / "goals.yaml"
+    goals.write_text(goals.read_text(encoding="utf-8").replace(
+        "name: A ranked, evidence-based project list for the FY2027 budget round", f"name: 'Ranking {PAYLOAD} | now'", 1
+    ), encoding="utf-8")
+    clients = workspace / "clients.yaml"
+    clients.write_text(clients.read_text(encoding="utf-8").replace(
+        "name: CIO and executive committee", f"name: 'CIO <img src=x onerror=alert(2)> | board'", 1
+    ), encoding="utf-8")
+
+
+def test_names_with_markup_are_text_in_html_svg_markdown_and_mermaid(workspace: Path) -> None:
+    _hostile(workspace)
+    analysis = analyze(workspace, AS_OF)
+    html = render_report(analysis, "html").decode()
+    assert PAYLOAD not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    svgs = re.findall(r"<svg.*?</svg>", html, re.S)
+    assert any("&lt;script&gt;" in svg for svg in svgs), "the timeline labels services by name"
+    assert sum(1 for tag, _ in elements(html) if tag == "script") == 1  # only the report's own
+
+    md = render_report(analysis, "md").decode()
+    assert PAYLOAD not in md and "<img" not in md
+    mermaid = md[md.index("```mermaid\ngraph LR"):]
+    mermaid = mermaid[:mermaid.index("\n```\n")]
+    assert "<" not in mermaid.replace("-->", "").replace("-.->", "")
+    assert "#lt;script#gt;" in mermaid
+    for line in md.splitlines():  # a name's pipe must not add a column to any table
+        if line.startswith("| "):
+            assert len(re.findall(r"(?<!\\)\|", line.replace("`\\|`", ""))) == len(re.findall(r"(?<!\\)\|", _header_of(md, line))), line
+
+
+def _header_of(md: str, row: str) -> str:
+    lines = md.splitlines()
+    index = lines.index(row)
+    while index > 0 and lines[index - 1].startswith("|"):
+        index -= 1
+    return lines[index]
+
+
+def _org_template(workspace: Path, name: str, text: str) -> None:
+    path = workspace / "templates" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("body, line, message", [
+    ("ok\n{{ ''.__class__.__mro__ }}\n", 2, "unsafe"),
+    ("{{ cycler.__init__.__globals__ }}", 1, "unsafe"),
+    ("{% extends 'base.html.j2' %}\n{% block heading %}{{ organisation.nmae }}{% endblock %}", 2, "nmae"),
+    ("{% extends 'base.html.j2' %}\n\n{% block heading %}{% if %}{% endblock %}", 3, "syntax error"),
+])
+def test_an_organisation_template_cannot_escape_the_sandbox(workspace: Path, body: str, line: int, message: str) -> None:
+    _org_template(workspace, "report.html.j2", body)
+    result = run("report", str(workspace), "-o", "out.html", "--as-of", "2026-11-25")
+    assert result.exit_code == 2, result.output
+    assert f"{workspace}/templates/report.html.j2:{line}: " in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert not Path("out.html").exists()
+
+
+def test_filters_do_not_reach_internals_either(workspace: Path) -> None:
+    _org_template(workspace, "report.md.j2", "{{ range(3)|map(attribute='__class__')|list }}")
+    text = render_report(analyze(workspace, AS_OF), "md").decode()
+    assert "class" not in text and "int" not in text
+    _org_template(workspace, "report.md.j2", "{{ summary|attr('__class__') }}")
+    with pytest.raises(InputError, match=r"templates/report.md.j2:1: template error: access to attribute '__class__'"):
+        render_report(analyze(workspace, AS_OF), "md")
+
+
+def test_an_error_in_an_overridden_partial_is_located_in_that_partial(workspace: Path) -> None:
+    _org_template(workspace, "partials/goals.md.j2", "\n## Goals\n\n{{ goals[0].deadline }}\n")
+    result = run("report", str(workspace), "--as-of", "2026-11-25")
+    assert result.exit_code == 2
+    assert f"{workspace}/templates/partials/goals.md.j2:4: template error:" in result.stderr
+
+
+def test_organisation_templates_override_and_extend_the_defaults(workspace: Path) -> None:
+    _org_template(workspace, "report.html.j2",
+                  "{% extends 'base.html.j2' %}{% block heading %}Quarterly review of {{ organisation.name }}{% endblock %}")
+    _org_template(workspace, "partials/appendix.html.j2", '<section class="report-section" id="appendix">Ours</section>')
+    html = render_report(analyze(workspace, AS_OF), "html").decode()
+    assert "<h1>Quarterly review of Northwind Logistics IT PMO</h1>" in html
+    assert ">Ours</section>" in html and "The rulebook used" not in html
+    assert 'id="findings"' in html  # the other partials still come from the defaults
+
+
+def test_config_template_paths_are_searched_after_the_workspace_templates(workspace: Path) -> None:
+    config = workspace / "pmorules.toml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, 'templates = ["brand"]')
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (workspace / "brand" / "partials").mkdir(parents=True)
+    (workspace / "brand" / "partials" / "goals.md.j2").write_text("\n## Goals (brand) {{ goals|length }}\n", encoding="utf-8")
+    assert "## Goals (brand) 6" in render_report(analyze(workspace, AS_OF), "md").decode()
+    _org_template(workspace, "partials/goals.md.j2", "\n## Goals (workspace)\n")
+    assert "## Goals (workspace)" in render_report(analyze(workspace, AS_OF), "md").decode()
+
+
+def test_a_missing_config_template_path_is_located(workspace: Path) -> None:
+    config = workspace / "pmorules.toml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, 'templates = ["nowhere"]')
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("report", str(workspace), "--as-of", "2026-11-25")
+    assert result.exit_code == 2
+    assert f"{workspace}/pmorules.toml:3: template path 'nowhere'" in result.stderr
+
+
+def test_html_templates_of_an_organisation_are_autoescaped(workspace: Path) -> None:
+    _org_template(workspace, "report.html.j2", "<p>{{ '<b>bold</b>' }}</p>")
+    html = render_report(analyze(workspace, AS_OF), "html").decode()
+    assert html.startswith("<p>&lt;b&gt;bold&lt;/b&gt;</p>")

@@ -1,0 +1,187 @@
+"""CSV and XLSX knowledge tables: same fields as columns, ';'-separated lists, located errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pmorules.errors import InputError
+from pmorules.knowledge import load_workspace
+from pmorules.tables import _column_letter, read_csv, read_xlsx
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
+SERVICES_CSV = """\
+id,name,term,probability,effort,clients,tags,depends_on,harms,outcomes
+reporting,Weekly reporting,short,0.8,5,exec; board,control;reporting,tools:soft; methodology,culture:high; O22,O26
+tools,Tooling,medium,0.7,3,exec,,,,
+methodology,Methodology,long,0.5,4,,,,,
+culture,Culture work,long,,2,,,,,
+"""
+
+
+def test_csv_lists_and_short_forms(make_ws) -> None:
+    ws = make_ws({"services.csv": SERVICES_CSV, "clients.csv": "id,weight\nexec,0.6\nboard,1\n"})
+    kb = load_workspace(ws)
+    reporting = kb.services["reporting"]
+    assert reporting.clients == ("exec", "board") and reporting.tags == ("control", "reporting")
+    assert [(d.target, d.kind) for d in reporting.depends_on] == [("tools", "soft"), ("methodology", "hard")]
+    assert [(h.target, h.target_kind, h.severity) for h in reporting.harms] == [
+        ("culture", "service", "high"), ("O22", "outcome", "medium"),
+    ]
+    assert reporting.outcomes == ("O26",) and reporting.probability == 0.8 and reporting.effort == 5
+    assert kb.services["tools"].tags == ()  # an empty cell is "not given"
+    assert kb.clients["exec"].weight == 0.6
+    assert str(reporting.sources["depends_on"]).endswith("services.csv:2")
+
+
+def test_csv_skips_blank_rows_and_counts_physical_lines(make_ws, errors) -> None:
+    ws = make_ws({"services.csv": 'id,term,name\na,short,"two\nlines"\n\n,,\nb,long,x\n'})
+    assert list(load_workspace(ws).services) == ["a", "b"]
+    assert errors({"services.csv": 'id,term,name\na,short,"two\nlines"\n\nb,soon,x\n'}) == [
+        "ws/services.csv:5: services.term: should be 'short', 'medium' or 'long' (got 'soon')"
+    ]
+
+
+def test_csv_errors_cite_file_and_row(errors) -> None:
+    assert errors({"services.csv": "id,term,effort,colour\na,short,1,\nb,medium,-2,red\n"}) == [
+        "ws/services.csv:3: services.effort: should be greater than or equal to 0 (got '-2')",
+        "ws/services.csv:3: unknown key 'colour'",
+    ]
+
+
+def test_csv_reference_errors_cite_the_row(errors) -> None:
+    assert errors({"services.csv": "id,term,depends_on\na,short,b:soft\nb,long,\nc,long,tols\n"}) == [
+        "ws/services.csv:4: unknown service 'tols'"
+    ]
+
+
+def test_csv_with_bom_and_header_only(make_ws) -> None:
+    ws = make_ws({"services.csv": "\ufeffid,term\nx,short\n", "clients.csv": "id,weight\n", "goals.csv": ""})
+    kb = load_workspace(ws)
+    assert list(kb.services) == ["x"] and kb.clients == {} and kb.goals == {}
+
+
+def test_csv_file_name_must_name_a_section(errors) -> None:
+    assert errors({"stuff.csv": "id\na\n"}) == [
+        "ws/stuff.csv: cannot tell which section 'stuff' holds (hint: name it one of clients, services, goals, outcomes)"
+    ]
+
+
+def test_csv_not_utf8(errors) -> None:
+    assert errors({"services.csv": b"id,name\na,caf\xe9\n"})[0].startswith("ws/services.csv: cannot read CSV:")
+
+
+def test_goals_from_csv(make_ws) -> None:
+    ws = make_ws({
+        "services.csv": "id,term\nreporting,short\n",
+        "goals.csv": "id,name,outcomes,services,due_months,priority\nG1,Visibility,O26; O09,reporting,3,2\n",
+    })
+    goal = load_workspace(ws).goals["G1"]
+    assert (goal.outcomes, goal.services, goal.due_months, goal.priority) == (["O26", "O09"], ["reporting"], 3, 2)
+
+
+def test_read_csv_locator(tmp_path: Path) -> None:
+    path = tmp_path / "services.csv"
+    path.write_text("id,term\n\na,short\nb,long\n")
+    data, locate = read_csv(path, "services.csv")
+    assert data == {"services": [{"id": "a", "term": "short"}, {"id": "b", "term": "long"}]}
+    assert str(locate(("services", 1, "term"))) == "services.csv:4"
+    assert str(locate(("services",))) == "services.csv:1"
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+def test_xlsx_sheets_are_sections(make_ws) -> None:
+    ws = make_ws({})
+    write_xlsx(ws / "knowledge.xlsx", {
+        "Clients": [["id", "weight"], ["exec", 0.6]],
+        "services": [
+            ["id", "term", "probability", "months_to_value", "clients", "depends_on"],
+            ["reporting", "short", 0.8, None, "exec", "tools:soft"],
+            [None, None, None, None, None, None],
+            ["tools", None, 0.7, 5, None, None],
+            [12, "long", None, None, None, None],
+        ],
+    })
+    kb = load_workspace(ws)
+    assert list(kb.services) == ["reporting", "tools", "12"]
+    assert kb.services["tools"].term == "medium" and kb.services["tools"].months == 5
+    assert [(d.target, d.kind) for d in kb.services["reporting"].depends_on] == [("tools", "soft")]
+    assert kb.clients["exec"].weight == 0.6
+    assert kb.services["tools"].sources["months_to_value"].cell == "services!D4"
+
+
+def test_xlsx_errors_cite_sheet_and_cell(make_ws, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = make_ws({}, name="ws")
+    rows = [["id", "name", "effort", "term"]] + [[f"s{i}", "x", 1, "short"] for i in range(4)]
+    rows += [["s9", "x", -1, "soon"]]  # row 6
+    rows += [["s10", "x", 2, "long", "stray"]]  # a value under no header is ignored
+    write_xlsx(ws / "k.xlsx", {"services": rows, "clients": [["id", "weight", "name"], ["exec", 2, "Executives"]]})
+    monkeypatch.chdir(ws.parent)
+    with pytest.raises(InputError) as info:
+        load_workspace("ws")
+    assert info.value.render().splitlines() == [
+        "ws/k.xlsx!clients!B2: clients.weight: should be less than or equal to 1 (got '2')",
+        "ws/k.xlsx!services!C6: services.effort: should be greater than or equal to 0 (got '-1')",
+        "ws/k.xlsx!services!D6: services.term: should be 'short', 'medium' or 'long' (got 'soon')",
+    ]
+
+
+def test_xlsx_reference_errors_cite_the_cell(make_ws, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = make_ws({}, name="ws")
+    write_xlsx(ws / "k.xlsx", {"services": [["id", "term", "clients"], ["a", "short", "exce"]], "clients": [["id"], ["exec"]]})
+    monkeypatch.chdir(ws.parent)
+    with pytest.raises(InputError) as info:
+        load_workspace("ws")
+    assert info.value.render() == "ws/k.xlsx!services!C2: unknown client 'exce' (hint: did you mean 'exec'?)"
+
+
+def test_xlsx_unknown_sheet_and_broken_workbook(make_ws, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = make_ws({"broken.xlsx": b"not a zip"}, name="ws")
+    write_xlsx(ws / "k.xlsx", {"Sheet1": [["id"], ["a"]], "services": [["id", "term"], ["a", "short"]]})
+    monkeypatch.chdir(ws.parent)
+    with pytest.raises(InputError) as info:
+        load_workspace("ws")
+    assert info.value.render().splitlines() == [
+        "ws/broken.xlsx: cannot read workbook: File is not a zip file",
+        "ws/k.xlsx!Sheet1!A1: cannot tell which section 'Sheet1' holds "
+        "(hint: name it one of clients, services, goals, outcomes)",
+    ]
+
+
+def test_read_xlsx_empty_sheet(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "k.xlsx", {"services": []})
+    data, locate = read_xlsx(path, "k.xlsx")
+    assert data == {}
+    assert str(locate(("services", 0))) == "k.xlsx"
+
+
+@pytest.mark.parametrize(("index", "letters"), [(0, "A"), (2, "C"), (25, "Z"), (26, "AA"), (51, "AZ"), (52, "BA"), (701, "ZZ"), (702, "AAA")])
+def test_column_letters(index: int, letters: str) -> None:
+    assert _column_letter(index) == letters
+
+
+def test_yaml_csv_and_xlsx_combine_and_clash(make_ws, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = make_ws({"a.yaml": "services:\n  - {id: a, term: short}\n", "services.csv": "id,term\nb,long\nA,short\n"}, name="ws")
+    write_xlsx(ws / "k.xlsx", {"services": [["id", "term"], ["c", "medium"]]})
+    monkeypatch.chdir(ws.parent)
+    with pytest.raises(InputError) as info:
+        load_workspace("ws")
+    assert info.value.render() == "ws/services.csv:3: service id 'A' is defined twice (first at ws/a.yaml:2:5)"
+    (ws / "services.csv").write_text("id,term\nb,long\n")
+    assert list(load_workspace("ws").services) == ["a", "c", "b"]  # files in name order: a.yaml, k.xlsx, services.csv
