@@ -63,21 +63,26 @@ def test_example_removes_every_error_a_mix_can_remove(example) -> None:
 
 def test_example_changes_have_reasons_from_the_findings_they_avoid(example) -> None:
     changes = {(c.kind, c.service.id): c for c in example.changes}
-    assert ("removed", "lessons") in changes  # p = 25%: the very-low-probability error
-    assert "PRB002" in {f.rule for f in changes[("removed", "lessons")].prevents}
-    assert all(c.reason() for c in example.changes)
+    assert set(changes) == {
+        ("changed", "reporting"), ("removed", "lessons"), ("removed", "resources"), ("added", "portfolio"),
+    }
+    reporting = changes[("changed", "reporting")]
+    assert (reporting.before, reporting.after) == ("controlling", "supportive")  # the harm applies no more
+    assert {"HRM001", "HRM003"} <= {f.rule for f in reporting.prevents}
+    assert "PRB002" in {f.rule for f in changes[("removed", "lessons")].prevents}  # p = 25%
+    assert "DEP001" in {f.rule for f in changes[("added", "portfolio")].prevents}  # benefits needs it
+    assert changes[("removed", "resources")].frees == 6  # room for portfolio within the capacity of 96
     for change in example.changes:
         assert change.prevents or change.goals or change.frees
+        assert change.reason()
 
 
-def test_more_capacity_keeps_the_culture_programme_and_changes_the_reporting_approach(example_copy) -> None:
+def test_more_capacity_keeps_resource_planning(example_copy) -> None:
     result = recommend(analyze(example_copy(""), AS_OF), capacity=104)
-    changed = {c.service.id: (c.before, c.after) for c in result.of("changed")}
-    assert changed == {"reporting": ("controlling", "supportive")}
-    assert "culture" in result.mix
-    reporting = result.of("changed")[0]
-    assert {"HRM001", "HRM003"} <= {f.rule for f in reporting.prevents}
-    assert not [f for f in result.after.findings if f.rule in ("HRM001", "HRM003")]
+    assert {(c.kind, c.service.id) for c in result.changes} == {
+        ("changed", "reporting"), ("removed", "lessons"), ("added", "portfolio"),
+    }
+    assert "resources" in result.mix and result.to_json()["effort"] == 102
 
 
 def test_json_contract(example) -> None:
@@ -103,7 +108,7 @@ def test_cli_json_and_text() -> None:
     assert text.exit_code == 0
     assert "Today" in text.stdout and "Recommended" in text.stdout and "lessons" in text.stdout
     bigger = json.loads(cli("mix", str(EXAMPLE), "--format", "json", "--capacity", "104", "--as-of", "2026-11-25").stdout)
-    assert bigger["capacity"] == 104 and [c["service"] for c in bigger["changed"]] == ["reporting"]
+    assert bigger["capacity"] == 104 and "resources" in bigger["mix"]
 
 
 # --- infeasibility ---------------------------------------------------------------------------

@@ -236,8 +236,26 @@ def test_optimum_equals_brute_force(tmp_path: Path, seed: int) -> None:
         return
     assert result.status == "optimal", result.conflict and result.conflict.text()
     assert math.isclose(result.solution.objective, best, abs_tol=1e-6)
+    _assert_rules_confirm(analysis, result)
+
+
+def _assert_rules_confirm(analysis, result) -> None:
     implies = {r.id: r.spec.implies for r in analysis.rulebook.enabled() if r.spec.implies is not None}
     unattainable = {u.goal for u in result.unattainable}
     for finding in result.after.findings:
         if finding.rule in implies:
             assert implies[finding.rule].kind == "cover_in_time" and set(finding.subjects) <= unattainable, finding.message
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_catalogue_candidates_meet_the_rules_too(tmp_path: Path, seed: int) -> None:
+    """With the catalogue's 30 services as candidates (too many to enumerate), the rulebook on the
+    optimum still confirms every implied constraint: catalogue dependencies and harms resolve."""
+    workspace = random_workspace(tmp_path / "ws", seed, 6 + seed % 9)
+    config = workspace / "pmorules.toml"
+    config.write_text(config.read_text().replace("include_catalogue = false", "include_catalogue = true"))
+    analysis = analyze(workspace, TODAY)
+    result = recommend(analysis)
+    assert any(c.origin == "catalogue" for c in result.problem.candidates.values())
+    if result.status == "optimal":
+        _assert_rules_confirm(analysis, result)

@@ -96,6 +96,7 @@ class _RuleCompiler:
     def __init__(self, rule: Rule, errors: list[Diagnostic]):
         self.rule = rule
         self.errors = errors
+        self.referenced: dict[str, set[str]] = {}  # pattern name -> fields other conditions read
         self.where = rule.raw_locations.get("match", rule.source)
 
     def error(self, message: str, hint: str | None = None, key: str = "match") -> None:
@@ -110,6 +111,8 @@ class _RuleCompiler:
             return self.rule.params[op.param]
         if op.ref is not None:
             pattern, _, fld = op.ref.partition(".")
+            if fld != "key":
+                self.referenced.setdefault(pattern, set()).add(fld)
             if pattern == own:
                 self.check_field(patterns[own].fact, fld)
                 return {"$m": "k" if fld == "key" else fld}
@@ -307,6 +310,8 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
     compiled = []
     for number, combo in enumerate(combos, start=1):
         seen: dict[str, PatternInfo] = {}
+        compiler.referenced = {}
+        tests_by_name: dict[str, list[dict[str, Any]]] = {}
         engine_patterns: list[dict[str, Any]] = [{GATE_PATTERN: {"t": GATE_TYPE}}] if gated else []
         infos_this: list[PatternInfo] = []
         positive_tests: dict[str, list[dict[str, Any]]] = {}
@@ -339,7 +344,14 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
                 compiler.error(f"pattern {pattern.name!r} has more than {MAX_CONDITIONS} conditions")
             key = info.engine + ("$not" if pattern.absent else "")
             engine_patterns.append({key: {"$and": tests}})
+            tests_by_name[pattern.name] = tests
             infos_this.append(info)
+        # A field another condition computes with must exist: the engine treats a
+        # missing operand as a value (services > 3 × missing held), so say it plainly.
+        for name, fields in compiler.referenced.items():
+            if name in tests_by_name and not seen[name].absent:
+                tests = tests_by_name[name]
+                tests.extend(t for t in ({"$ex": {fld: 1}} for fld in sorted(fields)) if t not in tests)
         for pattern, conditions in zip(patterns, combo):
             used = _leaf_conditions(list(pattern.where)) if pattern.absent else list(conditions)
             for target, fld in _guarded_refs(used, pattern.name):
