@@ -8,11 +8,13 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib
 import pytest
+from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from pmorules.analysis import analyze
@@ -20,6 +22,7 @@ from pmorules.cli import app
 from pmorules.errors import InputError
 from pmorules.report import render_report
 from pmorules.report.context import build_context
+from strategies import workspaces, write_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "knowledge" / "example"
@@ -388,3 +391,27 @@ def test_html_templates_of_an_organisation_are_autoescaped(workspace: Path) -> N
     _org_template(workspace, "report.html.j2", "<p>{{ '<b>bold</b>' }}</p>")
     html = render_report(analyze(workspace, AS_OF), "html").decode()
     assert html.startswith("<p>&lt;b&gt;bold&lt;/b&gt;</p>")
+
+
+def test_the_graph_picture_spreads_many_small_parts() -> None:
+    from pmorules.report.charts import _layout
+
+    nodes = [{"ref": f"n{i}", "term": ("short", "medium", "long")[i % 3]} for i in range(40)]
+    edges = [{"src": f"n{i}", "dst": f"n{i + 1}"} for i in range(0, 40, 2)]  # 20 separate pairs
+    pos = _layout({"nodes": nodes, "edges": edges})
+    span = max(max(x for x, _ in pos.values()) - min(x for x, _ in pos.values()),
+               max(y for _, y in pos.values()) - min(y for _, y in pos.values()))
+    closest = min(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5
+                  for a, (ax, ay) in pos.items() for b, (bx, by) in pos.items() if a < b)
+    assert closest > span / 40, "nodes of a big report's graph must not collapse onto each other"
+    assert _layout({"nodes": nodes, "edges": edges}) == pos  # seeded: the same picture every time
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(files=workspaces())
+def test_any_workspace_renders_the_same_bytes_twice(files: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        analysis = analyze(write_workspace(files, Path(tmp) / "ws"), AS_OF)
+        rendered = {fmt: render_report(analysis, fmt) for fmt in ("md", "html", "json")}
+        assert rendered == {fmt: render_report(analysis, fmt) for fmt in rendered}
+        assert all(f'id="{f.id}"' in rendered["html"].decode() for f in analysis.findings)

@@ -9,6 +9,7 @@ The compiler checks everything the engine would accept silently or crash on.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +52,7 @@ class CompiledRule:
     definition: dict[str, Any]
     patterns: list[PatternInfo]
     gated: bool
-    templates: dict[str, Template] = field(repr=False)
+    templates: dict[str, LazyTemplate] = field(repr=False)
 
     @property
     def positive(self) -> list[PatternInfo]:
@@ -97,16 +98,27 @@ class _RuleCompiler:
         self.rule = rule
         self.errors = errors
         self.referenced: dict[str, set[str]] = {}  # pattern name -> fields other conditions read
+        self.focus: str | None = None  # the pattern or condition being compiled, as keyed in raw_locations
+        self.paths = _clause_paths(rule.spec)
         self.where = rule.raw_locations.get("match", rule.source)
 
-    def error(self, message: str, hint: str | None = None, key: str = "match") -> None:
-        self.errors.append(Diagnostic(self.rule.raw_locations.get(key, self.rule.source), f"rule {self.rule.id}: {message}", hint))
+    def error(self, message: str, hint: str | None = None, key: str = "match", part: str | None = None) -> None:
+        """Report at the most precise known place: ``part`` of the pattern or condition in focus, or ``key``."""
+        locations = self.rule.raw_locations
+        where = None
+        if self.focus is not None:
+            where = (locations.get(f"{self.focus}.{part}") if part else None) or locations.get(self.focus)
+        where = where or locations.get(key, self.rule.source)
+        self.errors.append(Diagnostic(where, f"rule {self.rule.id}: {message}", hint))
 
-    def operand(self, op: Operand | Condition, patterns: dict[str, PatternInfo], own: str) -> Any:
-        """An engine operand for a literal, a param or a ref."""
+    def focus_on(self, clause: Any) -> None:
+        self.focus = self.paths.get(id(clause))
+
+    def operand(self, op: Operand | Condition, patterns: dict[str, PatternInfo], own: str, part: str = "") -> Any:
+        """An engine operand for a literal, a param or a ref (``part``: where it is written, for errors)."""
         if op.param is not None:
             if op.param not in self.rule.params:
-                self.error(f"unknown param {op.param!r}", did_you_mean(op.param, list(self.rule.params)))
+                self.error(f"unknown param {op.param!r}", did_you_mean(op.param, list(self.rule.params)), part=part or "param")
                 return 0
             return self.rule.params[op.param]
         if op.ref is not None:
@@ -114,22 +126,29 @@ class _RuleCompiler:
             if fld != "key":
                 self.referenced.setdefault(pattern, set()).add(fld)
             if pattern == own:
-                self.check_field(patterns[own].fact, fld)
+                self.check_field(patterns[own].fact, fld, part or "ref")
                 return {"$m": "k" if fld == "key" else fld}
             target = patterns.get(pattern)
             if target is None or target.absent:
-                self.error(f"ref {op.ref!r} names no earlier pattern", did_you_mean(pattern, list(patterns)))
+                later = pattern in {p.name for p in self.rule.spec.match or []} and target is None
+                if later:
+                    message = f"ref {op.ref!r} names pattern {pattern!r}, which comes later; refer to an earlier pattern"
+                elif target is not None:
+                    message = f"ref {op.ref!r} names an absent pattern, which matches no fact"
+                else:
+                    message = f"ref {op.ref!r} names no earlier pattern"
+                self.error(message, None if later else did_you_mean(pattern, list(patterns)), part=part or "ref")
                 return 0
-            self.check_field(target.fact, fld)
+            self.check_field(target.fact, fld, part or "ref")
             return {target.engine: "k" if fld == "key" else fld}  # the join key travels as "k"
         return op.value
 
-    def check_field(self, fact: str, fld: str) -> str | None:
+    def check_field(self, fact: str, fld: str, part: str = "field") -> str | None:
         fields = FACT_TYPES.get(fact, {})
         if fld == "key":
             return "str"
         if fld not in fields:
-            self.error(f"fact {fact!r} has no field {fld!r}", did_you_mean(fld, list(fields) + ["key"]))
+            self.error(f"fact {fact!r} has no field {fld!r}", did_you_mean(fld, list(fields) + ["key"]), part=part)
             return None
         return fields[fld][0].__name__
 
@@ -150,18 +169,19 @@ class _RuleCompiler:
         return [{"$ex": {fld: 1}} for fld in fields]
 
     def condition(self, cond: Condition, fact: str, patterns: dict[str, PatternInfo], own: str) -> dict[str, Any]:
+        self.focus_on(cond)
         kind = self.check_field(fact, cond.field)
         value = self.operand(cond, patterns, own) if cond.op not in ("exists", "missing") else None
         if kind in ("float", "int") and cond.op in COMPARISON_OPS | {"in", "not_in"}:
             values = value if isinstance(value, list) else [value]
             if any(isinstance(v, (str, bool)) for v in values):
-                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}")
+                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}", part="value")
         if kind == "str" and cond.op in ("gt", "ge", "lt", "le"):
-            self.error(f"{cond.field} is text; use eq, ne, in, not_in or matches")
+            self.error(f"{cond.field} is text; use eq, ne, in, not_in or matches", part="op")
         if cond.times is not None:
-            value = {"$mul": {"$l": value, "$r": self.operand(cond.times, patterns, own)}}
+            value = {"$mul": {"$l": value, "$r": self.operand(cond.times, patterns, own, "times")}}
         if cond.plus is not None:
-            value = {"$add": {"$l": value, "$r": self.operand(cond.plus, patterns, own)}}
+            value = {"$add": {"$l": value, "$r": self.operand(cond.plus, patterns, own, "plus")}}
         f = "k" if cond.field == "key" else cond.field
         if cond.op == "eq":
             return {f: value}
@@ -203,6 +223,24 @@ def _is_equality_join(test: dict[str, Any], others: set[str]) -> bool:
         return False
     ((key, value),) = test.items()
     return not key.startswith("$") and isinstance(value, dict) and len(value) == 1 and next(iter(value)) in others
+
+
+def _clause_paths(spec: Any) -> dict[int, str]:
+    """The path (as the loader keys locations) of every condition and group of a rule, by object id."""
+    out: dict[int, str] = {}
+
+    def walk(clauses: list[Any], path: str) -> None:
+        for index, clause in enumerate(clauses):
+            here = f"{path}[{index}]"
+            out[id(clause)] = here
+            if isinstance(clause, AnyOf):
+                walk(list(clause.any), f"{here}.any")
+            elif isinstance(clause, AllOf):
+                walk(list(clause.all), f"{here}.all")
+
+    for index, pattern in enumerate(spec.match or []):
+        walk(list(pattern.where), f"match[{index}].where")
+    return out
 
 
 def _nested(clause: Any) -> bool:
@@ -251,15 +289,46 @@ def alternatives(clauses: list[Any]) -> list[list[Condition]]:
     return result
 
 
-def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, Template]:
+@functools.lru_cache(maxsize=4096)
+def _template(text: str) -> Template:
+    return MESSAGE_ENV.from_string(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _syntax_error(text: str) -> TemplateSyntaxError | None:
+    try:
+        MESSAGE_ENV.parse(text)
+    except TemplateSyntaxError as exc:
+        return exc
+    return None
+
+
+class LazyTemplate:
+    """A rule text checked for syntax when the rule is compiled, and compiled on its first render.
+
+    Most rules do not fire in an analysis, and compiling a Jinja template costs
+    milliseconds; compiled templates are shared by text within a process.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return _template(self.text).render(*args, **kwargs)
+
+
+def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, LazyTemplate]:
     out = {}
     for name in TEXT_FIELDS:
         text = getattr(rule.spec, name) or ""
-        try:
-            out[name] = MESSAGE_ENV.from_string(text)
-        except TemplateSyntaxError as exc:
+        exc = _syntax_error(text)
+        if exc is None:
+            out[name] = LazyTemplate(text)
+        else:
             where = rule.raw_locations.get(name, rule.source)
-            line = (where.line or 1) + max(exc.lineno - 1, 0)
+            line = (where.line or 1) + max((exc.lineno or 1) - 1, 0)
             errors.append(Diagnostic(Location(where.file, line, where.col), f"rule {rule.id}: {name}: template error: {exc.message}"))
     return out
 
@@ -292,13 +361,15 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
         return []
     infos: dict[str, PatternInfo] = {}
     for index, pattern in enumerate(patterns, start=1):
+        compiler.focus = f"match[{index - 1}]"
         if pattern.fact not in FACT_TYPES:
-            compiler.error(f"unknown fact type {pattern.fact!r}", did_you_mean(pattern.fact, list(FACT_TYPES)))
+            compiler.error(f"unknown fact type {pattern.fact!r}", did_you_mean(pattern.fact, list(FACT_TYPES)), part="fact")
             return []
         if pattern.name in infos:
-            compiler.error(f"two patterns are named {pattern.name!r}; give one an 'as' name")
+            compiler.error(f"two patterns are named {pattern.name!r}; give one an 'as' name", part="as")
             return []
         infos[pattern.name] = PatternInfo(pattern.name, f"p{index}", pattern.fact, pattern.absent, [])
+    compiler.focus = None
     _check_subjects(rule, infos, errors)
     per_pattern = [[[]] if p.absent else alternatives(p.where) for p in patterns]
     combos = list(itertools.product(*per_pattern))
@@ -320,6 +391,7 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
             seen[pattern.name] = info
             clauses = list(pattern.where) if pattern.absent else list(conditions)
             clauses.sort(key=lambda c: _join_rank(c, pattern.name))
+            compiler.focus = f"match[{patterns.index(pattern)}]"
             joined = [c for c in clauses if _join_rank(c, pattern.name) in (1, 2) or _nested_join(c, pattern.name)]
             if any(_nested_join(c, pattern.name) for c in joined) and len(joined) > 1:
                 compiler.error(
@@ -341,6 +413,7 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
             if not pattern.absent:
                 positive_tests[pattern.name] = tests
             if len(tests) > MAX_CONDITIONS:
+                compiler.focus = f"match[{patterns.index(pattern)}]"
                 compiler.error(f"pattern {pattern.name!r} has more than {MAX_CONDITIONS} conditions")
             key = info.engine + ("$not" if pattern.absent else "")
             engine_patterns.append({key: {"$and": tests}})

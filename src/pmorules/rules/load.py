@@ -19,7 +19,7 @@ from ..config import ConfigFile
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..paths import default_rules_dir
 from ..yamlio import locate, read_yaml
-from .spec import REQUIRED_FOR_BASE, RuleSpec
+from .spec import REQUIRED_FOR_BASE, Op, RuleSpec, RuleTest
 
 
 @dataclass
@@ -88,20 +88,107 @@ def read_rule_file(path: Path, display: str) -> tuple[list[tuple[RuleSpec, Locat
         try:
             spec = RuleSpec.model_validate(item)
         except ValidationError as exc:
-            for error in exc.errors():
+            for error in _relevant_errors(item, exc.errors()):
                 loc = tuple(error["loc"])
                 message = error["msg"].replace("Value error, ", "")
                 hint = None
+                name = ".".join(str(p) for p in loc if not isinstance(p, int)) or "rule"
                 if error["type"] == "extra_forbidden":
                     message = f"unknown key {loc[-1]!r}"
-                    hint = did_you_mean(str(loc[-1]), list(RuleSpec.model_fields) + ["as"])
+                    hint = did_you_mean(str(loc[-1]), _keys_at(loc[:-1]))
+                elif error["type"] == "enum" and loc and loc[-1] == "op":
+                    ops = [op.value for op in Op]
+                    message = f"{name}: unknown operator {error['input']!r}"
+                    hint = did_you_mean(str(error["input"]), ops) or f"use one of {', '.join(ops)}"
                 else:
-                    message = f"{'.'.join(str(p) for p in loc if not isinstance(p, int)) or 'rule'}: {message}"
+                    message = f"{name}: {message}"
                 errors.append(Diagnostic(locate(raw, path_to + loc, display), message, hint))
             continue
         keys = {k: locate(raw, path_to + (k,), display) for k in item}
+        keys |= _clause_locations(raw, path_to, item, display)
         out.append((spec, locate(raw, path_to + ("id",), display), keys))
     return out, errors
+
+
+_BRANCHES = {"AnyOf": "any", "AllOf": "all", "Condition": None}
+
+
+def _branch(tag: Any) -> str | None:
+    """The clause model a pydantic union-branch tag in an error location names, if it is one."""
+    return next((model for model in _BRANCHES if isinstance(tag, str) and model in tag), None)
+
+
+def _relevant_errors(item: dict[str, Any], errors: list[Any]) -> list[Any]:
+    """Errors without the noise of the clause union: only those of the branch the clause was meant as.
+
+    A condition with a mistyped operator fails as a Condition, but also as an
+    ``any`` group and an ``all`` group; a clause with an ``any`` key is meant as
+    a group, every other clause as a condition. Branch tags leave the location.
+    """
+    out = []
+    for error in errors:
+        node: Any = item
+        loc: list[Any] = []
+        keep = True
+        for step in error["loc"]:
+            model = _branch(step)
+            if model is not None and isinstance(node, dict) and step not in node:
+                meant = next((m for m, key in _BRANCHES.items() if key and key in node), "Condition")
+                keep = keep and model == meant
+                continue
+            loc.append(step)
+            if isinstance(node, dict) and step in node:
+                node = node[step]
+            elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+                node = node[step]
+            else:
+                node = None
+        if keep:
+            out.append({**error, "loc": tuple(loc)})
+    return out
+
+
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed where an unknown key was found, for a hint."""
+    names = [p for p in loc if isinstance(p, str)]
+    if not names:
+        return list(RuleSpec.model_fields)
+    if names[0] == "match":
+        if len(names) == 1:
+            return ["fact", "as", "absent", "where"]
+        return ["field", "op", "value", "param", "ref", "times", "plus", "any", "all"]
+    if names[0] == "tests":
+        return list(RuleTest.model_fields)
+    if names[0] == "params":
+        return ["default", "description"]
+    return list(RuleSpec.model_fields)
+
+
+def _clause_locations(raw: Any, base: tuple[Any, ...], item: dict[str, Any], display: str) -> dict[str, Location]:
+    """Where each pattern and condition of a rule is, keyed ``match[0].where[1].field``, for the compiler's errors."""
+    out: dict[str, Location] = {}
+
+    def walk(loc: tuple[Any, ...], clauses: Any, path: str) -> None:
+        if not isinstance(clauses, list):
+            return
+        for index, clause in enumerate(clauses):
+            here, at = f"{path}[{index}]", loc + (index,)
+            out[here] = locate(raw, at, display)
+            if isinstance(clause, dict):
+                for key in clause:
+                    out[f"{here}.{key}"] = locate(raw, at + (key,), display)
+                for group in ("any", "all"):
+                    walk(at + (group,), clause.get(group), f"{here}.{group}")
+
+    match = item.get("match")
+    for index, pattern in enumerate(match if isinstance(match, list) else []):
+        if isinstance(pattern, dict):
+            here, at = f"match[{index}]", base + ("match", index)
+            out[here] = locate(raw, at, display)
+            for key in pattern:
+                out[f"{here}.{key}"] = locate(raw, at + (key,), display)
+            walk(at + ("where",), pattern.get("where"), f"{here}.where")
+    return out
 
 
 def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Location]) -> Rule:
@@ -122,7 +209,8 @@ def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Locat
             data[key] = value
             origins[key] = f"{where.short()} (extends {base.id})"
     spec = RuleSpec.model_validate(data)
-    raw_locations = dict(base.raw_locations) | {k: v for k, v in keys.items() if k not in ("id", "extends")}
+    inherited = {k: v for k, v in base.raw_locations.items() if not ("match" in keys and k.startswith("match["))}
+    raw_locations = inherited | {k: v for k, v in keys.items() if k not in ("id", "extends")}
     params = {name: p.default for name, p in spec.params.items()}
     return Rule(spec, base.source, params, origins, True, raw_locations)
 

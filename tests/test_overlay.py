@@ -1,0 +1,238 @@
+"""Per-organisation extension: overlay rules, `extends`, pmorules.toml settings, init, rules list/show."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from pmorules.cli import app
+
+SERVICES = """\
+organisation: {name: Overlay PMO, capacity_fte: 4}
+services:
+  - {id: reporting, term: short, probability: 0.8, effort: 50}
+  - {id: governance, term: medium, probability: 0.7, effort: 30}
+  - {id: coaching, term: long, probability: 0.65, effort: 20}
+"""
+
+OWN_RULE = """\
+# Our own rule: every service should be at least 70% likely to deliver.
+- id: ACM001
+  name: not-likely-enough
+  title: Service below our probability bar
+  category: probability
+  level: info
+  params:
+    bar: {default: 0.7, description: our bar}
+  match:
+    - fact: service
+      as: s
+      where:
+        - {field: status, op: eq, value: active}
+        - {field: probability, op: lt, param: bar}
+  subjects: [s]
+  message: "{{ s.name }} is only {{ s.probability | pct }} likely to deliver."
+  why: Our charter says so.
+  recommendation: Raise it or drop it.
+  references: ["Acme charter"]
+  tests:
+    - {name: low, expect: fire, facts: [{fact: service, key: x, status: active, probability: 0.5}]}
+    - {name: high, expect: no-fire, facts: [{fact: service, key: x, status: active, probability: 0.9}]}
+"""
+
+EXTEND_BAL005 = """\
+- id: BAL005
+  extends: BAL005
+  level: error
+  params:
+    max_short_share: {default: 0.4, description: we want at most 40% quick wins}
+"""
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``ws({path: text})`` writes a workspace ``ws`` under a fresh directory, which becomes the cwd."""
+    monkeypatch.chdir(tmp_path)
+
+    def make(files: dict[str, str]) -> str:
+        for name, text in {"services.yaml": SERVICES, **files}.items():
+            path = tmp_path / "ws" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return "ws"
+
+    return make
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def findings(workspace: str) -> dict[tuple[str, tuple[str, ...]], dict]:
+    result = cli("analyze", workspace, "--format", "json", "--as-of", "2026-11-25")
+    assert result.exit_code == 0, result.output
+    return {(f["rule"], tuple(f["subjects"])): f for f in json.loads(result.stdout)["findings"]}
+
+
+def error_lines(result: Result) -> list[str]:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return [line for line in result.stderr.splitlines() if not re.fullmatch(r"\d+ errors? found", line)]
+
+
+# ---------------------------------------------------------------- overlay rules
+
+
+def test_an_overlay_rule_adds_a_rule(ws) -> None:
+    found = findings(ws({"rules/acme.yaml": OWN_RULE}))
+    finding = found[("ACM001", ("coaching",))]
+    assert finding["rule_source"] == "ws/rules/acme.yaml:2"
+    assert finding["message"] == "coaching is only 65% likely to deliver."
+    assert ("ACM001", ("reporting",)) not in found
+    listed = cli("rules", "list", "--workspace", "ws")
+    assert re.search(r"ACM001 .*organisation", listed.stdout)
+
+
+def test_extends_overrides_a_field_and_a_param(ws) -> None:
+    assert ("BAL005", ("mix",)) not in findings(ws({}))  # 50% short-term is under the default 60%
+    finding = findings(ws({"rules/acme.yaml": EXTEND_BAL005}))[("BAL005", ("mix",))]
+    assert finding["level"] == "error"
+    assert "(above 40%)" in finding["message"]
+    assert finding["rule_source"].startswith("rules/balance.yaml:")  # still the default rule, changed
+    why = cli("why", "mix", "ws", "--as-of", "2026-11-25")
+    assert "mix:mix.share_short = 0.5 > 0.4 (max_short_share) [threshold set at ws/rules/acme.yaml:" in why.stdout
+    assert "level set at ws/rules/acme.yaml:" in why.stdout
+    listed = cli("rules", "list", "--workspace", "ws")
+    assert re.search(r"BAL005 .*error .*organisation", listed.stdout)
+    assert re.search(r"BAL004 .*default", listed.stdout)
+
+
+def test_a_duplicate_id_without_extends_names_both_files(ws) -> None:
+    copy = OWN_RULE.replace("- id: ACM001", "- id: BAL005")
+    lines = error_lines(cli("analyze", ws({"rules/copy.yaml": copy})))
+    assert len(lines) == 1
+    assert re.fullmatch(
+        r"ws/rules/copy\.yaml:2:3: rule id BAL005 is defined twice \(first at rules/balance\.yaml:\d+:3\) "
+        r"\(hint: to change BAL005, write 'extends: BAL005'\)",
+        lines[0],
+    ), lines[0]
+
+
+def test_two_overlay_files_with_one_id_name_both(ws) -> None:
+    lines = error_lines(cli("analyze", ws({"rules/a.yaml": OWN_RULE, "rules/b.yaml": "\n" + OWN_RULE})))
+    assert len(lines) == 1
+    assert lines[0].startswith("ws/rules/b.yaml:3:3: rule id ACM001 is defined twice (first at ws/rules/a.yaml:2:3)")
+
+
+def test_extending_an_unknown_rule_is_located(ws) -> None:
+    lines = error_lines(cli("analyze", ws({"rules/acme.yaml": EXTEND_BAL005.replace("extends: BAL005", "extends: BAL05")
+                                                                   .replace("id: BAL005", "id: BAL05")})))
+    assert lines == ["ws/rules/acme.yaml:1:3: rule BAL05 extends unknown rule 'BAL05' (hint: did you mean 'BAL005'?)"]
+
+
+# ---------------------------------------------------------------- pmorules.toml
+
+
+def test_toml_can_disable_a_rule(ws) -> None:
+    workspace = ws({"rules/acme.yaml": EXTEND_BAL005, "pmorules.toml": '[rules.BAL005]\nenabled = false\n'})
+    assert ("BAL005", ("mix",)) not in findings(workspace)
+    why_not = cli("why", "mix", workspace, "--not", "BAL005")
+    assert why_not.stdout.strip() == "BAL005 is disabled (set at ws/pmorules.toml:2)."
+
+
+def test_toml_can_change_a_level(ws) -> None:
+    workspace = ws({"rules/acme.yaml": OWN_RULE, "pmorules.toml": 'name = "Acme"\n\n[rules.ACM001]\nlevel = "error"\n'})
+    assert findings(workspace)[("ACM001", ("coaching",))]["level"] == "error"
+    assert "level set at ws/pmorules.toml:4" in cli("why", "coaching", workspace).stdout
+
+
+def test_toml_params_change_behaviour_and_why_shows_the_toml_line(ws) -> None:
+    workspace = ws({"pmorules.toml": 'name = "Acme"\n# stricter\n[rules.PRB001]\nparams = { low = 0.75 }\n'})
+    found = findings(workspace)
+    assert {s for rule, s in found if rule == "PRB001"} == {("governance",), ("coaching",)}
+    why = cli("why", "governance", workspace)
+    assert "service:governance.probability = 0.7 < 0.75 (low) [threshold set at ws/pmorules.toml:4]" in why.stdout
+    assert "(very_low) [threshold set at rules/probability.yaml:" in why.stdout
+    listed = cli("rules", "list", "--workspace", workspace)
+    assert re.search(r"PRB001 .*organisation", listed.stdout)
+    shown = cli("rules", "show", "PRB001", "--workspace", workspace)
+    assert "low = 0.75 (default 0.5;" in shown.stdout and "set at ws/pmorules.toml:4" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[rules.BAL055]\nlevel = "error"\n', "ws/pmorules.toml:1: no rule 'BAL055' to configure (hint: did you mean 'BAL005'?)"),
+        ('[rules.BAL005]\nparams = { max_short = 0.5 }\n',
+         "ws/pmorules.toml:2: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
+        ('[rules.BAL005]\nparams = { max_short_share = "half" }\n', "ws/pmorules.toml:2: param BAL005.max_short_share must be a number"),
+        ('name = "x"\n[rules.BAL005\nlevel = "error"\n', "ws/pmorules.toml:2:14: TOML syntax error: Expected ']' at the end of a table declaration"),
+        ('[rules.BAL005]\nlevel = "fatal"\n', "ws/pmorules.toml:2: rules.BAL005.level: Input should be 'error', 'warning' or 'info'"),
+        ('rule_path = ["more"]\n', "ws/pmorules.toml:1: unknown setting 'rule_path' (hint: did you mean 'rule_paths'?)"),
+    ],
+    ids=["unknown rule", "unknown param", "param not a number", "bad TOML", "bad level", "unknown setting"],
+)
+def test_bad_config_is_located(ws, toml: str, expected: str) -> None:
+    assert error_lines(cli("analyze", ws({"pmorules.toml": toml}))) == [expected]
+
+
+def test_default_rules_false_keeps_only_the_workspace_rules(ws) -> None:
+    workspace = ws({"rules/acme.yaml": OWN_RULE, "pmorules.toml": "default_rules = false\n"})
+    assert {rule for rule, _ in findings(workspace)} == {"ACM001"}
+    listed = cli("rules", "list", "--workspace", workspace)
+    assert re.findall(r"│ ([A-Z]{3}\d{3}) ", listed.stdout) == ["ACM001"]
+
+
+@pytest.mark.parametrize("key", ["rule_paths", "rules"])
+def test_extra_rule_folders(ws, key: str) -> None:
+    workspace = ws({"more-rules/acme.yaml": OWN_RULE, "pmorules.toml": f'{key} = ["more-rules"]\n'})
+    finding = findings(workspace)[("ACM001", ("coaching",))]
+    assert finding["rule_source"] == "ws/more-rules/acme.yaml:2"
+
+
+def test_a_missing_rule_folder_is_located(ws) -> None:
+    lines = error_lines(cli("analyze", ws({"pmorules.toml": 'name = "x"\nrule_paths = ["nowhere"]\n'})))
+    assert lines == ["ws/pmorules.toml:2: rule path 'nowhere' does not exist"]
+
+
+# ---------------------------------------------------------------- init, rules show
+
+
+def test_init_scaffolds_a_workspace_and_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = cli("init", "newws")
+    assert first.exit_code == 0, first.output
+    files = sorted(p.relative_to(tmp_path / "newws").as_posix() for p in (tmp_path / "newws").rglob("*") if p.is_file())
+    assert files == ["knowledge.yaml", "pmorules.toml", "rules/organisation.yaml"]
+    assert first.stderr.count("created ") == 3
+    (tmp_path / "newws" / "knowledge.yaml").write_text((tmp_path / "newws" / "knowledge.yaml").read_text() + "# mine\n")
+    before = {p: p.read_bytes() for p in (tmp_path / "newws").rglob("*") if p.is_file()}
+    second = cli("init", "newws")
+    assert second.exit_code == 0 and second.stderr.count("kept existing ") == 3
+    assert {p: p.read_bytes() for p in (tmp_path / "newws").rglob("*") if p.is_file()} == before
+    assert cli("analyze", "newws").exit_code == 0
+    assert cli("validate", "newws").exit_code == 0
+    assert cli("rules", "check", "newws/rules").exit_code == 0
+    assert cli("rules", "test", "newws/rules").exit_code == 0
+
+
+def test_rules_show_prints_the_fixed_headings() -> None:
+    result = cli("rules", "show", "BAL005")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    headings = ["What it flags", "Why it matters", "Example", "Recommendation", "Params", "Source"]
+    positions = [lines.index(h) for h in headings]
+    assert positions == sorted(positions)
+    assert lines[0].startswith("BAL005 short-term-heavy: ")
+    assert any(line.startswith("max_short_share = 0.6 (default 0.6;") for line in lines)
+    assert re.fullmatch(r"rules/balance\.yaml:\d+:\d+", lines[lines.index("Source") + 1])
+
+
+def test_rules_show_an_unknown_rule_is_bad_input() -> None:
+    result = cli("rules", "show", "BAL05")
+    assert result.exit_code == 2 and "did you mean 'BAL005'?" in result.stderr
