@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -106,13 +107,44 @@ def encode_value(value: Any) -> str:
     raise EngineError(f"unsupported value {value!r} for the engine")
 
 
+_EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
+_PLACEHOLDER = re.compile(r'"\\u0000number(\d+)\\u0000"')
+
+
+def _exponent_prone(value: float) -> bool:
+    """Whether ``repr`` writes this float in exponent form (or it is not finite)."""
+    return value != 0.0 and not 1e-4 <= abs(value) < 1e16
+
+
 def encode(obj: Any) -> str:
-    """JSON text for facts and rulesets, with engine-safe numbers."""
-    if isinstance(obj, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{encode(v)}" for k, v in obj.items()) + "}"
-    if isinstance(obj, (list, tuple)):
-        return "[" + ",".join(encode(v) for v in obj) + "]"
-    return encode_value(obj)
+    """JSON text for facts and rulesets, with engine-safe numbers.
+
+    json.dumps does the work; only when its text may hold a number in exponent
+    form (rare: a float below 0.0001 or from 1e16) are such floats written by
+    ``encode_value`` instead.
+    """
+    try:
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":"))
+    except ValueError as exc:
+        raise EngineError(f"non-finite number cannot be given to the engine ({exc})") from None
+    except TypeError as exc:
+        raise EngineError(f"unsupported value for the engine: {exc}") from None
+    if _EXPONENT.search(text) is None:
+        return text
+    numbers: list[str] = []
+
+    def plain(value: Any) -> Any:
+        if type(value) is float and _exponent_prone(value):
+            numbers.append(encode_value(value))
+            return f"\x00number{len(numbers) - 1}\x00"
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    text = json.dumps(plain(obj), ensure_ascii=False, check_circular=False, separators=(",", ":"))
+    return _PLACEHOLDER.sub(lambda m: numbers[int(m.group(1))], text)
 
 
 class Engine:

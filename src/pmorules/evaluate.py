@@ -28,15 +28,17 @@ def engine_facts(book: CompiledBook, facts: list[Fact]) -> tuple[list[dict[str, 
     records: list[dict[str, Any]] = []
     by_id: dict[str, Fact] = {}
     ids = fact_ids(len(facts))  # unique in the engine's 32-bit duplicate hash by construction
+    reads = {fact_type: tuple(sorted(fields)) for fact_type, fields in book.reads.items()}
     for number, fact in enumerate(facts):
-        fields = book.reads.get(fact.type)
+        fields = reads.get(fact.type)
         if fields is None:
             continue
         engine_id = ids[number]
+        values = fact.fields
         record: dict[str, Any] = {"id": engine_id, "t": fact.type, "k": fact.key}
-        for name in sorted(fields):
-            if name in fact.fields:
-                record[name] = fact.fields[name]
+        for name in fields:
+            if name in values:
+                record[name] = values[name]
         records.append(record)
         by_id[engine_id] = fact
     return records, by_id

@@ -31,6 +31,9 @@ def write_atomic(target: Path, data: bytes, inputs: Iterable[Path] = ()) -> None
         raise InputError([Diagnostic(Location(str(target)), f"directory {parent} does not exist")])
     handle, temp = tempfile.mkstemp(prefix=f".{resolved.name}.", dir=parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()

@@ -1,0 +1,66 @@
+"""Bad rule files are reported at file:line:col, exactly, without a traceback.
+
+Each file in tests/bad_rules/ holds one mistake; its trailing ``# expect:`` lines are
+what ``pmorules rules check FILE`` must print on stderr (``{file}`` is the path given).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pmorules.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = sorted((Path(__file__).resolve().parent / "bad_rules").glob("*.yaml"))
+
+
+def expected_lines(path: Path, shown: str) -> list[str]:
+    return [line.removeprefix("# expect: ").replace("{file}", shown)
+            for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("# expect: ")]
+
+
+def test_the_corpus_covers_the_mistakes() -> None:
+    names = {path.stem for path in CORPUS}
+    assert {"unknown_key", "unknown_operator", "unknown_fact_type", "unknown_field", "ref_to_later_pattern",
+            "ref_to_unknown_pattern", "unknown_param", "template_syntax_error", "text_compared_with_gt",
+            "missing_message", "too_many_patterns"} <= names
+    for path in CORPUS:
+        assert expected_lines(path, "x"), f"{path.name} has no '# expect:' line"
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_rules_check_reports_the_mistake_exactly(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    shown = path.relative_to(REPO).as_posix()
+    result = CliRunner().invoke(app, ["rules", "check", shown])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    expected = expected_lines(path, shown)
+    assert lines[:-1] == expected
+    assert re.fullmatch(rf"{len(expected)} errors? found", lines[-1])
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_rules_test_refuses_the_file_the_same_way(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    shown = path.relative_to(REPO).as_posix()
+    result = CliRunner().invoke(app, ["rules", "test", shown])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.splitlines()[:-1] == expected_lines(path, shown)
+
+
+def test_the_base_rule_of_the_corpus_is_fine(tmp_path: Path) -> None:
+    """Every corpus file is one mistake away from a valid rule: undoing it passes check and test."""
+    source = (Path(__file__).resolve().parent / "bad_rules" / "unknown_field.yaml").read_text(encoding="utf-8")
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(source.replace("probabilty", "probability"), encoding="utf-8")
+    for command in ("check", "test"):
+        result = CliRunner().invoke(app, ["rules", command, str(fixed)])
+        assert result.exit_code == 0, result.output
