@@ -16,8 +16,11 @@ The workspaces: services in clusters of 40 (a department's services), each in a
 tier (foundation, core, advanced, strategic) and depending on one to three
 services of the tier below in its cluster, hard or soft, so dependencies form a
 shallow graph as in a real PMO; about half the services name a harm, mostly on
-a service of their cluster and sometimes on an outcome; clients, goals on
-outcomes and services, assessments, catalogue references. About three
+a service of their cluster and sometimes on an outcome; every department has
+three outcomes of its own, and services also contribute to the standard
+outcomes now and then; clients, goals on outcomes and services (three
+organisation-wide goals on standard outcomes, the others on a department's
+outcomes), assessments, catalogue references. About three
 dependency and harm edges per service. (benchmarks/bench_load.py's generator
 draws dependencies among all services at random, which puts nearly every service
 in one strongly connected component: every harm then reaches nearly every
@@ -91,7 +94,10 @@ def generate(workspace: Path, n: int, seed: int = 11) -> None:
             lines.append(f"    approach: {rng.choice(APPROACHES)}")
         lines.append(f"    tags: [{', '.join(rng.sample(TAGS, rng.randint(0, 2)))}]")
         lines.append(f"    clients: [{', '.join(f'c{k:03d}' for k in rng.sample(range(n_clients), rng.randint(1, 3)))}]")
-        lines.append(f"    outcomes: [{', '.join(f'O{k:02d}' for k in rng.sample(range(1, 31), rng.randint(1, 3)))}]")
+        outcomes = [f"D{cluster}-{k}" for k in rng.sample(range(3), rng.randint(1, 2))]
+        if rng.random() < 0.3:
+            outcomes.append(f"O{rng.randint(1, 30):02d}")
+        lines.append(f"    outcomes: [{', '.join(outcomes)}]")
         below = by_cluster_tier.get((cluster, tier - 1), []) if tier else []
         if below:
             deps = rng.sample(below, min(len(below), rng.choice([1, 2, 2, 3])))
@@ -105,7 +111,7 @@ def generate(workspace: Path, n: int, seed: int = 11) -> None:
             if rng.random() < 0.8:
                 target = f"svc-{rng.randrange(start, min(start + CLUSTER, n)):05d}"
             else:
-                target = f"O{rng.randint(1, 30):02d}"
+                target = f"D{cluster}-{rng.randrange(3)}"
             if target == f"svc-{i:05d}":
                 target = "O07"
             lines += [f"      - target: {target}", f"        severity: {rng.choice(['low', 'medium', 'high'])}"]
@@ -125,11 +131,18 @@ def generate(workspace: Path, n: int, seed: int = 11) -> None:
     ]
     for k in range(n_clients):
         org += [f"  - id: c{k:03d}", f"    name: Client {k}", f"    weight: {rng.randint(1, 10) / 10}"]
+    clusters = (n + CLUSTER - 1) // CLUSTER
+    org.append("outcomes:")
+    for cluster in range(clusters):
+        for k in range(3):
+            org.append(f"  - {{id: D{cluster}-{k}, name: Outcome {k} of department {cluster}, term: {rng.choice(['short', 'medium', 'long'])}}}")
     org.append("goals:")
     for g in range(max(3, n // 20)):
-        org += [f"  - id: G{g}", f"    name: Goal {g}", f"    outcomes: [O{rng.randint(1, 30):02d}]"]
+        cluster = rng.randrange(clusters)
+        outcome = f"O{rng.randint(1, 30):02d}" if g < 3 else f"D{cluster}-{rng.randrange(3)}"  # three organisation-wide goals
+        org += [f"  - id: G{g}", f"    name: Goal {g}", f"    outcomes: [{outcome}]"]
         if rng.random() < 0.5:
-            org.append(f"    services: [svc-{rng.randrange(n):05d}]")
+            org.append(f"    services: [svc-{rng.randrange(cluster * CLUSTER, min(n, cluster * CLUSTER + CLUSTER)):05d}]")
         org += [f"    due_months: {rng.choice([3, 6, 12, 24])}", f"    client: c{rng.randrange(n_clients):03d}"]
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "organisation.yaml").write_text("\n".join(org) + "\n", encoding="utf-8")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,8 +102,11 @@ def test_json_contract(example) -> None:
 
 
 def test_cli_json_and_text() -> None:
-    result = cli("mix", str(EXAMPLE), "--format", "json", "--as-of", "2026-11-25")
-    assert result.exit_code == 0, result.output
+    # A real process: the solver library must print nothing of its own on stdout.
+    result = subprocess.run(
+        [sys.executable, "-m", "pmorules", "mix", str(EXAMPLE), "--format", "json", "--as-of", "2026-11-25"],
+        capture_output=True, text=True, check=True,
+    )
     data = json.loads(result.stdout)
     assert data["status"] == "optimal" and data["capacity"] == 96
     text = cli("mix", str(EXAMPLE), "--as-of", "2026-11-25")
@@ -266,3 +271,18 @@ def test_an_out_of_range_param_override_is_refused(example_copy) -> None:
     with pytest.raises(InputError) as info:
         recommend(analyze(example_copy("[rules.GOL001]\nparams = { min_p = 1.5 }\n"), AS_OF))
     assert "GOL001" in str(info.value) and "min_p" in str(info.value)
+
+
+def test_an_overlay_can_change_what_a_rule_implies(make_ws) -> None:
+    overlay = """
+        - id: BAL005
+          extends: BAL005
+          params: {max_short_share: {default: 0.4}}
+          implies: {kind: share_max, term: short, param: max_short_share, strict: true}
+    """
+    workspace = make_ws({"ws.yaml": SMALL, "pmorules.toml": SMALL_CONFIG, "rules/bal005.yaml": overlay})
+    result = recommend(analyze(workspace, AS_OF))
+    bal005 = next(c for c in result.problem.constraints if c.rule == "BAL005")
+    assert bal005.spec.strict and bal005.bound == 0.4 and bal005.text() == "short-term share < 40%"
+    # 10 of 25 is exactly 40%, not below it: nothing fits the capacity of 30 any more.
+    assert result.status == "infeasible" and ["BAL005"] in result.conflict.fixes

@@ -1,9 +1,9 @@
 """The durable_rules adapter: the only module that imports durable.
 
 durable_rules is fast but has silent and fatal failure modes (ENGINE.md §4).
-This adapter runs one analysis on a thread-free host: it registers a fresh
-ruleset plus a sentinel rule, asserts facts in batches through the low-level
-C API, runs the actions synchronously, re-raises exceptions the engine would
+This adapter runs one analysis on the engine's C API, with no host and no
+threads: it registers a fresh ruleset plus a sentinel rule, asserts facts in
+batches, runs the actions synchronously, re-raises exceptions the engine would
 swallow, and always frees the state and the ruleset.
 """
 
@@ -18,8 +18,7 @@ from typing import Any
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    import durable.engine as _durable
-    import durable_rules_engine as _dre
+    import durable_rules_engine as _dre  # the C engine of durable_rules; its Python layer is not used
 
 SENTINEL_TYPE = "__sentinel__"
 _SENTINEL_RULE = "__sentinel__"
@@ -29,31 +28,6 @@ Action = Callable[[dict[str, dict[str, Any]]], None]
 
 class EngineError(RuntimeError):
     """The engine rejected a ruleset or a fact, or an action failed."""
-
-
-class _SyncHost(_durable.Host):
-    """A Host that never starts the timer threads of the stock Host."""
-
-    def _run(self) -> None:  # noqa: D401 - replaces the thread starter
-        pass
-
-
-class _Ruleset(_durable.Ruleset):
-    """A Ruleset registered from our own JSON text.
-
-    The stock constructor serialises the definition with ``json.dumps``, which
-    writes ``5e-05`` or ``1e+16`` for some thresholds: engine error 204. The
-    rules are given to the engine as ``encode`` writes them instead; otherwise
-    this does what ``Ruleset.__init__`` of durable_rules 2.0.28 does, and reads
-    nothing of the definition dict (so ``run`` is never popped from a caller's dict).
-    """
-
-    def __init__(self, name: str, host: _durable.Host, definition: str, actions: Mapping[str, Callable[[Any], None]]):
-        self._actions = {rule: _durable.Promise(action) for rule, action in actions.items()}
-        self._name = name
-        self._host = host
-        self._handle = _dre.create_ruleset(name, definition)
-        self._definition = json.loads(definition)
 
 
 def fnv1a32(text: str) -> int:
@@ -129,7 +103,7 @@ def encode(obj: Any) -> str:
         raise EngineError(f"non-finite number cannot be given to the engine ({exc})") from None
     except TypeError as exc:
         raise EngineError(f"unsupported value for the engine: {exc}") from None
-    if _EXPONENT.search(text) is None:
+    if ("e-" not in text and "e+" not in text) or _EXPONENT.search(text) is None:  # repr writes 1e-05, 1e+16
         return text
     numbers: list[str] = []
 
@@ -153,45 +127,40 @@ class Engine:
     Use as a context manager. ``rules`` maps an engine rule name to its JSON
     pattern definition (``{"all": [...]}``) and ``actions`` maps the same name
     to a callable receiving ``{pattern_name: matched_fact}``.
+
+    It drives the C engine directly, as durable_rules' own ``Ruleset`` and
+    ``Host`` do minus what a batch analysis must not have: no timer threads, no
+    ``json.dumps`` of the rules (it writes floats in exponent form, error 204),
+    no batch refused for one unmatched fact, and no exception swallowed.
     """
 
     def __init__(self, name: str, rules: Mapping[str, dict], actions: Mapping[str, Action]):
         self._name = name
         self._rules = rules
-        self._actions = actions
+        self._actions: dict[str, Action] = {**actions, _SENTINEL_RULE: lambda matched: None}
         self._errors: list[BaseException] = []
-        self._ruleset: _durable.Ruleset | None = None
+        self._handle: int | None = None
 
     def __enter__(self) -> Engine:
         rules = {**self._rules, _SENTINEL_RULE: {"all": [{"m": {"t": SENTINEL_TYPE}}]}}
-        actions = {name: self._wrap(self._actions[name]) for name in self._rules}
-        actions[_SENTINEL_RULE] = lambda c: None
-        host = _SyncHost()
+        missing = sorted(set(self._rules) - set(self._actions))
+        if missing:
+            raise EngineError(f"no action for rule(s) {', '.join(missing)}")
         try:
-            self._ruleset = _Ruleset(self._name, host, encode(rules), actions)
+            self._handle = _dre.create_ruleset(self._name, encode(rules))
         except _dre.error as exc:
             raise EngineError(f"the engine refused the compiled rules: {exc}") from None
+        # delete_state crashes on a state where no action ever ran: the sentinel's action always runs
         self._assert_json('[{"id":"__sentinel__","t":"' + SENTINEL_TYPE + '"}]')
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        ruleset, self._ruleset = self._ruleset, None
-        if ruleset is not None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
             try:
-                _dre.delete_state(ruleset._handle, "0")
+                _dre.delete_state(handle, "0")
             finally:
-                _dre.delete_ruleset(ruleset._handle)
-
-    def _wrap(self, action: Action) -> Callable[[Any], None]:
-        errors = self._errors
-
-        def run(c: Any) -> None:
-            try:
-                action({name: dict(fact) for name, fact in c._m.items()})
-            except BaseException as exc:  # the engine would swallow it
-                errors.append(exc)
-
-        return run
+                _dre.delete_ruleset(handle)
 
     def assert_facts(self, facts: list[dict[str, Any]]) -> None:
         """Assert one batch; facts matching no rule are fine, duplicates are not."""
@@ -199,20 +168,33 @@ class Engine:
             self._assert_json(encode(facts))
 
     def _assert_json(self, text: str) -> None:
-        assert self._ruleset is not None, "use Engine as a context manager"
+        assert self._handle is not None, "use Engine as a context manager"
         try:
-            code, state_offset = _dre.assert_facts(self._ruleset._handle, text)
+            code, state_offset = _dre.assert_facts(self._handle, text)
         except _dre.error as exc:
             raise EngineError(f"the engine refused a fact: {exc}") from None
         if code == 2:
             raise EngineError("the engine saw a duplicate fact id; a fact was lost")
-        outcome: list[BaseException | None] = [None]
-
-        def complete(error: BaseException | None, _state: object) -> None:
-            outcome[0] = error
-
-        self._ruleset.do_actions(state_offset, complete)
-        if outcome[0] is not None:
-            raise EngineError(f"the engine failed while running actions: {outcome[0]}")
+        try:
+            self._run_actions(state_offset)
+        except _dre.error as exc:
+            raise EngineError(f"the engine failed while running actions: {exc}") from None
         if self._errors:
             raise self._errors[0]
+
+    def _run_actions(self, state_offset: int) -> None:
+        """Run every pending action, one at a time, as durable_rules' ``Ruleset.do_actions`` does."""
+        handle = self._handle
+        started = _dre.start_action_for_state(handle, state_offset)
+        if not started:
+            return
+        state, pending = started[0], json.loads(started[1])
+        while pending:
+            rule_name, matched = next(iter(pending.items()))
+            try:
+                self._actions[rule_name](matched)
+            except BaseException as exc:  # the engine would swallow it (even KeyboardInterrupt)
+                self._errors.append(exc)
+            _dre.update_state(handle, state)  # the state is unchanged: actions only collect
+            following = _dre.complete_and_start_action(handle, state_offset)
+            pending = json.loads(following) if following else None

@@ -195,10 +195,14 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
     # Goals: targets, links and adherence.
     goal_links: dict[str, dict[str, list[Service]]] = {}
     adherence: dict[str, float] = {}
+    active_by_outcome: dict[str, list[Service]] = {}  # in the order of `active`
+    for service in active:
+        for outcome in dict.fromkeys(service.outcomes):
+            active_by_outcome.setdefault(outcome, []).append(service)
     for goal in kb.goals.values():
         targets: dict[str, list[Service]] = {}
         for outcome in goal.outcomes:
-            targets[outcome] = [s for s in active if outcome in s.outcomes]
+            targets[outcome] = list(active_by_outcome.get(outcome, ()))
         for service_id in goal.services:
             service = services_by_id.get(service_id)
             targets[service_id] = [service] if service is not None and service.active else []
@@ -322,6 +326,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
         for target in list(goal.outcomes) + list(goal.services):
             goals_aiming.setdefault(target, []).append(goal.due_months)
     reverse_all = deps_all  # A → B means A needs B; dependants of X are ancestors of X
+    dependants_of: dict[str, list[tuple[str, str, str, list[str]]]] = {}
     for service in kb.services.values():
         for index, harm in enumerate(service.harms):
             applies = harm.approaches is None or (service.approach in harm.approaches)
@@ -351,12 +356,15 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
             if target_service is None:
                 continue
             via_key = node("service", target_service.id)
-            reach: list[tuple[str, str, str, list[str]]] = []
-            if via_key in reverse_all:
-                for dependant in sorted(nx.ancestors(reverse_all, via_key)):
-                    path = nx.shortest_path(reverse_all, dependant, via_key)
-                    dst = services_by_id[node_id(dependant)]
-                    reach.append((dst.id, "service", dst.term, [node_id(k) for k in reversed(path)]))
+            if via_key not in dependants_of:  # several harms may hit one service: walk its dependants once
+                found = []
+                if via_key in reverse_all:
+                    for dependant in sorted(nx.ancestors(reverse_all, via_key)):
+                        path = nx.shortest_path(reverse_all, dependant, via_key)
+                        dst = services_by_id[node_id(dependant)]
+                        found.append((dst.id, "service", dst.term, [node_id(k) for k in reversed(path)]))
+                dependants_of[via_key] = found
+            reach: list[tuple[str, str, str, list[str]]] = list(dependants_of[via_key])
             for goal_id in sorted(goals_of_service.get(target_service.id, ())):
                 goal = kb.goals[goal_id]
                 reach.append((goal_id, "goal", term_for_months(goal.due_months, horizons), [target_service.id, goal_id]))
@@ -401,8 +409,12 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
                                   [goal.id, target, service.id] if kind == "outcome" else [goal.id, service.id]))
 
     # Clients.
+    active_by_client: dict[str, list[Service]] = {}  # in the order of `active`
+    for service in active:
+        for client_id in dict.fromkeys(service.clients):
+            active_by_client.setdefault(client_id, []).append(service)
     for client in kb.clients.values():
-        serving = [s for s in active if client.id in s.clients]
+        serving = active_by_client.get(client.id, [])
         facts.append(Fact("client", client.id, {"weight": client.weight, "services": len(serving)},
                           {"weight": _src(kb, "client", client.id, "weight")}))
         for service in serving:

@@ -19,6 +19,7 @@ from .facts import Fact
 from .knowledge import KnowledgeBase
 from .rules.compile import CompiledRule, _leaf_conditions
 from .rules.spec import LEVEL_ORDER, OP_WORDS, Condition, Operand
+from .text import Records
 
 
 @dataclass
@@ -163,7 +164,14 @@ def _fact_view(fact: Fact, names: dict[str, str]) -> dict[str, Any]:
 
 
 def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
-    """Plain lists of the knowledge base that messages may cite (e.g. the short-term services by name)."""
+    """Plain lists of the knowledge base that messages may cite (e.g. the short-term services by name).
+
+    They are ``Records``: ``selectattr`` with an equality test answers from an index.
+    """
+    return {key: Records(items) for key, items in _knowledge_lists(kb).items()}
+
+
+def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
     return {
         "services": [
             {"id": s.id, "name": s.name, "status": s.status, "term": s.term, "months": s.months,

@@ -66,9 +66,13 @@ def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "
     for key, data in graph.nodes(data=True):
         if data.get("kind") == "service" and (not active_only or data.get("status") == "active"):
             deps.add_node(key)
-    for src, dst, data in graph.edges(data=True):
-        if data["kind"] == "depends_on" and data["dep"] in kinds and src in deps and dst in deps:
-            deps.add_edge(src, dst)
+    adjacency = graph.adj
+    for src in list(deps):  # only services have depends_on edges: the same edges, in the order graph.edges() gives
+        for dst, edges in adjacency[src].items():
+            if dst in deps:
+                for data in edges.values():
+                    if data["kind"] == "depends_on" and data["dep"] in kinds:
+                        deps.add_edge(src, dst)
     return deps
 
 

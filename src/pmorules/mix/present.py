@@ -33,7 +33,7 @@ def _table(result: MixResult) -> Table:
     table.add_row("Adherence", _pct(before.facts.summary["adherence"]), _pct(after.facts.summary["adherence"]))
     counts = before.counts(), after.counts()
     for level in counts[0]:
-        table.add_row(f"{level.capitalize()}s", str(counts[0][level]), str(counts[1][level]))
+        table.add_row(f"{level.capitalize()} findings", str(counts[0][level]), str(counts[1][level]))
     return table
 
 

@@ -143,18 +143,27 @@ def _bound(rule: Rule) -> tuple[float | None, str]:
     if spec.param is None:
         return spec.value, rule.source.short()
     value = rule.params.get(spec.param)
+    origin = rule.origins.get(f"params.{spec.param}", rule.source.short())
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise InputError([Diagnostic(rule.source, f"rule {rule.id}: implies: param {spec.param} = {value!r} is not a number from 0 to 1")])
-    return float(value), rule.origins.get(f"params.{spec.param}", rule.source.short())
+        raise InputError([Diagnostic(
+            rule.source, f"rule {rule.id}: implies: param {spec.param} = {value!r} (set at {origin}) is not a number from 0 to 1",
+        )])
+    return float(value), origin
 
 
 def implied_constraints(rules: list[Rule]) -> list[Constraint]:
     """The constraints of the rules that declare one (pass the enabled rules of a rulebook)."""
-    constraints = []
+    constraints, errors = [], []
     for rule in rules:
         if rule.spec.implies is not None:
-            bound, origin = _bound(rule)
+            try:
+                bound, origin = _bound(rule)
+            except InputError as exc:
+                errors.extend(exc.diagnostics)
+                continue
             constraints.append(Constraint(rule.id, rule.spec.implies, bound, origin))
+    if errors:
+        raise InputError(errors)
     return constraints
 
 
@@ -248,7 +257,17 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     pool = [s for s in kb.services.values() if s.status != "retired"]
     if settings.include_catalogue:
         pool += _catalogue_services(kb, settings.candidate_probability)
-    efforts = _efforts(analysis, pool)
+    errors = []
+    try:
+        constraints = implied_constraints(analysis.rulebook.enabled())
+    except InputError as exc:
+        errors.extend(exc.diagnostics)
+    try:
+        efforts = _efforts(analysis, pool)
+    except InputError as exc:
+        errors.extend(exc.diagnostics)
+    if errors:
+        raise InputError(errors)
     candidates: dict[str, Candidate] = {}
     for service in pool:
         if service.id in efforts:
@@ -289,6 +308,6 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     if capacity is None:
         capacity = settings.capacity if settings.capacity is not None else sum(kb.services[s].effort for s in today)
     return Problem(
-        candidates, goal_weights, targets, harms, implied_constraints(analysis.rulebook.enabled()),
-        float(capacity), settings.change_cost, settings.approach_change_cost, today,
+        candidates, goal_weights, targets, harms, constraints, float(capacity), settings.change_cost,
+        settings.approach_change_cost, today,
     )

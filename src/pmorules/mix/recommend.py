@@ -113,9 +113,10 @@ class MixResult:
 
 def unattainable_text(item: Unattainable, kb: KnowledgeBase) -> str:
     target = kb.outcomes[item.target].name if item.target in kb.outcomes else item.target
+    goal = kb.goals[item.goal].name or item.goal
     return (
-        f"no candidate delivers {target} ({item.target}) for goal {item.goal} within {item.due_months:g} months "
-        f"with p ≥ {item.bound * 100:g}%"
+        f"No candidate delivers {target} ({item.target}) within {item.due_months:g} months with p ≥ "
+        f"{item.bound * 100:g}%, as the goal {goal} ({item.goal}) needs"
     )
 
 

@@ -13,6 +13,8 @@ from .. import __version__
 from ..analysis import Analysis
 from ..facts import TERMS
 from ..findings import Finding, names_of
+from ..mix import recommend
+from ..mix.recommend import effort_of, unattainable_text
 from ..rules.spec import LEVEL_ORDER, OP_WORDS
 from ..text import num
 
@@ -36,6 +38,7 @@ def build_context(analysis: Analysis) -> dict[str, Any]:
         "summary": _summary(analysis, findings),
         "timeline": _timeline(analysis),
         "goals": _goals(analysis, names),
+        "mix": _mix(analysis, names),
         "categories": _categories(findings),
         "graph": _graph(analysis, names),
         "appendix": _appendix(analysis),
@@ -186,6 +189,39 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "findings": [f.id for f in on_goal],
         })
     return rows
+
+
+def _mix(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
+    """The recommended mix against today's: the changes with their reasons, what no mix can fix,
+    the errors left (or, when no mix is feasible, why)."""
+    result = recommend(analysis)
+
+    def side(state: Analysis) -> dict[str, Any]:
+        summary = state.facts.summary
+        return {"services": summary["services"], "effort": effort_of(state.kb), "shares": summary["shares"],
+                "adherence": summary["adherence"], "counts": state.counts()}
+
+    return {
+        "status": result.status,
+        "capacity": result.problem.capacity,
+        "today": side(result.before),
+        "recommended": side(result.after),
+        "changes": [
+            {"kind": c.kind, "id": c.service.id, "name": c.service.name, "origin": c.origin, "from": c.before,
+             "to": c.after, "term": c.service.term, "effort": c.service.effort,
+             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
+             "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
+             "frees": c.frees}
+            for c in result.changes
+        ],
+        "unattainable": [unattainable_text(u, analysis.kb) for u in result.unattainable],
+        "errors_left": [
+            {"rule": f.rule, "title": f.title, "subjects": [{"id": s, "name": names[s]} for s in f.subjects], "message": f.message}
+            for f in result.after.findings if f.level == "error"
+        ] if result.status == "optimal" else [],
+        "conflict": result.conflict.text() if result.conflict else None,
+        "constraints": [{"rule": c.rule, "text": c.text()} for c in result.problem.constraints],
+    }
 
 
 def _finding(finding: Finding, analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
