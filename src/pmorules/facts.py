@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 
 from .graph import build_graph, dependency_graph, hard_cycles, node, node_id
-from .knowledge import KnowledgeBase, Service, term_for_months
+from .knowledge import KnowledgeBase, Service, _gc_paused, term_for_months
 
 TERMS = ("short", "medium", "long")
 
@@ -181,7 +181,17 @@ def _months_between(start: dt.date, end: dt.date) -> float:
 
 
 def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
-    """All facts of one knowledge base."""
+    """All facts of one knowledge base.
+
+    The cyclic garbage collector is paused meanwhile, as for loading: deriving
+    builds many small acyclic objects, and collections took half the time at
+    10,000 services.
+    """
+    with _gc_paused():
+        return _derive_facts(kb, today)
+
+
+def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
     graph = build_graph(kb)
     facts: list[Fact] = []
     active = [s for s in kb.services.values() if s.active]

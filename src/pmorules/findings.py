@@ -16,7 +16,7 @@ from jinja2 import TemplateError
 from .errors import Diagnostic, InputError
 from .evaluate import Match
 from .facts import Fact
-from .knowledge import KnowledgeBase
+from .knowledge import KnowledgeBase, _gc_paused
 from .rules.compile import CompiledRule, _leaf_conditions
 from .rules.spec import LEVEL_ORDER, OP_WORDS, Condition, Operand
 from .text import Records
@@ -216,6 +216,11 @@ def render_texts(
 
 def build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
     """One finding per rule and subjects, sorted by level, rule and subjects, numbered F1…"""
+    with _gc_paused():  # many small acyclic objects (contexts, evidence): collections cost a third
+        return _build_findings(matches, kb)
+
+
+def _build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
     names = names_of(kb)
     view = knowledge_view(kb)
     groups: dict[tuple[str, tuple[str, ...]], list[Match]] = {}
