@@ -176,8 +176,21 @@ def rule_json(rule: Rule) -> dict[str, Any]:
                 "set_at": rule.origins.get(f"params.{n}")}
             for n, p in spec.params.items()
         },
+        "implies": _implied(rule),
         "references": spec.references, "source": str(rule.source), "origins": rule.origins,
     }
+
+
+def _implied(rule: Rule) -> str | None:
+    """The constraint the rule puts on the recommended mix, in words."""
+    from .mix.problem import Constraint
+
+    implies = rule.spec.implies
+    if implies is None:
+        return None
+    param = getattr(implies, "param", None)
+    bound = rule.params.get(param) if param else getattr(implies, "value", None)
+    return Constraint(rule.id, implies, bound, "").text()
 
 
 def print_rule(rule: Rule, console: Console) -> None:
@@ -202,6 +215,9 @@ def print_rule(rule: Rule, console: Console) -> None:
             f"{name} = {info['value']} (default {info['default']}; {info['description']}; set at {info['set_at']})",
             markup=False,
         )
+    if data["implies"]:
+        console.print("\n[bold]Recommended mix[/bold]")
+        console.print(f"the optimiser keeps: {data['implies']}", markup=False)
     console.print("\n[bold]Source[/bold]")
     console.print(str(rule.source), markup=False)
     for ref in rule.spec.references:
