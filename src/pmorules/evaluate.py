@@ -12,6 +12,7 @@ from typing import Any
 
 from .engine import Engine, fact_ids
 from .facts import Fact
+from .knowledge import _gc_paused
 from .rules.compile import GATE_PATTERN, GATE_TYPE, CompiledBook, CompiledRule, _reads
 
 
@@ -46,6 +47,11 @@ def engine_facts(book: CompiledBook, facts: list[Fact]) -> tuple[list[dict[str, 
 
 def evaluate(book: CompiledBook, facts: list[Fact]) -> list[Match]:
     """Every match of every rule, in a deterministic order."""
+    with _gc_paused():  # tens of thousands of small acyclic records and matches
+        return _evaluate(book, facts)
+
+
+def _evaluate(book: CompiledBook, facts: list[Fact]) -> list[Match]:
     records, by_id = engine_facts(book, facts)
     matches: list[Match] = []
     for index, shard in enumerate(book.shards()):

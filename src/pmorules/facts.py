@@ -192,6 +192,15 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
 
 
 def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
+    source_cache: dict[tuple[str, str, str], str] = {}
+
+    def src(kind: str, item_id: str, name: str = "") -> str:  # _src, once per value (facts repeat them)
+        key = (kind, item_id, name)
+        found = source_cache.get(key)
+        if found is None:
+            found = source_cache[key] = _src(kb, kind, item_id, name)
+        return found
+
     graph = build_graph(kb)
     facts: list[Fact] = []
     active = [s for s in kb.services.values() if s.active]
@@ -254,8 +263,8 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
         mix["months_given_share"] = sum(1 for s in active if s.months_given) / len(active)
     if org.assessed_on is not None:
         mix["assessment_age_months"] = _months_between(org.assessed_on, today or dt.date.today())
-    mix_sources = {name: _src(kb, "organisation", "", name) for name in ("age_months", "context", "capacity_fte")}
-    mix_sources["assessment_age_months"] = _src(kb, "organisation", "", "assessed_on")
+    mix_sources = {name: src("organisation", "", name) for name in ("age_months", "context", "capacity_fte")}
+    mix_sources["assessment_age_months"] = src("organisation", "", "assessed_on")
     facts.append(Fact("mix", "mix", mix, {k: v for k, v in mix_sources.items() if v and k in mix}))
 
     if org.target_profile is not None:
@@ -265,7 +274,7 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
                 Fact(
                     "profile", term,
                     {"term": term, "share": shares[term], "target": target, "deviation": abs(shares[term] - target)},
-                    {"target": _src(kb, "organisation", "", "target_profile")},
+                    {"target": src("organisation", "", "target_profile")},
                 )
             )
 
@@ -306,7 +315,7 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
             fields["assessment_terms"] = len({a.term for a in service.assessments if a.term})
             ps = [a.probability for a in service.assessments if a.probability is not None]
             fields["assessment_p_spread"] = (max(ps) - min(ps)) if ps else 0.0
-        sources = {name: _src(kb, "service", service.id, src_name) for name, src_name in (
+        sources = {name: src("service", service.id, src_name) for name, src_name in (
             ("status", "status"), ("term", "term"), ("months", "months_to_value"), ("probability", "probability"),
             ("effort", "effort"), ("approach", "approach"), ("clients", "clients"), ("assessments", "assessments"),
             ("assessment_terms", "assessments"), ("assessment_p_spread", "assessments"),
@@ -360,7 +369,7 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
                 fields["goal_term"] = term_for_months(max(dues), horizons)
             facts.append(
                 Fact("harm", f"{service.id}>{harm.target}#{index}", fields,
-                     {"severity": harm.location.short(), "src_term": _src(kb, "service", service.id, "term")},
+                     {"severity": harm.location.short(), "src_term": src("service", service.id, "term")},
                      [service.id, harm.target])
             )
             if target_service is None:
@@ -403,19 +412,19 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
             fields["earliest_months"] = min(s.months for s in linked.values())
         if goal.client:
             fields["client"] = goal.client
-        facts.append(Fact("goal", goal.id, fields, {"due_months": _src(kb, "goal", goal.id, "due_months"),
-                                                    "priority": _src(kb, "goal", goal.id, "priority")}))
+        facts.append(Fact("goal", goal.id, fields, {"due_months": src("goal", goal.id, "due_months"),
+                                                    "priority": src("goal", goal.id, "priority")}))
         for target, services in targets.items():
             kind = "service" if target in goal.services else "outcome"
             facts.append(Fact("goal_target", f"{goal.id}/{target}",
                               {"goal": goal.id, "target": target, "target_kind": kind, "due_months": goal.due_months},
-                              {"due_months": _src(kb, "goal", goal.id, "due_months")}, [goal.id, target]))
+                              {"due_months": src("goal", goal.id, "due_months")}, [goal.id, target]))
             for service in services:
                 facts.append(Fact("goal_link", f"{goal.id}/{target}/{service.id}",
                                   {"goal": goal.id, "target": target, "service": service.id, "months": service.months,
                                    "probability": service.probability, "term": service.term},
-                                  {"months": _src(kb, "service", service.id, "months_to_value"),
-                                   "probability": _src(kb, "service", service.id, "probability")},
+                                  {"months": src("service", service.id, "months_to_value"),
+                                   "probability": src("service", service.id, "probability")},
                                   [goal.id, target, service.id] if kind == "outcome" else [goal.id, service.id]))
 
     # Clients.
@@ -426,14 +435,14 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
     for client in kb.clients.values():
         serving = active_by_client.get(client.id, [])
         facts.append(Fact("client", client.id, {"weight": client.weight, "services": len(serving)},
-                          {"weight": _src(kb, "client", client.id, "weight")}))
+                          {"weight": src("client", client.id, "weight")}))
         for service in serving:
             facts.append(Fact("serves", f"{client.id}/{service.id}",
                               {"client": client.id, "service": service.id, "term": service.term, "months": service.months},
-                              {"term": _src(kb, "service", service.id, "term")}, [service.id, client.id]))
+                              {"term": src("service", service.id, "term")}, [service.id, client.id]))
 
     for month in sorted(set(org.reviews_months)):
-        facts.append(Fact("review", f"month{month:g}", {"month": month}, {"month": _src(kb, "organisation", "", "reviews_months")}))
+        facts.append(Fact("review", f"month{month:g}", {"month": month}, {"month": src("organisation", "", "reviews_months")}))
 
     for fact in facts:
         fact.fields = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in fact.fields.items()}
