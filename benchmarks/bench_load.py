@@ -83,7 +83,7 @@ def generate(workspace: Path, n: int, seed: int = 7) -> None:
     """Write a workspace of ``n`` services (two YAML files)."""
     rng = random.Random(seed)
     n_clients = max(5, n // 20)
-    n_goals = max(3, n // 10)
+    n_goals = max(3, min(n // 10, 50))  # a PMO pursues tens of goals, not thousands
     workspace.mkdir(parents=True, exist_ok=True)
     org = [
         "organisation:",

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pmorules.graph import (
+    dependant_counts,
+    nearest_dependants,
     build_graph,
     dependency_graph,
     hard_cycles,
@@ -128,3 +133,35 @@ def test_shortest_path(graph) -> None:
     ]
     assert shortest_path(graph, "service:S19", "goal:G1") == []
     assert shortest_path(graph, "service:nope", "goal:G1") == []
+
+
+@st.composite
+def _random_deps(draw):
+    n = draw(st.integers(min_value=1, max_value=12))
+    edges = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=30))
+    graph = nx.DiGraph()
+    graph.add_nodes_from(f"s{i}" for i in range(n))
+    graph.add_edges_from((f"s{a}", f"s{b}") for a, b in edges if a != b)
+    return graph
+
+
+@settings(max_examples=150, deadline=None)
+@given(_random_deps())
+def test_dependant_counts_equal_the_ancestor_sets(graph):
+    assert dependant_counts(graph) == {key: len(nx.ancestors(graph, key)) for key in graph}
+
+
+@settings(max_examples=150, deadline=None)
+@given(_random_deps(), st.data())
+def test_nearest_dependants_are_the_closest_sources_that_need_the_service(graph, data):
+    sources = data.draw(st.lists(st.sampled_from(sorted(graph)), unique=True))
+    chains = nearest_dependants(graph, sources)
+    for key in graph:
+        needing = [s for s in sources if s != key and nx.has_path(graph, s, key)]
+        if not needing:
+            assert key not in chains
+            continue
+        chain = chains[key]
+        assert chain[0] == key and chain[-1] in needing
+        assert all(graph.has_edge(chain[i + 1], chain[i]) for i in range(len(chain) - 1))
+        assert len(chain) - 1 == min(nx.shortest_path_length(graph, s, key) for s in needing)

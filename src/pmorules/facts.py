@@ -15,7 +15,7 @@ from typing import Any
 
 import networkx as nx
 
-from .graph import build_graph, dependency_graph, hard_cycles, node, node_id
+from .graph import build_graph, dependant_counts, dependency_graph, hard_cycles, nearest_dependants, node, node_id
 from .knowledge import KnowledgeBase, Service, _gc_paused, term_for_months
 
 TERMS = ("short", "medium", "long")
@@ -103,7 +103,9 @@ FACT_TYPES: dict[str, dict[str, tuple[type, str]]] = {
     },
     "harm_reach": {
         "src": (str, "the harming service"), "via": (str, "the harmed service"),
-        "dst": (str, "a service needing via, or a goal linked to via"), "dst_kind": (str, "service|goal"),
+        "dst": (str, "the nearest active service of dst_term needing via (directly or transitively), "
+                     "or the first-due goal of that horizon linked to via"),
+        "dst_kind": (str, "service|goal"),
         "dst_term": (str, "term of dst (for a goal: horizon of its due month)"),
         "via_term": (str, "term of the harmed service"), "src_term": (str, "term of the harming service"),
         "severity": (str, "severity of the harm"), "severity_rank": (int, "1 low, 2 medium, 3 high"),
@@ -297,14 +299,15 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
         for linked in targets.values():
             for service in linked:
                 goals_of_service.setdefault(service.id, set()).add(goal_id)
+    all_counts, hard_counts = dependant_counts(deps_all), dependant_counts(deps_hard)
     for service in kb.services.values():
         key = node("service", service.id)
         fields: dict[str, Any] = {
             "status": service.status, "term": service.term, "months": service.months,
             "months_given": service.months_given, "probability": service.probability, "effort": service.effort,
             "clients": len(service.clients), "goals": len(goals_of_service.get(service.id, ())),
-            "dependants": len(nx.ancestors(deps_all, key)) if key in deps_all else 0,
-            "hard_dependants": len(nx.ancestors(deps_hard, key)) if key in deps_hard else 0,
+            "dependants": all_counts.get(key, 0),
+            "hard_dependants": hard_counts.get(key, 0),
             "assessments": len(service.assessments),
         }
         if service.approach:
@@ -344,8 +347,9 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
     for goal in kb.goals.values():
         for target in list(goal.outcomes) + list(goal.services):
             goals_aiming.setdefault(target, []).append(goal.due_months)
-    reverse_all = deps_all  # A → B means A needs B; dependants of X are ancestors of X
-    dependants_of: dict[str, list[tuple[str, str, str, list[str]]]] = {}
+    nearest_by_term = {  # per term: the nearest active service of that term needing each service
+        term: nearest_dependants(deps_all, [node("service", s.id) for s in active if s.term == term]) for term in TERMS
+    }
     for service in kb.services.values():
         for index, harm in enumerate(service.harms):
             applies = harm.approaches is None or (service.approach in harm.approaches)
@@ -375,18 +379,19 @@ def _derive_facts(kb: KnowledgeBase, today: dt.date | None) -> FactBase:
             if target_service is None:
                 continue
             via_key = node("service", target_service.id)
-            if via_key not in dependants_of:  # several harms may hit one service: walk its dependants once
-                found = []
-                if via_key in reverse_all:
-                    for dependant in sorted(nx.ancestors(reverse_all, via_key)):
-                        path = nx.shortest_path(reverse_all, dependant, via_key)
-                        dst = services_by_id[node_id(dependant)]
-                        found.append((dst.id, "service", dst.term, [node_id(k) for k in reversed(path)]))
-                dependants_of[via_key] = found
-            reach: list[tuple[str, str, str, list[str]]] = list(dependants_of[via_key])
+            reach: list[tuple[str, str, str, list[str]]] = []
+            for term in TERMS:
+                chain = nearest_by_term[term].get(via_key)
+                if chain:
+                    reach.append((node_id(chain[-1]), "service", term, [node_id(k) for k in chain]))
+            first_goal: dict[str, Any] = {}  # per horizon: the goal linked to via that is due first
             for goal_id in sorted(goals_of_service.get(target_service.id, ())):
                 goal = kb.goals[goal_id]
-                reach.append((goal_id, "goal", term_for_months(goal.due_months, horizons), [target_service.id, goal_id]))
+                term = term_for_months(goal.due_months, horizons)
+                if term not in first_goal or goal.due_months < first_goal[term].due_months:
+                    first_goal[term] = goal
+            for term, goal in sorted(first_goal.items()):
+                reach.append((goal.id, "goal", term, [target_service.id, goal.id]))
             for dst_id, dst_kind, dst_term, path in reach:
                 facts.append(
                     Fact(

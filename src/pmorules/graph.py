@@ -7,6 +7,8 @@ mitigates, targets (goal → outcome or service) and ``for`` (goal → client).
 
 from __future__ import annotations
 
+from collections import deque
+
 import networkx as nx
 
 from .knowledge import KnowledgeBase
@@ -85,6 +87,66 @@ def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "
 def transitive_dependants(deps: nx.DiGraph, key: str) -> set[str]:
     """Every service that needs ``key``, directly or through others."""
     return nx.ancestors(deps, key)
+
+
+def dependant_counts(deps: nx.DiGraph) -> dict[str, int]:
+    """For every service, how many others need it directly or transitively.
+
+    One pass over the condensation (cycles collapse to one node) with integer
+    bitsets, instead of one graph walk per service: linear in edges times n/64.
+    """
+    condensed = nx.condensation(deps)
+    members = condensed.graph["mapping"]  # node -> component
+    index = {key: number for number, key in enumerate(deps)}
+    bits: dict[int, int] = {}
+    for component in nx.topological_sort(condensed):  # dependants come before what they need
+        own = 0
+        for key in condensed.nodes[component]["members"]:
+            own |= 1 << index[key]
+        above = 0
+        for parent in condensed.predecessors(component):
+            above |= bits[parent]
+        bits[component] = above | own
+    return {
+        key: bits[members[key]].bit_count() - 1 for key in deps  # minus itself
+    }
+
+
+def nearest_dependants(deps: nx.DiGraph, sources: list[str]) -> dict[str, list[str]]:
+    """For every service X, the shortest chain ``X, …, s`` to a source s that needs X (s ≠ X).
+
+    A breadth-first walk from all sources at once along "needs" edges. Each
+    service keeps the first two sources that reach it, so a source on a cycle
+    still finds its nearest *other* source.
+    """
+    parent: dict[tuple[str, str], str] = {}  # (service, source) -> next service towards the source
+    reached: dict[str, list[str]] = {}  # service -> sources in the order they reached it
+    queue: deque[tuple[str, str]] = deque()
+
+    def visit(service: str, source: str, via: str) -> None:
+        found = reached.setdefault(service, [])
+        if len(found) < 2 and source not in found:
+            found.append(source)
+            parent[(service, source)] = via
+            queue.append((service, source))
+
+    for source in sorted(sources):
+        for needed in sorted(deps.successors(source)):
+            visit(needed, source, source)
+    while queue:
+        current, source = queue.popleft()
+        for needed in sorted(deps.successors(current)):
+            visit(needed, source, current)
+    chains = {}
+    for service, found in reached.items():
+        source = next((s for s in found if s != service), None)
+        if source is None:
+            continue
+        chain = [service]
+        while chain[-1] != source:
+            chain.append(parent[(chain[-1], source)])
+        chains[service] = chain
+    return chains
 
 
 def hard_cycles(graph: nx.MultiDiGraph) -> list[list[str]]:
