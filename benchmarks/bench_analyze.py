@@ -24,7 +24,7 @@ outcomes), assessments, catalogue references. About three
 dependency and harm edges per service. (benchmarks/bench_load.py's generator
 draws dependencies among all services at random, which puts nearly every service
 in one strongly connected component: every harm then reaches nearly every
-service, and the harm-reach facts grow with the square of the size -- 264,000
+service, and the harm-reach facts grow with the square of the size: 484,000
 facts at 1,000 services. That measures the graph, not pmorules; see --bench-load.)
 
 Each size runs in its own subprocess so peak memory is per size; times are the

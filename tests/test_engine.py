@@ -12,7 +12,7 @@ from pmorules.engine import Engine, EngineError, check_fact_ids, encode, encode_
 from pmorules.errors import Diagnostic, Location
 from pmorules.evaluate import evaluate
 from pmorules.facts import Fact
-from pmorules.rules.compile import GATE_TYPE, CompiledBook, _reads, compile_rule
+from pmorules.rules.compile import GATE_TYPE, CompiledBook, fields_read, compile_rule
 from pmorules.rules.load import Rule
 from pmorules.rules.spec import RuleSpec
 
@@ -172,7 +172,7 @@ def _book(*rules: Rule) -> CompiledBook:
     errors: list[Diagnostic] = []
     compiled = [c for rule in rules for c in compile_rule(rule, errors)]
     assert not errors, errors
-    return CompiledBook(compiled, _reads(compiled))
+    return CompiledBook(compiled, fields_read(compiled))
 
 
 CLIENT_WITHOUT_QUICK_WIN = _rule(

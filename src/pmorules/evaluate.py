@@ -12,8 +12,8 @@ from typing import Any
 
 from .engine import Engine, fact_ids
 from .facts import Fact
-from .knowledge import _gc_paused
-from .rules.compile import GATE_PATTERN, GATE_TYPE, CompiledBook, CompiledRule, _reads
+from .gcpause import gc_paused
+from .rules.compile import GATE_PATTERN, GATE_TYPE, CompiledBook, CompiledRule, fields_read
 
 
 @dataclass
@@ -47,7 +47,7 @@ def engine_facts(book: CompiledBook, facts: list[Fact]) -> tuple[list[dict[str, 
 
 def evaluate(book: CompiledBook, facts: list[Fact]) -> list[Match]:
     """Every match of every rule, in a deterministic order."""
-    with _gc_paused():  # tens of thousands of small acyclic records and matches
+    with gc_paused():  # tens of thousands of small acyclic records and matches
         return _evaluate(book, facts)
 
 
@@ -65,7 +65,7 @@ def _evaluate(book: CompiledBook, facts: list[Fact]) -> list[Match]:
 
             actions[compiled.engine_name] = act
         rules = {c.engine_name: c.definition for c in shard}
-        types = set(_reads(shard))
+        types = set(fields_read(shard))
         with Engine(f"pmorules{index}", rules, actions) as engine:
             engine.assert_facts([r for r in records if r["t"] in types])
             if any(c.gated for c in shard):

@@ -16,7 +16,7 @@ from .errors import Diagnostic, InputError, Location, did_you_mean
 from .evaluate import evaluate
 from .facts import Fact
 from .findings import Finding
-from .rules.compile import CompiledBook, _leaf_conditions, _reads, compile_rule
+from .rules.compile import CompiledBook, leaf_conditions, fields_read, compile_rule
 from .rules.load import Rule
 from .rules.spec import OP_WORDS, Condition, Pattern
 
@@ -99,7 +99,7 @@ def _probe(rule: Rule, pattern: Pattern, cond: Condition, fact: Fact) -> bool:
     compiled = compile_rule(probe, errors)
     if errors:
         raise InputError(errors)
-    return bool(evaluate(CompiledBook(compiled, _reads(compiled)), [fact]))
+    return bool(evaluate(CompiledBook(compiled, fields_read(compiled)), [fact]))
 
 
 def _check(rule: Rule, pattern: Pattern, cond: Condition, fact: Fact) -> ConditionCheck:
@@ -152,7 +152,7 @@ def why_not(analysis: Analysis, subject: str, rule_id: str) -> WhyNot:
             )
             continue
         for fact in candidates:
-            for cond in _leaf_conditions(pattern.where):
+            for cond in leaf_conditions(pattern.where):
                 if own_refs(cond, pattern):
                     answer.checks.append(_check(rule, pattern, cond, fact))
     if not answer.unevaluable and all(c.holds for c in answer.checks):
@@ -172,7 +172,7 @@ def _blockers(rule: Rule, facts: list[Fact], subject: str) -> list[str]:
     if errors or not absent:
         return ["each condition holds on its own, but no combination of facts satisfies the rule's joins"]
     found = []
-    for match in evaluate(CompiledBook(compiled, _reads(compiled)), facts):
+    for match in evaluate(CompiledBook(compiled, fields_read(compiled)), facts):
         if subject in subjects_of(match.compiled, match) or subject == "mix":
             for name in absent:
                 label = f"{match.facts[name].label} exists, and the rule requires no such {match.facts[name].type}"

@@ -16,7 +16,8 @@ from typing import Any
 import networkx as nx
 
 from .graph import build_graph, dependant_counts, dependency_graph, hard_cycles, nearest_dependants, node, node_id
-from .knowledge import KnowledgeBase, Service, _gc_paused, term_for_months
+from .gcpause import gc_paused
+from .knowledge import KnowledgeBase, Service, term_for_months
 
 TERMS = ("short", "medium", "long")
 
@@ -189,7 +190,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None) -> FactBase:
     builds many small acyclic objects, and collections took half the time at
     10,000 services.
     """
-    with _gc_paused():
+    with gc_paused():
         return _derive_facts(kb, today)
 
 

@@ -16,8 +16,9 @@ from jinja2 import TemplateError
 from .errors import Diagnostic, InputError
 from .evaluate import Match
 from .facts import Fact
-from .knowledge import KnowledgeBase, _gc_paused
-from .rules.compile import CompiledRule, _leaf_conditions
+from .gcpause import gc_paused
+from .knowledge import KnowledgeBase
+from .rules.compile import CompiledRule, leaf_conditions
 from .rules.spec import LEVEL_ORDER, OP_WORDS, Condition, Operand
 from .text import Records
 
@@ -104,7 +105,7 @@ def _evidence(compiled: CompiledRule, match: Match) -> list[Evidence]:
     for pattern in compiled.patterns:
         if pattern.absent:
             spec = next(p for p in rule.spec.match or [] if p.name == pattern.name)
-            text = " and ".join(_describe(c, match, pattern.name, rule.params) for c in _leaf_conditions(spec.where))
+            text = " and ".join(_describe(c, match, pattern.name, rule.params) for c in leaf_conditions(spec.where))
             out.append(Evidence(pattern.fact, None, "absent", text or "any values", 0, rule.source.short()))
             continue
         fact = match.facts[pattern.name]
@@ -216,7 +217,7 @@ def render_texts(
 
 def build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
     """One finding per rule and subjects, sorted by level, rule and subjects, numbered F1…"""
-    with _gc_paused():  # many small acyclic objects (contexts, evidence): collections cost a third
+    with gc_paused():  # many small acyclic objects (contexts, evidence): collections cost a third
         return _build_findings(matches, kb)
 
 

@@ -7,11 +7,9 @@ All problems are collected and raised together as one located InputError.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from .catalogue import Catalogue, load_catalogue
 from .errors import Diagnostic, InputError, Location, did_you_mean
+from .gcpause import gc_paused
 from .model import (
     Assessment,
     Client,
@@ -500,27 +499,9 @@ def _notes(services: dict[str, Service]) -> tuple[str, ...]:
     return tuple(sorted(notes))
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading.
-
-    Loading builds hundreds of thousands of small acyclic objects (parsed YAML,
-    positions, models); each allocation burst triggers generation-2 scans of
-    everything built so far, which took two thirds of the time of a large load.
-    Reference counting still frees everything; the collector resumes afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def load_workspace(path: str | Path) -> KnowledgeBase:
     """Read, validate and resolve a workspace directory, or raise InputError."""
-    with _gc_paused():
+    with gc_paused():
         return _load_workspace(path)
 
 

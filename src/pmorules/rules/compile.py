@@ -251,7 +251,7 @@ def _nested(clause: Any) -> bool:
 def _refs_others(clause: Any, own: str) -> bool:
     return any(
         operand is not None and operand.ref and operand.ref.partition(".")[0] != own
-        for c in _leaf_conditions([clause])
+        for c in leaf_conditions([clause])
         for operand in (c, c.times, c.plus)
     )
 
@@ -426,7 +426,7 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
                 tests = tests_by_name[name]
                 tests.extend(t for t in ({"$ex": {fld: 1}} for fld in sorted(fields)) if t not in tests)
         for pattern, conditions in zip(patterns, combo):
-            used = _leaf_conditions(list(pattern.where)) if pattern.absent else list(conditions)
+            used = leaf_conditions(list(pattern.where)) if pattern.absent else list(conditions)
             for target, fld in _guarded_refs(used, pattern.name):
                 target_tests = positive_tests.get(target)
                 guard = {"$ex": {fld: 1}}
@@ -458,23 +458,23 @@ def _guarded_refs(conditions: list[Condition], own: str) -> list[tuple[str, str]
     return out
 
 
-def _leaf_conditions(clauses: list[Any]) -> list[Condition]:
+def leaf_conditions(clauses: list[Any]) -> list[Condition]:
     out: list[Condition] = []
     for clause in clauses:
         if isinstance(clause, Condition):
             out.append(clause)
         else:
-            out.extend(_leaf_conditions(list(clause.any if isinstance(clause, AnyOf) else clause.all)))
+            out.extend(leaf_conditions(list(clause.any if isinstance(clause, AnyOf) else clause.all)))
     return out
 
 
-def _reads(rules: list[CompiledRule]) -> dict[str, set[str]]:
+def fields_read(rules: list[CompiledRule]) -> dict[str, set[str]]:
     """The fact fields rules test: only these reach the engine."""
     reads: dict[str, set[str]] = {}
     for compiled in rules:
         types = {p.name: p.fact for p in compiled.rule.spec.match or []}
         for pattern in compiled.rule.spec.match or []:
-            for cond in _leaf_conditions(pattern.where):
+            for cond in leaf_conditions(pattern.where):
                 reads.setdefault(pattern.fact, set()).add("k" if cond.field == "key" else cond.field)
                 for operand in (cond, cond.times, cond.plus):
                     if operand is not None and operand.ref:
@@ -493,4 +493,4 @@ def compile_rulebook(book: RuleBook) -> CompiledBook:
         compiled.extend(compile_rule(rule, errors))
     if errors:
         raise InputError(errors)
-    return CompiledBook(compiled, _reads(compiled))
+    return CompiledBook(compiled, fields_read(compiled))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from ..errors import Diagnostic
-from .compile import _leaf_conditions
+from .compile import leaf_conditions
 from .load import RuleBook
 
 
 def _used_params(rule) -> set[str]:
     used: set[str] = set()
     for pattern in rule.spec.match or []:
-        for cond in _leaf_conditions(pattern.where):
+        for cond in leaf_conditions(pattern.where):
             for operand in (cond, cond.times, cond.plus):
                 if operand is not None and operand.param:
                     used.add(operand.param)

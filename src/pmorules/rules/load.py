@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from ..config import ConfigFile
 from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..gcpause import gc_paused
 from ..paths import default_rules_dir
 from ..yamlio import locate, read_yaml
 from .spec import REQUIRED_FOR_BASE, Op, RuleSpec, RuleTest
@@ -222,9 +223,8 @@ def load_rulebook(config: ConfigFile, workspace: Path | None, shown: str = ".") 
     after a large workspace was loaded, a full collection would otherwise
     land here and take ten times as long as reading the rules.
     """
-    from ..knowledge import _gc_paused
 
-    with _gc_paused():
+    with gc_paused():
         return _load_rulebook(config, workspace, shown)
 
 

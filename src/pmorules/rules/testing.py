@@ -12,7 +12,7 @@ from ..errors import Diagnostic, InputError, Location
 from ..evaluate import evaluate
 from ..facts import FACT_TYPES, Fact
 from ..findings import Names, render_texts, subjects_of
-from .compile import CompiledBook, _reads, compile_rule
+from .compile import CompiledBook, fields_read, compile_rule
 from .load import Rule, RuleBook
 from .spec import RuleTest
 
@@ -60,7 +60,7 @@ def _evaluate_case(rule: Rule, case: RuleTest) -> dict[tuple[str, ...], list]:
     compiled = compile_rule(probe, errors)
     if errors:
         raise InputError(errors)
-    matches = evaluate(CompiledBook(compiled, _reads(compiled)), case_facts(case, where))
+    matches = evaluate(CompiledBook(compiled, fields_read(compiled)), case_facts(case, where))
     groups: dict[tuple[str, ...], list] = {}
     for match in matches:
         groups.setdefault(tuple(subjects_of(match.compiled, match)), []).append(match)
