@@ -18,6 +18,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import InputError
+from .rules.spec import Level
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
 rules_app = typer.Typer(no_args_is_help=True, help="List, show, test and lint rules.")
@@ -47,12 +48,6 @@ class ReportFormat(str, Enum):
 class TextOrJson(str, Enum):
     text = "text"
     json = "json"
-
-
-class Level(str, Enum):
-    error = "error"
-    warning = "warning"
-    info = "info"
 
 
 def _fail_input(error: InputError) -> None:
