@@ -91,7 +91,14 @@ def load_rules(workspace: str | Path | None) -> tuple[ConfigFile, RuleBook]:
         config = ConfigFile.model_validate({"config": {}})
         return config, load_rulebook(config, None)
     path = Path(workspace)
-    config = load_config(path, str(workspace))
+    try:
+        config = load_config(path, str(workspace))
+    except InputError as bad_config:  # still check the rule files, so every problem shows at once
+        try:
+            load_rulebook(ConfigFile.model_validate({"config": {}}), path, str(workspace))
+        except InputError as bad_rules:
+            bad_config.diagnostics.extend(bad_rules.diagnostics)
+        raise InputError(bad_config.diagnostics) from None
     return config, load_rulebook(config, path, str(workspace))
 
 
