@@ -147,7 +147,7 @@ def test_why_lists_findings_with_rule_source_evidence_and_path(example_json: dic
             if item["source"]:
                 assert f"<- {item['source']}" in out
     assert "path: reporting -> culture" in out
-    assert "harm:reporting>culture#0.severity = 'high'" in out
+    assert "harm:reporting>culture#0.severity: 'high'" in out
 
 
 def test_why_shows_where_a_threshold_came_from() -> None:
@@ -171,7 +171,7 @@ def test_why_not_explains_the_failing_condition_with_actual_and_expected() -> No
     assert lines[0] == "PRB001 did not fire for support:"
     failing = [line for line in lines if "fails:" in line]
     assert len(failing) == 1
-    assert "service:support.probability = 0.75" in failing[0]
+    assert "service:support.probability: 0.75" in failing[0]
     assert "< 0.5 (low, set at rules/probability.yaml:" in failing[0]
     assert "off by 0.25" in failing[0]
     assert any("holds:" in line and "≥ 0.3" in line for line in lines)

@@ -105,7 +105,7 @@ def test_extends_overrides_a_field_and_a_param(ws) -> None:
     assert "(above 40%)" in finding["message"]
     assert finding["rule_source"].startswith("rules/balance.yaml:")  # still the default rule, changed
     why = cli("why", "mix", "ws", "--as-of", "2026-11-25")
-    assert "mix:mix.share_short = 0.5 > 0.4 (max_short_share) [threshold set at ws/rules/acme.yaml:" in why.stdout
+    assert "mix:mix.share_short: 0.5 > 0.4 (max_short_share) [threshold set at ws/rules/acme.yaml:" in why.stdout
     assert "level set at ws/rules/acme.yaml:" in why.stdout
     listed = cli("rules", "list", "--workspace", "ws")
     assert re.search(r"BAL005 .*error .*organisation", listed.stdout)
@@ -156,7 +156,7 @@ def test_toml_params_change_behaviour_and_why_shows_the_toml_line(ws) -> None:
     found = findings(workspace)
     assert {s for rule, s in found if rule == "PRB001"} == {("governance",), ("coaching",)}
     why = cli("why", "governance", workspace)
-    assert "service:governance.probability = 0.7 < 0.75 (low) [threshold set at ws/pmorules.toml:4]" in why.stdout
+    assert "service:governance.probability: 0.7 < 0.75 (low) [threshold set at ws/pmorules.toml:4]" in why.stdout
     assert "(very_low) [threshold set at rules/probability.yaml:" in why.stdout
     listed = cli("rules", "list", "--workspace", workspace)
     assert re.search(r"PRB001 .*organisation", listed.stdout)

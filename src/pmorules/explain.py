@@ -39,7 +39,7 @@ class ConditionCheck:
         exp = f"{self.expected}" + (f" ({self.param}, set at {self.param_source})" if self.param else "")
         gap = f", off by {self.gap:g}" if self.gap is not None and not self.holds else ""
         where = f" [{self.source}]" if self.source else ""
-        return f"{verdict}: {self.fact}.{self.field} = {self.actual!r}{where} {OP_WORDS[self.op]} {exp}{gap}"
+        return f"{verdict}: {self.fact}.{self.field}: {self.actual!r}{where} {OP_WORDS[self.op]} {exp}{gap}"
 
 
 @dataclass

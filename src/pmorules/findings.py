@@ -38,7 +38,7 @@ class Evidence:
         if self.op == "absent":
             return f"no {self.fact} fact with {self.expected}"
         threshold = f"{self.expected}" + (f" ({self.param})" if self.param else "")
-        return f"{self.fact}.{self.field} = {self.actual!r} {OP_WORDS.get(self.op, self.op)} {threshold}"
+        return f"{self.fact}.{self.field}: {self.actual!r} {OP_WORDS.get(self.op, self.op)} {threshold}"
 
 
 @dataclass
