@@ -408,12 +408,13 @@ def test_dependency_short_forms_and_self_reference(load) -> None:
         services:
           - id: reporting
             term: short
-            depends_on: [tools:soft, methodology, Reporting, {service: tools, kind: hard, reason: data}]
+            depends_on: [tools:soft, methodology, Reporting, {service: audits, kind: hard, reason: data}]
           - {id: tools, term: short}
           - {id: methodology, term: medium}
+          - {id: audits, term: medium}
         """})
     assert [(d.target, d.kind, d.reason) for d in kb.services["reporting"].depends_on] == [
-        ("tools", "soft", None), ("methodology", "hard", None), ("tools", "hard", "data"),
+        ("tools", "soft", None), ("methodology", "hard", None), ("audits", "hard", "data"),
     ]  # a service depending on itself is dropped
     assert str(kb.services["reporting"].depends_on[1].location).endswith("s.yaml:4:30")
 

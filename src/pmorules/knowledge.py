@@ -418,6 +418,13 @@ class _Resolver:
                 (lambda index=index: entry.at("depends_on", index, "service")) if spec.depends_on is not None else where,
             )
             if resolved and resolved[0] != spec.id:
+                twice = next((d for d in deps if d.target == resolved[0]), None)
+                if twice is not None:
+                    self.errors.append(
+                        Diagnostic(where, f"service {spec.id!r} depends on {resolved[0]!r} twice (first at {twice.location})",
+                                   "keep one entry, with kind hard or soft")
+                    )
+                    continue
                 deps.append(Dependency(resolved[0], dep.kind, dep.reason, where))
         harms = []
         for index, harm in enumerate(spec.harms if spec.harms is not None else (cat.harms if cat else [])):
