@@ -64,15 +64,14 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph:
 
 def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "soft"), active_only: bool = True) -> nx.DiGraph:
     """Services and their depends_on edges of the given kinds (A → B: A needs B)."""
-    # networkx's own node and adjacency dicts: its views cost more than the walk at 10,000 services
     nodes = [
-        key for key, data in graph._node.items()
+        key for key, data in graph.nodes(data=True)
         if data.get("kind") == "service" and (not active_only or data.get("status") == "active")
     ]
     members = set(nodes)
     deps = nx.DiGraph()
     deps.add_nodes_from(nodes)
-    adjacency = graph._adj
+    adjacency = graph.adj
     deps.add_edges_from(  # only services have depends_on edges: the same edges, in the order graph.edges() gives
         (src, dst)
         for src in nodes
