@@ -23,7 +23,7 @@ from rich.table import Table
 
 from pmorules.analysis import analyze
 from pmorules.mix import recommend
-from pmorules.mix.model import build_program, solve
+from pmorules.mix.milp import build_program, solve
 from pmorules.mix.problem import build_problem
 
 SIZES = (20, 50, 200, 500)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pmorules import __version__
 from pmorules.cli import app
-from pmorules.model import KnowledgeFile
+from pmorules.knowledge.spec import KnowledgeFile
 from pmorules.paths import example_dir
 from pmorules.schema import knowledge_schema_text
 

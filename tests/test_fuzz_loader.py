@@ -24,7 +24,7 @@ from yaml.constructor import SafeConstructor
 from yaml.cyaml import CParser
 from yaml.resolver import BaseResolver
 
-from pmorules import model
+from pmorules.knowledge import spec as model
 from pmorules.errors import InputError
 from pmorules.knowledge import KnowledgeBase, load_workspace
 from pmorules.yamlio import _Constructor12, _plain_tag, _Resolver12, parse_yaml

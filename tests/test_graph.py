@@ -15,8 +15,6 @@ from pmorules.graph import (
     hard_cycles,
     node,
     node_id,
-    shortest_path,
-    transitive_dependants,
 )
 
 WORKSPACE = {"k.yaml": """
@@ -102,15 +100,6 @@ def test_dependency_graph_kinds_and_activity(graph) -> None:
     assert ("service:data", "service:S19") in everything.edges
 
 
-def test_transitive_dependants(graph) -> None:
-    deps = dependency_graph(graph)
-    assert transitive_dependants(deps, "service:data") == {"service:reporting", "service:audits", "service:tools"}
-    assert transitive_dependants(dependency_graph(graph, ("hard",)), "service:data") == {
-        "service:reporting", "service:audits",
-    }
-    assert transitive_dependants(deps, "service:audits") == set()
-
-
 def test_hard_cycles_ignore_soft_and_inactive(graph) -> None:
     # reporting <-> tools is soft one way: no hard cycle; idea <-> idea2 are proposed, not active
     assert hard_cycles(graph) == [["service:coaching", "service:mentoring"]]
@@ -125,14 +114,6 @@ def test_hard_cycle_rotated_to_smallest_key(load) -> None:
           - {id: d, term: short, depends_on: ['b:soft']}
         """})
     assert hard_cycles(build_graph(kb)) == [["service:a", "service:b", "service:c"]]
-
-
-def test_shortest_path(graph) -> None:
-    assert shortest_path(graph, "goal:G1", "service:S19") == [
-        "goal:G1", "service:reporting", "service:data", "service:S19",
-    ]
-    assert shortest_path(graph, "service:S19", "goal:G1") == []
-    assert shortest_path(graph, "service:nope", "goal:G1") == []
 
 
 @st.composite

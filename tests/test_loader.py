@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pmorules.catalogue import load_catalogue
+from pmorules.knowledge.catalogue import load_catalogue
 from pmorules.errors import Diagnostic, InputError, Location, did_you_mean
 from pmorules.knowledge import (
     DEFAULT_MONTHS,
@@ -16,7 +16,7 @@ from pmorules.knowledge import (
     load_workspace,
     term_for_months,
 )
-from pmorules.model import Horizons
+from pmorules.knowledge.spec import Horizons
 from pmorules.paths import example_dir
 from pmorules.yamlio import PosDict, PosList, locate, parse_yaml
 

@@ -7,11 +7,11 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from pmorules.model import (
+from pmorules.knowledge.spec import (
     Client,
-    Dependency,
+    DependencySpec,
     Goal,
-    Harm,
+    HarmSpec,
     Horizons,
     KnowledgeFile,
     Organisation,
@@ -106,20 +106,20 @@ def test_whitespace_is_stripped() -> None:
     [("tools", "tools", "hard"), ("tools:soft", "tools", "soft"), ("tools : hard", "tools", "hard"), ("tools:", "tools", "hard")],
 )
 def test_dependency_short_form(text: str, service: str, kind: str) -> None:
-    dep = Dependency.model_validate(text)
+    dep = DependencySpec.model_validate(text)
     assert (dep.service, dep.kind) == (service, kind)
 
 
 def test_dependency_mapping_form_and_default_kind() -> None:
-    assert Dependency.model_validate({"service": "tools"}).kind == "hard"
-    dep = Dependency.model_validate({"service": "tools", "kind": "soft", "reason": "needs data"})
+    assert DependencySpec.model_validate({"service": "tools"}).kind == "hard"
+    dep = DependencySpec.model_validate({"service": "tools", "kind": "soft", "reason": "needs data"})
     assert (dep.kind, dep.reason) == ("soft", "needs data")
 
 
 @pytest.mark.parametrize("text", ["tools:firm", ":soft"])
 def test_dependency_short_form_errors(text: str) -> None:
     with pytest.raises(ValidationError):
-        Dependency.model_validate(text)
+        DependencySpec.model_validate(text)
 
 
 def test_service_depends_on_mixed_forms() -> None:
@@ -128,10 +128,10 @@ def test_service_depends_on_mixed_forms() -> None:
 
 
 def test_harm_defaults_and_severity() -> None:
-    harm = Harm(target="culture")
+    harm = HarmSpec(target="culture")
     assert harm.severity == "medium" and harm.mitigated_by == [] and harm.approaches is None
     with pytest.raises(ValidationError):
-        Harm(target="culture", severity="extreme")
+        HarmSpec(target="culture", severity="extreme")
 
 
 def test_goal_needs_outcomes_or_services() -> None:

@@ -10,7 +10,7 @@ from pmorules.cli import app
 from pmorules.errors import InputError
 from pmorules.rules.load import Rule
 from pmorules.rules.spec import RuleTest
-from pmorules.rules.testing import run_case
+from pmorules.rule_cases import run_case
 
 
 def _default_rules() -> tuple[list[Rule], str | None]:

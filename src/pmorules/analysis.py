@@ -21,7 +21,7 @@ from .findings import Finding, build_findings
 from .knowledge import KnowledgeBase, load_workspace
 from .rules.compile import CompiledBook, compile_rulebook
 from .rules.load import Rule, RuleBook, load_rulebook
-from .rules.spec import LEVEL_ORDER
+from .vocabulary import LEVEL_ORDER
 
 
 @dataclass

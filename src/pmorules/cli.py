@@ -18,7 +18,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import InputError
-from .rules.spec import Level
+from .vocabulary import Level
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
 rules_app = typer.Typer(no_args_is_help=True, help="List, show, test and lint rules.")
@@ -100,9 +100,9 @@ def analyze(
     as_of: AsOfOption = None,
 ) -> None:
     """Find imbalances, unlikely services, uncovered goals, missing prerequisites and harms."""
-    from .present import analysis_markdown, print_analysis
+    from .present.analysis import analysis_markdown, print_analysis
     from .output import json_text
-    from .rules.spec import LEVEL_ORDER
+    from .vocabulary import LEVEL_ORDER
 
     analysis = _analyze(workspace, as_of)
     if format is AnalyzeFormat.json:
@@ -124,10 +124,10 @@ def why(
     as_of: AsOfOption = None,
 ) -> None:
     """Explain every finding on SUBJECT, or with --not RULE why that rule did not fire."""
-    from .explain import why as explain_why
-    from .explain import why_not
+    from .why import why as explain_why
+    from .why import why_not
     from .output import json_text
-    from .present import print_why, print_why_not
+    from .present.analysis import print_why, print_why_not
 
     analysis = _analyze(workspace, as_of)
     try:
@@ -188,7 +188,8 @@ def mix(
     as_of: AsOfOption = None,
 ) -> None:
     """Recommend a mix of services that hits the goals over their timeframes."""
-    from .mix import print_mix, recommend
+    from .mix import recommend
+    from .present.mix import print_mix
     from .output import json_text
 
     analysis = _analyze(workspace, as_of)
@@ -249,7 +250,7 @@ WorkspaceOption = Annotated[Optional[Path], typer.Option("--workspace", "-w", he
 @rules_app.command("list")
 def rules_list(workspace: WorkspaceOption = None) -> None:
     """List the effective rules (with organisation overrides marked)."""
-    from .present import print_rule_list
+    from .present.analysis import print_rule_list
 
     _, book = _rulebook(workspace)
     print_rule_list(book, stdout)
@@ -264,7 +265,7 @@ def rules_show(
     """Show a rule's documentation: what it flags, why, example, recommendation, params, source."""
     from .errors import Diagnostic, Location, did_you_mean
     from .output import json_text
-    from .present import print_rule, rule_json
+    from .present.analysis import print_rule, rule_json
 
     _, book = _rulebook(workspace)
     rule = book.rules.get(rule_id.upper()) or book.rules.get(rule_id)
@@ -302,7 +303,7 @@ def rules_test(
     coverage: Annotated[bool, typer.Option("--coverage", help="Fail on a rule with no must-fire case that fires")] = False,
 ) -> None:
     """Run every rule's must-fire and must-not-fire cases."""
-    from .rules.testing import run_rule_tests
+    from .rule_cases import run_rule_tests
 
     try:
         book = _book_for_paths(paths or [])

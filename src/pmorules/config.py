@@ -10,8 +10,7 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Diagnostic, InputError, Location, did_you_mean
-from .model import Approach
-from .rules.spec import Level
+from .vocabulary import Approach, Level
 
 CONFIG_NAME = "pmorules.toml"
 Scalar = Union[bool, int, float, str]

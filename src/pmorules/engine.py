@@ -13,7 +13,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 with warnings.catch_warnings():
@@ -36,16 +36,6 @@ def fnv1a32(text: str) -> int:
     for byte in text.encode("utf-8"):
         h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
     return h
-
-
-def check_fact_ids(ids: Iterable[str]) -> None:
-    """Refuse ids the engine would silently treat as duplicates."""
-    seen: dict[int, str] = {}
-    for fact_id in ids:
-        h = fnv1a32(fact_id)
-        if h in seen:
-            raise EngineError(f"fact ids {seen[h]!r} and {fact_id!r} collide in the engine's 32-bit hash")
-        seen[h] = fact_id
 
 
 _RESERVED_IDS = (SENTINEL_TYPE, "__gate__")  # ids the adapter and the evaluator assert themselves

@@ -18,8 +18,9 @@ import networkx as nx
 from .graph import build_graph, dependant_counts, dependency_graph, hard_cycles, nearest_dependants, node, node_id
 from .gcpause import gc_paused
 from .knowledge import KnowledgeBase, Service, term_for_months
+from .vocabulary import TERMS
 
-TERMS = ("short", "medium", "long")
+
 
 # fact type -> field -> (type, description). The join key of every fact is ``key``.
 FACT_TYPES: dict[str, dict[str, tuple[type, str]]] = {

@@ -11,15 +11,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from jinja2 import TemplateError
-
-from .errors import Diagnostic, InputError
 from .evaluate import Match
-from .facts import Fact
 from .gcpause import gc_paused
 from .knowledge import KnowledgeBase
 from .rules.compile import CompiledRule, leaf_conditions
-from .rules.spec import LEVEL_ORDER, OP_WORDS, Condition, Operand
+from .rules.texts import Names, render_texts, subjects_of
+from .rules.spec import OP_WORDS, Condition, Operand
+from .vocabulary import LEVEL_ORDER
 from .text import Records
 
 
@@ -121,18 +119,6 @@ def _evidence(compiled: CompiledRule, match: Match) -> list[Evidence]:
     return out
 
 
-def subjects_of(compiled: CompiledRule, match: Match) -> list[str]:
-    subjects = []
-    for subject in compiled.rule.spec.subjects or []:
-        if subject == "mix":
-            subjects.append("mix")
-            continue
-        pattern, _, name = subject.partition(".")
-        fact = match.facts[pattern]
-        subjects.append(str(fact.key if not name or name == "key" else fact.fields.get(name)))
-    return subjects
-
-
 def _path(compiled: CompiledRule, match: Match) -> list[str]:
     if compiled.rule.spec.path:
         return list(match.facts[compiled.rule.spec.path].path)
@@ -140,13 +126,6 @@ def _path(compiled: CompiledRule, match: Match) -> list[str]:
         if match.facts[pattern.name].path:
             return list(match.facts[pattern.name].path)
     return []
-
-
-class Names(dict):
-    """Display names by id; an unknown id stands for itself."""
-
-    def __missing__(self, key: str) -> str:
-        return str(key)
 
 
 def names_of(kb: KnowledgeBase) -> Names:
@@ -158,10 +137,6 @@ def names_of(kb: KnowledgeBase) -> Names:
     names |= {s.id: s.name for s in kb.services.values()}
     names["mix"] = "the mix"
     return names
-
-
-def _fact_view(fact: Fact, names: dict[str, str]) -> dict[str, Any]:
-    return {**fact.fields, "key": fact.key, "name": names.get(fact.key, fact.key), "path": list(fact.path)}
 
 
 def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
@@ -187,32 +162,6 @@ def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
         ],
         "clients": [{"id": c.id, "name": c.name or c.id, "weight": c.weight} for c in sorted(kb.clients.values(), key=lambda c: c.id)],
     }
-
-
-def render_texts(
-    compiled: CompiledRule, group: list[Match], names: dict[str, str], view: dict[str, Any] | None = None
-) -> dict[str, str]:
-    """message / why / recommendation of one finding, from the rule's sandboxed templates."""
-    rule = compiled.rule
-    first = group[0]
-    context: dict[str, Any] = {"services": [], "goals": [], "clients": [], **(view or {})}
-    context |= {name: _fact_view(fact, names) for name, fact in first.facts.items()}
-    context |= {
-        "params": dict(rule.params), "names": names,
-        "matches": [{n: _fact_view(f, names) for n, f in m.facts.items()} for m in group],
-        "subjects": subjects_of(compiled, first),
-    }
-    texts = {}
-    for name, template in compiled.templates.items():
-        try:
-            texts[name] = " ".join(template.render(context).split())
-        except TemplateError as exc:
-            where = rule.raw_locations.get(name, rule.source)
-            raise InputError([Diagnostic(where, f"rule {rule.id}: {name}: {exc}")]) from None
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            where = rule.raw_locations.get(name, rule.source)
-            raise InputError([Diagnostic(where, f"rule {rule.id}: {name}: cannot render: {exc}")]) from None
-    return texts
 
 
 def build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:

@@ -83,11 +83,6 @@ def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "
     return deps
 
 
-def transitive_dependants(deps: nx.DiGraph, key: str) -> set[str]:
-    """Every service that needs ``key``, directly or through others."""
-    return nx.ancestors(deps, key)
-
-
 def dependant_counts(deps: nx.DiGraph) -> dict[str, int]:
     """For every service, how many others need it directly or transitively.
 
@@ -155,11 +150,3 @@ def hard_cycles(graph: nx.MultiDiGraph) -> list[list[str]]:
         start = cycle.index(min(cycle))
         cycles.append(cycle[start:] + cycle[:start])
     return sorted(cycles)
-
-
-def shortest_path(graph: nx.MultiDiGraph, src: str, dst: str) -> list[str]:
-    """A shortest directed path for evidence, or [] when there is none."""
-    try:
-        return nx.shortest_path(graph, src, dst)
-    except (nx.NetworkXNoPath, nx.NodeNotFound):
-        return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .model import KnowledgeFile
+from .knowledge.spec import KnowledgeFile
 
 
 def knowledge_schema() -> dict:

@@ -21,11 +21,7 @@ from yaml.resolver import BaseResolver
 from .errors import Diagnostic, InputError, Location
 
 
-class Node:
-    """Marker base for containers that know their positions."""
-
-
-class PosDict(dict, Node):
+class PosDict(dict):
     """A mapping with the 1-based position of itself and of each key."""
 
     __slots__ = ("line", "col", "key_pos")
@@ -36,7 +32,7 @@ class PosDict(dict, Node):
         self.key_pos: dict[Any, tuple[int, int]] = {}
 
 
-class PosList(list, Node):
+class PosList(list):
     """A sequence with the 1-based position of itself and of each item."""
 
     __slots__ = ("line", "col", "item_pos")

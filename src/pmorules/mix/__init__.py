@@ -28,7 +28,6 @@ Shares are effort-weighted as in the facts (which count services instead only wh
 has zero effort; the model does not special-case that).
 """
 
-from .present import print_mix
 from .recommend import MixResult, recommend
 
-__all__ = ["MixResult", "print_mix", "recommend"]
+__all__ = ["MixResult", "recommend"]

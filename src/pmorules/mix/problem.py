@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..analysis import Analysis
-from ..catalogue import load_catalogue
 from ..errors import Diagnostic, InputError, did_you_mean
+from ..knowledge.catalogue import load_catalogue
 from ..knowledge import DEFAULT_MONTHS, Dependency, Harm, KnowledgeBase, Service, term_for_months
 from ..rules.load import Rule
 

@@ -13,8 +13,8 @@ from typing import Any
 from ..analysis import Analysis, reanalyze
 from ..findings import Finding
 from ..knowledge import KnowledgeBase, Service
-from .explain import Conflict, explain_infeasible
-from .model import Solution, Unattainable, build_program, solve
+from .infeasible import Conflict, explain_infeasible
+from .milp import Solution, Unattainable, build_program, solve
 from .problem import Problem, build_problem
 
 

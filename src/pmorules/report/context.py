@@ -11,12 +11,12 @@ from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
-from ..facts import TERMS
 from ..findings import Finding, names_of
 from ..mix import recommend
 from ..mix.recommend import effort_of, unattainable_text
-from ..rules.spec import LEVEL_ORDER, OP_WORDS
+from ..rules.spec import OP_WORDS
 from ..text import num
+from ..vocabulary import LEVEL_ORDER, TERMS
 
 RAG = {"error": "red", "warning": "amber"}  # a goal with no finding at these levels is green
 TOP_RECOMMENDATIONS = 5

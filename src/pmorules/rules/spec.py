@@ -14,19 +14,12 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..vocabulary import DependencyKind, Level, Severity, Term
+
 RULE_ID = r"^[A-Z][A-Z0-9]{1,9}[0-9]{3}$|^[A-Za-z][A-Za-z0-9_-]{1,40}$"
 NAME = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 PATTERN_NAME = r"^[a-z][a-z0-9_]{0,30}$"
 FIELD = r"^[a-z][a-z0-9_]{0,60}$"
-
-
-class Level(str, Enum):
-    error = "error"
-    warning = "warning"
-    info = "info"
-
-
-LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 class Op(str, Enum):
@@ -151,9 +144,6 @@ class RuleTest(Strict):
     facts: Annotated[list[dict[str, Any]], Field(min_length=1)]
 
 
-Term = Literal["short", "medium", "long"]
-Severity = Literal["low", "medium", "high"]
-DependencyKind = Literal["hard", "soft"]
 
 
 class Bound(Strict):

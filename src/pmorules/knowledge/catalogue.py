@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import Diagnostic, InputError, Location
-from .model import CatalogueFile, CatalogueOutcome, CatalogueService
-from .paths import catalogue_dir
-from .yamlio import locate, read_yaml
+from ..errors import Diagnostic, InputError, Location
+from .spec import CatalogueFile, CatalogueOutcome, CatalogueService
+from ..paths import catalogue_dir
+from ..yamlio import locate, read_yaml
 
 
 @dataclass(frozen=True)

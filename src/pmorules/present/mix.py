@@ -6,8 +6,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ..facts import TERMS
-from .recommend import MixResult, effort_of, unattainable_text
+from ..vocabulary import TERMS
+
+from ..mix.recommend import MixResult, effort_of, unattainable_text
 
 MARKS = {"added": "+", "removed": "-", "changed": "~"}
 

@@ -1,64 +1,22 @@
-"""The knowledge format (DESIGN.md §4) as strict pydantic models.
+"""The knowledge format as strict pydantic models: what a user writes.
 
 ``*Spec`` models are what a user writes, one file at a time; catalogue
-defaults are not applied yet. ``KnowledgeBase`` (knowledge.py) holds the
+defaults are not applied yet. ``KnowledgeBase`` (knowledge/base.py) holds the
 resolved, cross-checked result.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..vocabulary import Approach, Context, DependencyKind, Severity, Status, Term
+
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Months = Annotated[float, Field(ge=0.0, le=600.0, allow_inf_nan=False)]
-
-
-class Term(str, Enum):
-    short = "short"
-    medium = "medium"
-    long = "long"
-
-
-class Status(str, Enum):
-    active = "active"
-    proposed = "proposed"
-    retired = "retired"
-
-
-class Approach(str, Enum):
-    consultative = "consultative"
-    supportive = "supportive"
-    facilitative = "facilitative"
-    directive = "directive"
-    controlling = "controlling"
-    managed = "managed"
-
-
-class Context(str, Enum):
-    potential = "potential"
-    kickoff = "kickoff"
-    growing = "growing"
-    thriving = "thriving"
-    crisis = "crisis"
-    decline = "decline"
-    collapse = "collapse"
-    resurgence = "resurgence"
-
-
-class DependencyKind(str, Enum):
-    hard = "hard"
-    soft = "soft"
-
-
-class Severity(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
 
 
 class Strict(BaseModel):
@@ -98,7 +56,7 @@ class Client(Strict):
     weight: Fraction = 1.0
 
 
-class Dependency(Strict):
+class DependencySpec(Strict):
     service: Id
     kind: DependencyKind = "hard"
     reason: str | None = None
@@ -113,7 +71,7 @@ class Dependency(Strict):
         return value
 
 
-class Harm(Strict):
+class HarmSpec(Strict):
     target: Id
     severity: Severity = "medium"
     reason: str | None = None
@@ -145,8 +103,8 @@ class ServiceSpec(Strict):
     tags: list[str] | None = None
     clients: list[Id] = Field(default_factory=list)
     outcomes: list[Id] | None = None
-    depends_on: list[Dependency] | None = None
-    harms: list[Harm] | None = None
+    depends_on: list[DependencySpec] | None = None
+    harms: list[HarmSpec] | None = None
     assessments: list[Assessment] = Field(default_factory=list)
 
 
@@ -202,8 +160,8 @@ class CatalogueService(Strict):
     rationale: str | None = None
     tags: list[str] = Field(default_factory=list)
     outcomes: list[Id] = Field(default_factory=list)
-    depends_on: list[Dependency] = Field(default_factory=list)
-    harms: list[Harm] = Field(default_factory=list)
+    depends_on: list[DependencySpec] = Field(default_factory=list)
+    harms: list[HarmSpec] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import Diagnostic, InputError, Location
-from ..evaluate import evaluate
-from ..facts import FACT_TYPES, Fact
-from ..findings import Names, render_texts, subjects_of
-from .compile import CompiledBook, fields_read, compile_rule
-from .load import Rule, RuleBook
-from .spec import RuleTest
+from .errors import Diagnostic, InputError, Location
+from .evaluate import evaluate
+from .facts import FACT_TYPES, Fact
+from .rules.texts import Names, render_texts, subjects_of
+from .rules.compile import CompiledBook, compile_rule, fields_read
+from .rules.load import Rule, RuleBook
+from .rules.spec import RuleTest
 
 
 @dataclass
@@ -92,11 +92,9 @@ def run_case(rule: Rule, case: RuleTest) -> CaseResult:
     return CaseResult(rule.id, case.name, case.expect, passed, detail, [list(f) for f in fired])
 
 
-def run_rule_tests(book: RuleBook, only: set[str] | None = None) -> list[CaseResult]:
+def run_rule_tests(book: RuleBook) -> list[CaseResult]:
     results = []
     for rule in sorted(book.rules.values(), key=lambda r: r.id):
-        if only and rule.id not in only:
-            continue
         for case in rule.spec.tests:
             results.append(run_case(rule, case))
     return results

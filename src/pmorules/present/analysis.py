@@ -7,11 +7,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .analysis import Analysis
-from .explain import WhyNot
-from .findings import Finding
-from .rules.load import Rule, RuleBook
-from .rules.spec import OP_WORDS, AllOf, AnyOf
+from ..analysis import Analysis
+from ..findings import Finding
+from ..rules.load import Rule, RuleBook
+from ..rules.spec import OP_WORDS, AllOf, AnyOf
+from ..why import WhyNot
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -161,7 +161,7 @@ def conditions_in_words(rule: Rule) -> list[str]:
 
 def rule_json(rule: Rule) -> dict[str, Any]:
     """A rule's documentation; why and recommendation are rendered on its first must-fire case."""
-    from .rules.testing import example_texts
+    from ..rule_cases import example_texts
 
     spec = rule.spec
     example = example_texts(rule) or {}
@@ -183,7 +183,7 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 
 def _implied(rule: Rule) -> str | None:
     """The constraint the rule puts on the recommended mix, in words."""
-    from .mix.problem import Constraint
+    from ..mix.problem import Constraint
 
     implies = rule.spec.implies
     if implies is None:

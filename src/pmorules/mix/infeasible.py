@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from .model import Program, solve
+from .milp import Program, solve
 from .problem import CAPACITY, Problem
 
 

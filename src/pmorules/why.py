@@ -162,7 +162,7 @@ def why_not(analysis: Analysis, subject: str, rule_id: str) -> WhyNot:
 
 def _blockers(rule: Rule, facts: list[Fact], subject: str) -> list[str]:
     """Facts that an absent pattern forbids, found by running the rule with that pattern made positive."""
-    from .findings import subjects_of
+    from .rules.texts import subjects_of
 
     absent = [p.name for p in rule.spec.match or [] if p.absent]
     flipped = [p.model_copy(update={"absent": False}) for p in rule.spec.match or []]

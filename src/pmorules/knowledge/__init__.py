@@ -1,0 +1,9 @@
+"""The knowledge of a workspace: its format (spec), the catalogue, loading and resolving."""
+
+from .base import DEFAULT_MONTHS, DEFAULT_PROBABILITY, Dependency, Harm, InputFile, KnowledgeBase, Service, term_for_months
+from .load import knowledge_files, load_workspace
+
+__all__ = [
+    "DEFAULT_MONTHS", "DEFAULT_PROBABILITY", "Dependency", "Harm", "InputFile", "KnowledgeBase", "Service",
+    "knowledge_files", "load_workspace", "term_for_months",
+]

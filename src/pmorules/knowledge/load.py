@@ -1,0 +1,237 @@
+"""Load a workspace into a resolved, cross-checked KnowledgeBase.
+
+Reads every knowledge file (YAML, CSV, XLSX), validates each against the
+format, merges them, applies catalogue defaults and resolves every reference.
+All problems are collected and raised together as one located InputError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..gcpause import gc_paused
+from ..tables import Locator, read_csv, read_xlsx
+from ..yamlio import PosDict, PosList, locate, read_yaml
+from .base import DEFAULT_PROBABILITY, InputFile, KnowledgeBase, Service
+from .catalogue import load_catalogue
+from .resolve import Collected, Entry, Resolver
+from .spec import Goal, KnowledgeFile, Outcome
+
+
+def knowledge_files(workspace: Path) -> list[Path]:
+    """The knowledge files of a workspace, in a stable order."""
+    found: list[Path] = []
+    for folder in (workspace, workspace / "knowledge"):
+        if folder.is_dir():
+            for pattern in ("*.yaml", "*.yml", "*.csv", "*.xlsx"):
+                found.extend(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith((".", "~$")))
+    return sorted(set(found))
+
+
+def _friendly(error: dict[str, Any]) -> tuple[str, str | None]:
+    """A pydantic error as a message a PMO lead understands, plus a hint."""
+    loc = error["loc"]
+    kind = error["type"]
+    got = error.get("input")
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        return f"unknown key {key!r}", did_you_mean(key, _fields_at(loc[:-1]))
+    if kind == "invalid_key":  # pydantic puts the offending key, as text, last in loc
+        return f"key {got!r} is not a name: keys must be text", None
+    name = ".".join(p for p in loc if isinstance(p, str) and p != "[key]") or "document"
+    if kind == "missing":
+        return f"{name}: required field is missing", None
+    shown = f" (got {got!r})" if isinstance(got, (str, int, float, bool)) or got is None else ""
+    if kind == "string_pattern_mismatch":
+        return f"{name}: not a valid id{shown}", "use letters, digits, '_', '-' or '.', starting with a letter or digit"
+    message = (
+        error["msg"]
+        .replace("Input should be", "should be")
+        .replace("String should", "should")
+        .replace("List should", "should")
+        .replace("Value error, ", "")
+    )
+    message = re.sub(r"a valid dictionary or instance of \w+", "a mapping (key: value)", message)
+    hint = f"quote it: '{got}'" if kind == "string_type" and isinstance(got, (int, float)) else None
+    return f"{name}: {message}{shown}", hint
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``list[Harm] | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _model_in(arg)) is not None:
+            return found
+    return None
+
+
+@lru_cache(maxsize=256)
+def _fields_at_path(path: tuple[str, ...]) -> frozenset[str]:
+    model: type[BaseModel] | None = KnowledgeFile
+    for step in path:
+        info = model.model_fields.get(step) if model else None
+        model = _model_in(info.annotation) if info else None
+        if model is None:
+            return frozenset()
+    return frozenset(model.model_fields)
+
+
+def _fields_at(loc: tuple[Any, ...]) -> frozenset[str]:
+    """The field names of the model at a pydantic error location (list indexes skipped)."""
+    return _fields_at_path(tuple(p for p in loc if isinstance(p, str)))
+
+
+def _read_one(path: Path, display: str) -> tuple[Any, Locator]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv(path, display)
+    if suffix == ".xlsx":
+        return read_xlsx(path, display)
+    raw = read_yaml(path, display)
+    return raw, lambda loc: locate(raw, loc, display)
+
+
+def _validate_file(raw: Any, locator: Locator, display: str, into: Collected) -> list[Diagnostic]:
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return [Diagnostic(locator(()), "a knowledge file must be a mapping of sections", "start with 'services:'")]
+    try:
+        parsed = KnowledgeFile.model_validate(raw)
+    except ValidationError as exc:
+        out = []
+        for error in exc.errors():
+            message, hint = _friendly(error)
+            out.append(Diagnostic(locator(tuple(error["loc"])), message, hint))
+        return out
+    for section in ("clients", "services", "goals", "outcomes"):
+        nodes = raw.get(section) if isinstance(raw, PosDict) else None
+        for index, item in enumerate(getattr(parsed, section)):
+            node = nodes[index] if isinstance(nodes, PosList) and isinstance(nodes[index], PosDict) else None
+            getattr(into, section).append(Entry(item, locator((section, index)), locator, (section, index), node))
+    for section in ("organisation", "horizons"):
+        value = getattr(parsed, section)
+        if value is not None:
+            getattr(into, section).append(Entry(value, locator((section,)), locator, (section,)))
+    return []
+
+
+def _check_efforts(services: dict[str, Entry], errors: list[Diagnostic]) -> float:
+    """Effort is given for every service or for none (then every service counts 1)."""
+    given = [e for e in services.values() if e.value.effort is not None]
+    if given and len(given) < len(services):
+        for entry in services.values():
+            if entry.value.effort is None:
+                errors.append(
+                    Diagnostic(
+                        entry.where,
+                        f"service {entry.value.id!r} has no effort while others do",
+                        "give 'effort' for every service, or for none (then each service counts as 1)",
+                    )
+                )
+    return 1.0
+
+
+def _notes(services: dict[str, Service]) -> tuple[str, ...]:
+    notes = []
+    for service in services.values():
+        if service.active and not service.probability_given:
+            notes.append(f"{service.id}: no probability given; the neutral default {DEFAULT_PROBABILITY} is used")
+        for harm in service.harms:
+            if harm.approaches is not None and service.approach is None:
+                notes.append(
+                    f"{service.id}: harm to {harm.target} applies only in approaches "
+                    f"{', '.join(harm.approaches)}; the service gives no approach, so it is not counted"
+                )
+    return tuple(sorted(notes))
+
+
+def load_workspace(path: str | Path) -> KnowledgeBase:
+    """Read, validate and resolve a workspace directory, or raise InputError."""
+    with gc_paused():
+        return _load_workspace(path)
+
+
+def _load_workspace(path: str | Path) -> KnowledgeBase:
+    workspace = Path(path)
+    shown = str(path)
+    if not workspace.exists():
+        raise InputError([Diagnostic(Location(shown), "no such workspace directory")])
+    if not workspace.is_dir():
+        raise InputError([Diagnostic(Location(shown), "a workspace must be a directory of knowledge files")])
+    files = knowledge_files(workspace)
+    if not files:
+        raise InputError(
+            [Diagnostic(Location(shown), "the workspace holds no knowledge files", "add services.yaml, or run 'pmorules init'")]
+        )
+    errors: list[Diagnostic] = []
+    collected = Collected()
+    inputs = []
+    for file in files:
+        display = str(Path(shown) / file.relative_to(workspace))
+        inputs.append(InputFile(display, hashlib.sha256(file.read_bytes()).hexdigest()))
+        try:
+            raw, locator = _read_one(file, display)
+        except InputError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        errors.extend(_validate_file(raw, locator, display, collected))
+    if errors:
+        raise InputError(errors)
+
+    resolver = Resolver(load_catalogue(), collected, errors)
+    effort_default = _check_efforts(resolver.services, errors)
+    services = {}
+    for entry in resolver.services.values():
+        service = resolver.service(entry, effort_default)
+        if service is not None:
+            services[service.id] = service
+    clients = {e.value.id: e.value for e in resolver.clients.values()}
+    for entry in resolver.clients.values():
+        resolver._remember("client", entry.value.id, entry, entry.value.model_fields_set)
+    goals = {}
+    for entry in resolver.goals.values():
+        goal: Goal = entry.value
+        resolver._remember("goal", goal.id, entry, goal.model_fields_set)
+        outcomes = [
+            o
+            for i, ref in enumerate(goal.outcomes)
+            if (o := resolver.outcome_ref(ref, lambda i=i: entry.at("outcomes", i))) is not None
+        ]
+        linked = [
+            s[0]
+            for i, ref in enumerate(goal.services)
+            if (s := resolver.service_ref(ref, lambda i=i: entry.at("services", i))) is not None
+        ]
+        client = resolver.client_ref(goal.client, entry.at("client")) if goal.client else None
+        goals[goal.id] = goal.model_copy(update={"outcomes": outcomes, "services": linked, "client": client})
+    for entry in resolver.services.values():
+        if entry.value.id in services:
+            for name, where in services[entry.value.id].sources.items():
+                resolver.sources[("service", entry.value.id, name)] = where
+    if errors:
+        raise InputError(errors)
+    outcomes = {
+        o.id: Outcome(id=o.id, name=o.name, term=o.term) for o in load_catalogue().outcomes.values()
+    } | {e.value.id: e.value for e in resolver.outcomes.values()}
+    return KnowledgeBase(
+        workspace=shown,
+        organisation=resolver.organisation,
+        horizons=resolver.horizons,
+        clients=clients,
+        services=services,
+        goals=goals,
+        outcomes=outcomes,
+        absent_catalogue=dict(sorted(resolver.absent.items())),
+        sources=resolver.sources,
+        files=tuple(inputs),
+        notes=_notes(services),
+    )

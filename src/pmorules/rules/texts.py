@@ -1,0 +1,66 @@
+"""Render a rule's texts and name its subjects for one group of matches.
+
+``message``, ``why`` and ``recommendation`` are sandboxed Jinja templates over
+the matched facts, the rule's params, display names and plain knowledge lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import TemplateError
+
+from ..errors import Diagnostic, InputError
+from ..facts import Fact
+from .compile import CompiledRule
+
+
+class Names(dict):
+    """Display names by id; an unknown id stands for itself."""
+
+    def __missing__(self, key: str) -> str:
+        return str(key)
+
+
+def subjects_of(compiled: CompiledRule, match: Any) -> list[str]:
+    subjects = []
+    for subject in compiled.rule.spec.subjects or []:
+        if subject == "mix":
+            subjects.append("mix")
+            continue
+        pattern, _, name = subject.partition(".")
+        fact = match.facts[pattern]
+        subjects.append(str(fact.key if not name or name == "key" else fact.fields.get(name)))
+    return subjects
+
+
+def _fact_view(fact: Fact, names: dict[str, str]) -> dict[str, Any]:
+    return {**fact.fields, "key": fact.key, "name": names.get(fact.key, fact.key), "path": list(fact.path)}
+
+
+def render_texts(
+    compiled: CompiledRule, group: list[Any], names: dict[str, str], view: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """message / why / recommendation of one finding, from the rule's sandboxed templates."""
+    rule = compiled.rule
+    first = group[0]
+    context: dict[str, Any] = {"services": [], "goals": [], "clients": [], **(view or {})}
+    context |= {name: _fact_view(fact, names) for name, fact in first.facts.items()}
+    context |= {
+        "params": dict(rule.params), "names": names,
+        "matches": [{n: _fact_view(f, names) for n, f in m.facts.items()} for m in group],
+        "subjects": subjects_of(compiled, first),
+    }
+    texts = {}
+    for name, template in compiled.templates.items():
+        try:
+            texts[name] = " ".join(template.render(context).split())
+        except TemplateError as exc:
+            where = rule.raw_locations.get(name, rule.source)
+            raise InputError([Diagnostic(where, f"rule {rule.id}: {name}: {exc}")]) from None
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            where = rule.raw_locations.get(name, rule.source)
+            raise InputError([Diagnostic(where, f"rule {rule.id}: {name}: cannot render: {exc}")]) from None
+    return texts
+
+
