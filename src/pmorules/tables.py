@@ -3,21 +3,37 @@
 A table's section comes from its file name (``services.csv``) or, in a
 workbook, from each sheet's name. Columns are the YAML field names; list
 cells are ``;``-separated (``tools:soft; methodology``).
+
+Nothing in a table is dropped silently: a blank header row, a column named
+twice, or a value in a column without a header is a located error. A table is
+bounded (``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns, and for a workbook the
+size its archive expands to), so a small file cannot make the loader run for
+minutes.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .errors import Diagnostic, InputError, Location
+from .inputs import decode_text, read_input
+from .numbers import number_problem
 
 SECTIONS = ("clients", "services", "goals", "outcomes")
 LIST_FIELDS = {"tags", "clients", "outcomes", "depends_on", "services", "reviews_months", "mitigated_by"}
+MAX_ROWS = 100_000
+MAX_COLUMNS = 100
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # what a workbook's archive may expand to
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 Locator = Callable[[tuple[Any, ...]], Location]
+CellAt = Callable[[int, int], Location]  # (row number, column index) -> where
 
 
 def _cell_value(column: str, text: str) -> Any:
@@ -38,20 +54,46 @@ def _harm(item: str) -> dict[str, str]:
     return harm
 
 
+def _header(row: list[str], at: CellAt, has_data: bool) -> tuple[list[str], list[Diagnostic]]:
+    """The column names of a table's first row; a blank header over data, or a name used twice, is an error."""
+    header = [str(column).strip() for column in row]
+    errors = []
+    if has_data and not any(header):
+        errors.append(Diagnostic(at(1, 0), "the header row is blank", "name the columns in the first row: id, name, ..."))
+    seen: dict[str, int] = {}
+    for index, column in enumerate(header):
+        if column and column in seen:
+            errors.append(Diagnostic(at(1, index), f"column {column!r} is named twice (first in column {_column_letter(seen[column])})"))
+        seen.setdefault(column, index)
+    return header, errors
+
+
 def _rows_to_section(
-    header: list[str], rows: list[list[str]], numbers: list[int]
-) -> tuple[list[dict[str, Any]], list[int]]:
-    """Records of the non-blank rows, and the sheet/file row number of each record."""
-    records, kept = [], []
+    header: list[str], rows: list[list[str]], numbers: list[int], at: CellAt
+) -> tuple[list[dict[str, Any]], list[int], list[Diagnostic]]:
+    """Records of the non-blank rows, the sheet/file row number of each record, and what is wrong in them."""
+    records, kept, errors = [], [], []
     for row, number in zip(rows, numbers):
         record = {}
-        for column, cell in zip(header, row):
-            if column and cell is not None and str(cell).strip() != "":
-                record[column] = _cell_value(column, str(cell))
-        if record:  # a blank row (or one with values only under blank headers) is not an item
+        for index, cell in enumerate(row):
+            text = "" if cell is None else str(cell).strip()
+            if not text:
+                continue
+            column = header[index] if index < len(header) else ""
+            if not column:
+                errors.append(Diagnostic(
+                    at(number, index), f"a value in column {_column_letter(index)}, which has no header",
+                    "name the column in the header row, or delete the value",
+                ))
+                continue
+            if _NUMBER.fullmatch(text) and (problem := number_problem(float(text), text)) is not None:
+                errors.append(Diagnostic(at(number, index), f"{column}: {problem}"))
+                continue
+            record[column] = _cell_value(column, text)
+        if record:  # a blank row is not an item
             records.append(record)
             kept.append(number)
-    return records, kept
+    return records, kept, errors
 
 
 def _section_for(name: str, where: Location) -> str:
@@ -72,60 +114,120 @@ def _column_letter(index: int) -> str:
     return letters
 
 
+Table = tuple[dict[str, Any], Locator, list[Diagnostic]]
+"""A table's sections, where its values are, and the problems of single cells (the rest is still read)."""
+
+
+def _whole(table: Table) -> tuple[dict[str, Any], Locator]:
+    data, locate, problems = table
+    if problems:
+        raise InputError(problems)
+    return data, locate
+
+
 def read_csv(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
     """A CSV table; errors point at ``file:row``."""
-    section = _section_for(path.stem, Location(display))
+    return _whole(parse_csv(read_input(path, display), path.stem, display))
+
+
+def parse_csv(data: bytes, name: str, display: str) -> Table:
+    """A CSV table named ``name`` (its section) from its bytes; errors point at ``file:row``."""
+    section = _section_for(name, Location(display))
+    text = decode_text(data, display)
     table: list[list[str]] = []
     starts: list[int] = []  # the line each record starts on (a quoted cell may span lines)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    previous_end = 0
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            previous_end = 0
-            for row in reader:
-                table.append(row)
-                starts.append(previous_end + 1)
-                previous_end = reader.line_num
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        where = Location(display, reader.line_num + 1) if isinstance(exc, csv.Error) else Location(display)
-        raise InputError([Diagnostic(where, f"cannot read CSV: {exc}")]) from None
+        for row in reader:
+            table.append(row)
+            starts.append(previous_end + 1)
+            previous_end = reader.line_num
+            if len(table) > MAX_ROWS + 1:
+                raise InputError([Diagnostic(Location(display, previous_end), f"more than {MAX_ROWS:,} rows")])
+            if len(row) > MAX_COLUMNS:
+                raise InputError([Diagnostic(Location(display, previous_end), f"more than {MAX_COLUMNS} columns")])
+    except csv.Error as exc:
+        raise InputError([Diagnostic(Location(display, reader.line_num + 1), f"cannot read CSV: {exc}")]) from None
     if not table:
-        return {}, lambda _path: Location(display)
-    header = [column.strip() for column in table[0]]
-    data, rows = _rows_to_section(header, table[1:], starts[1:])
+        return {}, lambda _path: Location(display), []
+
+    def at(row: int, _column: int) -> Location:
+        return Location(display, starts[row - 1] if row - 1 < len(starts) else row)
+
+    header, errors = _header(table[0], at, any(any(cell.strip() for cell in row) for row in table[1:]))
+    if errors:
+        raise InputError(errors)
+    data_rows, rows, problems = _rows_to_section(header, table[1:], list(range(2, len(table) + 1)), at)
+    lines = [starts[number - 1] for number in rows]
 
     def locate(loc: tuple[Any, ...]) -> Location:
-        if len(loc) >= 2 and loc[0] == section and isinstance(loc[1], int) and 0 <= loc[1] < len(rows):
-            return Location(display, rows[loc[1]])
+        if len(loc) >= 2 and loc[0] == section and isinstance(loc[1], int) and 0 <= loc[1] < len(lines):
+            return Location(display, lines[loc[1]])
         return Location(display, 1)
 
-    return {section: data}, locate
+    return {section: data_rows}, locate, problems
 
 
 def read_xlsx(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
     """An XLSX workbook, one section per sheet; errors point at ``file!Sheet!C7``."""
+    return _whole(parse_xlsx(read_input(path, display), display))
+
+
+def _check_archive(data: bytes, display: str) -> None:
+    """Refuse a workbook whose archive expands beyond ``MAX_EXPANDED_BYTES`` (a decompression bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
+    if expanded > MAX_EXPANDED_BYTES:
+        raise InputError([Diagnostic(
+            Location(display), f"cannot read workbook: it expands to {expanded:,} bytes (at most {MAX_EXPANDED_BYTES:,})"
+        )])
+
+
+def parse_xlsx(data: bytes, display: str) -> Table:
+    """An XLSX workbook from its bytes, one section per sheet; errors point at ``file!Sheet!C7``."""
     import openpyxl
 
+    _check_archive(data, display)
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
-    data: dict[str, Any] = {}
+    data_out: dict[str, Any] = {}
     headers: dict[str, tuple[str, list[str]]] = {}
     numbers: dict[str, list[int]] = {}
     errors: list[Diagnostic] = []
-    for sheet in workbook.worksheets:
-        try:
-            section = _section_for(sheet.title, Location(display, cell=f"{sheet.title}!A1"))
-        except InputError as exc:
-            errors.extend(exc.diagnostics)
-            continue
-        rows = [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
-        if not rows:
-            continue
-        header = [column.strip() for column in rows[0]]
-        data[section], numbers[section] = _rows_to_section(header, rows[1:], list(range(2, len(rows) + 1)))
-        headers[section] = (sheet.title, header)
-    workbook.close()
+    cells: list[Diagnostic] = []
+    try:
+        for sheet in workbook.worksheets:
+            try:
+                section = _section_for(sheet.title, Location(display, cell=f"{sheet.title}!A1"))
+                rows = _sheet_rows(sheet, display)
+            except InputError as exc:
+                errors.extend(exc.diagnostics)
+                continue
+            if not rows:
+                continue
+
+            def at(row: int, column: int, title: str = sheet.title) -> Location:
+                return Location(display, cell=f"{title}!{_column_letter(column)}{row}")
+
+            header, problems = _header(rows[0], at, any(any(cell for cell in row) for row in rows[1:]))
+            if problems:
+                errors += problems
+                continue
+            data_out[section], numbers[section], more = _rows_to_section(header, rows[1:], list(range(2, len(rows) + 1)), at)
+            cells += more
+            headers[section] = (sheet.title, header)
+    except Exception as exc:  # a sheet that openpyxl cannot parse
+        if isinstance(exc, InputError):
+            raise
+        raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
+    finally:
+        workbook.close()
     if errors:
         raise InputError(errors)
 
@@ -136,4 +238,28 @@ def read_xlsx(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
             return Location(display, cell=f"{title}!{_column_letter(column)}{numbers[loc[0]][loc[1]]}")
         return Location(display)
 
-    return data, locate
+    return data_out, locate, cells
+
+
+def _sheet_rows(sheet: Any, display: str) -> list[list[str]]:
+    """A sheet's cells as text, at most ``MAX_ROWS`` rows and ``MAX_COLUMNS`` columns.
+
+    The sheet's declared dimension is checked first; reading is bounded as well,
+    since a dimension may be missing or wrong, and openpyxl pads every row to
+    the widest column it has seen.
+    """
+    where = Location(display, cell=f"{sheet.title}!A1")
+    if (sheet.max_row or 0) > MAX_ROWS + 1:
+        raise InputError([Diagnostic(where, f"the sheet declares {sheet.max_row:,} rows; at most {MAX_ROWS:,} are read")])
+    rows = []
+    for number, row in enumerate(
+        sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1, values_only=True), start=1
+    ):
+        if number > MAX_ROWS + 1:
+            raise InputError([Diagnostic(where, f"more than {MAX_ROWS:,} rows")])
+        cells = ["" if cell is None else str(cell) for cell in row]
+        if len(cells) > MAX_COLUMNS and cells[MAX_COLUMNS].strip():
+            cell = f"{sheet.title}!{_column_letter(MAX_COLUMNS)}{number}"
+            raise InputError([Diagnostic(Location(display, cell=cell), f"more than {MAX_COLUMNS} columns")])
+        rows.append(cells[:MAX_COLUMNS])
+    return rows

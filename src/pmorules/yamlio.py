@@ -25,6 +25,7 @@ from yaml.reader import ReaderError
 from yaml.resolver import BaseResolver
 
 from .errors import Diagnostic, InputError, Location
+from .inputs import byte_location, decode_text, read_input
 from .numbers import number_problem
 
 MAX_DEPTH = 64  # the formats nest a dozen levels at most; deeper only exhausts recursion downstream
@@ -339,7 +340,7 @@ def parse_yaml(text: str, filename: str) -> Any:
         raise InputError([Diagnostic(where, prefix + problem)]) from None
     except ReaderError as exc:
         # libyaml reports a bad character by its byte offset in the UTF-8 text
-        where = _byte_location(text.encode("utf-8", "surrogatepass"), exc.position, filename)
+        where = byte_location(text.encode("utf-8", "surrogatepass"), exc.position, filename)
         character = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
         raise InputError([Diagnostic(where, f"YAML syntax error: character U+{character:04X}: {exc.reason}")]) from None
     except yaml.YAMLError as exc:
@@ -348,26 +349,9 @@ def parse_yaml(text: str, filename: str) -> Any:
         raise InputError([Diagnostic(Location(filename, 1, 1), "YAML error: the document is nested too deeply")]) from None
 
 
-def _byte_location(data: bytes, offset: int, filename: str) -> Location:
-    """``file:line:col`` (1-based, columns in characters) of a byte offset."""
-    before = data[: max(offset, 0)]
-    line_start = before.rfind(b"\n") + 1
-    column = len(before[line_start:].decode("utf-8", "replace"))
-    return Location(filename, before.count(b"\n") + 1, column + 1)
-
-
-def read_yaml(path: Path, display: str) -> Any:
-    """Read and parse a YAML file named ``display`` in messages."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError([Diagnostic(Location(display), f"cannot read: {exc.strerror}")]) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        where = _byte_location(data, exc.start, display)
-        raise InputError([Diagnostic(where, f"not UTF-8 text: {exc.reason} (byte 0x{data[exc.start]:02x})")]) from None
-    return parse_yaml(text.removeprefix("\ufeff"), display)
+def read_yaml(path: Path, display: str, inside: Path | None = None) -> Any:
+    """Read and parse a YAML file named ``display`` in messages (within ``inside``, when given)."""
+    return parse_yaml(decode_text(read_input(path, display, inside), display), display)
 
 
 def position(container: Any, key: Any) -> tuple[int, int] | None:
