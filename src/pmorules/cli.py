@@ -7,6 +7,7 @@ Data goes to stdout (or ``-o``); diagnostics go to stderr. Exit codes: 0 done,
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import traceback
 from enum import Enum
@@ -17,7 +18,9 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .errors import InputError
+from .errors import Diagnostic, InputError, Location
+from .inputs import os_message
+from .numbers import number_problem
 from .vocabulary import Level
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
@@ -56,6 +59,15 @@ def _fail_input(error: InputError) -> None:
         stderr.print(str(diagnostic), markup=False)
     stderr.print(f"{len(unique)} error{'s' if len(unique) != 1 else ''} found", markup=False)
     raise typer.Exit(2)
+
+
+def _capacity(value: float | None) -> float | None:
+    """``--capacity``: a finite number of effort units, at least 0."""
+    if value is not None:
+        problem = number_problem(value) or (f"{value:g} is negative; a capacity is at least 0" if value < 0 else None)
+        if problem:
+            raise InputError([Diagnostic(Location("--capacity"), problem)])
+    return value
 
 
 def _as_of(value: str | None) -> dt.date | None:
@@ -155,7 +167,7 @@ def report(
     as_of: AsOfOption = None,
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default)."""
-    from .output import write_atomic
+    from .output import write_output
     from .report import render_report
 
     fmt = format.value if format else _format_from_suffix(output)
@@ -164,12 +176,10 @@ def report(
         data = render_report(analysis, fmt)
         if output is None:
             if fmt == "pdf":
-                stderr.print("a PDF report needs -o FILE", markup=False)
-                raise typer.Exit(2)
+                raise InputError([Diagnostic(Location("--output"), "a PDF report needs a file: give -o FILE")])
             sys.stdout.buffer.write(data)
         else:
-            inputs = [Path(workspace) / Path(f.path).relative_to(workspace) for f in analysis.kb.files]
-            write_atomic(output, data, inputs + [p for _, p in analysis.rulebook.files])
+            write_output(output, data, analysis.inputs())
             stderr.print(f"wrote {output}", markup=False)
     except InputError as error:
         _fail_input(error)
@@ -184,7 +194,9 @@ def _format_from_suffix(output: Path | None) -> str:
 def mix(
     workspace: WorkspaceArg = Path("."),
     format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
-    capacity: Annotated[Optional[float], typer.Option("--capacity", help="Effort capacity of the recommended mix")] = None,
+    capacity: Annotated[
+        Optional[float], typer.Option("--capacity", callback=_capacity, help="Effort capacity of the recommended mix (at least 0)")
+    ] = None,
     as_of: AsOfOption = None,
 ) -> None:
     """Recommend a mix of services that hits the goals over their timeframes."""
@@ -228,7 +240,12 @@ def init(directory: Annotated[Path, typer.Argument(help="Directory of the new wo
     """Scaffold a workspace: config, knowledge stub and an overlay rule. Never overwrites a file."""
     from .scaffold import scaffold
 
-    created, kept = scaffold(directory)
+    if os.path.lexists(directory) and not directory.is_dir():
+        raise InputError([Diagnostic(Location(str(directory)), "exists and is not a folder", "give a new or existing folder")])
+    try:
+        created, kept = scaffold(directory)
+    except OSError as exc:
+        raise InputError([Diagnostic(Location(str(exc.filename or directory)), os_message(exc))]) from None
     for path in created:
         stderr.print(f"created {path}", markup=False)
     for path in kept:
@@ -291,7 +308,7 @@ def _book_for_paths(paths: list[Path]):
     for path in paths:
         in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
         config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults))
-        book = load_rulebook(config, path.parent, str(path.parent))
+        book = load_rulebook(config, path.parent, str(path.parent), confine=False)
         rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
         files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path) or Path(shown) == path]
     return RuleBook(rules, files)
@@ -351,12 +368,32 @@ def main() -> None:
         sys.stderr.write("pmorules needs Python 3.11 or 3.12 (durable_rules does not import on 3.13+)\n")
         sys.exit(2)
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # an output error shows here, not after exit
     except InputError as error:
         for diagnostic in sorted(set(error.diagnostics)):
             sys.stderr.write(f"{diagnostic}\n")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.stderr.write("pmorules: interrupted\n")
+        sys.exit(130)
+    except BrokenPipeError:  # the reader of stdout went away: nothing more to say
+        _drop_stdout()
+        sys.exit(141)
+    except OSError as exc:  # writing to stdout or stderr failed (a full disk): an output problem, not a bug
+        _drop_stdout()
+        sys.stderr.write(f"{exc.filename or '<stdout>'}: {os_message(exc)}\n")
         sys.exit(2)
     except Exception:  # an internal error: say so, with the traceback for the bug report
         sys.stderr.write("pmorules: internal error (please report it with the text below)\n")
         traceback.print_exc()
         sys.exit(3)
+
+
+def _drop_stdout() -> None:
+    """Send what is left in stdout's buffer nowhere, so that exiting does not fail again on it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
