@@ -24,7 +24,7 @@ from jinja2 import Template, TemplateSyntaxError
 
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..facts import FACT_TYPES
-from ..text import MESSAGE_ENV
+from ..text import MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
 from .load import Rule, RuleBook
 from .regex import Pattern, PatternError, compile_pattern
 from .spec import COMPARISON_OPS, AllOf, AnyOf, Condition, Operand
@@ -421,16 +421,19 @@ class LazyTemplate:
     """A rule text checked for syntax when the rule is compiled, and compiled on its first render.
 
     Most rules do not fire in an analysis, and compiling a Jinja template costs
-    milliseconds; compiled templates are shared by text within a process.
+    milliseconds; compiled templates are shared by text within a process. All
+    renders of one rule text share one budget (text.MESSAGE_LIMITS), so a rule
+    that fires ten thousand times cannot multiply what one render may use.
     """
 
-    __slots__ = ("text",)
+    __slots__ = ("text", "budget")
 
     def __init__(self, text: str):
         self.text = text
+        self.budget = Budget(MESSAGE_LIMITS)
 
-    def render(self, *args: Any, **kwargs: Any) -> str:
-        return _template(self.text).render(*args, **kwargs)
+    def render(self, context: dict[str, Any]) -> str:
+        return render_under(self.budget, _template(self.text), context)
 
 
 def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, LazyTemplate]:
