@@ -21,6 +21,7 @@ from . import __version__
 from .errors import Diagnostic, InputError, Location
 from .inputs import os_message
 from .numbers import number_problem
+from .text import printable
 from .vocabulary import Level
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
@@ -56,7 +57,7 @@ class TextOrJson(str, Enum):
 def _fail_input(error: InputError) -> None:
     unique = sorted(set(error.diagnostics))
     for diagnostic in unique:
-        stderr.print(str(diagnostic), markup=False)
+        stderr.print(printable(diagnostic), markup=False)
     stderr.print(f"{len(unique)} error{'s' if len(unique) != 1 else ''} found", markup=False)
     raise typer.Exit(2)
 
@@ -330,7 +331,7 @@ def rules_test(
     failed = [r for r in results if not r.passed]
     for result in results:
         mark = "ok  " if result.passed else "FAIL"
-        stdout.print(f"{mark} {result.rule} {result.expect:7} {result.case}: {result.detail}", markup=False)
+        stdout.print(printable(f"{mark} {result.rule} {result.expect:7} {result.case}: {result.detail}"), markup=False)
     uncovered = sorted(
         rule.id for rule in book.rules.values()
         if not any(r.rule == rule.id and r.expect == "fire" and r.passed for r in results)
@@ -357,7 +358,7 @@ def rules_check(
         _fail_input(error)
     problems = lint(book)
     for problem in problems:
-        stderr.print(str(problem), markup=False)
+        stderr.print(printable(problem), markup=False)
     if problems:
         raise typer.Exit(2)
     stdout.print(f"{len(book.rules)} rules OK", markup=False)
@@ -374,7 +375,7 @@ def main() -> None:
             sys.stdout.flush()  # an output error shows here, not after exit
     except InputError as error:
         for diagnostic in sorted(set(error.diagnostics)):
-            sys.stderr.write(f"{diagnostic}\n")
+            sys.stderr.write(f"{printable(diagnostic)}\n")
         sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write("pmorules: interrupted\n")

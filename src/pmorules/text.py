@@ -59,6 +59,32 @@ def months(value: Any) -> str:
     return f"{text} month" if text == "1" else f"{text} months"
 
 
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
+_MD_LINE_START = re.compile(r"^([-+#]|[0-9]+)([.)]?)(?=\s|$)")
+
+
+def printable(value: Any) -> str:
+    """Text that cannot steer a terminal: control characters (escape sequences, bells, line breaks) and
+    bidirectional overrides are shown as escapes (``\x1b``), not sent."""
+    return _CONTROLS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(value))
+
+
+def markdown_text(value: Any) -> str:
+    """Text made inert in Markdown, on one line: emphasis, code, links, tables and HTML are escaped, and so is
+    a heading or list marker at its start."""
+    text = printable(str(value).translate(_MD_SPECIAL))
+    return _MD_LINE_START.sub(_inert_marker, text, count=1)
+
+
+def _inert_marker(match: re.Match[str]) -> str:
+    """``- x``, ``# x`` or ``12. x`` at the start would make a list or heading: escape the marker."""
+    marker, dot = match.groups()
+    if dot:
+        return f"{marker}\\{dot}"
+    return f"\\{marker}" if marker in "-+#" else marker
+
+
 def join_and(items: Any) -> str:
     """['a', 'b', 'c'] → 'a, b and c'."""
     items = [str(i) for i in items]

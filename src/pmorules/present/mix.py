@@ -4,8 +4,10 @@ what no mix can fix, and the errors left."""
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ..text import printable
 from ..vocabulary import TERMS
 
 from ..mix.recommend import MixResult, effort_of, unattainable_text
@@ -39,10 +41,10 @@ def _table(result: MixResult) -> Table:
 
 
 def print_mix(result: MixResult, console: Console) -> None:
-    name = result.before.kb.organisation.name
+    name = escape(printable(result.before.kb.organisation.name))  # workspace text: never markup, never control codes
     if result.status == "infeasible":
         console.print(f"[bold]{name}[/bold]: no recommended mix", highlight=False)
-        console.print(result.conflict.text(), markup=False)
+        console.print(printable(result.conflict.text()), markup=False)
         return
     console.print(f"[bold]{name}[/bold]: recommended mix (optimal)", highlight=False)
     console.print(_table(result))
@@ -55,18 +57,18 @@ def print_mix(result: MixResult, console: Console) -> None:
                 what += f": {change.before} -> {change.after}"
             elif change.kind == "added":
                 what += f" [{change.origin}]"
-            console.print(f" {MARKS[change.kind]} {what}", markup=False)
-            console.print(f"     {change.reason()}", markup=False, style="dim")
+            console.print(printable(f" {MARKS[change.kind]} {what}"), markup=False)
+            console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
     else:
         console.print("Today's mix is already the best one under the constraints.")
     if result.unattainable:
         console.print()
         console.print("[bold]No mix can fix[/bold]")
         for item in result.unattainable:
-            console.print(f" {item.rule}: {unattainable_text(item, result.before.kb)}", markup=False)
+            console.print(printable(f" {item.rule}: {unattainable_text(item, result.before.kb)}"), markup=False)
     left = [f for f in result.after.findings if f.level == "error"]
     if left:
         console.print()
         console.print("[bold]Errors left in the recommended mix[/bold]")
         for finding in left:
-            console.print(f" {finding.rule} {', '.join(finding.subjects)}: {finding.message}", markup=False)
+            console.print(printable(f" {finding.rule} {', '.join(finding.subjects)}: {finding.message}"), markup=False)

@@ -4,7 +4,9 @@ Drawn from the plain report context with matplotlib's object API on the Agg
 canvas (no pyplot, no global state: settings live in an rc_context), with a
 fixed ``svg.hashsalt``, no date metadata and a seeded networkx layout, so the
 same input gives the same bytes. Text stays text (``svg.fonttype: none``):
-small files, searchable, and escaped by matplotlib like any SVG text.
+small files, searchable, and escaped by matplotlib like any SVG text. Names are
+drawn as written: math text is off (``text.parse_math``), so ``$5 to $10`` keeps
+its dollar signs and ``$\notacommand{x}$`` is a label, not a parse error.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ MITIGATION = "#039855"
 LAYOUT_SEED = 7
 
 RC = {
+    "text.parse_math": False,
     "svg.hashsalt": "pmorules",
     "svg.fonttype": "none",
     "font.family": "sans-serif",

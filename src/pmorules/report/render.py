@@ -32,11 +32,10 @@ from ..errors import Diagnostic, InputError, Location
 from ..inputs import decode_text, folder_inside, read_input
 from ..output import json_text
 from ..paths import default_templates_dir
-from ..text import make_environment, num
+from ..text import make_environment, markdown_text, num, printable
 from .context import build_context
 
 FORMATS = ("html", "md", "json", "pdf")
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
 
 
@@ -191,16 +190,16 @@ def show(value: Any) -> str:
 
 
 def md(value: Any) -> Markup:
-    """Text made safe for Markdown: table pipes, emphasis, links and HTML tags are escaped; one line."""
-    return Markup(str(value).translate(_MD_SPECIAL))
+    """Text made safe for Markdown: table pipes, emphasis, links, headings and HTML tags are escaped; one line."""
+    return Markup(markdown_text(value))
 
 
 def code(value: Any) -> Markup:
     """Inline Markdown code; a backtick becomes a quote so the span cannot be broken out of, a pipe is escaped for tables."""
-    text = str(value).replace("`", "'").replace("|", "\\|").replace("\n", " ")
+    text = printable(str(value).replace("`", "'").replace("|", "\\|").replace("\n", " "))
     return Markup(f"`{text}`") if text else Markup("")
 
 
 def mermaid(value: Any) -> Markup:
     """A quoted Mermaid label: quotes, angle brackets and ampersands become Mermaid entities."""
-    return Markup('"' + str(value).translate(_MERMAID_SPECIAL) + '"')
+    return Markup('"' + printable(str(value).translate(_MERMAID_SPECIAL)) + '"')
