@@ -30,7 +30,7 @@ app.add_typer(rules_app, name="rules")
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False, soft_wrap=True)
 
-WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory")]
+WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory", readable=False)]  # checked, located, by the loader
 AsOfOption = Annotated[
     Optional[str], typer.Option("--as-of", help="Evaluate as of this date (YYYY-MM-DD) instead of today")
 ]
@@ -163,17 +163,21 @@ def why(
 @app.command()
 def report(
     workspace: WorkspaceArg = Path("."),
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout)")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout)", readable=False)
+    ] = None,
     format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="Default: from -o's suffix, else md")] = None,
     as_of: AsOfOption = None,
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default)."""
-    from .output import write_output
+    from .output import check_output, write_output
     from .report import render_report
 
     fmt = format.value if format else _format_from_suffix(output)
     analysis = _analyze(workspace, as_of)
     try:
+        if output is not None:
+            check_output(output, analysis.inputs())
         data = render_report(analysis, fmt)
         if output is None:
             if fmt == "pdf":
@@ -237,7 +241,7 @@ def schema() -> None:
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")]) -> None:
+def init(directory: Annotated[Path, typer.Argument(help="Directory of the new workspace", readable=False)]) -> None:
     """Scaffold a workspace: config, knowledge stub and an overlay rule. Never overwrites a file."""
     from .scaffold import scaffold
 
@@ -262,7 +266,9 @@ def _rulebook(workspace: Optional[Path]):
         _fail_input(error)
 
 
-WorkspaceOption = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Include this workspace's overlay and config")]
+WorkspaceOption = Annotated[
+    Optional[Path], typer.Option("--workspace", "-w", help="Include this workspace's overlay and config", readable=False)
+]
 
 
 @rules_app.command("list")
@@ -317,7 +323,9 @@ def _book_for_paths(paths: list[Path]):
 
 @rules_app.command("test")
 def rules_test(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)")] = None,
+    paths: Annotated[
+        Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)", readable=False)
+    ] = None,
     coverage: Annotated[bool, typer.Option("--coverage", help="Fail on a rule with no must-fire case that fires")] = False,
 ) -> None:
     """Run every rule's must-fire and must-not-fire cases."""
@@ -345,7 +353,9 @@ def rules_test(
 
 @rules_app.command("check")
 def rules_check(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)")] = None,
+    paths: Annotated[
+        Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)", readable=False)
+    ] = None,
 ) -> None:
     """Lint rule files: format, fields, params, joins, templates and required metadata."""
     from .rules.compile import compile_rulebook

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import tempfile
@@ -32,12 +33,18 @@ KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
 def json_text(data: Any) -> str:
     """Stable JSON: sorted keys where order carries no meaning is the caller's job; here indent and newline.
 
     Never ``NaN`` or ``Infinity``, which are not JSON: a non-finite number here is a bug (numbers.py).
+    Characters that could steer a terminal (C1 controls, bidirectional overrides) are written as
+    ``\\u`` escapes, as json.dumps already does for the C0 controls.
     """
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 @dataclass(frozen=True)
@@ -78,18 +85,19 @@ def _destination(target: Path) -> tuple[Path, os.stat_result | None]:
         info = None
     except OSError as exc:
         raise _refuse(target, os_message(exc)) from None
+    what = "is"
+    destination = target
     if info is not None and stat.S_ISLNK(info.st_mode):
         real = _real(target)
         if real is None:
             raise _refuse(target, "is a broken symlink or a symlink loop; only a regular file is replaced")
-        info = real.stat()
-        target = real
+        info, destination, what = real.stat(), real, "is a symlink to"
     if info is not None and not stat.S_ISREG(info.st_mode):
-        raise _refuse(target, f"is {kind_of(info.st_mode)}; only a regular file is replaced", "give a file name with -o")
-    parent = _real(target.parent if target.parent != Path("") else Path("."))
+        raise _refuse(target, f"{what} {kind_of(info.st_mode)}; only a regular file is replaced", "give a file name with -o")
+    parent = _real(destination.parent)
     if parent is None or not parent.is_dir():
-        raise _refuse(target, f"directory {target.parent} does not exist")
-    return parent / target.name, info
+        raise _refuse(target, f"directory {destination.parent} does not exist")
+    return parent / destination.name, info
 
 
 def _check_allowed(target: Path, real: Path, info: os.stat_result | None, protected: Protected) -> None:
@@ -134,7 +142,8 @@ def _interruptible() -> Iterator[None]:
         yield
     except _Interrupted as stop:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            default = handler in (signal.SIG_DFL, signal.default_int_handler)  # die of the signal, as a command should
+            signal.signal(signum, signal.SIG_DFL if default and signum == stop.signum else handler)
         signal.raise_signal(stop.signum)
         raise KeyboardInterrupt from None  # the signal was ignored before: stop anyway, the write did not happen
     finally:
@@ -142,11 +151,19 @@ def _interruptible() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def write_output(target: Path, data: bytes, protected: Protected = Protected()) -> None:
-    """Replace ``target`` with ``data`` atomically, if the writer may; else a located InputError."""
+def check_output(target: Path, protected: Protected = Protected()) -> tuple[Path, os.stat_result | None]:
+    """The file ``write_output`` would replace and its status, or the InputError it would raise
+    (to refuse before rendering a long report, not after)."""
     target = Path(target)
     real, info = _destination(target)
     _check_allowed(target, real, info, protected)
+    return real, info
+
+
+def write_output(target: Path, data: bytes, protected: Protected = Protected()) -> None:
+    """Replace ``target`` with ``data`` atomically, if the writer may; else a located InputError."""
+    target = Path(target)
+    real, info = check_output(target, protected)
     with _interruptible():
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)  # no signal between creating and naming the temp file
         try:

@@ -242,24 +242,36 @@ def parse_xlsx(data: bytes, display: str) -> Table:
 
 
 def _sheet_rows(sheet: Any, display: str) -> list[list[str]]:
-    """A sheet's cells as text, at most ``MAX_ROWS`` rows and ``MAX_COLUMNS`` columns.
+    """A sheet's cells as text, at most ``MAX_ROWS`` rows and ``MAX_COLUMNS`` columns; a value beyond is an error.
 
-    The sheet's declared dimension is checked first; reading is bounded as well,
-    since a dimension may be missing or wrong, and openpyxl pads every row to
-    the widest column it has seen.
+    The cells are read as the sheet holds them, with openpyxl's own sheet
+    parser: its public rows pad every row to the sheet's widest column, so one
+    cell in column XFD would make each row 16,384 cells long. The declared
+    dimension is checked first; reading is bounded too, since it may be wrong.
     """
-    where = Location(display, cell=f"{sheet.title}!A1")
+    from openpyxl.worksheet._reader import WorkSheetParser
+
     if (sheet.max_row or 0) > MAX_ROWS + 1:
+        where = Location(display, cell=f"{sheet.title}!A1")
         raise InputError([Diagnostic(where, f"the sheet declares {sheet.max_row:,} rows; at most {MAX_ROWS:,} are read")])
-    rows = []
-    for number, row in enumerate(
-        sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1, values_only=True), start=1
-    ):
-        if number > MAX_ROWS + 1:
-            raise InputError([Diagnostic(where, f"more than {MAX_ROWS:,} rows")])
-        cells = ["" if cell is None else str(cell) for cell in row]
-        if len(cells) > MAX_COLUMNS and cells[MAX_COLUMNS].strip():
-            cell = f"{sheet.title}!{_column_letter(MAX_COLUMNS)}{number}"
-            raise InputError([Diagnostic(Location(display, cell=cell), f"more than {MAX_COLUMNS} columns")])
-        rows.append(cells[:MAX_COLUMNS])
+    book = sheet.parent
+    rows: list[list[str]] = []
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for number, cells in parser.parse():
+            if number > MAX_ROWS + 1:
+                raise InputError([Diagnostic(Location(display, cell=f"{sheet.title}!A1"), f"more than {MAX_ROWS:,} rows")])
+            rows.extend([] for _ in range(number - 1 - len(rows)))  # rows the sheet leaves out are blank
+            row: list[str] = []
+            for cell in cells:
+                value = "" if cell["value"] is None else str(cell["value"])
+                if cell["column"] > MAX_COLUMNS:
+                    if value.strip():
+                        where = Location(display, cell=f"{sheet.title}!{_column_letter(cell['column'] - 1)}{number}")
+                        raise InputError([Diagnostic(where, f"a value beyond column {MAX_COLUMNS}: more than {MAX_COLUMNS} columns")])
+                    continue
+                row.extend([""] * (cell["column"] - 1 - len(row)))
+                row.append(value)
+            rows.append(row)
     return rows

@@ -60,14 +60,16 @@ def months(value: Any) -> str:
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
 _MD_LINE_START = re.compile(r"^([-+#]|[0-9]+)([.)]?)(?=\s|$)")
 
 
-def printable(value: Any) -> str:
-    """Text that cannot steer a terminal: control characters (escape sequences, bells, line breaks) and
-    bidirectional overrides are shown as escapes (``\x1b``), not sent."""
-    return _CONTROLS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(value))
+def printable(value: Any, lines: bool = False) -> str:
+    """Text that cannot steer a terminal: control characters (escape sequences, bells, line breaks unless
+    ``lines``) and bidirectional overrides are shown as escapes (``\\x1b``), not sent."""
+    pattern = _CONTROLS_BUT_LINES if lines else _CONTROLS
+    return pattern.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(value))
 
 
 def markdown_text(value: Any) -> str:
@@ -105,7 +107,7 @@ class Limits:
 
 
 MESSAGE_LIMITS = Limits(operations=1_000_000, output=5_000_000, built=20_000_000, seconds=10)  # a rule text, per analysis
-REPORT_LIMITS = Limits(operations=20_000_000, output=200_000_000, built=200_000_000, seconds=120, size=50_000_000)
+REPORT_LIMITS = Limits(operations=5_000_000, output=200_000_000, built=200_000_000, seconds=120, size=50_000_000)
 _INT_DIGITS = 4000  # Python refuses to print longer integers anyway
 _INT_BITS = int(_INT_DIGITS * math.log2(10))
 

@@ -42,7 +42,7 @@ class Case:
     name: str
     kind: str  # the class of the issue it belongs to
     args: tuple[str, ...] = ("validate", "ws")
-    files: dict[str, str | bytes] = field(default_factory=dict)  # ws-relative; a None value deletes a base file
+    files: dict[str, Any] = field(default_factory=dict)  # ws-relative: text, bytes, or a function making them
     base: bool = True  # start from the small valid workspace
     expect: int = 0  # exit code
     where: str | None = None  # an error line must start with this
@@ -155,7 +155,7 @@ def run_case(case: Case, directory: Path, src: Path, build: Callable[[Case, Path
     return Run(case, directory, code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), before, after, seconds)
 
 
-LOCATED = re.compile(r"^(?:[^\s:][^\s]*?(?::\d+(?::\d+)?)?|--[a-z][a-z-]*): \S")
+LOCATED = re.compile(r"^(?:[^\s:][^\s]*?(?::\d+(?::\d+)?)?|--[a-z][a-z-]*(?: [a-z]+)?): \S")
 SUMMARY = re.compile(r"^\d+ errors? found$")
 
 

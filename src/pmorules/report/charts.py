@@ -24,6 +24,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 from matplotlib.transforms import blended_transform_factory
 
+from ..text import printable
+
 INK = "#344054"
 MUTED = "#667085"
 GRID = "#eaecf0"
@@ -77,6 +79,7 @@ def _prefix_ids(tag: str, prefix: str) -> str:
 
 
 def _short(text: str, width: int = 40) -> str:
+    text = printable(text)  # SVG (XML) cannot hold most control characters
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
@@ -260,6 +263,7 @@ def graph_chart(graph: dict[str, Any]) -> Markup:
             groups.setdefault(_node_style(node), []).append(pos[ref])
             x, y = pos[ref]
             label = node["id"] if node["kind"] != "service" or node["status"] == "active" else f"{node['id']} ({node['status']})"
+            label = printable(label)
             axes.text(x, y - 0.045 * (max(ys) - min(ys) + 0.2), label, ha="center", va="top", fontsize=7.5, zorder=5,
                       fontweight="bold" if node["on_path"] else "normal",
                       bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})

@@ -123,7 +123,7 @@ class _FolderLoader(BaseLoader):
 
 def environment(dirs: list[TemplateDir], markdown: bool) -> SandboxedEnvironment:
     """The sandboxed environment of one format, with the report's filters."""
-    options: dict[str, Any] = {"finalize": _md_finalize} if markdown else {}
+    options: dict[str, Any] = {"finalize": _md_finalize if markdown else _html_finalize}
     env = make_environment(
         loader=_FolderLoader(dirs),
         autoescape=select_autoescape(["html", "html.j2"], default_for_string=False, default=False),
@@ -178,6 +178,11 @@ def _template_frame(tb: TracebackType | None, dirs: list[TemplateDir]) -> Locati
 
 def _md_finalize(value: Any) -> Any:
     return value if isinstance(value, Markup) else md(value)
+
+
+def _html_finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` of an HTML template: control characters shown as escapes (then autoescaped)."""
+    return value if isinstance(value, Markup) else printable(value, lines=True)
 
 
 def show(value: Any) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 MAX_LENGTH = 500
 MAX_REPEAT = 1000
-MAX_STATES = 2000
+MAX_STATES = 5000
 MAX_GROUP_DEPTH = 32
 _CACHE = 4096  # answers remembered per pattern (facts repeat values: statuses, terms, ids)
 _STEPS = 20_000  # state-set transitions remembered per pattern (a lazily built deterministic automaton)
