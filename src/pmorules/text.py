@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template, nodes, pass_context
+from jinja2 import Environment, StrictUndefined, Template, TemplateError, TemplateRuntimeError, nodes, pass_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.filters import do_selectattr
 from jinja2.nodes import EvalContext
@@ -197,6 +197,10 @@ class _BoundedTemplate(Template):
                 exc.__traceback__) from None
         except MemoryError as exc:
             raise LimitError("the template needs more memory than there is").with_traceback(exc.__traceback__) from None
+        except (TemplateError, TypeError, ValueError, ArithmeticError):
+            raise
+        except Exception as exc:  # e.g. AttributeError from a filter given the wrong kind of value: the template's error
+            raise TemplateRuntimeError(f"{type(exc).__name__}: {exc}").with_traceback(exc.__traceback__) from None
 
 
 class _BoundedCodeGenerator(CodeGenerator):

@@ -562,6 +562,9 @@ message_case("msg_slice_huge", "{{ range(10)|slice(10**8)|list }}", says="slice"
 message_case("msg_big_output", "{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}", says="writes more than")
 message_case("msg_integer_squaring", "{% set ns = namespace(n=3) %}{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}"
              "{% endfor %}{{ ns.n }}", says="digits")
+message_case("msg_include_a_file", "{% include '/etc/passwd' %}", says="loader")
+message_case("msg_import_a_file", "{% import '/etc/passwd' as x %}{{ x }}", says="loader")
+message_case("msg_filter_on_wrong_kind", "{{ [1, 2]|indent(1) }}", says="AttributeError")
 message_case("msg_python_internals", "{{ ''.__class__.__mro__[1].__subclasses__() }}")
 message_case("msg_ok_with_filters", "{{ s.name }} at {{ s.probability|pct }} over {{ s.months|months }}.", expect=0,
              check=fires("ORG001", count=3))
