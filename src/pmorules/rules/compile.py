@@ -111,14 +111,28 @@ class CompiledBook:
 
 
 def _alpha_weight(rule: CompiledRule) -> dict[str, int]:
-    """An upper bound of the alpha tests a rule adds per fact type: every test, nested ones too."""
+    """An upper bound of the alpha tests a rule adds per fact type that can match one fact."""
     weight: dict[str, int] = {}
     for entry in rule.definition["all"]:
         for body in entry.values():
             tests = body.get("$and", [body]) if isinstance(body, dict) else [body]
             fact_type = next((t["t"] for t in tests if isinstance(t, dict) and "t" in t), "")
-            weight[fact_type] = weight.get(fact_type, 0) + sum(count_tests(t) for t in tests)
+            weight[fact_type] = weight.get(fact_type, 0) + sum(_matching(t) for t in tests)
     return weight
+
+
+def _matching(test: Any) -> int:
+    """How many of the engine tests in a compiled test can match one fact: one of an ``in`` list (its values
+    differ), every member of any other group."""
+    if isinstance(test, dict) and len(test) == 1:
+        ((key, value),) = test.items()
+        if key == "$or" and isinstance(value, list) and all(
+            isinstance(item, dict) and len(item) == 1 and not next(iter(item)).startswith("$") for item in value
+        ) and len({next(iter(item)) for item in value}) == 1:
+            return 1
+        if key in ("$or", "$and") and isinstance(value, list):
+            return sum(_matching(item) for item in value)
+    return 1
 
 
 def count_tests(test: Any) -> int:
