@@ -8,8 +8,27 @@ from pathlib import Path
 
 import pytest
 
+from pmorules.analysis import Analysis
 from pmorules.errors import InputError
 from pmorules.knowledge import KnowledgeBase, load_workspace
+from pmorules.mix import MixResult, recommend
+from pmorules.report import render_report
+
+_MIXES: dict[int, tuple[Analysis, MixResult]] = {}
+
+
+def report_of(analysis: Analysis, fmt: str) -> bytes:
+    """The report of an analysis, with its recommended mix computed once per analysis."""
+    if id(analysis) not in _MIXES or _MIXES[id(analysis)][0] is not analysis:
+        _MIXES[id(analysis)] = (analysis, recommend(analysis))
+    return render_report(analysis, _MIXES[id(analysis)][1], fmt)
+
+
+def context_of(analysis: Analysis) -> dict:
+    from pmorules.report.context import build_context
+
+    report_of(analysis, "md")
+    return build_context(analysis, _MIXES[id(analysis)][1])
 
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -279,8 +279,9 @@ def test_fuzz_well_formed_workspaces_resolve_consistently(document: dict) -> Non
         assert {d.target for d in service.depends_on} <= services
         assert service.id not in {d.target for d in service.depends_on}
         for harm in service.harms:
-            assert harm.target in (services if harm.target_kind == "service" else set(kb.outcomes))
-            assert set(harm.mitigated_by) <= services
+            known = {"service": services, "outcome": set(kb.outcomes), "client": set(kb.clients)}[harm.target_kind]
+            assert harm.target in known
+            assert {m.ref for m in harm.mitigated_by if m.kind == "service"} <= services
         assert service.sources[""].line >= 1
     for goal in kb.goals.values():
         assert set(goal.services) <= services and set(goal.outcomes) <= set(kb.outcomes)

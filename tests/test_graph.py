@@ -127,9 +127,25 @@ def _random_deps(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(_random_deps())
-def test_dependant_counts_equal_the_ancestor_sets(graph):
-    assert dependant_counts(graph) == {key: len(nx.ancestors(graph, key)) for key in graph}
+@given(_random_deps(), st.integers(min_value=0, max_value=14))
+def test_dependant_counts_equal_the_ancestor_sets_up_to_the_cap(graph, cap):
+    assert dependant_counts(graph, cap) == {key: min(len(nx.ancestors(graph, key)), cap) for key in graph}
+
+
+def test_a_tangle_of_many_cycles_gives_one_cycle() -> None:
+    """A complete graph of 12 services holds millions of simple cycles; the answer is one cycle per tangle."""
+    from pmorules.graph import tangles
+
+    graph = nx.MultiDiGraph()
+    names = [f"service:s{i:02d}" for i in range(12)]
+    for name in names:
+        graph.add_node(name, kind="service", status="active")
+    for a in names:
+        for b in names:
+            if a != b:
+                graph.add_edge(a, b, kind="depends_on", dep="hard")
+    assert hard_cycles(graph) == [["service:s00", "service:s01"]]
+    assert tangles(graph) == {"service:s00": 12}
 
 
 @settings(max_examples=150, deadline=None)

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from pmorules.analysis import analyze
-from pmorules.report import render_report
+from conftest import context_of, report_of
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 25)
@@ -21,16 +21,16 @@ def _section(html: str) -> str:
 
 def test_the_example_report_shows_the_recommended_mix() -> None:
     analysis = analyze(ROOT / "knowledge" / "example", AS_OF)
-    html = render_report(analysis, "html").decode()
+    html = report_of(analysis, "html").decode()
     section = _section(html)
     assert '<a href="#recommended-mix">Recommended mix</a>' in html  # in the contents
     for text in ("Change approach", "controlling → supportive", "Drop", "Lessons-learned library", "Add",
                  "Portfolio prioritisation and capacity balancing", "What no mix can fix", "Errors left"):
         assert text in section
     assert '<span class="badge error">PRB002</span>' in section
-    markdown = render_report(analysis, "md").decode()
+    markdown = report_of(analysis, "md").decode()
     assert '<a id="recommended-mix"></a>' in markdown and "| **Drop** | Lessons-learned library" in markdown
-    context = json.loads(render_report(analysis, "json"))["report"]["mix"]
+    context = json.loads(report_of(analysis, "json"))["report"]["mix"]
     assert context["status"] == "optimal" and context["recommended"]["counts"]["error"] == 1
     assert [c["kind"] for c in context["changes"]] == ["changed", "removed", "removed", "added"]
 
@@ -41,6 +41,6 @@ def test_an_infeasible_mix_is_explained_in_the_report(tmp_path: Path) -> None:
     config = workspace / "pmorules.toml"
     config.write_text(config.read_text() + "\n[mix]\ncapacity = 10\n", encoding="utf-8")
     analysis = analyze(workspace, AS_OF)
-    section = _section(render_report(analysis, "html").decode())
+    section = _section(report_of(analysis, "html").decode())
     assert "No mix meets every constraint" in section and "raise the capacity" in section
-    assert "No mix meets every constraint" in render_report(analysis, "md").decode()
+    assert "No mix meets every constraint" in report_of(analysis, "md").decode()

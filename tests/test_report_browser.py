@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pmorules.analysis import analyze
-from pmorules.report import render_report
+from conftest import context_of, report_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def test_the_example_report_in_chromium(browser, tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(ROOT)
     analysis = analyze("knowledge/example", dt.date(2026, 11, 25))
     report = tmp_path / "report.html"
-    report.write_bytes(render_report(analysis, "html"))
+    report.write_bytes(report_of(analysis, "html"))
     url = report.as_uri()
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -108,7 +108,7 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
     problems = []
     kb = None
     try:
-        kb = load_workspace(workspace)
+        kb = load_workspace(workspace, today)
     except InputError as exc:
         problems.extend(exc.diagnostics)
     try:
@@ -118,7 +118,7 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
         problems.extend(exc.diagnostics)
     if problems or kb is None:
         raise InputError(problems)
-    facts = derive_facts(kb, today)
+    facts = derive_facts(kb, today, config.config.adherence.conventions())
     matches = evaluate(compiled, facts.facts)
     findings = build_findings(matches, kb)
     return Analysis(kb, config, rulebook, compiled, facts, findings, today)
@@ -126,6 +126,6 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
 
 def reanalyze(analysis: Analysis, kb: KnowledgeBase) -> Analysis:
     """The same rulebook and date run on another knowledge base, such as a recommended mix."""
-    facts = derive_facts(kb, analysis.today)
+    facts = derive_facts(kb, analysis.today, analysis.config.config.adherence.conventions())
     findings = build_findings(evaluate(analysis.compiled, facts.facts), kb)
     return replace(analysis, kb=kb, facts=facts, findings=findings)

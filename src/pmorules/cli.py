@@ -23,8 +23,8 @@ from .vocabulary import Level
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
 rules_app = typer.Typer(no_args_is_help=True, help="List, show, test and lint rules.")
 app.add_typer(rules_app, name="rules")
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+stdout = Console(highlight=False, soft_wrap=True, emoji=False)
 
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory")]
 AsOfOption = Annotated[
@@ -155,13 +155,14 @@ def report(
     as_of: AsOfOption = None,
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default)."""
+    from .mix import recommend
     from .output import write_atomic
     from .report import render_report
 
     fmt = format.value if format else _format_from_suffix(output)
     analysis = _analyze(workspace, as_of)
     try:
-        data = render_report(analysis, fmt)
+        data = render_report(analysis, recommend(analysis), fmt)
         if output is None:
             if fmt == "pdf":
                 stderr.print("a PDF report needs -o FILE", markup=False)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Diagnostic, InputError, Location, did_you_mean
+from .measures import Conventions
 from .vocabulary import Approach, Level
 
 CONFIG_NAME = "pmorules.toml"
@@ -41,6 +42,19 @@ class MixSettings(BaseModel):
     approaches: list[Approach] = Field(default_factory=lambda: ["supportive", "facilitative"])
 
 
+class AdherenceSettings(BaseModel):
+    """How service-to-outcome links count towards a goal's adherence (``[adherence]``; docs/measures.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    primary: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)  # a link the outcome needs
+    supporting: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)  # a link that helps
+    redundancy: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)  # credit for backup services
+
+    def conventions(self) -> Conventions:
+        return Conventions(self.primary, self.supporting, self.redundancy)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -50,6 +64,7 @@ class Config(BaseModel):
     default_rules: bool = True
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     mix: MixSettings = Field(default_factory=MixSettings)
+    adherence: AdherenceSettings = Field(default_factory=AdherenceSettings)
 
 
 class ConfigFile(BaseModel):
@@ -120,7 +135,7 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         for error in exc.errors():
             keys = tuple(str(p) for p in error["loc"])
             if error["type"] == "extra_forbidden":
-                section = Config if len(keys) == 1 else (RuleSetting if keys[0] == "rules" else MixSettings)
+                section = Config if len(keys) == 1 else {"rules": RuleSetting, "adherence": AdherenceSettings}.get(keys[0], MixSettings)
                 message = f"unknown setting {keys[-1]!r}"
                 hint = did_you_mean(keys[-1], list(section.model_fields))
             else:

@@ -144,7 +144,9 @@ def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
 
     They are ``Records``: ``selectattr`` with an equality test answers from an index.
     """
-    return {key: Records(items) for key, items in _knowledge_lists(kb).items()}
+    view: dict[str, Any] = {key: Records(items) for key, items in _knowledge_lists(kb).items()}
+    view["horizons"] = kb.horizons.model_dump()
+    return view
 
 
 def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:

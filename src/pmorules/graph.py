@@ -83,27 +83,31 @@ def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "
     return deps
 
 
-def dependant_counts(deps: nx.DiGraph) -> dict[str, int]:
-    """For every service, how many others need it directly or transitively.
+DEPENDANTS_CAP = 32  # dependant counts stop here: memory stays linear in the services on any graph
 
-    One pass over the condensation (cycles collapse to one node) with integer
-    bitsets, instead of one graph walk per service: linear in edges times n/64.
+
+def dependant_counts(deps: nx.DiGraph, cap: int = DEPENDANTS_CAP) -> dict[str, int]:
+    """For every service, how many others need it directly or transitively, counted up to ``cap``.
+
+    One pass over the condensation (cycles collapse to one node): each component
+    keeps the set of its dependants, truncated at ``cap`` + 1 members. A set that
+    reached the cap makes every set built from it reach it too, so each count is
+    exactly min(true count, cap) in O(edges × cap) time and O(nodes × cap) memory.
     """
     condensed = nx.condensation(deps)
     members = condensed.graph["mapping"]  # node -> component
     index = {key: number for number, key in enumerate(deps)}
-    bits: dict[int, int] = {}
+    above: dict[int, set[int]] = {}
     for component in nx.topological_sort(condensed):  # dependants come before what they need
-        own = 0
-        for key in condensed.nodes[component]["members"]:
-            own |= 1 << index[key]
-        above = 0
+        found = {index[key] for key in condensed.nodes[component]["members"]}
         for parent in condensed.predecessors(component):
-            above |= bits[parent]
-        bits[component] = above | own
-    return {
-        key: bits[members[key]].bit_count() - 1 for key in deps  # minus itself
-    }
+            if len(found) > cap:
+                break
+            found |= above[parent]
+        if len(found) > cap + 1:
+            found = set(sorted(found)[: cap + 1])
+        above[component] = found
+    return {key: min(len(above[members[key]]) - 1, cap) for key in deps}  # minus itself
 
 
 def nearest_dependants(deps: nx.DiGraph, sources: list[str]) -> dict[str, list[str]]:
@@ -144,9 +148,26 @@ def nearest_dependants(deps: nx.DiGraph, sources: list[str]) -> dict[str, list[s
 
 
 def hard_cycles(graph: nx.MultiDiGraph) -> list[list[str]]:
-    """Cycles of hard dependencies among active services, each rotated to start at its smallest key."""
+    """One cycle per tangle of hard dependencies among active services.
+
+    A strongly connected component of two or more services holds at least one
+    cycle; listing every simple cycle could take exponential time, so each
+    component gives its shortest cycle through its smallest member, rotated to
+    start there, and its size.
+    """
+    deps = dependency_graph(graph, ("hard",))
     cycles = []
-    for cycle in nx.simple_cycles(dependency_graph(graph, ("hard",))):
-        start = cycle.index(min(cycle))
-        cycles.append(cycle[start:] + cycle[:start])
+    for component in nx.strongly_connected_components(deps):
+        if len(component) < 2:
+            continue
+        start = min(component)
+        inner = deps.subgraph(component)
+        back = min((p for p in inner.predecessors(start)), key=lambda p: (nx.shortest_path_length(inner, start, p), p))
+        cycles.append(nx.shortest_path(inner, start, back))
     return sorted(cycles)
+
+
+def tangles(graph: nx.MultiDiGraph) -> dict[str, int]:
+    """The size of the tangle (strongly connected component) of hard dependencies each cycle start belongs to."""
+    deps = dependency_graph(graph, ("hard",))
+    return {min(c): len(c) for c in nx.strongly_connected_components(deps) if len(c) >= 2}

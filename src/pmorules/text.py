@@ -47,9 +47,14 @@ def join_and(items: Any) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def names_for(ids: Any, names: Any) -> list[str]:
+    """Ids as display names; a mitigator named by tag (``tag:capability``) reads "any capability service"."""
+    return [f"any {i[4:]} service" if str(i).startswith("tag:") else str(names[i]) for i in ids]
+
+
 def make_environment(**options: Any) -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, **options)
-    env.filters.update(pct=pct, num=num, months=months, join_and=join_and)
+    env.filters.update(pct=pct, num=num, months=months, join_and=join_and, names_for=names_for)
     return env
 
 

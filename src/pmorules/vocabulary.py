@@ -79,3 +79,5 @@ class Level(str, Enum):
 
 
 LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+IMPOSING_APPROACHES = ("directive", "controlling")  # the approaches in which the PMO imposes or decides

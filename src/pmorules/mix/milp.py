@@ -16,6 +16,7 @@ import highspy
 import networkx as nx
 import numpy as np
 
+from ..measures import active_mitigators, is_quick
 from .problem import CAPACITY, Constraint, HarmEdge, Problem, Target, exact
 
 STRICT_MARGIN = 1e-6  # a strict share bound holds with this margin, so the rounded fact is past it too
@@ -103,10 +104,19 @@ def _harm_rows(program: Program, problem: Problem, constraint: Constraint) -> No
         else:
             continue
         if spec.kind == "harm_mitigated":
-            for mitigator in harm.mitigators:
-                if mitigator in program.x:
-                    _add(expr, program.x[mitigator], -1.0)
+            for cid in _mitigating(problem, harm):
+                _add(expr, program.x[cid], -1.0)
         program.row(expr, -math.inf, limit, constraint.rule)
+
+
+def _mitigating(problem: Problem, harm: HarmEdge) -> list[str]:
+    """The candidates that would mitigate a harm if chosen."""
+    return active_mitigators(_HarmView(harm.mitigators), [c.service for c in problem.candidates.values()])
+
+
+@dataclass(frozen=True)
+class _HarmView:
+    mitigated_by: tuple
 
 
 def _share_rows(program: Program, problem: Problem, constraint: Constraint) -> None:
@@ -123,7 +133,8 @@ def _share_rows(program: Program, problem: Problem, constraint: Constraint) -> N
     in_term: Expr = {}
     for cid, var in program.x.items():
         service = problem.candidates[cid].service
-        in_term_share = 1.0 if service.term == spec.term else 0.0
+        counted = is_quick(service, problem.horizons) if spec.term == "quick" else service.term == spec.term
+        in_term_share = 1.0 if counted else 0.0
         expr[var] = service.effort / unit * (in_term_share - bound)
         if in_term_share:
             in_term[var] = service.effort / unit
@@ -141,9 +152,8 @@ def _share_rows(program: Program, problem: Problem, constraint: Constraint) -> N
 def _cover_rows(program: Program, problem: Problem, constraint: Constraint) -> None:
     for target in problem.targets:
         eligible = [
-            cid for cid in target.linked
-            if exact(problem.candidates[cid].service.months) <= target.due_months
-            and exact(problem.candidates[cid].service.probability) >= constraint.bound
+            d.service for d in target.deliveries
+            if exact(d.months) <= target.due_months and exact(d.value) >= constraint.bound
         ]
         if eligible:
             program.row({program.x[c]: 1.0 for c in eligible}, 1.0, math.inf, constraint.rule)
@@ -198,21 +208,35 @@ ROWS = {
 
 
 def _coverage(program: Program, problem: Problem, target: Target, weight: float) -> None:
-    """Exact ``1 − Π(1 − p_k x_k)`` over the linked candidates: u_k = u_{k−1} − p_k·w_k with
-    w_k = x_k·u_{k−1} (binary times bounded), linearised by w_k ≤ x_k and w_k ≤ u_{k−1}. Maximising
-    pushes each w_k to its cap, so Σ p_k·w_k = 1 − u_K is exactly the coverage of the chosen set."""
-    linked = sorted(target.linked, key=lambda c: (-problem.candidates[c].service.probability, c))
-    linked = [c for c in linked if problem.candidates[c].service.probability > 0]
+    """The target's adherence in the objective, exactly as measures.target_adherence defines it over the
+    chosen candidates delivering in time: (1 − λ)·max v + λ·(1 − Π(1 − v)).
+
+    The max: one binary b_k per delivery, Σ b_k ≤ 1, b_k ≤ x_k; maximising picks the best chosen one.
+    The product: u_k = u_{k−1} − v_k·w_k with w_k = x_k·u_{k−1} (binary times bounded), linearised by
+    w_k ≤ x_k and w_k ≤ u_{k−1}; maximising pushes each w_k to its cap, so Σ v_k·w_k = 1 − u_K.
+    """
+    in_time = [d for d in target.deliveries if exact(d.months) <= target.due_months and d.value > 0]
+    if not in_time:
+        return
+    best_weight, product_weight = weight * (1 - problem.redundancy), weight * problem.redundancy
+    if best_weight > 0:
+        picks = {}
+        for d in in_time:
+            b = program.var(cost=-best_weight * d.value)
+            program.row({b: 1.0, program.x[d.service]: -1.0}, -math.inf, 0.0, None)
+            picks[b] = 1.0
+        program.row(picks, -math.inf, 1.0, None)
+    if product_weight <= 0:
+        return
     previous: int | None = None  # u_{k-1}; None stands for the constant 1
-    for k, cid in enumerate(linked):
-        p = problem.candidates[cid].service.probability
-        w = program.var(cost=-weight * p, integer=False)
-        program.row({w: 1.0, program.x[cid]: -1.0}, -math.inf, 0.0, None)
+    for k, d in enumerate(in_time):
+        w = program.var(cost=-product_weight * d.value, integer=False)
+        program.row({w: 1.0, program.x[d.service]: -1.0}, -math.inf, 0.0, None)
         if previous is not None:
             program.row({w: 1.0, previous: -1.0}, -math.inf, 0.0, None)
-        if k < len(linked) - 1:
+        if k < len(in_time) - 1:
             u = program.var(integer=False)
-            coefs = {u: 1.0, w: p}
+            coefs = {u: 1.0, w: d.value}
             if previous is not None:
                 coefs[previous] = -1.0
             rhs = 0.0 if previous is not None else 1.0

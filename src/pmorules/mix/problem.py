@@ -11,8 +11,9 @@ from typing import Any
 
 from ..analysis import Analysis
 from ..errors import Diagnostic, InputError, did_you_mean
-from ..knowledge.catalogue import load_catalogue
-from ..knowledge import DEFAULT_MONTHS, Dependency, Harm, KnowledgeBase, Service, term_for_months
+from ..knowledge import KnowledgeBase, Mitigator, Service, term_for_months
+from ..knowledge.spec import Horizons
+from ..measures import Delivery, goal_covers, goal_weight
 from ..rules.load import Rule
 
 CAPACITY = "capacity"  # the constraint group of the effort cap, beside one group per implying rule
@@ -38,13 +39,17 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Target:
-    """One target of one goal (an outcome, or a service the goal names) and the candidates linked to it."""
+    """One target of one goal (an outcome, or a service the goal names) and the candidates delivering it."""
 
     goal: str
     target: str
     kind: str  # outcome | service
     due_months: float
-    linked: tuple[str, ...]
+    deliveries: tuple[Delivery, ...]  # by candidates, best value first
+
+    @property
+    def linked(self) -> tuple[str, ...]:
+        return tuple(d.service for d in self.deliveries)
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,8 @@ class HarmEdge:
     target_kind: str  # service | outcome
     severity: str
     approaches: tuple[str, ...] | None
-    mitigators: tuple[str, ...]
-    harmed_terms: frozenset[str]  # the harmed service's term and the horizon of the latest goal aiming at it
+    mitigators: tuple[Mitigator, ...]
+    harmed_terms: frozenset[str]  # the harmed service's or outcome's term and the horizon of the latest goal aiming at it
     aimed: bool  # some goal aims at the harmed target
 
     def applies(self, approach: str | None) -> bool:
@@ -116,6 +121,8 @@ class Problem:
     change_cost: float  # per service added or dropped
     approach_cost: float  # per change of approach
     today: frozenset[str] = field(default_factory=frozenset)  # the ids of today's active services
+    redundancy: float = 0.5  # the adherence convention: credit for backup services
+    horizons: Horizons = field(default_factory=Horizons)
 
     def groups(self) -> list[str]:
         """The constraint groups that an explanation may relax: the capacity, then each implying rule."""
@@ -168,42 +175,8 @@ def implied_constraints(rules: list[Rule]) -> list[Constraint]:
 
 
 def _catalogue_services(kb: KnowledgeBase, probability: float) -> list[Service]:
-    """Catalogue services the workspace does not offer, as services with catalogue defaults."""
-    catalogue = load_catalogue()
-    offered = {s.catalogue for s in kb.services.values() if s.catalogue}
-    by_catalogue = {s.catalogue: s.id for s in kb.services.values() if s.catalogue}
-    taken = {s.lower() for s in kb.services}
-
-    def ref(cat_id: str) -> str:
-        return by_catalogue.get(cat_id, cat_id)
-
-    out = []
-    for cat in catalogue.services.values():
-        if cat.id in offered or cat.id.lower() in taken:
-            continue
-        deps = tuple(
-            Dependency(ref(d.service), d.kind, d.reason, catalogue.service_location(cat.id, "depends_on"))
-            for d in cat.depends_on
-        )
-        harms = tuple(
-            Harm(
-                ref(h.target) if h.target in catalogue.services else h.target,
-                "service" if h.target in catalogue.services else "outcome",
-                h.severity, h.reason, tuple(ref(m) for m in h.mitigated_by),
-                tuple(h.approaches) if h.approaches is not None else None, h.harm_id,
-                catalogue.service_location(cat.id, "harms"),
-            )
-            for h in cat.harms
-        )
-        out.append(
-            Service(
-                id=cat.id, name=cat.name, catalogue=cat.id, status="proposed", term=cat.term,
-                months=DEFAULT_MONTHS[cat.term], months_given=False, probability=probability, probability_given=False,
-                effort=0.0, approach=None, tags=tuple(cat.tags), clients=(), outcomes=tuple(cat.outcomes),
-                depends_on=deps, harms=harms, assessments=(), sources={"": catalogue.service_location(cat.id)},
-            )
-        )
-    return out
+    """Catalogue services the workspace does not offer, with the candidate probability of the settings."""
+    return [replace(service, probability=probability) for service in kb.candidates.values()]
 
 
 def _efforts(analysis: Analysis, pool: list[Service]) -> dict[str, float]:
@@ -275,19 +248,12 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
         origin = service.status if service.id in kb.services else "catalogue"
         candidates[service.id] = Candidate(service, origin, _approach_options(service, list(settings.approaches)))
 
-    goal_weights: dict[str, float] = {}
-    targets: list[Target] = []
+    conventions = analysis.config.config.adherence.conventions()
+    goal_weights = {goal.id: goal_weight(goal, kb.clients) for goal in kb.goals.values()}
+    covers = goal_covers(kb, conventions, [c.service for c in candidates.values()])
+    targets = [Target(c.goal, c.target, c.kind, c.due_months, c.deliveries) for goal in covers.values() for c in goal]
     aiming: dict[str, list[float]] = {}
     for goal in kb.goals.values():
-        client = kb.clients.get(goal.client) if goal.client else None
-        goal_weights[goal.id] = goal.priority * (client.weight if client else 1.0)
-        linked: dict[str, tuple[str, str, tuple[str, ...]]] = {}
-        for outcome in goal.outcomes:
-            linked[outcome] = ("outcome", outcome, tuple(c for c in candidates if outcome in candidates[c].service.outcomes))
-        for service_id in goal.services:
-            linked[service_id] = ("service", service_id, (service_id,) if service_id in candidates else ())
-        for kind, target, ids in linked.values():
-            targets.append(Target(goal.id, target, kind, goal.due_months, ids))
         for target in list(goal.outcomes) + list(goal.services):
             aiming.setdefault(target, []).append(goal.due_months)
 
@@ -297,11 +263,15 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
             terms = set()
             if harm.target_kind == "service" and harm.target in candidates:
                 terms.add(candidates[harm.target].service.term)
+            if harm.target_kind == "outcome" and harm.party == "any" and kb.outcomes[harm.target].term:
+                terms.add(kb.outcomes[harm.target].term)
+            if harm.target_kind == "client":
+                terms.add("long")
             if harm.target in aiming:
                 terms.add(term_for_months(max(aiming[harm.target]), kb.horizons))
             harms.append(
                 HarmEdge(candidate.id, harm.target, harm.target_kind, harm.severity, harm.approaches,
-                         harm.mitigated_by, frozenset(terms), harm.target in aiming)
+                         harm.mitigated_by, frozenset(terms), harm.target in aiming or harm.target_kind != "service")
             )
 
     today = frozenset(s.id for s in kb.services.values() if s.active)
@@ -309,5 +279,5 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
         capacity = settings.capacity if settings.capacity is not None else sum(kb.services[s].effort for s in today)
     return Problem(
         candidates, goal_weights, targets, harms, constraints, float(capacity), settings.change_cost,
-        settings.approach_change_cost, today,
+        settings.approach_change_cost, today, conventions.redundancy, kb.horizons,
     )

@@ -12,7 +12,7 @@ from typing import Any
 from .. import __version__
 from ..analysis import Analysis
 from ..findings import Finding, names_of
-from ..mix import recommend
+from ..mix import MixResult
 from ..mix.recommend import effort_of, unattainable_text
 from ..rules.spec import OP_WORDS
 from ..text import num
@@ -26,7 +26,7 @@ GRAPH_NODES = 60  # a larger graph picture is unreadable: keep the nodes nearest
 EVIDENCE_ROWS = 12  # per finding; a merged finding can hold hundreds (all of them are in the JSON and `pmorules why`)
 
 
-def build_context(analysis: Analysis) -> dict[str, Any]:
+def build_context(analysis: Analysis, mix: MixResult) -> dict[str, Any]:
     """Everything the report shows, in the order a reader meets it."""
     names = names_of(analysis.kb)
     findings = [_finding(f, analysis, names) for f in analysis.findings]
@@ -38,7 +38,7 @@ def build_context(analysis: Analysis) -> dict[str, Any]:
         "summary": _summary(analysis, findings),
         "timeline": _timeline(analysis),
         "goals": _goals(analysis, names),
-        "mix": _mix(analysis, names),
+        "mix": _mix(analysis, mix, names),
         "categories": _categories(findings),
         "graph": _graph(analysis, names),
         "appendix": _appendix(analysis),
@@ -158,22 +158,20 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
 
 
 def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Each goal with its deadline, the services linked to it (arriving in time or later) and its RAG."""
+    """Each goal with its deadline, the services delivering it (in time or later), its adherence and status."""
     facts = {f.key: f.fields for f in analysis.facts.facts if f.type == "goal"}
-    links: dict[str, dict[str, dict[str, Any]]] = {}
-    for fact in analysis.facts.facts:
-        if fact.type == "goal_link":
-            link = links.setdefault(fact.fields["goal"], {}).setdefault(
-                fact.fields["service"],
-                {"id": fact.fields["service"], "name": names[fact.fields["service"]], "months": fact.fields["months"],
-                 "probability": fact.fields["probability"], "targets": []},
-            )
-            link["targets"].append(fact.fields["target"])
     rows = []
     for goal in sorted(analysis.kb.goals.values(), key=lambda g: (g.due_months, g.id)):
+        services: dict[str, dict[str, Any]] = {}
+        for cover in analysis.facts.covers[goal.id]:
+            for d in cover.deliveries:
+                entry = services.setdefault(d.service, {"id": d.service, "name": names[d.service], "months": d.months,
+                                                        "probability": d.probability, "targets": []})
+                entry["months"] = min(entry["months"], d.months)
+                entry["targets"].append(cover.target)
+        ordered = sorted(services.values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
         on_goal = [f for f in analysis.findings if goal.id in f.subjects]
         worst = min((f.level for f in on_goal), key=LEVEL_ORDER.__getitem__, default=None)
-        services = sorted(links.get(goal.id, {}).values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
         rows.append({
             "id": goal.id,
             "name": goal.name or goal.id,
@@ -182,8 +180,8 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "priority": goal.priority,
             "weight": facts[goal.id]["weight"],
             "adherence": facts[goal.id]["adherence"],
-            "in_time": [s for s in services if s["months"] <= goal.due_months],
-            "later": [s for s in services if s["months"] > goal.due_months],
+            "in_time": [s for s in ordered if s["months"] <= goal.due_months],
+            "later": [s for s in ordered if s["months"] > goal.due_months],
             "level": worst,
             "rag": RAG.get(worst, "green"),
             "findings": [f.id for f in on_goal],
@@ -191,10 +189,9 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _mix(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
+def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[str, Any]:
     """The recommended mix against today's: the changes with their reasons, what no mix can fix,
     the errors left (or, when no mix is feasible, why)."""
-    result = recommend(analysis)
 
     def side(state: Analysis) -> dict[str, Any]:
         summary = state.facts.summary

@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from ..analysis import Analysis
+from ..mix import MixResult
 from ..errors import Diagnostic, InputError, Location
 from ..output import json_text
 from ..paths import default_templates_dir
@@ -31,11 +32,11 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
 
 
-def render_report(analysis: Analysis, fmt: str) -> bytes:
-    """The report of one analysis as html, md, json or pdf bytes."""
+def render_report(analysis: Analysis, mix: MixResult, fmt: str) -> bytes:
+    """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only."""
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
-    context = build_context(analysis)
+    context = build_context(analysis, mix)
     if fmt == "json":
         return json_text(analysis.to_json() | {"report": context}).encode()
     if fmt == "md":

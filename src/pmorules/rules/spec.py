@@ -160,12 +160,15 @@ class Bound(Strict):
         return self
 
 
+ShareOf = Union[Term, Literal["quick"]]  # a term, or quick: perceived within the short horizon from today
+
+
 class ShareMin(Bound):
     """``share_<term> >= bound`` (``>`` if strict) in the recommended mix, which is never empty. With
     ``or_none`` a mix without any effort of the term passes too (a rule that fires on ``0 < share < bound``)."""
 
     kind: Literal["share_min"]
-    term: Term
+    term: ShareOf
     strict: bool = False
     or_none: bool = False
 
@@ -174,7 +177,7 @@ class ShareMax(Bound):
     """``share_<term> <= bound`` (``<`` if strict) in the recommended mix."""
 
     kind: Literal["share_max"]
-    term: Term
+    term: ShareOf
     strict: bool = False
 
 
