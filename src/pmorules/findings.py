@@ -131,6 +131,12 @@ def _path(compiled: CompiledRule, match: Match) -> list[str]:
 def names_of(kb: KnowledgeBase) -> Names:
     """Display names of everything a message may mention, by id."""
     names = Names({o.id: o.name or o.id for o in kb.outcomes.values()})
+    names |= {s.id: s.name for s in kb.candidates.values()}
+    offering: dict[str, str] = {}
+    for service in kb.services.values():  # a catalogue id the workspace offers reads as its (first) service
+        if service.catalogue:
+            offering.setdefault(service.catalogue, service.name)
+    names |= offering
     names |= dict(kb.absent_catalogue)
     names |= {c.id: c.name or c.id for c in kb.clients.values()}
     names |= {g.id: g.name or g.id for g in kb.goals.values()}

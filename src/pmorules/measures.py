@@ -228,7 +228,8 @@ def harm_present(harm: Harm, services: dict[str, Service]) -> bool:
 
 
 def active_mitigators(harm: Harm, active: Iterable[Service]) -> list[str]:
-    """The active services that mitigate a harm: named by id (or catalogue id) or by tag."""
+    """The active services that mitigate a harm: named by id, by a catalogue id they offer, or by a tag they carry."""
     ids = {m.ref for m in harm.mitigated_by if m.kind == "service"}
+    catalogue = {m.ref for m in harm.mitigated_by if m.kind == "catalogue"}
     tags = {m.ref for m in harm.mitigated_by if m.kind == "tag"}
-    return [s.id for s in active if s.id in ids or (s.catalogue and s.catalogue in ids) or tags.intersection(s.tags)]
+    return [s.id for s in active if s.id in ids or s.catalogue in catalogue or tags.intersection(s.tags)]

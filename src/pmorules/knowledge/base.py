@@ -33,9 +33,9 @@ class Dependency:
 
 @dataclass(frozen=True)
 class Mitigator:
-    """What counteracts a harm: a service (workspace id, or a catalogue id not offered) or any service with a tag."""
+    """What counteracts a harm: a workspace service, any service offering a catalogue entry, or any with a tag."""
 
-    kind: str  # service | tag
+    kind: str  # service | catalogue | tag
     ref: str
 
     def __str__(self) -> str:

@@ -137,9 +137,9 @@ class Resolver:
             e.value.id.lower(): e.value.id for e in self.outcomes.values()
         }
 
-    def _catalogue_uses(self) -> dict[str, str]:
-        """Catalogue id -> the workspace service that offers it; unknown or repeated catalogue ids are errors."""
-        used: dict[str, str] = {}
+    def _catalogue_uses(self) -> dict[str, list[str]]:
+        """Catalogue id -> the workspace services that offer it (in file order); unknown catalogue ids are errors."""
+        used: dict[str, list[str]] = {}
         for entry in self.services.values():
             spec: ServiceSpec = entry.value
             if not spec.catalogue:
@@ -150,13 +150,8 @@ class Resolver:
                     entry.at("catalogue"), f"unknown catalogue service {spec.catalogue!r}",
                     did_you_mean(spec.catalogue, list(self.catalogue.services)),
                 ))
-            elif cat_id in used:
-                first = self.services[used[cat_id].lower()].where
-                self.errors.append(
-                    Diagnostic(entry.at("catalogue"), f"catalogue service {cat_id} is used twice (first at {first})")
-                )
             else:
-                used[cat_id] = spec.id
+                used.setdefault(cat_id, []).append(spec.id)
         return used
 
     def remember(self, kind: str, item_id: str, entry: Entry, fields: Iterable[str]) -> None:
@@ -179,15 +174,27 @@ class Resolver:
         if ref.lower() not in self.unreadable:  # an item that failed validation is reported there, once
             self.errors.append(Diagnostic(_place(where), f"unknown {what} {ref!r}", did_you_mean(ref, known)))
 
-    def service_ref(self, ref: str, where: Where, also: tuple[str, ...] = ()) -> tuple[str, str] | None:
-        """Resolve a reference to (id, kind): a service first, then (if ``also`` names them) an outcome or a client."""
+    def service_ref(self, ref: str, where: Where, also: tuple[str, ...] = (), inherited: bool = False
+                    ) -> tuple[str, str] | None:
+        """Resolve a reference to (id, kind): a service first, then (if ``also`` names them) an outcome or a client.
+
+        A catalogue id names the workspace service that offers it. When several do, a reference the workspace
+        writes is ambiguous (an error); one the catalogue supplies names the first of them.
+        """
         key = ref.lower()
         if key in self.services:
             return self.services[key].value.id, "service"
         cat_id = self.catalogue_id(ref)
         if cat_id is not None:
-            if cat_id in self.by_catalogue:
-                return self.by_catalogue[cat_id], "service"
+            offered = self.by_catalogue.get(cat_id, [])
+            if len(offered) > 1 and not inherited:
+                self.errors.append(Diagnostic(
+                    _place(where), f"{ref!r} is ambiguous: {', '.join(offered)} all offer catalogue service {cat_id}",
+                    "name one of them by its id",
+                ))
+                return None
+            if offered:
+                return offered[0], "service"
             self.absent[cat_id] = self.catalogue.services[cat_id].name
             return cat_id, "service"
         if "outcome" in also and key in self.all_outcome_ids:
@@ -217,8 +224,13 @@ class Resolver:
         return None
 
     def mitigator_ref(self, ref: str, where: Where) -> Mitigator | None:
+        """A mitigator: a tag, a catalogue id (any service offering it counts) or a workspace service."""
         if ref.startswith("tag:"):
             return Mitigator("tag", ref[4:])
+        if ref.lower() not in self.services and (cat_id := self.catalogue_id(ref)) is not None:
+            if cat_id not in self.by_catalogue:
+                self.absent[cat_id] = self.catalogue.services[cat_id].name
+            return Mitigator("catalogue", cat_id)
         found = self.service_ref(ref, where)
         return Mitigator("service", found[0]) if found else None
 
@@ -355,9 +367,9 @@ class Resolver:
             out.append((resolve(getattr(item, ref_field), lambda at=at: at(ref_field)), item, at))
         return out
 
-    def _resolver(self, also: tuple[str, ...] = ()) -> Callable[[str, Where], str | None]:
+    def _resolver(self, also: tuple[str, ...] = (), inherited: bool = False) -> Callable[[str, Where], str | None]:
         def resolve(ref: str, where: Where) -> str | None:
-            found = self.service_ref(ref, where, also)
+            found = self.service_ref(ref, where, also, inherited)
             return found[0] if found else None
         return resolve
 
@@ -377,11 +389,12 @@ class Resolver:
     def _dependencies(self, entry: Entry, cat: CatalogueService | None) -> tuple[Dependency, ...]:
         spec: ServiceSpec = entry.value
         resolve = self._resolver()
-        inherited = self._inherited(cat, "depends_on", ((d.service, d) for d in (cat.depends_on if cat else [])), resolve)
+        inherited = self._inherited(cat, "depends_on", ((d.service, d) for d in (cat.depends_on if cat else [])),
+                                    self._resolver(inherited=True))
         deps = []
         for item in self._merge(inherited, self._own(entry, "depends_on", "service", resolve), "dependency", spec.id):
             dep: DependencySpec = item.spec
-            target = resolve(dep.service, item.at)
+            target = self._resolver(inherited=item.inherited)(dep.service, item.at)
             if target is not None and target != spec.id:
                 deps.append(Dependency(target, dep.kind, dep.reason, item.at()))
         return tuple(deps)
@@ -389,7 +402,8 @@ class Resolver:
     def _harms(self, entry: Entry, cat: CatalogueService | None) -> tuple[Harm, ...]:
         spec: ServiceSpec = entry.value
         resolve = self._resolver(("outcome", "client"))
-        inherited = self._inherited(cat, "harms", ((h.target, h) for h in (cat.harms if cat else [])), resolve)
+        inherited = self._inherited(cat, "harms", ((h.target, h) for h in (cat.harms if cat else [])),
+                                    self._resolver(("outcome", "client"), inherited=True))
         own = self._own(entry, "harms", "target", resolve)
         for key, harm, at in own:
             if key is None:  # the target is unknown: still check what it names as mitigators
@@ -398,7 +412,7 @@ class Resolver:
         harms = []
         for item in self._merge(inherited, own, "harm", spec.id):
             harm: HarmSpec = item.spec
-            found = self.service_ref(harm.target, lambda: item.at("target"), ("outcome", "client"))
+            found = self.service_ref(harm.target, lambda: item.at("target"), ("outcome", "client"), item.inherited)
             if found is None:
                 continue
             mitigators = tuple(
