@@ -1,51 +1,78 @@
-"""From a solution to a recommendation: the changed knowledge base, the full rulebook run on it,
-and a reason for every change.
+"""From a solution to a recommendation: the changed knowledge base, the full rulebook run on it, a reason for
+every change, and the new findings no mix avoids, each with why.
 
-A change's reason is counterfactual: undo that one change in the recommended mix, run the rulebook
-again, and the findings that come back (and the adherence lost) are what the change addresses.
+The rulebook has the last word: each optimum is analysed in full, and a mix in which it finds a warning or
+an error that today's mix does not have, and that the model did not count, is cut off and the next best one
+tried (at most ``[mix] verify_rounds`` times). Reasons come from that one before/after pair: a finding today
+that the recommended mix no longer has belongs to the changes of the services it is about (its subjects, the
+services delivering the goal or serving the client it names), and a finding about the mix as a whole to the
+changes that move the measure it tests. The count of analyses is bounded, whatever the number of changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..analysis import Analysis, reanalyze
 from ..findings import Finding
 from ..knowledge import KnowledgeBase, Service
+from ..measures import imposes, quick_share, share_of, target_adherence, term_shares
 from .infeasible import Conflict, explain_infeasible
-from .milp import Solution, Unattainable, build_program, solve
+from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
 from .problem import Problem, build_problem
+
 
 
 @dataclass
 class Change:
-    kind: str  # added | removed | changed
-    service: Service  # as it is in the recommended mix (added, changed) or today (removed)
-    before: str | None = None  # approach today (changed)
-    after: str | None = None  # approach recommended (changed)
+    kind: str  # added | removed | changed (approach) | resized (effort)
+    service: Service  # as it is in the recommended mix (added, changed, resized) or today (removed)
+    before: Any = None  # approach (changed) or effort (resized) today
+    after: Any = None  # approach or effort recommended
     origin: str = ""  # active | proposed | catalogue
+    assumed: dict[str, str] = field(default_factory=dict)  # an addition: field -> where its value comes from
+    probability_before: float | None = None  # resized: the probability at today's effort
     prevents: tuple[Finding, ...] = ()
     goals: tuple[tuple[str, float], ...] = ()  # goal id, adherence it adds
     frees: float = 0.0  # effort it frees where the mix would not fit otherwise
+    forced: str = ""  # a core service dropped: why it had to go
 
     def reason(self) -> str:
         parts = []
+        if self.forced:
+            parts.append(self.forced)
         if self.prevents:
             parts.append("avoids " + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.prevents))
         if self.goals:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
         if self.frees:
             parts.append(f"frees {self.frees:g} effort the other changes need")
+        if self.kind == "resized" and self.after < self.before and not self.frees:
+            parts.append(f"frees {self.before - self.after:g} effort")
         return "; ".join(parts) or "no effect on findings or goals"
 
+    def assumptions(self) -> str:
+        """What the mix assumes of an addition, in words."""
+        s = self.service
+        clients = ", ".join(s.clients) or "no client"
+        return (f"assumed effort {s.effort:g} ({self.assumed.get('effort', 'the workspace')}), probability "
+                f"{s.probability * 100:g}% ({self.assumed.get('probability', 'the workspace')}), value after "
+                f"{s.months_to_value:g} months ({self.assumed.get('months_to_value', 'the workspace')}), serves "
+                f"{clients} ({self.assumed.get('clients', 'the workspace')})")
+
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"service": self.service.id, "name": self.service.name}
+        s = self.service
+        data: dict[str, Any] = {"service": s.id, "name": s.name}
         if self.kind == "added":
-            data |= {"origin": self.origin, "term": self.service.term, "effort": self.service.effort,
-                     "probability": self.service.probability, "approach": self.service.approach}
+            data |= {"origin": self.origin, "term": s.term, "effort": s.effort, "probability": s.probability,
+                     "months_to_value": s.months_to_value, "clients": list(s.clients), "approach": s.approach,
+                     "assumed": dict(self.assumed)}
         elif self.kind == "removed":
-            data |= {"term": self.service.term, "effort": self.service.effort}
+            data |= {"term": s.term, "effort": s.effort}
+        elif self.kind == "resized":
+            data |= {"from": self.before, "to": self.after, "probability_from": self.probability_before,
+                     "probability_to": s.probability}
         else:
             data |= {"from": self.before, "to": self.after}
         return data | {
@@ -54,6 +81,19 @@ class Change:
                          for f in self.prevents],
             "goals": [{"goal": goal, "adherence": round(gain, 4)} for goal, gain in self.goals],
         }
+
+
+@dataclass
+class Unavoidable:
+    """A warning or error today's mix does not have and the recommended mix does, with why no mix avoids it."""
+
+    rule: str
+    level: str
+    subjects: tuple[str, ...]
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "level": self.level, "subjects": list(self.subjects), "reason": self.reason}
 
 
 @dataclass
@@ -66,6 +106,9 @@ class MixResult:
     changes: list[Change]
     unattainable: list[Unattainable]
     conflict: Conflict | None
+    unavoidable: list[Unavoidable] = field(default_factory=list)
+    rounds: int = 0  # full analyses run to verify optima
+    core_exempt: dict[str, str] = field(default_factory=dict)
 
     def of(self, kind: str) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -84,10 +127,12 @@ class MixResult:
         return {
             "status": self.status,
             "workspace": self.before.kb.workspace,
+            "objective_text": OBJECTIVE,
             "mix": self.mix,
             "added": [c.to_json() for c in self.of("added")],
             "removed": [c.to_json() for c in self.of("removed")],
             "changed": [c.to_json() for c in self.of("changed")],
+            "resized": [c.to_json() for c in self.of("resized")],
             "shares": summary["shares"],
             "adherence": summary["adherence"],
             "effort": effort_of(self.after.kb),
@@ -100,24 +145,37 @@ class MixResult:
                 "effort": effort_of(self.before.kb),
                 "findings": self.before.counts(),
             },
+            "core": {cid: c.core for cid, c in sorted(self.problem.candidates.items()) if c.core},
+            "locked": sorted(cid for cid, c in self.problem.candidates.items() if c.locked),
+            "not_proposed": dict(sorted(self.problem.excluded.items())),
             "constraints": [c.to_json() for c in self.problem.constraints],
             "unattainable": [
                 {"rule": u.rule, "goal": u.goal, "target": u.target, "text": unattainable_text(u, self.before.kb)}
                 for u in self.unattainable
             ],
+            "unavoidable": [u.to_json() for u in self.unavoidable],
             "conflict": self.conflict.to_json() if self.conflict else None,
             "resolved": [{"rule": f.rule, "level": f.level, "subjects": f.subjects, "message": f.message} for f in self.resolved()],
             "findings_after": [f.to_json() for f in self.after.findings],
         }
 
 
+OBJECTIVE = (
+    "The recommended mix is the one most likely to meet your goals in time (weighted by their priority and their "
+    "client's weight) within the capacity, with no error-level finding a mix can avoid, each warning or info "
+    "finding it keeps counted as a cost, and as few changes to today's services as that allows."
+)
+
+
 def unattainable_text(item: Unattainable, kb: KnowledgeBase) -> str:
+    if item.goal is None:
+        client = kb.clients[item.target].name if item.target in kb.clients else item.target
+        return f"No candidate whose value is perceived within the short horizon serves {client} ({item.target})"
     target = kb.outcomes[item.target].name if item.target in kb.outcomes else item.target
     goal = kb.goals[item.goal].name or item.goal
-    return (
-        f"No candidate delivers {target} ({item.target}) within {item.due_months:g} months with p ≥ "
-        f"{item.bound * 100:g}%, as the goal {goal} ({item.goal}) needs"
-    )
+    bound = f" with a value of at least {item.bound * 100:g}%" if item.bound is not None else ""
+    return (f"No candidate delivers {target} ({item.target}) within {item.due_months:g} months{bound}, "
+            f"as the goal {goal} ({item.goal}) needs")
 
 
 def _key(finding: Finding) -> tuple[str, tuple[str, ...]]:
@@ -128,80 +186,225 @@ def effort_of(kb: KnowledgeBase) -> float:
     return round(sum(s.effort for s in kb.services.values() if s.active), 6)
 
 
+def chosen_service(problem: Problem, cid: str, size: int, approach: str | None) -> Service:
+    return replace(problem.candidates[cid].sizes[size].service, status="active", approach=approach)
+
+
 def mix_kb(kb: KnowledgeBase, problem: Problem, solution: Solution) -> KnowledgeBase:
-    """Today's knowledge base with the recommended mix: chosen services active in their chosen
-    approach, dropped ones retired, chosen catalogue services added."""
+    """Today's knowledge base with the recommended mix: chosen services active at their chosen size and
+    approach, dropped ones retired, chosen additions added."""
     services: dict[str, Service] = {}
-    chosen = set(solution.chosen)
     for sid, service in kb.services.items():
-        candidate = problem.candidates.get(sid)
-        if candidate is None:
-            services[sid] = service
-        elif sid in chosen:
-            services[sid] = replace(candidate.service, status="active", approach=solution.approaches[sid])
+        if sid in solution.chosen:
+            services[sid] = chosen_service(problem, sid, *solution.chosen[sid])
+        elif service.active and sid in problem.candidates:
+            services[sid] = replace(service, status="retired")
         else:
-            services[sid] = replace(service, status="retired") if service.active else service
-    for cid in solution.chosen:
+            services[sid] = service
+    for cid, (size, approach) in solution.chosen.items():
         if cid not in services:
-            services[cid] = replace(problem.candidates[cid].service, status="active", approach=solution.approaches[cid])
+            services[cid] = chosen_service(problem, cid, size, approach)
     absent = {k: v for k, v in kb.absent_catalogue.items() if k not in services}
     return replace(kb, services=services, absent_catalogue=absent)
 
 
-def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> list[Change]:
+def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem, core_exempt: dict[str, str]) -> list[Change]:
     changes = []
     for sid, service in after.services.items():
         old = before.services.get(sid)
+        candidate = problem.candidates.get(sid)
         if service.active and (old is None or not old.active):
-            changes.append(Change("added", service, origin=problem.candidates[sid].origin))
-        if old is not None and old.active and not service.active:
-            changes.append(Change("removed", old))
-        if service.active and sid in problem.candidates and service.approach != problem.candidates[sid].approaches[0]:
-            changes.append(Change("changed", service, problem.candidates[sid].approaches[0], service.approach))
+            changes.append(Change("added", service, origin=candidate.origin, assumed=dict(candidate.assumed)))
+        elif old is not None and old.active and not service.active:
+            forced = ""
+            if sid in core_exempt:
+                forced = (f"core ({candidate.core}), but every size and approach of it breaks {core_exempt[sid]}, "
+                          f"an error-level rule")
+            changes.append(Change("removed", old, forced=forced))
+        elif service.active and old is not None:
+            if service.approach != old.approach:
+                changes.append(Change("changed", service, old.approach, service.approach))
+            if service.effort != old.effort:
+                changes.append(Change("resized", service, old.effort, service.effort,
+                                      probability_before=old.probability))
     return changes
 
 
-def _undo(change: Change, before: KnowledgeBase, after: KnowledgeBase) -> KnowledgeBase:
-    services = dict(after.services)
-    sid = change.service.id
-    if change.kind == "added" and sid not in before.services:
-        del services[sid]
-    elif change.kind == "added":
-        services[sid] = replace(services[sid], status=before.services[sid].status)
-    elif change.kind == "removed":
-        services[sid] = before.services[sid]
-    else:
-        services[sid] = replace(services[sid], approach=change.before)
-    return replace(after, services=services)
+# ------------------------------------------------------------------ reasons from one before/after pair
 
 
-def _goal_adherence(analysis: Analysis) -> dict[str, float]:
-    return {f.key: f.fields["adherence"] for f in analysis.facts.facts if f.type == "goal"}
-
-
-def _explain_changes(result_after: Analysis, before: Analysis, problem: Problem, changes: list[Change]) -> None:
-    after_keys = {_key(f) for f in result_after.findings}
-    adherence = _goal_adherence(result_after)
+def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[Change]) -> None:
+    by_service: dict[str, list[Change]] = {}
     for change in changes:
-        undone = reanalyze(before, _undo(change, before.kb, result_after.kb))
-        change.prevents = tuple(f for f in undone.findings if _key(f) not in after_keys)
-        change.goals = tuple(
-            (goal, adherence[goal] - value) for goal, value in _goal_adherence(undone).items()
-            if adherence[goal] - value > 5e-5
-        )
-        if change.kind == "removed" and effort_of(undone.kb) > problem.capacity + 1e-9:
-            change.frees = change.service.effort
+        by_service.setdefault(change.service.id, []).append(change)
+    kb_after = after.kb
+    delivering: dict[str, set[str]] = {}  # goal -> services delivering one of its targets, today or after
+    for covers in (before.facts.covers, after.facts.covers):
+        for goal, targets in covers.items():
+            for cover in targets:
+                delivering.setdefault(goal, set()).update(d.service for d in cover.deliveries)
+    after_keys = {_key(f) for f in after.findings}
+    prevents: dict[int, list[Finding]] = {}
+    for finding in before.findings:
+        if _key(finding) in after_keys:
+            continue
+        owners: list[Change] = []
+        for subject in finding.subjects:
+            owners += by_service.get(subject, [])
+            for sid in sorted(delivering.get(subject, ())):
+                owners += by_service.get(sid, [])
+            if subject in before.kb.clients:
+                owners += [c for c in changes if subject in c.service.clients]
+        if not owners:  # about the mix as a whole: the changes that move what it measures its way
+            owners = _movers(finding, before, after, changes)
+        for owner in dict.fromkeys(map(id, owners)):
+            prevents.setdefault(owner, []).append(finding)
+    for change in changes:
+        change.prevents = tuple(prevents.get(id(change), ()))
+    _gains(before, after, problem, changes)
+    total = effort_of(kb_after)
+    for change in changes:
+        freed = change.service.effort if change.kind == "removed" else (
+            change.before - change.after if change.kind == "resized" and change.after < change.before else 0.0)
+        if freed and total + freed > problem.capacity + 1e-9:
+            change.frees = round(freed, 6)
+
+
+def _shares(services: list[Service], horizons) -> dict[str, float]:
+    """The mix fact's share fields of these services, from the shared measures."""
+    shares = term_shares(services)
+    return {"share_short": shares["short"], "share_medium": shares["medium"], "share_long": shares["long"],
+            "share_quick": quick_share(services, horizons), "control_share": share_of(services, imposes)}
+
+
+def _movers(finding: Finding, before: Analysis, after: Analysis, changes: list[Change]) -> list[Change]:
+    """The changes that, each applied alone to today's mix, move a share the finding tests the way the whole
+    recommendation moves it (adherence: the changes that add adherence); every change when it tests neither."""
+    fields = {e.field for e in finding.evidence}
+    horizons = before.kb.horizons
+    today = {s.id: s for s in before.kb.services.values() if s.active}
+    was, now = _shares(list(today.values()), horizons), _shares([s for s in after.kb.services.values() if s.active], horizons)
+    tested = [f for f in was if f in fields and abs(now[f] - was[f]) > 1e-9]
+    movers = [c for c in changes if "adherence" in fields and c.goals]
+    for change in changes:
+        alone = dict(today)
+        if change.kind == "removed":
+            alone.pop(change.service.id, None)
+        else:
+            alone[change.service.id] = change.service
+        moved = _shares(list(alone.values()), horizons)
+        if any((moved[f] - was[f]) * (now[f] - was[f]) > 1e-12 for f in tested) and change not in movers:
+            movers.append(change)
+    return movers if tested or movers else list(changes)
+
+
+def _gains(before: Analysis, after: Analysis, problem: Problem, changes: list[Change]) -> None:
+    """The adherence each change adds to each goal: the goal's adherence after, less the same with only that
+    change undone (its delivery removed, restored or at today's value), from measures.target_adherence."""
+    conventions = problem.conventions
+    today = {(g, c.target): {d.service: d.value for d in c.in_time} for g, cs in before.facts.covers.items() for c in cs}
+    for change in changes:
+        if change.kind == "changed":
+            continue
+        sid = change.service.id
+        gains = []
+        for goal, covers in sorted(after.facts.covers.items()):
+            lost = 0.0
+            touched = False
+            for cover in covers:
+                values = {d.service: d.value for d in cover.in_time}
+                undone = dict(values)
+                old = today.get((goal, cover.target), {})
+                if change.kind == "added":
+                    undone.pop(sid, None)
+                elif sid in old:
+                    undone[sid] = old[sid]
+                if undone == values:
+                    continue
+                touched = True
+                lost += (target_adherence(values.values(), conventions.redundancy)
+                         - target_adherence(undone.values(), conventions.redundancy))
+            if touched and covers and lost / len(covers) > 5e-5:
+                gains.append((goal, lost / len(covers)))
+        change.goals = tuple(gains)
+
+
+# ------------------------------------------------------------------ the recommendation
+
+
+def _new(before: Analysis, after: Analysis) -> list[Finding]:
+    """Warnings and errors of a mix that today's mix does not have."""
+    today = {_key(f) for f in before.findings}
+    return [f for f in after.findings if f.level in ("error", "warning") and _key(f) not in today]
+
+
+def _counted(finding: Finding, broken: list[Soft]) -> bool:
+    """Whether the model counted this finding: it broke that rule's condition on the finding's subjects."""
+    return any(s.rule == finding.rule and set(s.ids) <= set(finding.subjects) for s in broken)
+
+
+def _moved(kb: KnowledgeBase, solution: Solution, problem: Problem, finding: Finding) -> set[str] | None:
+    """The services a finding is about whose place in the mix changed (None: it names none, cut the whole mix)."""
+    moved = set()
+    for subject in finding.subjects:
+        candidate = problem.candidates.get(subject)
+        if candidate is None:
+            continue
+        old = kb.services.get(subject)
+        state = solution.chosen.get(subject)
+        if old is None or not old.active or state is None or state != (0, candidate.approaches[0]):
+            moved.add(subject)
+    return moved or None
+
+
+def _why_unavoidable(program: Program, problem: Problem, solution: Solution, finding: Finding) -> str:
+    """Why no mix avoids a finding the model counted: forcing it out is infeasible, or costs more."""
+    mine = [s for s in solution.broken if s.rule == finding.rule and set(s.ids) <= set(finding.subjects)]
+    fixed = {s.var: 0.0 for s in mine}
+    other = solve(program, problem, fixed=fixed)
+    if other is None:
+        groups = [g for g in problem.groups() if solve(program, problem, frozenset([g]), fixed=fixed) is not None]
+        relax = f"; it could go only by relaxing {' or '.join(groups)}" if groups else ""
+        return f"every mix that meets the hard conditions has it{relax}"
+    instead = sorted({f"{s.rule} ({s.level})" for s in other.broken if s.new} - {f"{finding.rule} ({finding.level})"})
+    worse = f", and would raise {', '.join(instead)} instead" if instead else ""
+    return (f"the best mix without it is worse ({other.objective:.3f} against {solution.objective:.3f}: it gives up "
+            f"more adherence or changes more{worse})")
 
 
 def recommend(analysis: Analysis, capacity: float | None = None) -> MixResult:
-    """The best mix under the constraints the rules imply, with the full rulebook run on it."""
+    """The best mix under the conditions the rules imply, verified by the full rulebook."""
     problem = build_problem(analysis, capacity)
     program = build_program(problem)
-    solution = solve(program, problem)
-    if solution is None:
+    tried: list[tuple[Solution, Analysis, list[Finding]]] = []
+    for _ in range(problem.settings.verify_rounds + 1):
+        solution = solve(program, problem)
+        if solution is None:
+            break
+        after = reanalyze(analysis, mix_kb(analysis.kb, problem, solution))
+        new = _new(analysis, after)
+        tried.append((solution, after, new))
+        uncounted = [f for f in new if not _counted(f, solution.broken)]
+        if not uncounted:
+            break
+        for finding in uncounted:
+            no_good(program, problem, solution, _moved(analysis.kb, solution, problem, finding))
+    if not tried:
         return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable,
-                         explain_infeasible(program, problem))
-    after = reanalyze(analysis, mix_kb(analysis.kb, problem, solution))
-    changes = _changes(analysis.kb, after.kb, problem)
-    _explain_changes(after, analysis, problem, changes)
-    return MixResult("optimal", analysis, after, problem, solution, changes, program.unattainable, None)
+                         explain_infeasible(program, problem), core_exempt=program.core_exempt)
+    solution, after, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[2]), len(t[2]),
+                                                      -t[0].objective))
+    unavoidable = []
+    for finding in new:
+        if _counted(finding, solution.broken):
+            reason = _why_unavoidable(program, problem, solution, finding)
+        else:
+            reason = (f"the full rulebook raised it on each of the {len(tried)} best mixes tried; "
+                      f"raise [mix] verify_rounds to look further")
+        unavoidable.append(Unavoidable(finding.rule, finding.level, tuple(finding.subjects), reason))
+    changes = _changes(analysis.kb, after.kb, problem, program.core_exempt)
+    _explain(analysis, after, problem, changes)
+    return MixResult("optimal", analysis, after, problem, solution, changes, program.unattainable, None,
+                     unavoidable, len(tried), program.core_exempt)
+
+
