@@ -174,7 +174,7 @@ class _Builder:
                 forced = next((c.rule for c in self.p.constraints if c.hard and c.kind == "min_probability"
                                and len(c.services.get(cid, ())) == len(candidate.sizes) * len(candidate.approaches)), None)
                 if forced:
-                    prog.core_exempt[cid] = forced
+                    prog.core_exempt[cid] = f"every size and approach of it breaks {forced}, an error-level rule"
                 else:
                     prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, CORE)
 

@@ -183,6 +183,8 @@ class Problem:
     horizons: Horizons = field(default_factory=Horizons)
     excluded: dict[str, str] = field(default_factory=dict)  # candidate not proposed -> why
     today_findings: frozenset[tuple[str, frozenset[str]]] = frozenset()  # (rule, subjects) of today's findings
+    capacity_given: bool = False  # set by --capacity or [mix] capacity (else today's effort)
+    capacity_note: str = ""  # why the capacity is not today's effort
 
     def groups(self) -> list[str]:
         """The constraint groups an explanation may relax: the capacity, the protections, each hard rule."""
@@ -616,11 +618,12 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     for constraint in constraints:
         prober.constrain(rules[constraint.rule], constraint)
     today = frozenset(s.id for s in kb.services.values() if s.active)
+    given = capacity is not None or settings.capacity is not None
     if capacity is None:
         capacity = settings.capacity if settings.capacity is not None else sum(kb.services[s].effort for s in today)
     return Problem(
         candidates, {g.id: goal_weight(g, kb.clients) for g in kb.goals.values()}, goal_targets, targets, harms,
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
-        excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings),
+        excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given,
     )
 

@@ -11,6 +11,7 @@ changes that move the measure it tests. The count of analyses is bounded, whatev
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..knowledge import KnowledgeBase, Service
 from ..measures import imposes, quick_share, share_of, target_adherence, term_shares
 from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
-from .problem import Problem, build_problem
+from .problem import CAPACITY, CORE, Problem, build_problem
 
 
 
@@ -137,6 +138,7 @@ class MixResult:
             "adherence": summary["adherence"],
             "effort": effort_of(self.after.kb),
             "capacity": self.problem.capacity,
+            "capacity_note": self.problem.capacity_note,
             "objective": round(self.solution.objective, 6) if self.solution else None,
             "before": {
                 "mix": [s.id for s in self.before.kb.services.values() if s.active],
@@ -218,8 +220,7 @@ def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem, core
         elif old is not None and old.active and not service.active:
             forced = ""
             if sid in core_exempt:
-                forced = (f"core ({candidate.core}), but every size and approach of it breaks {core_exempt[sid]}, "
-                          f"an error-level rule")
+                forced = f"core ({candidate.core}), but {core_exempt[sid]}"
             changes.append(Change("removed", old, forced=forced))
         elif service.active and old is not None:
             if service.approach != old.approach:
@@ -372,10 +373,50 @@ def _why_unavoidable(program: Program, problem: Problem, solution: Solution, fin
             f"more adherence or changes more{worse})")
 
 
+def _raise_capacity(program: Program, problem: Problem, conflict: Conflict, organisation: float) -> bool:
+    """When nobody set the capacity and today's effort cannot keep the core and meet the error-level rules,
+    the capacity becomes the least effort that can, if the organisation's capacity has room for it."""
+    needed = conflict.min_capacity
+    if problem.capacity_given or needed is None or needed > organisation or needed <= problem.capacity:
+        return False
+    problem.capacity_note = (f"today's effort ({problem.capacity:g}) cannot keep every core service and meet the "
+                             f"error-level rules; {needed:g} is the least effort that can")
+    problem.capacity = needed
+    for row in program.rows:
+        if row.group == CAPACITY:
+            row.hi = needed
+    return True
+
+
+def _make_room(program: Program, problem: Problem, conflict: Conflict) -> bool:
+    """When keeping every core service leaves no feasible mix, keep as many as the hard conditions allow:
+    the fewest drops first (a solve that minimises them), then the best mix with that many. Each core service
+    the hard conditions push out is exempt, with the conditions that push it in its reason."""
+    if not any(CORE in fix for fix in conflict.fixes):
+        return False
+    core = {cid: program.x[cid] for cid, c in problem.candidates.items() if c.core and cid not in program.core_exempt}
+    fewest = solve(program, problem, frozenset([CORE]), cost={var: -1.0 for var in core.values()})
+    if fewest is None:
+        return False
+    kept = sum(1 for cid in core if cid in fewest.chosen)
+    program.rows = [r for r in program.rows if r.group != CORE]
+    program.row({var: 1.0 for var in core.values()}, float(kept), math.inf, CORE)
+    others = [" and ".join(fix) for fix in conflict.fixes if CORE not in fix]
+    why = "the capacity and the error-level conditions leave no room for every core service" + (
+        f" (relaxing {' or '.join(others)} would)" if others else "")
+    for cid in core:
+        program.core_exempt[cid] = why
+    return True
+
+
 def recommend(analysis: Analysis, capacity: float | None = None) -> MixResult:
     """The best mix under the conditions the rules imply, verified by the full rulebook."""
     problem = build_problem(analysis, capacity)
-    program = build_program(problem)
+    return recommend_program(analysis, problem, build_program(problem))
+
+
+def recommend_program(analysis: Analysis, problem: Problem, program: Program) -> MixResult:
+    """The verified optimum of a built program."""
     tried: list[tuple[Solution, Analysis, list[Finding]]] = []
     for _ in range(problem.settings.verify_rounds + 1):
         solution = solve(program, problem)
@@ -390,8 +431,13 @@ def recommend(analysis: Analysis, capacity: float | None = None) -> MixResult:
         for finding in uncounted:
             no_good(program, problem, solution, _moved(analysis.kb, solution, problem, finding))
     if not tried:
-        return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable,
-                         explain_infeasible(program, problem), core_exempt=program.core_exempt)
+        conflict = explain_infeasible(program, problem)
+        if _raise_capacity(program, problem, conflict, analysis.kb.organisation.capacity):
+            return recommend_program(analysis, problem, program)
+        if not _make_room(program, problem, conflict):
+            return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable, conflict,
+                             core_exempt=program.core_exempt)
+        return recommend_program(analysis, problem, program)
     solution, after, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[2]), len(t[2]),
                                                       -t[0].objective))
     unavoidable = []
