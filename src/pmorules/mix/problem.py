@@ -331,11 +331,12 @@ def _core(analysis: Analysis) -> dict[str, str]:
     return {sid: why for sid, why in core.items() if sid in kb.services and kb.services[sid].active}
 
 
-def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str]]:
-    kb, settings = analysis.kb, analysis.config.config.mix
+def additions(analysis: Analysis) -> dict[str, tuple[Service, dict[str, str]]]:
+    """Every service the mix could add (proposed, or from the catalogue unless switched off), as the mix
+    assumes it, with where each assumption comes from. Checks the ``[mix]`` settings that name them."""
+    kb = analysis.kb
     pool = _pool(analysis)
     _check_settings(analysis, pool)
-    never = {k.lower() for k in settings.never}
     conventions = analysis.config.config.adherence.conventions()
     covers = goal_covers(kb, conventions, [s for s in pool.values() if not s.active])
     goal_clients: dict[str, set[str]] = {}
@@ -345,24 +346,30 @@ def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str
             for delivery in cover.deliveries:
                 if client:
                     goal_clients.setdefault(delivery.service, set()).add(client)
+    return {sid: _assume(analysis, service, "catalogue" if sid not in kb.services else "proposed", goal_clients)
+            for sid, service in pool.items() if not service.active}
+
+
+def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str]]:
+    kb, settings = analysis.kb, analysis.config.config.mix
+    never = {k.lower() for k in settings.never}
     core = _core(analysis)
     candidates: dict[str, Candidate] = {}
     excluded: dict[str, str] = {}
-    for service in pool.values():
-        origin = "active" if service.active else ("catalogue" if service.id not in kb.services else "proposed")
-        assumed: dict[str, str] = {}
-        if origin != "active":
-            if service.id.lower() in never:
-                excluded[service.id] = "[mix] never lists it"
-                continue
-            service, assumed = _assume(analysis, service, origin, goal_clients)
-            if kb.clients and not service.clients:
-                excluded[service.id] = "it would serve no client of the workspace"
-                continue
-        candidates[service.id] = Candidate(
-            service, origin, _approach_options(service, list(settings.approaches)), _sizes(service, origin, settings),
-            assumed, service.keep and service.active, core.get(service.id),
-        )
+    for service in kb.services.values():
+        if service.active:
+            candidates[service.id] = Candidate(
+                service, "active", _approach_options(service, list(settings.approaches)),
+                _sizes(service, "active", settings), {}, service.keep, core.get(service.id))
+    for sid, (service, assumed) in additions(analysis).items():
+        origin = "catalogue" if sid not in kb.services else "proposed"
+        if sid.lower() in never:
+            excluded[sid] = "[mix] never lists it"
+        elif kb.clients and not service.clients:
+            excluded[sid] = "it would serve no client of the workspace"
+        else:
+            candidates[sid] = Candidate(service, origin, _approach_options(service, list(settings.approaches)),
+                                        _sizes(service, origin, settings), assumed)
     return candidates, excluded
 
 

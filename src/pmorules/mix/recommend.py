@@ -21,7 +21,8 @@ from ..knowledge import KnowledgeBase, Service
 from ..measures import imposes, quick_share, share_of, target_adherence, term_shares
 from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
-from .problem import CAPACITY, CORE, Problem, build_problem
+from .problem import CAPACITY, CORE, Problem, additions, build_problem
+from .scenarios import Scenario, ScenarioResult, evaluate_scenario, load_scenarios, side
 
 
 
@@ -110,6 +111,7 @@ class MixResult:
     unavoidable: list[Unavoidable] = field(default_factory=list)
     rounds: int = 0  # full analyses run to verify optima
     core_exempt: dict[str, str] = field(default_factory=dict)
+    scenarios: list[ScenarioResult] = field(default_factory=list)  # the workspace's what-if variants, evaluated
 
     def of(self, kind: str) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -157,6 +159,7 @@ class MixResult:
             ],
             "unavoidable": [u.to_json() for u in self.unavoidable],
             "conflict": self.conflict.to_json() if self.conflict else None,
+            "scenarios": [r.to_json(self.before) for r in self.scenarios],
             "resolved": [{"rule": f.rule, "level": f.level, "subjects": f.subjects, "message": f.message} for f in self.resolved()],
             "findings_after": [f.to_json() for f in self.after.findings],
         }
@@ -167,6 +170,16 @@ OBJECTIVE = (
     "client's weight) within the capacity, with no error-level finding a mix can avoid, each warning or info "
     "finding it keeps counted as a cost, and as few changes to today's services as that allows."
 )
+
+
+def comparison(result: MixResult, extra: list[ScenarioResult]) -> list[dict[str, Any]]:
+    """The columns of the side-by-side table: today, the recommended mix (when feasible), each scenario."""
+    today = result.before
+    columns = [{"name": "Today", "feasible": True, **side(today, today)}]
+    if result.status == "optimal":
+        columns.append({"name": "Recommended", "feasible": True, **side(result.after, today)})
+    columns += [{"name": r.name, "feasible": r.feasible, **side(r.analysis, today)} for r in list(result.scenarios) + extra]
+    return columns
 
 
 def unattainable_text(item: Unattainable, kb: KnowledgeBase) -> str:
@@ -409,10 +422,18 @@ def _make_room(program: Program, problem: Problem, conflict: Conflict) -> bool:
     return True
 
 
-def recommend(analysis: Analysis, capacity: float | None = None) -> MixResult:
-    """The best mix under the conditions the rules imply, verified by the full rulebook."""
+def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list[Scenario] | None = None) -> MixResult:
+    """The best mix under the conditions the rules imply, verified by the full rulebook, beside the what-if
+    scenarios (default: those of the workspace's scenarios/ folder), each run through the rulebook once."""
     problem = build_problem(analysis, capacity)
-    return recommend_program(analysis, problem, build_program(problem))
+    result = recommend_program(analysis, problem, build_program(problem))
+    if scenarios is None:
+        scenarios = load_scenarios(analysis.kb.workspace)
+    if scenarios:
+        open_services = additions(analysis)
+        result.scenarios = [evaluate_scenario(analysis, problem, result.unattainable, s, open_services)
+                            for s in scenarios]
+    return result
 
 
 def recommend_program(analysis: Analysis, problem: Problem, program: Program) -> MixResult:
