@@ -78,6 +78,7 @@ class Program:
     core_exempt: dict[str, str] = field(default_factory=dict)  # core service -> the error rule that forces it out
     nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
     tangents: set[tuple[tuple[str, str, float], float]] = field(default_factory=set)  # (target, L) already cut
+    room_made: bool = False  # the core was relaxed to as many services as the hard conditions leave room for
 
     def var(self, cost: float = 0.0, upper: float = 1.0, integer: bool = True) -> int:
         self.cost.append(cost)
@@ -233,7 +234,7 @@ class _Builder:
         """share = S / E with S, E linear: a bound v is S − v·E compared with 0, in thousandths of the
         smallest effort, so that the solver's tolerance (1e-6) is far below the strict margin."""
         spec, prog = constraint.spec, self.prog
-        strict = STRICT_MARGIN if spec.strict else 0.0
+        strict = STRICT_MARGIN if constraint.strict else 0.0
         bound = constraint.bound + strict if spec.kind == "share_min" else constraint.bound - strict
         efforts = [s.service.effort for c in self.p.candidates.values() for s in c.sizes if s.service.effort > 0]
         unit = min(efforts, default=1.0) / 1000
@@ -246,7 +247,7 @@ class _Builder:
         depth = unit / max(self.p.capacity, unit)
         if spec.kind == "share_max":
             self.holds(constraint, (), expr, -math.inf, 0.0, depth)
-        elif not spec.or_none:
+        elif not constraint.or_none:
             self.holds(constraint, (), expr, 0.0, math.inf, depth)
         else:  # either no effort in the share (some = 0) or the share reaches the bound
             some = prog.var()

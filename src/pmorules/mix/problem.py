@@ -122,6 +122,8 @@ class Constraint:
     origin: str  # where the bound was set
     level: str = "error"
     applies: bool = True  # False: the rule exempts this organisation, whatever the mix
+    strict: bool = False  # share: the bound itself breaks the condition
+    or_none: bool = False  # share minimum: a mix without any effort in the share passes
     eligible: dict[tuple[str, str, float], frozenset[str]] = field(default_factory=dict)  # cover: target -> vids
     services: dict[str, frozenset[tuple[int, str | None]]] = field(default_factory=dict)  # flagged (size, approach)
     edges: list[tuple[str, str]] = field(default_factory=list)  # flagged prerequisites (src, dst)
@@ -143,10 +145,10 @@ class Constraint:
         if not self.applies:
             return "does not apply to this organisation"
         if spec.kind == "share_min":
-            op = ">" if spec.strict else "≥"
-            return f"{measure} share {'0 or ' if spec.or_none else ''}{op} {pct}"
+            op = ">" if self.strict else "≥"
+            return f"{measure} share {'0 or ' if self.or_none else ''}{op} {pct}"
         if spec.kind == "share_max":
-            return f"{measure} share {'<' if spec.strict else '≤'} {pct}"
+            return f"{measure} share {'<' if self.strict else '≤'} {pct}"
         if spec.kind == "cover_in_time":
             return f"every goal target covered before its deadline by a service the rule accepts (value ≥ {pct})"
         if spec.kind == "min_probability":
@@ -424,27 +426,25 @@ class _Prober:
         return next(f for f in self.today if f.type == "mix")
 
     def _threshold(self, rule: Rule, constraint: Constraint, name: str, minimum: bool) -> None:
-        """Which of the rule's thresholds applies to this organisation: the engine runs the rule on today's mix
-        fact with the measure just past each candidate threshold and at it."""
-        spec, mix = constraint.spec, self._mix_fact()
-        strict = getattr(spec, "strict", False)
-        found = None
+        """Which of the rule's thresholds applies to this organisation, and how: the engine runs the rule on
+        today's mix fact with the measure just below, at and just above each candidate threshold (and at 0).
+
+        A minimum b applies when the rule fires just below b (or b is 0) and not just above it; a maximum when
+        it fires just above and not just below. Firing at b itself makes the bound strict; a minimum the rule
+        does not enforce at 0 lets a mix without any effort in the share pass."""
+        mix = self._mix_fact()
         for bound, origin in sorted(_bounds(rule), reverse=minimum):
+            values = [max(bound - DELTA, 0.0), bound, bound + DELTA, 0.0]
+            below, at, above, zero = self.run(rule, [variant(mix, **{name: v}) for v in values])
             if minimum:
-                low, high = (bound, bound + DELTA) if strict else (bound - DELTA, bound)
-                fires = self.run(rule, [variant(mix, **{name: max(low, 0.0)}), variant(mix, **{name: high})])
-                ok = fires == [True, False] or (low < 0 and fires[1] is False and bound == 0)
+                ok = (below or bound == 0) and not above and (below or at)
             else:
-                low, high = (bound - DELTA, bound) if strict else (bound, bound + DELTA)
-                fires = self.run(rule, [variant(mix, **{name: low}), variant(mix, **{name: high})])
-                ok = fires == [False, True]
+                ok = above and not below
             if ok:
-                found = (bound, origin)
-                break
-        if found is None:
-            constraint.applies = False
-        else:
-            constraint.bound, constraint.origin = found
+                constraint.bound, constraint.origin, constraint.strict = bound, origin, at
+                constraint.or_none = minimum and bound > 0 and not zero
+                return
+        constraint.applies = False
 
     def _share_min(self, rule: Rule, constraint: Constraint) -> None:
         self._threshold(rule, constraint, SHARE_FIELDS[constraint.spec.term], minimum=True)

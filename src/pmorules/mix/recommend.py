@@ -390,7 +390,7 @@ def _raise_capacity(program: Program, problem: Problem, conflict: Conflict, orga
     """When nobody set the capacity and today's effort cannot keep the core and meet the error-level rules,
     the capacity becomes the least effort that can, if the organisation's capacity has room for it."""
     needed = conflict.min_capacity
-    if problem.capacity_given or needed is None or needed > organisation or needed <= problem.capacity:
+    if problem.capacity_given or problem.capacity_note or needed is None or needed > organisation or needed <= problem.capacity:
         return False
     problem.capacity_note = (f"today's effort ({problem.capacity:g}) cannot keep every core service and meet the "
                              f"error-level rules; {needed:g} is the least effort that can")
@@ -405,8 +405,9 @@ def _make_room(program: Program, problem: Problem, conflict: Conflict) -> bool:
     """When keeping every core service leaves no feasible mix, keep as many as the hard conditions allow:
     the fewest drops first (a solve that minimises them), then the best mix with that many. Each core service
     the hard conditions push out is exempt, with the conditions that push it in its reason."""
-    if not any(CORE in fix for fix in conflict.fixes):
+    if program.room_made or not any(CORE in fix for fix in conflict.fixes):
         return False
+    program.room_made = True
     core = {cid: program.x[cid] for cid, c in problem.candidates.items() if c.core and cid not in program.core_exempt}
     fewest = solve(program, problem, frozenset([CORE]), cost={var: -1.0 for var in core.values()})
     if fewest is None:

@@ -171,21 +171,19 @@ ShareOf = Union[Term, Literal["quick", "control"]]
 
 
 class ShareMin(Bound):
-    """``share >= bound`` (``>`` if strict) in the recommended mix, which is never empty. With ``or_none`` a
-    mix without any effort in the share passes too (a rule that fires on ``0 < share < bound``)."""
+    """The share reaches the bound in the recommended mix. The engine decides, on today's mix fact, whether the
+    bound itself passes (``>`` or ``≥``) and whether a mix without any effort in the share passes too (a rule
+    that fires on ``0 < share < bound``)."""
 
     kind: Literal["share_min"]
     term: ShareOf
-    strict: bool = False
-    or_none: bool = False
 
 
 class ShareMax(Bound):
-    """``share <= bound`` (``<`` if strict) in the recommended mix."""
+    """The share stays within the bound in the recommended mix (the engine decides whether the bound passes)."""
 
     kind: Literal["share_max"]
     term: ShareOf
-    strict: bool = False
 
 
 class CoverInTime(Bound):
