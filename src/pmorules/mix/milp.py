@@ -376,11 +376,11 @@ class _Builder:
                 for m in mitigators:
                     _add(expr, prog.x[m], -1.0)
                 self.holds(constraint, ids, expr, -math.inf, limit)
-            else:
+            elif mitigators:  # flagged only when mitigated: some = 1 when any mitigator runs
+                some = prog.var()
                 for m in mitigators:
-                    expr = dict(active)
-                    _add(expr, prog.x[m], 1.0)
-                    self.holds(constraint, ids, expr, -math.inf, limit + 1.0)
+                    prog.row({some: 1.0, prog.x[m]: -1.0}, 0.0, math.inf, None)
+                self.holds(constraint, ids, {**active, some: 1.0}, -math.inf, limit + 1.0)
 
     def client_quick(self, constraint: Constraint) -> None:
         prog = self.prog
