@@ -27,7 +27,7 @@ from .derivation import Derivation
     "in_time": (int, "active services delivering some target in time"),
     "earliest_months": (float, "earliest month an active service delivers some target (when any)"),
     "client": (str, "the client the goal belongs to (when given)"),
-})
+}, title="goal {key}")
 def goal_facts(d: Derivation) -> Iterator[Fact]:
     kb, conventions = d.kb, d.conventions
     ranks = {p: rank for rank, p in enumerate(sorted({g.priority for g in kb.goals.values()}, reverse=True), start=1)}
@@ -66,7 +66,7 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
     "earliest_months": (float, "earliest month any active service delivers it (when any)"),
     "adherence": (float, "how likely it is delivered in time (0..1)"),
     "adherence_eventual": (float, "the same, counting late services too"),
-})
+}, title="{target} for goal {goal}")
 def goal_target_facts(d: Derivation) -> Iterator[Fact]:
     for covers in d.covers.values():
         for cover in covers:
@@ -101,7 +101,7 @@ def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
     "services": (int, "active services serving it"),
     "quick_services": (int, "active services serving it whose value is perceived within the short horizon"),
     "goals": (int, "goals it owns"),
-})
+}, title="client {key}")
 def client_facts(d: Derivation) -> Iterator[Fact]:
     serving: dict[str, list] = {}
     for service in d.active:

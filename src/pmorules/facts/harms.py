@@ -81,7 +81,7 @@ def _words(service: Service, harm: Harm, applies: bool, present: bool, target: S
     "mitigator_ids": (str, "the mitigators named, space-separated ('' if none; tags as tag:name)"),
     "active_mitigators": (int, "active services that mitigate it"),
     "active_mitigator_ids": (str, "ids of the active services that mitigate it, space-separated"),
-})
+}, title="the harm of {src} on {target}")
 def harm_facts(d: Derivation) -> Iterator[Fact]:
     shared = d.shared(_Harms)
     services, outcomes = d.kb.services, d.kb.outcomes
@@ -110,9 +110,12 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
                 due = max(d.kb.goals[g].due_months for g in hit)
                 fields["goal_due_max"] = due
                 fields["goal_term"] = horizon(due, d.kb.horizons)
+            words = _words(service, harm, applies, present, target)
+            words["active_mitigators"] = (f"mitigated by {', '.join(mitigating)}" if mitigating else
+                                          f"none of {fields['mitigator_ids'] or 'its (unnamed) mitigators'} is active")
             yield Fact("harm", f"{service.id}>{harm.target}#{index}", fields,
                        {"severity": harm.location.short(), "src_term": d.src("service", service.id, "term")},
-                       [service.id, harm.target], _words(service, harm, applies, present, target))
+                       [service.id, harm.target], words)
 
 
 @fact_type("harm_reach", "A harm on a service that long-term value builds on: the nearest service or goal that "
@@ -125,7 +128,7 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
     "via_term": (str, "term of the harmed service"), "src_term": (str, "term of the harming service"),
     "severity": (str, "severity of the harm"), "severity_rank": (int, "1 low, 2 medium, 3 high"),
     "active": (bool, "the harm from src to via is active"), "hops": (int, "edges from via to dst"),
-})
+}, title="the harm of {src} on {via}, which {dst} builds on")
 def harm_reach_facts(d: Derivation) -> Iterator[Fact]:
     shared = d.shared(_Harms)
     for service in d.kb.services.values():

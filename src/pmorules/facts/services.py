@@ -48,7 +48,7 @@ class _Dependants:
     "assessments": (int, "number of expert assessments"),
     "assessment_terms": (int, "number of distinct terms the assessments give"),
     "assessment_p_spread": (float, "highest minus lowest assessed probability"),
-})
+}, title="service {key}")
 def service_facts(d: Derivation) -> Iterator[Fact]:
     counts = d.shared(_Dependants)
     for service in d.kb.services.values():
@@ -86,7 +86,7 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
     "src_months": (float, "months from today until src's value is perceived"),
     "dst_months": (float, "months from today until dst's value is perceived (when offered)"),
     "src_term": (str, "term of src"), "dst_term": (str, "term of dst (when offered)"),
-})
+}, title="{src} needing {dst}")
 def dependency_facts(d: Derivation) -> Iterator[Fact]:
     services = d.kb.services
     for service in services.values():
@@ -108,7 +108,7 @@ def dependency_facts(d: Derivation) -> Iterator[Fact]:
     "length": (int, "number of services on the cycle shown"),
     "nodes": (str, "a cycle through the tangle, as 'a > b > a'"),
     "first": (str, "the service the cycle starts at (the tangle's smallest id)"),
-})
+}, title="the tangle of hard dependencies through {first}")
 def cycle_facts(d: Derivation) -> Iterator[Fact]:
     sizes = tangles(d.graph)
     for index, cycle in enumerate(hard_cycles(d.graph), start=1):

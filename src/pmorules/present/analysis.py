@@ -11,7 +11,7 @@ from ..analysis import Analysis
 from ..findings import Finding
 from ..rules.load import Rule, RuleBook
 from ..rules.spec import OP_WORDS, AllOf, AnyOf
-from ..why import WhyNot
+from ..why import ConditionCheck, GroupCheck, WhyNot
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -112,12 +112,26 @@ def print_why_not(answer: WhyNot, console: Console) -> None:
         console.print(f"{answer.rule} is disabled (set at {answer.disabled_by}).", markup=False)
         return
     console.print(f"{answer.rule} did not fire for {answer.subject}:", markup=False)
+    if answer.title:
+        console.print(f"  ({answer.rule}: {answer.title})", markup=False, style="dim")
     for text in answer.unevaluable:
         console.print(f"  - {text}", markup=False)
-    for check in answer.checks:
-        console.print(f"  - {check.text()}", markup=False, style=None if check.holds else "bold")
+    for fact in answer.facts:
+        console.print(f"  {fact.title} [{fact.fact}]:", markup=False)
+        _print_checks(fact.checks, console, "    ")
     for text in answer.blockers:
         console.print(f"  - {text}", markup=False)
+
+
+def _print_checks(checks: list[ConditionCheck | GroupCheck], console: Console, indent: str) -> None:
+    for check in checks:
+        if isinstance(check, GroupCheck):
+            verdict = "holds" if check.holds else "fails"
+            console.print(f"{indent}- {verdict}: {'one of' if check.kind == 'any' else 'each of'}:", markup=False,
+                          style=None if check.holds else "bold")
+            _print_checks(check.checks, console, indent + "    ")
+        else:
+            console.print(f"{indent}- {check.text()}", markup=False, style=None if check.holds else "bold")
 
 
 def print_rule_list(book: RuleBook, console: Console) -> None:
