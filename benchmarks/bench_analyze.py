@@ -9,7 +9,7 @@ and findings; the time libyaml alone takes to parse the same YAML (the baseline)
 and the ratio total / libyaml. Then the wall time of ``pmorules analyze
 knowledge/example`` as a subprocess, as a user runs it.
 
-Targets (ENGINE.md §6.7, issue #3): engine phase at 10k services <= 1.0 s and
+Targets (issue #3): engine phase at 10k services <= 1.0 s and
 <= 0.5 GiB; end to end <= 3x the libyaml parse; the example well under a second.
 
 The workspaces: services in clusters of 40 (a department's services), each in a

@@ -1,4 +1,4 @@
-"""``pmorules.toml``: per-workspace settings (DESIGN.md §4)."""
+"""``pmorules.toml``: per-workspace settings (README, "Adapting the rules")."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class MixSettings(BaseModel):
     candidate_effort: float = Field(default=5.0, ge=0)  # effort of a catalogue service not offered yet
     candidate_probability: float = Field(default=0.6, ge=0, le=1)  # its probability
     change_cost: float = Field(default=0.01, ge=0)  # adherence given up per service added or dropped
-    # ... and per change of approach: it keeps the service and its people, so it comes first (DOMAIN.md §5(c)).
+    # ... and per change of approach: it keeps the service and its people, so it comes first (docs/domain.md#recommendations).
     approach_change_cost: float = Field(default=0.005, ge=0)
     include_catalogue: bool = True
     efforts: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)  # per candidate not active yet
@@ -122,7 +122,7 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise InputError([Diagnostic(where, f"TOML syntax error: {message}")]) from None
     rules = raw.get("rules")
-    if isinstance(rules, list):  # `rules = ["rules"]`: extra rule paths (DESIGN.md §4)
+    if isinstance(rules, list):  # `rules = ["rules"]`: the short form of `rule_paths` (extra rule paths)
         raw = {**raw, "rules": {}, "rule_paths": raw.get("rule_paths", []) + rules}
     elif isinstance(rules, dict) and "paths" in rules:
         rules = dict(rules)
