@@ -283,7 +283,7 @@ def _hostile(workspace: Path) -> None:
     ), encoding="utf-8")
     clients = workspace / "clients.yaml"
     clients.write_text(clients.read_text(encoding="utf-8").replace(
-        "name: CIO and executive committee", f"name: 'CIO <img src=x onerror=alert(2)> | board'", 1
+        "name: CIO and executive committee", "name: 'CIO <img src=x onerror=alert(2)> | board'", 1
     ), encoding="utf-8")
 
 

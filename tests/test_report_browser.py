@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pmorules.analysis import analyze
-from conftest import context_of, report_of
+from conftest import report_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]

@@ -58,20 +58,20 @@ def test_rules_check_fails_on_a_dangling_docs_reference(tmp_path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
     source = (RULES[0].source.file, RULES[0].id)
-    text = f"""- id: ORG001
+    text = """- id: ORG001
   name: org-rule
   title: An organisation rule
   category: test
   level: info
-  match: [{{fact: mix, where: [{{field: services, op: gt, value: 100}}]}}]
+  match: [{fact: mix, where: [{field: services, op: gt, value: 100}]}]
   subjects: [mix]
   message: Many services.
   why: Because.
   recommendation: Fewer.
   references: ["docs/domain.md#balancing", "docs/domain.md#no-such-anchor", "docs/nowhere.md", "Our charter, section 2"]
   tests:
-    - {{name: many, expect: fire, facts: [{{fact: mix, services: 101}}]}}
-    - {{name: few, expect: no-fire, facts: [{{fact: mix, services: 3}}]}}
+    - {name: many, expect: fire, facts: [{fact: mix, services: 101}]}
+    - {name: few, expect: no-fire, facts: [{fact: mix, services: 3}]}
 """
     (rules / "org.yaml").write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["rules", "check", str(rules)])

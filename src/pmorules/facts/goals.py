@@ -6,6 +6,7 @@ the input, and evidence still names the services (best service, contributors).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +39,7 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
             "due_months": goal.due_months, "priority": goal.priority, "priority_rank": ranks[goal.priority],
             "weight": d.weights[goal.id], "adherence": d.adherence[goal.id],
             "adherence_eventual": goal_adherence(covers, conventions, in_time=False),
-            "targets": len(covers), "covered": sum(1 for c in covers if c.in_time),
+            "targets": len(covers), "covered": sum(1 for c in covers if c.in_time_count),
             "linked": len(delivering), "in_time": len({x.service for c in covers for x in c.in_time}),
         }
         earliest = [c.earliest for c in covers if c.earliest is not None]
@@ -76,7 +77,7 @@ def goal_target_facts(d: Derivation) -> Iterator[Fact]:
 def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
     fields: dict[str, Any] = {
         "goal": cover.goal, "target": cover.target, "target_kind": cover.kind, "due_months": cover.due_months,
-        "linked": len(cover.deliveries), "in_time": len(cover.in_time),
+        "linked": len(cover.deliveries), "in_time": cover.in_time_count,
         "adherence": cover.adherence(d.conventions), "adherence_eventual": cover.adherence(d.conventions, False),
     }
     if cover.months is not None:
@@ -91,7 +92,8 @@ def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
         path = path + [best.service] if cover.kind == "outcome" else [cover.goal, best.service]
     if cover.earliest is not None:
         fields["earliest_months"] = cover.earliest
-    contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})" for x in cover.in_time[:8])
+    contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})"
+                             for x in itertools.islice((d for d in cover.deliveries if d.months <= cover.due_months), 8))
     words = {"in_time": f"delivered in time by {contributors}" if contributors else "nothing delivers it in time"}
     return Fact("goal_target", f"{cover.goal}/{cover.target}", fields, sources, path, words)
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from ..graph import dependency_graph, nearest_dependants, node, node_id
+from ..graph import nearest_dependants, node, node_id
 from ..knowledge import Harm, Service
-from ..measures import active_mitigators, harm_applies, harm_present, horizon
+from ..measures import Mitigators, harm_applies, harm_present, horizon
 from ..vocabulary import SEVERITY_RANK, TERMS
 from .base import Fact, fact_type
 from .derivation import Derivation
@@ -21,21 +21,20 @@ class _Harms:
         self.d = d
 
     @cached_property
-    def goals_by_target(self) -> dict[str, list[str]]:
-        """The goals aiming at each outcome, service (delivered or named) and client."""
-        kb, out = self.d.kb, {}
-        for goal in kb.goals.values():
+    def goals_naming(self) -> dict[str, list[str]]:
+        """The goals naming each outcome, service and client."""
+        out: dict[str, list[str]] = {}
+        for goal in self.d.kb.goals.values():
             for target in list(goal.outcomes) + list(goal.services) + ([goal.client] if goal.client else []):
                 out.setdefault(target, []).append(goal.id)
-        for service, goals in self.d.goals_of_service.items():
-            for goal in sorted(goals):
-                if goal not in out.setdefault(service, []):
-                    out[service].append(goal)
         return out
 
     def goals_hit(self, service: Service, harm: Harm) -> list[str]:
-        """The goals the harm hits: those aiming at its target, of the harmed party when it falls on the served."""
-        goals = self.goals_by_target.get(harm.target, [])
+        """The goals the harm hits: those aiming at its target (a harmed service: the goals it delivers), of the
+        harmed party when the harm falls on the clients the service serves."""
+        goals = self.goals_naming.get(harm.target, [])
+        if harm.target_kind == "service":
+            goals = sorted(set(goals) | self.d.goals_of_service.get(harm.target, set()))
         if harm.party != "served":
             return goals
         return [g for g in goals if (client := self.d.kb.goals[g].client) is None or client in service.clients]
@@ -43,7 +42,7 @@ class _Harms:
     @cached_property
     def nearest(self) -> dict[str, dict[str, list[str]]]:
         """Per term: the nearest active service of that term needing each service."""
-        deps = dependency_graph(self.d.graph)
+        deps = self.d.dependencies
         return {term: nearest_dependants(deps, [node("service", s.id) for s in self.d.active if s.term == term])
                 for term in TERMS}
 
@@ -85,12 +84,13 @@ def _words(service: Service, harm: Harm, applies: bool, present: bool, target: S
 def harm_facts(d: Derivation) -> Iterator[Fact]:
     shared = d.shared(_Harms)
     services, outcomes = d.kb.services, d.kb.outcomes
+    mitigators = Mitigators(d.active)
     for service in services.values():
         for index, harm in enumerate(service.harms):
             target = services.get(harm.target) if harm.target_kind == "service" else None
             applies = harm_applies(harm, service.approach)
             present = harm_present(harm, services)
-            mitigating = active_mitigators(harm, d.active)
+            mitigating = mitigators.of(harm)
             hit = shared.goals_hit(service, harm)
             fields: dict[str, Any] = {
                 "src": service.id, "target": harm.target, "target_kind": harm.target_kind,

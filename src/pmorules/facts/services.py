@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from ..graph import DEPENDANTS_CAP, dependant_counts, dependency_graph, hard_cycles, node, node_id, tangles
+from ..graph import DEPENDANTS_CAP, dependant_counts, hard_cycles, node, node_id, tangles
 from ..measures import is_quick
 from .base import Fact, fact_type
 from .derivation import Derivation
@@ -20,11 +20,11 @@ class _Dependants:
 
     @cached_property
     def all(self) -> dict[str, int]:
-        return dependant_counts(dependency_graph(self.d.graph))
+        return dependant_counts(self.d.dependencies)
 
     @cached_property
     def hard(self) -> dict[str, int]:
-        return dependant_counts(dependency_graph(self.d.graph, ("hard",)))
+        return dependant_counts(self.d.hard_dependencies)
 
 
 @fact_type("service", "One service of the workspace (active, proposed or retired).", {
@@ -110,8 +110,8 @@ def dependency_facts(d: Derivation) -> Iterator[Fact]:
     "first": (str, "the service the cycle starts at (the tangle's smallest id)"),
 }, title="the tangle of hard dependencies through {first}")
 def cycle_facts(d: Derivation) -> Iterator[Fact]:
-    sizes = tangles(d.graph)
-    for index, cycle in enumerate(hard_cycles(d.graph), start=1):
+    sizes = tangles(d.hard_dependencies)
+    for index, cycle in enumerate(hard_cycles(d.hard_dependencies), start=1):
         ids = [node_id(k) for k in cycle]
         yield Fact("cycle", f"cycle{index}", {
             "members": sizes[cycle[0]], "length": len(ids), "nodes": " > ".join(ids + ids[:1]), "first": ids[0],
