@@ -414,3 +414,22 @@ def test_any_workspace_renders_the_same_bytes_twice(files: dict[str, str]) -> No
         rendered = {fmt: report_of(analysis, fmt) for fmt in ("md", "html", "json")}
         assert rendered == {fmt: report_of(analysis, fmt) for fmt in rendered}
         assert all(f'id="{f.id}"' in rendered["html"].decode() for f in analysis.findings)
+
+
+def test_the_report_shows_what_the_workspace_turned_off_and_why(make_ws) -> None:
+    workspace = make_ws({"k.yaml": """
+        services:
+          - id: method
+            catalogue: S09
+            approach: directive
+            probability: 0.7
+            harms:
+              - {target: O30, applies: false, reason: cycle time fell 20% since the method came in}
+        """})
+    analysis = analyze(workspace, AS_OF)
+    assert [(x.kind, x.target) for x in analysis.kb.switched_off] == [("harm", "O30")]
+    for fmt in ("md", "html"):
+        text = report_of(analysis, fmt).decode()
+        assert "cycle time fell 20% since the method came in" in text, fmt
+        assert "its harm to Reduction of project life cycle (O30)" in text, fmt
+    assert not [f for f in analysis.findings if "O30" in f.subjects]

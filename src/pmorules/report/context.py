@@ -11,14 +11,13 @@ from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
-from ..findings import Finding, names_of
+from ..findings import Finding, names_of, status_of
 from ..mix import MixResult
 from ..mix.recommend import effort_of, unattainable_text
 from ..rules.spec import OP_WORDS
 from ..text import num
 from ..vocabulary import LEVEL_ORDER, TERMS
 
-RAG = {"error": "red", "warning": "amber"}  # a goal with no finding at these levels is green
 TOP_RECOMMENDATIONS = 5
 TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
 TIMELINE_GOALS = 12  # likewise for goal deadlines
@@ -171,7 +170,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
                 entry["targets"].append(cover.target)
         ordered = sorted(services.values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
         on_goal = [f for f in analysis.findings if goal.id in f.subjects]
-        worst = min((f.level for f in on_goal), key=LEVEL_ORDER.__getitem__, default=None)
+        worst = min((f.level for f in on_goal if f.level != "info"), key=LEVEL_ORDER.__getitem__, default=None)
         rows.append({
             "id": goal.id,
             "name": goal.name or goal.id,
@@ -183,7 +182,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "in_time": [s for s in ordered if s["months"] <= goal.due_months],
             "later": [s for s in ordered if s["months"] > goal.due_months],
             "level": worst,
-            "rag": RAG.get(worst, "green"),
+            "rag": status_of(analysis.findings, goal.id),
             "findings": [f.id for f in on_goal],
         })
     return rows
@@ -335,10 +334,18 @@ def _appendix(analysis: Analysis) -> dict[str, Any]:
             "source": rule.source.short(),
             "changes": [{"setting": k, "origin": v} for k, v in entry["origins"].items() if not v.endswith("(default)")],
         })
+    names = names_of(analysis.kb)
+    what = {"outcome": "its contribution to {}", "dependency": "its need for {}", "harm": "its harm to {}"}
+    switched_off = [
+        {"service": x.service, "service_name": names[x.service], "what": what[x.kind].format(f"{names[x.target]} ({x.target})"),
+         "reason": x.reason, "source": x.location.short()}
+        for x in analysis.kb.switched_off
+    ]
     return {
         "as_of": manifest["as_of"],
         "rules": rules,
         "inputs": manifest["inputs"],
         "rule_files": manifest["rule_files"],
+        "switched_off": switched_off,
         "notes": list(analysis.kb.notes),
     }
