@@ -62,10 +62,16 @@ def imposes(service: Service) -> bool:
     return "control" in service.tags or service.approach in IMPOSING_APPROACHES
 
 
+def longest_wait(months: Iterable[float]) -> tuple[float, float]:
+    """When the longest wait between consecutive first-perceived values starts and ends, counting from today."""
+    arrivals = sorted({0.0, *months})
+    return max(zip(arrivals, arrivals[1:]), key=lambda pair: pair[1] - pair[0], default=(0.0, 0.0))
+
+
 def value_gap(months: Iterable[float]) -> float:
     """The longest wait between consecutive first-perceived values, starting from today."""
-    arrivals = sorted({0.0, *months})
-    return max((b - a for a, b in zip(arrivals, arrivals[1:])), default=0.0)
+    start, end = longest_wait(months)
+    return end - start
 
 
 def horizon(months: float, horizons: Horizons) -> str:

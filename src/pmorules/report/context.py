@@ -15,6 +15,7 @@ from ..findings import Finding, names_of, status_of
 from ..mix import MixResult
 from ..mix.recommend import effort_of, unattainable_text
 from ..rules.spec import OP_WORDS
+from ..measures import longest_wait, share_of
 from ..text import num
 from ..vocabulary import LEVEL_ORDER, TERMS
 
@@ -97,42 +98,13 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
     """When each active service first shows value, against the reviews and the goal deadlines."""
     kb = analysis.kb
     active = sorted((s for s in kb.services.values() if s.active), key=lambda s: (s.months, s.name.lower(), s.id))
-    total = sum(s.effort for s in active)
-
-    def share(services: list) -> float:
-        return sum(s.effort for s in services) / total if total else 0.0
-
-    if len(active) <= TIMELINE_ROWS:
-        rows = [
-            {"label": s.name, "ids": [s.id], "term": s.term, "months": s.months, "probability": s.probability,
-             "share": share([s])}
-            for s in active
-        ]
-    else:
-        groups: dict[tuple[float, str], list] = {}
-        for service in active:
-            groups.setdefault((service.months, service.term), []).append(service)
-        rows = [
-            {"label": f"{len(members)} services", "ids": [s.id for s in members], "term": term, "months": months,
-             "probability": None, "share": share(members)}
-            for (months, term), members in sorted(groups.items(), key=lambda item: (item[0][0], TERMS.index(item[0][1])))
-        ]
+    rows = _timeline_rows(active)
     reviews = [
         {"number": number, "month": month, "services": sum(1 for s in active if s.months <= month),
-         "share": share([s for s in active if s.months <= month])}
+         "share": share_of(active, lambda s, month=month: s.months <= month)}
         for number, month in enumerate(sorted(set(kb.organisation.reviews_months)), start=1)
     ]
-    goals = sorted(kb.goals.values(), key=lambda g: (g.due_months, g.id))
-    if len(goals) <= TIMELINE_GOALS:
-        deadlines = [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months} for g in goals]
-    else:
-        by_month: dict[float, list[str]] = {}
-        for goal in goals:
-            by_month.setdefault(goal.due_months, []).append(goal.id)
-        deadlines = [
-            {"label": f"{len(ids)} goal{'s' if len(ids) != 1 else ''}", "goals": ids, "month": month}
-            for month, ids in by_month.items()
-        ]
+    deadlines = _deadlines(sorted(kb.goals.values(), key=lambda g: (g.due_months, g.id)))
     order = {"service": 0, "review": 1, "deadline": 2}  # at the same month: what is ready, then the review, then what is due
     events = sorted(
         [{"kind": "service", "month": row["months"], **row} for row in rows]
@@ -140,8 +112,7 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
         + [{"kind": "deadline", **deadline} for deadline in deadlines],
         key=lambda event: (event["month"], order[event["kind"]]),
     )
-    arrivals = sorted({0.0, *(s.months for s in active)})
-    gap = max(zip(arrivals, arrivals[1:]), key=lambda pair: pair[1] - pair[0], default=(0.0, 0.0))
+    start, end = longest_wait(s.months for s in active)
     return {
         "rows": rows,
         "grouped": len(active) > TIMELINE_ROWS,
@@ -150,10 +121,36 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
         "deadlines": deadlines,
         "events": events,
         "first_review": reviews[0] if reviews else None,
-        "longest_wait": {"start": gap[0], "end": gap[1], "months": gap[1] - gap[0]},
+        "longest_wait": {"start": start, "end": end, "months": end - start},
         "horizon_months": max([0.0, *(s.months for s in active), *kb.organisation.reviews_months,
                                *(g.due_months for g in kb.goals.values())]),
     }
+
+
+def _timeline_rows(active: list) -> list[dict[str, Any]]:
+    """One row per service, or per month and term when there are too many services to read one by one."""
+    if len(active) <= TIMELINE_ROWS:
+        return [{"label": s.name, "ids": [s.id], "term": s.term, "months": s.months, "probability": s.probability,
+                 "share": share_of(active, lambda x, s=s: x is s)} for s in active]
+    groups: dict[tuple[float, str], list] = {}
+    for service in active:
+        groups.setdefault((service.months, service.term), []).append(service)
+    return [
+        {"label": f"{len(members)} services", "ids": [s.id for s in members], "term": term, "months": months,
+         "probability": None, "share": share_of(active, lambda x, members=members: x in members)}
+        for (months, term), members in sorted(groups.items(), key=lambda item: (item[0][0], TERMS.index(item[0][1])))
+    ]
+
+
+def _deadlines(goals: list) -> list[dict[str, Any]]:
+    """One deadline per goal, or per month when there are too many goals."""
+    if len(goals) <= TIMELINE_GOALS:
+        return [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months} for g in goals]
+    by_month: dict[float, list[str]] = {}
+    for goal in goals:
+        by_month.setdefault(goal.due_months, []).append(goal.id)
+    return [{"label": f"{len(ids)} goal{'s' if len(ids) != 1 else ''}", "goals": ids, "month": month}
+            for month, ids in by_month.items()]
 
 
 def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
