@@ -223,25 +223,23 @@ def report(
     as_of: AsOfOption = None,
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default)."""
-    from . import snapshots
-    from .diff import history
+    from .diff import history_of
     from .mix import recommend
     from .output import write_atomic
     from .report import render_report
-    from .snapshots import judge_all
 
     fmt = format.value if format else _format_from_suffix(output)
     analysis = _analyze(workspace, as_of)
     try:
-        reviews = judge_all(snapshots.reviews(analysis), analysis)
-        data = render_report(analysis, recommend(analysis), fmt, history=history(reviews, analysis))
+        history = history_of(analysis)
+        data = render_report(analysis, recommend(analysis), fmt, history=history)
         if output is None:
             if fmt == "pdf":
                 stderr.print("a PDF report needs -o FILE", markup=False)
                 raise typer.Exit(2)
             sys.stdout.buffer.write(data)
         else:
-            inputs = [Path(f.path) for r in reviews if r.commit is None for f in r.analysis.kb.files]
+            inputs = [Path(f) for f in history.files] if history else []
             inputs += [Path(workspace) / Path(f.path).relative_to(workspace) for f in analysis.kb.files]
             write_atomic(output, data, inputs + [p for _, p in analysis.rulebook.files])
             stderr.print(f"wrote {output}", markup=False)

@@ -183,9 +183,10 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
                 message = f"unknown setting {keys[-1]!r}"
                 hint = did_you_mean(keys[-1], list(section.model_fields))
             elif keys[0] == "history" and keys[-1] == "[key]":
-                keys = keys[:-1]
-                message = f"history: {keys[-1]!r} is not a review id"
-                hint = "name each review [history.<id>] with letters, digits, '_' or '-', and give it a label"
+                line = next((n for n, text in enumerate(text.splitlines(), 1) if text.lstrip().startswith("[") and keys[1] in text), None)
+                errors.append(Diagnostic(Location(display, line), f"history: {keys[1]!r} is not a review id",
+                                         "name each review [history.<id>] with letters, digits, '_' or '-', and give it a label"))
+                continue
             else:
                 message = f"{'.'.join(keys)}: {error['msg'].removeprefix('Value error, ')}"
                 hint = None

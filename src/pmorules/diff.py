@@ -21,7 +21,7 @@ from .analysis import Analysis
 from .errors import Diagnostic, InputError, Location
 from .findings import Finding, fingerprint, names_of
 from .knowledge import KnowledgeBase, Service
-from .snapshots import Judged
+from .snapshots import Judged, judge_all, reviews
 from .text import num, pct
 from .vocabulary import LEVEL_ORDER, TERMS
 from .yamlio import locate, parse_yaml
@@ -284,6 +284,7 @@ class History:
 
     points: list[Point]
     since: Diff
+    files: list[str]  # the knowledge files read from snapshot folders (a report must never overwrite one)
 
     def to_json(self) -> dict[str, Any]:
         return {"trend": [p.to_json() for p in self.points], "since_last_review": self.since.to_json()}
@@ -304,7 +305,13 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
     points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
-    return History(points, since)
+    files = [f.path for r in reviews if r.snapshot.rev is None for f in r.analysis.kb.files]
+    return History(points, since, files)
+
+
+def history_of(current: Analysis) -> History | None:
+    """The history of the reviews a workspace names in its ``[history]`` (None without any)."""
+    return history(judge_all(reviews(current), current), current)
 
 
 def side_of(judged: Judged) -> Side:

@@ -12,6 +12,7 @@ moves between two snapshots is the PMO, not the rulebook. Problems are located I
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, replace
@@ -73,6 +74,8 @@ def judge_all(snapshots: list[Snapshot], yardstick: Analysis) -> list[Judged]:
 def load_snapshot(snapshot: Snapshot, today: dt.date) -> tuple[KnowledgeBase, str | None]:
     """The knowledge of a snapshot, and the commit id when it was read from git."""
     if snapshot.rev is None:
+        if snapshot.where is not None and not snapshot.folder.is_dir():
+            raise InputError([Diagnostic(snapshot.where, f"{snapshot.folder} is not a folder", "give the snapshot's folder, relative to the workspace")])
         return load_workspace(snapshot.folder, today), None
     with tempfile.TemporaryDirectory(prefix="pmorules-snapshot-") as temp:
         commit, shown = _read_revision(snapshot.folder, snapshot.rev, snapshot.at, Path(temp))
@@ -80,27 +83,14 @@ def load_snapshot(snapshot: Snapshot, today: dt.date) -> tuple[KnowledgeBase, st
 
 
 def reviews(current: Analysis) -> list[Snapshot]:
-    """The past reviews named in the workspace's ``[history]``, oldest first."""
+    """The past reviews named in the workspace's ``[history]``, oldest first (checked when they are loaded)."""
     workspace = Path(current.kb.workspace)
     config = current.config
-    snapshots, problems = [], []
-    for key, review in config.config.reviews():
-        label = review.label or key
-        if review.rev is not None:
-            snapshots.append(Snapshot(label, workspace, review.rev, review.date, config.where("history", key, "rev")))
-            continue
-        folder = workspace / review.path
-        where = config.where("history", key, "path")
-        if not folder.is_dir():
-            problems.append(Diagnostic(where, f"history.{key}: {folder} is not a folder", "give the snapshot's folder, relative to the workspace"))
-        elif folder.resolve() == workspace.resolve():
-            problems.append(Diagnostic(where, f"history.{key}: a review's snapshot cannot be the workspace itself",
-                                       "copy the knowledge files of the review into a subfolder such as reviews/2026-03"))
-        else:
-            snapshots.append(Snapshot(label, folder, None, review.date, where))
-    if problems:
-        raise InputError(problems)
-    return snapshots
+    return [
+        Snapshot(review.label or key, workspace if review.path is None else workspace / review.path, review.rev,
+                 review.date, config.where("history", key, "rev" if review.rev is not None else "path"))
+        for key, review in config.config.reviews()
+    ]
 
 
 def _read_revision(folder: Path, rev: str, where: Location, into: Path) -> tuple[str, str]:
@@ -111,8 +101,10 @@ def _read_revision(folder: Path, rev: str, where: Location, into: Path) -> tuple
         raise InputError([Diagnostic(Location(str(folder)), "no such workspace directory")])
     found = _git(["rev-parse", "--show-prefix"], folder, where)
     if found.returncode != 0:
-        raise InputError([Diagnostic(where, f"{folder} is not in a git repository, so it has no revision {rev!r}: {_said(found)}",
-                                     "compare two folders instead: pmorules diff OLD NEW")])
+        said = _said(found)  # e.g. git refusing a repository of another user: then its own words tell why
+        why = "" if said.startswith("not a git repository") else f" ({said})"
+        raise InputError([Diagnostic(where, f"{folder} is not in a git repository, so it has no revision {rev!r}{why}",
+                                     "keep the earlier snapshot as a folder instead, or commit the workspace to git")])
     prefix = found.stdout.decode().strip().rstrip("/")
     resolved = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], folder, where)
     if resolved.returncode != 0:
@@ -148,7 +140,7 @@ def _tree(commit: str, prefix: str, folder: Path, where: Location) -> str | None
 
 def _entries(tree: str, folder: Path, where: Location) -> list[tuple[str, str, str, str]]:
     """The entries of one tree: mode, type, object id, name."""
-    listed = _git(["ls-tree", "-z", tree], folder, where)
+    listed = _git(["ls-tree", "--full-tree", "-z", tree], folder, where)  # not limited to the folder git runs in
     if listed.returncode != 0:
         raise InputError([Diagnostic(where, f"git cannot list the workspace: {_said(listed)}")])
     entries = []
@@ -185,7 +177,8 @@ def _contents(oids: list[str], folder: Path, where: Location) -> list[bytes]:
 def _git(args: list[str], folder: Path, where: Location, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run git in ``folder`` (an argument list, never a shell), within the timeout."""
     try:
-        return subprocess.run(["git", *args], cwd=folder, input=stdin, capture_output=True, timeout=GIT_TIMEOUT, check=False)
+        return subprocess.run(["git", *args], cwd=folder, input=stdin, capture_output=True, timeout=GIT_TIMEOUT,
+                              check=False, env=os.environ | {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
     except FileNotFoundError:
         raise InputError([Diagnostic(where, "git is not installed; it is needed to read a revision")]) from None
     except subprocess.TimeoutExpired:
