@@ -327,9 +327,11 @@ def trend_chart(trend: list[dict[str, Any]]) -> Markup:
             base = [b + c for b, c in zip(base, counts)]
         findings.set_ylim(0, max(base + [1]) * 1.1)
         findings.set_title("Open findings by level", loc="left", fontsize=8.5, color=INK)
+        # Each review under its date; the state now without one (the run date belongs in the appendix only).
+        ticks = [f"{_short(p['label'], 24)}\n{p['date']}" for p in trend[:-1]] + [_short(trend[-1]["label"], 24)]
         for axes in (shares, adherence, findings):
             axes.set_xlim(-0.6, len(trend) - 0.4)
-            axes.set_xticks(xs, [f"{_short(point['label'], 24)}\n{point['date']}" for point in trend] if axes is findings else [])
+            axes.set_xticks(xs, ticks if axes is findings else [])
             axes.tick_params(length=0)
             axes.grid(axis="y", color=GRID, linewidth=0.6, zorder=0)
             axes.set_axisbelow(True)
