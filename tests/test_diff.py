@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from pmorules import snapshots
 from pmorules.cli import app
 from pmorules.findings import fingerprint
 from conftest import write_files
@@ -213,9 +215,13 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_since_a_tag_reads_the_workspace_through_git(repo: Path, tmp_path: Path) -> None:
+def test_since_a_tag_reads_the_workspace_through_git(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     status = git(repo, "status", "--porcelain")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     data = diff_json("ws", "--since", "v1.0")
+    assert list(temp.iterdir()) == [], "the revision's files are removed afterwards"
     assert data["old"]["label"] == "v1.0" and data["old"]["commit"] == git(repo, "rev-parse", "v1.0^{commit}").strip()
     assert ("PRB001", ("firefight",)) in by_rule(data["findings"]["new"])
     assert ("PRB002", ("lessons",)) in by_rule(data["findings"]["still_open"])
@@ -252,6 +258,16 @@ def test_a_bad_revision_is_located(repo: Path, rev: str, message: str) -> None:
     result = cli("diff", "ws", f"--since={rev}", *AS_OF)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_git_that_hangs_or_is_missing_is_a_located_error(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snapshots, "GIT_TIMEOUT", 1e-6)
+    result = cli("diff", "ws", "--since", "v1.0", *AS_OF)
+    assert result.exit_code == 2 and result.stderr.startswith("--since: git did not answer within 1e-06 seconds")
+    monkeypatch.setattr(snapshots, "GIT_TIMEOUT", 30.0)
+    monkeypatch.setenv("PATH", str(repo / "no-bin"))
+    result = cli("diff", "ws", "--since", "v1.0", *AS_OF)
+    assert result.exit_code == 2 and result.stderr.startswith("--since: git is not installed")
 
 
 def test_since_needs_a_git_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

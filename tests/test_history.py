@@ -70,14 +70,13 @@ def test_every_bad_review_is_reported_at_once(tmp_path: Path, monkeypatch: pytes
     monkeypatch.chdir(tmp_path)
     toml = "[history.q1]\ndate = 2026-01-01\npath = 'reviews/nope'\n[history.q2]\ndate = 2026-02-01\nrev = 'v1'\n" \
            "[history.q3]\ndate = 2026-03-01\npath = 'reviews/bad'\n"
-    ws = workspace(tmp_path / "ws", toml, {"bad": OLD.replace("effort: 5,", "effort: lots,")})
+    workspace(tmp_path / "ws", toml, {"bad": OLD.replace("effort: 5,", "effort: lots,")})
     assert problems(Path("ws")) == [
         "ws/pmorules.toml:3: ws/reviews/nope is not a folder (hint: give the snapshot's folder, relative to the workspace)",
-        "ws/pmorules.toml:6: ws is not in a git repository, so it has no revision 'v1' "
-        "(hint: keep the earlier snapshot as a folder instead, or commit the workspace to git)",
+        ("ws/pmorules.toml:6: ws is not in a git repository, so it has no revision 'v1' "
+         "(hint: keep the earlier snapshot as a folder instead, or commit the workspace to git)"),
         "ws/reviews/bad/pmo.yaml:6:54: services.effort: should be a valid number, unable to parse string as a number (got 'lots')",
     ]
-    assert ws.is_dir()
 
 
 def test_review_folders_are_not_read_as_the_workspaces_knowledge(tmp_path: Path) -> None:

@@ -58,13 +58,13 @@ def _fail_input(error: InputError) -> None:
     raise typer.Exit(2)
 
 
-def _as_of(value: str | None) -> dt.date | None:
+def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        stderr.print(f"--as-of: {value!r} is not a date like 2026-11-25", markup=False)
+        stderr.print(f"{option}: {value!r} is not a date like 2026-11-25", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -153,7 +153,7 @@ def diff(
     ] = None,
 ) -> None:
     """Compare two snapshots of a PMO: findings resolved, new and still open; balance, goals and services moved."""
-    from .diff import Side, compare
+    from .diff import Side, compare, side_of
     from .errors import Diagnostic, Location
     from .output import json_text
     from .present.diff import diff_markdown, print_diff
@@ -164,11 +164,11 @@ def diff(
         _fail_input(InputError([Diagnostic(Location("pmorules diff"), "give OLD and NEW folders, or one workspace and --since REV")]))
     workspace = new if new is not None else old
     current = _analyze(workspace, as_of)
-    earlier = Snapshot(since, old, since, _as_of(old_as_of), Location("--since")) if since else Snapshot(str(old), old, None, _as_of(old_as_of))
+    day = _as_of(old_as_of, "--old-as-of")
+    earlier = Snapshot(since, old, since, day, Location("--since")) if since else Snapshot(str(old), old, None, day)
     try:
         judged = judge(earlier, current)
-        result = compare(judged.analysis, current, Side(earlier.label, judged.analysis.today.isoformat(), judged.commit),
-                         Side(str(workspace), current.today.isoformat()))
+        result = compare(judged.analysis, current, side_of(judged), Side(str(workspace), current.today.isoformat()))
     except InputError as error:
         _fail_input(error)
     if format is AnalyzeFormat.json:

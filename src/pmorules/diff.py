@@ -168,13 +168,14 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     appeared = [_ref(f, new_names) for key, f in after.items() if key not in before]
     still = [_ref(f, new_names, before[key].level) for key, f in after.items() if key in before]
     old_summary, new_summary = old.facts.summary, new.facts.summary
+    old_counts, new_counts = old.counts(), new.counts()
     return Diff(
         old=old_side,
         new=new_side,
         services=(old_summary["services"], new_summary["services"]),
         shares={term: (old_summary["shares"][term], new_summary["shares"][term]) for term in TERMS},
         adherence=(old_summary["adherence"], new_summary["adherence"]),
-        counts={level: (old.counts()[level], new.counts()[level]) for level in LEVEL_ORDER},
+        counts={level: (old_counts[level], new_counts[level]) for level in LEVEL_ORDER},
         resolved=resolved,
         new_findings=appeared,
         still_open=still,

@@ -38,7 +38,7 @@ def _tied(change: ServiceChange, diff: Diff) -> list[str]:
 
 
 def print_diff(diff: Diff, console: Console) -> None:
-    console.print(f"[bold]Since {_side(diff.old)}[/bold]", highlight=False, markup=True)
+    console.print(f"Since {_side(diff.old)}", style="bold", markup=False)
     console.print(f"now {_side(diff.new)}", markup=False)
     console.print()
     console.print("balance:   " + " · ".join(f"{t} {_points(*diff.shares[t])}" for t in TERMS), markup=False)
