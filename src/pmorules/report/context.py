@@ -108,7 +108,7 @@ def _history(history: History | None) -> dict[str, Any] | None:
         service["resolves"] = [tied[p] for p in service["resolves"]]
         service["causes"] = [tied[p] for p in service["causes"]]
     since["moved"] = [f for f in since["findings"]["still_open"] if f["old_level"] != f["level"]]
-    return {"last": data["trend"][-2], "now": data["trend"][-1], "trend": data["trend"], "since": since}
+    return {"last": data["trend"][-2], "trend": data["trend"], "since": since}
 
 
 def _timeline(analysis: Analysis) -> dict[str, Any]:
