@@ -236,7 +236,7 @@ def test_html_is_self_contained(example_html: str) -> None:
     assert "@import" not in example_html and "@font-face" not in example_html
     ids = [attrs["id"] for _, attrs in elements(example_html) if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids (charts must prefix theirs)"
-    assert example_html.count("<svg") == 3
+    assert example_html.count("<svg") == 4  # shares, timeline, graph, and the trend over the example's reviews
 
 
 def test_rendering_twice_gives_the_same_bytes(example) -> None:

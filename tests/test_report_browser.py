@@ -64,10 +64,19 @@ def test_the_example_report_in_chromium(browser, tmp_path: Path, monkeypatch: py
         assert page.locator(f"[id='{href[1:]}']").count() == 1, f"{href} points nowhere"
 
     charts = page.locator("svg.chart")
-    assert charts.count() == 3
+    assert charts.count() == 4
     for index in range(charts.count()):
         box = charts.nth(index).bounding_box()
         assert box and box["width"] > 100 and box["height"] > 50, box
+
+    trend = page.locator("#since-last-review svg#chart-trend")  # the example names its December 2025 review
+    trend.scroll_into_view_if_needed()
+    assert trend.is_visible()
+    box = trend.bounding_box()
+    assert box and box["width"] > 500 and box["height"] > 250, box
+    labels = trend.locator("text").all_text_contents()
+    assert "Q4 2025 review" in labels and "Now" in labels and "Goal adherence" in labels
+    assert page.locator("nav.toc a[href='#since-last-review']").is_visible()
 
     with_errors = {f.category for f in analysis.findings if f.level == "error"}
     collapsed = next(f for f in analysis.findings if f.category not in with_errors)

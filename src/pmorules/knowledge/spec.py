@@ -192,6 +192,10 @@ class ServiceSpec(Strict):
                           "facilitative (enables the customer's own work), directive (imposes standard processes), "
                           "controlling (oversees and decides), managed (the PMO does the work).")
     keep: bool = Field(False, description="The recommended mix never drops this service.")
+    was: Id | None = Field(
+        None, description="The id this service had before it was renamed: comparisons with earlier snapshots "
+                          "(pmorules diff, the report's history) then show one service changed, not one removed "
+                          "and one added.", examples=["pm-support"])
     description: str | None = Field(None, description="Free text.")
     tags: list[str] | None = Field(
         None, description="Labels rules match (capability, control, delivery, firefighting, reporting, or your "

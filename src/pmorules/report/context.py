@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
+from ..diff import History
 from ..findings import Finding, names_of, status_of
 from ..mix import MixResult
 from ..mix.recommend import effort_of, unattainable_text
@@ -26,7 +27,7 @@ GRAPH_NODES = 60  # a larger graph picture is unreadable: keep the nodes nearest
 EVIDENCE_ROWS = 12  # per finding; a merged finding can hold hundreds (all of them are in the JSON and `pmorules why`)
 
 
-def build_context(analysis: Analysis, mix: MixResult) -> dict[str, Any]:
+def build_context(analysis: Analysis, mix: MixResult, history: History | None = None) -> dict[str, Any]:
     """Everything the report shows, in the order a reader meets it."""
     names = names_of(analysis.kb)
     findings = [_finding(f, analysis, names) for f in analysis.findings]
@@ -36,6 +37,7 @@ def build_context(analysis: Analysis, mix: MixResult) -> dict[str, Any]:
         "organisation": _organisation(analysis),
         "terms": _terms(analysis),
         "summary": _summary(analysis, findings),
+        "history": _history(history),
         "timeline": _timeline(analysis),
         "goals": _goals(analysis, names),
         "mix": _mix(analysis, mix, names),
@@ -92,6 +94,21 @@ def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, An
         "findings": sum(counts.values()),
         "top": pressing[:TOP_RECOMMENDATIONS],
     }
+
+
+def _history(history: History | None) -> dict[str, Any] | None:
+    """The reviews on the trend (oldest first, now last) and the moves since the last review, with their texts."""
+    if history is None:
+        return None
+    data = history.to_json()
+    since = data["since_last_review"]
+    tied = {f["fingerprint"]: f for f in since["findings"]["resolved"] + since["findings"]["new"]}
+    for change, service in zip(history.since.changes, since["services"]):
+        service["text"] = change.text()
+        service["resolves"] = [tied[p] for p in service["resolves"]]
+        service["causes"] = [tied[p] for p in service["causes"]]
+    since["moved"] = [f for f in since["findings"]["still_open"] if f["old_level"] != f["level"]]
+    return {"last": data["trend"][-2], "trend": data["trend"], "since": since}
 
 
 def _timeline(analysis: Analysis) -> dict[str, Any]:
