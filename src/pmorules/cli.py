@@ -216,12 +216,25 @@ def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> N
     )
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of the knowledge format."""
-    from .schema import knowledge_schema_text
+class SchemaFormat(str, Enum):
+    json = "json"
+    md = "md"
 
-    sys.stdout.write(knowledge_schema_text())
+
+@app.command()
+def schema(
+    format: Annotated[SchemaFormat, typer.Option("--format", "-f", help="json: JSON Schema; md: the reference "
+                                                 "in docs/format.md")] = SchemaFormat.json,
+) -> None:
+    """Print the knowledge format: its JSON Schema (for editors), or its reference in Markdown."""
+    if format is SchemaFormat.md:
+        from .format_doc import format_markdown
+
+        sys.stdout.write(format_markdown())
+    else:
+        from .schema import knowledge_schema_text
+
+        sys.stdout.write(knowledge_schema_text())
 
 
 @app.command()
