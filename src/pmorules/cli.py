@@ -238,15 +238,38 @@ def schema(
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")]) -> None:
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")],
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write the knowledge as pmo.xlsx, a workbook to fill in")] = False,
+) -> None:
     """Scaffold a workspace: config, knowledge stub and an overlay rule. Never overwrites a file."""
     from .scaffold import scaffold
 
-    created, kept = scaffold(directory)
+    try:
+        created, kept = scaffold(directory, xlsx)
+    except InputError as error:
+        _fail_input(error)
     for path in created:
         stderr.print(f"created {path}", markup=False)
     for path in kept:
         stderr.print(f"kept existing {path}", markup=False)
+
+
+@app.command()
+def export(
+    workspace: WorkspaceArg,
+    xlsx: Annotated[Path, typer.Option("--xlsx", help="The workbook to write (outside the workspace)")],
+) -> None:
+    """Write a workspace's knowledge as one XLSX workbook, as `init --xlsx` lays it out."""
+    from .knowledge import load_workspace
+    from .workbook import export_workspace
+
+    try:
+        load_workspace(workspace)  # every problem is reported before anything is written
+        export_workspace(workspace, str(workspace), xlsx)
+    except InputError as error:
+        _fail_input(error)
+    stderr.print(f"wrote {xlsx}", markup=False)
 
 
 def _rulebook(workspace: Optional[Path]):
