@@ -272,6 +272,21 @@ def export(
     stderr.print(f"wrote {xlsx}", markup=False)
 
 
+@app.command()
+def serve(
+    workspace: WorkspaceArg = Path("."),
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,
+    as_of: AsOfOption = None,
+) -> None:
+    """Preview the HTML report in a browser; it updates whenever a workspace file changes. Ctrl-C stops."""
+    from .serve import serve as serve_workspace
+
+    try:
+        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False))
+    except InputError as error:
+        _fail_input(error)
+
+
 def _rulebook(workspace: Optional[Path]):
     from .analysis import load_rules
 
