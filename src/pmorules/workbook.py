@@ -224,6 +224,10 @@ class _StableZip(zipfile.ZipFile):
             name.compress_type = self.compression
         super().writestr(name, data, *args, **kwargs)
 
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+        """openpyxl writes each sheet from a temporary file: store its bytes under the fixed date too."""
+        self.writestr(str(arcname or filename), Path(filename).read_bytes())
+
 
 def workbook_bytes(knowledge: KnowledgeFile) -> bytes:
     """The workbook of the knowledge, as the bytes of an .xlsx file."""
