@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 import re
@@ -179,7 +180,8 @@ def test_harm_and_dependency_findings_show_their_path(example, example_html: str
         card = example_html[example_html.index(f'id="{finding.id}"'):]
         card = card[:card.index("</article>")]
         assert 'class="path"' in card
-        assert all(f">{step}<" in card for step in finding.path)
+        steps = next(f["path"] for c in context_of(example)["categories"] for f in c["findings"] if f["id"] == finding.id)
+        assert all(f">{html.escape(step['label'])}<" in card for step in steps)  # outcomes by name, not O25
 
 
 def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(example, example_html: str) -> None:
@@ -189,8 +191,10 @@ def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(ex
     for rule in overlaid:
         row = appendix[appendix.index(f'<td class="mono">{rule.id}</td>') - 40:]
         assert row[:row.index("</tr>")].count("organisation") >= 1
-    for item in example.manifest()["inputs"]:
-        assert item["path"] in appendix and item["sha256"] in appendix
+    for item in example.manifest()["inputs"]:  # knowledge/example/services.yaml shows as services.yaml
+        assert f'<td class="mono">{item["path"].removeprefix("knowledge/example/")}</td>' in appendix
+        assert item["sha256"] in appendix
+    assert str(ROOT) not in example_html and "knowledge/example" not in appendix
     assert "As of <strong>2026-11-25</strong>" in appendix
     assert "2026-11-25" not in example_html[:example_html.index('id="appendix"')], "the run date belongs in the appendix only"
 

@@ -287,24 +287,75 @@ def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> N
     )
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of the knowledge format."""
-    from .schema import knowledge_schema_text
-
-    sys.stdout.write(knowledge_schema_text())
+class SchemaFormat(str, Enum):
+    json = "json"
+    md = "md"
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")]) -> None:
+def schema(
+    format: Annotated[SchemaFormat, typer.Option("--format", "-f", help="json: JSON Schema; md: the reference "
+                                                 "in docs/format.md")] = SchemaFormat.json,
+) -> None:
+    """Print the knowledge format: its JSON Schema (for editors), or its reference in Markdown."""
+    if format is SchemaFormat.md:
+        from .format_doc import format_markdown
+
+        sys.stdout.write(format_markdown())
+    else:
+        from .schema import knowledge_schema_text
+
+        sys.stdout.write(knowledge_schema_text())
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")],
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write the knowledge as pmo.xlsx, a workbook to fill in")] = False,
+) -> None:
     """Scaffold a workspace: config, knowledge stub and an overlay rule. Never overwrites a file."""
     from .scaffold import scaffold
 
-    created, kept = scaffold(directory)
+    try:
+        created, kept = scaffold(directory, xlsx)
+    except InputError as error:
+        _fail_input(error)
     for path in created:
         stderr.print(f"created {path}", markup=False)
     for path in kept:
         stderr.print(f"kept existing {path}", markup=False)
+
+
+@app.command()
+def export(
+    workspace: WorkspaceArg,
+    xlsx: Annotated[Path, typer.Option("--xlsx", help="The workbook to write (outside the workspace)")],
+) -> None:
+    """Write a workspace's knowledge as one XLSX workbook, as `init --xlsx` lays it out."""
+    from .knowledge import load_workspace
+    from .workbook import export_workspace
+
+    try:
+        load_workspace(workspace)  # every problem is reported before anything is written
+        export_workspace(workspace, str(workspace), xlsx)
+    except InputError as error:
+        _fail_input(error)
+    stderr.print(f"wrote {xlsx}", markup=False)
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceArg = Path("."),
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,
+    as_of: AsOfOption = None,
+) -> None:
+    """Preview the HTML report in a browser; it updates whenever a workspace file changes. Ctrl-C stops."""
+    from .serve import serve as serve_workspace
+
+    try:
+        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False))
+    except InputError as error:
+        _fail_input(error)
 
 
 def _rulebook(workspace: Optional[Path]):

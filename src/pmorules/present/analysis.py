@@ -11,6 +11,7 @@ from ..analysis import Analysis
 from ..findings import Finding
 from ..rules.load import Rule, RuleBook
 from ..rules.spec import OP_WORDS, AllOf, AnyOf
+from ..text import num
 from ..why import ConditionCheck, GroupCheck, WhyNot
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -21,12 +22,19 @@ def _shares(analysis: Analysis) -> str:
     return " / ".join(f"{term} {shares[term] * 100:.0f}%" for term in ("short", "medium", "long"))
 
 
+def _load(analysis: Analysis) -> str:
+    """``effort 96 of capacity 100 (96%)``: the figures the capacity rule reads, worded as the report words them."""
+    mix = next(f.fields for f in analysis.facts.facts if f.type == "mix")
+    return f"effort {num(mix['total_effort'])} of capacity {num(mix['capacity'])} ({mix['load'] * 100:.0f}%)"
+
+
 def print_analysis(analysis: Analysis, console: Console) -> None:
     summary = analysis.summary()
     adherence = summary["adherence"]
     console.print(f"[bold]{analysis.kb.organisation.name}[/bold] - {summary['services']} active services", highlight=False)
     console.print(
-        f"effort by term: {_shares(analysis)}; adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
+        f"{_load(analysis)}; by term: {_shares(analysis)}; "
+        f"adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
     )
     counts = summary["findings"]
     console.print(", ".join(f"[{LEVEL_STYLE[k]}]{v} {k}{'s' if v != 1 else ''}[/]" for k, v in counts.items()))
@@ -56,6 +64,7 @@ def analysis_markdown(analysis: Analysis) -> str:
     adherence = summary["adherence"]
     lines += [
         f"- Active services: {summary['services']}",
+        f"- Effort: {_load(analysis).removeprefix('effort ')}",
         f"- Effort by term: {_shares(analysis)}",
         f"- Adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}",
         "- Findings: " + ", ".join(f"{v} {k}" for k, v in summary["findings"].items()),

@@ -78,6 +78,19 @@ def _short(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
+def _wrapped(text: str, width: int = 20) -> str:
+    """A node label on at most two lines, shortened when longer."""
+    words, lines = text.split(), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            if len(lines) == 2:
+                lines[-1] = _short(lines[-1] + " " + word, width)
+                break
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    return "\n".join(_short(line, width) for line in lines)
+
+
 def shares_chart(terms: list[dict[str, Any]]) -> Markup:
     """Effort by term as a 100% bar, above the organisation's target profile when it has one."""
     bars = [("Effort now", "share")] + ([("Target", "target")] if terms[0]["target"] is not None else [])
@@ -207,7 +220,7 @@ def _layout(graph: dict[str, Any]) -> dict[str, tuple[float, float]]:
             boxes.append((side, {part[0]: (0.0, 0.0)}))
             continue
         pos = nx.spring_layout(layout.subgraph(part), pos={ref: start[ref] for ref in part}, seed=LAYOUT_SEED,
-                               k=1.4 / side, iterations=80, scale=side * 0.42)
+                               k=3.0 / side, iterations=150, scale=side * 0.42)
         boxes.append((side, {ref: (float(x), float(y)) for ref, (x, y) in pos.items()}))
     width = max([side for side, _ in boxes] + [sum(side * side for side, _ in boxes) ** 0.5 * 1.4])
     placed: dict[str, tuple[float, float]] = {}
@@ -236,7 +249,7 @@ def graph_chart(graph: dict[str, Any]) -> Markup:
     nodes = {n["ref"]: n for n in graph["nodes"]}
     pos = _layout(graph)
     with rc_context(RC):
-        figure = Figure(figsize=(7.6, 5.6))
+        figure = Figure(figsize=(7.6, 7.2))
         axes = figure.add_axes((0.01, 0.12, 0.98, 0.87))
         axes.set_axis_off()
         xs = [p[0] for p in pos.values()] or [0.0]
@@ -257,7 +270,7 @@ def graph_chart(graph: dict[str, Any]) -> Markup:
         for ref, node in nodes.items():
             groups.setdefault(_node_style(node), []).append(pos[ref])
             x, y = pos[ref]
-            label = node["id"] if node["kind"] != "service" or node["status"] == "active" else f"{node['id']} ({node['status']})"
+            label = _wrapped(node["label"]) + (f"\n({node['status']})" if node["status"] not in (None, "active") else "")
             axes.text(x, y - 0.045 * (max(ys) - min(ys) + 0.2), label, ha="center", va="top", fontsize=7.5, zorder=5,
                       fontweight="bold" if node["on_path"] else "normal",
                       bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})

@@ -7,16 +7,21 @@ recommendation) comes from the findings, i.e. from the rule files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
 from ..diff import History
 from ..findings import Finding, names_of, status_of
+from ..knowledge import KnowledgeBase
 from ..mix import MixResult
 from ..mix.recommend import effort_of, unattainable_text
+from ..paths import default_rules_dir
 from ..rules.spec import OP_WORDS
 from ..measures import longest_wait, share_of
+from ..rules.texts import Names
 from ..text import num
 from ..vocabulary import LEVEL_ORDER, TERMS
 
@@ -29,11 +34,12 @@ EVIDENCE_ROWS = 12  # per finding; a merged finding can hold hundreds (all of th
 
 def build_context(analysis: Analysis, mix: MixResult, history: History | None = None) -> dict[str, Any]:
     """Everything the report shows, in the order a reader meets it."""
-    names = names_of(analysis.kb)
-    findings = [_finding(f, analysis, names) for f in analysis.findings]
+    names = Labels(names_of(analysis.kb), analysis.kb)
+    shown = in_workspace(analysis.kb.workspace)
+    findings = [_finding(f, analysis, names, shown) for f in analysis.findings]
     return {
         "pmorules_version": __version__,
-        "workspace": analysis.kb.workspace,
+        "workspace": Path(analysis.kb.workspace).resolve().name,  # its folder's name: no machine path in a report
         "organisation": _organisation(analysis),
         "terms": _terms(analysis),
         "summary": _summary(analysis, findings),
@@ -43,8 +49,32 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "mix": _mix(analysis, mix, names),
         "categories": _categories(findings),
         "graph": _graph(analysis, names),
-        "appendix": _appendix(analysis),
+        "appendix": _appendix(analysis, shown),
     }
+
+
+class Labels(Names):
+    """Display names by id, and the short label of each id in the graph and in finding paths: the workspace's own
+    ids (services, goals, clients) are words its readers know; outcome and catalogue ids (O25, S11) read as names."""
+
+    def __init__(self, names: dict[str, str], kb: KnowledgeBase):
+        super().__init__(names)
+        self.own = {*kb.services, *kb.goals, *kb.clients}
+
+    def label(self, item: str) -> str:
+        return item if item in self.own else self[item]
+
+
+def in_workspace(workspace: str) -> Callable[[str | None], str | None]:
+    """Shows a place (``file:line``) relative to the workspace, as it was given or as an absolute path."""
+    prefixes = sorted({str(Path(workspace)) + "/", str(Path(workspace).resolve()) + "/"} - {"./"}, key=len, reverse=True)
+
+    def shown(place: str | None) -> str | None:
+        if place is None:
+            return None
+        return next((place[len(p):] for p in prefixes if place.startswith(p)), place)
+
+    return shown
 
 
 def _organisation(analysis: Analysis) -> dict[str, Any]:
@@ -86,8 +116,12 @@ def _terms(analysis: Analysis) -> list[dict[str, Any]]:
 def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, Any]:
     counts = analysis.counts()
     pressing = [f for f in findings if f["level"] != "info"] or findings
+    load = next(f.fields for f in analysis.facts.facts if f.type == "mix")  # the figures the capacity rule reads
     return {
         "services": analysis.facts.summary["services"],
+        "effort": load["total_effort"],
+        "capacity": load["capacity"],
+        "load": load["load"],
         "goals": len(analysis.kb.goals),
         "adherence": analysis.facts.summary["adherence"],
         "counts": counts,
@@ -234,7 +268,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
     }
 
 
-def _finding(finding: Finding, analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
+def _finding(finding: Finding, analysis: Analysis, names: dict[str, str], shown: Callable) -> dict[str, Any]:
     rule = analysis.rulebook.rules.get(finding.rule)
     return {
         "id": finding.id,
@@ -249,12 +283,12 @@ def _finding(finding: Finding, analysis: Analysis, names: dict[str, str]) -> dic
         "recommendation": finding.recommendation,
         "evidence": [
             {"fact": e.fact, "field": e.field, "op": e.op, "op_text": OP_WORDS.get(e.op, e.op), "expected": e.expected,
-             "actual": e.actual, "source": e.source, "param": e.param, "param_source": e.param_source}
+             "actual": e.actual, "source": shown(e.source), "param": e.param, "param_source": shown(e.param_source)}
             for e in finding.evidence[:EVIDENCE_ROWS]
         ],
         "evidence_total": len(finding.evidence),
-        "path": [{"id": p, "name": names[p]} for p in finding.path],
-        "rule_source": finding.rule_source,
+        "path": [{"id": p, "name": names[p], "label": names.label(p)} for p in finding.path],
+        "rule_source": shown(finding.rule_source),
         "rule_overlay": bool(rule and rule.overlay),
     }
 
@@ -327,7 +361,8 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
         data = graph.nodes[key]
         item = key.split(":", 1)[1]
         nodes.append({
-            "ref": refs[key], "key": key, "id": item, "name": names[item], "kind": data.get("kind", "service"),
+            "ref": refs[key], "key": key, "id": item, "name": names[item], "label": names.label(item),
+            "kind": data.get("kind", "service"),
             "term": data.get("term"), "status": data.get("status", "active") if data.get("kind") == "service" else None,
             "on_path": item in path_nodes,
         })
@@ -335,9 +370,12 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
     return {"nodes": nodes, "edges": shown, "shown": len(nodes), "total": total}
 
 
-def _appendix(analysis: Analysis) -> dict[str, Any]:
-    """The rulebook used (organisation changes marked), input files with hashes, data-quality notes."""
+def _appendix(analysis: Analysis, shown: Callable) -> dict[str, Any]:
+    """The rulebook used (organisation changes marked), input files with hashes, data-quality notes; every path
+    relative to the workspace, and the built-in rule files marked as such."""
     manifest = analysis.manifest()
+    built_in = {display for display, path in analysis.rulebook.files
+                if Path(path).resolve().is_relative_to(default_rules_dir().resolve())}
     rules = []
     for entry in manifest["rules"]:
         rule = analysis.rulebook.rules[entry["id"]]
@@ -345,21 +383,23 @@ def _appendix(analysis: Analysis) -> dict[str, Any]:
             **entry,
             "title": rule.spec.title or "",
             "category": rule.spec.category or "",
-            "source": rule.source.short(),
-            "changes": [{"setting": k, "origin": v} for k, v in entry["origins"].items() if not v.endswith("(default)")],
+            "source": shown(rule.source.short()),
+            "changes": [{"setting": k, "origin": shown(v)} for k, v in entry["origins"].items()
+                        if not v.endswith("(default)")],
         })
     names = names_of(analysis.kb)
     what = {"outcome": "its contribution to {}", "dependency": "its need for {}", "harm": "its harm to {}"}
     switched_off = [
         {"service": x.service, "service_name": names[x.service], "what": what[x.kind].format(f"{names[x.target]} ({x.target})"),
-         "reason": x.reason, "source": x.location.short()}
+         "reason": x.reason, "source": shown(x.location.short())}
         for x in analysis.kb.switched_off
     ]
     return {
         "as_of": manifest["as_of"],
         "rules": rules,
-        "inputs": manifest["inputs"],
-        "rule_files": manifest["rule_files"],
+        "inputs": [item | {"path": shown(item["path"])} for item in manifest["inputs"]],
+        "rule_files": [item | {"path": shown(item["path"]), "built_in": item["path"] in built_in}
+                       for item in manifest["rule_files"]],
         "switched_off": switched_off,
         "notes": list(analysis.kb.notes),
     }
