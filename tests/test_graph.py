@@ -102,7 +102,7 @@ def test_dependency_graph_kinds_and_activity(graph) -> None:
 
 def test_hard_cycles_ignore_soft_and_inactive(graph) -> None:
     # reporting <-> tools is soft one way: no hard cycle; idea <-> idea2 are proposed, not active
-    assert hard_cycles(graph) == [["service:coaching", "service:mentoring"]]
+    assert hard_cycles(dependency_graph(graph, ("hard",))) == [["service:coaching", "service:mentoring"]]
 
 
 def test_hard_cycle_rotated_to_smallest_key(load) -> None:
@@ -113,7 +113,7 @@ def test_hard_cycle_rotated_to_smallest_key(load) -> None:
           - {id: b, term: short, depends_on: [c, 'd:soft']}
           - {id: d, term: short, depends_on: ['b:soft']}
         """})
-    assert hard_cycles(build_graph(kb)) == [["service:a", "service:b", "service:c"]]
+    assert hard_cycles(dependency_graph(build_graph(kb), ("hard",))) == [["service:a", "service:b", "service:c"]]
 
 
 @st.composite
@@ -144,8 +144,9 @@ def test_a_tangle_of_many_cycles_gives_one_cycle() -> None:
         for b in names:
             if a != b:
                 graph.add_edge(a, b, kind="depends_on", dep="hard")
-    assert hard_cycles(graph) == [["service:s00", "service:s01"]]
-    assert tangles(graph) == {"service:s00": 12}
+    deps = dependency_graph(graph, ("hard",))
+    assert hard_cycles(deps) == [["service:s00", "service:s01"]]
+    assert tangles(deps) == {"service:s00": 12}
 
 
 @settings(max_examples=150, deadline=None)

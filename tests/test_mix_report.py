@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from pmorules.analysis import analyze
-from conftest import context_of, report_of
+from conftest import report_of
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 25)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 import re
@@ -179,7 +180,8 @@ def test_harm_and_dependency_findings_show_their_path(example, example_html: str
         card = example_html[example_html.index(f'id="{finding.id}"'):]
         card = card[:card.index("</article>")]
         assert 'class="path"' in card
-        assert all(f">{step}<" in card for step in finding.path)
+        steps = next(f["path"] for c in context_of(example)["categories"] for f in c["findings"] if f["id"] == finding.id)
+        assert all(f">{html.escape(step['label'])}<" in card for step in steps)  # outcomes by name, not O25
 
 
 def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(example, example_html: str) -> None:
@@ -189,8 +191,10 @@ def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(ex
     for rule in overlaid:
         row = appendix[appendix.index(f'<td class="mono">{rule.id}</td>') - 40:]
         assert row[:row.index("</tr>")].count("organisation") >= 1
-    for item in example.manifest()["inputs"]:
-        assert item["path"] in appendix and item["sha256"] in appendix
+    for item in example.manifest()["inputs"]:  # knowledge/example/services.yaml shows as services.yaml
+        assert f'<td class="mono">{item["path"].removeprefix("knowledge/example/")}</td>' in appendix
+        assert item["sha256"] in appendix
+    assert str(ROOT) not in example_html and "knowledge/example" not in appendix
     assert "As of <strong>2026-11-25</strong>" in appendix
     assert "2026-11-25" not in example_html[:example_html.index('id="appendix"')], "the run date belongs in the appendix only"
 
@@ -236,7 +240,7 @@ def test_html_is_self_contained(example_html: str) -> None:
     assert "@import" not in example_html and "@font-face" not in example_html
     ids = [attrs["id"] for _, attrs in elements(example_html) if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids (charts must prefix theirs)"
-    assert example_html.count("<svg") == 3
+    assert example_html.count("<svg") == 4  # shares, timeline, graph, and the trend over the example's reviews
 
 
 def test_rendering_twice_gives_the_same_bytes(example) -> None:
@@ -283,7 +287,7 @@ def _hostile(workspace: Path) -> None:
     ), encoding="utf-8")
     clients = workspace / "clients.yaml"
     clients.write_text(clients.read_text(encoding="utf-8").replace(
-        "name: CIO and executive committee", f"name: 'CIO <img src=x onerror=alert(2)> | board'", 1
+        "name: CIO and executive committee", "name: 'CIO <img src=x onerror=alert(2)> | board'", 1
     ), encoding="utf-8")
 
 
@@ -414,3 +418,22 @@ def test_any_workspace_renders_the_same_bytes_twice(files: dict[str, str]) -> No
         rendered = {fmt: report_of(analysis, fmt) for fmt in ("md", "html", "json")}
         assert rendered == {fmt: report_of(analysis, fmt) for fmt in rendered}
         assert all(f'id="{f.id}"' in rendered["html"].decode() for f in analysis.findings)
+
+
+def test_the_report_shows_what_the_workspace_turned_off_and_why(make_ws) -> None:
+    workspace = make_ws({"k.yaml": """
+        services:
+          - id: method
+            catalogue: S09
+            approach: directive
+            probability: 0.7
+            harms:
+              - {target: O30, applies: false, reason: cycle time fell 20% since the method came in}
+        """})
+    analysis = analyze(workspace, AS_OF)
+    assert [(x.kind, x.target) for x in analysis.kb.switched_off] == [("harm", "O30")]
+    for fmt in ("md", "html"):
+        text = report_of(analysis, fmt).decode()
+        assert "cycle time fell 20% since the method came in" in text, fmt
+        assert "its harm to Reduction of project life cycle (O30)" in text, fmt
+    assert not [f for f in analysis.findings if "O30" in f.subjects]

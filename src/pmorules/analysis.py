@@ -17,8 +17,9 @@ from .config import ConfigFile, load_config
 from .errors import InputError
 from .evaluate import evaluate
 from .facts import FactBase, derive_facts
-from .findings import Finding, build_findings
+from .findings import Finding, build_findings, status_of
 from .knowledge import KnowledgeBase, load_workspace
+from .measures import Conventions
 from .rules.compile import CompiledBook, compile_rulebook
 from .rules.load import Rule, RuleBook, load_rulebook
 from .vocabulary import LEVEL_ORDER
@@ -46,12 +47,41 @@ class Analysis:
     def manifest(self) -> dict[str, Any]:
         return run_manifest(self)
 
+    def goals(self) -> list[dict[str, Any]]:
+        """Each goal: its status (the colour of its worst finding), adherence, and who delivers each target when."""
+        facts = {f.key: f.fields for f in self.facts.facts if f.type == "goal"}
+        return [
+            {
+                "id": goal.id, "name": goal.name or goal.id, "client": goal.client, "due_months": goal.due_months,
+                "status": status_of(self.findings, goal.id), "adherence": facts[goal.id]["adherence"],
+                "adherence_eventual": facts[goal.id]["adherence_eventual"],
+                "targets": [
+                    {"target": c.target, "kind": c.kind, "months": c.months,
+                     "adherence": round(c.adherence(self.conventions), 6),
+                     "deliveries": [{"service": d.service, "months": d.months, "contribution": d.contribution,
+                                     "probability": d.probability, "in_time": d.months <= c.due_months}
+                                    for d in c.deliveries]}
+                    for c in self.facts.covers[goal.id]
+                ],
+            }
+            for goal in sorted(self.kb.goals.values(), key=lambda g: (g.due_months, g.id))
+        ]
+
+    @property
+    def conventions(self) -> Conventions:
+        return self.config.config.adherence.conventions()
+
     def to_json(self) -> dict[str, Any]:
         return {
             "pmorules_version": __version__,
             "workspace": self.kb.workspace,
             "summary": self.summary(),
+            "goals": self.goals(),
             "findings": [f.to_json() for f in self.findings],
+            "switched_off": [
+                {"service": x.service, "kind": x.kind, "target": x.target, "reason": x.reason, "source": x.location.short()}
+                for x in self.kb.switched_off
+            ],
             "notes": list(self.kb.notes),
             "manifest": self.manifest(),
         }

@@ -58,13 +58,13 @@ def _fail_input(error: InputError) -> None:
     raise typer.Exit(2)
 
 
-def _as_of(value: str | None) -> dt.date | None:
+def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        stderr.print(f"--as-of: {value!r} is not a date like 2026-11-25", markup=False)
+        stderr.print(f"{option}: {value!r} is not a date like 2026-11-25", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -97,21 +97,89 @@ def analyze(
     workspace: WorkspaceArg = Path("."),
     format: Annotated[AnalyzeFormat, typer.Option("--format", "-f", help="Output format")] = AnalyzeFormat.text,
     fail_on: Annotated[Optional[Level], typer.Option("--fail-on", help="Exit 1 if a finding is at or above this level")] = None,
+    baseline: Annotated[
+        Optional[Path], typer.Option("--baseline", help="A previous --format json output: show only findings not in it")
+    ] = None,
     as_of: AsOfOption = None,
 ) -> None:
     """Find imbalances, unlikely services, uncovered goals, missing prerequisites and harms."""
+    from dataclasses import replace
+
+    from .diff import read_baseline
     from .present.analysis import analysis_markdown, print_analysis
     from .output import json_text
     from .vocabulary import LEVEL_ORDER
 
     analysis = _analyze(workspace, as_of)
+    known: frozenset[str] = frozenset()
+    if baseline is not None:
+        try:
+            known = read_baseline(baseline)
+        except InputError as error:
+            _fail_input(error)
+    shown = replace(analysis, findings=[f for f in analysis.findings if f.fingerprint not in known])
     if format is AnalyzeFormat.json:
-        sys.stdout.write(json_text(analysis.to_json()))
+        data = analysis.to_json()  # goals keep the status every finding gives them; the list leaves out the known
+        data["findings"] = [f.to_json() for f in shown.findings]
+        data["summary"]["findings"] = shown.counts()
+        if baseline is not None:
+            data["baseline"] = {"file": str(baseline), "left_out": len(analysis.findings) - len(shown.findings)}
+        sys.stdout.write(json_text(data))
     elif format is AnalyzeFormat.md:
-        sys.stdout.write(analysis_markdown(analysis))
+        sys.stdout.write(analysis_markdown(shown))
     else:
-        print_analysis(analysis, stdout)
-    if fail_on is not None and any(LEVEL_ORDER[f.level] <= LEVEL_ORDER[fail_on.value] for f in analysis.findings):
+        print_analysis(shown, stdout)
+    if baseline is not None and format is not AnalyzeFormat.json:
+        stderr.print(f"{len(analysis.findings) - len(shown.findings)} findings in the baseline {baseline} left out", markup=False)
+    if fail_on is not None and any(LEVEL_ORDER[f.level] <= LEVEL_ORDER[fail_on.value] for f in shown.findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier workspace folder (with --since: the workspace)")],
+    new: Annotated[Optional[Path], typer.Argument(help="The later workspace folder (not with --since)")] = None,
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Compare the workspace with itself at this git revision (tag, branch, commit)")
+    ] = None,
+    format: Annotated[AnalyzeFormat, typer.Option("--format", "-f", help="Output format")] = AnalyzeFormat.text,
+    fail_on: Annotated[Optional[Level], typer.Option("--fail-on", help="Exit 1 if a finding now is at or above this level")] = None,
+    fail_on_new: Annotated[
+        Optional[Level], typer.Option("--fail-on-new", help="Exit 1 if a NEW finding is at or above this level")
+    ] = None,
+    as_of: AsOfOption = None,
+    old_as_of: Annotated[
+        Optional[str], typer.Option("--old-as-of", help="Judge the earlier side as of this date (default: --as-of)")
+    ] = None,
+) -> None:
+    """Compare two snapshots of a PMO: findings resolved, new and still open; balance, goals and services moved."""
+    from .diff import Side, compare, side_of
+    from .errors import Diagnostic, Location
+    from .output import json_text
+    from .present.diff import diff_markdown, print_diff
+    from .snapshots import Snapshot, judge
+    from .vocabulary import LEVEL_ORDER
+
+    if (since is None) == (new is None):
+        _fail_input(InputError([Diagnostic(Location("pmorules diff"), "give OLD and NEW folders, or one workspace and --since REV")]))
+    workspace = new if new is not None else old
+    current = _analyze(workspace, as_of)
+    day = _as_of(old_as_of, "--old-as-of")
+    earlier = Snapshot(since, old, since, day, Location("--since")) if since else Snapshot(str(old), old, None, day)
+    try:
+        judged = judge(earlier, current)
+        result = compare(judged.analysis, current, side_of(judged), Side(str(workspace), current.today.isoformat()))
+    except InputError as error:
+        _fail_input(error)
+    if format is AnalyzeFormat.json:
+        sys.stdout.write(json_text(result.to_json()))
+    elif format is AnalyzeFormat.md:
+        sys.stdout.write(diff_markdown(result))
+    else:
+        print_diff(result, stdout)
+    if fail_on is not None and any(LEVEL_ORDER[f.level] <= LEVEL_ORDER[fail_on.value] for f in current.findings):
+        raise typer.Exit(1)
+    if fail_on_new is not None and result.new_at_or_above(fail_on_new.value):
         raise typer.Exit(1)
 
 
@@ -155,6 +223,7 @@ def report(
     as_of: AsOfOption = None,
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default)."""
+    from .diff import history_of
     from .mix import recommend
     from .output import write_atomic
     from .report import render_report
@@ -162,14 +231,16 @@ def report(
     fmt = format.value if format else _format_from_suffix(output)
     analysis = _analyze(workspace, as_of)
     try:
-        data = render_report(analysis, recommend(analysis), fmt)
+        history = history_of(analysis)
+        data = render_report(analysis, recommend(analysis), fmt, history=history)
         if output is None:
             if fmt == "pdf":
                 stderr.print("a PDF report needs -o FILE", markup=False)
                 raise typer.Exit(2)
             sys.stdout.buffer.write(data)
         else:
-            inputs = [Path(workspace) / Path(f.path).relative_to(workspace) for f in analysis.kb.files]
+            inputs = [Path(f) for f in history.files] if history else []
+            inputs += [Path(workspace) / Path(f.path).relative_to(workspace) for f in analysis.kb.files]
             write_atomic(output, data, inputs + [p for _, p in analysis.rulebook.files])
             stderr.print(f"wrote {output}", markup=False)
     except InputError as error:
@@ -247,24 +318,75 @@ def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> N
     )
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of the knowledge format."""
-    from .schema import knowledge_schema_text
-
-    sys.stdout.write(knowledge_schema_text())
+class SchemaFormat(str, Enum):
+    json = "json"
+    md = "md"
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")]) -> None:
+def schema(
+    format: Annotated[SchemaFormat, typer.Option("--format", "-f", help="json: JSON Schema; md: the reference "
+                                                 "in docs/format.md")] = SchemaFormat.json,
+) -> None:
+    """Print the knowledge format: its JSON Schema (for editors), or its reference in Markdown."""
+    if format is SchemaFormat.md:
+        from .format_doc import format_markdown
+
+        sys.stdout.write(format_markdown())
+    else:
+        from .schema import knowledge_schema_text
+
+        sys.stdout.write(knowledge_schema_text())
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")],
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write the knowledge as pmo.xlsx, a workbook to fill in")] = False,
+) -> None:
     """Scaffold a workspace: config, knowledge stub and an overlay rule. Never overwrites a file."""
     from .scaffold import scaffold
 
-    created, kept = scaffold(directory)
+    try:
+        created, kept = scaffold(directory, xlsx)
+    except InputError as error:
+        _fail_input(error)
     for path in created:
         stderr.print(f"created {path}", markup=False)
     for path in kept:
         stderr.print(f"kept existing {path}", markup=False)
+
+
+@app.command()
+def export(
+    workspace: WorkspaceArg,
+    xlsx: Annotated[Path, typer.Option("--xlsx", help="The workbook to write (outside the workspace)")],
+) -> None:
+    """Write a workspace's knowledge as one XLSX workbook, as `init --xlsx` lays it out."""
+    from .knowledge import load_workspace
+    from .workbook import export_workspace
+
+    try:
+        load_workspace(workspace)  # every problem is reported before anything is written
+        export_workspace(workspace, str(workspace), xlsx)
+    except InputError as error:
+        _fail_input(error)
+    stderr.print(f"wrote {xlsx}", markup=False)
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceArg = Path("."),
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,
+    as_of: AsOfOption = None,
+) -> None:
+    """Preview the HTML report in a browser; it updates whenever a workspace file changes. Ctrl-C stops."""
+    from .serve import serve as serve_workspace
+
+    try:
+        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False))
+    except InputError as error:
+        _fail_input(error)
 
 
 def _rulebook(workspace: Optional[Path]):

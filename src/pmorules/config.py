@@ -1,13 +1,14 @@
-"""``pmorules.toml``: per-workspace settings (DESIGN.md §4)."""
+"""``pmorules.toml``: per-workspace settings (README, "Adapting the rules")."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .measures import Conventions
@@ -52,7 +53,7 @@ class MixSettings(BaseModel):
     candidates: dict[str, CandidateSettings] = Field(default_factory=dict)  # per candidate not running yet
     never: list[str] = Field(default_factory=list)  # candidates the mix must never add
     change_cost: float = Field(default=0.01, ge=0)  # per service added or dropped
-    # ... and per change of approach: it keeps the service and its people, so it comes first (DOMAIN.md §5(c)).
+    # ... and per change of approach: it keeps the service and its people, so it comes first (docs/domain.md#recommendations).
     approach_change_cost: float = Field(default=0.005, ge=0)
     resize_cost: float = Field(default=0.04, ge=0)  # per whole effort of a service moved (a 25% step costs a quarter)
     # Effort steps a running or proposed service may move by, as fractions of its effort today.
@@ -82,6 +83,43 @@ class AdherenceSettings(BaseModel):
         return Conventions(self.primary, self.supporting, self.redundancy)
 
 
+# A git revision as a user names it (v1.0, main~3, a commit id): never an option, never whitespace.
+REVISION = re.compile(r"[^-\s][^\s]*")
+
+
+def revision_problem(rev: str) -> str | None:
+    """Why ``rev`` cannot be a git revision (it is passed to git as an argument, so it must not read as an option)."""
+    if REVISION.fullmatch(rev) is None or any(ord(c) < 32 or ord(c) == 127 for c in rev):
+        return f"{rev!r} is not a git revision (a tag, branch or commit id, not starting with '-', no spaces)"
+    return None
+
+
+class Review(BaseModel):
+    """A past review of the PMO (``[history.<id>]``): a snapshot of the workspace as it was then.
+
+    The snapshot is a folder (``path``, relative to the workspace; its own subfolder, so its files are never
+    read as the workspace's knowledge) or a git revision of this workspace (``rev``). It is judged with the
+    workspace's current rules and config, as of ``date`` (the day of the review).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(default=None, min_length=1)  # as shown in the report; default: the table's key
+    date: dt.date
+    path: str | None = Field(default=None, min_length=1)
+    rev: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Review:
+        if (self.path is None) == (self.rev is None):
+            raise ValueError("give path (a folder) or rev (a git revision), exactly one")
+        if self.rev is not None and (problem := revision_problem(self.rev)):
+            raise ValueError(problem)
+        if self.path is not None and Path(self.path).is_absolute():
+            raise ValueError(f"path {self.path!r} must be relative to the workspace")
+        return self
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,6 +130,11 @@ class Config(BaseModel):
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     mix: MixSettings = Field(default_factory=MixSettings)
     adherence: AdherenceSettings = Field(default_factory=AdherenceSettings)
+    history: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")], Review] = Field(default_factory=dict)
+
+    def reviews(self) -> list[tuple[str, Review]]:
+        """The past reviews by date, oldest first, each with its key."""
+        return sorted(self.history.items(), key=lambda item: item[1].date)
 
 
 class ConfigFile(BaseModel):
@@ -149,7 +192,7 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise InputError([Diagnostic(where, f"TOML syntax error: {message}")]) from None
     rules = raw.get("rules")
-    if isinstance(rules, list):  # `rules = ["rules"]`: extra rule paths (DESIGN.md §4)
+    if isinstance(rules, list):  # `rules = ["rules"]`: the short form of `rule_paths` (extra rule paths)
         raw = {**raw, "rules": {}, "rule_paths": raw.get("rule_paths", []) + rules}
     elif isinstance(rules, dict) and "paths" in rules:
         rules = dict(rules)
@@ -162,14 +205,34 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         for error in exc.errors():
             keys = tuple(str(p) for p in error["loc"])
             if error["type"] == "extra_forbidden":
-                section = Config if len(keys) == 1 else {"rules": RuleSetting, "adherence": AdherenceSettings}.get(keys[0], MixSettings)
+                sections = {"rules": RuleSetting, "adherence": AdherenceSettings, "history": Review}
+                section = Config if len(keys) == 1 else sections.get(keys[0], MixSettings)
                 if section is MixSettings and len(keys) > 3 and keys[1] == "candidates":
                     section = CandidateSettings
                 message = f"unknown setting {keys[-1]!r}"
                 hint = did_you_mean(keys[-1], list(section.model_fields))
+            elif keys[0] == "history" and keys[-1] == "[key]":
+                line = next((n for n, text in enumerate(text.splitlines(), 1) if text.lstrip().startswith("[") and keys[1] in text), None)
+                errors.append(Diagnostic(Location(display, line), f"history: {keys[1]!r} is not a review id",
+                                         "name each review [history.<id>] with letters, digits, '_' or '-', and give it a label"))
+                continue
             else:
-                message = f"{'.'.join(keys)}: {error['msg']}"
+                message = f"{'.'.join(keys)}: {error['msg'].removeprefix('Value error, ')}"
                 hint = None
             errors.append(Diagnostic(holder.where(*keys), message, hint))
         raise InputError(errors) from None
+    _check_history(holder)
     return holder
+
+
+def _check_history(holder: ConfigFile) -> None:
+    """One review a day: the trend has one point per review, in date order."""
+    first: dict[dt.date, str] = {}
+    errors = []
+    for key, review in holder.config.history.items():
+        if review.date in first:
+            errors.append(Diagnostic(holder.where("history", key, "date"), f"history.{key}: the review "
+                                     f"{first[review.date]!r} has the same date", "give each review its own date"))
+        first.setdefault(review.date, key)
+    if errors:
+        raise InputError(errors)

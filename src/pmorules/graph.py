@@ -147,15 +147,14 @@ def nearest_dependants(deps: nx.DiGraph, sources: list[str]) -> dict[str, list[s
     return chains
 
 
-def hard_cycles(graph: nx.MultiDiGraph) -> list[list[str]]:
-    """One cycle per tangle of hard dependencies among active services.
+def hard_cycles(deps: nx.DiGraph) -> list[list[str]]:
+    """One cycle per tangle of a dependency graph (``dependency_graph(graph, ("hard",))`` for hard dependencies).
 
     A strongly connected component of two or more services holds at least one
     cycle; listing every simple cycle could take exponential time, so each
     component gives its shortest cycle through its smallest member, rotated to
     start there, and its size.
     """
-    deps = dependency_graph(graph, ("hard",))
     cycles = []
     for component in nx.strongly_connected_components(deps):
         if len(component) < 2:
@@ -167,7 +166,6 @@ def hard_cycles(graph: nx.MultiDiGraph) -> list[list[str]]:
     return sorted(cycles)
 
 
-def tangles(graph: nx.MultiDiGraph) -> dict[str, int]:
-    """The size of the tangle (strongly connected component) of hard dependencies each cycle start belongs to."""
-    deps = dependency_graph(graph, ("hard",))
+def tangles(deps: nx.DiGraph) -> dict[str, int]:
+    """The size of each tangle (strongly connected component) of a dependency graph, by its smallest member."""
     return {min(c): len(c) for c in nx.strongly_connected_components(deps) if len(c) >= 2}

@@ -8,8 +8,10 @@ docs/measures.md; tests check them against hand-computed cases.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from .knowledge import Harm, KnowledgeBase, OutcomeLink, Service, term_for_months
 from .knowledge.spec import Client, Goal, Horizons, Outcome
@@ -60,10 +62,16 @@ def imposes(service: Service) -> bool:
     return "control" in service.tags or service.approach in IMPOSING_APPROACHES
 
 
+def longest_wait(months: Iterable[float]) -> tuple[float, float]:
+    """When the longest wait between consecutive first-perceived values starts and ends, counting from today."""
+    arrivals = sorted({0.0, *months})
+    return max(zip(arrivals, arrivals[1:]), key=lambda pair: pair[1] - pair[0], default=(0.0, 0.0))
+
+
 def value_gap(months: Iterable[float]) -> float:
     """The longest wait between consecutive first-perceived values, starting from today."""
-    arrivals = sorted({0.0, *months})
-    return max((b - a for a, b in zip(arrivals, arrivals[1:])), default=0.0)
+    start, end = longest_wait(months)
+    return end - start
 
 
 def horizon(months: float, horizons: Horizons) -> str:
@@ -125,6 +133,37 @@ class Delivery:
         return self.contribution * self.probability
 
 
+class Deliveries(tuple):
+    """The deliveries of one target, best value first, with a time profile shared by every goal aiming at it.
+
+    Sorted by delivery month, the services delivering by a deadline are a prefix: a cumulative best value and a
+    cumulative product of (1 − v) answer the adherence of any deadline by one binary search.
+    """
+
+    @cached_property
+    def _profile(self) -> tuple[list[float], list[float], list[float]]:
+        months, best, product = [], [], []
+        top, remaining = 0.0, 1.0
+        for delivery in sorted(self, key=lambda d: (d.months, -d.value, d.service)):
+            top, remaining = max(top, delivery.value), remaining * (1 - delivery.value)
+            months.append(delivery.months)
+            best.append(top)
+            product.append(remaining)
+        return months, best, product
+
+    def count_by(self, due: float) -> int:
+        """How many deliver by month ``due``."""
+        return bisect_right(self._profile[0], due)
+
+    def adherence_by(self, due: float, redundancy: float) -> float:
+        """target_adherence of the deliveries by month ``due`` (``inf``: all of them)."""
+        count = self.count_by(due)
+        if not count:
+            return 0.0
+        _, best, product = self._profile
+        return (1 - redundancy) * best[count - 1] + redundancy * (1 - product[count - 1])
+
+
 @dataclass(frozen=True)
 class TargetCover:
     """A goal target (an outcome of the goal, or a service it names) and the services that deliver it."""
@@ -134,28 +173,33 @@ class TargetCover:
     kind: str  # outcome | service
     due_months: float
     months: float | None  # when the outcome is usually perceived (outcome targets)
-    deliveries: tuple[Delivery, ...]  # best value first
+    deliveries: Deliveries  # best value first
 
     @property
     def in_time(self) -> tuple[Delivery, ...]:
+        """The deliveries by the deadline, best value first."""
         return tuple(d for d in self.deliveries if d.months <= self.due_months)
 
+    @property
+    def in_time_count(self) -> int:
+        return self.deliveries.count_by(self.due_months)
+
     def adherence(self, conventions: Conventions, in_time: bool = True) -> float:
-        chosen = self.in_time if in_time else self.deliveries
-        return target_adherence((d.value for d in chosen), conventions.redundancy)
+        return self.deliveries.adherence_by(self.due_months if in_time else math.inf, conventions.redundancy)
 
     @property
     def best(self) -> Delivery | None:
         """The most valuable delivery in time (the earliest among equals)."""
-        return next(iter(self.in_time), None)
+        return next((d for d in self.deliveries if d.months <= self.due_months), None)
 
     @property
     def earliest(self) -> float | None:
-        return min((d.months for d in self.deliveries), default=None)
+        profile = self.deliveries._profile[0]
+        return profile[0] if profile else None
 
 
 def deliveries(target: str, kind: str, services: Iterable[Service], kb: KnowledgeBase,
-               conventions: Conventions) -> tuple[Delivery, ...]:
+               conventions: Conventions) -> Deliveries:
     """The deliveries of a target by the given services, best value first (ties: earliest, then id)."""
     found = []
     for service in services:
@@ -167,7 +211,7 @@ def deliveries(target: str, kind: str, services: Iterable[Service], kb: Knowledg
         if link is not None:
             found.append(Delivery(service.id, link_months(service, link, kb.outcomes.get(target)),
                                   contribution(link, conventions), service.probability))
-    return tuple(sorted(found, key=lambda d: (-d.value, d.months, d.service)))
+    return Deliveries(sorted(found, key=lambda d: (-d.value, d.months, d.service)))
 
 
 def by_outcome(services: Iterable[Service]) -> dict[str, list[Service]]:
@@ -185,15 +229,22 @@ def goal_covers(kb: KnowledgeBase, conventions: Conventions, services: Iterable[
     pool = [s for s in kb.services.values() if s.active] if services is None else list(services)
     linked = by_outcome(pool)
     by_id = {s.id: s for s in pool}
+    known: dict[tuple[str, str], Deliveries] = {}  # goals share targets: each is measured once
+
+    def delivered(target: str, kind: str) -> Deliveries:
+        if (target, kind) not in known:
+            candidates = linked.get(target, []) if kind == "outcome" else [by_id[target]] if target in by_id else []
+            known[(target, kind)] = deliveries(target, kind, candidates, kb, conventions)
+        return known[(target, kind)]
+
     covers: dict[str, list[TargetCover]] = {}
     for goal in kb.goals.values():
-        targets = [(o, "outcome", linked.get(o, [])) for o in goal.outcomes]
-        targets += [(s, "service", [by_id[s]] if s in by_id else []) for s in goal.services]
+        targets = [(o, "outcome") for o in goal.outcomes] + [(s, "service") for s in goal.services]
         covers[goal.id] = [
             TargetCover(goal.id, target, kind, goal.due_months,
                         kb.outcomes[target].months if kind == "outcome" and target in kb.outcomes else None,
-                        deliveries(target, kind, candidates, kb, conventions))
-            for target, kind, candidates in targets
+                        delivered(target, kind))
+            for target, kind in targets
         ]
     return covers
 
@@ -227,9 +278,28 @@ def harm_present(harm: Harm, services: dict[str, Service]) -> bool:
     return target is not None and target.active
 
 
+class Mitigators:
+    """Which of the given (active) services mitigate a harm: named by id, by a catalogue id they offer, or by a tag.
+
+    Indexed once, so that each harm costs the size of its mitigator list, not the size of the mix.
+    """
+
+    def __init__(self, services: Iterable[Service]):
+        self.order: dict[str, int] = {}
+        self.index: dict[tuple[str, str], list[str]] = {}
+        for number, service in enumerate(services):
+            self.order[service.id] = number
+            self.index.setdefault(("service", service.id), []).append(service.id)
+            if service.catalogue:
+                self.index.setdefault(("catalogue", service.catalogue), []).append(service.id)
+            for tag in dict.fromkeys(service.tags):
+                self.index.setdefault(("tag", tag), []).append(service.id)
+
+    def of(self, harm: Harm) -> list[str]:
+        found = {sid for m in harm.mitigated_by for sid in self.index.get((m.kind, m.ref), ())}
+        return sorted(found, key=self.order.__getitem__)
+
+
 def active_mitigators(harm: Harm, active: Iterable[Service]) -> list[str]:
-    """The active services that mitigate a harm: named by id, by a catalogue id they offer, or by a tag they carry."""
-    ids = {m.ref for m in harm.mitigated_by if m.kind == "service"}
-    catalogue = {m.ref for m in harm.mitigated_by if m.kind == "catalogue"}
-    tags = {m.ref for m in harm.mitigated_by if m.kind == "tag"}
-    return [s.id for s in active if s.id in ids or s.catalogue in catalogue or tags.intersection(s.tags)]
+    """The active services that mitigate a harm (for one harm; index with ``Mitigators`` for many)."""
+    return Mitigators(active).of(harm)

@@ -44,15 +44,16 @@ class FactType:
     fields: dict[str, tuple[type, str]]
     derive: Deriver
     about_mix: bool  # facts about the mix as a whole: `why mix --not RULE` looks at them
+    title: str  # one fact in words, a format string over its key and fields (ids read as names in `why`)
 
 
 REGISTRY: dict[str, FactType] = {}
 
 
-def fact_type(name: str, doc: str, fields: dict[str, tuple[type, str]], about_mix: bool = False
-              ) -> Callable[[Deriver], Deriver]:
+def fact_type(name: str, doc: str, fields: dict[str, tuple[type, str]], about_mix: bool = False,
+              title: str = "{key}") -> Callable[[Deriver], Deriver]:
     """Register the decorated function as the deriver of fact type ``name``."""
     def register(derive: Deriver) -> Deriver:
-        REGISTRY[name] = FactType(name, doc, fields, derive, about_mix)
+        REGISTRY[name] = FactType(name, doc, fields, derive, about_mix, title)
         return derive
     return register

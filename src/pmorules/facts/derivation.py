@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
-from ..graph import build_graph
+from ..graph import build_graph, dependency_graph
 from ..knowledge import KnowledgeBase, Service
 from ..measures import Conventions, TargetCover, goal_adherence, goal_covers, goal_weight, overall_adherence
 
@@ -68,9 +68,23 @@ class Derivation:
     @cached_property
     def goals_of_service(self) -> dict[str, set[str]]:
         """The goals each active service delivers some target of (in time or later)."""
-        out: dict[str, set[str]] = {}
+        goals_of_target: dict[tuple[str, str], list[str]] = {}
+        deliveries: dict[tuple[str, str], tuple] = {}
         for goal, covers in self.covers.items():
             for cover in covers:
-                for delivery in cover.deliveries:
-                    out.setdefault(delivery.service, set()).add(goal)
+                goals_of_target.setdefault((cover.kind, cover.target), []).append(goal)
+                deliveries[(cover.kind, cover.target)] = cover.deliveries  # goals share one tuple per target
+        out: dict[str, set[str]] = {}
+        for target, goals in goals_of_target.items():
+            for delivery in deliveries[target]:
+                out.setdefault(delivery.service, set()).update(goals)
         return out
+
+    @cached_property
+    def dependencies(self) -> nx.DiGraph:
+        """The active services and their dependencies (hard and soft)."""
+        return dependency_graph(self.graph)
+
+    @cached_property
+    def hard_dependencies(self) -> nx.DiGraph:
+        return dependency_graph(self.graph, ("hard",))

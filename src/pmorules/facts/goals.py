@@ -6,6 +6,7 @@ the input, and evidence still names the services (best service, contributors).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ from .derivation import Derivation
     "in_time": (int, "active services delivering some target in time"),
     "earliest_months": (float, "earliest month an active service delivers some target (when any)"),
     "client": (str, "the client the goal belongs to (when given)"),
-})
+}, title="goal {key}")
 def goal_facts(d: Derivation) -> Iterator[Fact]:
     kb, conventions = d.kb, d.conventions
     ranks = {p: rank for rank, p in enumerate(sorted({g.priority for g in kb.goals.values()}, reverse=True), start=1)}
@@ -38,7 +39,7 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
             "due_months": goal.due_months, "priority": goal.priority, "priority_rank": ranks[goal.priority],
             "weight": d.weights[goal.id], "adherence": d.adherence[goal.id],
             "adherence_eventual": goal_adherence(covers, conventions, in_time=False),
-            "targets": len(covers), "covered": sum(1 for c in covers if c.in_time),
+            "targets": len(covers), "covered": sum(1 for c in covers if c.in_time_count),
             "linked": len(delivering), "in_time": len({x.service for c in covers for x in c.in_time}),
         }
         earliest = [c.earliest for c in covers if c.earliest is not None]
@@ -66,7 +67,7 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
     "earliest_months": (float, "earliest month any active service delivers it (when any)"),
     "adherence": (float, "how likely it is delivered in time (0..1)"),
     "adherence_eventual": (float, "the same, counting late services too"),
-})
+}, title="{target} for goal {goal}")
 def goal_target_facts(d: Derivation) -> Iterator[Fact]:
     for covers in d.covers.values():
         for cover in covers:
@@ -76,7 +77,7 @@ def goal_target_facts(d: Derivation) -> Iterator[Fact]:
 def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
     fields: dict[str, Any] = {
         "goal": cover.goal, "target": cover.target, "target_kind": cover.kind, "due_months": cover.due_months,
-        "linked": len(cover.deliveries), "in_time": len(cover.in_time),
+        "linked": len(cover.deliveries), "in_time": cover.in_time_count,
         "adherence": cover.adherence(d.conventions), "adherence_eventual": cover.adherence(d.conventions, False),
     }
     if cover.months is not None:
@@ -91,7 +92,8 @@ def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
         path = path + [best.service] if cover.kind == "outcome" else [cover.goal, best.service]
     if cover.earliest is not None:
         fields["earliest_months"] = cover.earliest
-    contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})" for x in cover.in_time[:8])
+    contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})"
+                             for x in itertools.islice((d for d in cover.deliveries if d.months <= cover.due_months), 8))
     words = {"in_time": f"delivered in time by {contributors}" if contributors else "nothing delivers it in time"}
     return Fact("goal_target", f"{cover.goal}/{cover.target}", fields, sources, path, words)
 
@@ -101,7 +103,7 @@ def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
     "services": (int, "active services serving it"),
     "quick_services": (int, "active services serving it whose value is perceived within the short horizon"),
     "goals": (int, "goals it owns"),
-})
+}, title="client {key}")
 def client_facts(d: Derivation) -> Iterator[Fact]:
     serving: dict[str, list] = {}
     for service in d.active:

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from ..graph import dependency_graph, nearest_dependants, node, node_id
+from ..graph import nearest_dependants, node, node_id
 from ..knowledge import Harm, Service
-from ..measures import active_mitigators, harm_applies, harm_present, horizon
+from ..measures import Mitigators, harm_applies, harm_present, horizon
 from ..vocabulary import SEVERITY_RANK, TERMS
 from .base import Fact, fact_type
 from .derivation import Derivation
@@ -21,21 +21,20 @@ class _Harms:
         self.d = d
 
     @cached_property
-    def goals_by_target(self) -> dict[str, list[str]]:
-        """The goals aiming at each outcome, service (delivered or named) and client."""
-        kb, out = self.d.kb, {}
-        for goal in kb.goals.values():
+    def goals_naming(self) -> dict[str, list[str]]:
+        """The goals naming each outcome, service and client."""
+        out: dict[str, list[str]] = {}
+        for goal in self.d.kb.goals.values():
             for target in list(goal.outcomes) + list(goal.services) + ([goal.client] if goal.client else []):
                 out.setdefault(target, []).append(goal.id)
-        for service, goals in self.d.goals_of_service.items():
-            for goal in sorted(goals):
-                if goal not in out.setdefault(service, []):
-                    out[service].append(goal)
         return out
 
     def goals_hit(self, service: Service, harm: Harm) -> list[str]:
-        """The goals the harm hits: those aiming at its target, of the harmed party when it falls on the served."""
-        goals = self.goals_by_target.get(harm.target, [])
+        """The goals the harm hits: those aiming at its target (a harmed service: the goals it delivers), of the
+        harmed party when the harm falls on the clients the service serves."""
+        goals = self.goals_naming.get(harm.target, [])
+        if harm.target_kind == "service":
+            goals = sorted(set(goals) | self.d.goals_of_service.get(harm.target, set()))
         if harm.party != "served":
             return goals
         return [g for g in goals if (client := self.d.kb.goals[g].client) is None or client in service.clients]
@@ -43,7 +42,7 @@ class _Harms:
     @cached_property
     def nearest(self) -> dict[str, dict[str, list[str]]]:
         """Per term: the nearest active service of that term needing each service."""
-        deps = dependency_graph(self.d.graph)
+        deps = self.d.dependencies
         return {term: nearest_dependants(deps, [node("service", s.id) for s in self.d.active if s.term == term])
                 for term in TERMS}
 
@@ -81,16 +80,17 @@ def _words(service: Service, harm: Harm, applies: bool, present: bool, target: S
     "mitigator_ids": (str, "the mitigators named, space-separated ('' if none; tags as tag:name)"),
     "active_mitigators": (int, "active services that mitigate it"),
     "active_mitigator_ids": (str, "ids of the active services that mitigate it, space-separated"),
-})
+}, title="the harm of {src} on {target}")
 def harm_facts(d: Derivation) -> Iterator[Fact]:
     shared = d.shared(_Harms)
     services, outcomes = d.kb.services, d.kb.outcomes
+    mitigators = Mitigators(d.active)
     for service in services.values():
         for index, harm in enumerate(service.harms):
             target = services.get(harm.target) if harm.target_kind == "service" else None
             applies = harm_applies(harm, service.approach)
             present = harm_present(harm, services)
-            mitigating = active_mitigators(harm, d.active)
+            mitigating = mitigators.of(harm)
             hit = shared.goals_hit(service, harm)
             fields: dict[str, Any] = {
                 "src": service.id, "target": harm.target, "target_kind": harm.target_kind,
@@ -110,9 +110,12 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
                 due = max(d.kb.goals[g].due_months for g in hit)
                 fields["goal_due_max"] = due
                 fields["goal_term"] = horizon(due, d.kb.horizons)
+            words = _words(service, harm, applies, present, target)
+            words["active_mitigators"] = (f"mitigated by {', '.join(mitigating)}" if mitigating else
+                                          f"none of {fields['mitigator_ids'] or 'its (unnamed) mitigators'} is active")
             yield Fact("harm", f"{service.id}>{harm.target}#{index}", fields,
                        {"severity": harm.location.short(), "src_term": d.src("service", service.id, "term")},
-                       [service.id, harm.target], _words(service, harm, applies, present, target))
+                       [service.id, harm.target], words)
 
 
 @fact_type("harm_reach", "A harm on a service that long-term value builds on: the nearest service or goal that "
@@ -125,7 +128,7 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
     "via_term": (str, "term of the harmed service"), "src_term": (str, "term of the harming service"),
     "severity": (str, "severity of the harm"), "severity_rank": (int, "1 low, 2 medium, 3 high"),
     "active": (bool, "the harm from src to via is active"), "hops": (int, "edges from via to dst"),
-})
+}, title="the harm of {src} on {via}, which {dst} builds on")
 def harm_reach_facts(d: Derivation) -> Iterator[Fact]:
     shared = d.shared(_Harms)
     for service in d.kb.services.values():

@@ -37,7 +37,7 @@ DEFAULT_TAGS = ("capability", "control", "delivery", "firefighting", "reporting"
     "short_max_months": (float, "horizon: last month that counts as short term"),
     "medium_max_months": (float, "horizon: last month that counts as medium term"),
     "assessment_age_months": (float, "months since organisation.assessed_on (when given)"),
-}, about_mix=True)
+}, about_mix=True, title="the mix")
 def mix_facts(d: Derivation) -> Iterator[Fact]:
     kb, active, org = d.kb, d.active, d.kb.organisation
     total = sum(s.effort for s in active)
@@ -73,7 +73,7 @@ def mix_facts(d: Derivation) -> Iterator[Fact]:
     "share": (float, "actual effort share of the term"),
     "target": (float, "the organisation's target share of the term"),
     "deviation": (float, "absolute difference between share and target"),
-}, about_mix=True)
+}, about_mix=True, title="the {term}-term target share")
 def profile_facts(d: Derivation) -> Iterator[Fact]:
     profile = d.kb.organisation.target_profile
     if profile is None:
@@ -90,7 +90,7 @@ def profile_facts(d: Derivation) -> Iterator[Fact]:
     "tag": (str, "the tag"),
     "count": (int, "active services carrying the tag"),
     "share": (float, "effort share of active services carrying the tag"),
-}, about_mix=True)
+}, about_mix=True, title="the services tagged {tag}")
 def tag_facts(d: Derivation) -> Iterator[Fact]:
     tags = sorted({t for s in d.kb.services.values() for t in s.tags} | set(DEFAULT_TAGS))
     for tag in tags:
@@ -102,7 +102,7 @@ def tag_facts(d: Derivation) -> Iterator[Fact]:
     "tag": (str, "the tag"),
     "approach": (str, "the approach"),
     "count": (int, "active services with the tag delivered in the approach"),
-}, about_mix=True)
+}, about_mix=True, title="the {tag} services run {approach}")
 def tag_approach_facts(d: Derivation) -> Iterator[Fact]:
     counts: dict[tuple[str, str], int] = {}
     for service in d.active:
@@ -117,7 +117,7 @@ def tag_approach_facts(d: Derivation) -> Iterator[Fact]:
     "month": (float, "a review month, months from today"),
     "ready": (int, "active services whose value is perceived by the review"),
     "ready_share": (float, "effort share of those services"),
-}, about_mix=True)
+}, about_mix=True, title="the review at month {month}")
 def review_facts(d: Derivation) -> Iterator[Fact]:
     for month in sorted(set(d.kb.organisation.reviews_months)):
         ready = sum(1 for s in d.active if s.months <= month)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from ..graph import DEPENDANTS_CAP, dependant_counts, dependency_graph, hard_cycles, node, node_id, tangles
+from ..graph import DEPENDANTS_CAP, dependant_counts, hard_cycles, node, node_id, tangles
 from ..measures import is_quick
 from .base import Fact, fact_type
 from .derivation import Derivation
@@ -20,11 +20,11 @@ class _Dependants:
 
     @cached_property
     def all(self) -> dict[str, int]:
-        return dependant_counts(dependency_graph(self.d.graph))
+        return dependant_counts(self.d.dependencies)
 
     @cached_property
     def hard(self) -> dict[str, int]:
-        return dependant_counts(dependency_graph(self.d.graph, ("hard",)))
+        return dependant_counts(self.d.hard_dependencies)
 
 
 @fact_type("service", "One service of the workspace (active, proposed or retired).", {
@@ -48,7 +48,7 @@ class _Dependants:
     "assessments": (int, "number of expert assessments"),
     "assessment_terms": (int, "number of distinct terms the assessments give"),
     "assessment_p_spread": (float, "highest minus lowest assessed probability"),
-})
+}, title="service {key}")
 def service_facts(d: Derivation) -> Iterator[Fact]:
     counts = d.shared(_Dependants)
     for service in d.kb.services.values():
@@ -86,7 +86,7 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
     "src_months": (float, "months from today until src's value is perceived"),
     "dst_months": (float, "months from today until dst's value is perceived (when offered)"),
     "src_term": (str, "term of src"), "dst_term": (str, "term of dst (when offered)"),
-})
+}, title="{src} needing {dst}")
 def dependency_facts(d: Derivation) -> Iterator[Fact]:
     services = d.kb.services
     for service in services.values():
@@ -108,10 +108,10 @@ def dependency_facts(d: Derivation) -> Iterator[Fact]:
     "length": (int, "number of services on the cycle shown"),
     "nodes": (str, "a cycle through the tangle, as 'a > b > a'"),
     "first": (str, "the service the cycle starts at (the tangle's smallest id)"),
-})
+}, title="the tangle of hard dependencies through {first}")
 def cycle_facts(d: Derivation) -> Iterator[Fact]:
-    sizes = tangles(d.graph)
-    for index, cycle in enumerate(hard_cycles(d.graph), start=1):
+    sizes = tangles(d.hard_dependencies)
+    for index, cycle in enumerate(hard_cycles(d.hard_dependencies), start=1):
         ids = [node_id(k) for k in cycle]
         yield Fact("cycle", f"cycle{index}", {
             "members": sizes[cycle[0]], "length": len(ids), "nodes": " > ".join(ids + ids[:1]), "first": ids[0],

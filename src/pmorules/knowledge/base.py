@@ -91,6 +91,7 @@ class Service:
     harms: tuple[Harm, ...]
     assessments: tuple[Assessment, ...]
     sources: dict[str, Location] = field(compare=False, hash=False)
+    was: str | None = None  # its id before a rename (matched against earlier snapshots only)
 
     @property
     def active(self) -> bool:

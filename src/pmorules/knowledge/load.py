@@ -172,13 +172,15 @@ def _notes(services: dict[str, Service], resolver: Resolver) -> tuple[str, ...]:
     return tuple(sorted(notes))
 
 
-def load_workspace(path: str | Path, today: dt.date | None = None) -> KnowledgeBase:
+def load_workspace(path: str | Path, today: dt.date | None = None, shown: str | None = None) -> KnowledgeBase:
     """Read, validate and resolve a workspace directory, or raise InputError with every problem found.
 
     ``today`` (default: the current date) turns a service's ``since`` into the months it has run.
+    ``shown`` names the workspace in messages and sources (default: the path as given), e.g. ``v1.0:ws``
+    for a snapshot read from git into a temporary folder.
     """
     with gc_paused():
-        return _load_workspace(Path(path), str(path), today or dt.date.today())
+        return _load_workspace(Path(path), shown or str(path), today or dt.date.today())
 
 
 def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagnostic]) -> list[InputFile]:

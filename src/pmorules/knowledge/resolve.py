@@ -274,6 +274,7 @@ class Resolver:
             harms=self._harms(entry, cat),
             assessments=tuple(spec.assessments),
             sources=sources,
+            was=spec.was,
         )
 
     def catalogue_candidate(self, cat: CatalogueService) -> Service:

@@ -6,10 +6,10 @@ catalogue's term, outcomes, dependencies and harms, ``[mix] candidate_probabilit
 ``candidate_effort`` (or ``[mix.efforts]``). Retired services are never candidates. A service
 whose harm applies only in its current approach may also move to one of ``[mix] approaches``.
 
-Objective: maximise the overall adherence of DOMAIN.md §5(c), Σ_g w_g·a_g / Σ_g w_g, where a_g is
+Objective: maximise the overall adherence (docs/domain.md#adherence), Σ_g w_g·a_g / Σ_g w_g, where a_g is
 the mean over the goal's targets of 1 − Π(1 − p_s) over the chosen linked services, minus
 ``change_cost`` per service added or dropped and ``approach_change_cost`` (half as much by default:
-DOMAIN.md §5(c) proposes a change of approach before a removal) per approach switched. The
+docs/domain.md#recommendations puts a change of approach before a removal) per approach switched. The
 product is modelled exactly, not approximated: per target, the chain u_k = u_{k−1}·(1 − p_k·x_k)
 with one continuous variable per linked candidate (binary times bounded, see
 ``model._coverage``). On every candidate set the objective is the adherence the facts compute.

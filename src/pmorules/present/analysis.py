@@ -11,7 +11,8 @@ from ..analysis import Analysis
 from ..findings import Finding
 from ..rules.load import Rule, RuleBook
 from ..rules.spec import OP_WORDS, AllOf, AnyOf
-from ..why import WhyNot
+from ..text import num
+from ..why import ConditionCheck, GroupCheck, WhyNot
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -21,12 +22,19 @@ def _shares(analysis: Analysis) -> str:
     return " / ".join(f"{term} {shares[term] * 100:.0f}%" for term in ("short", "medium", "long"))
 
 
+def _load(analysis: Analysis) -> str:
+    """``effort 96 of capacity 100 (96%)``: the figures the capacity rule reads, worded as the report words them."""
+    mix = next(f.fields for f in analysis.facts.facts if f.type == "mix")
+    return f"effort {num(mix['total_effort'])} of capacity {num(mix['capacity'])} ({mix['load'] * 100:.0f}%)"
+
+
 def print_analysis(analysis: Analysis, console: Console) -> None:
     summary = analysis.summary()
     adherence = summary["adherence"]
     console.print(f"[bold]{analysis.kb.organisation.name}[/bold] - {summary['services']} active services", highlight=False)
     console.print(
-        f"effort by term: {_shares(analysis)}; adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
+        f"{_load(analysis)}; by term: {_shares(analysis)}; "
+        f"adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
     )
     counts = summary["findings"]
     console.print(", ".join(f"[{LEVEL_STYLE[k]}]{v} {k}{'s' if v != 1 else ''}[/]" for k, v in counts.items()))
@@ -56,6 +64,7 @@ def analysis_markdown(analysis: Analysis) -> str:
     adherence = summary["adherence"]
     lines += [
         f"- Active services: {summary['services']}",
+        f"- Effort: {_load(analysis).removeprefix('effort ')}",
         f"- Effort by term: {_shares(analysis)}",
         f"- Adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}",
         "- Findings: " + ", ".join(f"{v} {k}" for k, v in summary["findings"].items()),
@@ -112,12 +121,26 @@ def print_why_not(answer: WhyNot, console: Console) -> None:
         console.print(f"{answer.rule} is disabled (set at {answer.disabled_by}).", markup=False)
         return
     console.print(f"{answer.rule} did not fire for {answer.subject}:", markup=False)
+    if answer.title:
+        console.print(f"  ({answer.rule}: {answer.title})", markup=False, style="dim")
     for text in answer.unevaluable:
         console.print(f"  - {text}", markup=False)
-    for check in answer.checks:
-        console.print(f"  - {check.text()}", markup=False, style=None if check.holds else "bold")
+    for fact in answer.facts:
+        console.print(f"  {fact.title} [{fact.fact}]:", markup=False)
+        _print_checks(fact.checks, console, "    ")
     for text in answer.blockers:
         console.print(f"  - {text}", markup=False)
+
+
+def _print_checks(checks: list[ConditionCheck | GroupCheck], console: Console, indent: str) -> None:
+    for check in checks:
+        if isinstance(check, GroupCheck):
+            verdict = "holds" if check.holds else "fails"
+            console.print(f"{indent}- {verdict}: {'one of' if check.kind == 'any' else 'each of'}:", markup=False,
+                          style=None if check.holds else "bold")
+            _print_checks(check.checks, console, indent + "    ")
+        else:
+            console.print(f"{indent}- {check.text()}", markup=False, style=None if check.holds else "bold")
 
 
 def print_rule_list(book: RuleBook, console: Console) -> None:

@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from ..analysis import Analysis
+from ..diff import History
 from ..mix import MixResult
 from ..errors import Diagnostic, InputError, Location
 from ..output import json_text
@@ -32,11 +33,14 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
 
 
-def render_report(analysis: Analysis, mix: MixResult, fmt: str) -> bytes:
-    """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only."""
+def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None) -> bytes:
+    """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only.
+
+    ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend.
+    """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
-    context = build_context(analysis, mix)
+    context = build_context(analysis, mix, history=history)
     if fmt == "json":
         return json_text(analysis.to_json() | {"report": context}).encode()
     if fmt == "md":

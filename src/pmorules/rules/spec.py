@@ -1,4 +1,4 @@
-"""The rule file format (DESIGN.md §5) as strict pydantic models.
+"""The rule file format (README, "Adapting the rules") as strict pydantic models.
 
 A rule matches one or more fact patterns; each pattern tests fields of one
 fact type with conditions from a closed operator set. Values come from a
