@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,27 @@ def rows_of(path: Path, title: str) -> list[list[Any]]:
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
+def cell(ref: str) -> str:
+    """``Services!probability7`` as the sheet's cell (``Services!I7``), from the workbook's own column order."""
+    from openpyxl.utils import get_column_letter
+
+    from pmorules.workbook import SHEETS, _sheet_columns
+
+    title, rest = ref.split("!")
+    if re.fullmatch(r"[A-Z]+\d+", rest):  # already a cell
+        return ref
+    column, row = re.fullmatch(r"([a-z_.]+)(\d+)", rest).groups()
+    section, model = next((section, model) for sheet, section, model in SHEETS if sheet == title)
+    names = [name for name, _ in _sheet_columns(section, model)]
+    return f"{title}!{get_column_letter(names.index(column) + 1)}{row}"
+
+
 def set_cells(path: Path, cells: dict[str, Any]) -> None:
-    """``{"Services!I7": 2}``: fill in cells as a PMO lead would in a spreadsheet program."""
+    """``{"Services!probability7": 2}``: fill in cells as a PMO lead would in a spreadsheet program."""
     book = openpyxl.load_workbook(path)
     for ref, value in cells.items():
-        title, cell = ref.split("!")
-        book[title][cell] = value
+        title, ref = cell(ref).split("!")
+        book[title][ref] = value
     book.save(path)
 
 
@@ -108,7 +124,7 @@ def test_the_new_workbook_runs_through_validate_analyze_and_report(workbook_ws: 
     kb = load_workspace("ws")
     assert kb.organisation.name == "My PMO" and kb.organisation.reviews_months == [3.0, 6.0]
     assert kb.outcomes["O26"].months == 1
-    assert str(kb.services["reporting"].sources["effort"]) == "ws/pmo.xlsx!Services!J3"
+    assert str(kb.services["reporting"].sources["effort"]) == f"ws/pmo.xlsx!{cell('Services!effort3')}"
 
 
 def test_the_yaml_and_the_xlsx_stub_say_the_same(tmp_path: Path, workbook_ws: Path) -> None:
@@ -118,8 +134,8 @@ def test_the_yaml_and_the_xlsx_stub_say_the_same(tmp_path: Path, workbook_ws: Pa
 
 def test_filled_in_errors_point_at_sheet_and_cell(workbook_ws: Path) -> None:
     set_cells(workbook_ws / "pmo.xlsx", {
-        "Services!A7": "audits", "Services!C7": "S13", "Services!I7": 2, "Services!O5": "pm; exce",
-        "Services!J4": -5,
+        "Services!id7": "audits", "Services!catalogue7": "S13", "Services!probability7": 2, "Services!clients5": "pm; exce",
+        "Services!effort4": -5,
         "Organisation!H3": 1.5, "Organisation!I3": 0.3, "Organisation!J3": 0.2,  # target_profile
         "Organisation!K3": 6, "Organisation!L3": 2,  # horizons out of order
         "Goals!A4": "G2", "Goals!C4": "O266", "Goals!E4": 6,
@@ -130,9 +146,9 @@ def test_filled_in_errors_point_at_sheet_and_cell(workbook_ws: Path) -> None:
         "ws/pmo.xlsx!Goals!C4: unknown outcome 'O266' (hint: did you mean 'O26'?)",
         "ws/pmo.xlsx!Organisation!H3: organisation.target_profile.short: should be less than or equal to 1 (got '1.5')",
         "ws/pmo.xlsx!Organisation!K3: horizons: medium_max_months must not be below short_max_months",
-        "ws/pmo.xlsx!Services!J4: services.effort: should be greater than or equal to 0 (got '-5')",
-        "ws/pmo.xlsx!Services!O5: unknown client 'exce' (hint: did you mean 'exec'?)",
-        "ws/pmo.xlsx!Services!I7: services.probability: should be less than or equal to 1 (got '2')",
+        f"ws/pmo.xlsx!{cell('Services!effort4')}: services.effort: should be greater than or equal to 0 (got '-5')",
+        f"ws/pmo.xlsx!{cell('Services!clients5')}: unknown client 'exce' (hint: did you mean 'exec'?)",
+        f"ws/pmo.xlsx!{cell('Services!probability7')}: services.probability: should be less than or equal to 1 (got '2')",
         "6 errors found",
     ]
 
@@ -147,9 +163,9 @@ def test_the_organisation_sheet_holds_one_row(workbook_ws: Path) -> None:
 
 def test_a_yaml_list_in_a_cell(workbook_ws: Path) -> None:
     set_cells(workbook_ws / "pmo.xlsx", {
-        "Services!R3": "[{target: O22, applies: false, reason: 'our figures come from the ERP: nobody is chased'}]",
-        "Services!S3": "[{by: jane, term: short, probability: 0.7}, {by: raj, term: medium}]",
-        "Services!Q4": "S16:soft; S11",
+        "Services!harms3": "[{target: O22, applies: false, reason: 'our figures come from the ERP: nobody is chased'}]",
+        "Services!assessments3": "[{by: jane, term: short, probability: 0.7}, {by: raj, term: medium}]",
+        "Services!depends_on4": "S16:soft; S11",
     })
     kb = load_workspace(workbook_ws)
     reporting = kb.services["reporting"]
@@ -157,14 +173,14 @@ def test_a_yaml_list_in_a_cell(workbook_ws: Path) -> None:
     assert [s.reason for s in kb.switched_off if s.target == "O22"] == ["our figures come from the ERP: nobody is chased"]
     assert [(a.by, a.term) for a in reporting.assessments] == [("jane", "short"), ("raj", "medium")]
     assert [(d.target, d.kind) for d in kb.services["methodology"].depends_on][:2] == [("reporting", "soft"), ("S11", "hard")]
-    set_cells(workbook_ws / "pmo.xlsx", {"Services!S3": "[{by: jane"})
+    set_cells(workbook_ws / "pmo.xlsx", {"Services!assessments3": "[{by: jane"})
     with pytest.raises(InputError) as info:
         load_workspace(workbook_ws)
-    assert str(info.value).startswith(f"{workbook_ws}/pmo.xlsx!Services!S3: cannot read the list in this cell:")
+    assert str(info.value).startswith(f"{workbook_ws}/pmo.xlsx!{cell('Services!assessments3')}: cannot read the list in this cell:")
 
 
 def test_a_date_typed_into_a_cell(workbook_ws: Path) -> None:
-    set_cells(workbook_ws / "pmo.xlsx", {"Organisation!G3": dt.datetime(2026, 3, 20), "Services!H4": dt.date(2024, 1, 15)})
+    set_cells(workbook_ws / "pmo.xlsx", {"Organisation!G3": dt.datetime(2026, 3, 20), "Services!since4": dt.date(2024, 1, 15)})
     kb = load_workspace(workbook_ws, AS_OF)
     assert kb.organisation.assessed_on == dt.date(2026, 3, 20)
     assert kb.services["methodology"].running_months > 30
