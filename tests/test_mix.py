@@ -341,7 +341,8 @@ def test_a_recommendation_costs_a_bounded_number_of_analyses(monkeypatch, exampl
     calls.clear()
     run = cli("report", str(EXAMPLE), "--as-of", "2026-11-25", "-f", "md")
     assert run.exit_code == 0
-    assert len(calls) == 1 + result.rounds  # the report analyses once, the mix verifies its optimum once
+    reviews = len(analysis.config.config.history)  # the report also judges each past review once
+    assert len(calls) == 1 + reviews + result.rounds  # the report analyses once, the mix verifies its optimum once
 
 
 # --- infeasibility -------------------------------------------------------------------------------
