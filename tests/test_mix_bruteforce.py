@@ -124,7 +124,7 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
             size, a = state[cid]
             value -= settings.resize_cost * abs(candidate.sizes[size].step)
             value -= settings.approach_change_cost * (a != candidate.approaches[0])
-        elif candidate.locked or (candidate.core and not _exempt(problem, cid)):
+        elif candidate.locked or (candidate.core and cid not in problem.core_exempt):
             return None
 
     def adherence_of(goal: str) -> float:
@@ -207,12 +207,6 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
 DEPTH = ("share_min", "share_max", "adherence_min", "goal_adherence_min")
 
 
-def _exempt(problem, cid: str) -> bool:
-    candidate = problem.candidates[cid]
-    return any(c.hard and c.kind == "min_probability" and len(c.services.get(cid, ())) == len(candidate.sizes) * len(candidate.approaches)
-               for c in problem.constraints)
-
-
 def brute_force(problem) -> float | None:
     """The best objective over every mix: each candidate off, or at each size in each approach."""
     options = [[None] + [(i, a) for i in range(len(c.sizes)) for a in c.approaches] for c in problem.candidates.values()]
@@ -238,13 +232,9 @@ def test_optimum_equals_brute_force(tmp_path: Path, seed: int) -> None:
             c.forced for c in result.changes)
         return
     assert result.status == "optimal", result.conflict and result.conflict.text()
-    if not result.problem.capacity_note and not result.core_exempt.keys() - _exempt_ids(result.problem):
+    if not result.problem.capacity_note and result.problem.core_keep is None:
         assert math.isclose(result.solution.objective, best, abs_tol=1e-6), (result.solution.objective, best)
     _assert_rules_confirm(analysis, result)
-
-
-def _exempt_ids(problem) -> set[str]:
-    return {cid for cid in problem.candidates if _exempt(problem, cid)}
 
 
 def _assert_rules_confirm(analysis, result) -> None:

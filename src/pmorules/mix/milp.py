@@ -23,7 +23,7 @@ from .problem import CAPACITY, CORE, KEEP, Candidate, Constraint, Problem, Targe
 
 STRICT_MARGIN = 1e-6  # a strict share bound holds with this margin, so the rounded fact is past it too
 FLOOR = 1e-9  # 1 − v for a sure delivery (v = 1), so that its logarithm is finite
-TANGENTS = (1.0, 0.5, 0.25, 0.1, 0.02)  # Π(1 − v) at which the noisy-OR starts with a tangent
+TANGENTS = (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05, 0.02, 0.005)  # Π(1 − v) of the first tangents
 EXACT = 1e-7  # the noisy-OR estimate of the optimum must be this close to the truth (the solver's tolerance)
 
 Expr = dict[int, float]
@@ -75,10 +75,8 @@ class Program:
     effort: Expr = field(default_factory=dict)
     unattainable: list[Unattainable] = field(default_factory=list)
     soft: list[Soft] = field(default_factory=list)
-    core_exempt: dict[str, str] = field(default_factory=dict)  # core service -> the error rule that forces it out
     nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
     tangents: set[tuple[tuple[str, str, float], float]] = field(default_factory=set)  # (target, L) already cut
-    room_made: bool = False  # the core was relaxed to as many services as the hard conditions leave room for
 
     def var(self, cost: float = 0.0, upper: float = 1.0, integer: bool = True) -> int:
         self.cost.append(cost)
@@ -166,18 +164,19 @@ class _Builder:
         prog.row(dict(prog.effort), -math.inf, self.p.capacity, CAPACITY)
 
     def protections(self) -> None:
-        """Services marked keep stay; core services stay unless every way to run them breaks an error rule."""
-        prog = self.prog
-        for cid, candidate in self.p.candidates.items():
+        """Services marked keep stay; core services stay unless the hard conditions force them out (all of them
+        but the exempt ones, or, once the problem says how many the hard conditions leave room for, that many)."""
+        prog, problem = self.prog, self.p
+        core = []
+        for cid, candidate in problem.candidates.items():
             if candidate.locked:
                 prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, KEEP)
-            elif candidate.core:
-                forced = next((c.rule for c in self.p.constraints if c.hard and c.kind == "min_probability"
-                               and len(c.services.get(cid, ())) == len(candidate.sizes) * len(candidate.approaches)), None)
-                if forced:
-                    prog.core_exempt[cid] = f"every size and approach of it breaks {forced}, an error-level rule"
-                else:
+            elif candidate.core and cid not in problem.core_exempt:
+                core.append(cid)
+                if problem.core_keep is None:
                     prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, CORE)
+        if problem.core_keep is not None:
+            prog.row({prog.x[cid]: 1.0 for cid in core}, float(problem.core_keep), math.inf, CORE)
 
     # --- adherence --------------------------------------------------------------------------------
 
@@ -197,19 +196,24 @@ class _Builder:
             return
         a = prog.a[key] = prog.var(cost=-weight, integer=False)
         define: Expr = {a: 1.0}
+        floor, sure = self.floors(in_time)
+        rhs = (1 - lam) * floor
         if lam < 1:
+            above = [d for d in in_time if d.value > floor]
             previous: int | None = None
-            for i, d in enumerate(in_time):
+            for i, d in enumerate(above):
                 h = prog.var(integer=False)
                 coefs = {h: 1.0, prog.size(*split_vid(d.service)): -1.0}
                 if previous is not None:
                     coefs[previous] = -1.0
                 prog.row(coefs, -math.inf, 0.0, None)
-                step = d.value - (in_time[i + 1].value if i + 1 < len(in_time) else 0.0)
+                step = d.value - (above[i + 1].value if i + 1 < len(above) else floor)
                 if step:
                     _add(define, h, -(1 - lam) * step)
                 previous = h
-        if lam > 0:
+        if lam > 0 and sure <= math.log(FLOOR):
+            rhs += lam * 1.0  # the services every mix holds deliver it surely (to within FLOOR)
+        elif lam > 0:
             n = prog.var(integer=False)
             define[n] = -lam
             terms: Expr = {}
@@ -218,7 +222,21 @@ class _Builder:
             prog.nor[key] = (n, terms)
             for q in TANGENTS:
                 tangent(prog, key, math.log(q))
-        prog.row(define, -math.inf, 0.0, None)
+        prog.row(define, -math.inf, rhs, None)
+
+    def floors(self, in_time: tuple) -> tuple[float, float]:
+        """What the services every mix holds give a target whatever their size: the least best value, and the
+        largest L = Σ ln(1 − v) (the noisy-OR is at least 1 − e^L)."""
+        worst: dict[str, float] = {}
+        for d in in_time:
+            cid = split_vid(d.service)[0]
+            if self.p.forced(cid):
+                worst[cid] = min(worst.get(cid, 1.0), d.value)
+        sizes = {cid: len(self.p.candidates[cid].sizes) for cid in worst}
+        counted = {cid: sum(1 for d in in_time if split_vid(d.service)[0] == cid) for cid in worst}
+        sure = {cid: v for cid, v in worst.items() if counted[cid] == sizes[cid]}  # every size delivers in time
+        floor = max(sure.values(), default=0.0)
+        return floor, sum(math.log(max(1 - v, FLOOR)) for v in sure.values())
 
     def goal_adherence(self, goal: str) -> Expr:
         keys = self.p.goal_targets[goal]
@@ -231,13 +249,14 @@ class _Builder:
     # --- the conditions the rules imply ------------------------------------------------------------
 
     def share(self, constraint: Constraint) -> None:
-        """share = S / E with S, E linear: a bound v is S − v·E compared with 0, in thousandths of the
-        smallest effort, so that the solver's tolerance (1e-6) is far below the strict margin."""
+        """share = S / E with S, E linear: a bound v is S − v·E compared with 0, in thousandths of all the
+        candidates' effort, so that the solver's tolerance (1e-6) is far below the strict margin and the
+        coefficients stay small."""
         spec, prog = constraint.spec, self.prog
         strict = STRICT_MARGIN if constraint.strict else 0.0
         bound = constraint.bound + strict if spec.kind == "share_min" else constraint.bound - strict
         efforts = [s.service.effort for c in self.p.candidates.values() for s in c.sizes if s.service.effort > 0]
-        unit = min(efforts, default=1.0) / 1000
+        unit = max(sum(efforts), 1e-9) / 1000
         part = self.share_part(spec.term)
         expr: Expr = {}
         for var, effort in prog.effort.items():

@@ -187,6 +187,14 @@ class Problem:
     today_findings: frozenset[tuple[str, frozenset[str]]] = frozenset()  # (rule, subjects) of today's findings
     capacity_given: bool = False  # set by --capacity or [mix] capacity (else today's effort)
     capacity_note: str = ""  # why the capacity is not today's effort
+    core_exempt: dict[str, str] = field(default_factory=dict)  # core service the hard conditions force out -> why
+    core_keep: int | None = None  # None: keep every core service not exempt; else keep at least this many
+    core_note: str = ""  # why not every core service can stay (with core_keep)
+
+    def forced(self, cid: str) -> bool:
+        """Whether every mix holds this candidate (marked keep, or core while every core service is kept)."""
+        candidate = self.candidates[cid]
+        return candidate.locked or (bool(candidate.core) and cid not in self.core_exempt and self.core_keep is None)
 
     def groups(self) -> list[str]:
         """The constraint groups an explanation may relax: the capacity, the protections, each hard rule."""
@@ -624,6 +632,7 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     rules = analysis.rulebook.rules
     for constraint in constraints:
         prober.constrain(rules[constraint.rule], constraint)
+    exempt = _exempt(candidates, harms, constraints)
     today = frozenset(s.id for s in kb.services.values() if s.active)
     given = capacity is not None or settings.capacity is not None
     if capacity is None:
@@ -631,6 +640,36 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     return Problem(
         candidates, {g.id: goal_weight(g, kb.clients) for g in kb.goals.values()}, goal_targets, targets, harms,
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
-        excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given,
+        excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given, core_exempt=exempt,
     )
+
+
+def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints: list[Constraint]) -> dict[str, str]:
+    """Core services that no mix can hold, whatever else it holds: every size and approach breaks an
+    error-level condition about the service itself (its probability, a harm on something always there and
+    nothing can mitigate, a prerequisite nobody offers). Their protection gives way, and the reason says why."""
+    exempt: dict[str, str] = {}
+    for constraint in (c for c in constraints if c.hard and c.applies):
+        for cid, candidate in candidates.items():
+            if not candidate.core or cid in exempt:
+                continue
+            why = None
+            if constraint.kind == "min_probability":
+                if len(constraint.services.get(cid, ())) == len(candidate.sizes) * len(candidate.approaches):
+                    why = "every size and approach of it"
+            elif constraint.kind == "harm":
+                for edge in harms:
+                    fires = constraint.harms.get((edge.src, edge.index))
+                    if (edge.src == cid and fires and edge.target_kind != "service"
+                            and all(edge.applies(a) for a in candidate.approaches)
+                            and ((fires[0] and not edge.mitigators) or all(fires))):
+                        why = f"its harm to {edge.target}, in every approach it may take and with no mitigator to add,"
+                        break
+            elif constraint.kind == "requires_prerequisites":
+                missing = [dst for src, dst in constraint.edges if src == cid and dst not in candidates]
+                if missing:
+                    why = f"it needs {missing[0]}, which no mix can hold, and"
+            if why:
+                exempt[cid] = f"{why} breaks {constraint.rule}, an error-level rule"
+    return exempt
 

@@ -11,7 +11,6 @@ changes that move the measure it tests. The count of analyses is bounded, whatev
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -110,7 +109,6 @@ class MixResult:
     conflict: Conflict | None
     unavoidable: list[Unavoidable] = field(default_factory=list)
     rounds: int = 0  # full analyses run to verify optima
-    core_exempt: dict[str, str] = field(default_factory=dict)
     scenarios: list[ScenarioResult] = field(default_factory=list)  # the workspace's what-if variants, evaluated
 
     def of(self, kind: str) -> list[Change]:
@@ -223,7 +221,7 @@ def mix_kb(kb: KnowledgeBase, problem: Problem, solution: Solution) -> Knowledge
     return replace(kb, services=services, absent_catalogue=absent)
 
 
-def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem, core_exempt: dict[str, str]) -> list[Change]:
+def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> list[Change]:
     changes = []
     for sid, service in after.services.items():
         old = before.services.get(sid)
@@ -232,8 +230,9 @@ def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem, core
             changes.append(Change("added", service, origin=candidate.origin, assumed=dict(candidate.assumed)))
         elif old is not None and old.active and not service.active:
             forced = ""
-            if sid in core_exempt:
-                forced = f"core ({candidate.core}), but {core_exempt[sid]}"
+            if candidate is not None and candidate.core:
+                why = problem.core_exempt.get(sid) or problem.core_note
+                forced = f"core ({candidate.core}), but {why}"
             changes.append(Change("removed", old, forced=forced))
         elif service.active and old is not None:
             if service.approach != old.approach:
@@ -401,26 +400,20 @@ def _raise_capacity(program: Program, problem: Problem, conflict: Conflict, orga
     return True
 
 
-def _make_room(program: Program, problem: Problem, conflict: Conflict) -> bool:
-    """When keeping every core service leaves no feasible mix, keep as many as the hard conditions allow:
-    the fewest drops first (a solve that minimises them), then the best mix with that many. Each core service
-    the hard conditions push out is exempt, with the conditions that push it in its reason."""
-    if program.room_made or not any(CORE in fix for fix in conflict.fixes):
-        return False
-    program.room_made = True
-    core = {cid: program.x[cid] for cid, c in problem.candidates.items() if c.core and cid not in program.core_exempt}
-    fewest = solve(program, problem, frozenset([CORE]), cost={var: -1.0 for var in core.values()})
+def _make_room(analysis: Analysis, program: Program, problem: Problem, conflict: Conflict) -> Program | None:
+    """When keeping every core service leaves no feasible mix, keep as many as the hard conditions allow: the
+    fewest drops first (a solve that minimises them), then the best mix with that many (a new program)."""
+    if problem.core_keep is not None or not any(CORE in fix for fix in conflict.fixes):
+        return None
+    core = [program.x[cid] for cid, c in problem.candidates.items() if c.core and cid not in problem.core_exempt]
+    fewest = solve(program, problem, frozenset([CORE]), cost={var: -1.0 for var in core})
     if fewest is None:
-        return False
-    kept = sum(1 for cid in core if cid in fewest.chosen)
-    program.rows = [r for r in program.rows if r.group != CORE]
-    program.row({var: 1.0 for var in core.values()}, float(kept), math.inf, CORE)
+        return None
+    problem.core_keep = sum(1 for var in core if any(program.x[c] == var for c in fewest.chosen))
     others = [" and ".join(fix) for fix in conflict.fixes if CORE not in fix]
-    why = "the capacity and the error-level conditions leave no room for every core service" + (
+    problem.core_note = "the capacity and the error-level conditions leave no room for every core service" + (
         f" (relaxing {' or '.join(others)} would)" if others else "")
-    for cid in core:
-        program.core_exempt[cid] = why
-    return True
+    return build_program(problem)
 
 
 def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list[Scenario] | None = None) -> MixResult:
@@ -456,10 +449,10 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         conflict = explain_infeasible(program, problem)
         if _raise_capacity(program, problem, conflict, analysis.kb.organisation.capacity):
             return recommend_program(analysis, problem, program)
-        if not _make_room(program, problem, conflict):
-            return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable, conflict,
-                             core_exempt=program.core_exempt)
-        return recommend_program(analysis, problem, program)
+        roomier = _make_room(analysis, program, problem, conflict)
+        if roomier is None:
+            return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable, conflict)
+        return recommend_program(analysis, problem, roomier)
     solution, after, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[2]), len(t[2]),
                                                       -t[0].objective))
     unavoidable = []
@@ -470,9 +463,9 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
             reason = (f"the full rulebook raised it on each of the {len(tried)} best mixes tried; "
                       f"raise [mix] verify_rounds to look further")
         unavoidable.append(Unavoidable(finding.rule, finding.level, tuple(finding.subjects), reason))
-    changes = _changes(analysis.kb, after.kb, problem, program.core_exempt)
+    changes = _changes(analysis.kb, after.kb, problem)
     _explain(analysis, after, problem, changes)
     return MixResult("optimal", analysis, after, problem, solution, changes, program.unattainable, None,
-                     unavoidable, len(tried), program.core_exempt)
+                     unavoidable, len(tried))
 
 
