@@ -173,10 +173,13 @@ class _Builder:
                 prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, KEEP)
             elif candidate.core and cid not in problem.core_exempt:
                 core.append(cid)
-                if problem.core_keep is None:
+                if problem.core_keep is None and problem.paired(cid) is None:
                     prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, CORE)
         if problem.core_keep is not None:
             prog.row({prog.x[cid]: 1.0 for cid in core}, float(problem.core_keep), math.inf, CORE)
+        else:
+            for src, dst, _ in problem.core_pairs:
+                prog.row({prog.x[src]: 1.0, prog.x[dst]: 1.0}, 1.0, math.inf, CORE)
 
     # --- adherence --------------------------------------------------------------------------------
 
@@ -220,8 +223,10 @@ class _Builder:
             for d in in_time:
                 _add(terms, prog.size(*split_vid(d.service)), math.log(max(1 - d.value, FLOOR)))
             prog.nor[key] = (n, terms)
-            for q in TANGENTS:
-                tangent(prog, key, math.log(q))
+            today = sum(math.log(max(1 - d.value, FLOOR)) for d in in_time  # today's mix: the optimum is often near
+                        if split_vid(d.service)[0] in self.p.today and split_vid(d.service)[1] == 0)
+            for at in sorted({math.log(q) for q in TANGENTS} | {today}):
+                tangent(prog, key, at)
         prog.row(define, -math.inf, rhs, None)
 
     def floors(self, in_time: tuple) -> tuple[float, float]:
@@ -459,8 +464,9 @@ def no_good(program: Program, problem: Problem, solution: Solution, only: set[st
     program.row({**{v: 1.0 for v in ones}, **{v: -1.0 for v in zeros}}, -math.inf, len(ones) - 1.0, None)
 
 
-def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[int, float] | None):
-    """One HiGHS run of the program as it is; the values, or None if infeasible."""
+def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[int, float] | None,
+         start: list[float] | None = None):
+    """One HiGHS run of the program as it is (from a feasible start, when given); the values, or None."""
     rows = [r for r in program.rows if r.group is None or r.group not in omit]
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(program.cost), len(rows)
@@ -490,7 +496,13 @@ def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[
     highs = highspy._Highs()  # the core binding (in highspy.__all__): highspy.Highs prints a banner when created
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", 0.0)
+    highs.setOptionValue("threads", 1)  # one worker: faster on these models than two, and the same on every machine
     highs.passModel(lp)
+    if start is not None:
+        given = highspy.HighsSolution()
+        given.col_value = start
+        given.value_valid = True
+        highs.setSolution(given)
     highs.run()
     status = highs.getModelStatus()
     if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
@@ -504,16 +516,20 @@ def solve(program: Program, problem: Problem, omit: frozenset[str] = frozenset()
           fixed: dict[int, float] | None = None) -> Solution | None:
     """The optimum without the omitted groups (or with another cost to minimise, or some variables fixed);
     None if infeasible. Tangents of the noisy-OR are added until its estimate is exact at the optimum."""
+    start = None
     while True:
-        found = _run(program, omit, cost, fixed)
+        found = _run(program, omit, cost, fixed, start)
         if found is None:
             return None
         values, value = found
+        start = list(values)  # the next run starts from this mix, its estimates lowered to the truth
         added = 0
         for key, (n, terms) in program.nor.items():
             at = sum(c for v, c in terms.items() if values[v] > 0.5)
             if values[n] > 1 - math.exp(at) + EXACT and (key, round(at, 9)) not in program.tangents:
                 tangent(program, key, at)
+                start[program.a[key]] -= problem.conventions.redundancy * (values[n] - (1 - math.exp(at)))
+                start[n] = 1 - math.exp(at)
                 added += 1
         if not added or cost is not None:
             break

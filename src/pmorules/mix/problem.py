@@ -190,11 +190,21 @@ class Problem:
     core_exempt: dict[str, str] = field(default_factory=dict)  # core service the hard conditions force out -> why
     core_keep: int | None = None  # None: keep every core service not exempt; else keep at least this many
     core_note: str = ""  # why not every core service can stay (with core_keep)
+    core_pairs: list[tuple[str, str, str]] = field(default_factory=list)  # (harming, harmed, rule): keep one at least
+
+    def paired(self, cid: str) -> str | None:
+        """Why a core service may go: an error-level harm between it and another core service lets one stay."""
+        for src, dst, rule in self.core_pairs:
+            if cid in (src, dst):
+                return (f"{rule}, an error-level rule, lets only one of it and {dst if cid == src else src} stay "
+                        f"({src} harms {dst} in every approach, and nothing can mitigate it)")
+        return None
 
     def forced(self, cid: str) -> bool:
         """Whether every mix holds this candidate (marked keep, or core while every core service is kept)."""
         candidate = self.candidates[cid]
-        return candidate.locked or (bool(candidate.core) and cid not in self.core_exempt and self.core_keep is None)
+        return candidate.locked or (bool(candidate.core) and cid not in self.core_exempt and self.core_keep is None
+                                    and self.paired(cid) is None)
 
     def groups(self) -> list[str]:
         """The constraint groups an explanation may relax: the capacity, the protections, each hard rule."""
@@ -467,8 +477,9 @@ class _Prober:
         if constraint.bound is None:
             return
         goals = [f for f in self.today if f.type == "goal"]
-        probes = [variant(g, adherence=max(constraint.bound - DELTA, 0.0), covered=g.fields.get("targets", 0))
-                  for g in goals]
+        coverable = {goal: sum(1 for key in keys if self.targets[key].in_time) for goal, keys in self.goal_targets.items()}
+        probes = [variant(g, adherence=max(constraint.bound - DELTA, 0.0), covered=coverable.get(g.key, 0))
+                  for g in goals]  # as the goal's fact would be in a mix covering every target some candidate can
         constraint.goals = [g.key for g, hit in zip(goals, self.run(rule, probes)) if hit]
 
     def _cover_in_time(self, rule: Rule, constraint: Constraint) -> None:
@@ -498,7 +509,10 @@ class _Prober:
                 d.service for d in target.in_time if (exact(d.value), exact(d.months)) not in failing.get(key, ()))
 
     def _min_probability(self, rule: Rule, constraint: Constraint) -> None:
+        """Each candidate's service fact at every size and approach: as it is today for a running service (its
+        dependants too), as it would be with every candidate running for an addition."""
         facts = {f.key: f for f in self.universe("service")}
+        facts |= {f.key: f for f in self.today if f.type == "service" and f.fields.get("status") == "active"}
         probes, owners = [], []
         for cid, candidate in self.candidates.items():
             for index, size in enumerate(candidate.sizes):
@@ -632,7 +646,7 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     rules = analysis.rulebook.rules
     for constraint in constraints:
         prober.constrain(rules[constraint.rule], constraint)
-    exempt = _exempt(candidates, harms, constraints)
+    exempt, pairs = _exempt(candidates, harms, constraints)
     today = frozenset(s.id for s in kb.services.values() if s.active)
     given = capacity is not None or settings.capacity is not None
     if capacity is None:
@@ -641,14 +655,18 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
         candidates, {g.id: goal_weight(g, kb.clients) for g in kb.goals.values()}, goal_targets, targets, harms,
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
         excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given, core_exempt=exempt,
+        core_pairs=pairs,
     )
 
 
-def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints: list[Constraint]) -> dict[str, str]:
+def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints: list[Constraint]
+            ) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
     """Core services that no mix can hold, whatever else it holds: every size and approach breaks an
     error-level condition about the service itself (its probability, a harm on something always there and
-    nothing can mitigate, a prerequisite nobody offers). Their protection gives way, and the reason says why."""
+    nothing can mitigate, a prerequisite nobody offers). Their protection gives way, and the reason says why.
+    Also the pairs of core services of which an error-level harm lets only one stay (at least one does)."""
     exempt: dict[str, str] = {}
+    pairs: list[tuple[str, str, str]] = []
     for constraint in (c for c in constraints if c.hard and c.applies):
         for cid, candidate in candidates.items():
             if not candidate.core or cid in exempt:
@@ -660,16 +678,18 @@ def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints
             elif constraint.kind == "harm":
                 for edge in harms:
                     fires = constraint.harms.get((edge.src, edge.index))
-                    if (edge.src == cid and fires and edge.target_kind != "service"
-                            and all(edge.applies(a) for a in candidate.approaches)
+                    if (edge.src == cid and fires and all(edge.applies(a) for a in candidate.approaches)
                             and ((fires[0] and not edge.mitigators) or all(fires))):
-                        why = f"its harm to {edge.target}, in every approach it may take and with no mitigator to add,"
-                        break
+                        if edge.target_kind != "service":
+                            why = f"its harm to {edge.target}, in every approach it may take and with no mitigator to add,"
+                            break
+                        if candidates[edge.target].core:  # two core services of which only one can stay
+                            pairs.append((cid, edge.target, constraint.rule))
             elif constraint.kind == "requires_prerequisites":
                 missing = [dst for src, dst in constraint.edges if src == cid and dst not in candidates]
                 if missing:
                     why = f"it needs {missing[0]}, which no mix can hold, and"
             if why:
                 exempt[cid] = f"{why} breaks {constraint.rule}, an error-level rule"
-    return exempt
+    return exempt, [(a, b, rule) for a, b, rule in pairs if a not in exempt and b not in exempt]
 

@@ -11,6 +11,7 @@ changes that move the measure it tests. The count of analyses is bounded, whatev
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..knowledge import KnowledgeBase, Service
 from ..measures import imposes, quick_share, share_of, target_adherence, term_shares
 from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
+from .probe import flagged, variant
 from .problem import CAPACITY, CORE, Problem, additions, build_problem
 from .scenarios import Scenario, ScenarioResult, evaluate_scenario, load_scenarios, side
 
@@ -231,7 +233,7 @@ def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> l
         elif old is not None and old.active and not service.active:
             forced = ""
             if candidate is not None and candidate.core:
-                why = problem.core_exempt.get(sid) or problem.core_note
+                why = problem.core_exempt.get(sid) or problem.paired(sid) or problem.core_note
                 forced = f"core ({candidate.core}), but {why}"
             changes.append(Change("removed", old, forced=forced))
         elif service.active and old is not None:
@@ -356,30 +358,64 @@ def _counted(finding: Finding, broken: list[Soft]) -> bool:
     return any(s.rule == finding.rule and set(s.ids) <= set(finding.subjects) for s in broken)
 
 
-def _moved(kb: KnowledgeBase, solution: Solution, problem: Problem, finding: Finding) -> set[str] | None:
-    """The services a finding is about whose place in the mix changed (None: it names none, cut the whole mix)."""
-    moved = set()
-    for subject in finding.subjects:
-        candidate = problem.candidates.get(subject)
-        if candidate is None:
+def _forbid_states(analysis: Analysis, after: Analysis, problem: Problem, program: Program, finding: Finding) -> bool:
+    """Cut the sizes and approaches of the services a new finding is about that the rule would flag as things
+    stand in this mix: the engine runs the rule on each service's fact from the full analysis, at each of its
+    sizes and approaches. False when the finding is about no candidate's own fact (cut otherwise)."""
+    rule = analysis.rulebook.rules[finding.rule]
+    facts = {f.key: f for f in after.facts.facts if f.type == "service"}
+    owners, probes = [], []
+    for cid in finding.subjects:
+        candidate = problem.candidates.get(cid)
+        if candidate is None or cid not in facts or "service" not in {p.fact for p in rule.spec.match or []}:
             continue
-        old = kb.services.get(subject)
-        state = solution.chosen.get(subject)
-        if old is None or not old.active or state is None or state != (0, candidate.approaches[0]):
-            moved.add(subject)
-    return moved or None
+        for index, size in enumerate(candidate.sizes):
+            for approach in candidate.approaches:
+                fields = {"status": "active", "probability": size.service.probability, "effort": size.service.effort}
+                probes.append(variant(facts[cid], **fields, **({"approach": approach} if approach else {})))
+                owners.append((cid, index, approach))
+    hits = flagged(analysis.compiled, rule, probes, after.facts.facts)
+    for (cid, index, approach), hit in zip(owners, hits):
+        if hit:
+            program.row({program.size(cid, index): 1.0, program.approach(cid, approach): 1.0}
+                        if program.size(cid, index) != program.approach(cid, approach) else {program.x[cid]: 1.0},
+                        -math.inf, 1.0 if program.size(cid, index) != program.approach(cid, approach) else 0.0, None)
+    return any(hits)
 
 
-def _why_unavoidable(program: Program, problem: Problem, solution: Solution, finding: Finding) -> str:
-    """Why no mix avoids a finding the model counted: forcing it out is infeasible, or costs more."""
-    mine = [s for s in solution.broken if s.rule == finding.rule and set(s.ids) <= set(finding.subjects)]
-    fixed = {s.var: 0.0 for s in mine}
-    other = solve(program, problem, fixed=fixed)
+def _moved(kb: KnowledgeBase, solution: Solution, problem: Problem, finding: Finding) -> set[str] | None:
+    """Where to cut: the services a finding is about whose place in the mix changed, else the changed services
+    next to them (a dependency either way, or a harm), else None (cut the whole mix)."""
+    def changed(cid: str) -> bool:
+        candidate = problem.candidates.get(cid)
+        if candidate is None:
+            return False
+        old = kb.services.get(cid)
+        state = solution.chosen.get(cid)
+        return old is None or not old.active or state is None or state != (0, candidate.approaches[0])
+
+    moved = {s for s in finding.subjects if changed(s)}
+    if moved:
+        return moved
+    subjects = set(finding.subjects)
+    near = set()
+    for cid, candidate in problem.candidates.items():
+        links = {d.target for d in candidate.service.depends_on} | {h.target for h in candidate.service.harms}
+        if cid in subjects:
+            near |= links
+        elif links & subjects:
+            near.add(cid)
+    moved = {cid for cid in near if changed(cid)}
+    return moved | (subjects & set(problem.candidates)) if moved else None
+
+
+def _why_unavoidable(program: Program, problem: Problem, solution: Solution, rule: str) -> str:
+    """Why no mix avoids the new findings of a rule that the model counted: one solve with them forbidden."""
+    mine = [s for s in solution.broken if s.rule == rule and s.new]
+    other = solve(program, problem, fixed={s.var: 0.0 for s in mine})
     if other is None:
-        groups = [g for g in problem.groups() if solve(program, problem, frozenset([g]), fixed=fixed) is not None]
-        relax = f"; it could go only by relaxing {' or '.join(groups)}" if groups else ""
-        return f"every mix that meets the hard conditions has it{relax}"
-    instead = sorted({f"{s.rule} ({s.level})" for s in other.broken if s.new} - {f"{finding.rule} ({finding.level})"})
+        return "every mix that meets the hard conditions (capacity, protected services, error-level rules) has it"
+    instead = sorted({f"{s.rule} ({s.level})" for s in other.broken if s.new} - {f"{rule} ({mine[0].level})"})
     worse = f", and would raise {', '.join(instead)} instead" if instead else ""
     return (f"the best mix without it is worse ({other.objective:.3f} against {solution.objective:.3f}: it gives up "
             f"more adherence or changes more{worse})")
@@ -433,9 +469,11 @@ def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list
 def recommend_program(analysis: Analysis, problem: Problem, program: Program) -> MixResult:
     """The verified optimum of a built program."""
     tried: list[tuple[Solution, Analysis, list[Finding]]] = []
+    exhausted = False  # the cuts left no mix: the findings the rulebook raised on every mix tried are unavoidable
     for _ in range(problem.settings.verify_rounds + 1):
         solution = solve(program, problem)
         if solution is None:
+            exhausted = bool(tried)
             break
         after = reanalyze(analysis, mix_kb(analysis.kb, problem, solution))
         new = _new(analysis, after)
@@ -444,7 +482,8 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         if not uncounted:
             break
         for finding in uncounted:
-            no_good(program, problem, solution, _moved(analysis.kb, solution, problem, finding))
+            if not _forbid_states(analysis, after, problem, program, finding):
+                no_good(program, problem, solution, _moved(analysis.kb, solution, problem, finding))
     if not tried:
         conflict = explain_infeasible(program, problem)
         if _raise_capacity(program, problem, conflict, analysis.kb.organisation.capacity):
@@ -455,10 +494,15 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         return recommend_program(analysis, problem, roomier)
     solution, after, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[2]), len(t[2]),
                                                       -t[0].objective))
-    unavoidable = []
+    unavoidable, reasons = [], {}
     for finding in new:
         if _counted(finding, solution.broken):
-            reason = _why_unavoidable(program, problem, solution, finding)
+            if finding.rule not in reasons:
+                reasons[finding.rule] = _why_unavoidable(program, problem, solution, finding.rule)
+            reason = reasons[finding.rule]
+        elif exhausted:
+            reason = (f"the full rulebook raised it on each of the {len(tried)} best mixes, and cutting off every "
+                      f"way of running the services it is about that raises it leaves no mix the hard conditions allow")
         else:
             reason = (f"the full rulebook raised it on each of the {len(tried)} best mixes tried; "
                       f"raise [mix] verify_rounds to look further")
