@@ -159,7 +159,7 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
         elif c.kind == "cover_in_time":
             for goal, keys in problem.goal_targets.items():
                 for key in keys:
-                    eligible = c.eligible.get(key)
+                    eligible = c.eligible.get((goal, key))
                     if eligible and not any(split_vid(v)[0] in state and state[split_vid(v)[0]][0] == split_vid(v)[1]
                                             for v in eligible):
                         broken.append(((goal,), 0.0))

@@ -178,8 +178,8 @@ class _Builder:
         if problem.core_keep is not None:
             prog.row({prog.x[cid]: 1.0 for cid in core}, float(problem.core_keep), math.inf, CORE)
         else:
-            for src, dst, _ in problem.core_pairs:
-                prog.row({prog.x[src]: 1.0, prog.x[dst]: 1.0}, 1.0, math.inf, CORE)
+            for members, keep, _ in problem.core_groups:
+                prog.row({prog.x[cid]: 1.0 for cid in members}, float(keep), math.inf, CORE)
 
     # --- adherence --------------------------------------------------------------------------------
 
@@ -237,9 +237,12 @@ class _Builder:
             cid = split_vid(d.service)[0]
             if self.p.forced(cid):
                 worst[cid] = min(worst.get(cid, 1.0), d.value)
-        sizes = {cid: len(self.p.candidates[cid].sizes) for cid in worst}
-        counted = {cid: sum(1 for d in in_time if split_vid(d.service)[0] == cid) for cid in worst}
-        sure = {cid: v for cid, v in worst.items() if counted[cid] == sizes[cid]}  # every size delivers in time
+        counted: dict[str, int] = {}
+        for d in in_time:
+            cid = split_vid(d.service)[0]
+            counted[cid] = counted.get(cid, 0) + 1
+        sure = {cid: v for cid, v in worst.items()  # every size delivers in time
+                if counted[cid] == len(self.p.candidates[cid].sizes)}
         floor = max(sure.values(), default=0.0)
         return floor, sum(math.log(max(1 - v, FLOOR)) for v in sure.values())
 
@@ -318,7 +321,7 @@ class _Builder:
         prog = self.prog
         for goal, keys in self.p.goal_targets.items():
             for key in keys:
-                eligible = constraint.eligible.get(key, frozenset())
+                eligible = constraint.eligible.get((goal, key), frozenset())
                 if eligible:
                     expr: Expr = {}
                     for vid in sorted(eligible):

@@ -25,20 +25,36 @@ DELTA = 1e-6  # the facts carry 6 decimals: a value this far past a threshold is
 
 
 def flagged(book: CompiledBook, rule: Rule, probes: list[Fact], context: Iterable[Fact]) -> list[bool]:
-    """For each probe fact: does the rule match with it (beside the context facts)? One engine run."""
+    """For each probe fact: does the rule match with it (beside the context facts)? One engine run, over the
+    distinct probes only: the engine sees only the fields the rule reads, so probes equal on them are one."""
     compiled = [c for c in book.rules if c.rule.id == rule.id]
     if not probes or not compiled:
         return [False] * len(probes)
-    index = {id(fact): number for number, fact in enumerate(probes)}
+    fields = {kind: sorted(names) for kind, names in fields_read(compiled).items()}
+    distinct: dict[tuple, Fact] = {}
+    signatures = [signature(fact, fields.get(fact.type, ())) for fact in probes]
+    for sig, fact in zip(signatures, probes):
+        distinct.setdefault(sig, fact)
+    index = {id(fact): sig for sig, fact in distinct.items()}
     types = {p.fact for c in compiled for p in c.patterns}
     probe_types = {f.type for f in probes}
-    facts = [f for f in context if f.type in types and f.type not in probe_types] + probes
-    hits = [False] * len(probes)
+    facts = [f for f in context if f.type in types and f.type not in probe_types] + list(distinct.values())
+    hits: set[tuple] = set()
     for match in evaluate(CompiledBook(compiled, fields_read(compiled)), facts):
         for fact in match.facts.values():
             if id(fact) in index:
-                hits[index[id(fact)]] = True
-    return hits
+                hits.add(index[id(fact)])
+    return [sig in hits for sig in signatures]
+
+
+def signature(fact: Fact, fields: Iterable[str]) -> tuple:
+    """What the engine sees of a fact when rules read these fields (``k`` is the key)."""
+    return (fact.type,) + tuple(fact.key if name == "k" else fact.fields.get(name) for name in fields)
+
+
+def reads_of(book: CompiledBook, rule: Rule, fact_type: str) -> list[str]:
+    """The fields of one fact type a rule reads (``k``: the key)."""
+    return sorted(fields_read([c for c in book.rules if c.rule.id == rule.id]).get(fact_type, ()))
 
 
 def reads(rule: Rule) -> set[str]:
@@ -49,7 +65,7 @@ def reads(rule: Rule) -> set[str]:
 def variant(fact: Fact, **fields: Any) -> Fact:
     """A copy of a fact with some fields changed (rounded as the facts are)."""
     changed = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in fields.items()}
-    return replace(fact, fields={**fact.fields, **changed})
+    return Fact(fact.type, fact.key, {**fact.fields, **changed}, fact.sources, fact.path, fact.words)
 
 
 def universe_facts(kb: KnowledgeBase, services: dict[str, Service], today: dt.date, conventions: Conventions,

@@ -9,7 +9,10 @@ decides whether it is hard (error) or a cost (warning, info), and the engine dec
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 from typing import Any
+
+import networkx as nx
 
 from ..analysis import Analysis
 from ..config import MixSettings
@@ -19,7 +22,7 @@ from ..knowledge import Service, term_for_months
 from ..knowledge.spec import Horizons
 from ..measures import Conventions, Delivery, active_mitigators, goal_covers, goal_weight, imposes
 from ..rules.load import Rule
-from .probe import DELTA, flagged, universe_facts, variant
+from .probe import DELTA, flagged, reads_of, universe_facts, variant
 
 CAPACITY = "capacity"  # the constraint group of the effort cap, beside one group per implying rule
 CORE = "core"  # the group of the rows that keep core services
@@ -124,7 +127,7 @@ class Constraint:
     applies: bool = True  # False: the rule exempts this organisation, whatever the mix
     strict: bool = False  # share: the bound itself breaks the condition
     or_none: bool = False  # share minimum: a mix without any effort in the share passes
-    eligible: dict[tuple[str, str, float], frozenset[str]] = field(default_factory=dict)  # cover: target -> vids
+    eligible: dict[tuple[str, tuple[str, str, float]], frozenset[str]] = field(default_factory=dict)  # (goal, target) -> vids
     services: dict[str, frozenset[tuple[int, str | None]]] = field(default_factory=dict)  # flagged (size, approach)
     edges: list[tuple[str, str]] = field(default_factory=list)  # flagged prerequisites (src, dst)
     harms: dict[tuple[str, int], tuple[bool, bool]] = field(default_factory=dict)  # fires (unmitigated, mitigated)
@@ -190,15 +193,12 @@ class Problem:
     core_exempt: dict[str, str] = field(default_factory=dict)  # core service the hard conditions force out -> why
     core_keep: int | None = None  # None: keep every core service not exempt; else keep at least this many
     core_note: str = ""  # why not every core service can stay (with core_keep)
-    core_pairs: list[tuple[str, str, str]] = field(default_factory=list)  # (harming, harmed, rule): keep one at least
+    # core services of which an error-level rule lets only some stay: (members, how many can stay, why)
+    core_groups: list[tuple[tuple[str, ...], int, str]] = field(default_factory=list)
 
     def paired(self, cid: str) -> str | None:
-        """Why a core service may go: an error-level harm between it and another core service lets one stay."""
-        for src, dst, rule in self.core_pairs:
-            if cid in (src, dst):
-                return (f"{rule}, an error-level rule, lets only one of it and {dst if cid == src else src} stay "
-                        f"({src} harms {dst} in every approach, and nothing can mitigate it)")
-        return None
+        """Why a core service may go: it is in a group of core services of which only some can stay."""
+        return next((why for members, _, why in self.core_groups if cid in members), None)
 
     def forced(self, cid: str) -> bool:
         """Whether every mix holds this candidate (marked keep, or core while every core service is kept)."""
@@ -483,30 +483,31 @@ class _Prober:
         constraint.goals = [g.key for g, hit in zip(goals, self.run(rule, probes)) if hit]
 
     def _cover_in_time(self, rule: Rule, constraint: Constraint) -> None:
+        """Each goal target's fact with each candidate delivery as its best one (one probe per distinct fact
+        the engine would see: the fields the rule reads)."""
         facts = {(f.fields["goal"], f.fields["target"]): f for f in self.today if f.type == "goal_target"}
-        probes, owners = [], []
+        reading = reads_of(self.analysis.compiled, rule, "goal_target")
+        probes: dict[tuple, Fact] = {}
+        owners: list[tuple[str, tuple[str, str, float], str, tuple]] = []
         for goal, keys in self.goal_targets.items():
             for key in keys:
                 fact = facts.get((goal, key[1]))
                 if fact is None:
                     continue
-                seen: dict[tuple[float, float], Fact] = {}
                 for delivery in self.targets[key].in_time:
-                    value_months = (exact(delivery.value), exact(delivery.months))
-                    if value_months not in seen:
-                        seen[value_months] = variant(
-                            fact, best_value=delivery.value, best_months=delivery.months, in_time=1,
-                            best_service=delivery.service.partition(SEP)[0])
-                        probes.append(seen[value_months])
-                        owners.append((key, value_months))
-        hits = self.run(rule, probes)
-        failing: dict[tuple[str, str, float], set[tuple[float, float]]] = {}
-        for (key, value_months), hit in zip(owners, hits):
-            if hit:
-                failing.setdefault(key, set()).add(value_months)
-        for key, target in self.targets.items():
-            constraint.eligible[key] = frozenset(
-                d.service for d in target.in_time if (exact(d.value), exact(d.months)) not in failing.get(key, ()))
+                    changes = {"best_value": exact(delivery.value), "best_months": exact(delivery.months), "in_time": 1,
+                               "best_service": delivery.service.partition(SEP)[0]}
+                    sig = (goal,) + tuple(changes.get(name, fact.key if name == "k" else fact.fields.get(name))
+                                          for name in reading)
+                    if sig not in probes:
+                        probes[sig] = variant(fact, **changes)
+                    owners.append((goal, key, delivery.service, sig))
+        hits = dict(zip(probes, self.run(rule, list(probes.values()))))
+        eligible: dict[tuple[str, tuple[str, str, float]], set[str]] = {}
+        for goal, key, vid, sig in owners:
+            if not hits[sig]:
+                eligible.setdefault((goal, key), set()).add(vid)
+        constraint.eligible = {owner: frozenset(vids) for owner, vids in eligible.items()}
 
     def _min_probability(self, rule: Rule, constraint: Constraint) -> None:
         """Each candidate's service fact at every size and approach: as it is today for a running service (its
@@ -646,7 +647,7 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     rules = analysis.rulebook.rules
     for constraint in constraints:
         prober.constrain(rules[constraint.rule], constraint)
-    exempt, pairs = _exempt(candidates, harms, constraints)
+    exempt, groups = _exempt(candidates, harms, constraints)
     today = frozenset(s.id for s in kb.services.values() if s.active)
     given = capacity is not None or settings.capacity is not None
     if capacity is None:
@@ -655,18 +656,19 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
         candidates, {g.id: goal_weight(g, kb.clients) for g in kb.goals.values()}, goal_targets, targets, harms,
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
         excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given, core_exempt=exempt,
-        core_pairs=pairs,
+        core_groups=groups,
     )
 
 
 def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints: list[Constraint]
-            ) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+            ) -> tuple[dict[str, str], list[tuple[tuple[str, ...], int, str]]]:
     """Core services that no mix can hold, whatever else it holds: every size and approach breaks an
     error-level condition about the service itself (its probability, a harm on something always there and
     nothing can mitigate, a prerequisite nobody offers). Their protection gives way, and the reason says why.
-    Also the pairs of core services of which an error-level harm lets only one stay (at least one does)."""
+    Also the groups of core services of which an error-level rule lets only some stay: the two ends of a harm
+    nothing can mitigate, the members of a cycle of hard dependencies (all but a smallest set that breaks it)."""
     exempt: dict[str, str] = {}
-    pairs: list[tuple[str, str, str]] = []
+    pairs: list[tuple[tuple[str, ...], int, str]] = []
     for constraint in (c for c in constraints if c.hard and c.applies):
         for cid, candidate in candidates.items():
             if not candidate.core or cid in exempt:
@@ -684,12 +686,39 @@ def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints
                             why = f"its harm to {edge.target}, in every approach it may take and with no mitigator to add,"
                             break
                         if candidates[edge.target].core:  # two core services of which only one can stay
-                            pairs.append((cid, edge.target, constraint.rule))
+                            pairs.append(((cid, edge.target), 1, (
+                                f"{constraint.rule}, an error-level rule, lets only one of {cid} and {edge.target} "
+                                f"stay ({cid} harms {edge.target} in every approach, and nothing can mitigate it)")))
             elif constraint.kind == "requires_prerequisites":
                 missing = [dst for src, dst in constraint.edges if src == cid and dst not in candidates]
                 if missing:
                     why = f"it needs {missing[0]}, which no mix can hold, and"
             if why:
                 exempt[cid] = f"{why} breaks {constraint.rule}, an error-level rule"
-    return exempt, [(a, b, rule) for a, b, rule in pairs if a not in exempt and b not in exempt]
+    for constraint in (c for c in constraints if c.hard and c.applies and c.kind == "acyclic"):
+        graph = nx.DiGraph()
+        for cid, candidate in candidates.items():
+            if candidate.core and cid not in exempt:
+                graph.add_edges_from((cid, d.target) for d in candidate.service.depends_on
+                                     if d.kind == constraint.spec.dependency and d.target in candidates
+                                     and candidates[d.target].core and d.target not in exempt)
+        for component in map(sorted, nx.strongly_connected_components(graph)):
+            if len(component) > 1:
+                cut = _smallest_cut(graph.subgraph(component))
+                pairs.append((tuple(component), len(component) - cut, (
+                    f"{constraint.rule}, an error-level rule, lets only {len(component) - cut} of the core services "
+                    f"{', '.join(component)} stay: their {constraint.spec.dependency} dependencies form a cycle")))
+    return exempt, [(m, keep, why) for m, keep, why in pairs if not set(m) & set(exempt)]
+
+
+def _smallest_cut(graph: nx.DiGraph) -> int:
+    """How many services must go to break every cycle of a small tangle (tried by size; a large one: all but one)."""
+    nodes = sorted(graph.nodes)
+    if len(nodes) > 12:
+        return len(nodes) - 1
+    for size in range(1, len(nodes)):
+        for gone in combinations(nodes, size):
+            if nx.is_directed_acyclic_graph(graph.subgraph(set(nodes) - set(gone))):
+                return size
+    return len(nodes) - 1
 

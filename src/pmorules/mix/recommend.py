@@ -18,7 +18,7 @@ from typing import Any
 from ..analysis import Analysis, reanalyze
 from ..findings import Finding
 from ..knowledge import KnowledgeBase, Service
-from ..measures import imposes, quick_share, share_of, target_adherence, term_shares
+from ..measures import imposes, is_quick, target_adherence
 from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
 from .probe import flagged, variant
@@ -285,63 +285,77 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
             change.frees = round(freed, 6)
 
 
-def _shares(services: list[Service], horizons) -> dict[str, float]:
-    """The mix fact's share fields of these services, from the shared measures."""
-    shares = term_shares(services)
-    return {"share_short": shares["short"], "share_medium": shares["medium"], "share_long": shares["long"],
-            "share_quick": quick_share(services, horizons), "control_share": share_of(services, imposes)}
+SHARE_PARTS = {  # the mix fact's share fields, and which services each counts (measures.py defines each)
+    "share_short": lambda s, h: s.term == "short", "share_medium": lambda s, h: s.term == "medium",
+    "share_long": lambda s, h: s.term == "long", "share_quick": is_quick, "control_share": lambda s, h: imposes(s),
+}
 
 
 def _movers(finding: Finding, before: Analysis, after: Analysis, changes: list[Change]) -> list[Change]:
     """The changes that, each applied alone to today's mix, move a share the finding tests the way the whole
-    recommendation moves it (adherence: the changes that add adherence); every change when it tests neither."""
+    recommendation moves it (adherence: the changes that add adherence); every change when it tests neither.
+    Effort sums per share are updated per change, not recomputed."""
     fields = {e.field for e in finding.evidence}
     horizons = before.kb.horizons
     today = {s.id: s for s in before.kb.services.values() if s.active}
-    was, now = _shares(list(today.values()), horizons), _shares([s for s in after.kb.services.values() if s.active], horizons)
-    tested = [f for f in was if f in fields and abs(now[f] - was[f]) > 1e-9]
+    now_active = [s for s in after.kb.services.values() if s.active]
+
+    def sums(services) -> tuple[dict[str, float], float]:
+        return ({f: sum(s.effort for s in services if part(s, horizons)) for f, part in SHARE_PARTS.items()},
+                sum(s.effort for s in services))
+
+    (was, total), (now, now_total) = sums(today.values()), sums(now_active)
+    share = lambda part, whole: part / whole if whole else 0.0  # noqa: E731
+    tested = [f for f in SHARE_PARTS if f in fields and abs(share(now[f], now_total) - share(was[f], total)) > 1e-9]
     movers = [c for c in changes if "adherence" in fields and c.goals]
     for change in changes:
-        alone = dict(today)
-        if change.kind == "removed":
-            alone.pop(change.service.id, None)
-        else:
-            alone[change.service.id] = change.service
-        moved = _shares(list(alone.values()), horizons)
-        if any((moved[f] - was[f]) * (now[f] - was[f]) > 1e-12 for f in tested) and change not in movers:
-            movers.append(change)
+        if change in movers or not tested:
+            continue
+        out = today.get(change.service.id)
+        into = None if change.kind == "removed" else change.service
+        for f in tested:
+            part = SHARE_PARTS[f]
+            moved_part = was[f] - (out.effort if out and part(out, horizons) else 0.0) + (
+                into.effort if into and part(into, horizons) else 0.0)
+            moved_total = total - (out.effort if out else 0.0) + (into.effort if into else 0.0)
+            direction = share(now[f], now_total) - share(was[f], total)
+            if (share(moved_part, moved_total) - share(was[f], total)) * direction > 1e-12:
+                movers.append(change)
+                break
     return movers if tested or movers else list(changes)
 
 
 def _gains(before: Analysis, after: Analysis, problem: Problem, changes: list[Change]) -> None:
     """The adherence each change adds to each goal: the goal's adherence after, less the same with only that
-    change undone (its delivery removed, restored or at today's value), from measures.target_adherence."""
-    conventions = problem.conventions
+    change undone (its delivery removed, restored or at today's value), from measures.target_adherence. Only
+    the targets a change's service delivers (today or after) are looked at."""
+    redundancy = problem.conventions.redundancy
     today = {(g, c.target): {d.service: d.value for d in c.in_time} for g, cs in before.facts.covers.items() for c in cs}
+    touching: dict[str, set[tuple[str, int]]] = {}  # service -> (goal, index of the target in the goal's covers)
+    for covers in (before.facts.covers, after.facts.covers):
+        for goal, targets in covers.items():
+            for number, cover in enumerate(targets):
+                for delivery in cover.in_time:
+                    touching.setdefault(delivery.service, set()).add((goal, number))
     for change in changes:
         if change.kind == "changed":
             continue
         sid = change.service.id
-        gains = []
-        for goal, covers in sorted(after.facts.covers.items()):
-            lost = 0.0
-            touched = False
-            for cover in covers:
-                values = {d.service: d.value for d in cover.in_time}
-                undone = dict(values)
-                old = today.get((goal, cover.target), {})
-                if change.kind == "added":
-                    undone.pop(sid, None)
-                elif sid in old:
-                    undone[sid] = old[sid]
-                if undone == values:
-                    continue
-                touched = True
-                lost += (target_adherence(values.values(), conventions.redundancy)
-                         - target_adherence(undone.values(), conventions.redundancy))
-            if touched and covers and lost / len(covers) > 5e-5:
-                gains.append((goal, lost / len(covers)))
-        change.goals = tuple(gains)
+        lost: dict[str, float] = {}
+        for goal, number in sorted(touching.get(sid, ())):
+            covers = after.facts.covers[goal]
+            cover = covers[number]
+            values = {d.service: d.value for d in cover.in_time}
+            undone = dict(values)
+            old = today.get((goal, cover.target), {})
+            if change.kind == "added":
+                undone.pop(sid, None)
+            elif sid in old:
+                undone[sid] = old[sid]
+            if undone != values:
+                lost[goal] = lost.get(goal, 0.0) + (target_adherence(values.values(), redundancy)
+                                                    - target_adherence(undone.values(), redundancy)) / len(covers)
+        change.goals = tuple((goal, gain) for goal, gain in sorted(lost.items()) if gain > 5e-5)
 
 
 # ------------------------------------------------------------------ the recommendation
