@@ -446,7 +446,8 @@ def test_every_implies_block_of_the_default_rulebook_is_valid() -> None:
         "BAL005": "share_max", "BAL007": "share_min", "GOL001": "cover_in_time", "GOL003": "client_quick",
         "GOL005": "goal_adherence_min", "DEP001": "requires_prerequisites", "DEP003": "acyclic", "DEP004": "min_probability",
         "DEP005": "requires_prerequisites", "HRM001": "harm", "HRM002": "harm", "HRM003": "harm",
-        "HRM005": "share_max", "PRB001": "min_probability", "PRB002": "min_probability", "PRB004": "adherence_min",
+        "HRM005": "share_max", "PRB001": "min_probability", "PRB002": "min_probability", "PRB003": "quick_probability_min",
+        "PRB004": "adherence_min",
     }
     for constraint in constraints:
         assert constraint.text()

@@ -187,6 +187,10 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
                            if client in cand.service.clients and is_quick(cand.service, problem.horizons)]
                 if serving and not any(cid in state for cid in serving):
                     broken.append(((client,), 0.0))
+        elif c.kind == "quick_probability_min":
+            quick = [s.probability for s in chosen.values() if is_quick(s, problem.horizons)]
+            if not (quick and max(quick) >= c.bound + (1e-6 if c.strict else 0.0) - 1e-12) and not (c.or_none and not quick):
+                broken.append(((), 0.0))
         elif c.kind == "adherence_min":
             overall = sum(problem.goal_weights[g] * adherence_of(g) for g in problem.goal_targets) / sum(problem.goal_weights.values())
             if overall < c.bound - 1e-9:

@@ -419,6 +419,23 @@ class _Builder:
                 continue
             self.holds(constraint, (client,), {prog.x[cid]: 1.0 for cid in serving}, 1.0, math.inf)
 
+    def quick_probability_min(self, constraint: Constraint) -> None:
+        """Some chosen quick size reaches the bound; with or_none, unless nothing chosen is quick at all."""
+        prog, likely, quick = self.prog, {}, {}
+        bound = constraint.bound + (STRICT_MARGIN if constraint.strict else 0.0)
+        for cid, candidate in self.p.candidates.items():
+            if is_quick(candidate.service, self.p.horizons):
+                for index, size in enumerate(candidate.sizes):
+                    quick[prog.size(cid, index)] = 1.0
+                    if size.service.probability >= bound - 1e-12:
+                        likely[prog.size(cid, index)] = 1.0
+        if not constraint.or_none:
+            self.holds(constraint, (), likely, 1.0, math.inf)
+            return
+        some = prog.var()  # 1 when something chosen is quick
+        prog.row({**quick, some: -float(len(quick))}, -math.inf, 0.0, None)
+        self.holds(constraint, (), {**likely, some: -1.0}, 0.0, math.inf)
+
     def adherence_min(self, constraint: Constraint) -> None:
         weights = self.p.coverage_weights()
         expr = {self.prog.a[key]: w for key, w in weights.items() if key in self.prog.a}

@@ -166,6 +166,8 @@ class Constraint:
             return "every client the rule names gets a quick service"
         if spec.kind == "adherence_min":
             return f"overall goal adherence ≥ {pct}"
+        if spec.kind == "quick_probability_min":
+            return f"the most likely quick service has p ≥ {pct}" + (" (or nothing is quick)" if self.or_none else "")
         return f"every goal the rule names reaches an adherence of {pct}"
 
     def to_json(self) -> dict[str, Any]:
@@ -472,6 +474,13 @@ class _Prober:
 
     def _adherence_min(self, rule: Rule, constraint: Constraint) -> None:
         self._threshold(rule, constraint, "adherence", minimum=True)
+
+    def _quick_probability_min(self, rule: Rule, constraint: Constraint) -> None:
+        self._threshold(rule, constraint, "max_p_quick", minimum=True)
+        if constraint.applies:  # a mix with nothing quick has no such field: does the rule let it pass?
+            mix = self._mix_fact()
+            none = Fact(mix.type, mix.key, {k: v for k, v in mix.fields.items() if k != "max_p_quick"}, mix.sources)
+            constraint.or_none = not self.run(rule, [none])[0]
 
     def _goal_adherence_min(self, rule: Rule, constraint: Constraint) -> None:
         if constraint.bound is None:

@@ -230,6 +230,13 @@ class ClientQuick(Strict):
     kind: Literal["client_quick"]
 
 
+class QuickProbabilityMin(Bound):
+    """The most likely chosen service perceived within the short horizon reaches the bound (the engine
+    decides, on today's mix fact, whether the rule applies and whether a mix with nothing quick passes)."""
+
+    kind: Literal["quick_probability_min"]
+
+
 class AdherenceMin(Bound):
     """The overall goal adherence of the mix reaches the bound (the engine decides whether the rule applies)."""
 
@@ -244,7 +251,7 @@ class GoalAdherenceMin(Bound):
 
 Implies = Annotated[
     Union[ShareMin, ShareMax, CoverInTime, MinProbability, RequiresPrerequisites, Acyclic, HarmImplied,
-          ClientQuick, AdherenceMin, GoalAdherenceMin],
+          ClientQuick, QuickProbabilityMin, AdherenceMin, GoalAdherenceMin],
     Field(discriminator="kind"),
 ]
 """What a rule implies for the recommended mix: the condition under which the rule does not fire. The
