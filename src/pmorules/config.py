@@ -58,7 +58,7 @@ class MixSettings(BaseModel):
     resize_cost: float = Field(default=0.04, ge=0)  # per whole effort of a service moved (a 25% step costs a quarter)
     # Effort steps a running or proposed service may move by, as fractions of its effort today.
     resize_steps: list[Annotated[float, Field(gt=-1, allow_inf_nan=False)]] = Field(
-        default_factory=lambda: [-0.5, -0.25, 0.25, 0.5])
+        default_factory=lambda: [-0.25, 0.25])
     # How effort changes probability: p' = 1 - (1 - p) ** (1 + elasticity * (effort'/effort - 1)).
     resize_elasticity: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     warning_cost: float = Field(default=0.05, ge=0)  # a finding of a warning-level rule the mix keeps

@@ -9,6 +9,7 @@ decides whether it is hard (error) or a cost (warning, info), and the engine dec
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import combinations
 from typing import Any
 
@@ -95,7 +96,7 @@ class Target:
     def key(self) -> tuple[str, str, float]:
         return self.kind, self.target, self.due_months
 
-    @property
+    @cached_property
     def in_time(self) -> tuple[Delivery, ...]:
         return tuple(d for d in self.deliveries if exact(d.months) <= self.due_months and d.value > 0)
 
@@ -227,7 +228,14 @@ class Problem:
 
     def present_today(self, rule: str, ids: tuple[str, ...]) -> bool:
         """Whether today's mix has a finding of the rule about all these ids (any finding of it, without ids)."""
-        return any(r == rule and set(ids) <= subjects for r, subjects in self.today_findings)
+        return any(set(ids) <= subjects for subjects in self._today_by_rule.get(rule, ()))
+
+    @cached_property
+    def _today_by_rule(self) -> dict[str, list[frozenset[str]]]:
+        found: dict[str, list[frozenset[str]]] = {}
+        for rule, subjects in self.today_findings:
+            found.setdefault(rule, []).append(subjects)
+        return found
 
     def level_cost(self, level: str) -> float:
         return self.settings.warning_cost if level == "warning" else self.settings.info_cost
@@ -626,13 +634,18 @@ def _targets(analysis: Analysis, candidates: dict[str, Candidate]
 
 def _harm_edges(candidates: dict[str, Candidate]) -> list[HarmEdge]:
     services = [c.service for c in candidates.values()]
+    by_ref: dict[str, list[Service]] = {}  # the services a mitigator reference could name: id, catalogue id, tag
+    for service in services:
+        for ref in {service.id, service.catalogue, *(f"tag:{t}" for t in service.tags)} - {None}:
+            by_ref.setdefault(ref, []).append(service)
     edges = []
     for candidate in candidates.values():
         for index, harm in enumerate(candidate.service.harms):
             if harm.target_kind == "service" and harm.target not in candidates:
                 continue  # what it harms can never be in the mix
+            near = {s.id: s for m in harm.mitigated_by for s in by_ref.get(str(m), ())}
             edges.append(HarmEdge(candidate.id, index, harm.target, harm.target_kind, harm.approaches,
-                                  tuple(active_mitigators(harm, services))))
+                                  tuple(active_mitigators(harm, [s for s in services if s.id in near]))))
     return edges
 
 
