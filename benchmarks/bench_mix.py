@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
-
-import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -34,7 +33,7 @@ from pmorules.mix.problem import build_problem
 from pmorules.report import render_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from shapes import federation  # noqa: E402  (a sibling script, not a package)
+from shapes import federation
 
 AS_OF = dt.date(2026, 11, 25)
 
@@ -115,13 +114,13 @@ def main() -> None:
         for size in SIZES:
             analysis = analyze(workspace(Path(tmp) / f"ws{size}", size, args.seed), AS_OF)
 
-            def solved():
+            def solved(analysis=analysis):
                 problem = build_problem(analysis)
                 program = build_program(problem)
                 return problem, program, solve(program, problem)
 
-            elapsed, (problem, program, solution) = _best(args.runs, solved)
-            full, result = _best(args.runs, lambda: recommend(analysis))
+            elapsed, (problem, program, _) = _best(args.runs, solved)
+            full, result = _best(args.runs, lambda analysis=analysis: recommend(analysis))
             table.add_row(
                 str(len(problem.candidates)), str(GOALS), str(len(program.cost)), str(len(program.rows)),
                 f"{elapsed:.2f}", result.status, f"{full:.2f}", str(len(result.changes)), str(result.rounds),

@@ -14,9 +14,8 @@ import datetime as dt
 import itertools
 import math
 import random
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -141,11 +140,11 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
             continue
         broken: list[tuple[tuple[str, ...], float]] = []  # (ids, how far it misses)
         if c.kind in ("share_min", "share_max"):
-            def counts(cid: str) -> bool:
+            def counts(cid: str, term: str = c.spec.term) -> bool:
                 service = replace(chosen[cid], approach=approach[cid])
-                if c.spec.term == "control":
+                if term == "control":
                     return imposes(service)
-                return is_quick(service, problem.horizons) if c.spec.term == "quick" else service.term == c.spec.term
+                return is_quick(service, problem.horizons) if term == "quick" else service.term == term
             part = sum(s.effort for cid, s in chosen.items() if counts(cid))
             margin = 1e-6 if c.strict else 0.0
             if c.kind == "share_min":

@@ -7,8 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
-from pmorules.analysis import analyze
 from conftest import report_of
+
+from pmorules.analysis import analyze
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 25)

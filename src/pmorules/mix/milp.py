@@ -19,7 +19,16 @@ import networkx as nx
 import numpy as np
 
 from ..measures import imposes, is_quick
-from .problem import CAPACITY, CORE, KEEP, Candidate, Constraint, Problem, Target, split_vid
+from .problem import (
+    CAPACITY,
+    CORE,
+    KEEP,
+    Candidate,
+    Constraint,
+    Problem,
+    Target,
+    split_vid,
+)
 
 STRICT_MARGIN = 1e-6  # a strict share bound holds with this margin, so the rounded fact is past it too
 FLOOR = 1e-9  # 1 − v for a sure delivery (v = 1), so that its logarithm is finite

@@ -21,7 +21,14 @@ from ..errors import Diagnostic, InputError, did_you_mean
 from ..facts import Fact
 from ..knowledge import Service, term_for_months
 from ..knowledge.spec import Horizons
-from ..measures import Conventions, Delivery, active_mitigators, goal_covers, goal_weight, imposes
+from ..measures import (
+    Conventions,
+    Delivery,
+    active_mitigators,
+    goal_covers,
+    goal_weight,
+    imposes,
+)
 from ..rules.load import Rule
 from .probe import DELTA, flagged, reads_of, universe_facts, variant
 

@@ -26,7 +26,6 @@ from .problem import CAPACITY, CORE, Problem, additions, build_problem
 from .scenarios import Scenario, ScenarioResult, evaluate_scenario, load_scenarios, side
 
 
-
 @dataclass
 class Change:
     kind: str  # added | removed | changed (approach) | resized (effort)
@@ -304,8 +303,10 @@ def _movers(finding: Finding, before: Analysis, after: Analysis, changes: list[C
         return ({f: sum(s.effort for s in services if part(s, horizons)) for f, part in SHARE_PARTS.items()},
                 sum(s.effort for s in services))
 
+    def share(part: float, whole: float) -> float:
+        return part / whole if whole else 0.0
+
     (was, total), (now, now_total) = sums(today.values()), sums(now_active)
-    share = lambda part, whole: part / whole if whole else 0.0  # noqa: E731
     tested = [f for f in SHARE_PARTS if f in fields and abs(share(now[f], now_total) - share(was[f], total)) > 1e-9]
     movers = [c for c in changes if "adherence" in fields and c.goals]
     for change in changes:

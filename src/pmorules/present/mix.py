@@ -9,7 +9,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..mix.recommend import OBJECTIVE, MixResult, comparison, effort_of, unattainable_text
+from ..mix.recommend import (
+    OBJECTIVE,
+    MixResult,
+    comparison,
+    effort_of,
+    unattainable_text,
+)
 from ..mix.scenarios import ScenarioResult, side
 from ..vocabulary import TERMS
 
