@@ -137,7 +137,7 @@ def print_explain(result: MixResult, console: Console) -> None:
     data = explain_json(result)
     console.print("[bold]What the optimiser maximises[/bold]")
     console.print(OBJECTIVE, markup=False)
-    console.print("\n[bold]Weights[/bold] ([mix] in pmorules.toml; 0.01 = one point of overall adherence)")
+    console.print("\n[bold]Weights[/bold] (\\[mix] in pmorules.toml; 0.01 = one point of overall adherence)")
     for key, value in data["weights"].items():
         console.print(f" {key} = {value:g}: {WEIGHT_WORDS[key]}", markup=False)
     resizing = data["resizing"]
