@@ -252,25 +252,56 @@ def _format_from_suffix(output: Path | None) -> str:
     return {"htm": "html", "html": "html", "md": "md", "markdown": "md", "json": "json", "pdf": "pdf"}.get(suffix, "md")
 
 
-@app.command()
+MIX_HELP = (
+    "Recommend a mix of services, and compare what-if variants. The optimiser picks the mix most likely to meet "
+    "your goals in time (weighted by priority and client) within the capacity, with no avoidable error, each "
+    "warning it keeps counted as a cost, and as few changes to today's services as that allows."
+)
+
+
+@app.command(help=MIX_HELP)
 def mix(
     workspace: WorkspaceArg = Path("."),
     format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
     capacity: Annotated[Optional[float], typer.Option("--capacity", help="Effort capacity of the recommended mix")] = None,
     as_of: AsOfOption = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show what the optimiser maximises, its weights and protections")] = False,
+    compare: Annotated[bool, typer.Option("--compare", help="Side by side: today, the recommended mix, each scenario")] = False,
+    keep: Annotated[Optional[list[str]], typer.Option("--keep", help="What-if: keep this service")] = None,
+    drop: Annotated[Optional[list[str]], typer.Option("--drop", help="What-if: drop this service")] = None,
+    add: Annotated[Optional[list[str]], typer.Option("--add", help="What-if: add this proposed or catalogue service")] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="What-if: SERVICE=APPROACH")] = None,
+    effort: Annotated[Optional[list[str]], typer.Option("--effort", help="What-if: SERVICE=EFFORT")] = None,
 ) -> None:
-    """Recommend a mix of services that hits the goals over their timeframes."""
     from .mix import recommend
-    from .present.mix import print_mix
+    from .mix.scenarios import evaluate_scenario, from_options
     from .output import json_text
+    from .present.mix import compare_rows, explain_json, print_compare, print_explain, print_mix, print_scenario
 
     analysis = _analyze(workspace, as_of)
+    variant = any((keep, drop, add, approach, effort))
     try:
+        own = from_options(keep or [], drop or [], add or [], approach or [], effort or []) if variant else None
         result = recommend(analysis, capacity=capacity)
+        mine = [evaluate_scenario(analysis, result.problem, result.unattainable, own)] if own else []
     except InputError as error:
         _fail_input(error)
     if format is TextOrJson.json:
-        sys.stdout.write(json_text(result.to_json()))
+        data = result.to_json()
+        if explain:
+            data["explain"] = explain_json(result)
+        if mine:
+            data["variant"] = mine[0].to_json(analysis)
+        if compare:
+            names, rows = compare_rows(result, mine)
+            data["compare"] = {"columns": names, "rows": [{"label": label, "cells": cells} for label, cells in rows]}
+        sys.stdout.write(json_text(data))
+    elif explain:
+        print_explain(result, stdout)
+    elif compare:
+        print_compare(result, mine, stdout)
+    elif mine:
+        print_scenario(result, mine[0], stdout)
     else:
         print_mix(result, stdout)
 

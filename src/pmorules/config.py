@@ -26,20 +26,47 @@ class RuleSetting(BaseModel):
     params: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
 
 
+class CandidateSettings(BaseModel):
+    """What the mix assumes of one candidate not running yet (``[mix.candidates.<id>]``): each value replaces
+    the catalogue's (or the proposed service's) when the mix proposes to add it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effort: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    probability: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    months_to_value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    clients: list[str] | None = None  # the workspace's clients it would serve
+
+
 class MixSettings(BaseModel):
-    """Settings of the recommended mix (``[mix]``)."""
+    """Settings of the recommended mix (``[mix]``; docs/mix.md explains each in a PMO lead's words).
+
+    Every cost is in points of overall goal adherence (0.01 = one point), the unit of the objective.
+    """
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
     capacity: float | None = Field(default=None, ge=0)  # effort cap; default: today's total effort
     candidate_effort: float = Field(default=5.0, ge=0)  # effort of a catalogue service not offered yet
     candidate_probability: float = Field(default=0.6, ge=0, le=1)  # its probability
-    change_cost: float = Field(default=0.01, ge=0)  # adherence given up per service added or dropped
+    include_catalogue: bool = True
+    candidates: dict[str, CandidateSettings] = Field(default_factory=dict)  # per candidate not running yet
+    never: list[str] = Field(default_factory=list)  # candidates the mix must never add
+    change_cost: float = Field(default=0.01, ge=0)  # per service added or dropped
     # ... and per change of approach: it keeps the service and its people, so it comes first (docs/domain.md#recommendations).
     approach_change_cost: float = Field(default=0.005, ge=0)
-    include_catalogue: bool = True
-    efforts: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)  # per candidate not active yet
-    # Approaches a service may move to when one of its harms applies only in its current approach.
+    resize_cost: float = Field(default=0.04, ge=0)  # per whole effort of a service moved (a 25% step costs a quarter)
+    # Effort steps a running or proposed service may move by, as fractions of its effort today.
+    resize_steps: list[Annotated[float, Field(gt=-1, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: [-0.25, 0.25])
+    # How effort changes probability: p' = 1 - (1 - p) ** (1 + elasticity * (effort'/effort - 1)).
+    resize_elasticity: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    warning_cost: float = Field(default=0.05, ge=0)  # a finding of a warning-level rule the mix keeps
+    info_cost: float = Field(default=0.005, ge=0)  # a finding of an info-level rule
+    miss_cost: float = Field(default=1.0, ge=0)  # times the level's cost, per whole unit the mix misses a bound by
+    new_finding_factor: float = Field(default=100.0, ge=1)  # a finding today's mix does not have costs this many times more
+    verify_rounds: int = Field(default=8, ge=0)  # re-solves that cut off a mix the full rulebook finds a new problem in
+    # Approaches a service may move to when its approach decides one of its harms or whether it controls.
     approaches: list[Approach] = Field(default_factory=lambda: ["supportive", "facilitative"])
 
 
@@ -180,6 +207,8 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
             if error["type"] == "extra_forbidden":
                 sections = {"rules": RuleSetting, "adherence": AdherenceSettings, "history": Review}
                 section = Config if len(keys) == 1 else sections.get(keys[0], MixSettings)
+                if section is MixSettings and len(keys) > 3 and keys[1] == "candidates":
+                    section = CandidateSettings
                 message = f"unknown setting {keys[-1]!r}"
                 hint = did_you_mean(keys[-1], list(section.model_fields))
             elif keys[0] == "history" and keys[-1] == "[key]":

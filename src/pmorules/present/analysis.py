@@ -206,14 +206,9 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 
 def _implied(rule: Rule) -> str | None:
     """The constraint the rule puts on the recommended mix, in words."""
-    from ..mix.problem import Constraint
+    from ..mix.problem import implied_text
 
-    implies = rule.spec.implies
-    if implies is None:
-        return None
-    param = getattr(implies, "param", None)
-    bound = rule.params.get(param) if param else getattr(implies, "value", None)
-    return Constraint(rule.id, implies, bound, "").text()
+    return implied_text(rule)
 
 
 def print_rule(rule: Rule, console: Console) -> None:

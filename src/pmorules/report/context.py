@@ -17,7 +17,7 @@ from ..diff import History
 from ..findings import Finding, names_of, status_of
 from ..knowledge import KnowledgeBase
 from ..mix import MixResult
-from ..mix.recommend import effort_of, unattainable_text
+from ..mix.recommend import OBJECTIVE, comparison, effort_of, unattainable_text
 from ..paths import default_rules_dir
 from ..rules.spec import OP_WORDS
 from ..measures import longest_wait, share_of
@@ -237,8 +237,10 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[str, Any]:
-    """The recommended mix against today's: the changes with their reasons, what no mix can fix,
-    the errors left (or, when no mix is feasible, why)."""
+    """The recommended mix against today's: what the optimiser maximises, the changes with their reasons
+    (additions with their assumptions), the new findings no mix avoids, what no mix can fix, the errors left
+    (or, when no mix is feasible, why), and the side-by-side table of today, the recommendation and each
+    what-if scenario."""
 
     def side(state: Analysis) -> dict[str, Any]:
         summary = state.facts.summary
@@ -247,24 +249,36 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
 
     return {
         "status": result.status,
+        "objective": OBJECTIVE,
         "capacity": result.problem.capacity,
+        "capacity_note": result.problem.capacity_note,
         "today": side(result.before),
         "recommended": side(result.after),
         "changes": [
             {"kind": c.kind, "id": c.service.id, "name": c.service.name, "origin": c.origin, "from": c.before,
              "to": c.after, "term": c.service.term, "effort": c.service.effort,
+             "probability": c.service.probability, "probability_from": c.probability_before,
+             "months_to_value": c.service.months_to_value,
+             "clients": [{"id": k, "name": names.get(k, k)} for k in c.service.clients],
+             "assumed": dict(c.assumed), "forced": c.forced,
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
              "frees": c.frees}
             for c in result.changes
         ],
+        "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
+                         "reason": u.reason} for u in result.unavoidable],
         "unattainable": [unattainable_text(u, analysis.kb) for u in result.unattainable],
         "errors_left": [
             {"rule": f.rule, "title": f.title, "subjects": [{"id": s, "name": names[s]} for s in f.subjects], "message": f.message}
             for f in result.after.findings if f.level == "error"
         ] if result.status == "optimal" else [],
         "conflict": result.conflict.text() if result.conflict else None,
-        "constraints": [{"rule": c.rule, "text": c.text()} for c in result.problem.constraints],
+        "constraints": [{"rule": c.rule, "text": c.text(), "level": c.level, "hard": c.hard, "applies": c.applies}
+                        for c in result.problem.constraints],
+        "compare": [{k: v for k, v in column.items() if k not in ("findings", "mix")} for column in comparison(result, [])],
+        "scenarios": [{"name": r.name, "description": r.scenario.spec.description, "problems": r.problems}
+                      for r in result.scenarios],
     }
 
 
