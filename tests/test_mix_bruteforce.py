@@ -111,14 +111,14 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
     if not chosen or effort > problem.capacity + 1e-9:
         return None
     value = 0.0
-    for key, weight in problem.coverage_weights().items():
+    for key, weight in [*problem.coverage_weights().items(), *problem.late_weights().items()]:
         values = [d.value for d in problem.targets[key].in_time
                   if split_vid(d.service)[0] in state and state[split_vid(d.service)[0]][0] == split_vid(d.service)[1]]
         value += weight * target_adherence(values, problem.conventions.redundancy)
     for cid, candidate in cands.items():
         today = cid in problem.today
         if (cid in state) != today:
-            value -= settings.change_cost
+            value -= problem.drop_cost(cid) if today else settings.change_cost
         if cid in state:
             size, a = state[cid]
             value -= settings.resize_cost * abs(candidate.sizes[size].step)

@@ -25,8 +25,10 @@ def test_the_example_report_shows_the_recommended_mix() -> None:
     html = report_of(analysis, "html").decode()
     section = _section(html)
     assert '<a href="#recommended-mix">Recommended mix</a>' in html  # in the contents
+    added = [c for c in json.loads(report_of(analysis, "json"))["report"]["mix"]["changes"] if c["kind"] == "added"]
+    assert added
     for text in ("Change approach", "controlling → supportive", "Drop", "Lessons-learned library", "Add",
-                 "Portfolio prioritisation and capacity balancing", "What no mix can fix", "Errors left", "Resize",
+                 added[0]["name"], "What no mix can fix", "Errors left", "Resize",
                  "most likely to meet your goals", "Assumed: effort", "(the clients of the goals it would serve)",
                  "must hold", "a cost when broken"):
         assert text in section

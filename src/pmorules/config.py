@@ -46,13 +46,14 @@ class MixSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
-    capacity: float | None = Field(default=None, ge=0)  # effort cap; default: today's total effort
+    capacity: float | None = Field(default=None, ge=0)  # effort cap; default: organisation.capacity when stated, else today's total effort
     candidate_effort: float = Field(default=5.0, ge=0)  # effort of a catalogue service not offered yet
     candidate_probability: float = Field(default=0.6, ge=0, le=1)  # its probability
     include_catalogue: bool = True
     candidates: dict[str, CandidateSettings] = Field(default_factory=dict)  # per candidate not running yet
     never: list[str] = Field(default_factory=list)  # candidates the mix must never add
-    change_cost: float = Field(default=0.01, ge=0)  # per service added or dropped
+    change_cost: float = Field(default=0.01, ge=0)  # per service added, or dropped when a warning or error is about it
+    drop_working_cost: float = Field(default=0.06, ge=0)  # per service dropped that no warning or error is about
     # ... and per change of approach: it keeps the service and its people, so it comes first (docs/domain.md#recommendations).
     approach_change_cost: float = Field(default=0.005, ge=0)
     resize_cost: float = Field(default=0.04, ge=0)  # per whole effort of a service moved (a 25% step costs a quarter)
@@ -64,6 +65,7 @@ class MixSettings(BaseModel):
     warning_cost: float = Field(default=0.05, ge=0)  # a finding of a warning-level rule the mix keeps
     info_cost: float = Field(default=0.005, ge=0)  # a finding of an info-level rule
     miss_cost: float = Field(default=1.0, ge=0)  # times the level's cost, per whole unit the mix misses a bound by
+    late_value: float = Field(default=0.25, ge=0, le=1)  # what a goal delivered after its deadline is worth, against in time
     new_finding_factor: float = Field(default=100.0, ge=1)  # a finding today's mix does not have costs this many times more
     verify_rounds: int = Field(default=8, ge=0)  # re-solves that cut off a mix the full rulebook finds a new problem in
     # Approaches a service may move to when its approach decides one of its harms or whether it controls.

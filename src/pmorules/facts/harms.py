@@ -29,12 +29,17 @@ class _Harms:
                 out.setdefault(target, []).append(goal.id)
         return out
 
-    def goals_hit(self, service: Service, harm: Harm) -> list[str]:
-        """The goals the harm hits: those aiming at its target (a harmed service: the goals it delivers), of the
-        harmed party when the harm falls on the clients the service serves."""
+    def goals_aiming(self, harm: Harm) -> list[str]:
+        """The goals aiming at a harm's target (a harmed service: the goals it delivers), whoever owns them."""
         goals = self.goals_naming.get(harm.target, [])
         if harm.target_kind == "service":
             goals = sorted(set(goals) | self.d.goals_of_service.get(harm.target, set()))
+        return goals
+
+    def goals_hit(self, service: Service, harm: Harm) -> list[str]:
+        """The goals the harm hits: those aiming at its target, of the harmed party when the harm falls on the
+        clients the service serves (a goal without a client counts: its owner is unknown)."""
+        goals = self.goals_aiming(harm)
         if harm.party != "served":
             return goals
         return [g for g in goals if (client := self.d.kb.goals[g].client) is None or client in service.clients]
@@ -74,6 +79,7 @@ def _words(service: Service, harm: Harm, applies: bool, present: bool, target: S
     "target_status": (str, "status of a harmed service (absent: not offered)"),
     "target_term": (str, "term of a harmed service, or when a harmed outcome is usually perceived"),
     "goals": (int, "goals the harm hits: aiming at its target, of the harmed party"),
+    "goals_all": (int, "goals aiming at its target, whoever they belong to"),
     "goal_due_max": (float, "latest due month of those goals"),
     "goal_term": (str, "horizon of goal_due_max"),
     "mitigators": (int, "mitigators named (services or tags)"),
@@ -92,11 +98,12 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
             present = harm_present(harm, services)
             mitigating = mitigators.of(harm)
             hit = shared.goals_hit(service, harm)
+            aimed = shared.goals_aiming(harm)
             fields: dict[str, Any] = {
                 "src": service.id, "target": harm.target, "target_kind": harm.target_kind,
                 "severity": harm.severity, "severity_rank": SEVERITY_RANK[harm.severity], "party": harm.party,
                 "applies": applies, "active": service.active and applies and present,
-                "src_status": service.status, "src_term": service.term, "goals": len(hit),
+                "src_status": service.status, "src_term": service.term, "goals": len(hit), "goals_all": len(aimed),
                 "mitigators": len(harm.mitigated_by), "mitigator_ids": " ".join(str(m) for m in harm.mitigated_by),
                 "active_mitigators": len(mitigating), "active_mitigator_ids": " ".join(mitigating),
             }

@@ -153,8 +153,9 @@ class _Builder:
         prog, settings = self.prog, self.p.settings
         for cid, candidate in self.p.candidates.items():
             today = cid in self.p.today
-            prog.x[cid] = prog.var(cost=-settings.change_cost if today else settings.change_cost)
-            prog.constant += settings.change_cost if today else 0.0
+            drop = self.p.drop_cost(cid) if today else settings.change_cost
+            prog.x[cid] = prog.var(cost=-drop if today else drop)
+            prog.constant += drop if today else 0.0
             if len(candidate.sizes) > 1:
                 choice = {prog.x[cid]: -1.0}
                 for index, size in enumerate(candidate.sizes):
@@ -461,6 +462,8 @@ def build_program(problem: Problem) -> Program:
     builder.choices()
     builder.protections()
     for key, weight in problem.coverage_weights().items():
+        builder.coverage(key, problem.targets[key], weight)
+    for key, weight in problem.late_weights().items():
         builder.coverage(key, problem.targets[key], weight)
     for constraint in problem.constraints:
         if constraint.applies:

@@ -8,6 +8,8 @@ decides whether it is hard (error) or a cost (warning, info), and the engine dec
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import combinations
@@ -205,6 +207,13 @@ class Problem:
     core_note: str = ""  # why not every core service can stay (with core_keep)
     # core services of which an error-level rule lets only some stay: (members, how many can stay, why)
     core_groups: list[tuple[tuple[str, ...], int, str]] = field(default_factory=list)
+    flagged: frozenset[str] = frozenset()  # services a warning or error is about today (its first subject)
+
+    def drop_cost(self, cid: str) -> float:
+        """What dropping one of today's services costs: a service no warning or error is about works, and its
+        clients would lose what it gives them, so it costs more than a warning (a warning is never silenced
+        by dropping a working service); a service a warning or error is about costs the plain change cost."""
+        return self.settings.change_cost if cid in self.flagged else self.settings.drop_working_cost
 
     def paired(self, cid: str) -> str | None:
         """Why a core service may go: it is in a group of core services of which only some can stay."""
@@ -232,6 +241,16 @@ class Problem:
             for key in keys:
                 weights[key] = weights.get(key, 0.0) + self.goal_weights[goal] / len(keys) / total
         return weights
+
+    def late_weights(self) -> dict[tuple[str, str, float], float]:
+        """The objective weight of delivering each target at all, late or not: ``late_value`` times its weight in
+        time. Value after a deadline still counts, less, so the mix does not drop long-term capability work
+        merely because it pays off after this year's deadlines."""
+        weights: dict[tuple[str, str, float], float] = {}
+        for (kind, target, _), weight in self.coverage_weights().items():
+            key = (kind, target, math.inf)
+            weights[key] = weights.get(key, 0.0) + weight * self.settings.late_value
+        return {k: w for k, w in weights.items() if w > 0}
 
     def present_today(self, rule: str, ids: tuple[str, ...]) -> bool:
         """Whether today's mix has a finding of the rule about all these ids (any finding of it, without ids)."""
@@ -634,6 +653,7 @@ def _targets(analysis: Analysis, candidates: dict[str, Candidate]
                     key=lambda d: (-d.value, d.months, d.service)))
             key = (cover.kind, cover.target, cover.due_months)
             targets.setdefault(key, Target(cover.target, cover.kind, cover.due_months, deliveries))
+            targets.setdefault((cover.kind, cover.target, math.inf), Target(cover.target, cover.kind, math.inf, deliveries))
             keys.append(key)
         goal_targets[goal_id] = keys
     return goal_targets, targets
@@ -679,13 +699,16 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     exempt, groups = _exempt(candidates, harms, constraints)
     today = frozenset(s.id for s in kb.services.values() if s.active)
     given = capacity is not None or settings.capacity is not None
-    if capacity is None:
-        capacity = settings.capacity if settings.capacity is not None else sum(kb.services[s].effort for s in today)
+    if capacity is None:  # else the organisation's capacity when the workspace states it, else today's effort
+        capacity = settings.capacity if settings.capacity is not None else (
+            kb.organisation.capacity if "capacity" in kb.organisation.model_fields_set
+            else sum(kb.services[s].effort for s in today))
     return Problem(
         candidates, {g.id: goal_weight(g, kb.clients) for g in kb.goals.values()}, goal_targets, targets, harms,
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
         excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given, core_exempt=exempt,
         core_groups=groups,
+        flagged=frozenset(f.subjects[0] for f in analysis.findings if f.level != "info" and f.subjects),
     )
 
 
