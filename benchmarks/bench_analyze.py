@@ -192,7 +192,7 @@ def measure(workspace: Path, runs: int) -> dict:
                 best[key] = min(best.get(key, value), value)
         out = {"services": len(kb.services), "facts": len(facts.facts), "engine_facts": len(engine_facts(book, facts.facts)[0]),
                "matches": len(matches), "findings": len(findings), "shards": len(book.shards())}
-        del kb, facts, book, matches, findings
+        kb = facts = book = matches = findings = None  # free this run's data before the next
     libyaml = min(_timed(lambda: [yaml.load(t, Loader=yaml.CSafeLoader) for t in texts])[0] for _ in range(runs))
     gc.disable()  # the same baseline without the cyclic GC, which pmorules pauses itself while it loads and derives
     libyaml_nogc = min(_timed(lambda: [yaml.load(t, Loader=yaml.CSafeLoader) for t in texts])[0] for _ in range(runs))

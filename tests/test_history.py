@@ -132,7 +132,7 @@ def test_the_report_shows_since_the_last_review_after_the_summary(reviewed: Path
 
 def test_the_json_report_carries_the_history(reviewed: Path) -> None:
     data = json.loads(report_of(analyze(reviewed, AS_OF), "json"))
-    trend = data["report"]["history"]["trend"]
+    trend = data["history"]["trend"]
     assert [p["label"] for p in trend] == ["q0", "Winter review", "Spring review", "Now"]
     assert trend[0]["source"].endswith("reviews/q0") and trend[-1]["source"] == ""
     assert set(trend[0]) == {"label", "date", "source", "commit", "services", "shares", "adherence", "findings"}

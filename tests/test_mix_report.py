@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from pathlib import Path
 
-from conftest import report_of
+from conftest import context_of, report_of
 
 from pmorules.analysis import analyze
 
@@ -25,7 +24,7 @@ def test_the_example_report_shows_the_recommended_mix() -> None:
     html = report_of(analysis, "html").decode()
     section = _section(html)
     assert '<a href="#recommended-mix">Recommended mix</a>' in html  # in the contents
-    added = [c for c in json.loads(report_of(analysis, "json"))["report"]["mix"]["changes"] if c["kind"] == "added"]
+    added = [c for c in context_of(analysis)["mix"]["changes"] if c["kind"] == "added"]
     assert added
     for text in ("Change approach", "controlling → supportive", "Drop", "Lessons-learned library", "Add",
                  added[0]["name"], "What no mix can fix", "Errors left", "Resize",
@@ -35,7 +34,7 @@ def test_the_example_report_shows_the_recommended_mix() -> None:
     assert '<span class="badge error">PRB002</span>' in section
     markdown = report_of(analysis, "md").decode()
     assert '<a id="recommended-mix"></a>' in markdown and "| **Drop** | Lessons-learned library" in markdown
-    context = json.loads(report_of(analysis, "json"))["report"]["mix"]
+    context = context_of(analysis)["mix"]
     assert context["status"] == "optimal" and context["recommended"]["counts"]["error"] == 1
     assert {"changed", "removed", "added", "resized"} <= {c["kind"] for c in context["changes"]}
     for change in context["changes"]:
@@ -58,7 +57,7 @@ def test_the_report_compares_the_scenarios(tmp_path: Path) -> None:
         assert text in table
     markdown = report_of(analysis, "md").decode()
     assert "| | Today | Recommended | Drop the library |" in markdown
-    context = json.loads(report_of(analysis, "json"))["report"]["mix"]
+    context = context_of(analysis)["mix"]
     assert [c["name"] for c in context["compare"]] == ["Today", "Recommended", "Drop the library"]
 
 

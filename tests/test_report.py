@@ -99,11 +99,13 @@ def test_html_from_the_suffix_of_o(workspace: Path, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.html")] == []  # no temp file left
 
 
-def test_json_is_the_analysis_plus_the_report_context(example) -> None:
+def test_json_is_the_analysis_the_mix_and_what_only_the_report_computes(example) -> None:
     data = json.loads(report_of(example, "json"))
-    assert data["findings"] == [f.to_json() for f in example.findings]
-    assert data["report"] == json.loads(json.dumps(context_of(example)))
-    assert [g["id"] for g in data["report"]["goals"]] == [g["id"] for g in context_of(example)["goals"]]
+    analysis = json.loads(json.dumps(example.to_json()))
+    assert {k: data[k] for k in analysis} == analysis  # findings, goals, manifest: once, in the analyze shape
+    assert set(data) == set(analysis) | {"mix", "timeline", "graph", "history"}
+    assert data["mix"]["status"] == "optimal" and "findings_after" in data["mix"]
+    assert data["timeline"] == json.loads(json.dumps(context_of(example)["timeline"]))
 
 
 def test_unknown_format_is_an_input_error(example) -> None:

@@ -42,13 +42,22 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
     context = build_context(analysis, mix, history=history)
     if fmt == "json":
-        return json_text(analysis.to_json() | {"report": context}).encode()
+        return json_text(report_json(analysis, mix, context)).encode()
     if fmt == "md":
         return _render(analysis, "report.md.j2", context, markdown=True).encode()
     from .charts import report_charts  # matplotlib is only needed for the pictures
 
     html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context)}, markdown=False)
     return html.encode() if fmt == "html" else html_to_pdf(html)
+
+
+def report_json(analysis: Analysis, mix: MixResult, context: dict[str, Any]) -> dict[str, Any]:
+    """The report as data, one shape per thing: the analysis as ``analyze --format json`` gives it, the
+    recommended mix as ``mix --format json`` gives it, and what only the report computes (the timeline, the
+    graph, the history of reviews)."""
+    return analysis.to_json() | {
+        "mix": mix.to_json(), "timeline": context["timeline"], "graph": context["graph"], "history": context["history"],
+    }
 
 
 def html_to_pdf(html: str) -> bytes:
