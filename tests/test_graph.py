@@ -163,3 +163,20 @@ def test_nearest_dependants_are_the_closest_sources_that_need_the_service(graph,
         assert chain[0] == key and chain[-1] in needing
         assert all(graph.has_edge(chain[i + 1], chain[i]) for i in range(len(chain) - 1))
         assert len(chain) - 1 == min(nx.shortest_path_length(graph, s, key) for s in needing)
+
+
+def test_mitigators_are_the_services_they_name(load) -> None:
+    """A mitigator named by a catalogue entry or a tag is drawn from the services that offer or carry it, not as
+    a node of its own; a catalogue entry nobody offers is its own (absent) node; a tag nobody carries is no node."""
+    graph = build_graph(load({"k.yaml": """
+        services:
+          - id: reporting
+            term: short
+            harms: [{target: culture, severity: high, mitigated_by: [S22, S05, "tag:capability", "tag:nobody"]}]
+          - {id: culture, term: long}
+          - {id: support, catalogue: S22, term: short}
+          - {id: train, term: long, tags: [capability], status: proposed}
+        """}))
+    assert {edge[0] for edge in edges(graph, "mitigates")} == {"service:support", "service:train", "service:S05"}
+    assert graph.nodes["service:S05"]["status"] == "absent"
+    assert "service:S22" not in graph and not [key for key in graph if "tag:" in key]

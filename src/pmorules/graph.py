@@ -11,7 +11,8 @@ from collections import deque
 
 import networkx as nx
 
-from .knowledge import KnowledgeBase
+from .knowledge import Harm, KnowledgeBase
+from .measures import Mitigators
 
 
 def node(kind: str, item_id: str) -> str:
@@ -37,6 +38,7 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph:
             node("service", service.id), kind="service", status=service.status, term=service.term,
             months=service.months, probability=service.probability,
         )
+    mitigators = Mitigators(kb.services.values())  # every service, whatever its status: the graph shows them all
     for service in kb.services.values():
         src = node("service", service.id)
         for client in service.clients:
@@ -48,8 +50,8 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph:
         for index, harm in enumerate(service.harms):
             target = node(harm.target_kind, harm.target)
             graph.add_edge(src, target, kind="harms", severity=harm.severity, harm=index)
-            for mitigator in harm.mitigated_by:
-                graph.add_edge(node("service", mitigator), target, kind="mitigates", source=service.id)
+            for mitigator in _mitigator_nodes(harm, mitigators, graph):
+                graph.add_edge(mitigator, target, kind="mitigates", source=service.id)
     for goal in kb.goals.values():
         key = node("goal", goal.id)
         graph.add_node(key, kind="goal", due_months=goal.due_months)
@@ -60,6 +62,15 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph:
         if goal.client:
             graph.add_edge(key, node("client", goal.client), kind="for")
     return graph
+
+
+def _mitigator_nodes(harm: Harm, mitigators: Mitigators, graph: nx.MultiDiGraph) -> list[str]:
+    """The services that would counteract a harm: those of the workspace it names (by id, catalogue entry or tag),
+    and a catalogue entry no service offers as that entry's own node; a tag nobody carries names no node."""
+    found = [node("service", sid) for sid in mitigators.of(harm)]
+    absent = [node("service", m.ref) for m in harm.mitigated_by
+              if m.kind == "catalogue" and not mitigators.index.get(("catalogue", m.ref)) and node("service", m.ref) in graph]
+    return found + absent
 
 
 def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "soft"), active_only: bool = True) -> nx.DiGraph:

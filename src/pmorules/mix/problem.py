@@ -202,6 +202,7 @@ class Problem:
     today_findings: frozenset[tuple[str, frozenset[str]]] = frozenset()  # (rule, subjects) of today's findings
     capacity_given: bool = False  # set by --capacity or [mix] capacity (else today's effort)
     capacity_note: str = ""  # why the capacity is not today's effort
+    capacity_source: str = ""  # where the capacity comes from
     core_exempt: dict[str, str] = field(default_factory=dict)  # core service the hard conditions force out -> why
     core_keep: int | None = None  # None: keep every core service not exempt; else keep at least this many
     core_note: str = ""  # why not every core service can stay (with core_keep)
@@ -699,17 +700,31 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     exempt, groups = _exempt(candidates, harms, constraints)
     today = frozenset(s.id for s in kb.services.values() if s.active)
     given = capacity is not None or settings.capacity is not None
-    if capacity is None:  # else the organisation's capacity when the workspace states it, else today's effort
-        capacity = settings.capacity if settings.capacity is not None else (
-            kb.organisation.capacity if "capacity" in kb.organisation.model_fields_set
-            else sum(kb.services[s].effort for s in today))
+    capacity, source = _capacity(analysis, capacity, today)
     return Problem(
         candidates, {g.id: goal_weight(g, kb.clients) for g in kb.goals.values()}, goal_targets, targets, harms,
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
         excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given, core_exempt=exempt,
         core_groups=groups,
         flagged=frozenset(f.subjects[0] for f in analysis.findings if f.level != "info" and f.subjects),
+        capacity_source=source,
     )
+
+
+def _capacity(analysis: Analysis, given: float | None, today: frozenset[str]) -> tuple[float, str]:
+    """The capacity the mix must fit and where it comes from: --capacity, else [mix] capacity, else the
+    organisation's capacity when the workspace states it, else today's effort (the mix then moves effort
+    between services rather than growing or shrinking the PMO)."""
+    kb, settings = analysis.kb, analysis.config.config.mix
+    if given is not None:
+        return given, "given with --capacity"
+    if settings.capacity is not None:
+        return settings.capacity, "[mix] capacity in pmorules.toml"
+    if "capacity" in kb.organisation.model_fields_set:
+        return kb.organisation.capacity, "the organisation's capacity"
+    effort = sum(kb.services[s].effort for s in today)
+    return effort, (f"today's effort, since the organisation's capacity is not stated ({kb.organisation.capacity:g} "
+                    "by default); state organisation.capacity or [mix] capacity to let the PMO grow or shrink")
 
 
 def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints: list[Constraint]

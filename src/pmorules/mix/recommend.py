@@ -140,6 +140,7 @@ class MixResult:
             "effort": effort_of(self.after.kb),
             "capacity": self.problem.capacity,
             "capacity_note": self.problem.capacity_note,
+            "capacity_source": self.problem.capacity_source,
             "objective": round(self.solution.objective, 6) if self.solution else None,
             "before": {
                 "mix": [s.id for s in self.before.kb.services.values() if s.active],
@@ -264,9 +265,9 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
             continue
         owners: list[Change] = []
         for subject in finding.subjects:
-            owners += by_service.get(subject, [])
+            owners += _of_service(by_service.get(subject, []), finding)
             for sid in sorted(delivering.get(subject, ())):
-                owners += by_service.get(sid, [])
+                owners += _of_service(by_service.get(sid, []), finding)
             if subject in before.kb.clients:
                 owners += [c for c in changes if subject in c.service.clients]
         if not owners:  # about the mix as a whole: the changes that move what it measures its way
@@ -284,6 +285,23 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
             change.frees = round(freed, 6)
 
 
+# What a change of approach moves: whether a harm applies (and so is active), the service's approach, the share
+# of effort run in an imposing approach, and the count of services per tag and approach. A resize moves the
+# effort and, through it, the probability and everything measured from those.
+APPROACH_MOVES = {("harm", "active"), ("harm", "applies"), ("harm_reach", "active"), ("service", "approach"),
+                  ("mix", "control_share"), ("tag_approach", "count")}
+
+
+def _of_service(changes: list[Change], finding: Finding) -> list[Change]:
+    """Which of the changes to one service a finding it no longer has goes to: with both a change of approach
+    and a resize, the change of approach when the finding tests something an approach moves, else the resize."""
+    kinds = {c.kind for c in changes}
+    if not {"changed", "resized"} <= kinds:
+        return changes
+    moved = any((e.fact.split(":", 1)[0], e.field) in APPROACH_MOVES for e in finding.evidence)
+    return [c for c in changes if c.kind == ("changed" if moved else "resized")]
+
+
 SHARE_PARTS = {  # the mix fact's share fields, and which services each counts (measures.py defines each)
     "share_short": lambda s, h: s.term == "short", "share_medium": lambda s, h: s.term == "medium",
     "share_long": lambda s, h: s.term == "long", "share_quick": is_quick, "control_share": lambda s, h: imposes(s),
@@ -294,7 +312,8 @@ def _movers(finding: Finding, before: Analysis, after: Analysis, changes: list[C
     """The changes that, each applied alone to today's mix, move a share the finding tests the way the whole
     recommendation moves it (adherence: the changes that add adherence); every change when it tests neither.
     Effort sums per share are updated per change, not recomputed."""
-    fields = {e.field for e in finding.evidence}
+    fields = {e.field for e in finding.evidence} | {  # a target profile fact measures its term's share
+        f"share_{e.fact.split(':', 1)[1]}" for e in finding.evidence if e.fact.startswith("profile:")}
     horizons = before.kb.horizons
     today = {s.id: s for s in before.kb.services.values() if s.active}
     now_active = [s for s in after.kb.services.values() if s.active]
@@ -314,6 +333,10 @@ def _movers(finding: Finding, before: Analysis, after: Analysis, changes: list[C
             continue
         out = today.get(change.service.id)
         into = None if change.kind == "removed" else change.service
+        if change.kind == "changed" and out is not None:  # the new approach alone, at today's effort
+            into = replace(out, approach=change.after)
+        elif change.kind == "resized" and out is not None:  # the new effort alone, in today's approach
+            into = replace(out, effort=change.after)
         for f in tested:
             part = SHARE_PARTS[f]
             moved_part = was[f] - (out.effort if out and part(out, horizons) else 0.0) + (

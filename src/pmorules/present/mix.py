@@ -68,8 +68,8 @@ def print_mix(result: MixResult, console: Console) -> None:
     console.print(f"[bold]{name}[/bold]: recommended mix (optimal)", highlight=False)
     console.print(OBJECTIVE, markup=False, style="dim")
     console.print(_table(result))
-    if result.problem.capacity_note:
-        console.print(f"Capacity: {result.problem.capacity_note}.", markup=False)
+    problem = result.problem
+    console.print(f"Capacity {problem.capacity:g}: {problem.capacity_note or problem.capacity_source}.", markup=False)
     if result.changes:
         console.print()
         console.print("[bold]Changes[/bold]")
@@ -115,6 +115,7 @@ def explain_json(result: MixResult) -> dict[str, Any]:
         "resizing": {"steps": s.resize_steps, "elasticity": s.resize_elasticity,
                      "effect": "p' = 1 - (1 - p) ** (1 + elasticity * step): more effort, more chances to deliver"},
         "capacity": result.problem.capacity, "capacity_note": result.problem.capacity_note,
+        "capacity_source": result.problem.capacity_source,
         "constraints": [c.to_json() for c in result.problem.constraints],
         "core": {cid: c.core for cid, c in sorted(result.problem.candidates.items()) if c.core},
         "locked": sorted(cid for cid, c in result.problem.candidates.items() if c.locked),
@@ -144,7 +145,7 @@ def print_explain(result: MixResult, console: Console) -> None:
     steps = ", ".join(f"{step * 100:+g}%" for step in resizing["steps"]) or "none"
     console.print(f"\n[bold]Resizing[/bold]: effort steps {steps}; {resizing['effect']} "
                   f"(elasticity {resizing['elasticity']:g})", highlight=False)
-    console.print(f"\n[bold]Capacity[/bold]: {data['capacity']:g}" + (f" ({data['capacity_note']})" if data["capacity_note"] else ""),
+    console.print(f"\n[bold]Capacity[/bold]: {data['capacity']:g} ({data['capacity_note'] or data['capacity_source']})",
                   highlight=False)
     table = Table(show_edge=False, pad_edge=False, title="Conditions the rules imply")
     for column in ("rule", "level", "in the optimiser", "condition", "bound set at"):

@@ -252,6 +252,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
         "objective": OBJECTIVE,
         "capacity": result.problem.capacity,
         "capacity_note": result.problem.capacity_note,
+        "capacity_source": result.problem.capacity_source,
         "today": side(result.before),
         "recommended": side(result.after),
         "changes": [
