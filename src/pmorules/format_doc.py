@@ -143,11 +143,13 @@ def _per_term(months: dict[str, float]) -> str:
 
 
 def _conventions() -> list[str]:
+    return ["## Conventions", "", *_time(), *_effort(), *_ids(), *_inheritance(), *_defaults()]
+
+
+def _time() -> list[str]:
+    """Months, the two clocks, and when a service delivers an outcome."""
     horizons = Horizons()
-    organisation = Organisation()
     return [
-        "## Conventions",
-        "",
         "### Time",
         "",
         "Every duration is in months. Two clocks are used:",
@@ -172,6 +174,13 @@ def _conventions() -> list[str]:
         "running_months` months from today (at least 0): never before its own value, nor before the outcome can "
         "be perceived.",
         "",
+    ]
+
+
+def _effort() -> list[str]:
+    """One unit of effort, set by the organisation's capacity."""
+    organisation = Organisation()
+    return [
         "### Effort and capacity",
         "",
         f"Effort has one unit, set by `organisation.capacity` (default {num(organisation.capacity)}: effort is then "
@@ -187,6 +196,12 @@ def _conventions() -> list[str]:
         "`organisation.capacity_fte` is headcount, not the unit of effort: it only checks how many services each "
         "person runs. Give `effort` for every service or for none (then each service counts 1).",
         "",
+    ]
+
+
+def _ids() -> list[str]:
+    """How ids are written and how a service is named."""
+    return [
         "### Ids and references",
         "",
         "An id is letters, digits, `_`, `-` or `.`, starting with a letter or digit, and matches "
@@ -195,6 +210,12 @@ def _conventions() -> list[str]:
         "it names the catalogue service itself (missing from the mix). An unknown id is reported with the "
         "closest known id, if there is one.",
         "",
+    ]
+
+
+def _inheritance() -> list[str]:
+    """What a service inherits from its catalogue entry, and how lists merge."""
+    return [
         "### Inheriting from the catalogue",
         "",
         "A service with `catalogue: S16` inherits that entry's name, term, tags, outcome links, dependencies and "
@@ -226,6 +247,12 @@ def _conventions() -> list[str]:
         "      - {target: O22, severity: medium}         # the inherited harm to O22, now medium",
         "```",
         "",
+    ]
+
+
+def _defaults() -> list[str]:
+    """What unset fields count as."""
+    return [
         "### Defaults",
         "",
         f"Unset fields take the catalogue's value (for a service that names a catalogue entry), else the default "
