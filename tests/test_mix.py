@@ -207,6 +207,23 @@ def test_a_warning_is_a_cost_and_never_drops_the_core(make_ws) -> None:
     assert "PRB002" in {f.rule for f in result.after.findings}
 
 
+def test_the_only_work_towards_a_goal_stays_even_when_it_is_late(make_ws) -> None:
+    """Dropping the one service working on a goal's target abandons that part of the goal: the PMO lead and
+    the goal's owner decide that, not the optimiser, even when the service comes too late to count in time."""
+    services = """
+        services:
+          - {id: fixes, term: medium, months_to_value: 4, probability: 0.45, effort: 5, outcomes: [O22]}
+          - {id: quick, term: short, probability: 0.9, effort: 5, outcomes: [O26]}
+        goals:
+          - {id: data, outcomes: [O22], due_months: 2, priority: 2}
+          - {id: view, outcomes: [O26], due_months: 3, priority: 1}
+        """
+    result = recommend(analyze(make_ws({"ws.yaml": services, "pmorules.toml": CORE_CONFIG}), AS_OF))
+    assert result.problem.candidates["fixes"].core.startswith("the only service working towards")
+    assert "fixes" in result.mix
+    assert "PRB001" in {f.rule for f in result.before.findings}  # a warning about it does not make it go
+
+
 def test_keep_locks_a_service(make_ws) -> None:
     services = CORE_WS.replace("{id: c, term: medium, probability: 0.7, effort: 5, outcomes: [O03]}",
                                "{id: c, term: medium, probability: 0.7, effort: 5, outcomes: [O03]}\n"

@@ -369,18 +369,24 @@ def _approach_options(service: Service, alternatives: list[str]) -> tuple[str | 
 
 
 def _core(analysis: Analysis) -> dict[str, str]:
-    """Today's services the mix must not drop, with why: the only in-time cover of a goal target, or
-    delivering a goal of top priority (its goal fact has priority_rank 1)."""
+    """Today's services the mix must not drop, with why: the only in-time cover of a goal target, the only
+    service working towards a target at all (late, but dropping it would abandon that part of the goal, a
+    decision for the PMO lead and the goal's owner, not the optimiser), or delivering a goal of top priority
+    (its goal fact has priority_rank 1)."""
     kb = analysis.kb
     top = {f.key for f in analysis.facts.facts if f.type == "goal" and f.fields.get("priority_rank") == 1}
     core: dict[str, str] = {}
     for goal, covers in sorted(analysis.facts.covers.items()):
         name = kb.goals[goal].name or goal
         for cover in covers:
+            what = kb.outcomes[cover.target].name if cover.target in kb.outcomes else cover.target
             in_time = [d for d in cover.in_time if d.value > 0]
+            working = [d for d in cover.deliveries if d.value > 0]
             if len(in_time) == 1:
-                what = kb.outcomes[cover.target].name if cover.target in kb.outcomes else cover.target
                 core.setdefault(in_time[0].service, f"the only service delivering {what} in time for the goal {name}")
+            elif not in_time and len({d.service for d in working}) == 1:
+                core.setdefault(working[0].service, f"the only service working towards {what} for the goal {name}, "
+                                                    "even if late")
         if goal in top:
             for cover in covers:
                 for delivery in cover.deliveries:
