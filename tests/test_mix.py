@@ -84,11 +84,11 @@ def test_example_changes_have_reasons_from_the_findings_they_avoid(example) -> N
     changes = {(c.kind, c.service.id): c for c in example.changes}
     reporting = changes[("changed", "reporting")]
     assert (reporting.before, reporting.after) == ("controlling", "supportive")  # the harm applies no more
-    assert {"HRM001", "HRM003"} <= {f.rule for f in reporting.prevents}
+    assert {"HRM001", "HRM002"} <= {f.rule for f in reporting.prevents}
     # the same service also grows: the quick share it raises is the resize's doing, the harm the approach's
     resized = changes[("resized", "reporting")]
     assert "BAL007" in {f.rule for f in resized.prevents} and "BAL007" not in {f.rule for f in reporting.prevents}
-    assert not {"HRM001", "HRM003"} & {f.rule for f in resized.prevents}
+    assert not {"HRM001", "HRM002"} & {f.rule for f in resized.prevents}
     assert "PRB002" in {f.rule for f in changes[("removed", "lessons")].prevents}  # p = 25%
     added = [c for (kind, _), c in changes.items() if kind == "added"]
     assert added and all(c.prevents or c.goals for c in added)

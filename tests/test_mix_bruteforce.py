@@ -50,6 +50,8 @@ def random_workspace(root: Path, seed: int, size: int) -> Path:
             lines.append(f"    term: {rng.choice(TERMS)}")
         lines.append(f"    probability: {rng.choice([0.2, 0.5, 0.6, 0.75, 0.9])}")
         lines.append(f"    effort: {rng.randint(1, 10)}")
+        if status == "active" and rng.random() < 0.3:  # some run long enough to deliver (and mitigate) today
+            lines.append(f"    running_months: {rng.choice([1, 6, 24])}")
         if rng.random() < 0.8:
             lines.append(f"    approach: {rng.choice(APPROACHES)}")
         lines.append(f"    outcomes: {_yaml_list(rng.sample(OUTCOMES, rng.randint(0, 3)))}")
@@ -177,8 +179,9 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
                     continue
                 if edge.target_kind == "service" and edge.target not in state:
                     continue
-                mitigated = any(m in state for m in edge.mitigators)
-                if (fires[0] and not mitigated) or (fires[1] and mitigated):
+                held = any(m in state for m in edge.delivering)  # a mitigator that already delivers runs
+                fresh = any(m in state for m in edge.mitigators if m not in edge.delivering)
+                if fires[2] if held else fires[1] if fresh else fires[0]:
                     broken.append(((edge.src, edge.target), 0.0))
         elif c.kind == "client_quick":
             for client in c.clients:

@@ -86,6 +86,9 @@ def _words(service: Service, harm: Harm, applies: bool, present: bool, target: S
     "mitigator_ids": (str, "the mitigators named, space-separated ('' if none; tags as tag:name)"),
     "active_mitigators": (int, "active services that mitigate it"),
     "active_mitigator_ids": (str, "ids of the active services that mitigate it, space-separated"),
+    "delivering_mitigators": (int, "active mitigators whose value is already perceived (they have run at least "
+                                   "their months to value): the harm is being counteracted now"),
+    "delivering_mitigator_ids": (str, "ids of those mitigators, space-separated"),
 }, title="the harm of {src} on {target}")
 def harm_facts(d: Derivation) -> Iterator[Fact]:
     shared = d.shared(_Harms)
@@ -97,6 +100,7 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
             applies = harm_applies(harm, service.approach)
             present = harm_present(harm, services)
             mitigating = mitigators.of(harm)
+            delivering = [sid for sid in mitigating if services[sid].months == 0]
             hit = shared.goals_hit(service, harm)
             aimed = shared.goals_aiming(harm)
             fields: dict[str, Any] = {
@@ -106,6 +110,7 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
                 "src_status": service.status, "src_term": service.term, "goals": len(hit), "goals_all": len(aimed),
                 "mitigators": len(harm.mitigated_by), "mitigator_ids": " ".join(str(m) for m in harm.mitigated_by),
                 "active_mitigators": len(mitigating), "active_mitigator_ids": " ".join(mitigating),
+                "delivering_mitigators": len(delivering), "delivering_mitigator_ids": " ".join(delivering),
             }
             if harm.target_kind == "service":
                 fields["target_status"] = target.status if target else "absent"
@@ -120,6 +125,8 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
             words = _words(service, harm, applies, present, target)
             words["active_mitigators"] = (f"mitigated by {', '.join(mitigating)}" if mitigating else
                                           f"none of {fields['mitigator_ids'] or 'its (unnamed) mitigators'} is active")
+            words["delivering_mitigators"] = (f"{', '.join(delivering)} already delivers" if delivering else
+                                              "no active mitigator delivers yet" if mitigating else "no mitigator runs")
             yield Fact("harm", f"{service.id}>{harm.target}#{index}", fields,
                        {"severity": harm.location.short(), "src_term": d.src("service", service.id, "term")},
                        [service.id, harm.target], words)

@@ -403,21 +403,34 @@ class _Builder:
             if edge.target_kind == "service":
                 _add(active, prog.x[edge.target], 1.0)
                 limit = 1.0
-            unmitigated, mitigated = fires
-            mitigators = [m for m in edge.mitigators if m in prog.x]
+            unmitigated, fresh, delivering = fires
+            held = [m for m in edge.delivering if m in prog.x]  # mitigators that already deliver
+            new = [m for m in edge.mitigators if m in prog.x and m not in held]  # ones that would not deliver yet
             ids = (edge.src, edge.target)
-            if unmitigated and mitigated:
-                self.holds(constraint, ids, active, -math.inf, limit)
-            elif unmitigated:
+            if unmitigated and (fresh or not new) and (delivering or not held):
+                self.holds(constraint, ids, active, -math.inf, limit)  # flagged whatever mitigates it
+                continue
+            if unmitigated:  # flagged while no mitigator runs: active - Σ mitigators ≤ limit
                 expr = dict(active)
-                for m in mitigators:
+                for m in new + held:
                     _add(expr, prog.x[m], -1.0)
                 self.holds(constraint, ids, expr, -math.inf, limit)
-            elif mitigators:  # flagged only when mitigated: some = 1 when any mitigator runs
-                some = prog.var()
-                for m in mitigators:
-                    prog.row({some: 1.0, prog.x[m]: -1.0}, 0.0, math.inf, None)
-                self.holds(constraint, ids, {**active, some: 1.0}, -math.inf, limit + 1.0)
+            if fresh and new:  # flagged while one that does not deliver yet runs and none that does
+                some = self._any_of(new)
+                expr = {**active, some: 1.0}
+                for m in held:
+                    _add(expr, prog.x[m], -1.0)
+                self.holds(constraint, ids, expr, -math.inf, limit + 1.0)
+            if delivering and held:  # flagged while one that already delivers runs
+                self.holds(constraint, ids, {**active, self._any_of(held): 1.0}, -math.inf, limit + 1.0)
+
+    def _any_of(self, services: list[str]) -> int:
+        """A variable that is 1 when any of the services runs (it may be 1 only if forced by one of them)."""
+        prog = self.prog
+        some = prog.var()
+        for m in services:
+            prog.row({some: 1.0, prog.x[m]: -1.0}, 0.0, math.inf, None)
+        return some
 
     def client_quick(self, constraint: Constraint) -> None:
         prog = self.prog

@@ -120,6 +120,7 @@ class HarmEdge:
     target_kind: str  # service | outcome | client
     approaches: tuple[str, ...] | None
     mitigators: tuple[str, ...]  # candidate ids
+    delivering: tuple[str, ...] = ()  # those of today's services that already deliver (stay so while kept)
 
     def applies(self, approach: str | None) -> bool:
         return self.approaches is None or approach in self.approaches
@@ -140,7 +141,8 @@ class Constraint:
     eligible: dict[tuple[str, tuple[str, str, float]], frozenset[str]] = field(default_factory=dict)  # (goal, target) -> vids
     services: dict[str, frozenset[tuple[int, str | None]]] = field(default_factory=dict)  # flagged (size, approach)
     edges: list[tuple[str, str]] = field(default_factory=list)  # flagged prerequisites (src, dst)
-    harms: dict[tuple[str, int], tuple[bool, bool]] = field(default_factory=dict)  # fires (unmitigated, mitigated)
+    # fires (unmitigated, mitigated by nothing that delivers yet, mitigated by a service that already delivers)
+    harms: dict[tuple[str, int], tuple[bool, bool, bool]] = field(default_factory=dict)
     clients: list[str] = field(default_factory=list)  # flagged when nothing quick serves them
     goals: list[str] = field(default_factory=list)  # flagged below the bound
 
@@ -597,15 +599,19 @@ class _Prober:
             common = {"active": True, "applies": True, "src_status": "active"}
             if edge.target_kind == "service":
                 common["target_status"] = "active"
-            probes.append(variant(fact, **common, active_mitigators=0, active_mitigator_ids=""))
-            probes.append(variant(fact, **common, active_mitigators=1,
-                                  active_mitigator_ids=edge.mitigators[0] if edge.mitigators else ""))
+            some = edge.mitigators[0] if edge.mitigators else ""
+            probes.append(variant(fact, **common, active_mitigators=0, active_mitigator_ids="",
+                                  delivering_mitigators=0, delivering_mitigator_ids=""))
+            probes.append(variant(fact, **common, active_mitigators=1, active_mitigator_ids=some,
+                                  delivering_mitigators=0, delivering_mitigator_ids=""))
+            probes.append(variant(fact, **common, active_mitigators=1, active_mitigator_ids=some,
+                                  delivering_mitigators=1, delivering_mitigator_ids=some))
             owners.append((edge.src, edge.index))
         hits = self.run(rule, probes)
         for number, owner in enumerate(owners):
-            unmitigated, mitigated = hits[2 * number], hits[2 * number + 1]
-            if unmitigated or mitigated:
-                constraint.harms[owner] = (unmitigated, mitigated)
+            fires = (hits[3 * number], hits[3 * number + 1], hits[3 * number + 2])
+            if any(fires):
+                constraint.harms[owner] = fires
 
     def _client_quick(self, rule: Rule, constraint: Constraint) -> None:
         clients = [f for f in self.today if f.type == "client"]
@@ -678,8 +684,10 @@ def _harm_edges(candidates: dict[str, Candidate]) -> list[HarmEdge]:
             if harm.target_kind == "service" and harm.target not in candidates:
                 continue  # what it harms can never be in the mix
             near = {s.id: s for m in harm.mitigated_by for s in by_ref.get(str(m), ())}
-            edges.append(HarmEdge(candidate.id, index, harm.target, harm.target_kind, harm.approaches,
-                                  tuple(active_mitigators(harm, [s for s in services if s.id in near]))))
+            mitigators = tuple(active_mitigators(harm, [s for s in services if s.id in near]))
+            delivering = tuple(m for m in mitigators if candidates[m].origin == "active" and candidates[m].service.months == 0)
+            edges.append(HarmEdge(candidate.id, index, harm.target, harm.target_kind, harm.approaches, mitigators,
+                                  delivering))
     return edges
 
 
@@ -733,6 +741,18 @@ def _capacity(analysis: Analysis, given: float | None, today: frozenset[str]) ->
                     "by default); state organisation.capacity or [mix] capacity to let the PMO grow or shrink")
 
 
+def _fires_whatever_mitigates(edge: HarmEdge, fires: tuple[bool, bool, bool]) -> bool:
+    """Whether a rule flags a harm in every mitigation state a mix can reach: without a mitigator; with one
+    that does not deliver yet (one that could be added); with one that already delivers (one of today's)."""
+    unmitigated, fresh, delivering = fires
+    reachable = [unmitigated]
+    if set(edge.mitigators) - set(edge.delivering):
+        reachable.append(fresh)
+    if edge.delivering:
+        reachable.append(delivering)
+    return all(reachable)
+
+
 def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints: list[Constraint]
             ) -> tuple[dict[str, str], list[tuple[tuple[str, ...], int, str]]]:
     """Core services that no mix can hold, whatever else it holds: every size and approach breaks an
@@ -754,7 +774,7 @@ def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints
                 for edge in harms:
                     fires = constraint.harms.get((edge.src, edge.index))
                     if (edge.src == cid and fires and all(edge.applies(a) for a in candidate.approaches)
-                            and ((fires[0] and not edge.mitigators) or all(fires))):
+                            and _fires_whatever_mitigates(edge, fires)):
                         if edge.target_kind != "service":
                             why = f"its harm to {edge.target}, in every approach it may take and with no mitigator to add,"
                             break

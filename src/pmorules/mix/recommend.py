@@ -266,8 +266,8 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
         owners: list[Change] = []
         for subject in finding.subjects:
             owners += _of_service(by_service.get(subject, []), finding)
-            for sid in sorted(delivering.get(subject, ())):
-                owners += _of_service(by_service.get(sid, []), finding)
+            for sid in sorted(delivering.get(subject, ())):  # a goal gains only from more or stronger delivery
+                owners += [c for c in _of_service(by_service.get(sid, []), finding) if _strengthens(c)]
             if subject in before.kb.clients:
                 owners += [c for c in changes if subject in c.service.clients]
         if not owners:  # about the mix as a whole: the changes that move what it measures its way
@@ -290,6 +290,11 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
 # effort and, through it, the probability and everything measured from those.
 APPROACH_MOVES = {("harm", "active"), ("harm", "applies"), ("harm_reach", "active"), ("service", "approach"),
                   ("mix", "control_share"), ("tag_approach", "count")}
+
+
+def _strengthens(change: Change) -> bool:
+    """Whether a change can only raise what the service delivers (added, grown, or moved to another approach)."""
+    return change.kind in ("added", "changed") or (change.kind == "resized" and change.after > change.before)
 
 
 def _of_service(changes: list[Change], finding: Finding) -> list[Change]:
