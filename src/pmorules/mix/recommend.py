@@ -19,6 +19,7 @@ from ..analysis import Analysis, reanalyze
 from ..findings import Finding
 from ..knowledge import KnowledgeBase, Service
 from ..measures import imposes, is_quick, target_adherence
+from ..vocabulary import LEVEL_ORDER
 from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
 from .probe import flagged, variant
@@ -396,6 +397,16 @@ def _new(before: Analysis, after: Analysis) -> list[Finding]:
     return [f for f in after.findings if f.level in ("error", "warning") and _key(f) not in today]
 
 
+def _stepped_down(before: Analysis, after: Analysis, finding: Finding) -> str:
+    """The more severe findings of today about the same subjects that the mix resolves, in words: a new
+    warning that takes an error's place (a goal now covered, but not yet likely enough) is a step forward."""
+    gone = {_key(f) for f in before.findings} - {_key(f) for f in after.findings}
+    rank = LEVEL_ORDER[finding.level]
+    worse = [f for f in before.findings
+             if _key(f) in gone and LEVEL_ORDER[f.level] < rank and f.subjects == finding.subjects]
+    return " and ".join(f"{f.rule} ({f.level})" for f in worse)
+
+
 def _counted(finding: Finding, broken: list[Soft]) -> bool:
     """Whether the model counted this finding: it broke that rule's condition on the finding's subjects."""
     return any(s.rule == finding.rule and set(s.ids) <= set(finding.subjects) for s in broken)
@@ -549,6 +560,9 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         else:
             reason = (f"the full rulebook raised it on each of the {len(tried)} best mixes tried; "
                       f"raise [mix] verify_rounds to look further")
+        stepped = _stepped_down(analysis, after, finding)
+        if stepped:
+            reason = f"it takes the place of {stepped}, which the mix resolves; {reason}"
         unavoidable.append(Unavoidable(finding.rule, finding.level, tuple(finding.subjects), reason))
     changes = _changes(analysis.kb, after.kb, problem)
     _explain(analysis, after, problem, changes)
