@@ -602,3 +602,23 @@ def test_bad_scenario_files_are_located_errors(example_copy, text: str, expected
     workspace = example_copy("", {"scenarios/board.yaml": text})
     run = cli("mix", str(workspace), "--as-of", "2026-11-25")
     assert run.exit_code == 2 and expected in run.output, run.output
+
+
+def test_a_warning_in_place_of_a_resolved_error_says_so(make_ws) -> None:
+    """Covering an uncovered goal with the only (weak) candidate turns its error into a warning: a step
+    forward, and the recommendation says which error the new warning takes the place of."""
+    services = """
+        services:
+          - {id: a, term: short, probability: 0.9, effort: 5, outcomes: [O26]}
+          - {id: b, term: medium, probability: 0.55, effort: 5, outcomes: [O02], status: proposed}
+        goals:
+          - {id: view, outcomes: [O26], due_months: 3}
+          - {id: plan, outcomes: [O02], due_months: 12}
+        """
+    config = CORE_CONFIG + "capacity = 20\n"
+    result = recommend(analyze(make_ws({"ws.yaml": services, "pmorules.toml": config}), AS_OF))
+    assert ("GOL001", ["plan"]) in [(f.rule, f.subjects) for f in result.before.findings]
+    assert "b" in result.mix
+    stepped = [u for u in result.unavoidable if u.subjects == ("plan",)]
+    assert [u.rule for u in stepped] == ["GOL005"]
+    assert stepped[0].reason.startswith("it takes the place of GOL001 (error), which the mix resolves")
