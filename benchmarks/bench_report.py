@@ -1,13 +1,13 @@
-"""Benchmark: writing the recommendations report.
+"""Benchmark: writing the recommendations report, against analysing alone.
 
-1. The bundled example, as the README runs it: one fresh ``python -c`` process that
-   imports pmorules, analyses ``knowledge/example`` and renders the HTML report
-   (matplotlib's import included). Wall time of the whole process, best and median
-   of several runs; target <= 1.5 s. The process also reports where its time went.
-2. A generated workspace of 1,000 services (``bench_load.generate``): time to
-   analyse, to render HTML and Markdown, and the size of each report.
+1. The bundled example as a user runs it: fresh ``pmorules analyze`` and ``pmorules report`` processes
+   (Markdown and HTML), best and median wall time of several runs, and the ratio report / analyze.
+   The report analyses once, recommends a mix once (the optimiser verifies its answer with the full
+   rulebook), judges each past review once, and draws two charts for HTML.
+2. Where the report's time goes, in one warm process: analysis, past reviews, mix, Markdown, HTML.
+3. A 1,000-service federation (``shapes.federation``): a fresh ``pmorules report`` process.
 
-    python benchmarks/bench_report.py              # example + 1000 services
+    python benchmarks/bench_report.py              # example + 1,000 services
     python benchmarks/bench_report.py --runs 7 --sizes 1000 3000
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,54 +25,63 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import generate  # noqa: E402  (a sibling script, not a package)
+from shapes import federation  # noqa: E402  (a sibling script, not a package)
 
-PROBE = """
-import time
-start = time.perf_counter()
-import datetime, json
+AS_OF = "2026-11-25"
+
+PHASES = """
+import datetime, json, time
 from pmorules.analysis import analyze
+from pmorules.diff import history_of
+from pmorules.mix import recommend
 from pmorules.report import render_report
-from pmorules.report import charts  # matplotlib
-imported = time.perf_counter()
-analysis = analyze({workspace!r}, datetime.date(2026, 11, 25))
-analysed = time.perf_counter()
-sizes = {{fmt: len(render_report(analysis, fmt)) for fmt in {formats!r}}}
-done = time.perf_counter()
-print(json.dumps({{"import": imported - start, "analyse": analysed - imported, "render": done - analysed,
-                  "services": len(analysis.kb.services), "findings": len(analysis.findings), "sizes": sizes}}))
+from pmorules.report import charts  # matplotlib, imported before timing
+
+def timed(func):
+    start = time.perf_counter()
+    result = func()
+    return time.perf_counter() - start, result
+
+best = {{}}
+for run in range({runs} + 1):  # run 0 warms up
+    times = {{}}
+    times["analysis"], analysis = timed(lambda: analyze({workspace!r}, datetime.date.fromisoformat({as_of!r})))
+    times["past reviews"], history = timed(lambda: history_of(analysis))
+    times["mix"], mix = timed(lambda: recommend(analysis))
+    times["markdown"], _ = timed(lambda: render_report(analysis, mix, "md", history=history))
+    times["html"], _ = timed(lambda: render_report(analysis, mix, "html", history=history))
+    if run:
+        for key, value in times.items():
+            best[key] = min(best.get(key, value), value)
+print(json.dumps(best))
 """
 
 
-def _child_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def wall(args: list[str], runs: int) -> list[float]:
+    """Wall times of ``runs`` fresh ``pmorules`` processes (after one warm-up)."""
+    times = []
+    for run in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pmorules", *args], cwd=ROOT, check=True, capture_output=True)
+        if run:
+            times.append(time.perf_counter() - start)
+    return times
 
 
-def probe(workspace: str, formats: list[str]) -> tuple[float, float, dict]:
-    """Run one fresh process; return its wall time, its CPU time and what it measured inside.
-
-    CPU time is given too because wall time on a shared machine includes waiting for a core.
-    """
-    cpu, start = _child_cpu(), time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(workspace=workspace, formats=formats)],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    )
-    return time.perf_counter() - start, _child_cpu() - cpu, json.loads(out.stdout)
-
-
-def render_only(workspace: str, fmt: str, runs: int) -> float:
-    """Best time to render one format in a warm process (analysis done once)."""
-    code = (
-        "import datetime, time; from pmorules.analysis import analyze; from pmorules.report import render_report\n"
-        f"a = analyze({workspace!r}, datetime.date(2026, 11, 25)); render_report(a, {fmt!r}); best = 1e9\n"
-        f"for _ in range({runs}):\n"
-        f"    t = time.perf_counter(); render_report(a, {fmt!r}); best = min(best, time.perf_counter() - t)\n"
-        "print(best)"
-    )
+def phases(workspace: str, runs: int) -> dict[str, float]:
+    code = PHASES.format(workspace=workspace, as_of=AS_OF, runs=runs)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
-    return float(out.stdout)
+    return json.loads(out.stdout)
+
+
+def compare(workspace: str, runs: int, out: Path) -> None:
+    analyze = wall(["analyze", workspace, "--as-of", AS_OF], runs)
+    rows = [("analyze", analyze)]
+    for fmt in ("md", "html"):
+        rows.append((f"report ({fmt})", wall(["report", workspace, "--as-of", AS_OF, "-o", str(out / f"r.{fmt}")], runs)))
+    print(f"{'command':<16} {'best s':>7} {'median s':>9} {'best / analyze':>15}")
+    for name, times in rows:
+        print(f"{name:<16} {min(times):>7.2f} {statistics.median(times):>9.2f} {min(times) / min(analyze):>15.2f}")
 
 
 def main() -> None:
@@ -81,35 +89,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000])
     args = parser.parse_args()
-
-    probe("knowledge/example", ["html"])  # warm the file cache and matplotlib's font cache
-    walls, cpus, inside = [], [], []
-    for _ in range(args.runs):
-        wall, cpu, measured = probe("knowledge/example", ["html"])
-        walls.append(wall)
-        cpus.append(cpu)
-        inside.append(measured)
-    best = inside[walls.index(min(walls))]
-    print(f"example, fresh process (import + analyse + HTML report), {args.runs} runs:")
-    print(f"  wall best {min(walls):.2f} s, median {statistics.median(walls):.2f} s (target <= 1.5 s);"
-          f" CPU best {min(cpus):.2f} s, median {statistics.median(cpus):.2f} s")
-    print(f"  of which imports {best['import']:.2f} s (pmorules and matplotlib), analysis {best['analyse']:.2f} s,"
-          f" report {best['render']:.2f} s; HTML {best['sizes']['html'] / 1024:.0f} KiB, {best['findings']} findings")
-    print(f"  warm render: html {render_only('knowledge/example', 'html', args.runs):.3f} s,"
-          f" md {render_only('knowledge/example', 'md', args.runs):.3f} s")
-
     with tempfile.TemporaryDirectory(prefix="pmorules-bench-report-") as tmp:
+        out = Path(tmp)
+        print(f"knowledge/example, fresh processes, best of {args.runs}:")
+        compare("knowledge/example", args.runs, out)
+        print("\nwhere the report's time goes (one warm process, best of runs):")
+        for name, seconds in phases("knowledge/example", args.runs).items():
+            print(f"  {name:<13} {seconds:.3f} s")
         for n in args.sizes:
-            workspace = Path(tmp) / f"ws{n}"
-            generate(workspace, n)
-            wall, cpu, measured = probe(str(workspace), ["html", "md"])
-            html_time = render_only(str(workspace), "html", 1)
-            md_time = render_only(str(workspace), "md", 1)
-            print(f"{measured['services']} services, {measured['findings']} findings:")
-            print(f"  fresh process {wall:.2f} s wall, {cpu:.2f} s CPU (imports {measured['import']:.2f} s, analysis {measured['analyse']:.2f} s,"
-                  f" HTML + Markdown {measured['render']:.2f} s)")
-            print(f"  warm render: html {html_time:.2f} s, md {md_time:.2f} s")
-            print(f"  size: HTML {measured['sizes']['html'] / 1e6:.2f} MB, Markdown {measured['sizes']['md'] / 1e6:.2f} MB")
+            workspace = out / f"federation{n}"
+            federation(workspace, n)
+            runs = max(1, min(3, args.runs))
+            print(f"\nfederation of {n} services, fresh processes, best of {runs}:")
+            compare(str(workspace), runs, out)
+            print("  phases:", ", ".join(f"{k} {v:.2f} s" for k, v in phases(str(workspace), 1).items()))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,31 @@ from pathlib import Path
 
 import pytest
 
+from pmorules.analysis import Analysis
+from pmorules.diff import History, history_of
 from pmorules.errors import InputError
 from pmorules.knowledge import KnowledgeBase, load_workspace
+from pmorules.mix import MixResult, recommend
+from pmorules.report import render_report
+
+_MIXES: dict[int, tuple[Analysis, MixResult, History | None]] = {}
+
+
+def report_of(analysis: Analysis, fmt: str) -> bytes:
+    """The report of an analysis, as `pmorules report` writes it: with its recommended mix and its history of
+    reviews, both computed once per analysis."""
+    if id(analysis) not in _MIXES or _MIXES[id(analysis)][0] is not analysis:
+        _MIXES[id(analysis)] = (analysis, recommend(analysis), history_of(analysis))
+    _, mix, history = _MIXES[id(analysis)]
+    return render_report(analysis, mix, fmt, history=history)
+
+
+def context_of(analysis: Analysis) -> dict:
+    from pmorules.report.context import build_context
+
+    report_of(analysis, "md")
+    _, mix, history = _MIXES[id(analysis)]
+    return build_context(analysis, mix, history=history)
 
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -181,22 +181,22 @@ def _book(*rules: Rule) -> CompiledBook:
     return CompiledBook(compiled, fields_read(compiled))
 
 
-CLIENT_WITHOUT_QUICK_WIN = _rule(
+GOAL_WITHOUT_COVER = _rule(
     match=[
-        {"fact": "client", "as": "c"},
-        {"fact": "serves", "absent": True, "where": [
-            {"field": "client", "op": "eq", "ref": "c.key"}, {"field": "term", "op": "eq", "value": "short"}]},
+        {"fact": "goal", "as": "c"},
+        {"fact": "goal_target", "absent": True, "where": [
+            {"field": "goal", "op": "eq", "ref": "c.key"}, {"field": "target_kind", "op": "eq", "value": "outcome"}]},
     ],
     subjects=["c"],
 )
 
 
 def test_the_gate_lets_a_negation_see_facts_asserted_after_the_guarded_fact() -> None:
-    (compiled,) = _book(CLIENT_WITHOUT_QUICK_WIN).rules
+    (compiled,) = _book(GOAL_WITHOUT_COVER).rules
     assert compiled.gated and compiled.definition["all"][0] == {"g": {"t": GATE_TYPE}}
     rules = {"r": compiled.definition}
-    guarded = [{"id": "c1", "t": "client", "k": "finance"}]
-    blocker = [{"id": "s1", "t": "serves", "k": "finance/reporting", "client": "finance", "term": "short"}]
+    guarded = [{"id": "c1", "t": "goal", "k": "G1"}]
+    blocker = [{"id": "s1", "t": "goal_target", "k": "G1/O26", "goal": "G1", "target_kind": "outcome"}]
     gate = [{"id": "__gate__", "t": GATE_TYPE}]
     assert run(rules, guarded, blocker, gate) == []  # the guarded fact first, then the blocker, then the gate
     assert run(rules, guarded, gate) == [("r", {"g": "__gate__", "p1": "c1"})]
@@ -206,11 +206,11 @@ def test_the_gate_lets_a_negation_see_facts_asserted_after_the_guarded_fact() ->
 
 
 def test_evaluate_asserts_the_gate_last_whatever_the_fact_order() -> None:
-    book = _book(CLIENT_WITHOUT_QUICK_WIN)
-    client = Fact("client", "finance", {"weight": 0.4, "services": 1})
-    serves = Fact("serves", "finance/reporting", {"client": "finance", "service": "reporting", "term": "short", "months": 2.0})
-    assert evaluate(book, [client, serves]) == evaluate(book, [serves, client]) == []
-    assert [m.facts["c"].key for m in evaluate(book, [client])] == ["finance"]
+    book = _book(GOAL_WITHOUT_COVER)
+    goal = Fact("goal", "G1", {"due_months": 3.0})
+    target = Fact("goal_target", "G1/O26", {"goal": "G1", "target": "O26", "target_kind": "outcome"})
+    assert evaluate(book, [goal, target]) == evaluate(book, [target, goal]) == []
+    assert [m.facts["c"].key for m in evaluate(book, [goal])] == ["G1"]
 
 
 # ---------------------------------------------------------------- engine quirks the compiler guards against
@@ -236,8 +236,8 @@ def test_a_missing_field_compared_on_the_same_fact_is_false_not_a_stale_value() 
 GOALS = [
     Fact("goal", "G1", {"linked": 1, "due_months": 1.0, "earliest_months": 2.0}),
     Fact("goal", "G2", {"linked": 1, "due_months": 1.0, "earliest_months": 2.0}),
-    Fact("goal_link", "G1/x/a", {"goal": "G1", "target": "x", "service": "a", "months": 2.0}),
-    Fact("goal_link", "G2/x/a", {"goal": "G2", "target": "x", "service": "a", "months": 2.0}),
+    Fact("goal_target", "G1/x", {"goal": "G1", "target": "x", "best_service": "a", "best_months": 2.0}),
+    Fact("goal_target", "G2/x", {"goal": "G2", "target": "x", "best_service": "a", "best_months": 2.0}),
 ]
 
 
@@ -252,7 +252,7 @@ GOALS = [
 )
 def test_a_group_or_guard_never_comes_before_a_join(where: list[dict]) -> None:
     # durable_rules ignores every join that follows a nested $or/$and group in the same pattern
-    rule = _rule(match=[{"fact": "goal_link", "as": "l"}, {"fact": "goal", "as": "g", "where": where}], subjects=["g"])
+    rule = _rule(match=[{"fact": "goal_target", "as": "l"}, {"fact": "goal", "as": "g", "where": where}], subjects=["g"])
     pairs = sorted((m.facts["l"].fields["goal"], m.facts["g"].key) for m in evaluate(_book(rule), GOALS))
     assert pairs == [("G1", "G1"), ("G2", "G2")]
 
@@ -261,21 +261,21 @@ def test_a_comparison_with_a_missing_field_of_another_fact_does_not_fail_the_run
     # durable_rules refuses the whole batch (error 311) when a comparison reads a missing field of another fact
     rule = _rule(
         match=[{"fact": "goal", "as": "g"},
-               {"fact": "goal_link", "as": "l", "where": [{"field": "goal", "op": "eq", "ref": "g.key"},
-                                                          {"field": "months", "op": "lt", "ref": "g.earliest_months"}]}],
+               {"fact": "goal_target", "as": "l", "where": [{"field": "goal", "op": "eq", "ref": "g.key"},
+                                                            {"field": "best_months", "op": "lt", "ref": "g.earliest_months"}]}],
         subjects=["g"],
     )
-    facts = [Fact("goal", "G1", {"linked": 0}), Fact("goal_link", "G1/x/a", {"goal": "G1", "months": 2.0}),
-             Fact("goal", "G2", {"earliest_months": 3.0}), Fact("goal_link", "G2/x/a", {"goal": "G2", "months": 2.0})]
+    facts = [Fact("goal", "G1", {"linked": 0}), Fact("goal_target", "G1/x", {"goal": "G1", "best_months": 2.0}),
+             Fact("goal", "G2", {"earliest_months": 3.0}), Fact("goal_target", "G2/x", {"goal": "G2", "best_months": 2.0})]
     assert [m.facts["g"].key for m in evaluate(_book(rule), facts)] == ["G2"]
 
 
 def test_a_reference_inside_any_combined_with_another_join_is_refused() -> None:
     rule = _rule(
         match=[{"fact": "goal", "as": "g"},
-               {"fact": "goal_link", "absent": True, "where": [
+               {"fact": "goal_target", "absent": True, "where": [
                    {"field": "goal", "op": "eq", "ref": "g.key"},
-                   {"any": [{"field": "months", "op": "le", "ref": "g.due_months"}, {"field": "probability", "op": "gt", "value": 0.9}]}]}],
+                   {"any": [{"field": "best_months", "op": "le", "ref": "g.due_months"}, {"field": "best_value", "op": "gt", "value": 0.9}]}]}],
         subjects=["g"],
     )
     errors: list[Diagnostic] = []

@@ -264,7 +264,7 @@ well_formed = st.fixed_dictionaries(
 @given(well_formed)
 def test_fuzz_well_formed_workspaces_resolve_consistently(document: dict) -> None:
     """When a workspace loads, every reference in the KnowledgeBase points at something that exists."""
-    from pmorules.graph import build_graph, hard_cycles
+    from pmorules.graph import build_graph, dependency_graph, hard_cycles
 
     outcome = check_outcome({"services.yaml": dump(document)})
     if isinstance(outcome, InputError):
@@ -279,13 +279,14 @@ def test_fuzz_well_formed_workspaces_resolve_consistently(document: dict) -> Non
         assert {d.target for d in service.depends_on} <= services
         assert service.id not in {d.target for d in service.depends_on}
         for harm in service.harms:
-            assert harm.target in (services if harm.target_kind == "service" else set(kb.outcomes))
-            assert set(harm.mitigated_by) <= services
+            known = {"service": services, "outcome": set(kb.outcomes), "client": set(kb.clients)}[harm.target_kind]
+            assert harm.target in known
+            assert {m.ref for m in harm.mitigated_by if m.kind == "service"} <= services
         assert service.sources[""].line >= 1
     for goal in kb.goals.values():
         assert set(goal.services) <= services and set(goal.outcomes) <= set(kb.outcomes)
         assert goal.client is None or goal.client in kb.clients
-    hard_cycles(build_graph(kb))
+    hard_cycles(dependency_graph(build_graph(kb), ("hard",)))
 
 
 @FUZZ

@@ -102,7 +102,7 @@ def test_dependency_graph_kinds_and_activity(graph) -> None:
 
 def test_hard_cycles_ignore_soft_and_inactive(graph) -> None:
     # reporting <-> tools is soft one way: no hard cycle; idea <-> idea2 are proposed, not active
-    assert hard_cycles(graph) == [["service:coaching", "service:mentoring"]]
+    assert hard_cycles(dependency_graph(graph, ("hard",))) == [["service:coaching", "service:mentoring"]]
 
 
 def test_hard_cycle_rotated_to_smallest_key(load) -> None:
@@ -113,7 +113,7 @@ def test_hard_cycle_rotated_to_smallest_key(load) -> None:
           - {id: b, term: short, depends_on: [c, 'd:soft']}
           - {id: d, term: short, depends_on: ['b:soft']}
         """})
-    assert hard_cycles(build_graph(kb)) == [["service:a", "service:b", "service:c"]]
+    assert hard_cycles(dependency_graph(build_graph(kb), ("hard",))) == [["service:a", "service:b", "service:c"]]
 
 
 @st.composite
@@ -127,9 +127,26 @@ def _random_deps(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(_random_deps())
-def test_dependant_counts_equal_the_ancestor_sets(graph):
-    assert dependant_counts(graph) == {key: len(nx.ancestors(graph, key)) for key in graph}
+@given(_random_deps(), st.integers(min_value=0, max_value=14))
+def test_dependant_counts_equal_the_ancestor_sets_up_to_the_cap(graph, cap):
+    assert dependant_counts(graph, cap) == {key: min(len(nx.ancestors(graph, key)), cap) for key in graph}
+
+
+def test_a_tangle_of_many_cycles_gives_one_cycle() -> None:
+    """A complete graph of 12 services holds millions of simple cycles; the answer is one cycle per tangle."""
+    from pmorules.graph import tangles
+
+    graph = nx.MultiDiGraph()
+    names = [f"service:s{i:02d}" for i in range(12)]
+    for name in names:
+        graph.add_node(name, kind="service", status="active")
+    for a in names:
+        for b in names:
+            if a != b:
+                graph.add_edge(a, b, kind="depends_on", dep="hard")
+    deps = dependency_graph(graph, ("hard",))
+    assert hard_cycles(deps) == [["service:s00", "service:s01"]]
+    assert tangles(deps) == {"service:s00": 12}
 
 
 @settings(max_examples=150, deadline=None)
@@ -146,3 +163,20 @@ def test_nearest_dependants_are_the_closest_sources_that_need_the_service(graph,
         assert chain[0] == key and chain[-1] in needing
         assert all(graph.has_edge(chain[i + 1], chain[i]) for i in range(len(chain) - 1))
         assert len(chain) - 1 == min(nx.shortest_path_length(graph, s, key) for s in needing)
+
+
+def test_mitigators_are_the_services_they_name(load) -> None:
+    """A mitigator named by a catalogue entry or a tag is drawn from the services that offer or carry it, not as
+    a node of its own; a catalogue entry nobody offers is its own (absent) node; a tag nobody carries is no node."""
+    graph = build_graph(load({"k.yaml": """
+        services:
+          - id: reporting
+            term: short
+            harms: [{target: culture, severity: high, mitigated_by: [S22, S05, "tag:capability", "tag:nobody"]}]
+          - {id: culture, term: long}
+          - {id: support, catalogue: S22, term: short}
+          - {id: train, term: long, tags: [capability], status: proposed}
+        """}))
+    assert {edge[0] for edge in edges(graph, "mitigates")} == {"service:support", "service:train", "service:S05"}
+    assert graph.nodes["service:S05"]["status"] == "absent"
+    assert "service:S22" not in graph and not [key for key in graph if "tag:" in key]

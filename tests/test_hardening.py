@@ -140,7 +140,7 @@ _TOML_VALUES = st.one_of(
         lambda f: "nan" if math.isnan(f) else ("inf" if f == math.inf else "-inf" if f == -math.inf else repr(f))),
     st.sampled_from(["1e400", "-1e400", '"x"', "true", "[1, 2]", "[nan]", "{ a = inf }", "[" * 40 + "]" * 40]),
 )
-_TOML_KEYS = st.sampled_from(["capacity", "candidate_probability", "change_cost", "efforts.S01", "include_catalogue", "x"])
+_TOML_KEYS = st.sampled_from(["capacity", "candidate_probability", "change_cost", "candidates.S01.effort", "include_catalogue", "x"])
 
 
 @FUZZ
@@ -155,7 +155,8 @@ def test_the_config_reader_accepts_or_locates_every_problem(tmp_path_factory: py
     except InputError as error:
         assert error.diagnostics and all(str(d).startswith("ws/pmorules.toml") for d in error.diagnostics)
         return
-    for value in [config.config.mix.capacity, config.config.mix.change_cost, *config.config.mix.efforts.values()]:
+    mix = config.config.mix
+    for value in [mix.capacity, mix.change_cost, *(c.effort for c in mix.candidates.values())]:
         assert value is None or number_problem(value) is None
 
 

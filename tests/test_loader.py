@@ -11,6 +11,7 @@ from pmorules.knowledge.catalogue import load_catalogue
 from pmorules.errors import Diagnostic, InputError, Location, did_you_mean
 from pmorules.knowledge import (
     DEFAULT_MONTHS,
+    Mitigator,
     DEFAULT_PROBABILITY,
     knowledge_files,
     load_workspace,
@@ -226,7 +227,7 @@ def test_reference_errors_at_once(errors) -> None:
         "ws/k.yaml:5:15: unknown client 'exce' (hint: did you mean 'exec'?)",
         "ws/k.yaml:6:16: unknown outcome 'O99' (hint: did you mean 'O29'?)",
         "ws/k.yaml:7:18: unknown service 'tols' (hint: did you mean 'tools'?)",
-        "ws/k.yaml:9:10: unknown service or outcome 'cultur' (hint: did you mean 'culture'?)",
+        "ws/k.yaml:9:10: unknown service, outcome or client 'cultur' (hint: did you mean 'culture'?)",
         "ws/k.yaml:9:41: unknown service 'coachin' (hint: did you mean 'coaching'?)",
         "ws/k.yaml:14:25: unknown service 'reportng' (hint: did you mean 'reporting'?)",
         "ws/k.yaml:14:51: unknown client 'exek' (hint: did you mean 'exec'?)",
@@ -384,10 +385,56 @@ def test_catalogue_inheritance(load) -> None:
     assert kb.source("service", "reporting", "tags").line == 5
 
 
-def test_explicit_empty_list_wins_over_catalogue(load) -> None:
+def test_lists_merge_with_the_catalogue_and_tags_replace(load) -> None:
+    """Outcome links, dependencies and harms merge item by item with the catalogue's; an empty list adds nothing
+    and removes nothing. Tags are replaced as a whole."""
+    cat = load_catalogue().services["S16"]
     kb = load({"s.yaml": "services:\n  - {id: r, catalogue: S16, outcomes: [], depends_on: [], harms: [], tags: []}\n"})
     service = kb.services["r"]
-    assert (service.outcomes, service.depends_on, service.harms, service.tags) == ((), (), (), ())
+    assert service.outcomes == tuple(cat.outcomes) and len(service.harms) == len(cat.harms)
+    assert len(service.depends_on) == len(cat.depends_on) and service.tags == ()
+
+
+def test_a_workspace_changes_adds_and_turns_off_inherited_items(load) -> None:
+    kb = load({"s.yaml": """
+        services:
+          - id: r
+            catalogue: S16
+            outcomes:
+              - {id: O26, contribution: supporting, months: 1}
+              - {id: O05}
+              - {id: O27, applies: false, reason: we forecast nothing}
+            depends_on:
+              - {service: S11, applies: false, reason: data comes from the ERP}
+              - {service: S09, kind: hard}
+            harms:
+              - {target: O22, severity: low}
+              - {target: O23, applies: false, reason: the units asked for this report}
+              - {target: pm, severity: medium, party: served}
+        clients: [{id: pm}]
+        """})
+    service = kb.services["r"]
+    links = {link.outcome: link for link in service.links}
+    assert "O27" not in links and links["O26"].contribution == "supporting" and links["O26"].months == 1
+    assert links["O05"].contribution == "supporting" and not links["O05"].inherited  # added by the workspace
+    assert links["O09"].contribution == "primary" and links["O09"].inherited
+    assert [(d.target, d.kind) for d in service.depends_on] == [("S09", "hard")]
+    harms = {h.target: h for h in service.harms}
+    assert harms["O22"].severity == "low" and harms["O22"].approaches == ("directive", "controlling")  # the rest kept
+    assert "O23" not in harms and (harms["pm"].target_kind, harms["pm"].party) == ("client", "served")
+    off = {(x.kind, x.target): x.reason for x in kb.switched_off}
+    assert off == {("outcome", "O27"): "we forecast nothing", ("dependency", "S11"): "data comes from the ERP",
+                   ("harm", "O23"): "the units asked for this report"}
+
+
+def test_turning_off_what_is_not_inherited_is_an_error(errors) -> None:
+    assert errors({"s.yaml": """
+        services:
+          - {id: r, catalogue: S16, outcomes: [{id: O01, applies: false}], harms: [{target: O22}, {target: O22}]}
+        """}) == [
+        "ws/s.yaml:2:40: outcome 'O01' is turned off, but service 'r' inherits no such outcome (hint: remove the entry, or check the id)",
+        "ws/s.yaml:2:91: service 'r' lists a harm to 'O22' twice (first at ws/s.yaml:2:76) (hint: keep one entry per harmed service, outcome or client)",
+    ]
 
 
 def test_catalogue_references(load) -> None:
@@ -403,10 +450,12 @@ def test_catalogue_references(load) -> None:
         """})
     lead = kb.services["pmo-lead"]
     assert [(d.target, d.kind) for d in lead.depends_on] == [("reporting", "hard"), ("S19", "soft")]
-    assert [(h.target, h.target_kind, h.mitigated_by) for h in lead.harms] == [("S03", "service", ("reporting",))]
+    assert [(h.target, h.target_kind, h.mitigated_by) for h in lead.harms] == [
+        ("S03", "service", (Mitigator("catalogue", "S16"),))]  # any service offering S16 mitigates
     assert kb.goals["G1"].services == ["reporting", "S26"]
     names = load_catalogue().services
-    assert kb.absent_catalogue == {k: names[k].name for k in ("S03", "S19", "S26")}
+    # reporting inherits S16's dependencies (S09, S11) and mitigators (S11, S15, S26): lists merge now
+    assert kb.absent_catalogue == {k: names[k].name for k in ("S03", "S09", "S11", "S15", "S19", "S26")}
 
 
 def test_catalogue_alias_resolves(load) -> None:
@@ -461,7 +510,7 @@ def test_harm_targets_services_or_outcomes(load) -> None:
     assert [(h.target, h.target_kind, h.severity) for h in harms] == [
         ("coaching", "service", "high"), ("O31", "outcome", "medium"), ("O22", "outcome", "medium"),
     ]
-    assert harms[0].mitigated_by == ("coaching",) and harms[2].approaches == ("directive",)
+    assert harms[0].mitigated_by == (Mitigator("service", "coaching"),) and harms[2].approaches == ("directive",)
     assert kb.outcomes["O31"].name == "Fewer escalations"
 
 

@@ -1,4 +1,4 @@
-"""The knowledge format models (DESIGN.md §4): strict, with ranges and short forms."""
+"""The knowledge format models (README, "Describing a PMO"): strict, with ranges and short forms."""
 
 from __future__ import annotations
 

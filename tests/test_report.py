@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 import re
@@ -18,10 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from pmorules.analysis import analyze
+from conftest import context_of, report_of
 from pmorules.cli import app
 from pmorules.errors import InputError
-from pmorules.report import render_report
-from pmorules.report.context import build_context
 from strategies import workspaces, write_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,12 +44,12 @@ def example():
 
 @pytest.fixture(scope="module")
 def example_html(example) -> str:
-    return render_report(example, "html").decode()
+    return report_of(example, "html").decode()
 
 
 @pytest.fixture(scope="module")
 def example_md(example) -> str:
-    return render_report(example, "md").decode()
+    return report_of(example, "md").decode()
 
 
 @pytest.fixture
@@ -99,16 +99,18 @@ def test_html_from_the_suffix_of_o(workspace: Path, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.html")] == []  # no temp file left
 
 
-def test_json_is_the_analysis_plus_the_report_context(example) -> None:
-    data = json.loads(render_report(example, "json"))
-    assert data["findings"] == [f.to_json() for f in example.findings]
-    assert data["report"] == json.loads(json.dumps(build_context(example)))
-    assert [g["id"] for g in data["report"]["goals"]] == [g["id"] for g in build_context(example)["goals"]]
+def test_json_is_the_analysis_the_mix_and_what_only_the_report_computes(example) -> None:
+    data = json.loads(report_of(example, "json"))
+    analysis = json.loads(json.dumps(example.to_json()))
+    assert {k: data[k] for k in analysis} == analysis  # findings, goals, manifest: once, in the analyze shape
+    assert set(data) == set(analysis) | {"mix", "timeline", "graph", "history"}
+    assert data["mix"]["status"] == "optimal" and "findings_after" in data["mix"]
+    assert data["timeline"] == json.loads(json.dumps(context_of(example)["timeline"]))
 
 
 def test_unknown_format_is_an_input_error(example) -> None:
     with pytest.raises(InputError, match="unknown report format"):
-        render_report(example, "docx")
+        report_of(example, "docx")
 
 
 def test_pdf_without_weasyprint_is_a_clear_input_error(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,7 +123,7 @@ def test_pdf_without_weasyprint_is_a_clear_input_error(workspace: Path, monkeypa
 
 def test_pdf_with_weasyprint(example) -> None:
     pytest.importorskip("weasyprint", reason="the optional pdf extra is not installed")
-    assert render_report(example, "pdf").startswith(b"%PDF-")
+    assert report_of(example, "pdf").startswith(b"%PDF-")
 
 
 def test_an_input_file_is_never_overwritten(workspace: Path) -> None:
@@ -156,7 +158,7 @@ def test_every_finding_has_an_anchor_and_the_summary_links_to_the_top_ones(examp
 
 
 def test_goal_status_comes_from_the_findings_on_the_goal(example) -> None:
-    for goal in build_context(example)["goals"]:
+    for goal in context_of(example)["goals"]:
         levels = {f.level for f in example.findings if goal["id"] in f.subjects}
         expected = "red" if "error" in levels else "amber" if "warning" in levels else "green"
         assert goal["rag"] == expected, goal["id"]
@@ -166,7 +168,7 @@ def test_goal_status_comes_from_the_findings_on_the_goal(example) -> None:
 
 
 def test_findings_are_grouped_by_category_with_the_errors_open(example, example_html: str) -> None:
-    categories = build_context(example)["categories"]
+    categories = context_of(example)["categories"]
     assert sorted(f["id"] for c in categories for f in c["findings"]) == sorted(f.id for f in example.findings)
     for category in categories:
         tag = re.search(rf'<details class="category" id="category-{category["name"]}"[^>]*>', example_html).group(0)
@@ -180,7 +182,8 @@ def test_harm_and_dependency_findings_show_their_path(example, example_html: str
         card = example_html[example_html.index(f'id="{finding.id}"'):]
         card = card[:card.index("</article>")]
         assert 'class="path"' in card
-        assert all(f">{step}<" in card for step in finding.path)
+        steps = next(f["path"] for c in context_of(example)["categories"] for f in c["findings"] if f["id"] == finding.id)
+        assert all(f">{html.escape(step['label'])}<" in card for step in steps)  # outcomes by name, not O25
 
 
 def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(example, example_html: str) -> None:
@@ -190,14 +193,16 @@ def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(ex
     for rule in overlaid:
         row = appendix[appendix.index(f'<td class="mono">{rule.id}</td>') - 40:]
         assert row[:row.index("</tr>")].count("organisation") >= 1
-    for item in example.manifest()["inputs"]:
-        assert item["path"] in appendix and item["sha256"] in appendix
+    for item in example.manifest()["inputs"]:  # knowledge/example/services.yaml shows as services.yaml
+        assert f'<td class="mono">{item["path"].removeprefix("knowledge/example/")}</td>' in appendix
+        assert item["sha256"] in appendix
+    assert str(ROOT) not in example_html and "knowledge/example" not in appendix
     assert "As of <strong>2026-11-25</strong>" in appendix
     assert "2026-11-25" not in example_html[:example_html.index('id="appendix"')], "the run date belongs in the appendix only"
 
 
 def test_the_timeline_shows_reviews_and_what_is_ready_before_the_first(example) -> None:
-    timeline = build_context(example)["timeline"]
+    timeline = context_of(example)["timeline"]
     first = timeline["first_review"]
     assert first["month"] == min(example.kb.organisation.reviews_months)
     assert first["services"] == sum(1 for s in example.kb.services.values() if s.active and s.months <= first["month"])
@@ -211,7 +216,7 @@ def test_a_large_mix_is_grouped_by_month_in_the_timeline(example, monkeypatch: p
     monkeypatch.setattr(context, "TIMELINE_ROWS", 5)
     monkeypatch.setattr(context, "TIMELINE_GOALS", 2)
     monkeypatch.setattr(context, "GRAPH_NODES", 6)
-    data = build_context(example)
+    data = context_of(example)
     rows = data["timeline"]["rows"]
     assert data["timeline"]["grouped"] and sum(len(r["ids"]) for r in rows) == data["timeline"]["services"]
     assert len({(r["months"], r["term"]) for r in rows}) == len(rows)
@@ -220,7 +225,7 @@ def test_a_large_mix_is_grouped_by_month_in_the_timeline(example, monkeypatch: p
     assert graph["shown"] == 6 < graph["total"]
     refs = {n["ref"] for n in graph["nodes"]}
     assert all(e["src"] in refs and e["dst"] in refs for e in graph["edges"])
-    assert "Showing 6 of" in render_report(example, "html").decode()
+    assert "Showing 6 of" in report_of(example, "html").decode()
 
 
 # --- self-contained, deterministic ---------------------------------------------------------------
@@ -237,26 +242,26 @@ def test_html_is_self_contained(example_html: str) -> None:
     assert "@import" not in example_html and "@font-face" not in example_html
     ids = [attrs["id"] for _, attrs in elements(example_html) if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids (charts must prefix theirs)"
-    assert example_html.count("<svg") == 3
+    assert example_html.count("<svg") == 4  # shares, timeline, graph, and the trend over the example's reviews
 
 
 def test_rendering_twice_gives_the_same_bytes(example) -> None:
     for fmt in ("html", "md", "json"):
-        assert render_report(example, fmt) == render_report(example, fmt), fmt
+        assert report_of(example, fmt) == report_of(example, fmt), fmt
 
 
 def test_charts_leave_matplotlib_settings_alone(example) -> None:
     before = dict(matplotlib.rcParams)
-    render_report(example, "html")
+    report_of(example, "html")
     assert dict(matplotlib.rcParams) == before
-    html = render_report(example, "html").decode()
+    html = report_of(example, "html").decode()
     assert "<dc:date>" not in html and "Matplotlib v" not in html
 
 
 @pytest.mark.parametrize("fmt, suffix", [("md", "md"), ("html", "html")])
 def test_golden_report(example, fmt: str, suffix: str) -> None:
     golden = GOLDEN / f"example_report.{suffix}"
-    rendered = render_report(example, fmt)
+    rendered = report_of(example, fmt)
     if os.environ.get("PMORULES_UPDATE_GOLDEN") == "1":
         golden.parent.mkdir(exist_ok=True)
         golden.write_bytes(rendered)
@@ -284,21 +289,21 @@ def _hostile(workspace: Path) -> None:
     ), encoding="utf-8")
     clients = workspace / "clients.yaml"
     clients.write_text(clients.read_text(encoding="utf-8").replace(
-        "name: CIO and executive committee", f"name: 'CIO <img src=x onerror=alert(2)> | board'", 1
+        "name: CIO and executive committee", "name: 'CIO <img src=x onerror=alert(2)> | board'", 1
     ), encoding="utf-8")
 
 
 def test_names_with_markup_are_text_in_html_svg_markdown_and_mermaid(workspace: Path) -> None:
     _hostile(workspace)
     analysis = analyze(workspace, AS_OF)
-    html = render_report(analysis, "html").decode()
+    html = report_of(analysis, "html").decode()
     assert PAYLOAD not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     svgs = re.findall(r"<svg.*?</svg>", html, re.S)
     assert any("&lt;script&gt;" in svg for svg in svgs), "the timeline labels services by name"
     assert sum(1 for tag, _ in elements(html) if tag == "script") == 1  # only the report's own
 
-    md = render_report(analysis, "md").decode()
+    md = report_of(analysis, "md").decode()
     assert PAYLOAD not in md and "<img" not in md
     mermaid = md[md.index("```mermaid\ngraph LR"):]
     mermaid = mermaid[:mermaid.index("\n```\n")]
@@ -341,11 +346,11 @@ def test_an_organisation_template_cannot_escape_the_sandbox(workspace: Path, bod
 
 def test_filters_do_not_reach_internals_either(workspace: Path) -> None:
     _org_template(workspace, "report.md.j2", "{{ range(3)|map(attribute='__class__')|list }}")
-    text = render_report(analyze(workspace, AS_OF), "md").decode()
+    text = report_of(analyze(workspace, AS_OF), "md").decode()
     assert "class" not in text and "int" not in text
     _org_template(workspace, "report.md.j2", "{{ summary|attr('__class__') }}")
     with pytest.raises(InputError, match=r"templates/report.md.j2:1: template error: access to attribute '__class__'"):
-        render_report(analyze(workspace, AS_OF), "md")
+        report_of(analyze(workspace, AS_OF), "md")
 
 
 def test_an_error_in_an_overridden_partial_is_located_in_that_partial(workspace: Path) -> None:
@@ -359,7 +364,7 @@ def test_organisation_templates_override_and_extend_the_defaults(workspace: Path
     _org_template(workspace, "report.html.j2",
                   "{% extends 'base.html.j2' %}{% block heading %}Quarterly review of {{ organisation.name }}{% endblock %}")
     _org_template(workspace, "partials/appendix.html.j2", '<section class="report-section" id="appendix">Ours</section>')
-    html = render_report(analyze(workspace, AS_OF), "html").decode()
+    html = report_of(analyze(workspace, AS_OF), "html").decode()
     assert "<h1>Quarterly review of Northwind Logistics IT PMO</h1>" in html
     assert ">Ours</section>" in html and "The rulebook used" not in html
     assert 'id="findings"' in html  # the other partials still come from the defaults
@@ -372,9 +377,9 @@ def test_config_template_paths_are_searched_after_the_workspace_templates(worksp
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (workspace / "brand" / "partials").mkdir(parents=True)
     (workspace / "brand" / "partials" / "goals.md.j2").write_text("\n## Goals (brand) {{ goals|length }}\n", encoding="utf-8")
-    assert "## Goals (brand) 6" in render_report(analyze(workspace, AS_OF), "md").decode()
+    assert "## Goals (brand) 6" in report_of(analyze(workspace, AS_OF), "md").decode()
     _org_template(workspace, "partials/goals.md.j2", "\n## Goals (workspace)\n")
-    assert "## Goals (workspace)" in render_report(analyze(workspace, AS_OF), "md").decode()
+    assert "## Goals (workspace)" in report_of(analyze(workspace, AS_OF), "md").decode()
 
 
 def test_a_missing_config_template_path_is_located(workspace: Path) -> None:
@@ -389,7 +394,7 @@ def test_a_missing_config_template_path_is_located(workspace: Path) -> None:
 
 def test_html_templates_of_an_organisation_are_autoescaped(workspace: Path) -> None:
     _org_template(workspace, "report.html.j2", "<p>{{ '<b>bold</b>' }}</p>")
-    html = render_report(analyze(workspace, AS_OF), "html").decode()
+    html = report_of(analyze(workspace, AS_OF), "html").decode()
     assert html.startswith("<p>&lt;b&gt;bold&lt;/b&gt;</p>")
 
 
@@ -412,6 +417,25 @@ def test_the_graph_picture_spreads_many_small_parts() -> None:
 def test_any_workspace_renders_the_same_bytes_twice(files: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         analysis = analyze(write_workspace(files, Path(tmp) / "ws"), AS_OF)
-        rendered = {fmt: render_report(analysis, fmt) for fmt in ("md", "html", "json")}
-        assert rendered == {fmt: render_report(analysis, fmt) for fmt in rendered}
+        rendered = {fmt: report_of(analysis, fmt) for fmt in ("md", "html", "json")}
+        assert rendered == {fmt: report_of(analysis, fmt) for fmt in rendered}
         assert all(f'id="{f.id}"' in rendered["html"].decode() for f in analysis.findings)
+
+
+def test_the_report_shows_what_the_workspace_turned_off_and_why(make_ws) -> None:
+    workspace = make_ws({"k.yaml": """
+        services:
+          - id: method
+            catalogue: S09
+            approach: directive
+            probability: 0.7
+            harms:
+              - {target: O30, applies: false, reason: cycle time fell 20% since the method came in}
+        """})
+    analysis = analyze(workspace, AS_OF)
+    assert [(x.kind, x.target) for x in analysis.kb.switched_off] == [("harm", "O30")]
+    for fmt in ("md", "html"):
+        text = report_of(analysis, fmt).decode()
+        assert "cycle time fell 20% since the method came in" in text, fmt
+        assert "its harm to Reduction of project life cycle (O30)" in text, fmt
+    assert not [f for f in analysis.findings if "O30" in f.subjects]

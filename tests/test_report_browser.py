@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pmorules.analysis import analyze
-from pmorules.report import render_report
+from conftest import context_of, report_of, write_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +45,7 @@ def test_the_example_report_in_chromium(browser, tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(ROOT)
     analysis = analyze("knowledge/example", dt.date(2026, 11, 25))
     report = tmp_path / "report.html"
-    report.write_bytes(render_report(analysis, "html"))
+    report.write_bytes(report_of(analysis, "html"))
     url = report.as_uri()
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -64,10 +70,19 @@ def test_the_example_report_in_chromium(browser, tmp_path: Path, monkeypatch: py
         assert page.locator(f"[id='{href[1:]}']").count() == 1, f"{href} points nowhere"
 
     charts = page.locator("svg.chart")
-    assert charts.count() == 3
+    assert charts.count() == 4
     for index in range(charts.count()):
         box = charts.nth(index).bounding_box()
         assert box and box["width"] > 100 and box["height"] > 50, box
+
+    trend = page.locator("#since-last-review svg#chart-trend")  # the example names its December 2025 review
+    trend.scroll_into_view_if_needed()
+    assert trend.is_visible()
+    box = trend.bounding_box()
+    assert box and box["width"] > 500 and box["height"] > 250, box
+    labels = trend.locator("text").all_text_contents()
+    assert "Q4 2025 review" in labels and "Now" in labels and "Goal adherence" in labels
+    assert page.locator("nav.toc a[href='#since-last-review']").is_visible()
 
     with_errors = {f.category for f in analysis.findings if f.level == "error"}
     collapsed = next(f for f in analysis.findings if f.category not in with_errors)
@@ -84,3 +99,128 @@ def test_the_example_report_in_chromium(browser, tmp_path: Path, monkeypatch: py
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert (tmp_path / "report.png").stat().st_size > 10_000
     page.close()
+
+
+# ------------------------------------------------------------------ width: 1280 px screens and A4 paper
+
+A4_TEXT_WIDTH_PX = round((210 - 2 * 14) / 25.4 * 96)  # A4 less the report's 14 mm side margins, at 96 px per inch
+LONG = "service-with-a-long-identifier-that-never-breaks"
+STRESS = {  # long unbroken ids and names, many services per goal: what made the goals table overflow
+    "knowledge.yaml": "\n".join([
+        "organisation: {name: A PMO with a really rather long name for a programme management office}",
+        "clients:",
+        "  - {id: executive-committee-and-board-of-directors-of-the-holding, weight: 0.8}",
+        "services:",
+        *(f"  - {{id: {LONG}-{i:02d}, catalogue: {c}, probability: 0.6, effort: 10, approach: controlling, "
+          f"clients: [executive-committee-and-board-of-directors-of-the-holding]}}"
+          for i, c in enumerate(["S16", "S11", "S26", "S22", "S09", "S19", "S13", "S04", "S12", "S18"])),
+        "goals:",
+        "  - {id: goal-with-an-extraordinarily-long-identifier-that-does-not-break, outcomes: [O26, O15, O22, O09],"
+        " due_months: 3, client: executive-committee-and-board-of-directors-of-the-holding,"
+        " name: Visibility of every project portfolio item for every stakeholder group}",
+        "  - {id: G2, name: AGoalNameWithoutAnySpacesAtAllThatIsLongerThanAnyColumnCouldEverBe, outcomes: [O01, O07, O24],"
+        " due_months: 12}",
+    ]) + "\n",
+}
+OVERFLOW = """() => {
+  const page = document.documentElement, main = document.querySelector('main'), edge = main.getBoundingClientRect().right;
+  const beyond = [...main.querySelectorAll('*')].filter(e => e.getBoundingClientRect().width > 0
+    && e.getBoundingClientRect().right > edge + 0.5).map(e => e.tagName + '.' + e.className + ' in #'
+    + (e.closest('section') || {}).id + ': ' + (e.textContent || '').trim().slice(0, 40));
+  return {scroll: page.scrollWidth, client: page.clientWidth, beyond: beyond.slice(0, 5)};
+}"""
+
+
+@pytest.mark.parametrize("media", ["screen", "print"])
+@pytest.mark.parametrize("workspace", ["example", "stress"])
+def test_the_report_fits_1280_px_and_a4(browser, tmp_path: Path, workspace: str, media: str) -> None:
+    if workspace == "example":
+        analysis = analyze(ROOT / "knowledge" / "example", dt.date(2026, 11, 25))
+    else:
+        analysis = analyze(write_files(tmp_path / "ws", STRESS), dt.date(2026, 11, 25))
+    report = tmp_path / "report.html"
+    report.write_bytes(report_of(analysis, "html"))
+    width = 1280 if media == "screen" else A4_TEXT_WIDTH_PX
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.emulate_media(media=media)
+    page.goto(report.as_uri())
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")  # as printing does
+    measured = page.evaluate(OVERFLOW)
+    page.close()
+    assert measured["scroll"] <= measured["client"], measured
+    assert measured["beyond"] == [], f"past the right margin at {width} px ({media}): {measured['beyond']}"
+
+
+def test_the_graph_names_outcomes(browser, tmp_path: Path) -> None:
+    analysis = analyze(ROOT / "knowledge" / "example", dt.date(2026, 11, 25))
+    report = tmp_path / "report.html"
+    report.write_bytes(report_of(analysis, "html"))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(report.as_uri())
+    labels = page.eval_on_selector_all("#chart-graph text", "all => all.map(t => t.textContent.trim())")
+    page.close()
+    outcomes = [n for n in context_of(analysis)["graph"]["nodes"] if n["kind"] == "outcome"]
+    assert outcomes, "the example's graph shows harmed outcomes"
+    for node in outcomes:
+        assert node["id"] not in labels, f"{node['id']} is labelled by its id"
+        assert any(label and node["name"].startswith(label.rstrip("…")) for label in labels), node["name"]
+
+
+# ------------------------------------------------------------------ pmorules serve: the live preview
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _until(check, seconds: float = 60.0):
+    """Poll ``check`` (which may fail while the page reloads) until it is true."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # the page navigated away mid-check: try again
+            pass
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_the_live_preview_follows_the_files(browser, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    services = workspace / "services.yaml"
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "pmorules", "serve", "ws", "--port", str(port),
+                               "--as-of", "2026-11-25"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    try:
+        assert server.stderr.readline().startswith(f"serving ws at {url}")
+        page.goto(url)
+        goal = page.locator("#goal-exec-visibility")
+        _until(lambda: "reporting 2 mo · p 80%" in goal.inner_text())
+
+        services.write_text(services.read_text().replace("probability: 0.8 ", "probability: 0.35 ", 1))
+        _until(lambda: "reporting 2 mo · p 35%" in goal.inner_text())
+
+        good = services.read_text()
+        services.write_text(good.replace("  - id: support\n", "  - id: support\n    probability: maybe\n", 1))
+        errors = page.locator("#errors")
+        _until(lambda: "ws/services.yaml" in errors.inner_text() and "probability" in errors.inner_text())
+        assert page.locator("#goals").count() == 0
+
+        services.write_text(good)
+        _until(lambda: "reporting 2 mo · p 35%" in goal.inner_text())
+        assert server.poll() is None, "the server keeps running through the errors"
+        assert {r.split("?")[0] for r in requests} <= {url, url + "version"}, "the page is self-contained"
+    finally:
+        page.close()
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=30)
+    assert code == 0 and "Traceback" not in server.stderr.read()

@@ -52,3 +52,41 @@ def test_rules_check_passes() -> None:
     result = CliRunner().invoke(app, ["rules", "check"])
     assert result.exit_code == 0, result.output
     assert "rules OK" in result.output
+
+
+def test_rules_check_fails_on_a_dangling_docs_reference(tmp_path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    source = (RULES[0].source.file, RULES[0].id)
+    text = """- id: ORG001
+  name: org-rule
+  title: An organisation rule
+  category: test
+  level: info
+  match: [{fact: mix, where: [{field: services, op: gt, value: 100}]}]
+  subjects: [mix]
+  message: Many services.
+  why: Because.
+  recommendation: Fewer.
+  references: ["docs/domain.md#balancing", "docs/domain.md#no-such-anchor", "docs/nowhere.md", "Our charter, section 2"]
+  tests:
+    - {name: many, expect: fire, facts: [{fact: mix, services: 101}]}
+    - {name: few, expect: no-fire, facts: [{fact: mix, services: 3}]}
+"""
+    (rules / "org.yaml").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "check", str(rules)])
+    assert result.exit_code == 2, (source, result.output)
+    assert "reference 'docs/domain.md#no-such-anchor' dangles: docs/domain.md has no anchor #no-such-anchor" in result.stderr
+    assert "reference 'docs/nowhere.md' dangles: docs/nowhere.md does not exist" in result.stderr
+    assert "#balancing" not in result.stderr.replace("#no-such", "") and "charter" not in result.stderr
+
+
+def test_every_catalogue_source_is_a_documented_public_source() -> None:
+    from pmorules.knowledge.catalogue import load_catalogue
+    from pmorules.rules.lint import doc_anchors
+
+    anchors = doc_anchors("sources.md")
+    catalogue = load_catalogue()
+    cited = {s for svc in catalogue.services.values() for s in svc.sources + [x for h in svc.harms for x in h.sources]}
+    cited |= {s for outcome in catalogue.outcomes.values() for s in outcome.sources}
+    assert cited and cited <= anchors, sorted(cited - anchors)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from .config import CONFIG_NAME, ConfigFile, load_config
 from .errors import InputError
 from .evaluate import evaluate
 from .facts import FactBase, derive_facts
-from .findings import Finding, build_findings
+from .findings import Finding, build_findings, status_of
 from .knowledge import KnowledgeBase, load_workspace
+from .measures import Conventions
 from .output import Protected
 from .rules.compile import CompiledBook, compile_rulebook
 from .rules.load import Rule, RuleBook, load_rulebook
@@ -44,13 +46,14 @@ class Analysis:
     def summary(self) -> dict[str, Any]:
         return {**self.facts.summary, "findings": self.counts()}
 
-    def inputs(self) -> Protected:
-        """What a written result must never replace: every file and folder this analysis reads."""
+    def inputs(self, extra: Iterable[str] = ()) -> Protected:
+        """What a written result must never replace: every file and folder this analysis reads (and ``extra``
+        files, such as the snapshots a report's history reads)."""
         workspace = Path(self.kb.workspace)
         settings = self.config.config
         return Protected(
             files=tuple(Path(f.path) for f in self.kb.files) + (workspace / CONFIG_NAME,)
-            + tuple(path for _, path in self.rulebook.files),
+            + tuple(path for _, path in self.rulebook.files) + tuple(Path(f) for f in extra),
             folders=tuple(workspace / rel for rel in ["rules", "templates", *settings.rule_paths, *settings.templates]),
             knowledge_folders=(workspace, workspace / "knowledge"),
         )
@@ -58,12 +61,41 @@ class Analysis:
     def manifest(self) -> dict[str, Any]:
         return run_manifest(self)
 
+    def goals(self) -> list[dict[str, Any]]:
+        """Each goal: its status (the colour of its worst finding), adherence, and who delivers each target when."""
+        facts = {f.key: f.fields for f in self.facts.facts if f.type == "goal"}
+        return [
+            {
+                "id": goal.id, "name": goal.name or goal.id, "client": goal.client, "due_months": goal.due_months,
+                "status": status_of(self.findings, goal.id), "adherence": facts[goal.id]["adherence"],
+                "adherence_eventual": facts[goal.id]["adherence_eventual"],
+                "targets": [
+                    {"target": c.target, "kind": c.kind, "months": c.months,
+                     "adherence": round(c.adherence(self.conventions), 6),
+                     "deliveries": [{"service": d.service, "months": d.months, "contribution": d.contribution,
+                                     "probability": d.probability, "in_time": d.months <= c.due_months}
+                                    for d in c.deliveries]}
+                    for c in self.facts.covers[goal.id]
+                ],
+            }
+            for goal in sorted(self.kb.goals.values(), key=lambda g: (g.due_months, g.id))
+        ]
+
+    @property
+    def conventions(self) -> Conventions:
+        return self.config.config.adherence.conventions()
+
     def to_json(self) -> dict[str, Any]:
         return {
             "pmorules_version": __version__,
             "workspace": self.kb.workspace,
             "summary": self.summary(),
+            "goals": self.goals(),
             "findings": [f.to_json() for f in self.findings],
+            "switched_off": [
+                {"service": x.service, "kind": x.kind, "target": x.target, "reason": x.reason, "source": x.location.short()}
+                for x in self.kb.switched_off
+            ],
             "notes": list(self.kb.notes),
             "manifest": self.manifest(),
         }
@@ -120,7 +152,7 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
     problems = []
     kb = None
     try:
-        kb = load_workspace(workspace)
+        kb = load_workspace(workspace, today)
     except InputError as exc:
         problems.extend(exc.diagnostics)
     try:
@@ -130,7 +162,7 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
         problems.extend(exc.diagnostics)
     if problems or kb is None:
         raise InputError(problems)
-    facts = derive_facts(kb, today)
+    facts = derive_facts(kb, today, config.config.adherence.conventions())
     matches = evaluate(compiled, facts.facts)
     findings = build_findings(matches, kb)
     return Analysis(kb, config, rulebook, compiled, facts, findings, today)
@@ -138,6 +170,6 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
 
 def reanalyze(analysis: Analysis, kb: KnowledgeBase) -> Analysis:
     """The same rulebook and date run on another knowledge base, such as a recommended mix."""
-    facts = derive_facts(kb, analysis.today)
+    facts = derive_facts(kb, analysis.today, analysis.config.config.adherence.conventions())
     findings = build_findings(evaluate(analysis.compiled, facts.facts), kb)
     return replace(analysis, kb=kb, facts=facts, findings=findings)

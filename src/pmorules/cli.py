@@ -10,12 +10,14 @@ import datetime as dt
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 
 from . import __version__
 from .errors import Diagnostic, InputError, Location
@@ -27,8 +29,21 @@ from .vocabulary import Level
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
 rules_app = typer.Typer(no_args_is_help=True, help="List, show, test and lint rules.")
 app.add_typer(rules_app, name="rules")
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+
+
+class TerminalConsole(Console):
+    """A Rich console that shows control characters as escapes in whatever a view prints (table cells too),
+    so no name from a workspace can move the cursor, retitle the window or reverse the text."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(printable(segment.text, lines=True), segment.style)
+            for segment in buffer
+        )
+
+
+stderr = TerminalConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+stdout = TerminalConsole(highlight=False, soft_wrap=True, emoji=False)
 
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory", readable=False)]  # checked, located, by the loader
 AsOfOption = Annotated[
@@ -67,17 +82,17 @@ def _capacity(value: float | None) -> float | None:
     if value is not None:
         problem = number_problem(value) or (f"{value:g} is negative; a capacity is at least 0" if value < 0 else None)
         if problem:
-            raise InputError([Diagnostic(Location("--capacity"), problem)])
+            _fail_input(InputError([Diagnostic(Location("--capacity"), problem)]))
     return value
 
 
-def _as_of(value: str | None) -> dt.date | None:
+def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        stderr.print(f"--as-of: {value!r} is not a date like 2026-11-25", markup=False)
+        stderr.print(f"{option}: {value!r} is not a date like 2026-11-25", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -110,21 +125,89 @@ def analyze(
     workspace: WorkspaceArg = Path("."),
     format: Annotated[AnalyzeFormat, typer.Option("--format", "-f", help="Output format")] = AnalyzeFormat.text,
     fail_on: Annotated[Optional[Level], typer.Option("--fail-on", help="Exit 1 if a finding is at or above this level")] = None,
+    baseline: Annotated[
+        Optional[Path], typer.Option("--baseline", help="A previous --format json output: show only findings not in it")
+    ] = None,
     as_of: AsOfOption = None,
 ) -> None:
     """Find imbalances, unlikely services, uncovered goals, missing prerequisites and harms."""
+    from dataclasses import replace
+
+    from .diff import read_baseline
     from .present.analysis import analysis_markdown, print_analysis
     from .output import json_text
     from .vocabulary import LEVEL_ORDER
 
     analysis = _analyze(workspace, as_of)
+    known: frozenset[str] = frozenset()
+    if baseline is not None:
+        try:
+            known = read_baseline(baseline)
+        except InputError as error:
+            _fail_input(error)
+    shown = replace(analysis, findings=[f for f in analysis.findings if f.fingerprint not in known])
     if format is AnalyzeFormat.json:
-        sys.stdout.write(json_text(analysis.to_json()))
+        data = analysis.to_json()  # goals keep the status every finding gives them; the list leaves out the known
+        data["findings"] = [f.to_json() for f in shown.findings]
+        data["summary"]["findings"] = shown.counts()
+        if baseline is not None:
+            data["baseline"] = {"file": str(baseline), "left_out": len(analysis.findings) - len(shown.findings)}
+        sys.stdout.write(json_text(data))
     elif format is AnalyzeFormat.md:
-        sys.stdout.write(analysis_markdown(analysis))
+        sys.stdout.write(analysis_markdown(shown))
     else:
-        print_analysis(analysis, stdout)
-    if fail_on is not None and any(LEVEL_ORDER[f.level] <= LEVEL_ORDER[fail_on.value] for f in analysis.findings):
+        print_analysis(shown, stdout)
+    if baseline is not None and format is not AnalyzeFormat.json:
+        stderr.print(f"{len(analysis.findings) - len(shown.findings)} findings in the baseline {baseline} left out", markup=False)
+    if fail_on is not None and any(LEVEL_ORDER[f.level] <= LEVEL_ORDER[fail_on.value] for f in shown.findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier workspace folder (with --since: the workspace)")],
+    new: Annotated[Optional[Path], typer.Argument(help="The later workspace folder (not with --since)")] = None,
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Compare the workspace with itself at this git revision (tag, branch, commit)")
+    ] = None,
+    format: Annotated[AnalyzeFormat, typer.Option("--format", "-f", help="Output format")] = AnalyzeFormat.text,
+    fail_on: Annotated[Optional[Level], typer.Option("--fail-on", help="Exit 1 if a finding now is at or above this level")] = None,
+    fail_on_new: Annotated[
+        Optional[Level], typer.Option("--fail-on-new", help="Exit 1 if a NEW finding is at or above this level")
+    ] = None,
+    as_of: AsOfOption = None,
+    old_as_of: Annotated[
+        Optional[str], typer.Option("--old-as-of", help="Judge the earlier side as of this date (default: --as-of)")
+    ] = None,
+) -> None:
+    """Compare two snapshots of a PMO: findings resolved, new and still open; balance, goals and services moved."""
+    from .diff import Side, compare, side_of
+    from .errors import Diagnostic, Location
+    from .output import json_text
+    from .present.diff import diff_markdown, print_diff
+    from .snapshots import Snapshot, judge
+    from .vocabulary import LEVEL_ORDER
+
+    if (since is None) == (new is None):
+        _fail_input(InputError([Diagnostic(Location("pmorules diff"), "give OLD and NEW folders, or one workspace and --since REV")]))
+    workspace = new if new is not None else old
+    current = _analyze(workspace, as_of)
+    day = _as_of(old_as_of, "--old-as-of")
+    earlier = Snapshot(since, old, since, day, Location("--since")) if since else Snapshot(str(old), old, None, day)
+    try:
+        judged = judge(earlier, current)
+        result = compare(judged.analysis, current, side_of(judged), Side(str(workspace), current.today.isoformat()))
+    except InputError as error:
+        _fail_input(error)
+    if format is AnalyzeFormat.json:
+        sys.stdout.write(json_text(result.to_json()))
+    elif format is AnalyzeFormat.md:
+        sys.stdout.write(diff_markdown(result))
+    else:
+        print_diff(result, stdout)
+    if fail_on is not None and any(LEVEL_ORDER[f.level] <= LEVEL_ORDER[fail_on.value] for f in current.findings):
+        raise typer.Exit(1)
+    if fail_on_new is not None and result.new_at_or_above(fail_on_new.value):
         raise typer.Exit(1)
 
 
@@ -170,21 +253,25 @@ def report(
     as_of: AsOfOption = None,
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default)."""
+    from .diff import history_of
+    from .mix import recommend
     from .output import check_output, write_output
     from .report import render_report
 
     fmt = format.value if format else _format_from_suffix(output)
     analysis = _analyze(workspace, as_of)
     try:
+        history = history_of(analysis)
+        protected = analysis.inputs(history.files if history else ())
         if output is not None:
-            check_output(output, analysis.inputs())
-        data = render_report(analysis, fmt)
+            check_output(output, protected)
+        data = render_report(analysis, recommend(analysis), fmt, history=history)
         if output is None:
             if fmt == "pdf":
                 raise InputError([Diagnostic(Location("--output"), "a PDF report needs a file: give -o FILE")])
             sys.stdout.buffer.write(data)
         else:
-            write_output(output, data, analysis.inputs())
+            write_output(output, data, protected)
             stderr.print(f"wrote {output}", markup=False)
     except InputError as error:
         _fail_input(error)
@@ -195,7 +282,14 @@ def _format_from_suffix(output: Path | None) -> str:
     return {"htm": "html", "html": "html", "md": "md", "markdown": "md", "json": "json", "pdf": "pdf"}.get(suffix, "md")
 
 
-@app.command()
+MIX_HELP = (
+    "Recommend a mix of services, and compare what-if variants. The optimiser picks the mix most likely to meet "
+    "your goals in time (weighted by priority and client) within the capacity, with no avoidable error, each "
+    "warning it keeps counted as a cost, and as few changes to today's services as that allows."
+)
+
+
+@app.command(help=MIX_HELP)
 def mix(
     workspace: WorkspaceArg = Path("."),
     format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
@@ -203,19 +297,43 @@ def mix(
         Optional[float], typer.Option("--capacity", callback=_capacity, help="Effort capacity of the recommended mix (at least 0)")
     ] = None,
     as_of: AsOfOption = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show what the optimiser maximises, its weights and protections")] = False,
+    compare: Annotated[bool, typer.Option("--compare", help="Side by side: today, the recommended mix, each scenario")] = False,
+    keep: Annotated[Optional[list[str]], typer.Option("--keep", help="What-if: keep this service")] = None,
+    drop: Annotated[Optional[list[str]], typer.Option("--drop", help="What-if: drop this service")] = None,
+    add: Annotated[Optional[list[str]], typer.Option("--add", help="What-if: add this proposed or catalogue service")] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="What-if: SERVICE=APPROACH")] = None,
+    effort: Annotated[Optional[list[str]], typer.Option("--effort", help="What-if: SERVICE=EFFORT")] = None,
 ) -> None:
-    """Recommend a mix of services that hits the goals over their timeframes."""
     from .mix import recommend
-    from .present.mix import print_mix
+    from .mix.scenarios import evaluate_scenario, from_options
     from .output import json_text
+    from .present.mix import compare_rows, explain_json, print_compare, print_explain, print_mix, print_scenario
 
     analysis = _analyze(workspace, as_of)
+    variant = any((keep, drop, add, approach, effort))
     try:
+        own = from_options(keep or [], drop or [], add or [], approach or [], effort or []) if variant else None
         result = recommend(analysis, capacity=capacity)
+        mine = [evaluate_scenario(analysis, result.problem, result.unattainable, own)] if own else []
     except InputError as error:
         _fail_input(error)
     if format is TextOrJson.json:
-        sys.stdout.write(json_text(result.to_json()))
+        data = result.to_json()
+        if explain:
+            data["explain"] = explain_json(result)
+        if mine:
+            data["variant"] = mine[0].to_json(analysis)
+        if compare:
+            names, rows = compare_rows(result, mine)
+            data["compare"] = {"columns": names, "rows": [{"label": label, "cells": cells} for label, cells in rows]}
+        sys.stdout.write(json_text(data))
+    elif explain:
+        print_explain(result, stdout)
+    elif compare:
+        print_compare(result, mine, stdout)
+    elif mine:
+        print_scenario(result, mine[0], stdout)
     else:
         print_mix(result, stdout)
 
@@ -232,29 +350,77 @@ def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> N
     )
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of the knowledge format."""
-    from .schema import knowledge_schema_text
-
-    sys.stdout.write(knowledge_schema_text())
+class SchemaFormat(str, Enum):
+    json = "json"
+    md = "md"
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Directory of the new workspace", readable=False)]) -> None:
+def schema(
+    format: Annotated[SchemaFormat, typer.Option("--format", "-f", help="json: JSON Schema; md: the reference "
+                                                 "in docs/format.md")] = SchemaFormat.json,
+) -> None:
+    """Print the knowledge format: its JSON Schema (for editors), or its reference in Markdown."""
+    if format is SchemaFormat.md:
+        from .format_doc import format_markdown
+
+        sys.stdout.write(format_markdown())
+    else:
+        from .schema import knowledge_schema_text
+
+        sys.stdout.write(knowledge_schema_text())
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory of the new workspace", readable=False)],
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write the knowledge as pmo.xlsx, a workbook to fill in")] = False,
+) -> None:
     """Scaffold a workspace: config, knowledge stub and an overlay rule. Never overwrites a file."""
     from .scaffold import scaffold
 
-    if os.path.lexists(directory) and not directory.is_dir():
-        raise InputError([Diagnostic(Location(str(directory)), "exists and is not a folder", "give a new or existing folder")])
     try:
-        created, kept = scaffold(directory)
-    except OSError as exc:
-        raise InputError([Diagnostic(Location(str(exc.filename or directory)), os_message(exc))]) from None
+        created, kept = scaffold(directory, xlsx)
+    except InputError as error:
+        _fail_input(error)
+    except OSError as exc:  # a read-only or full location
+        _fail_input(InputError([Diagnostic(Location(str(exc.filename or directory)), os_message(exc))]))
     for path in created:
         stderr.print(f"created {path}", markup=False)
     for path in kept:
         stderr.print(f"kept existing {path}", markup=False)
+
+
+@app.command()
+def export(
+    workspace: WorkspaceArg,
+    xlsx: Annotated[Path, typer.Option("--xlsx", help="The workbook to write (outside the workspace)")],
+) -> None:
+    """Write a workspace's knowledge as one XLSX workbook, as `init --xlsx` lays it out."""
+    from .knowledge import load_workspace
+    from .workbook import export_workspace
+
+    try:
+        load_workspace(workspace)  # every problem is reported before anything is written
+        export_workspace(workspace, str(workspace), xlsx)
+    except InputError as error:
+        _fail_input(error)
+    stderr.print(f"wrote {xlsx}", markup=False)
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceArg = Path("."),
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,
+    as_of: AsOfOption = None,
+) -> None:
+    """Preview the HTML report in a browser; it updates whenever a workspace file changes. Ctrl-C stops."""
+    from .serve import serve as serve_workspace
+
+    try:
+        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False))
+    except InputError as error:
+        _fail_input(error)
 
 
 def _rulebook(workspace: Optional[Path]):

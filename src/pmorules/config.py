@@ -1,4 +1,4 @@
-"""``pmorules.toml``: per-workspace settings (DESIGN.md §4).
+"""``pmorules.toml``: per-workspace settings (README, "Adapting the rules").
 
 Every number in it follows the number policy (numbers.py) and every problem,
 from a bad byte to a setting out of range, is reported at its line.
@@ -6,23 +6,24 @@ from a bad byte to a setting out of range, is reported at its line.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .inputs import decode_text, read_input
-from .numbers import Finite, number_problem
+from .measures import Conventions
+from .numbers import number_problem
 from .vocabulary import Approach, Level
 
 CONFIG_NAME = "pmorules.toml"
 MAX_DEPTH = 32  # settings nest three levels; deeper only exhausts recursion
 Scalar = Union[bool, int, float, str]
-NonNegative = Annotated[Finite, Field(ge=0)]
 
 
 class RuleSetting(BaseModel):
@@ -33,21 +34,100 @@ class RuleSetting(BaseModel):
     params: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
 
 
+class CandidateSettings(BaseModel):
+    """What the mix assumes of one candidate not running yet (``[mix.candidates.<id>]``): each value replaces
+    the catalogue's (or the proposed service's) when the mix proposes to add it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effort: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    probability: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    months_to_value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    clients: list[str] | None = None  # the workspace's clients it would serve
+
+
 class MixSettings(BaseModel):
-    """Settings of the recommended mix (``[mix]``)."""
+    """Settings of the recommended mix (``[mix]``; docs/mix.md explains each in a PMO lead's words).
+
+    Every cost is in points of overall goal adherence (0.01 = one point), the unit of the objective.
+    """
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
-    capacity: NonNegative | None = None  # effort cap; default: today's total effort
-    candidate_effort: NonNegative = 5.0  # effort of a catalogue service not offered yet
-    candidate_probability: Annotated[Finite, Field(ge=0, le=1)] = 0.6  # its probability
-    change_cost: NonNegative = 0.01  # adherence given up per service added or dropped
-    # ... and per change of approach: it keeps the service and its people, so it comes first (DOMAIN.md §5(c)).
-    approach_change_cost: NonNegative = 0.005
+    capacity: float | None = Field(default=None, ge=0)  # effort cap; default: organisation.capacity when stated, else today's total effort
+    candidate_effort: float = Field(default=5.0, ge=0)  # effort of a catalogue service not offered yet
+    candidate_probability: float = Field(default=0.6, ge=0, le=1)  # its probability
     include_catalogue: bool = True
-    efforts: dict[str, NonNegative] = Field(default_factory=dict)  # per candidate not active yet
-    # Approaches a service may move to when one of its harms applies only in its current approach.
+    candidates: dict[str, CandidateSettings] = Field(default_factory=dict)  # per candidate not running yet
+    never: list[str] = Field(default_factory=list)  # candidates the mix must never add
+    change_cost: float = Field(default=0.01, ge=0)  # per service added, or dropped when a warning or error is about it
+    drop_working_cost: float = Field(default=0.06, ge=0)  # per service dropped that no warning or error is about
+    # ... and per change of approach: it keeps the service and its people, so it comes first (docs/domain.md#recommendations).
+    approach_change_cost: float = Field(default=0.005, ge=0)
+    resize_cost: float = Field(default=0.04, ge=0)  # per whole effort of a service moved (a 25% step costs a quarter)
+    # Effort steps a running or proposed service may move by, as fractions of its effort today.
+    resize_steps: list[Annotated[float, Field(gt=-1, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: [-0.25, 0.25])
+    # How effort changes probability: p' = 1 - (1 - p) ** (1 + elasticity * (effort'/effort - 1)).
+    resize_elasticity: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    warning_cost: float = Field(default=0.05, ge=0)  # a finding of a warning-level rule the mix keeps
+    info_cost: float = Field(default=0.005, ge=0)  # a finding of an info-level rule
+    miss_cost: float = Field(default=1.0, ge=0)  # times the level's cost, per whole unit the mix misses a bound by
+    late_value: float = Field(default=0.25, ge=0, le=1)  # what a goal delivered after its deadline is worth, against in time
+    new_finding_factor: float = Field(default=100.0, ge=1)  # a finding today's mix does not have costs this many times more
+    verify_rounds: int = Field(default=8, ge=0)  # re-solves that cut off a mix the full rulebook finds a new problem in
+    # Approaches a service may move to when its approach decides one of its harms or whether it controls.
     approaches: list[Approach] = Field(default_factory=lambda: ["supportive", "facilitative"])
+
+
+class AdherenceSettings(BaseModel):
+    """How service-to-outcome links count towards a goal's adherence (``[adherence]``; docs/measures.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    primary: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)  # a link the outcome needs
+    supporting: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)  # a link that helps
+    redundancy: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)  # credit for backup services
+
+    def conventions(self) -> Conventions:
+        return Conventions(self.primary, self.supporting, self.redundancy)
+
+
+# A git revision as a user names it (v1.0, main~3, a commit id): never an option, never whitespace.
+REVISION = re.compile(r"[^-\s][^\s]*")
+
+
+def revision_problem(rev: str) -> str | None:
+    """Why ``rev`` cannot be a git revision (it is passed to git as an argument, so it must not read as an option)."""
+    if REVISION.fullmatch(rev) is None or any(ord(c) < 32 or ord(c) == 127 for c in rev):
+        return f"{rev!r} is not a git revision (a tag, branch or commit id, not starting with '-', no spaces)"
+    return None
+
+
+class Review(BaseModel):
+    """A past review of the PMO (``[history.<id>]``): a snapshot of the workspace as it was then.
+
+    The snapshot is a folder (``path``, relative to the workspace; its own subfolder, so its files are never
+    read as the workspace's knowledge) or a git revision of this workspace (``rev``). It is judged with the
+    workspace's current rules and config, as of ``date`` (the day of the review).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(default=None, min_length=1)  # as shown in the report; default: the table's key
+    date: dt.date
+    path: str | None = Field(default=None, min_length=1)
+    rev: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Review:
+        if (self.path is None) == (self.rev is None):
+            raise ValueError("give path (a folder) or rev (a git revision), exactly one")
+        if self.rev is not None and (problem := revision_problem(self.rev)):
+            raise ValueError(problem)
+        if self.path is not None and Path(self.path).is_absolute():
+            raise ValueError(f"path {self.path!r} must be relative to the workspace")
+        return self
 
 
 class Config(BaseModel):
@@ -59,6 +139,12 @@ class Config(BaseModel):
     default_rules: bool = True
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     mix: MixSettings = Field(default_factory=MixSettings)
+    adherence: AdherenceSettings = Field(default_factory=AdherenceSettings)
+    history: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")], Review] = Field(default_factory=dict)
+
+    def reviews(self) -> list[tuple[str, Review]]:
+        """The past reviews by date, oldest first, each with its key."""
+        return sorted(self.history.items(), key=lambda item: item[1].date)
 
 
 class ConfigFile(BaseModel):
@@ -127,7 +213,7 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
     if problems:
         raise InputError(problems)
     rules = raw.get("rules")
-    if isinstance(rules, list):  # `rules = ["rules"]`: extra rule paths (DESIGN.md §4)
+    if isinstance(rules, list):  # `rules = ["rules"]`: the short form of `rule_paths` (extra rule paths)
         raw = {**raw, "rules": {}, "rule_paths": raw.get("rule_paths", []) + rules}
     elif isinstance(rules, dict) and "paths" in rules:
         rules = dict(rules)
@@ -139,14 +225,23 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         for error in exc.errors():
             keys = tuple(str(p) for p in error["loc"])
             if error["type"] == "extra_forbidden":
-                section = Config if len(keys) == 1 else (RuleSetting if keys[0] == "rules" else MixSettings)
+                sections = {"rules": RuleSetting, "adherence": AdherenceSettings, "history": Review}
+                section = Config if len(keys) == 1 else sections.get(keys[0], MixSettings)
+                if section is MixSettings and len(keys) > 3 and keys[1] == "candidates":
+                    section = CandidateSettings
                 message = f"unknown setting {keys[-1]!r}"
                 hint = did_you_mean(keys[-1], list(section.model_fields))
+            elif keys[0] == "history" and keys[-1] == "[key]":
+                line = next((n for n, text in enumerate(text.splitlines(), 1) if text.lstrip().startswith("[") and keys[1] in text), None)
+                errors.append(Diagnostic(Location(display, line), f"history: {keys[1]!r} is not a review id",
+                                         "name each review [history.<id>] with letters, digits, '_' or '-', and give it a label"))
+                continue
             else:
-                message = f"{'.'.join(keys)}: {error['msg']}"
+                message = f"{'.'.join(keys)}: {error['msg'].removeprefix('Value error, ')}"
                 hint = None
             errors.append(Diagnostic(holder.where(*keys), message, hint))
         raise InputError(errors) from None
+    _check_history(holder)
     return holder
 
 
@@ -172,3 +267,16 @@ def _checked_numbers(value: Any, keys: tuple[str, ...], holder: ConfigFile, prob
     if problem:
         problems.append(Diagnostic(holder.where(*keys), f"{'.'.join(keys)}: {problem}"))
     return float(value) if isinstance(value, _Written) else value
+
+
+def _check_history(holder: ConfigFile) -> None:
+    """One review a day: the trend has one point per review, in date order."""
+    first: dict[dt.date, str] = {}
+    errors = []
+    for key, review in holder.config.history.items():
+        if review.date in first:
+            errors.append(Diagnostic(holder.where("history", key, "date"), f"history.{key}: the review "
+                                     f"{first[review.date]!r} has the same date", "give each review its own date"))
+        first.setdefault(review.date, key)
+    if errors:
+        raise InputError(errors)

@@ -1,6 +1,6 @@
 """The durable_rules adapter: the only module that imports durable.
 
-durable_rules is fast but has silent and fatal failure modes (ENGINE.md §4).
+durable_rules is fast but has silent and fatal failure modes (swallowed exceptions, leaking timer threads, hard limits).
 This adapter runs one analysis on the engine's C API, with no host and no
 threads: it registers a fresh ruleset plus a sentinel rule, asserts facts in
 batches, runs the actions synchronously, re-raises exceptions the engine would

@@ -3,7 +3,8 @@
 Facts reach the engine stripped to the fields some rule tests, with short
 engine ids that are unique in the engine's 32-bit duplicate hash, plus the
 answers of ``matches`` tests (rules/regex.py) as true/false fields. The gate fact
-goes in last, so rules with absent patterns see every fact (ENGINE.md §2.3).
+goes in last, so rules with absent patterns see every fact (the engine fires eagerly and never
+withdraws a match).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ the threshold, and where both came from.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from .evaluate import Match
@@ -31,6 +32,13 @@ class Evidence:
     source: str
     param: str | None = None
     param_source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"fact": self.fact, "field": self.field, "op": self.op, "expected": self.expected, "actual": self.actual,
+                "source": self.source}
+        if self.param is not None:
+            data |= {"param": self.param, "param_source": self.param_source}
+        return data
 
     def text(self) -> str:
         if self.op == "absent":
@@ -57,13 +65,39 @@ class Finding:
     matches: int = 1
     params: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def fingerprint(self) -> str:
+        """The finding's identity across runs and snapshots: its rule and its subjects, never its numbers or text."""
+        return fingerprint(self.rule, self.subjects)
+
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["evidence"] = [
-            {k: v for k, v in asdict(e).items() if v is not None or k in ("field", "expected", "actual")}
-            for e in self.evidence
-        ]
-        return data
+        """The JSON contract of a finding (built field by field: no deep copies of large evidence lists)."""
+        return {
+            "id": self.id, "fingerprint": self.fingerprint, "rule": self.rule, "name": self.name, "title": self.title,
+            "level": self.level, "category": self.category, "subjects": list(self.subjects), "message": self.message,
+            "why": self.why, "recommendation": self.recommendation,
+            "evidence": [e.to_json() for e in self.evidence], "path": list(self.path), "rule_source": self.rule_source,
+            "matches": self.matches, "params": dict(self.params),
+        }
+
+
+STATUS = {"error": "red", "warning": "amber"}  # the colour of the worst finding; none (or info only) is green
+
+
+def status_of(findings: list[Finding], subject: str) -> str:
+    """A goal's (or any subject's) status: red with an error on it, amber with a warning, else green.
+
+    The thresholds behind it are rule params (GOL001 below the floor, GOL005 below the target), so every
+    output reads the same status from the same findings.
+    """
+    levels = {f.level for f in findings if subject in f.subjects}
+    return next((STATUS[level] for level in ("error", "warning") if level in levels), "green")
+
+
+def fingerprint(rule: str, subjects: list[str]) -> str:
+    """A short stable hash of a rule id and the subjects a finding is about (ids compared case-insensitively)."""
+    text = "\x1f".join([rule.upper(), *(s.lower() for s in subjects)])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _operand_value(operand: Operand | Condition, match: Match, own: str, params: dict[str, Any]) -> Any:
@@ -131,6 +165,12 @@ def _path(compiled: CompiledRule, match: Match) -> list[str]:
 def names_of(kb: KnowledgeBase) -> Names:
     """Display names of everything a message may mention, by id."""
     names = Names({o.id: o.name or o.id for o in kb.outcomes.values()})
+    names |= {s.id: s.name for s in kb.candidates.values()}
+    offering: dict[str, str] = {}
+    for service in kb.services.values():  # a catalogue id the workspace offers reads as its (first) service
+        if service.catalogue:
+            offering.setdefault(service.catalogue, service.name)
+    names |= offering
     names |= dict(kb.absent_catalogue)
     names |= {c.id: c.name or c.id for c in kb.clients.values()}
     names |= {g.id: g.name or g.id for g in kb.goals.values()}
@@ -144,7 +184,9 @@ def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
 
     They are ``Records``: ``selectattr`` with an equality test answers from an index.
     """
-    return {key: Records(items) for key, items in _knowledge_lists(kb).items()}
+    view: dict[str, Any] = {key: Records(items) for key, items in _knowledge_lists(kb).items()}
+    view["horizons"] = kb.horizons.model_dump()
+    return view
 
 
 def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:

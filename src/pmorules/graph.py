@@ -11,7 +11,8 @@ from collections import deque
 
 import networkx as nx
 
-from .knowledge import KnowledgeBase
+from .knowledge import Harm, KnowledgeBase
+from .measures import Mitigators
 
 
 def node(kind: str, item_id: str) -> str:
@@ -37,6 +38,7 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph:
             node("service", service.id), kind="service", status=service.status, term=service.term,
             months=service.months, probability=service.probability,
         )
+    mitigators = Mitigators(kb.services.values())  # every service, whatever its status: the graph shows them all
     for service in kb.services.values():
         src = node("service", service.id)
         for client in service.clients:
@@ -48,8 +50,8 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph:
         for index, harm in enumerate(service.harms):
             target = node(harm.target_kind, harm.target)
             graph.add_edge(src, target, kind="harms", severity=harm.severity, harm=index)
-            for mitigator in harm.mitigated_by:
-                graph.add_edge(node("service", mitigator), target, kind="mitigates", source=service.id)
+            for mitigator in _mitigator_nodes(harm, mitigators, graph):
+                graph.add_edge(mitigator, target, kind="mitigates", source=service.id)
     for goal in kb.goals.values():
         key = node("goal", goal.id)
         graph.add_node(key, kind="goal", due_months=goal.due_months)
@@ -60,6 +62,15 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph:
         if goal.client:
             graph.add_edge(key, node("client", goal.client), kind="for")
     return graph
+
+
+def _mitigator_nodes(harm: Harm, mitigators: Mitigators, graph: nx.MultiDiGraph) -> list[str]:
+    """The services that would counteract a harm: those of the workspace it names (by id, catalogue entry or tag),
+    and a catalogue entry no service offers as that entry's own node; a tag nobody carries names no node."""
+    found = [node("service", sid) for sid in mitigators.of(harm)]
+    absent = [node("service", m.ref) for m in harm.mitigated_by
+              if m.kind == "catalogue" and not mitigators.index.get(("catalogue", m.ref)) and node("service", m.ref) in graph]
+    return found + absent
 
 
 def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "soft"), active_only: bool = True) -> nx.DiGraph:
@@ -83,27 +94,31 @@ def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "
     return deps
 
 
-def dependant_counts(deps: nx.DiGraph) -> dict[str, int]:
-    """For every service, how many others need it directly or transitively.
+DEPENDANTS_CAP = 32  # dependant counts stop here: memory stays linear in the services on any graph
 
-    One pass over the condensation (cycles collapse to one node) with integer
-    bitsets, instead of one graph walk per service: linear in edges times n/64.
+
+def dependant_counts(deps: nx.DiGraph, cap: int = DEPENDANTS_CAP) -> dict[str, int]:
+    """For every service, how many others need it directly or transitively, counted up to ``cap``.
+
+    One pass over the condensation (cycles collapse to one node): each component
+    keeps the set of its dependants, truncated at ``cap`` + 1 members. A set that
+    reached the cap makes every set built from it reach it too, so each count is
+    exactly min(true count, cap) in O(edges × cap) time and O(nodes × cap) memory.
     """
     condensed = nx.condensation(deps)
     members = condensed.graph["mapping"]  # node -> component
     index = {key: number for number, key in enumerate(deps)}
-    bits: dict[int, int] = {}
+    above: dict[int, set[int]] = {}
     for component in nx.topological_sort(condensed):  # dependants come before what they need
-        own = 0
-        for key in condensed.nodes[component]["members"]:
-            own |= 1 << index[key]
-        above = 0
+        found = {index[key] for key in condensed.nodes[component]["members"]}
         for parent in condensed.predecessors(component):
-            above |= bits[parent]
-        bits[component] = above | own
-    return {
-        key: bits[members[key]].bit_count() - 1 for key in deps  # minus itself
-    }
+            if len(found) > cap:
+                break
+            found |= above[parent]
+        if len(found) > cap + 1:
+            found = set(sorted(found)[: cap + 1])
+        above[component] = found
+    return {key: min(len(above[members[key]]) - 1, cap) for key in deps}  # minus itself
 
 
 def nearest_dependants(deps: nx.DiGraph, sources: list[str]) -> dict[str, list[str]]:
@@ -143,10 +158,25 @@ def nearest_dependants(deps: nx.DiGraph, sources: list[str]) -> dict[str, list[s
     return chains
 
 
-def hard_cycles(graph: nx.MultiDiGraph) -> list[list[str]]:
-    """Cycles of hard dependencies among active services, each rotated to start at its smallest key."""
+def hard_cycles(deps: nx.DiGraph) -> list[list[str]]:
+    """One cycle per tangle of a dependency graph (``dependency_graph(graph, ("hard",))`` for hard dependencies).
+
+    A strongly connected component of two or more services holds at least one
+    cycle; listing every simple cycle could take exponential time, so each
+    component gives its shortest cycle through its smallest member, rotated to
+    start there, and its size.
+    """
     cycles = []
-    for cycle in nx.simple_cycles(dependency_graph(graph, ("hard",))):
-        start = cycle.index(min(cycle))
-        cycles.append(cycle[start:] + cycle[:start])
+    for component in nx.strongly_connected_components(deps):
+        if len(component) < 2:
+            continue
+        start = min(component)
+        inner = deps.subgraph(component)
+        back = min((p for p in inner.predecessors(start)), key=lambda p: (nx.shortest_path_length(inner, start, p), p))
+        cycles.append(nx.shortest_path(inner, start, back))
     return sorted(cycles)
+
+
+def tangles(deps: nx.DiGraph) -> dict[str, int]:
+    """The size of each tangle (strongly connected component) of a dependency graph, by its smallest member."""
+    return {min(c): len(c) for c in nx.strongly_connected_components(deps) if len(c) >= 2}

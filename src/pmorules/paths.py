@@ -27,3 +27,7 @@ def example_dir() -> Path:
 
 def default_templates_dir() -> Path:
     return _data_dir("templates", "templates")
+
+
+def docs_dir() -> Path:
+    return _data_dir("docs", "docs")

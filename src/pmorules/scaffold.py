@@ -1,8 +1,12 @@
-"""``pmorules init``: a new workspace with config, a knowledge stub and an overlay rule."""
+"""``pmorules init``: a new workspace with config, a knowledge stub (YAML or a workbook) and an overlay rule."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
+
+from .errors import Diagnostic, InputError, Location
 
 CONFIG = """\
 # pmorules settings for this workspace (see README: "Adapting the rules")
@@ -54,6 +58,9 @@ goals:
     outcomes: [O26]
     due_months: 3
     client: exec
+
+outcomes:
+  - {id: O26, months: 1}    # a catalogue outcome changed: here progress visibility is noticed within a month
 """
 
 OVERLAY = """\
@@ -80,19 +87,36 @@ OVERLAY = """\
 """
 
 
-def scaffold(directory: Path) -> tuple[list[Path], list[Path]]:
-    """Create the files that do not exist yet; return (created, kept)."""
+def _workbook(handle: IO[bytes]) -> None:
+    """The knowledge stub as a workbook to fill in: the same example rows as knowledge.yaml."""
+    from .knowledge.spec import KnowledgeFile
+    from .workbook import workbook_bytes
+    from .yamlio import parse_yaml
+
+    handle.write(workbook_bytes(KnowledgeFile.model_validate(parse_yaml(KNOWLEDGE, "knowledge.yaml"))))
+
+
+def _text(text: str) -> Callable[[IO[bytes]], None]:
+    return lambda handle: handle.write(text.encode("utf-8"))
+
+
+def scaffold(directory: Path, xlsx: bool = False) -> tuple[list[Path], list[Path]]:
+    """Create the files that do not exist yet; return (created, kept). With ``xlsx`` the knowledge stub is
+    pmo.xlsx instead of knowledge.yaml."""
+    if directory.exists() and not directory.is_dir():
+        raise InputError([Diagnostic(Location(str(directory)), "exists and is not a directory",
+                                     "give the folder of a new workspace")])
     files = {
-        directory / "pmorules.toml": CONFIG,
-        directory / "knowledge.yaml": KNOWLEDGE,
-        directory / "rules" / "organisation.yaml": OVERLAY,
+        directory / "pmorules.toml": _text(CONFIG),
+        (directory / "pmo.xlsx") if xlsx else (directory / "knowledge.yaml"): _workbook if xlsx else _text(KNOWLEDGE),
+        directory / "rules" / "organisation.yaml": _text(OVERLAY),
     }
     created, kept = [], []
-    for path, text in files.items():
+    for path, write in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with path.open("x", encoding="utf-8") as handle:
-                handle.write(text)
+            with path.open("xb") as handle:
+                write(handle)
             created.append(path)
         except FileExistsError:
             kept.append(path)

@@ -1,19 +1,24 @@
 """Read CSV and XLSX knowledge tables into the same shape as YAML sections.
 
 A table's section comes from its file name (``services.csv``) or, in a
-workbook, from each sheet's name. Columns are the YAML field names; list
-cells are ``;``-separated (``tools:soft; methodology``).
+workbook, from each sheet's name. Columns are the YAML field names; a dotted
+column (``target_profile.short``) fills a nested field, and the organisation
+table's ``horizons.*`` columns fill the horizons section. List cells are
+``;``-separated (``tools:soft; methodology``), or a YAML flow list (``[...]``)
+for items with more fields. A row whose first cell starts with ``#`` is a note
+(the workbooks pmorules writes have one under the header) and is skipped.
 
 Nothing in a table is dropped silently: a blank header row, a column named
-twice, or a value in a column without a header is a located error. A table is
-bounded (``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns, and for a workbook the
-size its archive expands to), so a small file cannot make the loader run for
-minutes.
+twice, or a value in a column without a header (beyond the last one, too) is a
+located error. A table is bounded (``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns,
+and for a workbook the size its archive expands to), so a small file cannot
+make the loader run for minutes.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import zipfile
@@ -24,16 +29,22 @@ from typing import Any
 from .errors import Diagnostic, InputError, Location
 from .inputs import decode_text, read_input
 from .numbers import number_problem
+from .yamlio import parse_yaml
 
-SECTIONS = ("clients", "services", "goals", "outcomes")
+SECTIONS = ("organisation", "clients", "services", "goals", "outcomes")
+SINGLE = "organisation"  # the section that is one item (one row), not a list
 LIST_FIELDS = {"tags", "clients", "outcomes", "depends_on", "services", "reviews_months", "mitigated_by"}
+FLOW_FIELDS = LIST_FIELDS | {"harms", "assessments"}  # columns whose cell may be a YAML flow list
+NOTE = "#"
 MAX_ROWS = 100_000
 MAX_COLUMNS = 100
 MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # what a workbook's archive may expand to
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 Locator = Callable[[tuple[Any, ...]], Location]
-CellAt = Callable[[int, int], Location]  # (row number, column index) -> where
+CellAt = Callable[[int, int], Location]  # (row number, column index) -> where that cell is
+Table = tuple[dict[str, Any], Locator, list[Diagnostic]]
+"""A table's sections, where its values are, and the problems of single cells (the rest is still read)."""
 
 
 def _cell_value(column: str, text: str) -> Any:
@@ -54,46 +65,89 @@ def _harm(item: str) -> dict[str, str]:
     return harm
 
 
-def _header(row: list[str], at: CellAt, has_data: bool) -> tuple[list[str], list[Diagnostic]]:
+def _flow(text: str, where: Location) -> Any:
+    """A YAML flow list written in a cell; a syntax error points at the cell."""
+    try:
+        return parse_yaml(text, str(where))
+    except InputError as exc:
+        problem = exc.diagnostics[0].message
+        raise InputError([Diagnostic(where, f"cannot read the list in this cell: {problem}")]) from None
+
+
+def _header(row: list[Any], cell_at: CellAt, has_data: bool) -> tuple[list[str], list[Diagnostic]]:
     """The column names of a table's first row; a blank header over data, or a name used twice, is an error."""
-    header = [str(column).strip() for column in row]
+    header = [str(column or "").strip() for column in row]
     errors = []
     if has_data and not any(header):
-        errors.append(Diagnostic(at(1, 0), "the header row is blank", "name the columns in the first row: id, name, ..."))
+        errors.append(Diagnostic(cell_at(1, 0), "the header row is blank", "name the columns in the first row: id, name, ..."))
     seen: dict[str, int] = {}
     for index, column in enumerate(header):
         if column and column in seen:
-            errors.append(Diagnostic(at(1, index), f"column {column!r} is named twice (first in column {_column_letter(seen[column])})"))
+            errors.append(Diagnostic(cell_at(1, index),
+                                     f"column {column!r} is named twice (first in column {_column_letter(seen[column])})"))
         seen.setdefault(column, index)
     return header, errors
 
 
+def _record(header: list[str], row: list[Any], number: int, cell_at: CellAt, errors: list[Diagnostic]) -> dict:
+    """One row as an item: ``a.b`` columns nest; empty cells are not given; a value under no header is an error."""
+    record: dict[str, Any] = {}
+    for index, cell in enumerate(row):
+        if cell is None or str(cell).strip() == "":
+            continue
+        column = header[index] if index < len(header) else ""
+        if not column:
+            errors.append(Diagnostic(cell_at(number, index), f"a value in column {_column_letter(index)}, which has no header",
+                                     "name the column in the header row, or delete the value"))
+            continue
+        text = str(cell).strip()
+        if _NUMBER.fullmatch(text) and (problem := number_problem(float(text), text)) is not None:
+            errors.append(Diagnostic(cell_at(number, index), f"{column}: {problem}"))
+            continue
+        try:
+            value = _flow(text, cell_at(number, index)) if column in FLOW_FIELDS and text.startswith("[") \
+                else _cell_value(column, text)
+        except InputError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        *parents, leaf = column.split(".")
+        target = record
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    return record
+
+
 def _rows_to_section(
-    header: list[str], rows: list[list[str]], numbers: list[int], at: CellAt
+    header: list[str], rows: list[list[Any]], numbers: list[int], cell_at: CellAt
 ) -> tuple[list[dict[str, Any]], list[int], list[Diagnostic]]:
-    """Records of the non-blank rows, the sheet/file row number of each record, and what is wrong in them."""
+    """Records of the non-blank rows that are not notes, the row number of each, and the cells that cannot be read."""
     records, kept, errors = [], [], []
     for row, number in zip(rows, numbers):
-        record = {}
-        for index, cell in enumerate(row):
-            text = "" if cell is None else str(cell).strip()
-            if not text:
-                continue
-            column = header[index] if index < len(header) else ""
-            if not column:
-                errors.append(Diagnostic(
-                    at(number, index), f"a value in column {_column_letter(index)}, which has no header",
-                    "name the column in the header row, or delete the value",
-                ))
-                continue
-            if _NUMBER.fullmatch(text) and (problem := number_problem(float(text), text)) is not None:
-                errors.append(Diagnostic(at(number, index), f"{column}: {problem}"))
-                continue
-            record[column] = _cell_value(column, text)
+        if row and str(row[0] or "").lstrip().startswith(NOTE):
+            continue
+        record = _record(header, row, number, cell_at, errors)
         if record:  # a blank row is not an item
             records.append(record)
             kept.append(number)
     return records, kept, errors
+
+
+def _sections(
+    section: str, header: list[str], rows: list[list[Any]], numbers: list[int], cell_at: CellAt
+) -> tuple[dict[str, Any], list[int], list[Diagnostic]]:
+    """The sections one table holds: a list of items, or the organisation (one row) and its horizons."""
+    records, kept, errors = _rows_to_section(header, rows, numbers, cell_at)
+    if section != SINGLE:
+        return {section: records}, kept, errors
+    errors += [Diagnostic(cell_at(number, 0), "the organisation table holds one row: the PMO", "keep one row")
+               for number in kept[1:]]
+    if not records:
+        return {}, kept, errors
+    organisation = records[0]
+    horizons = organisation.pop("horizons", None)
+    given = ({SINGLE: organisation} if organisation else {}) | ({"horizons": horizons} if horizons is not None else {})
+    return given, kept[:1], errors
 
 
 def _section_for(name: str, where: Location) -> str:
@@ -114,8 +168,24 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-Table = tuple[dict[str, Any], Locator, list[Diagnostic]]
-"""A table's sections, where its values are, and the problems of single cells (the rest is still read)."""
+def _row_and_column(loc: tuple[Any, ...], section: str, rows: list[int], header: list[str]) -> tuple[int, int] | None:
+    """The row number and column index a pydantic error location points at, if the table holds it."""
+    if not loc or loc[0] not in (section, "horizons") or (loc[0] == "horizons" and section != SINGLE):
+        return None
+    if section == SINGLE:
+        index, path = 0, [str(p) for p in loc[1:] if isinstance(p, str)]
+        path = ["horizons", *path] if loc[0] == "horizons" else path
+    elif len(loc) >= 2 and isinstance(loc[1], int):
+        index, path = loc[1], [p for p in loc[2:3] if isinstance(p, str)]
+    else:
+        return None
+    if not 0 <= index < len(rows):
+        return None
+    for end in range(len(path), 0, -1):  # the longest dotted prefix that is a column: target_profile.short
+        if ".".join(path[:end]) in header:
+            return rows[index], header.index(".".join(path[:end]))
+    nested = [i for i, column in enumerate(header) if path and column.startswith(".".join(path) + ".")]
+    return rows[index], nested[0] if nested else 0  # a whole nested mapping (horizons): its first column
 
 
 def _whole(table: Table) -> tuple[dict[str, Any], Locator]:
@@ -152,21 +222,32 @@ def parse_csv(data: bytes, name: str, display: str) -> Table:
     if not table:
         return {}, lambda _path: Location(display), []
 
-    def at(row: int, _column: int) -> Location:
-        return Location(display, starts[row - 1] if row - 1 < len(starts) else row)
+    def cell_at(number: int, _column: int) -> Location:
+        return Location(display, number)
 
-    header, errors = _header(table[0], at, any(any(cell.strip() for cell in row) for row in table[1:]))
+    header, errors = _header(table[0], cell_at, any(any(cell.strip() for cell in row) for row in table[1:]))
     if errors:
         raise InputError(errors)
-    data_rows, rows, problems = _rows_to_section(header, table[1:], list(range(2, len(table) + 1)), at)
-    lines = [starts[number - 1] for number in rows]
+    data_out, rows, problems = _sections(section, header, table[1:], starts[1:], cell_at)
 
     def locate(loc: tuple[Any, ...]) -> Location:
-        if len(loc) >= 2 and loc[0] == section and isinstance(loc[1], int) and 0 <= loc[1] < len(lines):
-            return Location(display, lines[loc[1]])
-        return Location(display, 1)
+        found = _row_and_column(loc, section, rows, header)
+        return Location(display, found[0] if found else 1)
 
-    return {section: data_rows}, locate, problems
+    return data_out, locate, problems
+
+
+def _text(value: Any) -> str:
+    """A workbook cell as the text a CSV cell would hold: a date as YYYY-MM-DD, a boolean as true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
 
 
 def read_xlsx(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
@@ -197,8 +278,7 @@ def parse_xlsx(data: bytes, display: str) -> Table:
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
     data_out: dict[str, Any] = {}
-    headers: dict[str, tuple[str, list[str]]] = {}
-    numbers: dict[str, list[int]] = {}
+    tables: dict[str, tuple[str, list[str], list[int]]] = {}  # section -> (sheet title, header, row numbers)
     errors: list[Diagnostic] = []
     cells: list[Diagnostic] = []
     try:
@@ -212,19 +292,20 @@ def parse_xlsx(data: bytes, display: str) -> Table:
             if not rows:
                 continue
 
-            def at(row: int, column: int, title: str = sheet.title) -> Location:
-                return Location(display, cell=f"{title}!{_column_letter(column)}{row}")
+            def cell_at(number: int, column: int, title: str = sheet.title) -> Location:
+                return Location(display, cell=f"{title}!{_column_letter(column)}{number}")
 
-            header, problems = _header(rows[0], at, any(any(cell for cell in row) for row in rows[1:]))
+            header, problems = _header(rows[0], cell_at, any(any(cell for cell in row) for row in rows[1:]))
             if problems:
                 errors += problems
                 continue
-            data_out[section], numbers[section], more = _rows_to_section(header, rows[1:], list(range(2, len(rows) + 1)), at)
+            sections, numbers, more = _sections(section, header, rows[1:], list(range(2, len(rows) + 1)), cell_at)
+            data_out |= sections
             cells += more
-            headers[section] = (sheet.title, header)
+            tables[section] = (sheet.title, header, numbers)
+    except InputError:
+        raise
     except Exception as exc:  # a sheet that openpyxl cannot parse
-        if isinstance(exc, InputError):
-            raise
         raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
     finally:
         workbook.close()
@@ -232,10 +313,10 @@ def parse_xlsx(data: bytes, display: str) -> Table:
         raise InputError(errors)
 
     def locate(loc: tuple[Any, ...]) -> Location:
-        if len(loc) >= 2 and loc[0] in headers and isinstance(loc[1], int) and 0 <= loc[1] < len(numbers[loc[0]]):
-            title, header = headers[loc[0]]
-            column = header.index(loc[2]) if len(loc) >= 3 and loc[2] in header else 0
-            return Location(display, cell=f"{title}!{_column_letter(column)}{numbers[loc[0]][loc[1]]}")
+        for section, (title, header, numbers) in tables.items():
+            found = _row_and_column(loc, section, numbers, header)
+            if found:
+                return Location(display, cell=f"{title}!{_column_letter(found[1])}{found[0]}")
         return Location(display)
 
     return data_out, locate, cells
@@ -265,7 +346,7 @@ def _sheet_rows(sheet: Any, display: str) -> list[list[str]]:
             rows.extend([] for _ in range(number - 1 - len(rows)))  # rows the sheet leaves out are blank
             row: list[str] = []
             for cell in cells:
-                value = "" if cell["value"] is None else str(cell["value"])
+                value = _text(cell["value"])
                 if cell["column"] > MAX_COLUMNS:
                     if value.strip():
                         where = Location(display, cell=f"{sheet.title}!{_column_letter(cell['column'] - 1)}{number}")

@@ -367,10 +367,15 @@ def _checked_filter(name: str, function: Any) -> Any:
     return checked
 
 
+def names_for(ids: Any, names: Any) -> list[str]:
+    """Ids as display names; a mitigator named by tag (``tag:capability``) reads "any capability service"."""
+    return [f"any {i[4:]} service" if str(i).startswith("tag:") else str(names[i]) for i in ids]
+
+
 def make_environment(limits: Limits = REPORT_LIMITS, **options: Any) -> BoundedSandbox:
     env = BoundedSandbox(limits, undefined=StrictUndefined, keep_trailing_newline=False, **options)
     env.filters.update({name: _checked_filter(name, f) for name, f in
-                        {"pct": pct, "num": num, "months": months, "join_and": join_and}.items()})
+                        {"pct": pct, "num": num, "months": months, "join_and": join_and, "names_for": names_for}.items()})
     return env
 
 

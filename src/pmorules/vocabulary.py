@@ -1,7 +1,9 @@
 """The closed vocabularies of the knowledge format and the rules, defined once.
 
 Knowledge models, rule models, facts and presenters all take their terms,
-statuses, approaches, severities and levels from here.
+statuses, approaches, severities and levels from here. Each value of the
+knowledge format's vocabularies carries its meaning, so that ``pmorules schema``
+and docs/format.md explain every value from this one place.
 """
 
 from __future__ import annotations
@@ -9,62 +11,81 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Term(str, Enum):
-    """When a service's value is first perceived: the horizon its months to value fall into."""
+class Vocabulary(str, Enum):
+    """A closed set of words, each defined as ``word = "word", "what it means"``."""
 
-    short = "short"
-    medium = "medium"
-    long = "long"
+    meaning: str
+
+    def __new__(cls, value: str, meaning: str) -> Vocabulary:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.meaning = meaning
+        return member
+
+    @classmethod
+    def meanings(cls) -> dict[str, str]:
+        return {member.value: member.meaning for member in cls}
+
+
+class Term(Vocabulary):
+    """When a service's (or an outcome's) value is first perceived: the horizon its months to value fall into."""
+
+    short = "short", "first perceived within the short horizon (horizons.short_max_months, default 3 months)"
+    medium = "medium", ("first perceived after the short and within the medium horizon (horizons.medium_max_months, "
+                        "default 12 months)")
+    long = "long", "first perceived after the medium horizon"
 
 
 TERMS: tuple[str, ...] = tuple(t.value for t in Term)
 
 
-class Status(str, Enum):
-    """Whether a service is in the mix (active), a candidate (proposed) or no longer run (retired)."""
+class Status(Vocabulary):
+    """Whether a service is part of the PMO's mix today."""
 
-    active = "active"
-    proposed = "proposed"
-    retired = "retired"
-
-
-class Approach(str, Enum):
-    """How a service is delivered, from advising the customer to the PMO doing the work itself."""
-
-    consultative = "consultative"
-    supportive = "supportive"
-    facilitative = "facilitative"
-    directive = "directive"
-    controlling = "controlling"
-    managed = "managed"
+    active = "active", "run today: counts in every share, measure and rule"
+    proposed = "proposed", "a candidate the PMO considers: not counted today; the recommended mix may add it"
+    retired = "retired", "no longer run: kept for the record, never counted or added"
 
 
-class Context(str, Enum):
-    """The contextual scenario of the PMO, from the idea of a PMO to its collapse or comeback."""
+class Approach(Vocabulary):
+    """How a service is delivered, ordered by how much the PMO takes over from its customers (PMI practice guide)."""
 
-    potential = "potential"
-    kickoff = "kickoff"
-    growing = "growing"
-    thriving = "thriving"
-    crisis = "crisis"
-    decline = "decline"
-    collapse = "collapse"
-    resurgence = "resurgence"
+    consultative = "consultative", "the PMO advises when asked; customers decide and do the work"
+    supportive = "supportive", "the PMO helps customers do the work themselves"
+    facilitative = "facilitative", "the PMO brings people together and eases their work"
+    directive = "directive", "the PMO sets standard processes that customers must follow"
+    controlling = "controlling", "the PMO oversees and decides; customers keep much less autonomy"
+    managed = "managed", "the PMO does the work itself; customers keep very little control"
 
 
-class DependencyKind(str, Enum):
-    """hard: the service cannot deliver without the other; soft: the other materially improves it."""
+class Context(Vocabulary):
+    """The contextual scenario the PMO is in, from the idea of a PMO to its collapse or comeback (PMI practice
+    guide); the rules on quick wins, maturity and crisis read it."""
 
-    hard = "hard"
-    soft = "soft"
+    potential = "potential", "a PMO is an idea: someone is making the case for one"
+    kickoff = "kickoff", "the PMO is being set up; it must show early results to be taken seriously"
+    growing = "growing", "backed by its sponsors and increasingly asked for; still proving itself"
+    thriving = "thriving", "established and valued by its clients: a mature PMO"
+    crisis = "crisis", ("questioned: artefacts go unused, complaints about bureaucracy, customers resist; "
+                        "it will not be given time for slow work to pay off")
+    decline = "decline", "losing support, budget or people; like a crisis, quick value decides its fate"
+    collapse = "collapse", "being shut down or merged away"
+    resurgence = "resurgence", "coming back after a crisis or a closure; must rebuild credibility quickly"
 
 
-class Severity(str, Enum):
+class DependencyKind(Vocabulary):
+    """How much a service needs another."""
+
+    hard = "hard", "cannot deliver its value without the other service"
+    soft = "soft", "delivers, but materially better with the other service"
+
+
+class Severity(Vocabulary):
     """How much a harm costs what it harms."""
 
-    low = "low"
-    medium = "medium"
-    high = "high"
+    low = "low", "a small cost: noticed, but it changes little of what it harms"
+    medium = "medium", "wears down what it harms a little more every cycle the service runs, unless mitigated"
+    high = "high", "can undo what it harms (people disengage, information stops being trusted)"
 
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
@@ -79,3 +100,5 @@ class Level(str, Enum):
 
 
 LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+IMPOSING_APPROACHES = ("directive", "controlling")  # the approaches in which the PMO imposes or decides

@@ -458,8 +458,8 @@ toml_case("mix_capacity_inf", "[mix]\ncapacity = inf\n", "inf")
 toml_case("mix_capacity_negative", "[mix]\ncapacity = -5\n", "greater than or equal to 0")
 toml_case("mix_probability_above_one", "[mix]\ncandidate_probability = 1.5\n", "less than or equal to 1")
 toml_case("mix_change_cost_1e400", "[mix]\nchange_cost = 1e400\n", "out of range")
-toml_case("mix_efforts_inf", "[mix.efforts]\nS01 = inf\n", "inf")
-toml_case("mix_efforts_negative", "[mix.efforts]\nS01 = -1\n", "greater than or equal to 0")
+toml_case("mix_candidate_effort_inf", "[mix.candidates.S01]\neffort = inf\n", "inf")
+toml_case("mix_candidate_effort_negative", "[mix.candidates.S01]\neffort = -1\n", "greater than or equal to 0")
 case("mix_cli_capacity_nan", "numbers", args=("mix", "ws", "--capacity", "nan"), expect=2, where="--capacity:", says="nan")
 case("mix_cli_capacity_inf", "numbers", args=("mix", "ws", "--capacity", "inf", "-f", "json"), expect=2, where="--capacity:")
 case("mix_cli_capacity_1e400_json", "numbers", args=("mix", "ws", "--capacity", "1e400", "-f", "json"), expect=2,
@@ -787,7 +787,7 @@ unlocated("toml_is_a_directory", setup=lambda d: (d / "ws" / "pmorules.toml").mk
           says="directory")
 unlocated("toml_is_a_fifo", setup=fifo("ws/pmorules.toml"), expect=2, where="ws/pmorules.toml:", says="FIFO")
 unlocated("toml_dangling_symlink", setup=symlink("ws/pmorules.toml", "nowhere.toml"), expect=2, where="ws/pmorules.toml:")
-unlocated("init_onto_a_file", args=("init", "afile"), setup=write("afile", "keep\n"), expect=2, where="afile:", says="not a folder")
+unlocated("init_onto_a_file", args=("init", "afile"), setup=write("afile", "keep\n"), expect=2, where="afile:", says="not a directory")
 unlocated("init_in_read_only_folder", args=("init", "ro/new"), dac=True, setup=steps(lambda d: (d / "ro").mkdir(), mode("ro", 0o555)),
           expect=2, where="ro/new:", says="Permission denied")
 unlocated("init_rules_is_a_file", args=("init", "fresh"), setup=write("fresh/rules", "x"), expect=2, where="fresh/rules:",

@@ -7,8 +7,20 @@ from dataclasses import dataclass, field
 from ..errors import Location
 from .spec import Assessment, Client, Goal, Horizons, Organisation, Outcome
 
-DEFAULT_MONTHS = {"short": 2.0, "medium": 6.0, "long": 18.0}
+DEFAULT_MONTHS = {"short": 2.0, "medium": 6.0, "long": 18.0}  # a service's months to value by term
+OUTCOME_MONTHS = {"short": 2.0, "medium": 6.0, "long": 12.0}  # a workspace outcome's perception months by term
 DEFAULT_PROBABILITY = 0.6
+
+
+@dataclass(frozen=True)
+class OutcomeLink:
+    """A service's contribution to an outcome."""
+
+    outcome: str
+    contribution: str | float  # "primary", "supporting" or a number 0..1 (measures.py turns it into a weight)
+    months: float | None  # when this link delivers the outcome, when given for the link
+    inherited: bool  # from the catalogue
+    location: Location
 
 
 @dataclass(frozen=True)
@@ -20,14 +32,37 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class Mitigator:
+    """What counteracts a harm: a workspace service, any service offering a catalogue entry, or any with a tag."""
+
+    kind: str  # service | catalogue | tag
+    ref: str
+
+    def __str__(self) -> str:
+        return f"tag:{self.ref}" if self.kind == "tag" else self.ref
+
+
+@dataclass(frozen=True)
 class Harm:
-    target: str  # a service id (as for Dependency) or an outcome id
-    target_kind: str  # "service" | "outcome"
+    target: str  # a service id (as for Dependency), an outcome id or a client id
+    target_kind: str  # service | outcome | client
     severity: str
     reason: str | None
-    mitigated_by: tuple[str, ...]
-    approaches: tuple[str, ...] | None
+    mitigated_by: tuple[Mitigator, ...]
+    approaches: tuple[str, ...] | None  # applies only in these approaches (None: any)
+    party: str  # any | served: who suffers it
     harm_id: str | None
+    location: Location
+
+
+@dataclass(frozen=True)
+class SwitchedOff:
+    """An inherited outcome link, dependency or harm the workspace turned off, with its reason."""
+
+    service: str
+    kind: str  # outcome | dependency | harm
+    target: str
+    reason: str | None
     location: Location
 
 
@@ -39,24 +74,33 @@ class Service:
     name: str
     catalogue: str | None
     status: str
-    term: str
-    months: float
+    term: str  # when its value is first perceived after it starts (horizon of months_to_value)
+    months_to_value: float  # months from its start until its value is perceived
+    months: float  # months from today until its value is perceived (less what it has run already)
     months_given: bool
+    running_months: float
     probability: float
     probability_given: bool
     effort: float
     approach: str | None
+    keep: bool
     tags: tuple[str, ...]
     clients: tuple[str, ...]
-    outcomes: tuple[str, ...]
+    links: tuple[OutcomeLink, ...]
     depends_on: tuple[Dependency, ...]
     harms: tuple[Harm, ...]
     assessments: tuple[Assessment, ...]
     sources: dict[str, Location] = field(compare=False, hash=False)
+    was: str | None = None  # its id before a rename (matched against earlier snapshots only)
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """The ids of the outcomes it contributes to."""
+        return tuple(link.outcome for link in self.links)
 
 
 @dataclass(frozen=True)
@@ -73,11 +117,13 @@ class KnowledgeBase:
     clients: dict[str, Client]
     services: dict[str, Service]
     goals: dict[str, Goal]
-    outcomes: dict[str, Outcome]
+    outcomes: dict[str, Outcome]  # every outcome, with name, term and months resolved
     absent_catalogue: dict[str, str]  # catalogue services referenced but not offered: id -> name
     sources: dict[tuple[str, str, str], Location]  # (kind, id, field) -> where it was written
     files: tuple[InputFile, ...]
     notes: tuple[str, ...]  # data-quality notes (defaults used, harms not applicable, ...)
+    switched_off: tuple[SwitchedOff, ...] = ()
+    candidates: dict[str, Service] = field(default_factory=dict)  # catalogue services not offered, for the mix
 
     def source(self, kind: str, item_id: str, field: str = "") -> Location | None:
         return self.sources.get((kind, item_id, field)) or self.sources.get((kind, item_id, ""))
@@ -90,5 +136,3 @@ def term_for_months(months: float, horizons: Horizons) -> str:
     if months <= horizons.medium_max_months:
         return "medium"
     return "long"
-
-

@@ -7,6 +7,7 @@ All problems are collected and raised together as one located InputError.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from functools import lru_cache
@@ -20,8 +21,8 @@ from ..gcpause import gc_paused
 from ..inputs import decode_text, folder_inside, list_folder, read_input
 from ..tables import Locator, parse_csv, parse_xlsx
 from ..yamlio import PosDict, PosList, locate, parse_yaml
-from .base import DEFAULT_PROBABILITY, InputFile, KnowledgeBase, Service
-from .catalogue import load_catalogue
+from .base import DEFAULT_PROBABILITY, OUTCOME_MONTHS, InputFile, KnowledgeBase, Service, term_for_months
+from .catalogue import Catalogue, load_catalogue
 from .resolve import Collected, Entry, Resolver
 from .spec import Goal, KnowledgeFile, Outcome
 
@@ -120,7 +121,8 @@ def _read_one(path: Path, display: str, workspace: Path) -> tuple[bytes, Any, Lo
     return data, raw, lambda loc: locate(raw, loc, display), []
 
 
-def _validate_file(raw: Any, locator: Locator, display: str, into: Collected) -> list[Diagnostic]:
+def _validate_file(raw: Any, locator: Locator, into: Collected) -> list[Diagnostic]:
+    """Validate one file's sections; valid items are collected even when others in the file are not."""
     if raw is None:
         return []
     if not isinstance(raw, dict):
@@ -128,11 +130,8 @@ def _validate_file(raw: Any, locator: Locator, display: str, into: Collected) ->
     try:
         parsed = KnowledgeFile.model_validate(raw)
     except ValidationError as exc:
-        out = []
-        for error in exc.errors():
-            message, hint = _friendly(error)
-            out.append(Diagnostic(locator(tuple(error["loc"])), message, hint))
-        return out
+        _collect_valid_items(raw, locator, into)
+        return [Diagnostic(locator(tuple(e["loc"])), *_friendly(e)) for e in exc.errors()]
     for section in ("clients", "services", "goals", "outcomes"):
         nodes = raw.get(section) if isinstance(raw, PosDict) else None
         for index, item in enumerate(getattr(parsed, section)):
@@ -145,24 +144,43 @@ def _validate_file(raw: Any, locator: Locator, display: str, into: Collected) ->
     return []
 
 
-def _check_efforts(services: dict[str, Entry], errors: list[Diagnostic]) -> float:
+_ITEM_MODELS = {name: _model_in(KnowledgeFile.model_fields[name].annotation) for name in KnowledgeFile.model_fields}
+
+
+def _collect_valid_items(raw: dict[str, Any], locator: Locator, into: Collected) -> None:
+    """After a file failed validation: keep each item that is valid on its own, so that reference errors elsewhere
+    can still be checked in the same run; remember the ids of the invalid ones (no "unknown id" for them)."""
+    for section, model in _ITEM_MODELS.items():
+        value = raw.get(section)
+        items = value if isinstance(value, list) else [value] if section in ("organisation", "horizons") else []
+        for index, item in enumerate(items):
+            if item is None:
+                continue
+            loc = (section, index) if isinstance(value, list) else (section,)
+            try:
+                parsed = model.model_validate(item)
+            except ValidationError:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    into.unreadable.add(item["id"])
+                continue
+            node = item if isinstance(item, PosDict) else None
+            getattr(into, section).append(Entry(parsed, locator(loc), locator, loc, node))
+
+
+def _check_efforts(services: dict[str, Entry], errors: list[Diagnostic]) -> None:
     """Effort is given for every service or for none (then every service counts 1)."""
     given = [e for e in services.values() if e.value.effort is not None]
     if given and len(given) < len(services):
         for entry in services.values():
             if entry.value.effort is None:
-                errors.append(
-                    Diagnostic(
-                        entry.where,
-                        f"service {entry.value.id!r} has no effort while others do",
-                        "give 'effort' for every service, or for none (then each service counts as 1)",
-                    )
-                )
-    return 1.0
+                errors.append(Diagnostic(
+                    entry.where, f"service {entry.value.id!r} has no effort while others do",
+                    "give 'effort' for every service, or for none (then each service counts as 1)",
+                ))
 
 
-def _notes(services: dict[str, Service]) -> tuple[str, ...]:
-    notes = []
+def _notes(services: dict[str, Service], resolver: Resolver) -> tuple[str, ...]:
+    notes = list(resolver.notes)
     for service in services.values():
         if service.active and not service.probability_given:
             notes.append(f"{service.id}: no probability given; the neutral default {DEFAULT_PROBABILITY} is used")
@@ -175,15 +193,19 @@ def _notes(services: dict[str, Service]) -> tuple[str, ...]:
     return tuple(sorted(notes))
 
 
-def load_workspace(path: str | Path) -> KnowledgeBase:
-    """Read, validate and resolve a workspace directory, or raise InputError."""
+def load_workspace(path: str | Path, today: dt.date | None = None, shown: str | None = None) -> KnowledgeBase:
+    """Read, validate and resolve a workspace directory, or raise InputError with every problem found.
+
+    ``today`` (default: the current date) turns a service's ``since`` into the months it has run.
+    ``shown`` names the workspace in messages and sources (default: the path as given), e.g. ``v1.0:ws``
+    for a snapshot read from git into a temporary folder.
+    """
     with gc_paused():
-        return _load_workspace(path)
+        return _load_workspace(Path(path), shown or str(path), today or dt.date.today())
 
 
-def _load_workspace(path: str | Path) -> KnowledgeBase:
-    workspace = Path(path)
-    shown = str(path)
+def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagnostic]) -> list[InputFile]:
+    """Read and validate every knowledge file; the files read, with their hashes."""
     if not workspace.exists():
         raise InputError([Diagnostic(Location(shown), "no such workspace directory")])
     if not workspace.is_dir():
@@ -193,8 +215,6 @@ def _load_workspace(path: str | Path) -> KnowledgeBase:
         raise InputError(
             [Diagnostic(Location(shown), "the workspace holds no knowledge files", "add services.yaml, or run 'pmorules init'")]
         )
-    errors: list[Diagnostic] = []
-    collected = Collected()
     inputs = []
     for file, display in files:
         try:
@@ -204,45 +224,32 @@ def _load_workspace(path: str | Path) -> KnowledgeBase:
             continue
         inputs.append(InputFile(display, hashlib.sha256(data).hexdigest()))
         errors.extend(problems)
-        errors.extend(_validate_file(raw, locator, display, collected))
-    if errors:
-        raise InputError(errors)
+        errors.extend(_validate_file(raw, locator, into))
+    return inputs
 
-    resolver = Resolver(load_catalogue(), collected, errors)
-    effort_default = _check_efforts(resolver.services, errors)
+
+def _load_workspace(workspace: Path, shown: str, today: dt.date) -> KnowledgeBase:
+    errors: list[Diagnostic] = []
+    collected = Collected()
+    inputs = _read_files(workspace, shown, collected, errors)
+    catalogue = load_catalogue()
+    resolver = Resolver(catalogue, collected, errors, today)
+    _check_efforts(resolver.services, errors)
     services = {}
     for entry in resolver.services.values():
-        service = resolver.service(entry, effort_default)
+        service = resolver.service(entry, 1.0)
         if service is not None:
             services[service.id] = service
+            for name, where in service.sources.items():
+                resolver.sources[("service", service.id, name)] = where
     clients = {e.value.id: e.value for e in resolver.clients.values()}
     for entry in resolver.clients.values():
-        resolver._remember("client", entry.value.id, entry, entry.value.model_fields_set)
-    goals = {}
-    for entry in resolver.goals.values():
-        goal: Goal = entry.value
-        resolver._remember("goal", goal.id, entry, goal.model_fields_set)
-        outcomes = [
-            o
-            for i, ref in enumerate(goal.outcomes)
-            if (o := resolver.outcome_ref(ref, lambda i=i: entry.at("outcomes", i))) is not None
-        ]
-        linked = [
-            s[0]
-            for i, ref in enumerate(goal.services)
-            if (s := resolver.service_ref(ref, lambda i=i: entry.at("services", i))) is not None
-        ]
-        client = resolver.client_ref(goal.client, entry.at("client")) if goal.client else None
-        goals[goal.id] = goal.model_copy(update={"outcomes": outcomes, "services": linked, "client": client})
-    for entry in resolver.services.values():
-        if entry.value.id in services:
-            for name, where in services[entry.value.id].sources.items():
-                resolver.sources[("service", entry.value.id, name)] = where
+        resolver.remember("client", entry.value.id, entry, entry.value.model_fields_set)
+    goals = {entry.value.id: _goal(entry, resolver) for entry in resolver.goals.values()}
+    outcomes = _outcomes(catalogue, resolver)
+    absent = dict(sorted(resolver.absent.items()))
     if errors:
         raise InputError(errors)
-    outcomes = {
-        o.id: Outcome(id=o.id, name=o.name, term=o.term) for o in load_catalogue().outcomes.values()
-    } | {e.value.id: e.value for e in resolver.outcomes.values()}
     return KnowledgeBase(
         workspace=shown,
         organisation=resolver.organisation,
@@ -251,8 +258,56 @@ def _load_workspace(path: str | Path) -> KnowledgeBase:
         services=services,
         goals=goals,
         outcomes=outcomes,
-        absent_catalogue=dict(sorted(resolver.absent.items())),
+        absent_catalogue=absent,
         sources=resolver.sources,
         files=tuple(inputs),
-        notes=_notes(services),
+        notes=_notes(services, resolver),
+        switched_off=tuple(resolver.switched_off),
+        candidates=_catalogue_candidates(catalogue, resolver, services),
     )
+
+
+def _goal(entry: Entry, resolver: Resolver) -> Goal:
+    """A goal with its outcome, service and client references resolved."""
+    goal: Goal = entry.value
+    resolver.remember("goal", goal.id, entry, goal.model_fields_set)
+    outcomes = [
+        o for i, ref in enumerate(goal.outcomes)
+        if (o := resolver.outcome_ref(ref, lambda i=i: entry.at("outcomes", i))) is not None
+    ]
+    linked = [
+        s[0] for i, ref in enumerate(goal.services)
+        if (s := resolver.service_ref(ref, lambda i=i: entry.at("services", i))) is not None
+    ]
+    client = resolver.client_ref(goal.client, entry.at("client")) if goal.client else None
+    return goal.model_copy(update={"outcomes": outcomes, "services": linked, "client": client})
+
+
+def _outcomes(catalogue: Catalogue, resolver: Resolver) -> dict[str, Outcome]:
+    """Every outcome: the catalogue's, changed or extended by the workspace's (name, term and months resolved)."""
+    outcomes = {o.id: Outcome(id=o.id, name=o.name, term=o.term, months=o.months) for o in catalogue.outcomes.values()}
+    for entry in resolver.outcomes.values():
+        own: Outcome = entry.value
+        resolver.remember("outcome", own.id, entry, own.model_fields_set)
+        key = next((k for k in outcomes if k.lower() == own.id.lower()), None)
+        base = outcomes.get(key) if key else None
+        if base is not None:
+            outcomes[key] = base.model_copy(update={n: getattr(own, n) for n in own.model_fields_set if n != "id"})
+            continue
+        months = own.months
+        term = own.term or (term_for_months(months, resolver.horizons) if months is not None else "medium")
+        outcomes[own.id] = own.model_copy(update={
+            "name": own.name or own.id, "term": term, "months": months if months is not None else OUTCOME_MONTHS[term],
+        })
+    return outcomes
+
+
+def _catalogue_candidates(catalogue: Catalogue, resolver: Resolver, services: dict[str, Service]) -> dict[str, Service]:
+    """The catalogue services the workspace does not offer, as proposed services with catalogue defaults."""
+    offered = {s.catalogue for s in services.values() if s.catalogue} | {s.lower() for s in services}
+    scratch = Resolver(catalogue, Collected(), [], resolver.today)
+    scratch.by_catalogue, scratch.services, scratch.horizons = resolver.by_catalogue, resolver.services, resolver.horizons
+    return {
+        cat.id: scratch.catalogue_candidate(cat) for cat in catalogue.services.values()
+        if cat.id not in offered and cat.id.lower() not in offered
+    }

@@ -1,21 +1,38 @@
 """Resolve validated specs against each other and the catalogue: inheritance, references, merges.
 
+A service that names a catalogue entry inherits its term, tags, outcome links,
+dependencies and harms. Outcome links, dependencies and harms merge item by item
+with the service's own (by outcome, by needed service, by harmed target): an item
+of the same target changes the inherited one, ``applies: false`` turns it off
+(the reason is kept for the report), anything else is added.
+
 Every reference error is collected (with a "did you mean" where a close id exists);
 nothing is raised here, so the loader can report all problems at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Diagnostic, Location, did_you_mean
 from ..tables import Locator
 from ..yamlio import PosDict, locate
-from .base import DEFAULT_MONTHS, DEFAULT_PROBABILITY, Dependency, Harm, Service, term_for_months
+from .base import (
+    DEFAULT_MONTHS, DEFAULT_PROBABILITY, Dependency, Harm, Mitigator, OutcomeLink, Service, SwitchedOff,
+    term_for_months,
+)
 from .catalogue import Catalogue
-from .spec import Horizons, Organisation, ServiceSpec
+from .spec import CatalogueService, DependencySpec, HarmSpec, Horizons, Organisation, OutcomeLinkSpec, ServiceSpec
+
+Where = Location | Callable[[], Location]  # a place, or how to find it when an error needs it
+
+
+def _place(where: Where) -> Location:
+    return where() if callable(where) else where
+
 
 @dataclass
 class Entry:
@@ -44,9 +61,10 @@ class Collected:
     services: list[Entry] = field(default_factory=list)
     goals: list[Entry] = field(default_factory=list)
     outcomes: list[Entry] = field(default_factory=list)
+    unreadable: set[str] = field(default_factory=set)  # ids of items that failed validation: no "unknown id" for them
 
 
-def _unique(entries: list[Entry], kind: str, errors: list[Diagnostic]) -> dict[str, Entry]:
+def unique(entries: list[Entry], kind: str, errors: list[Diagnostic]) -> dict[str, Entry]:
     """Index by id (case-insensitively), reporting an id defined twice with both places."""
     seen: dict[str, Entry] = {}
     for entry in entries:
@@ -60,69 +78,88 @@ def _unique(entries: list[Entry], kind: str, errors: list[Diagnostic]) -> dict[s
     return seen
 
 
-def _single(entries: list[Entry], kind: str, errors: list[Diagnostic]) -> Entry | None:
+def single(entries: list[Entry], kind: str, errors: list[Diagnostic]) -> Entry | None:
     for extra in entries[1:]:
         errors.append(Diagnostic(extra.where, f"'{kind}' is given twice (first at {entries[0].where})"))
     return entries[0] if entries else None
 
 
-Where = Location | Callable[[], Location]  # a place, or how to find it when an error needs it
+def months_between(start: dt.date, end: dt.date) -> float:
+    """Months from ``start`` to ``end`` (average month length), to two decimals."""
+    return round((end - start).days / 30.4375, 2)
 
 
-def _place(where: Where) -> Location:
-    return where() if callable(where) else where
+At = Callable[..., Location]  # where a part of a list item is written: at("target"), at("mitigated_by", 0)
+
+
+@dataclass
+class _Merged:
+    """One item of a merged list: the spec in force, where its parts are written, whether the catalogue supplied it."""
+
+    spec: Any
+    at: At
+    inherited: bool
+
+
+_TWICE = {  # how a list item named twice is reported: the phrase and the hint
+    "outcome": ("lists outcome {key!r}", "keep one entry"),
+    "dependency": ("depends on {key!r}", "keep one entry, with kind hard or soft"),
+    "harm": ("lists a harm to {key!r}", "keep one entry per harmed service, outcome or client"),
+}
 
 
 class Resolver:
     """Turns validated specs into resolved services, collecting reference errors."""
 
-    def __init__(self, catalogue: Catalogue, collected: Collected, errors: list[Diagnostic]):
+    def __init__(self, catalogue: Catalogue, collected: Collected, errors: list[Diagnostic], today: dt.date):
         self.catalogue = catalogue
         self.errors = errors
-        self.clients = _unique(collected.clients, "client", errors)
-        self.services = _unique(collected.services, "service", errors)
-        self.goals = _unique(collected.goals, "goal", errors)
-        self.outcomes = _unique(collected.outcomes, "outcome", errors)
-        org = _single(collected.organisation, "organisation", errors)
-        hz = _single(collected.horizons, "horizons", errors)
+        self.today = today
+        self.unreadable = {ref.lower() for ref in collected.unreadable}
+        self.clients = unique(collected.clients, "client", errors)
+        self.services = unique(collected.services, "service", errors)
+        self.goals = unique(collected.goals, "goal", errors)
+        self.outcomes = unique(collected.outcomes, "outcome", errors)
+        org = single(collected.organisation, "organisation", errors)
+        hz = single(collected.horizons, "horizons", errors)
         self.organisation: Organisation = org.value if org else Organisation()
         self.horizons: Horizons = hz.value if hz else Horizons()
         self.sources: dict[tuple[str, str, str], Location] = {}
+        self.switched_off: list[SwitchedOff] = []
+        self.notes: list[str] = []
         if org:
-            self._remember("organisation", "", org, org.value.model_fields_set)
+            self.remember("organisation", "", org, org.value.model_fields_set)
         if hz:
-            self._remember("horizons", "", hz, hz.value.model_fields_set)
-        self.by_catalogue: dict[str, str] = {}
-        for entry in self.services.values():
-            spec: ServiceSpec = entry.value
-            if spec.catalogue:
-                cat_id = self._catalogue_id(spec.catalogue)
-                if cat_id is None:
-                    errors.append(
-                        Diagnostic(
-                            entry.at("catalogue"),
-                            f"unknown catalogue service {spec.catalogue!r}",
-                            did_you_mean(spec.catalogue, list(catalogue.services)),
-                        )
-                    )
-                elif cat_id in self.by_catalogue:
-                    first = self.services[self.by_catalogue[cat_id].lower()].where
-                    errors.append(
-                        Diagnostic(entry.at("catalogue"), f"catalogue service {cat_id} is used twice (first at {first})")
-                    )
-                else:
-                    self.by_catalogue[cat_id] = spec.id
+            self.remember("horizons", "", hz, hz.value.model_fields_set)
+        self.by_catalogue = self._catalogue_uses()
         self.absent: dict[str, str] = {}
         self.all_outcome_ids = {o.lower(): o for o in catalogue.outcomes} | {
             e.value.id.lower(): e.value.id for e in self.outcomes.values()
         }
 
-    def _remember(self, kind: str, item_id: str, entry: Entry, fields: set[str]) -> None:
+    def _catalogue_uses(self) -> dict[str, list[str]]:
+        """Catalogue id -> the workspace services that offer it (in file order); unknown catalogue ids are errors."""
+        used: dict[str, list[str]] = {}
+        for entry in self.services.values():
+            spec: ServiceSpec = entry.value
+            if not spec.catalogue:
+                continue
+            cat_id = self.catalogue_id(spec.catalogue)
+            if cat_id is None:
+                self.errors.append(Diagnostic(
+                    entry.at("catalogue"), f"unknown catalogue service {spec.catalogue!r}",
+                    did_you_mean(spec.catalogue, list(self.catalogue.services)),
+                ))
+            else:
+                used.setdefault(cat_id, []).append(spec.id)
+        return used
+
+    def remember(self, kind: str, item_id: str, entry: Entry, fields: Iterable[str]) -> None:
         self.sources[(kind, item_id, "")] = entry.where
         for name in fields:
             self.sources[(kind, item_id, name)] = entry.at(name)
 
-    def _catalogue_id(self, ref: str) -> str | None:
+    def catalogue_id(self, ref: str) -> str | None:
         upper = ref.upper()
         if upper in self.catalogue.services:
             return upper
@@ -131,45 +168,125 @@ class Resolver:
                 return cat_id
         return None
 
-    def service_ref(self, ref: str, where: Where, allow_outcome: bool = False) -> tuple[str, str] | None:
-        """Resolve a service reference to (id, kind); kind is service or outcome."""
+    # ------------------------------------------------------------------ references
+
+    def _unknown(self, ref: str, what: str, known: list[str], where: Where) -> None:
+        if ref.lower() not in self.unreadable:  # an item that failed validation is reported there, once
+            self.errors.append(Diagnostic(_place(where), f"unknown {what} {ref!r}", did_you_mean(ref, known)))
+
+    def service_ref(self, ref: str, where: Where, also: tuple[str, ...] = (), inherited: bool = False
+                    ) -> tuple[str, str] | None:
+        """Resolve a reference to (id, kind): a service first, then (if ``also`` names them) an outcome or a client.
+
+        A catalogue id names the workspace service that offers it. When several do, a reference the workspace
+        writes is ambiguous (an error); one the catalogue supplies names the first of them.
+        """
         key = ref.lower()
         if key in self.services:
             return self.services[key].value.id, "service"
-        cat_id = self._catalogue_id(ref)
+        cat_id = self.catalogue_id(ref)
         if cat_id is not None:
-            if cat_id in self.by_catalogue:
-                return self.by_catalogue[cat_id], "service"
+            offered = self.by_catalogue.get(cat_id, [])
+            if len(offered) > 1 and not inherited:
+                self.errors.append(Diagnostic(
+                    _place(where), f"{ref!r} is ambiguous: {', '.join(offered)} all offer catalogue service {cat_id}",
+                    "name one of them by its id",
+                ))
+                return None
+            if offered:
+                return offered[0], "service"
             self.absent[cat_id] = self.catalogue.services[cat_id].name
             return cat_id, "service"
-        if allow_outcome and key in self.all_outcome_ids:
+        if "outcome" in also and key in self.all_outcome_ids:
             return self.all_outcome_ids[key], "outcome"
+        if "client" in also and key in self.clients:
+            return self.clients[key].value.id, "client"
         known = [e.value.id for e in self.services.values()] + list(self.catalogue.services)
-        if allow_outcome:
+        if "outcome" in also:
             known += list(self.all_outcome_ids.values())
-        what = "service or outcome" if allow_outcome else "service"
-        self.errors.append(Diagnostic(_place(where), f"unknown {what} {ref!r}", did_you_mean(ref, known)))
+        if "client" in also:
+            known += [e.value.id for e in self.clients.values()]
+        kinds = ("service",) + also
+        self._unknown(ref, ", ".join(kinds[:-1]) + " or " + kinds[-1] if also else "service", known, where)
         return None
 
     def outcome_ref(self, ref: str, where: Where) -> str | None:
         key = ref.lower()
         if key in self.all_outcome_ids:
             return self.all_outcome_ids[key]
-        self.errors.append(
-            Diagnostic(_place(where), f"unknown outcome {ref!r}", did_you_mean(ref, list(self.all_outcome_ids.values())))
-        )
+        self._unknown(ref, "outcome", list(self.all_outcome_ids.values()), where)
         return None
 
     def client_ref(self, ref: str, where: Where) -> str | None:
         if ref.lower() in self.clients:
             return self.clients[ref.lower()].value.id
-        known = [e.value.id for e in self.clients.values()]
-        self.errors.append(Diagnostic(_place(where), f"unknown client {ref!r}", did_you_mean(ref, known)))
+        self._unknown(ref, "client", [e.value.id for e in self.clients.values()], where)
         return None
 
+    def mitigator_ref(self, ref: str, where: Where) -> Mitigator | None:
+        """A mitigator: a tag, a catalogue id (any service offering it counts) or a workspace service."""
+        if ref.startswith("tag:"):
+            return Mitigator("tag", ref[4:])
+        if ref.lower() not in self.services and (cat_id := self.catalogue_id(ref)) is not None:
+            if cat_id not in self.by_catalogue:
+                self.absent[cat_id] = self.catalogue.services[cat_id].name
+            return Mitigator("catalogue", cat_id)
+        found = self.service_ref(ref, where)
+        return Mitigator("service", found[0]) if found else None
+
+    # ------------------------------------------------------------------ services
+
     def service(self, entry: Entry, effort_default: float) -> Service | None:
+        """The resolved service of one entry, or None when an error already reported makes it unresolvable."""
         spec: ServiceSpec = entry.value
-        cat = self.catalogue.services.get(self._catalogue_id(spec.catalogue) or "") if spec.catalogue else None
+        cat = self.catalogue.services.get(self.catalogue_id(spec.catalogue) or "") if spec.catalogue else None
+        if spec.catalogue and cat is None:
+            return None  # its unknown catalogue id is already reported; no second error for the same cause
+        sources = self._sources(entry, cat)
+        timing = self._timing(entry, cat)
+        if timing is None:
+            return None
+        term, months_to_value, months_given, running = timing
+        sources.setdefault("months_to_value", sources.get("term", entry.where))
+        clients = tuple(
+            c for i, ref in enumerate(spec.clients)
+            if (c := self.client_ref(ref, lambda i=i: entry.at("clients", i))) is not None
+        )
+        return Service(
+            id=spec.id,
+            name=spec.name or (cat.name if cat else spec.id),
+            catalogue=cat.id if cat else None,
+            status=spec.status,
+            term=term,
+            months_to_value=months_to_value,
+            months=max(0.0, months_to_value - running),
+            months_given=months_given,
+            running_months=running,
+            probability=spec.probability if spec.probability is not None else DEFAULT_PROBABILITY,
+            probability_given=spec.probability is not None,
+            effort=spec.effort if spec.effort is not None else effort_default,
+            approach=spec.approach,
+            keep=spec.keep,
+            tags=tuple(spec.tags if spec.tags is not None else (cat.tags if cat else [])),
+            clients=clients,
+            links=self._links(entry, cat),
+            depends_on=self._dependencies(entry, cat),
+            harms=self._harms(entry, cat),
+            assessments=tuple(spec.assessments),
+            sources=sources,
+            was=spec.was,
+        )
+
+    def catalogue_candidate(self, cat: CatalogueService) -> Service:
+        """A catalogue service the workspace does not offer, as a proposed service with catalogue defaults."""
+        spec = ServiceSpec(id=cat.id, catalogue=cat.id, status="proposed")
+        where = self.catalogue.service_location(cat.id)
+        service = self.service(Entry(spec, where, lambda loc: where, ()), 0.0)
+        assert service is not None, f"catalogue entry {cat.id} does not resolve"
+        return service
+
+    def _sources(self, entry: Entry, cat: CatalogueService | None) -> dict[str, Location]:
+        spec: ServiceSpec = entry.value
         sources: dict[str, Location] = {"": entry.where}
         for name in spec.model_fields_set:
             sources[name] = entry.at(name)
@@ -177,102 +294,135 @@ class Resolver:
             for name in ("name", "term", "tags", "outcomes", "depends_on", "harms"):
                 if name not in spec.model_fields_set:
                     sources[name] = self.catalogue.service_location(cat.id, name)
+        return sources
 
+    def _timing(self, entry: Entry, cat: CatalogueService | None) -> tuple[str, float, bool, float] | None:
+        """(term, months to value, whether the months were given, months it has run already)."""
+        spec: ServiceSpec = entry.value
         if spec.months_to_value is not None:
-            months, months_given = spec.months_to_value, True
+            months, given = spec.months_to_value, True
             term = spec.term or term_for_months(months, self.horizons)
+            if spec.term and spec.term != term_for_months(months, self.horizons):
+                self.notes.append(
+                    f"{spec.id}: term {spec.term} is given, but months_to_value {months:g} falls in the "
+                    f"{term_for_months(months, self.horizons)} term; the months count for timing, the term for the mix"
+                )
         else:
             term = spec.term or (cat.term if cat else None)
-            if term is None and spec.catalogue:
-                return None  # its unknown catalogue id is already reported; no second error for the same cause
             if term is None:
-                self.errors.append(
-                    Diagnostic(
-                        entry.where,
-                        f"service {spec.id!r} has no term",
-                        "give 'term' (short|medium|long), 'months_to_value', or a 'catalogue' id",
-                    )
-                )
+                self.errors.append(Diagnostic(
+                    entry.where, f"service {spec.id!r} has no term",
+                    "give 'term' (short|medium|long), 'months_to_value', or a 'catalogue' id",
+                ))
                 return None
-            months, months_given = DEFAULT_MONTHS[term], False
-        sources.setdefault("months_to_value", sources.get("term", entry.where))
+            months, given = DEFAULT_MONTHS[term], False
+        running = spec.running_months or 0.0
+        if spec.since is not None:
+            running = max(0.0, months_between(spec.since, self.today))
+        return term, months, given, running
 
-        # a reference's own place is needed only to report it: located lazily (the loader's hot path)
-        clients = tuple(
-            c
-            for i, ref in enumerate(spec.clients)
-            if (c := self.client_ref(ref, lambda i=i: entry.at("clients", i))) is not None
-        )
-        if spec.outcomes is not None:
-            outcome_refs: list[tuple[str, Where]] = [
-                (ref, lambda i=i: entry.at("outcomes", i)) for i, ref in enumerate(spec.outcomes)
-            ]
-        else:
-            outcome_refs = [(ref, sources.get("outcomes", entry.where)) for ref in (cat.outcomes if cat else [])]
-        outcomes = tuple(o for ref, where in outcome_refs if (o := self.outcome_ref(ref, where)) is not None)
+    # ------------------------------------------------------------------ merged lists
+
+    def _merge(self, inherited: list[tuple[str, Any, At]], own: list[tuple[str, Any, At]], kind: str,
+               service: str) -> list[_Merged]:
+        """Merge inherited and own items keyed by resolved target; record the ones switched off."""
+        merged: dict[str, _Merged] = {key: _Merged(spec, at, True) for key, spec, at in inherited}
+        seen: dict[str, At] = {}
+        for key, spec, at in own:
+            if key is None:
+                continue  # its reference is reported already
+            if key in seen:
+                said, hint = _TWICE[kind]
+                self.errors.append(Diagnostic(at(), f"service {service!r} {said.format(key=key)} twice (first at {seen[key]()})", hint))
+                continue
+            seen[key] = at
+            base = merged.get(key)
+            if base is not None:
+                spec = base.spec.model_copy(update={name: getattr(spec, name) for name in spec.model_fields_set})
+            if not spec.applies:
+                if base is None:
+                    self.errors.append(Diagnostic(
+                        at(), f"{kind} {key!r} is turned off, but service {service!r} inherits no such {kind}",
+                        "remove the entry, or check the id",
+                    ))
+                else:
+                    self.switched_off.append(SwitchedOff(service, kind, key, spec.reason, at()))
+                    del merged[key]
+                continue
+            merged[key] = _Merged(spec, at, base is not None)
+        return list(merged.values())
+
+    def _inherited(self, cat: CatalogueService | None, name: str, refs: Iterable[tuple[str, Any]],
+                   resolve: Callable[[str, Where], str | None]) -> list[tuple[str, Any, At]]:
+        """The catalogue's items of a list field, each with its resolved key; errors point at the catalogue."""
+        if cat is None:
+            return []
+        where = self.catalogue.service_location(cat.id, name)
+        return [(key, item, lambda *_: where) for ref, item in refs if (key := resolve(ref, where)) is not None]
+
+    def _own(self, entry: Entry, name: str, ref_field: str, resolve: Callable[[str, Where], str | None]):
+        """The service's own items of a list field, each with its resolved key and where its parts are."""
+        out = []
+        for index, item in enumerate(getattr(entry.value, name) or []):
+            at: At = (lambda *path, index=index: entry.at(name, index, *path))
+            out.append((resolve(getattr(item, ref_field), lambda at=at: at(ref_field)), item, at))
+        return out
+
+    def _resolver(self, also: tuple[str, ...] = (), inherited: bool = False) -> Callable[[str, Where], str | None]:
+        def resolve(ref: str, where: Where) -> str | None:
+            found = self.service_ref(ref, where, also, inherited)
+            return found[0] if found else None
+        return resolve
+
+    def _links(self, entry: Entry, cat: CatalogueService | None) -> tuple[OutcomeLink, ...]:
+        spec: ServiceSpec = entry.value
+        inherited = self._inherited(cat, "outcomes", ((ref, OutcomeLinkSpec(id=ref)) for ref in (cat.outcomes if cat else [])),
+                                    self.outcome_ref)
+        own = self._own(entry, "outcomes", "id", self.outcome_ref)
+        links = []
+        for item in self._merge(inherited, own, "outcome", spec.id):
+            link: OutcomeLinkSpec = item.spec
+            default = "primary" if item.inherited or cat is None else "supporting"
+            contribution = link.contribution if link.contribution is not None else default
+            links.append(OutcomeLink(self.all_outcome_ids[link.id.lower()], contribution, link.months, item.inherited, item.at()))
+        return tuple(links)
+
+    def _dependencies(self, entry: Entry, cat: CatalogueService | None) -> tuple[Dependency, ...]:
+        spec: ServiceSpec = entry.value
+        resolve = self._resolver()
+        inherited = self._inherited(cat, "depends_on", ((d.service, d) for d in (cat.depends_on if cat else [])),
+                                    self._resolver(inherited=True))
         deps = []
-        for index, dep in enumerate(spec.depends_on if spec.depends_on is not None else (cat.depends_on if cat else [])):
-            where = entry.at("depends_on", index) if spec.depends_on is not None else sources["depends_on"]
-            resolved = self.service_ref(
-                dep.service,
-                (lambda index=index: entry.at("depends_on", index, "service")) if spec.depends_on is not None else where,
-            )
-            if resolved and resolved[0] != spec.id:
-                twice = next((d for d in deps if d.target == resolved[0]), None)
-                if twice is not None:
-                    self.errors.append(
-                        Diagnostic(where, f"service {spec.id!r} depends on {resolved[0]!r} twice (first at {twice.location})",
-                                   "keep one entry, with kind hard or soft")
-                    )
-                    continue
-                deps.append(Dependency(resolved[0], dep.kind, dep.reason, where))
+        for item in self._merge(inherited, self._own(entry, "depends_on", "service", resolve), "dependency", spec.id):
+            dep: DependencySpec = item.spec
+            target = self._resolver(inherited=item.inherited)(dep.service, item.at)
+            if target is not None and target != spec.id:
+                deps.append(Dependency(target, dep.kind, dep.reason, item.at()))
+        return tuple(deps)
+
+    def _harms(self, entry: Entry, cat: CatalogueService | None) -> tuple[Harm, ...]:
+        spec: ServiceSpec = entry.value
+        resolve = self._resolver(("outcome", "client"))
+        inherited = self._inherited(cat, "harms", ((h.target, h) for h in (cat.harms if cat else [])),
+                                    self._resolver(("outcome", "client"), inherited=True))
+        own = self._own(entry, "harms", "target", resolve)
+        for key, harm, at in own:
+            if key is None:  # the target is unknown: still check what it names as mitigators
+                for i, ref in enumerate(harm.mitigated_by):
+                    self.mitigator_ref(ref, lambda i=i, at=at: at("mitigated_by", i))
         harms = []
-        for index, harm in enumerate(spec.harms if spec.harms is not None else (cat.harms if cat else [])):
-            where = entry.at("harms", index) if spec.harms is not None else sources["harms"]
-            target = self.service_ref(
-                harm.target,
-                (lambda index=index: entry.at("harms", index, "target")) if spec.harms is not None else where,
-                allow_outcome=True,
-            )
+        for item in self._merge(inherited, own, "harm", spec.id):
+            harm: HarmSpec = item.spec
+            found = self.service_ref(harm.target, lambda: item.at("target"), ("outcome", "client"), item.inherited)
+            if found is None:
+                continue
             mitigators = tuple(
-                m[0]
-                for i, ref in enumerate(harm.mitigated_by)
-                if (
-                    m := self.service_ref(
-                        ref,
-                        (lambda index=index, i=i: entry.at("harms", index, "mitigated_by", i))
-                        if spec.harms is not None
-                        else where,
-                    )
-                )
-                is not None
+                m for i, ref in enumerate(harm.mitigated_by)
+                if (m := self.mitigator_ref(ref, lambda i=i: item.at("mitigated_by", i))) is not None
             )
-            if target:
-                harms.append(
-                    Harm(
-                        target[0], target[1], harm.severity, harm.reason, mitigators,
-                        tuple(harm.approaches) if harm.approaches is not None else None, harm.harm_id, where,
-                    )
-                )
-        return Service(
-            id=spec.id,
-            name=spec.name or (cat.name if cat else spec.id),
-            catalogue=cat.id if cat else None,
-            status=spec.status,
-            term=term,
-            months=months,
-            months_given=months_given,
-            probability=spec.probability if spec.probability is not None else DEFAULT_PROBABILITY,
-            probability_given=spec.probability is not None,
-            effort=spec.effort if spec.effort is not None else effort_default,
-            approach=spec.approach,
-            tags=tuple(spec.tags if spec.tags is not None else (cat.tags if cat else [])),
-            clients=clients,
-            outcomes=outcomes,
-            depends_on=tuple(deps),
-            harms=tuple(harms),
-            assessments=tuple(spec.assessments),
-            sources=sources,
-        )
-
-
+            harms.append(Harm(
+                found[0], found[1], harm.severity, harm.reason, mitigators,
+                tuple(harm.approaches) if harm.approaches is not None else None, harm.party or "any", harm.harm_id,
+                item.at(),
+            ))
+        return tuple(harms)

@@ -1,31 +1,23 @@
-"""The recommended mix of services, by an exact optimiser (a MILP solved by HiGHS).
+"""The recommended mix of services, by an exact optimiser (a MILP solved by HiGHS); docs/mix.md in a PMO
+lead's words.
 
-Candidates are today's active services, the workspace's proposed services and (unless
-``[mix] include_catalogue = false``) the catalogue services the PMO does not offer yet, with the
-catalogue's term, outcomes, dependencies and harms, ``[mix] candidate_probability`` and
-``candidate_effort`` (or ``[mix.efforts]``). Retired services are never candidates. A service
-whose harm applies only in its current approach may also move to one of ``[mix] approaches``.
+Candidates are today's active services (at their sizes: ``[mix] resize_steps``), the workspace's proposed
+services and (unless ``[mix] include_catalogue = false``) the catalogue services the PMO does not offer yet,
+with what the mix assumes of each (``[mix.candidates.<id>]``) and the clients it would serve; one that would
+serve none of the workspace's clients is not proposed. A service whose approach decides one of its harms or
+whether it controls may also move to one of ``[mix] approaches``.
 
-Objective: maximise the overall adherence of DOMAIN.md §5(c), Σ_g w_g·a_g / Σ_g w_g, where a_g is
-the mean over the goal's targets of 1 − Π(1 − p_s) over the chosen linked services, minus
-``change_cost`` per service added or dropped and ``approach_change_cost`` (half as much by default:
-DOMAIN.md §5(c) proposes a change of approach before a removal) per approach switched. The
-product is modelled exactly, not approximated: per target, the chain u_k = u_{k−1}·(1 − p_k·x_k)
-with one continuous variable per linked candidate (binary times bounded, see
-``model._coverage``). On every candidate set the objective is the adherence the facts compute.
+Objective: maximise the overall adherence (measures.py: per target (1 − λ)·max v + λ·noisy-OR over the chosen
+sizes delivering in time, modelled exactly: a staircase for the max, tangent cuts of the concave 1 − e^L for
+the noisy-OR added until exact at the optimum) minus the costs of the changes from today and of the findings
+the warning- and info-level rules would raise. Error-level rules are hard conditions. Each condition comes
+from a rule's ``implies`` block and is decided on the engine for this organisation (problem.py, probe.py):
+Python names no rule and no threshold. Core services (the only in-time cover of a goal target, or serving
+a goal of top priority) and services marked keep are never dropped unless an error-level rule forces it.
 
-Constraints: the effort fits the capacity (``--capacity``, else ``[mix] capacity``, else today's
-total effort); the mix is not empty; and every enabled rule with an ``implies`` block adds the
-constraint under which it does not fire, with its effective params (rules/spec.py documents the
-kinds). Python names no rule and no threshold, so an organisation's overrides and its own rules
-move the optimum. Each kind is exact for its rule: coverage in time (GOL001-style rules test one
-linked service with months ≤ due and p ≥ bound) is a selection constraint, not a combined
-probability. A goal target that no candidate can cover in time is reported as unattainable
-instead of making every mix infeasible. When no mix is feasible, the answer names the relaxations
-(the capacity, or one rule's constraint, else two at once) that make it feasible.
-
-Shares are effort-weighted as in the facts (which count services instead only when the whole mix
-has zero effort; the model does not special-case that).
+The full rulebook then runs on the optimum (recommend.py); a new finding the model did not count cuts that
+mix off and the next is solved. Reasons come from that one before/after pair, so explaining costs a bounded
+number of analyses. What-if scenarios (scenarios.py) are evaluated beside it.
 """
 
 from .recommend import MixResult, recommend

@@ -1,6 +1,7 @@
 """Why no mix meets every constraint: relax each constraint group (then each pair) and re-solve.
 
-A group is the capacity or the constraint of one rule. The answer names the relaxations that make
+A group is the capacity, the protection of the core or of the services marked keep, or the hard
+condition of one error-level rule. The answer names the relaxations that make
 the problem feasible, and for the capacity the least effort a feasible mix needs.
 """
 
@@ -11,7 +12,7 @@ from itertools import combinations
 from typing import Any
 
 from .milp import Program, solve
-from .problem import CAPACITY, Problem
+from .problem import CAPACITY, CORE, KEEP, Problem
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Conflict:
         if group == CAPACITY:
             needed = f" to at least {self.min_capacity:g}" if self.min_capacity is not None else ""
             return f"raise the capacity ({self.texts[group]}){needed}"
+        if group in (CORE, KEEP):
+            return f"give up {self.texts[group]}"
         return f"drop {group} ({self.texts[group]})"
 
     def to_json(self) -> dict[str, Any]:
@@ -54,8 +57,15 @@ def explain_infeasible(program: Program, problem: Problem) -> Conflict:
     if any(CAPACITY in fix for fix in fixes):
         cheapest = solve(program, problem, frozenset([CAPACITY]), cost=program.effort)
         if cheapest is not None:
-            min_capacity = round(sum(problem.candidates[c].service.effort for c in cheapest.chosen), 6)
-    texts = {CAPACITY: f"total effort ≤ {problem.capacity:g}"}
+            min_capacity = round(sum(problem.candidates[c].sizes[size].service.effort
+                                     for c, (size, _) in cheapest.chosen.items()), 6)
+    core = sorted(c for c, candidate in problem.candidates.items() if candidate.core)
+    locked = sorted(c for c, candidate in problem.candidates.items() if candidate.locked)
+    texts = {CAPACITY: f"total effort ≤ {problem.capacity:g}",
+             CORE: "keeping every core service (" + ", ".join(core) + ")",
+             KEEP: "keeping every service marked keep (" + ", ".join(locked) + ")"}
     for constraint in problem.constraints:
+        if not (constraint.hard and constraint.applies):
+            continue
         texts[constraint.rule] = "; ".join(filter(None, [texts.get(constraint.rule), constraint.text()]))
     return Conflict(fixes, groups, min_capacity, texts)

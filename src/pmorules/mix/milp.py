@@ -3,22 +3,37 @@
 HiGHS is called through highspy, the same solver ``scipy.optimize.milp`` wraps: importing
 scipy.optimize alone takes about 0.3 s, a fifth of the example report's time budget.
 
-Every row belongs to a group: the capacity, the rule whose ``implies`` block it comes from, or none
-(the structure of the model, never relaxed). Explanations re-solve with groups left out.
+Variables: x_c (the candidate is in the mix), z_c,i (at size i) and y_c,a (in approach a) where it has a
+choice, one adherence a_t per goal target, and per soft condition a binary that is 1 when the mix breaks it.
+Every row belongs to a group: the capacity, the protections, the rule whose ``implies`` block it comes from,
+or none (the structure of the model, never relaxed). Explanations re-solve with groups left out.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import networkx as nx
 import numpy as np
 
-from .problem import CAPACITY, Constraint, HarmEdge, Problem, Target, exact
+from ..measures import imposes, is_quick
+from .problem import (
+    CAPACITY,
+    CORE,
+    KEEP,
+    Candidate,
+    Constraint,
+    Problem,
+    Target,
+    split_vid,
+)
 
 STRICT_MARGIN = 1e-6  # a strict share bound holds with this margin, so the rounded fact is past it too
+FLOOR = 1e-9  # 1 − v for a sure delivery (v = 1), so that its logarithm is finite
+TANGENTS = (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05, 0.02, 0.005)  # Π(1 − v) of the first tangents
+EXACT = 1e-7  # the noisy-OR estimate of the optimum must be this close to the truth (the solver's tolerance)
 
 Expr = dict[int, float]
 
@@ -33,13 +48,26 @@ class Row:
 
 @dataclass
 class Unattainable:
-    """A goal target no candidate can cover in time: no mix fixes it, so it constrains nothing."""
+    """A condition no candidate can meet (a goal target nobody delivers in time, a client no quick service
+    serves): no mix fixes it, so it constrains nothing."""
 
     rule: str
-    goal: str
+    goal: str | None
     target: str
-    due_months: float
-    bound: float
+    due_months: float | None
+    bound: float | None
+
+
+@dataclass(frozen=True)
+class Soft:
+    """A condition of a warning or info rule: its binary is 1 when the mix breaks it (a finding)."""
+
+    var: int
+    rule: str
+    level: str
+    ids: tuple[str, ...]  # what the finding would be about
+    new: bool  # today's mix has no such finding
+    cost: float
 
 
 @dataclass
@@ -50,9 +78,14 @@ class Program:
     rows: list[Row] = field(default_factory=list)
     constant: float = 0.0  # added to the minimised cost: the change cost of today's mix
     x: dict[str, int] = field(default_factory=dict)  # candidate -> chosen
+    z: dict[tuple[str, int], int] = field(default_factory=dict)  # (candidate, size) -> at that size
     y: dict[tuple[str, str | None], int] = field(default_factory=dict)  # (candidate, approach) -> runs in it
+    a: dict[tuple[str, str, float], int] = field(default_factory=dict)  # target -> its adherence
     effort: Expr = field(default_factory=dict)
     unattainable: list[Unattainable] = field(default_factory=list)
+    soft: list[Soft] = field(default_factory=list)
+    nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
+    tangents: set[tuple[tuple[str, str, float], float]] = field(default_factory=set)  # (target, L) already cut
 
     def var(self, cost: float = 0.0, upper: float = 1.0, integer: bool = True) -> int:
         self.cost.append(cost)
@@ -63,191 +96,422 @@ class Program:
     def row(self, coefs: Expr, lo: float, hi: float, group: str | None) -> None:
         self.rows.append(Row(coefs, lo, hi, group))
 
+    def size(self, cid: str, index: int) -> int:
+        """The binary of a candidate at a size (x itself when it has one size)."""
+        return self.z.get((cid, index), self.x[cid])
+
+    def approach(self, cid: str, approach: str | None) -> int:
+        return self.y.get((cid, approach), self.x[cid])
+
 
 @dataclass
 class Solution:
-    chosen: list[str]
-    approaches: dict[str, str | None]
-    objective: float  # weighted adherence minus change cost
+    chosen: dict[str, tuple[int, str | None]]  # candidate -> (size index, approach)
+    objective: float  # weighted adherence minus change costs and finding costs
+    adherence: float  # the overall adherence the model computes
+    broken: list[Soft]  # the soft conditions the mix breaks
 
 
 def _add(expr: Expr, var: int, coef: float) -> None:
     expr[var] = expr.get(var, 0.0) + coef
 
 
-def _applies(program: Program, problem: Problem, harm: HarmEdge) -> Expr:
-    """1 exactly when the harming service is chosen in an approach the harm applies in."""
-    options = problem.candidates[harm.src].approaches
-    if len(options) == 1:
-        return {program.x[harm.src]: 1.0} if harm.applies(options[0]) else {}
-    return {program.y[(harm.src, a)]: 1.0 for a in options if harm.applies(a)}
+class _Builder:
+    def __init__(self, problem: Problem):
+        self.p = problem
+        self.prog = Program()
 
+    # --- soft or hard ---------------------------------------------------------------------------
 
-def _harm_rows(program: Program, problem: Problem, constraint: Constraint) -> None:
-    spec = constraint.spec
-    for harm in problem.harms:
-        if harm.severity not in spec.severity or (
-            spec.src_term and problem.candidates[harm.src].service.term not in spec.src_term
-        ) or (spec.harmed_term and not harm.harmed_terms & set(spec.harmed_term)):
-            continue
-        expr = _applies(program, problem, harm)
-        if not expr:
-            continue  # the harm applies in none of the approaches its service may run in
-        if harm.target_kind == "service":
-            if harm.target not in program.x:
-                continue  # the harmed service can never be in the mix
-            _add(expr, program.x[harm.target], 1.0)
-            limit = 1.0
-        elif harm.aimed:
-            limit = 0.0
+    def holds(self, constraint: Constraint, ids: tuple[str, ...], expr: Expr, lo: float, hi: float,
+              depth: float = 0.0) -> None:
+        """``lo ≤ expr ≤ hi``: a row of the rule's group when it is an error, else a cost when broken.
+
+        With ``depth`` (the value of one unit of expr in "how far the mix misses", e.g. 1/capacity for an
+        effort), a broken condition also costs the miss_cost times the distance it misses by.
+        """
+        prog = self.prog
+        if constraint.hard:
+            prog.row(expr, lo, hi, constraint.rule)
+            return
+        new = constraint.level != "info" and not self.p.present_today(constraint.rule, ids)
+        cost = self.p.level_cost(constraint.level) * (self.p.settings.new_finding_factor if new else 1.0)
+        broken = prog.var(cost=cost)
+        prog.soft.append(Soft(broken, constraint.rule, constraint.level, ids, new, cost))
+        span = sum(abs(c) for c in expr.values()) + abs(lo if math.isfinite(lo) else 0) + abs(hi if math.isfinite(hi) else 0) + 1
+        if depth:
+            miss = prog.var(cost=cost * self.p.settings.miss_cost * depth, upper=span, integer=False)
+            prog.row({miss: 1.0, broken: -span}, -math.inf, 0.0, None)
+        if math.isfinite(hi):
+            prog.row({**expr, **({miss: -1.0} if depth else {broken: -span})}, -math.inf, hi, None)
+        if math.isfinite(lo):
+            prog.row({**expr, **({miss: 1.0} if depth else {broken: span})}, lo, math.inf, None)
+
+    # --- the choice of each candidate -----------------------------------------------------------
+
+    def choices(self) -> None:
+        prog, settings = self.prog, self.p.settings
+        for cid, candidate in self.p.candidates.items():
+            today = cid in self.p.today
+            drop = self.p.drop_cost(cid) if today else settings.change_cost
+            prog.x[cid] = prog.var(cost=-drop if today else drop)
+            prog.constant += drop if today else 0.0
+            if len(candidate.sizes) > 1:
+                choice = {prog.x[cid]: -1.0}
+                for index, size in enumerate(candidate.sizes):
+                    prog.z[(cid, index)] = prog.var(cost=settings.resize_cost * abs(size.step))
+                    choice[prog.z[(cid, index)]] = 1.0
+                prog.row(choice, 0.0, 0.0, None)
+            for index, size in enumerate(candidate.sizes):
+                _add(prog.effort, prog.size(cid, index), size.service.effort)
+            if len(candidate.approaches) > 1:
+                choice = {prog.x[cid]: -1.0}
+                for index, approach in enumerate(candidate.approaches):
+                    prog.y[(cid, approach)] = prog.var(cost=settings.approach_change_cost if index else 0.0)
+                    choice[prog.y[(cid, approach)]] = 1.0
+                prog.row(choice, 0.0, 0.0, None)
+        prog.row({v: 1.0 for v in prog.x.values()}, 1.0, math.inf, None)  # a PMO with no service is no mix
+        prog.row(dict(prog.effort), -math.inf, self.p.capacity, CAPACITY)
+
+    def protections(self) -> None:
+        """Services marked keep stay; core services stay unless the hard conditions force them out (all of them
+        but the exempt ones, or, once the problem says how many the hard conditions leave room for, that many)."""
+        prog, problem = self.prog, self.p
+        core = []
+        for cid, candidate in problem.candidates.items():
+            if candidate.locked:
+                prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, KEEP)
+            elif candidate.core and cid not in problem.core_exempt:
+                core.append(cid)
+                if problem.core_keep is None and problem.paired(cid) is None:
+                    prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, CORE)
+        if problem.core_keep is not None:
+            prog.row({prog.x[cid]: 1.0 for cid in core}, float(problem.core_keep), math.inf, CORE)
         else:
-            continue
-        if spec.kind == "harm_mitigated":
-            for mitigator in harm.mitigators:
-                if mitigator in program.x:
-                    _add(expr, program.x[mitigator], -1.0)
-        program.row(expr, -math.inf, limit, constraint.rule)
+            for members, keep, _ in problem.core_groups:
+                prog.row({prog.x[cid]: 1.0 for cid in members}, float(keep), math.inf, CORE)
 
+    # --- adherence --------------------------------------------------------------------------------
 
-def _share_rows(program: Program, problem: Problem, constraint: Constraint) -> None:
-    """share = S_term / E with S, E linear in x: a bound v on it is S - v·E compared with 0.
+    def coverage(self, key: tuple[str, str, float], target: Target, weight: float) -> None:
+        """a_t exactly as measures.target_adherence defines it over the chosen sizes delivering in time:
+        (1 − λ)·max v + λ·(1 − Π(1 − v)), with continuous variables only.
 
-    Efforts are counted in thousandths of the smallest one, so that the solver's absolute
-    tolerance (1e-6) is far below both the strict margin and the rounding of the facts.
-    """
-    spec, margin = constraint.spec, (STRICT_MARGIN if constraint.spec.strict else 0.0)
-    bound = constraint.bound + margin if spec.kind == "share_min" else constraint.bound - margin
-    efforts = [c.service.effort for c in problem.candidates.values() if c.service.effort > 0]
-    unit = min(efforts, default=1.0) / 1000
-    expr: Expr = {}
-    in_term: Expr = {}
-    for cid, var in program.x.items():
-        service = problem.candidates[cid].service
-        in_term_share = 1.0 if service.term == spec.term else 0.0
-        expr[var] = service.effort / unit * (in_term_share - bound)
-        if in_term_share:
-            in_term[var] = service.effort / unit
-    if spec.kind == "share_max":
-        program.row(expr, -math.inf, 0.0, constraint.rule)
-    elif not spec.or_none:
-        program.row(expr, 0.0, math.inf, constraint.rule)
-    else:  # either no effort in the term (z = 0) or the share reaches the bound (z = 1)
-        z = program.var()
-        big = bound * sum(efforts) / unit
-        program.row({**in_term, z: -sum(in_term.values())}, -math.inf, 0.0, constraint.rule)
-        program.row({**expr, z: -big}, -big, math.inf, constraint.rule)
+        The max is a staircase: with values sorted v_1 ≥ v_2 ≥ …, max = Σ_i (v_i − v_{i+1})·h_i where h_i ≤ 1
+        and h_i ≤ h_{i−1} + z_i, so h_i is 1 exactly when one of the first i is chosen.
+        The noisy-OR is 1 − e^L with L = Σ z_k·ln(1 − v_k), concave in L: n ≤ each tangent of it. Tangents
+        only over-estimate, so ``solve`` adds the tangent at the optimum's L until the estimate is exact there;
+        then no mix can be better (its true value is below its estimate, below the optimum's).
+        """
+        prog, lam = self.prog, self.p.conventions.redundancy
+        in_time = target.in_time
+        if not in_time:
+            return
+        a = prog.a[key] = prog.var(cost=-weight, integer=False)
+        define: Expr = {a: 1.0}
+        floor, sure = self.floors(in_time)
+        rhs = (1 - lam) * floor
+        if lam < 1:
+            above = [d for d in in_time if d.value > floor]
+            previous: int | None = None
+            for i, d in enumerate(above):
+                h = prog.var(integer=False)
+                coefs = {h: 1.0, prog.size(*split_vid(d.service)): -1.0}
+                if previous is not None:
+                    coefs[previous] = -1.0
+                prog.row(coefs, -math.inf, 0.0, None)
+                step = d.value - (above[i + 1].value if i + 1 < len(above) else floor)
+                if step:
+                    _add(define, h, -(1 - lam) * step)
+                previous = h
+        if lam > 0 and sure <= math.log(FLOOR):
+            rhs += lam * 1.0  # the services every mix holds deliver it surely (to within FLOOR)
+        elif lam > 0:
+            n = prog.var(integer=False)
+            define[n] = -lam
+            terms: Expr = {}
+            for d in in_time:
+                _add(terms, prog.size(*split_vid(d.service)), math.log(max(1 - d.value, FLOOR)))
+            prog.nor[key] = (n, terms)
+            today = sum(math.log(max(1 - d.value, FLOOR)) for d in in_time  # today's mix: the optimum is often near
+                        if split_vid(d.service)[0] in self.p.today and split_vid(d.service)[1] == 0)
+            for at in sorted({math.log(q) for q in TANGENTS} | {today}):
+                tangent(prog, key, at)
+        prog.row(define, -math.inf, rhs, None)
 
+    def floors(self, in_time: tuple) -> tuple[float, float]:
+        """What the services every mix holds give a target whatever their size: the least best value, and the
+        largest L = Σ ln(1 − v) (the noisy-OR is at least 1 − e^L)."""
+        worst: dict[str, float] = {}
+        for d in in_time:
+            cid = split_vid(d.service)[0]
+            if self.p.forced(cid):
+                worst[cid] = min(worst.get(cid, 1.0), d.value)
+        counted: dict[str, int] = {}
+        for d in in_time:
+            cid = split_vid(d.service)[0]
+            counted[cid] = counted.get(cid, 0) + 1
+        sure = {cid: v for cid, v in worst.items()  # every size delivers in time
+                if counted[cid] == len(self.p.candidates[cid].sizes)}
+        floor = max(sure.values(), default=0.0)
+        return floor, sum(math.log(max(1 - v, FLOOR)) for v in sure.values())
 
-def _cover_rows(program: Program, problem: Problem, constraint: Constraint) -> None:
-    for target in problem.targets:
-        eligible = [
-            cid for cid in target.linked
-            if exact(problem.candidates[cid].service.months) <= target.due_months
-            and exact(problem.candidates[cid].service.probability) >= constraint.bound
-        ]
-        if eligible:
-            program.row({program.x[c]: 1.0 for c in eligible}, 1.0, math.inf, constraint.rule)
-        else:
-            program.unattainable.append(
-                Unattainable(constraint.rule, target.goal, target.target, target.due_months, constraint.bound)
-            )
+    def goal_adherence(self, goal: str) -> Expr:
+        keys = self.p.goal_targets[goal]
+        expr: Expr = {}
+        for key in keys:
+            if key in self.prog.a:
+                _add(expr, self.prog.a[key], 1.0 / len(keys))
+        return expr
 
+    # --- the conditions the rules imply ------------------------------------------------------------
 
-def _prerequisite_rows(program: Program, problem: Problem, constraint: Constraint) -> None:
-    for cid, candidate in problem.candidates.items():
-        for dep in candidate.service.depends_on:
-            if dep.kind != constraint.spec.dependency:
+    def share(self, constraint: Constraint) -> None:
+        """share = S / E with S, E linear: a bound v is S − v·E compared with 0, in thousandths of all the
+        candidates' effort, so that the solver's tolerance (1e-6) is far below the strict margin and the
+        coefficients stay small."""
+        spec, prog = constraint.spec, self.prog
+        strict = STRICT_MARGIN if constraint.strict else 0.0
+        bound = constraint.bound + strict if spec.kind == "share_min" else constraint.bound - strict
+        efforts = [s.service.effort for c in self.p.candidates.values() for s in c.sizes if s.service.effort > 0]
+        unit = max(sum(efforts), 1e-9) / 1000
+        part = self.share_part(spec.term)
+        expr: Expr = {}
+        for var, effort in prog.effort.items():
+            _add(expr, var, -bound * effort / unit)
+        for var, effort in part.items():
+            _add(expr, var, effort / unit)
+        depth = unit / max(self.p.capacity, unit)
+        if spec.kind == "share_max":
+            self.holds(constraint, (), expr, -math.inf, 0.0, depth)
+        elif not constraint.or_none:
+            self.holds(constraint, (), expr, 0.0, math.inf, depth)
+        else:  # either no effort in the share (some = 0) or the share reaches the bound
+            some = prog.var()
+            total = sum(e for e in part.values()) / unit
+            prog.row({**{v: e / unit for v, e in part.items()}, some: -total}, -math.inf, 0.0, None)
+            big = bound * sum(efforts) / unit
+            expr[some] = -big
+            self.holds(constraint, (), expr, -big, math.inf, depth)
+
+    share_min = share_max = share
+
+    def share_part(self, term: str) -> Expr:
+        """The effort in a share, linear in the choice variables."""
+        prog, part = self.prog, {}
+        for cid, candidate in self.p.candidates.items():
+            base = candidate.service
+            if term != "control":
+                counted = is_quick(base, self.p.horizons) if term == "quick" else base.term == term
+                if counted:
+                    for index, size in enumerate(candidate.sizes):
+                        _add(part, prog.size(cid, index), size.service.effort)
                 continue
-            expr = {program.x[cid]: 1.0}
-            if dep.target in program.x:
-                _add(expr, program.x[dep.target], -1.0)
-            program.row(expr, -math.inf, 0.0, constraint.rule)
+            controlling = [a for a in candidate.approaches if imposes(replace(base, approach=a))]
+            if not controlling:
+                continue
+            if len(controlling) == len(candidate.approaches):  # it controls whatever its approach
+                for index, size in enumerate(candidate.sizes):
+                    _add(part, prog.size(cid, index), size.service.effort)
+            elif len(candidate.sizes) == 1:
+                for approach in controlling:
+                    _add(part, prog.approach(cid, approach), base.effort)
+            else:  # effort and approach both vary: k = its effort when in a controlling approach
+                top = max(s.service.effort for s in candidate.sizes)
+                k = prog.var(upper=top, integer=False)
+                own = {prog.size(cid, i): -s.service.effort for i, s in enumerate(candidate.sizes)}
+                imposing = {prog.approach(cid, a): -top for a in controlling}
+                prog.row({k: 1.0, **own}, -math.inf, 0.0, None)
+                prog.row({k: 1.0, **imposing}, -math.inf, 0.0, None)
+                prog.row({k: 1.0, **own, **imposing}, -top, math.inf, None)
+                part[k] = 1.0
+        return part
 
+    def cover_in_time(self, constraint: Constraint) -> None:
+        prog = self.prog
+        for goal, keys in self.p.goal_targets.items():
+            for key in keys:
+                eligible = constraint.eligible.get((goal, key), frozenset())
+                if eligible:
+                    expr: Expr = {}
+                    for vid in sorted(eligible):
+                        _add(expr, prog.size(*split_vid(vid)), 1.0)
+                    self.holds(constraint, (goal,), expr, 1.0, math.inf)
+                else:
+                    prog.unattainable.append(Unattainable(constraint.rule, goal, key[1], key[2], constraint.bound))
 
-def _acyclic_rows(program: Program, problem: Problem, constraint: Constraint) -> None:
-    """Chosen members of a strongly connected component need a topological potential π:
-    π_i ≥ π_d + 1 along every edge i → d whose ends are both chosen (else the row is slack)."""
-    graph = nx.DiGraph()
-    for cid, candidate in problem.candidates.items():
-        for dep in candidate.service.depends_on:
-            if dep.kind == constraint.spec.dependency and dep.target in problem.candidates:
-                graph.add_edge(cid, dep.target)
-    for component in nx.strongly_connected_components(graph):
-        if len(component) < 2:
-            continue
-        size = float(len(component))
-        potential = {cid: program.var(upper=size - 1, integer=False) for cid in sorted(component)}
-        for src, dst in graph.subgraph(component).edges:
-            program.row(
-                {potential[src]: 1.0, potential[dst]: -1.0, program.x[src]: -size, program.x[dst]: -size},
-                1.0 - 2 * size, math.inf, constraint.rule,
-            )
+    def min_probability(self, constraint: Constraint) -> None:
+        prog = self.prog
+        for cid, found in sorted(constraint.services.items()):
+            candidate = self.p.candidates[cid]
+            if len(found) == len(candidate.sizes) * len(candidate.approaches):
+                self.holds(constraint, (cid,), {prog.x[cid]: 1.0}, -math.inf, 0.0)
+                continue
+            for index in range(len(candidate.sizes)):
+                approaches = [a for a in candidate.approaches if (index, a) in found]
+                if len(approaches) == len(candidate.approaches):
+                    self.holds(constraint, (cid,), {prog.size(cid, index): 1.0}, -math.inf, 0.0)
+                    continue
+                for approach in approaches:
+                    self.holds(constraint, (cid,), {prog.size(cid, index): 1.0, prog.approach(cid, approach): 1.0},
+                               -math.inf, 1.0)
 
+    def requires_prerequisites(self, constraint: Constraint) -> None:
+        prog = self.prog
+        for src, dst in constraint.edges:
+            expr = {prog.x[src]: 1.0}
+            if dst in prog.x:
+                _add(expr, prog.x[dst], -1.0)
+            self.holds(constraint, (src, dst), expr, -math.inf, 0.0)
 
-def _probability_rows(program: Program, problem: Problem, constraint: Constraint) -> None:
-    for cid, candidate in problem.candidates.items():
-        if exact(candidate.service.probability) < constraint.bound:
-            program.row({program.x[cid]: 1.0}, -math.inf, 0.0, constraint.rule)
+    def acyclic(self, constraint: Constraint) -> None:
+        """Chosen members of a strongly connected component need a topological potential π:
+        π_i ≥ π_d + 1 along every edge i → d whose ends are both chosen (else the row is slack)."""
+        prog, graph = self.prog, nx.DiGraph()
+        for cid, candidate in self.p.candidates.items():
+            for dep in candidate.service.depends_on:
+                if dep.kind == constraint.spec.dependency and dep.target in self.p.candidates:
+                    graph.add_edge(cid, dep.target)
+        for component in nx.strongly_connected_components(graph):
+            if len(component) < 2:
+                continue
+            size = float(len(component))
+            potential = {cid: prog.var(upper=size - 1, integer=False) for cid in sorted(component)}
+            for src, dst in sorted(graph.subgraph(component).edges):
+                expr = {potential[src]: 1.0, potential[dst]: -1.0, prog.x[src]: -size, prog.x[dst]: -size}
+                self.holds(constraint, (src,), expr, 1.0 - 2 * size, math.inf)
 
+    def harm(self, constraint: Constraint) -> None:
+        """A flagged harm is active when its service runs in an approach it applies in and what it hits is
+        there; the rule flags it without a running mitigator, with one, or either way."""
+        prog = self.prog
+        for edge in self.p.harms:
+            fires = constraint.harms.get((edge.src, edge.index))
+            if fires is None:
+                continue
+            candidate = self.p.candidates[edge.src]
+            active: Expr = {}
+            applying = [a for a in candidate.approaches if edge.applies(a)]
+            if not applying:
+                continue  # the harm applies in none of the approaches its service may run in
+            if len(applying) == len(candidate.approaches):
+                active[prog.x[edge.src]] = 1.0
+            else:
+                for approach in applying:
+                    _add(active, prog.approach(edge.src, approach), 1.0)
+            limit = 0.0
+            if edge.target_kind == "service":
+                _add(active, prog.x[edge.target], 1.0)
+                limit = 1.0
+            unmitigated, fresh, delivering = fires
+            held = [m for m in edge.delivering if m in prog.x]  # mitigators that already deliver
+            new = [m for m in edge.mitigators if m in prog.x and m not in held]  # ones that would not deliver yet
+            ids = (edge.src, edge.target)
+            if unmitigated and (fresh or not new) and (delivering or not held):
+                self.holds(constraint, ids, active, -math.inf, limit)  # flagged whatever mitigates it
+                continue
+            if unmitigated:  # flagged while no mitigator runs: active - Σ mitigators ≤ limit
+                expr = dict(active)
+                for m in new + held:
+                    _add(expr, prog.x[m], -1.0)
+                self.holds(constraint, ids, expr, -math.inf, limit)
+            if fresh and new:  # flagged while one that does not deliver yet runs and none that does
+                some = self._any_of(new)
+                expr = {**active, some: 1.0}
+                for m in held:
+                    _add(expr, prog.x[m], -1.0)
+                self.holds(constraint, ids, expr, -math.inf, limit + 1.0)
+            if delivering and held:  # flagged while one that already delivers runs
+                self.holds(constraint, ids, {**active, self._any_of(held): 1.0}, -math.inf, limit + 1.0)
 
-ROWS = {
-    "share_min": _share_rows, "share_max": _share_rows, "cover_in_time": _cover_rows,
-    "min_probability": _probability_rows, "requires_prerequisites": _prerequisite_rows,
-    "acyclic": _acyclic_rows, "harm_inactive": _harm_rows, "harm_mitigated": _harm_rows,
-}
+    def _any_of(self, services: list[str]) -> int:
+        """A variable that is 1 when any of the services runs (it may be 1 only if forced by one of them)."""
+        prog = self.prog
+        some = prog.var()
+        for m in services:
+            prog.row({some: 1.0, prog.x[m]: -1.0}, 0.0, math.inf, None)
+        return some
 
+    def client_quick(self, constraint: Constraint) -> None:
+        prog = self.prog
+        for client in constraint.clients:
+            serving = [cid for cid, c in self.p.candidates.items()
+                       if client in c.service.clients and is_quick(c.service, self.p.horizons)]
+            if not serving:
+                prog.unattainable.append(Unattainable(constraint.rule, None, client, None, None))
+                continue
+            self.holds(constraint, (client,), {prog.x[cid]: 1.0 for cid in serving}, 1.0, math.inf)
 
-def _coverage(program: Program, problem: Problem, target: Target, weight: float) -> None:
-    """Exact ``1 − Π(1 − p_k x_k)`` over the linked candidates: u_k = u_{k−1} − p_k·w_k with
-    w_k = x_k·u_{k−1} (binary times bounded), linearised by w_k ≤ x_k and w_k ≤ u_{k−1}. Maximising
-    pushes each w_k to its cap, so Σ p_k·w_k = 1 − u_K is exactly the coverage of the chosen set."""
-    linked = sorted(target.linked, key=lambda c: (-problem.candidates[c].service.probability, c))
-    linked = [c for c in linked if problem.candidates[c].service.probability > 0]
-    previous: int | None = None  # u_{k-1}; None stands for the constant 1
-    for k, cid in enumerate(linked):
-        p = problem.candidates[cid].service.probability
-        w = program.var(cost=-weight * p, integer=False)
-        program.row({w: 1.0, program.x[cid]: -1.0}, -math.inf, 0.0, None)
-        if previous is not None:
-            program.row({w: 1.0, previous: -1.0}, -math.inf, 0.0, None)
-        if k < len(linked) - 1:
-            u = program.var(integer=False)
-            coefs = {u: 1.0, w: p}
-            if previous is not None:
-                coefs[previous] = -1.0
-            rhs = 0.0 if previous is not None else 1.0
-            program.row(coefs, rhs, rhs, None)
-            previous = u
+    def quick_probability_min(self, constraint: Constraint) -> None:
+        """Some chosen quick size reaches the bound; with or_none, unless nothing chosen is quick at all."""
+        prog, likely, quick = self.prog, {}, {}
+        bound = constraint.bound + (STRICT_MARGIN if constraint.strict else 0.0)
+        for cid, candidate in self.p.candidates.items():
+            if is_quick(candidate.service, self.p.horizons):
+                for index, size in enumerate(candidate.sizes):
+                    quick[prog.size(cid, index)] = 1.0
+                    if size.service.probability >= bound - 1e-12:
+                        likely[prog.size(cid, index)] = 1.0
+        if not constraint.or_none:
+            self.holds(constraint, (), likely, 1.0, math.inf)
+            return
+        some = prog.var()  # 1 when something chosen is quick
+        prog.row({**quick, some: -float(len(quick))}, -math.inf, 0.0, None)
+        self.holds(constraint, (), {**likely, some: -1.0}, 0.0, math.inf)
+
+    def adherence_min(self, constraint: Constraint) -> None:
+        weights = self.p.coverage_weights()
+        expr = {self.prog.a[key]: w for key, w in weights.items() if key in self.prog.a}
+        self.holds(constraint, (), expr, constraint.bound, math.inf, 1.0)
+
+    def goal_adherence_min(self, constraint: Constraint) -> None:
+        for goal in constraint.goals:
+            self.holds(constraint, (goal,), self.goal_adherence(goal), constraint.bound, math.inf, 1.0)
 
 
 def build_program(problem: Problem) -> Program:
-    """Maximise Σ_g w_g·a_g / Σ w minus the cost of the changes from today, under every implied constraint."""
-    program = Program()
-    cost = problem.change_cost
-    for cid, candidate in problem.candidates.items():
-        today = cid in problem.today
-        program.x[cid] = program.var(cost=-cost if today else cost)
-        program.constant += cost if today else 0.0
-        program.effort[program.x[cid]] = candidate.service.effort
-        if len(candidate.approaches) > 1:
-            choice = {program.x[cid]: -1.0}
-            for index, approach in enumerate(candidate.approaches):
-                program.y[(cid, approach)] = program.var(cost=problem.approach_cost if index else 0.0)
-                choice[program.y[(cid, approach)]] = 1.0
-            program.row(choice, 0.0, 0.0, None)
-    program.row({v: 1.0 for v in program.x.values()}, 1.0, math.inf, None)  # a PMO with no service is no mix
-    program.row(dict(program.effort), -math.inf, problem.capacity, CAPACITY)
-    targets = {(t.kind, t.target): t for t in problem.targets}
+    """Maximise Σ_g w_g·a_g / Σ w minus the costs of the changes and of the findings, under the hard conditions."""
+    builder = _Builder(problem)
+    builder.choices()
+    builder.protections()
     for key, weight in problem.coverage_weights().items():
-        if weight > 0:
-            _coverage(program, problem, targets[key], weight)
+        builder.coverage(key, problem.targets[key], weight)
+    for key, weight in problem.late_weights().items():
+        builder.coverage(key, problem.targets[key], weight)
     for constraint in problem.constraints:
-        ROWS[constraint.kind](program, problem, constraint)
-    return program
+        if constraint.applies:
+            getattr(builder, constraint.kind)(constraint)
+    return builder.prog
 
 
-def solve(program: Program, problem: Problem, omit: frozenset[str] = frozenset(), cost: Expr | None = None) -> Solution | None:
-    """The optimum without the omitted groups (or with another cost to minimise); None if infeasible."""
+def tangent(program: Program, key: tuple[str, str, float], at: float) -> None:
+    """n ≤ 1 − e^at·(1 + L − at): the tangent of the noisy-OR 1 − e^L at L = at."""
+    n, terms = program.nor[key]
+    program.tangents.add((key, round(at, 9)))
+    slope = math.exp(at)
+    program.row({n: 1.0, **{v: slope * c for v, c in terms.items()}}, -math.inf, 1 - slope * (1 - at), None)
+
+
+def no_good(program: Program, problem: Problem, solution: Solution, only: set[str] | None = None) -> None:
+    """Cut off this mix: its choice of candidate, size and approach for every candidate, or, with ``only``,
+    for those candidates alone (the services a finding is about that the mix changed), so the next solve
+    finds another."""
+    ones: list[int] = []
+    zeros: list[int] = []
+    for cid, var in program.x.items():
+        if only is not None and cid not in only:
+            continue
+        if cid in solution.chosen:
+            index, approach = solution.chosen[cid]
+            ones += [var] + [v for v in (program.z.get((cid, index)), program.y.get((cid, approach))) if v is not None]
+        else:
+            zeros.append(var)
+    program.row({**{v: 1.0 for v in ones}, **{v: -1.0 for v in zeros}}, -math.inf, len(ones) - 1.0, None)
+
+
+def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[int, float] | None,
+         start: list[float] | None = None):
+    """One HiGHS run of the program as it is (from a feasible start, when given); the values, or None."""
     rows = [r for r in program.rows if r.group is None or r.group not in omit]
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(program.cost), len(rows)
@@ -257,7 +521,10 @@ def solve(program: Program, problem: Problem, omit: frozenset[str] = frozenset()
         lp.col_cost_ = np.zeros(len(program.cost))
         for var, coef in cost.items():
             lp.col_cost_[var] = coef
-    lp.col_lower_, lp.col_upper_ = np.zeros(len(program.cost)), np.array(program.upper)
+    lower, upper = np.zeros(len(program.cost)), np.array(program.upper)
+    for var, value in (fixed or {}).items():
+        lower[var] = upper[var] = value
+    lp.col_lower_, lp.col_upper_ = lower, upper
     lp.row_lower_ = np.array([max(r.lo, -highspy.kHighsInf) for r in rows])
     lp.row_upper_ = np.array([min(r.hi, highspy.kHighsInf) for r in rows])
     lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in program.integer]
@@ -274,17 +541,53 @@ def solve(program: Program, problem: Problem, omit: frozenset[str] = frozenset()
     highs = highspy._Highs()  # the core binding (in highspy.__all__): highspy.Highs prints a banner when created
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", 0.0)
+    highs.setOptionValue("threads", 1)  # one worker: faster on these models than two, and the same on every machine
     highs.passModel(lp)
+    if start is not None:
+        given = highspy.HighsSolution()
+        given.col_value = start
+        given.value_valid = True
+        highs.setSolution(given)
     highs.run()
     status = highs.getModelStatus()
     if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
         return None  # every variable is bounded: "unbounded or infeasible" can only be infeasible
     if status != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError(f"HiGHS stopped without an optimum: {highs.modelStatusToString(status)}")
-    values = highs.getSolution().col_value
-    chosen = [cid for cid, var in program.x.items() if values[var] > 0.5]
-    approaches = {}
-    for cid in chosen:
-        options = problem.candidates[cid].approaches
-        approaches[cid] = next((a for a in options if values[program.y[(cid, a)]] > 0.5), options[0]) if len(options) > 1 else options[0]
-    return Solution(chosen, approaches, -(highs.getInfo().objective_function_value + program.constant))
+    return list(highs.getSolution().col_value), highs.getInfo().objective_function_value
+
+
+def solve(program: Program, problem: Problem, omit: frozenset[str] = frozenset(), cost: Expr | None = None,
+          fixed: dict[int, float] | None = None) -> Solution | None:
+    """The optimum without the omitted groups (or with another cost to minimise, or some variables fixed);
+    None if infeasible. Tangents of the noisy-OR are added until its estimate is exact at the optimum."""
+    start = None
+    while True:
+        found = _run(program, omit, cost, fixed, start)
+        if found is None:
+            return None
+        values, value = found
+        start = list(values)  # the next run starts from this mix, its estimates lowered to the truth
+        added = 0
+        for key, (n, terms) in program.nor.items():
+            at = sum(c for v, c in terms.items() if values[v] > 0.5)
+            if values[n] > 1 - math.exp(at) + EXACT and (key, round(at, 9)) not in program.tangents:
+                tangent(program, key, at)
+                start[program.a[key]] -= problem.conventions.redundancy * (values[n] - (1 - math.exp(at)))
+                start[n] = 1 - math.exp(at)
+                added += 1
+        if not added or cost is not None:
+            break
+    chosen: dict[str, tuple[int, str | None]] = {}
+    for cid, var in program.x.items():
+        if values[var] > 0.5:
+            candidate: Candidate = problem.candidates[cid]
+            size = next((i for i in range(len(candidate.sizes)) if values[program.size(cid, i)] > 0.5), 0)
+            approach = next((a for a in candidate.approaches if values[program.approach(cid, a)] > 0.5),
+                            candidate.approaches[0])
+            chosen[cid] = (size, approach)
+    weights = problem.coverage_weights()
+    adherence = sum(w * values[program.a[k]] for k, w in weights.items() if k in program.a)
+    broken = [s for s in program.soft if values[s.var] > 0.5]
+    objective = -(value + program.constant)
+    return Solution(chosen, objective, adherence, broken)

@@ -1,51 +1,81 @@
-"""From a solution to a recommendation: the changed knowledge base, the full rulebook run on it,
-and a reason for every change.
+"""From a solution to a recommendation: the changed knowledge base, the full rulebook run on it, a reason for
+every change, and the new findings no mix avoids, each with why.
 
-A change's reason is counterfactual: undo that one change in the recommended mix, run the rulebook
-again, and the findings that come back (and the adherence lost) are what the change addresses.
+The rulebook has the last word: each optimum is analysed in full, and a mix in which it finds a warning or
+an error that today's mix does not have, and that the model did not count, is cut off and the next best one
+tried (at most ``[mix] verify_rounds`` times). Reasons come from that one before/after pair: a finding today
+that the recommended mix no longer has belongs to the changes of the services it is about (its subjects, the
+services delivering the goal or serving the client it names), and a finding about the mix as a whole to the
+changes that move the measure it tests. The count of analyses is bounded, whatever the number of changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..analysis import Analysis, reanalyze
 from ..findings import Finding
 from ..knowledge import KnowledgeBase, Service
+from ..measures import imposes, is_quick, target_adherence
+from ..vocabulary import LEVEL_ORDER
 from .infeasible import Conflict, explain_infeasible
-from .milp import Solution, Unattainable, build_program, solve
-from .problem import Problem, build_problem
+from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
+from .probe import flagged, variant
+from .problem import CAPACITY, CORE, Problem, additions, build_problem
+from .scenarios import Scenario, ScenarioResult, evaluate_scenario, load_scenarios, side
 
 
 @dataclass
 class Change:
-    kind: str  # added | removed | changed
-    service: Service  # as it is in the recommended mix (added, changed) or today (removed)
-    before: str | None = None  # approach today (changed)
-    after: str | None = None  # approach recommended (changed)
+    kind: str  # added | removed | changed (approach) | resized (effort)
+    service: Service  # as it is in the recommended mix (added, changed, resized) or today (removed)
+    before: Any = None  # approach (changed) or effort (resized) today
+    after: Any = None  # approach or effort recommended
     origin: str = ""  # active | proposed | catalogue
+    assumed: dict[str, str] = field(default_factory=dict)  # an addition: field -> where its value comes from
+    probability_before: float | None = None  # resized: the probability at today's effort
     prevents: tuple[Finding, ...] = ()
     goals: tuple[tuple[str, float], ...] = ()  # goal id, adherence it adds
     frees: float = 0.0  # effort it frees where the mix would not fit otherwise
+    forced: str = ""  # a core service dropped: why it had to go
 
     def reason(self) -> str:
         parts = []
+        if self.forced:
+            parts.append(self.forced)
         if self.prevents:
             parts.append("avoids " + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.prevents))
         if self.goals:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
         if self.frees:
             parts.append(f"frees {self.frees:g} effort the other changes need")
+        if self.kind == "resized" and self.after < self.before and not self.frees:
+            parts.append(f"frees {self.before - self.after:g} effort")
         return "; ".join(parts) or "no effect on findings or goals"
 
+    def assumptions(self) -> str:
+        """What the mix assumes of an addition, in words."""
+        s = self.service
+        clients = ", ".join(s.clients) or "no client"
+        return (f"assumed effort {s.effort:g} ({self.assumed.get('effort', 'the workspace')}), probability "
+                f"{s.probability * 100:g}% ({self.assumed.get('probability', 'the workspace')}), value after "
+                f"{s.months_to_value:g} months ({self.assumed.get('months_to_value', 'the workspace')}), serves "
+                f"{clients} ({self.assumed.get('clients', 'the workspace')})")
+
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"service": self.service.id, "name": self.service.name}
+        s = self.service
+        data: dict[str, Any] = {"service": s.id, "name": s.name}
         if self.kind == "added":
-            data |= {"origin": self.origin, "term": self.service.term, "effort": self.service.effort,
-                     "probability": self.service.probability, "approach": self.service.approach}
+            data |= {"origin": self.origin, "term": s.term, "effort": s.effort, "probability": s.probability,
+                     "months_to_value": s.months_to_value, "clients": list(s.clients), "approach": s.approach,
+                     "assumed": dict(self.assumed)}
         elif self.kind == "removed":
-            data |= {"term": self.service.term, "effort": self.service.effort}
+            data |= {"term": s.term, "effort": s.effort}
+        elif self.kind == "resized":
+            data |= {"from": self.before, "to": self.after, "probability_from": self.probability_before,
+                     "probability_to": s.probability}
         else:
             data |= {"from": self.before, "to": self.after}
         return data | {
@@ -54,6 +84,19 @@ class Change:
                          for f in self.prevents],
             "goals": [{"goal": goal, "adherence": round(gain, 4)} for goal, gain in self.goals],
         }
+
+
+@dataclass
+class Unavoidable:
+    """A warning or error today's mix does not have and the recommended mix does, with why no mix avoids it."""
+
+    rule: str
+    level: str
+    subjects: tuple[str, ...]
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "level": self.level, "subjects": list(self.subjects), "reason": self.reason}
 
 
 @dataclass
@@ -66,6 +109,9 @@ class MixResult:
     changes: list[Change]
     unattainable: list[Unattainable]
     conflict: Conflict | None
+    unavoidable: list[Unavoidable] = field(default_factory=list)
+    rounds: int = 0  # full analyses run to verify optima
+    scenarios: list[ScenarioResult] = field(default_factory=list)  # the workspace's what-if variants, evaluated
 
     def of(self, kind: str) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -84,14 +130,18 @@ class MixResult:
         return {
             "status": self.status,
             "workspace": self.before.kb.workspace,
+            "objective_text": OBJECTIVE,
             "mix": self.mix,
             "added": [c.to_json() for c in self.of("added")],
             "removed": [c.to_json() for c in self.of("removed")],
             "changed": [c.to_json() for c in self.of("changed")],
+            "resized": [c.to_json() for c in self.of("resized")],
             "shares": summary["shares"],
             "adherence": summary["adherence"],
             "effort": effort_of(self.after.kb),
             "capacity": self.problem.capacity,
+            "capacity_note": self.problem.capacity_note,
+            "capacity_source": self.problem.capacity_source,
             "objective": round(self.solution.objective, 6) if self.solution else None,
             "before": {
                 "mix": [s.id for s in self.before.kb.services.values() if s.active],
@@ -100,24 +150,48 @@ class MixResult:
                 "effort": effort_of(self.before.kb),
                 "findings": self.before.counts(),
             },
+            "core": {cid: c.core for cid, c in sorted(self.problem.candidates.items()) if c.core},
+            "locked": sorted(cid for cid, c in self.problem.candidates.items() if c.locked),
+            "not_proposed": dict(sorted(self.problem.excluded.items())),
             "constraints": [c.to_json() for c in self.problem.constraints],
             "unattainable": [
                 {"rule": u.rule, "goal": u.goal, "target": u.target, "text": unattainable_text(u, self.before.kb)}
                 for u in self.unattainable
             ],
+            "unavoidable": [u.to_json() for u in self.unavoidable],
             "conflict": self.conflict.to_json() if self.conflict else None,
+            "scenarios": [r.to_json(self.before) for r in self.scenarios],
             "resolved": [{"rule": f.rule, "level": f.level, "subjects": f.subjects, "message": f.message} for f in self.resolved()],
             "findings_after": [f.to_json() for f in self.after.findings],
         }
 
 
+OBJECTIVE = (
+    "The recommended mix is the one most likely to meet your goals in time (weighted by their priority and their "
+    "client's weight) within the capacity, with no error-level finding a mix can avoid, each warning or info "
+    "finding it keeps counted as a cost, and as few changes to today's services as that allows."
+)
+
+
+def comparison(result: MixResult, extra: list[ScenarioResult]) -> list[dict[str, Any]]:
+    """The columns of the side-by-side table: today, the recommended mix (when feasible), each scenario."""
+    today = result.before
+    columns = [{"name": "Today", "feasible": True, **side(today, today)}]
+    if result.status == "optimal":
+        columns.append({"name": "Recommended", "feasible": True, **side(result.after, today)})
+    columns += [{"name": r.name, "feasible": r.feasible, **side(r.analysis, today)} for r in list(result.scenarios) + extra]
+    return columns
+
+
 def unattainable_text(item: Unattainable, kb: KnowledgeBase) -> str:
+    if item.goal is None:
+        client = kb.clients[item.target].name if item.target in kb.clients else item.target
+        return f"No candidate whose value is perceived within the short horizon serves {client} ({item.target})"
     target = kb.outcomes[item.target].name if item.target in kb.outcomes else item.target
     goal = kb.goals[item.goal].name or item.goal
-    return (
-        f"No candidate delivers {target} ({item.target}) within {item.due_months:g} months with p ≥ "
-        f"{item.bound * 100:g}%, as the goal {goal} ({item.goal}) needs"
-    )
+    bound = f" with a value of at least {item.bound * 100:g}%" if item.bound is not None else ""
+    return (f"No candidate delivers {target} ({item.target}) within {item.due_months:g} months{bound}, "
+            f"as the goal {goal} ({item.goal}) needs")
 
 
 def _key(finding: Finding) -> tuple[str, tuple[str, ...]]:
@@ -128,22 +202,24 @@ def effort_of(kb: KnowledgeBase) -> float:
     return round(sum(s.effort for s in kb.services.values() if s.active), 6)
 
 
+def chosen_service(problem: Problem, cid: str, size: int, approach: str | None) -> Service:
+    return replace(problem.candidates[cid].sizes[size].service, status="active", approach=approach)
+
+
 def mix_kb(kb: KnowledgeBase, problem: Problem, solution: Solution) -> KnowledgeBase:
-    """Today's knowledge base with the recommended mix: chosen services active in their chosen
-    approach, dropped ones retired, chosen catalogue services added."""
+    """Today's knowledge base with the recommended mix: chosen services active at their chosen size and
+    approach, dropped ones retired, chosen additions added."""
     services: dict[str, Service] = {}
-    chosen = set(solution.chosen)
     for sid, service in kb.services.items():
-        candidate = problem.candidates.get(sid)
-        if candidate is None:
-            services[sid] = service
-        elif sid in chosen:
-            services[sid] = replace(candidate.service, status="active", approach=solution.approaches[sid])
+        if sid in solution.chosen:
+            services[sid] = chosen_service(problem, sid, *solution.chosen[sid])
+        elif service.active and sid in problem.candidates:
+            services[sid] = replace(service, status="retired")
         else:
-            services[sid] = replace(service, status="retired") if service.active else service
-    for cid in solution.chosen:
+            services[sid] = service
+    for cid, (size, approach) in solution.chosen.items():
         if cid not in services:
-            services[cid] = replace(problem.candidates[cid].service, status="active", approach=solution.approaches[cid])
+            services[cid] = chosen_service(problem, cid, size, approach)
     absent = {k: v for k, v in kb.absent_catalogue.items() if k not in services}
     return replace(kb, services=services, absent_catalogue=absent)
 
@@ -152,56 +228,345 @@ def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> l
     changes = []
     for sid, service in after.services.items():
         old = before.services.get(sid)
+        candidate = problem.candidates.get(sid)
         if service.active and (old is None or not old.active):
-            changes.append(Change("added", service, origin=problem.candidates[sid].origin))
-        if old is not None and old.active and not service.active:
-            changes.append(Change("removed", old))
-        if service.active and sid in problem.candidates and service.approach != problem.candidates[sid].approaches[0]:
-            changes.append(Change("changed", service, problem.candidates[sid].approaches[0], service.approach))
+            changes.append(Change("added", service, origin=candidate.origin, assumed=dict(candidate.assumed)))
+        elif old is not None and old.active and not service.active:
+            forced = ""
+            if candidate is not None and candidate.core:
+                why = problem.core_exempt.get(sid) or problem.paired(sid) or problem.core_note
+                forced = f"core ({candidate.core}), but {why}"
+            changes.append(Change("removed", old, forced=forced))
+        elif service.active and old is not None:
+            if service.approach != old.approach:
+                changes.append(Change("changed", service, old.approach, service.approach))
+            if service.effort != old.effort:
+                changes.append(Change("resized", service, old.effort, service.effort,
+                                      probability_before=old.probability))
     return changes
 
 
-def _undo(change: Change, before: KnowledgeBase, after: KnowledgeBase) -> KnowledgeBase:
-    services = dict(after.services)
-    sid = change.service.id
-    if change.kind == "added" and sid not in before.services:
-        del services[sid]
-    elif change.kind == "added":
-        services[sid] = replace(services[sid], status=before.services[sid].status)
-    elif change.kind == "removed":
-        services[sid] = before.services[sid]
-    else:
-        services[sid] = replace(services[sid], approach=change.before)
-    return replace(after, services=services)
+# ------------------------------------------------------------------ reasons from one before/after pair
 
 
-def _goal_adherence(analysis: Analysis) -> dict[str, float]:
-    return {f.key: f.fields["adherence"] for f in analysis.facts.facts if f.type == "goal"}
-
-
-def _explain_changes(result_after: Analysis, before: Analysis, problem: Problem, changes: list[Change]) -> None:
-    after_keys = {_key(f) for f in result_after.findings}
-    adherence = _goal_adherence(result_after)
+def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[Change]) -> None:
+    by_service: dict[str, list[Change]] = {}
     for change in changes:
-        undone = reanalyze(before, _undo(change, before.kb, result_after.kb))
-        change.prevents = tuple(f for f in undone.findings if _key(f) not in after_keys)
-        change.goals = tuple(
-            (goal, adherence[goal] - value) for goal, value in _goal_adherence(undone).items()
-            if adherence[goal] - value > 5e-5
-        )
-        if change.kind == "removed" and effort_of(undone.kb) > problem.capacity + 1e-9:
-            change.frees = change.service.effort
+        by_service.setdefault(change.service.id, []).append(change)
+    kb_after = after.kb
+    delivering: dict[str, set[str]] = {}  # goal -> services delivering one of its targets, today or after
+    for covers in (before.facts.covers, after.facts.covers):
+        for goal, targets in covers.items():
+            for cover in targets:
+                delivering.setdefault(goal, set()).update(d.service for d in cover.deliveries)
+    after_keys = {_key(f) for f in after.findings}
+    prevents: dict[int, list[Finding]] = {}
+    for finding in before.findings:
+        if _key(finding) in after_keys:
+            continue
+        owners: list[Change] = []
+        for subject in finding.subjects:
+            owners += _of_service(by_service.get(subject, []), finding)
+            for sid in sorted(delivering.get(subject, ())):  # a goal gains only from more or stronger delivery
+                owners += [c for c in _of_service(by_service.get(sid, []), finding) if _strengthens(c)]
+            if subject in before.kb.clients:
+                owners += [c for c in changes if subject in c.service.clients]
+        if not owners:  # about the mix as a whole: the changes that move what it measures its way
+            owners = _movers(finding, before, after, changes)
+        for owner in dict.fromkeys(map(id, owners)):
+            prevents.setdefault(owner, []).append(finding)
+    for change in changes:
+        change.prevents = tuple(prevents.get(id(change), ()))
+    _gains(before, after, problem, changes)
+    total = effort_of(kb_after)
+    for change in changes:
+        freed = change.service.effort if change.kind == "removed" else (
+            change.before - change.after if change.kind == "resized" and change.after < change.before else 0.0)
+        if freed and total + freed > problem.capacity + 1e-9:
+            change.frees = round(freed, 6)
 
 
-def recommend(analysis: Analysis, capacity: float | None = None) -> MixResult:
-    """The best mix under the constraints the rules imply, with the full rulebook run on it."""
+# What a change of approach moves: whether a harm applies (and so is active), the service's approach, the share
+# of effort run in an imposing approach, and the count of services per tag and approach. A resize moves the
+# effort and, through it, the probability and everything measured from those.
+APPROACH_MOVES = {("harm", "active"), ("harm", "applies"), ("harm_reach", "active"), ("service", "approach"),
+                  ("mix", "control_share"), ("tag_approach", "count")}
+
+
+def _strengthens(change: Change) -> bool:
+    """Whether a change can only raise what the service delivers (added, grown, or moved to another approach)."""
+    return change.kind in ("added", "changed") or (change.kind == "resized" and change.after > change.before)
+
+
+def _of_service(changes: list[Change], finding: Finding) -> list[Change]:
+    """Which of the changes to one service a finding it no longer has goes to: with both a change of approach
+    and a resize, the change of approach when the finding tests something an approach moves, else the resize."""
+    kinds = {c.kind for c in changes}
+    if not {"changed", "resized"} <= kinds:
+        return changes
+    moved = any((e.fact.split(":", 1)[0], e.field) in APPROACH_MOVES for e in finding.evidence)
+    return [c for c in changes if c.kind == ("changed" if moved else "resized")]
+
+
+SHARE_PARTS = {  # the mix fact's share fields, and which services each counts (measures.py defines each)
+    "share_short": lambda s, h: s.term == "short", "share_medium": lambda s, h: s.term == "medium",
+    "share_long": lambda s, h: s.term == "long", "share_quick": is_quick, "control_share": lambda s, h: imposes(s),
+}
+
+
+def _movers(finding: Finding, before: Analysis, after: Analysis, changes: list[Change]) -> list[Change]:
+    """The changes that, each applied alone to today's mix, move a share the finding tests the way the whole
+    recommendation moves it (adherence: the changes that add adherence); every change when it tests neither.
+    Effort sums per share are updated per change, not recomputed."""
+    fields = {e.field for e in finding.evidence} | {  # a target profile fact measures its term's share
+        f"share_{e.fact.split(':', 1)[1]}" for e in finding.evidence if e.fact.startswith("profile:")}
+    horizons = before.kb.horizons
+    today = {s.id: s for s in before.kb.services.values() if s.active}
+    now_active = [s for s in after.kb.services.values() if s.active]
+
+    def sums(services) -> tuple[dict[str, float], float]:
+        return ({f: sum(s.effort for s in services if part(s, horizons)) for f, part in SHARE_PARTS.items()},
+                sum(s.effort for s in services))
+
+    def share(part: float, whole: float) -> float:
+        return part / whole if whole else 0.0
+
+    (was, total), (now, now_total) = sums(today.values()), sums(now_active)
+    tested = [f for f in SHARE_PARTS if f in fields and abs(share(now[f], now_total) - share(was[f], total)) > 1e-9]
+    movers = [c for c in changes if "adherence" in fields and c.goals]
+    for change in changes:
+        if change in movers or not tested:
+            continue
+        out = today.get(change.service.id)
+        into = None if change.kind == "removed" else change.service
+        if change.kind == "changed" and out is not None:  # the new approach alone, at today's effort
+            into = replace(out, approach=change.after)
+        elif change.kind == "resized" and out is not None:  # the new effort alone, in today's approach
+            into = replace(out, effort=change.after)
+        for f in tested:
+            part = SHARE_PARTS[f]
+            moved_part = was[f] - (out.effort if out and part(out, horizons) else 0.0) + (
+                into.effort if into and part(into, horizons) else 0.0)
+            moved_total = total - (out.effort if out else 0.0) + (into.effort if into else 0.0)
+            direction = share(now[f], now_total) - share(was[f], total)
+            if (share(moved_part, moved_total) - share(was[f], total)) * direction > 1e-12:
+                movers.append(change)
+                break
+    return movers if tested or movers else list(changes)
+
+
+def _gains(before: Analysis, after: Analysis, problem: Problem, changes: list[Change]) -> None:
+    """The adherence each change adds to each goal: the goal's adherence after, less the same with only that
+    change undone (its delivery removed, restored or at today's value), from measures.target_adherence. Only
+    the targets a change's service delivers (today or after) are looked at."""
+    redundancy = problem.conventions.redundancy
+    today = {(g, c.target): {d.service: d.value for d in c.in_time} for g, cs in before.facts.covers.items() for c in cs}
+    touching: dict[str, set[tuple[str, int]]] = {}  # service -> (goal, index of the target in the goal's covers)
+    for covers in (before.facts.covers, after.facts.covers):
+        for goal, targets in covers.items():
+            for number, cover in enumerate(targets):
+                for delivery in cover.in_time:
+                    touching.setdefault(delivery.service, set()).add((goal, number))
+    for change in changes:
+        if change.kind == "changed":
+            continue
+        sid = change.service.id
+        lost: dict[str, float] = {}
+        for goal, number in sorted(touching.get(sid, ())):
+            covers = after.facts.covers[goal]
+            cover = covers[number]
+            values = {d.service: d.value for d in cover.in_time}
+            undone = dict(values)
+            old = today.get((goal, cover.target), {})
+            if change.kind == "added":
+                undone.pop(sid, None)
+            elif sid in old:
+                undone[sid] = old[sid]
+            if undone != values:
+                lost[goal] = lost.get(goal, 0.0) + (target_adherence(values.values(), redundancy)
+                                                    - target_adherence(undone.values(), redundancy)) / len(covers)
+        change.goals = tuple((goal, gain) for goal, gain in sorted(lost.items()) if gain > 5e-5)
+
+
+# ------------------------------------------------------------------ the recommendation
+
+
+def _new(before: Analysis, after: Analysis) -> list[Finding]:
+    """Warnings and errors of a mix that today's mix does not have."""
+    today = {_key(f) for f in before.findings}
+    return [f for f in after.findings if f.level in ("error", "warning") and _key(f) not in today]
+
+
+def _stepped_down(before: Analysis, after: Analysis, finding: Finding) -> str:
+    """The more severe findings of today about the same subjects that the mix resolves, in words: a new
+    warning that takes an error's place (a goal now covered, but not yet likely enough) is a step forward."""
+    gone = {_key(f) for f in before.findings} - {_key(f) for f in after.findings}
+    rank = LEVEL_ORDER[finding.level]
+    worse = [f for f in before.findings
+             if _key(f) in gone and LEVEL_ORDER[f.level] < rank and f.subjects == finding.subjects]
+    return " and ".join(f"{f.rule} ({f.level})" for f in worse)
+
+
+def _counted(finding: Finding, broken: list[Soft]) -> bool:
+    """Whether the model counted this finding: it broke that rule's condition on the finding's subjects."""
+    return any(s.rule == finding.rule and set(s.ids) <= set(finding.subjects) for s in broken)
+
+
+def _forbid_states(analysis: Analysis, after: Analysis, problem: Problem, program: Program, finding: Finding) -> bool:
+    """Cut the sizes and approaches of the services a new finding is about that the rule would flag as things
+    stand in this mix: the engine runs the rule on each service's fact from the full analysis, at each of its
+    sizes and approaches. False when the finding is about no candidate's own fact (cut otherwise)."""
+    rule = analysis.rulebook.rules[finding.rule]
+    facts = {f.key: f for f in after.facts.facts if f.type == "service"}
+    owners, probes = [], []
+    for cid in finding.subjects:
+        candidate = problem.candidates.get(cid)
+        if candidate is None or cid not in facts or "service" not in {p.fact for p in rule.spec.match or []}:
+            continue
+        for index, size in enumerate(candidate.sizes):
+            for approach in candidate.approaches:
+                fields = {"status": "active", "probability": size.service.probability, "effort": size.service.effort}
+                probes.append(variant(facts[cid], **fields, **({"approach": approach} if approach else {})))
+                owners.append((cid, index, approach))
+    hits = flagged(analysis.compiled, rule, probes, after.facts.facts)
+    for (cid, index, approach), hit in zip(owners, hits):
+        if hit:
+            program.row({program.size(cid, index): 1.0, program.approach(cid, approach): 1.0}
+                        if program.size(cid, index) != program.approach(cid, approach) else {program.x[cid]: 1.0},
+                        -math.inf, 1.0 if program.size(cid, index) != program.approach(cid, approach) else 0.0, None)
+    return any(hits)
+
+
+def _moved(kb: KnowledgeBase, solution: Solution, problem: Problem, finding: Finding) -> set[str] | None:
+    """Where to cut: the services a finding is about whose place in the mix changed, else the changed services
+    next to them (a dependency either way, or a harm), else None (cut the whole mix)."""
+    def changed(cid: str) -> bool:
+        candidate = problem.candidates.get(cid)
+        if candidate is None:
+            return False
+        old = kb.services.get(cid)
+        state = solution.chosen.get(cid)
+        return old is None or not old.active or state is None or state != (0, candidate.approaches[0])
+
+    moved = {s for s in finding.subjects if changed(s)}
+    if moved:
+        return moved
+    subjects = set(finding.subjects)
+    near = set()
+    for cid, candidate in problem.candidates.items():
+        links = {d.target for d in candidate.service.depends_on} | {h.target for h in candidate.service.harms}
+        if cid in subjects:
+            near |= links
+        elif links & subjects:
+            near.add(cid)
+    moved = {cid for cid in near if changed(cid)}
+    return moved | (subjects & set(problem.candidates)) if moved else None
+
+
+def _why_unavoidable(program: Program, problem: Problem, solution: Solution, rule: str) -> str:
+    """Why no mix avoids the new findings of a rule that the model counted: one solve with them forbidden."""
+    mine = [s for s in solution.broken if s.rule == rule and s.new]
+    other = solve(program, problem, fixed={s.var: 0.0 for s in mine})
+    if other is None:
+        return "every mix that meets the hard conditions (capacity, protected services, error-level rules) has it"
+    instead = sorted({f"{s.rule} ({s.level})" for s in other.broken if s.new} - {f"{rule} ({mine[0].level})"})
+    worse = f", and would raise {', '.join(instead)} instead" if instead else ""
+    return (f"the best mix without it is worse ({other.objective:.3f} against {solution.objective:.3f}: it gives up "
+            f"more adherence or changes more{worse})")
+
+
+def _raise_capacity(program: Program, problem: Problem, conflict: Conflict, organisation: float) -> bool:
+    """When nobody set the capacity and today's effort cannot keep the core and meet the error-level rules,
+    the capacity becomes the least effort that can, if the organisation's capacity has room for it."""
+    needed = conflict.min_capacity
+    if problem.capacity_given or problem.capacity_note or needed is None or needed > organisation or needed <= problem.capacity:
+        return False
+    problem.capacity_note = (f"today's effort ({problem.capacity:g}) cannot keep every core service and meet the "
+                             f"error-level rules; {needed:g} is the least effort that can")
+    problem.capacity = needed
+    for row in program.rows:
+        if row.group == CAPACITY:
+            row.hi = needed
+    return True
+
+
+def _make_room(analysis: Analysis, program: Program, problem: Problem, conflict: Conflict) -> Program | None:
+    """When keeping every core service leaves no feasible mix, keep as many as the hard conditions allow: the
+    fewest drops first (a solve that minimises them), then the best mix with that many (a new program)."""
+    if problem.core_keep is not None or not any(CORE in fix for fix in conflict.fixes):
+        return None
+    core = [program.x[cid] for cid, c in problem.candidates.items() if c.core and cid not in problem.core_exempt]
+    fewest = solve(program, problem, frozenset([CORE]), cost={var: -1.0 for var in core})
+    if fewest is None:
+        return None
+    problem.core_keep = sum(1 for var in core if any(program.x[c] == var for c in fewest.chosen))
+    others = [" and ".join(fix) for fix in conflict.fixes if CORE not in fix]
+    problem.core_note = "the capacity and the error-level conditions leave no room for every core service" + (
+        f" (relaxing {' or '.join(others)} would)" if others else "")
+    return build_program(problem)
+
+
+def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list[Scenario] | None = None) -> MixResult:
+    """The best mix under the conditions the rules imply, verified by the full rulebook, beside the what-if
+    scenarios (default: those of the workspace's scenarios/ folder), each run through the rulebook once."""
     problem = build_problem(analysis, capacity)
-    program = build_program(problem)
-    solution = solve(program, problem)
-    if solution is None:
-        return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable,
-                         explain_infeasible(program, problem))
-    after = reanalyze(analysis, mix_kb(analysis.kb, problem, solution))
+    result = recommend_program(analysis, problem, build_program(problem))
+    if scenarios is None:
+        scenarios = load_scenarios(analysis.kb.workspace)
+    if scenarios:
+        open_services = additions(analysis)
+        result.scenarios = [evaluate_scenario(analysis, problem, result.unattainable, s, open_services)
+                            for s in scenarios]
+    return result
+
+
+def recommend_program(analysis: Analysis, problem: Problem, program: Program) -> MixResult:
+    """The verified optimum of a built program."""
+    tried: list[tuple[Solution, Analysis, list[Finding]]] = []
+    exhausted = False  # the cuts left no mix: the findings the rulebook raised on every mix tried are unavoidable
+    for _ in range(problem.settings.verify_rounds + 1):
+        solution = solve(program, problem)
+        if solution is None:
+            exhausted = bool(tried)
+            break
+        after = reanalyze(analysis, mix_kb(analysis.kb, problem, solution))
+        new = _new(analysis, after)
+        tried.append((solution, after, new))
+        uncounted = [f for f in new if not _counted(f, solution.broken)]
+        if not uncounted:
+            break
+        for finding in uncounted:
+            if not _forbid_states(analysis, after, problem, program, finding):
+                no_good(program, problem, solution, _moved(analysis.kb, solution, problem, finding))
+    if not tried:
+        conflict = explain_infeasible(program, problem)
+        if _raise_capacity(program, problem, conflict, analysis.kb.organisation.capacity):
+            return recommend_program(analysis, problem, program)
+        roomier = _make_room(analysis, program, problem, conflict)
+        if roomier is None:
+            return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable, conflict)
+        return recommend_program(analysis, problem, roomier)
+    solution, after, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[2]), len(t[2]),
+                                                      -t[0].objective))
+    unavoidable, reasons = [], {}
+    for finding in new:
+        if _counted(finding, solution.broken):
+            if finding.rule not in reasons:
+                reasons[finding.rule] = _why_unavoidable(program, problem, solution, finding.rule)
+            reason = reasons[finding.rule]
+        elif exhausted:
+            reason = (f"the full rulebook raised it on each of the {len(tried)} best mixes, and cutting off every "
+                      f"way of running the services it is about that raises it leaves no mix the hard conditions allow")
+        else:
+            reason = (f"the full rulebook raised it on each of the {len(tried)} best mixes tried; "
+                      f"raise [mix] verify_rounds to look further")
+        stepped = _stepped_down(analysis, after, finding)
+        if stepped:
+            reason = f"it takes the place of {stepped}, which the mix resolves; {reason}"
+        unavoidable.append(Unavoidable(finding.rule, finding.level, tuple(finding.subjects), reason))
     changes = _changes(analysis.kb, after.kb, problem)
-    _explain_changes(after, analysis, problem, changes)
-    return MixResult("optimal", analysis, after, problem, solution, changes, program.unattainable, None)
+    _explain(analysis, after, problem, changes)
+    return MixResult("optimal", analysis, after, problem, solution, changes, program.unattainable, None,
+                     unavoidable, len(tried))
+
+

@@ -19,8 +19,8 @@ from ..analysis import Analysis
 from ..findings import Finding
 from ..rules.load import Rule, RuleBook
 from ..rules.spec import OP_WORDS, AllOf, AnyOf
-from ..text import markdown_text, printable
-from ..why import WhyNot
+from ..text import markdown_text, num, printable
+from ..why import ConditionCheck, GroupCheck, WhyNot
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -35,12 +35,19 @@ def _shares(analysis: Analysis) -> str:
     return " / ".join(f"{term} {shares[term] * 100:.0f}%" for term in ("short", "medium", "long"))
 
 
+def _load(analysis: Analysis) -> str:
+    """``effort 96 of capacity 100 (96%)``: the figures the capacity rule reads, worded as the report words them."""
+    mix = next(f.fields for f in analysis.facts.facts if f.type == "mix")
+    return f"effort {num(mix['total_effort'])} of capacity {num(mix['capacity'])} ({mix['load'] * 100:.0f}%)"
+
+
 def print_analysis(analysis: Analysis, console: Console) -> None:
     summary = analysis.summary()
     adherence = summary["adherence"]
     console.print(f"[bold]{_markup(analysis.kb.organisation.name)}[/bold] - {summary['services']} active services", highlight=False)
     console.print(
-        f"effort by term: {_shares(analysis)}; adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
+        f"{_load(analysis)}; by term: {_shares(analysis)}; "
+        f"adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
     )
     counts = summary["findings"]
     console.print(", ".join(f"[{LEVEL_STYLE[k]}]{v} {k}{'s' if v != 1 else ''}[/]" for k, v in counts.items()))
@@ -68,6 +75,7 @@ def analysis_markdown(analysis: Analysis) -> str:
     adherence = summary["adherence"]
     lines += [
         f"- Active services: {summary['services']}",
+        f"- Effort: {_load(analysis).removeprefix('effort ')}",
         f"- Effort by term: {_shares(analysis)}",
         f"- Adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}",
         "- Findings: " + ", ".join(f"{v} {k}" for k, v in summary["findings"].items()),
@@ -125,12 +133,26 @@ def print_why_not(answer: WhyNot, console: Console) -> None:
         console.print(printable(f"{answer.rule} is disabled (set at {answer.disabled_by})."), markup=False)
         return
     console.print(printable(f"{answer.rule} did not fire for {answer.subject}:"), markup=False)
+    if answer.title:
+        console.print(printable(f"  ({answer.rule}: {answer.title})"), markup=False, style="dim")
     for text in answer.unevaluable:
         console.print(printable(f"  - {text}"), markup=False)
-    for check in answer.checks:
-        console.print(printable(f"  - {check.text()}"), markup=False, style=None if check.holds else "bold")
+    for fact in answer.facts:
+        console.print(printable(f"  {fact.title} [{fact.fact}]:"), markup=False)
+        _print_checks(fact.checks, console, "    ")
     for text in answer.blockers:
         console.print(printable(f"  - {text}"), markup=False)
+
+
+def _print_checks(checks: list[ConditionCheck | GroupCheck], console: Console, indent: str) -> None:
+    for check in checks:
+        if isinstance(check, GroupCheck):
+            verdict = "holds" if check.holds else "fails"
+            console.print(f"{indent}- {verdict}: {'one of' if check.kind == 'any' else 'each of'}:", markup=False,
+                          style=None if check.holds else "bold")
+            _print_checks(check.checks, console, indent + "    ")
+        else:
+            console.print(printable(f"{indent}- {check.text()}"), markup=False, style=None if check.holds else "bold")
 
 
 def print_rule_list(book: RuleBook, console: Console) -> None:
@@ -197,14 +219,9 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 
 def _implied(rule: Rule) -> str | None:
     """The constraint the rule puts on the recommended mix, in words."""
-    from ..mix.problem import Constraint
+    from ..mix.problem import implied_text
 
-    implies = rule.spec.implies
-    if implies is None:
-        return None
-    param = getattr(implies, "param", None)
-    bound = rule.params.get(param) if param else getattr(implies, "value", None)
-    return Constraint(rule.id, implies, bound, "").text()
+    return implied_text(rule)
 
 
 def print_rule(rule: Rule, console: Console) -> None:

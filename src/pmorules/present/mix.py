@@ -1,18 +1,28 @@
-"""The recommended mix in the terminal: a before/after table, the changes with their reasons,
-what no mix can fix, and the errors left."""
+"""The recommended mix in the terminal: a before/after table, the changes with their reasons and (for
+additions) their assumptions, the new findings no mix avoids, what no mix can fix, the errors left; the
+objective and its weights (``--explain``); a what-if variant; the side-by-side comparison (``--compare``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from ..mix.recommend import (
+    OBJECTIVE,
+    MixResult,
+    comparison,
+    effort_of,
+    unattainable_text,
+)
+from ..mix.scenarios import ScenarioResult, side
 from ..text import printable
 from ..vocabulary import TERMS
 
-from ..mix.recommend import MixResult, effort_of, unattainable_text
-
-MARKS = {"added": "+", "removed": "-", "changed": "~"}
+MARKS = {"added": "+", "removed": "-", "changed": "~", "resized": "="}
 
 
 def _pct(value: float | None) -> str:
@@ -40,6 +50,18 @@ def _table(result: MixResult) -> Table:
     return table
 
 
+def _what(change) -> str:
+    what = f"{change.service.name} ({change.service.id})"
+    if change.kind == "changed":
+        return what + f": approach {change.before} -> {change.after}"
+    if change.kind == "resized":
+        return what + (f": effort {change.before:g} -> {change.after:g} (probability "
+                       f"{change.probability_before * 100:.0f}% -> {change.service.probability * 100:.0f}%)")
+    if change.kind == "added":
+        return what + f" [{change.origin}]"
+    return what
+
+
 def print_mix(result: MixResult, console: Console) -> None:
     name = escape(printable(result.before.kb.organisation.name))  # workspace text: never markup, never control codes
     if result.status == "infeasible":
@@ -47,20 +69,25 @@ def print_mix(result: MixResult, console: Console) -> None:
         console.print(printable(result.conflict.text()), markup=False)
         return
     console.print(f"[bold]{name}[/bold]: recommended mix (optimal)", highlight=False)
+    console.print(OBJECTIVE, markup=False, style="dim")
     console.print(_table(result))
+    problem = result.problem
+    console.print(f"Capacity {problem.capacity:g}: {problem.capacity_note or problem.capacity_source}.", markup=False)
     if result.changes:
         console.print()
         console.print("[bold]Changes[/bold]")
         for change in result.changes:
-            what = f"{change.service.name} ({change.service.id})"
-            if change.kind == "changed":
-                what += f": {change.before} -> {change.after}"
-            elif change.kind == "added":
-                what += f" [{change.origin}]"
-            console.print(printable(f" {MARKS[change.kind]} {what}"), markup=False)
+            console.print(printable(f" {MARKS[change.kind]} {_what(change)}"), markup=False)
+            if change.kind == "added":
+                console.print(printable(f"     {change.assumptions()}"), markup=False, style="dim")
             console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
     else:
         console.print("Today's mix is already the best one under the constraints.")
+    if result.unavoidable:
+        console.print()
+        console.print("[bold]New findings no mix avoids[/bold]")
+        for item in result.unavoidable:
+            console.print(printable(f" {item.rule} ({item.level}) {', '.join(item.subjects)}: {item.reason}"), markup=False)
     if result.unattainable:
         console.print()
         console.print("[bold]No mix can fix[/bold]")
@@ -72,3 +99,138 @@ def print_mix(result: MixResult, console: Console) -> None:
         console.print("[bold]Errors left in the recommended mix[/bold]")
         for finding in left:
             console.print(printable(f" {finding.rule} {', '.join(finding.subjects)}: {finding.message}"), markup=False)
+    if result.scenarios:
+        console.print()
+        console.print(f"{len(result.scenarios)} what-if scenario(s) in scenarios/: compare them with --compare.",
+                      markup=False)
+
+
+def explain_json(result: MixResult) -> dict[str, Any]:
+    """The objective, its weights and what protects or excludes a service: what ``--explain`` shows."""
+    s = result.problem.settings
+    return {
+        "objective": OBJECTIVE,
+        "weights": {
+            "warning_cost": s.warning_cost, "info_cost": s.info_cost, "miss_cost": s.miss_cost,
+            "new_finding_factor": s.new_finding_factor, "change_cost": s.change_cost,
+            "approach_change_cost": s.approach_change_cost, "resize_cost": s.resize_cost,
+        },
+        "resizing": {"steps": s.resize_steps, "elasticity": s.resize_elasticity,
+                     "effect": "p' = 1 - (1 - p) ** (1 + elasticity * step): more effort, more chances to deliver"},
+        "capacity": result.problem.capacity, "capacity_note": result.problem.capacity_note,
+        "capacity_source": result.problem.capacity_source,
+        "constraints": [c.to_json() for c in result.problem.constraints],
+        "core": {cid: c.core for cid, c in sorted(result.problem.candidates.items()) if c.core},
+        "locked": sorted(cid for cid, c in result.problem.candidates.items() if c.locked),
+        "not_proposed": dict(sorted(result.problem.excluded.items())),
+    }
+
+
+WEIGHT_WORDS = {
+    "warning_cost": "points of adherence a warning-level finding costs",
+    "info_cost": "points of adherence an info-level finding costs",
+    "miss_cost": "times the level's cost, per whole unit a share or adherence misses its bound by",
+    "new_finding_factor": "a warning today's mix does not have costs this many times more",
+    "change_cost": "points of adherence per service added or dropped",
+    "approach_change_cost": "points of adherence per change of approach",
+    "resize_cost": "points of adherence per whole effort of a service moved",
+}
+
+
+def print_explain(result: MixResult, console: Console) -> None:
+    data = explain_json(result)
+    console.print("[bold]What the optimiser maximises[/bold]")
+    console.print(OBJECTIVE, markup=False)
+    console.print("\n[bold]Weights[/bold] (\\[mix] in pmorules.toml; 0.01 = one point of overall adherence)")
+    for key, value in data["weights"].items():
+        console.print(f" {key} = {value:g}: {WEIGHT_WORDS[key]}", markup=False)
+    resizing = data["resizing"]
+    steps = ", ".join(f"{step * 100:+g}%" for step in resizing["steps"]) or "none"
+    console.print(f"\n[bold]Resizing[/bold]: effort steps {steps}; {resizing['effect']} "
+                  f"(elasticity {resizing['elasticity']:g})", highlight=False)
+    console.print(f"\n[bold]Capacity[/bold]: {data['capacity']:g} ({data['capacity_note'] or data['capacity_source']})",
+                  highlight=False)
+    table = Table(show_edge=False, pad_edge=False, title="Conditions the rules imply")
+    for column in ("rule", "level", "in the optimiser", "condition", "bound set at"):
+        table.add_column(column)
+    for c in data["constraints"]:
+        how = "must hold" if c["hard"] else "costs when broken"
+        cells = (c["rule"], c["level"], how if c["applies"] else "not for this PMO", c["text"], c["origin"])
+        table.add_row(*(Text(printable(cell)) for cell in cells))
+    console.print()
+    console.print(table)
+    console.print("\n[bold]Protected[/bold] (never dropped; only resized or moved to another approach)")
+    for cid, why in data["core"].items():
+        console.print(printable(f" {cid}: {why}"), markup=False)
+    for cid in data["locked"]:
+        console.print(f" {cid}: marked keep: true", markup=False)
+    if data["not_proposed"]:
+        console.print("\n[bold]Not proposed[/bold]")
+        for cid, why in data["not_proposed"].items():
+            console.print(printable(f" {cid}: {why}"), markup=False)
+
+
+def compare_rows(result: MixResult, extra: list[ScenarioResult]) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The side-by-side table, as text cells: today, the recommended mix, each scenario."""
+    columns = comparison(result, extra)
+    rows = [
+        ("Services", [str(c["services"]) for c in columns]),
+        ("Effort", [f"{c['effort']:g}" for c in columns]),
+        *[(f"{t.capitalize()}-term share", [_pct(c["shares"][t]) for c in columns]) for t in TERMS],
+        ("Adherence", [_pct(c["adherence"]) for c in columns]),
+        *[(f"{level.capitalize()} findings", [str(c["counts"][level]) for c in columns])
+          for level in ("error", "warning", "info")],
+        ("New warnings/errors", [str(len(c["new"])) for c in columns]),
+        ("Feasible", ["yes" if c["feasible"] else "no" for c in columns]),
+    ]
+    return [c["name"] for c in columns], rows
+
+
+def print_compare(result: MixResult, extra: list[ScenarioResult], console: Console) -> None:
+    names, rows = compare_rows(result, extra)
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("")
+    for name in names:
+        table.add_column(Text(printable(name)), justify="right")
+    for label, cells in rows:
+        table.add_row(label, *cells)
+    console.print(table)
+    for scenario in list(result.scenarios) + extra:
+        if scenario.problems:
+            console.print(printable(f"{scenario.name}: not feasible: {'; '.join(scenario.problems)}"), markup=False)
+
+
+def print_scenario(result: MixResult, scenario: ScenarioResult, console: Console) -> None:
+    """One variant against today: the table, feasibility, the findings it adds and removes."""
+    today = result.before
+    console.print(f"[bold]{escape(printable(scenario.name))}[/bold]", highlight=False)
+    print_compare_pair(today, scenario, console)
+    if scenario.feasible:
+        console.print("Feasible: it meets every condition the recommended mix must meet.")
+    else:
+        console.print(printable("Not feasible: " + "; ".join(scenario.problems)), markup=False)
+    before = {(f.rule, tuple(f.subjects)) for f in today.findings}
+    after = {(f.rule, tuple(f.subjects)) for f in scenario.analysis.findings}
+    new = [f for f in scenario.analysis.findings if (f.rule, tuple(f.subjects)) not in before]
+    gone = [f for f in today.findings if (f.rule, tuple(f.subjects)) not in after]
+    for title, findings in (("New findings", new), ("Findings it resolves", gone)):
+        if findings:
+            console.print(f"\n[bold]{title}[/bold]")
+            for f in findings:
+                console.print(printable(f" {f.rule} ({f.level}) {', '.join(f.subjects)}: {f.message}"), markup=False)
+
+
+def print_compare_pair(today, scenario: ScenarioResult, console: Console) -> None:
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("")
+    table.add_column("Today", justify="right")
+    table.add_column(Text(printable(scenario.name)), justify="right")
+    a, b = side(today, today), side(scenario.analysis, today)
+    table.add_row("Services", str(a["services"]), str(b["services"]))
+    table.add_row("Effort", f"{a['effort']:g}", f"{b['effort']:g}")
+    for term in TERMS:
+        table.add_row(f"{term.capitalize()}-term share", _pct(a["shares"][term]), _pct(b["shares"][term]))
+    table.add_row("Adherence", _pct(a["adherence"]), _pct(b["adherence"]))
+    for level in ("error", "warning", "info"):
+        table.add_row(f"{level.capitalize()} findings", str(a["counts"][level]), str(b["counts"][level]))
+    console.print(table)

@@ -1,4 +1,5 @@
-"""The report's pictures as inline SVG: effort by term, the value timeline, the dependency and harm graph.
+"""The report's pictures as inline SVG: effort by term, the value timeline, the dependency and harm graph,
+the trend over the reviews.
 
 Drawn from the plain report context with matplotlib's object API on the Agg
 canvas (no pyplot, no global state: settings live in an rc_context), with a
@@ -81,6 +82,19 @@ def _prefix_ids(tag: str, prefix: str) -> str:
 def _short(text: str, width: int = 40) -> str:
     text = printable(text)  # SVG (XML) cannot hold most control characters
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _wrapped(text: str, width: int = 20) -> str:
+    """A node label on at most two lines, shortened when longer."""
+    words, lines = text.split(), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            if len(lines) == 2:
+                lines[-1] = _short(lines[-1] + " " + word, width)
+                break
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    return "\n".join(_short(line, width) for line in lines)
 
 
 def shares_chart(terms: list[dict[str, Any]]) -> Markup:
@@ -212,7 +226,7 @@ def _layout(graph: dict[str, Any]) -> dict[str, tuple[float, float]]:
             boxes.append((side, {part[0]: (0.0, 0.0)}))
             continue
         pos = nx.spring_layout(layout.subgraph(part), pos={ref: start[ref] for ref in part}, seed=LAYOUT_SEED,
-                               k=1.4 / side, iterations=80, scale=side * 0.42)
+                               k=3.0 / side, iterations=150, scale=side * 0.42)
         boxes.append((side, {ref: (float(x), float(y)) for ref, (x, y) in pos.items()}))
     width = max([side for side, _ in boxes] + [sum(side * side for side, _ in boxes) ** 0.5 * 1.4])
     placed: dict[str, tuple[float, float]] = {}
@@ -241,7 +255,7 @@ def graph_chart(graph: dict[str, Any]) -> Markup:
     nodes = {n["ref"]: n for n in graph["nodes"]}
     pos = _layout(graph)
     with rc_context(RC):
-        figure = Figure(figsize=(7.6, 5.6))
+        figure = Figure(figsize=(7.6, 7.2))
         axes = figure.add_axes((0.01, 0.12, 0.98, 0.87))
         axes.set_axis_off()
         xs = [p[0] for p in pos.values()] or [0.0]
@@ -262,8 +276,7 @@ def graph_chart(graph: dict[str, Any]) -> Markup:
         for ref, node in nodes.items():
             groups.setdefault(_node_style(node), []).append(pos[ref])
             x, y = pos[ref]
-            label = node["id"] if node["kind"] != "service" or node["status"] == "active" else f"{node['id']} ({node['status']})"
-            label = printable(label)
+            label = _wrapped(node["label"]) + (f"\n({node['status']})" if node["status"] not in (None, "active") else "")
             axes.text(x, y - 0.045 * (max(ys) - min(ys) + 0.2), label, ha="center", va="top", fontsize=7.5, zorder=5,
                       fontweight="bold" if node["on_path"] else "normal",
                       bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
@@ -289,10 +302,68 @@ def graph_chart(graph: dict[str, Any]) -> Markup:
         return _svg(figure, "graph", "Dependencies, harms and mitigations between services")
 
 
+LEVEL_COLOURS = {"error": HARM, "warning": "#f79009", "info": "#98a2b3"}
+
+
+def trend_chart(trend: list[dict[str, Any]]) -> Markup:
+    """One column per review, the state now last: effort by term, goal adherence, open findings by level.
+
+    Three panels over the same columns, so a move in the balance can be read against the adherence and
+    the findings it came with.
+    """
+    xs = list(range(len(trend)))
+    with rc_context(RC):
+        figure = Figure(figsize=(7.6, 5.0))
+        shares, adherence, findings = (figure.add_axes((0.1, bottom, 0.66, 0.24)) for bottom in (0.7, 0.4, 0.1))
+        base = [0.0] * len(trend)
+        for term in ("short", "medium", "long"):
+            values = [point["shares"][term] for point in trend]
+            shares.bar(xs, values, bottom=base, width=0.5, color=TERM_COLOURS[term], edgecolor="white", linewidth=1, label=f"{term} term")
+            for x, value, below in zip(xs, values, base):
+                if value >= 0.08:
+                    shares.text(x, below + value / 2, f"{value * 100:.0f}%", ha="center", va="center", fontsize=7.5,
+                                color=INK if term == "short" else "white", fontweight="bold")
+            base = [b + v for b, v in zip(base, values)]
+        shares.set_ylim(0, 1)
+        shares.set_yticks([0, 0.5, 1], ["0%", "50%", "100%"])
+        shares.set_title("Share of effort by term", loc="left", fontsize=8.5, color=INK)
+        values = [point["adherence"] for point in trend]
+        known = [(x, v) for x, v in zip(xs, values) if v is not None]
+        adherence.plot([x for x, _ in known], [v for _, v in known], color=TERM_COLOURS["medium"], marker="o", linewidth=1.8)
+        for x, value in known:
+            adherence.annotate(f"{value * 100:.0f}%", (x, value), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=7.5)
+        adherence.set_ylim(0, 1.15)
+        adherence.set_yticks([0, 0.5, 1], ["0%", "50%", "100%"])
+        adherence.set_title("Goal adherence", loc="left", fontsize=8.5, color=INK)
+        base = [0] * len(trend)
+        for level, colour in LEVEL_COLOURS.items():
+            counts = [point["findings"][level] for point in trend]
+            findings.bar(xs, counts, bottom=base, width=0.5, color=colour, edgecolor="white", linewidth=1, label=level)
+            for x, count, below in zip(xs, counts, base):
+                if count:
+                    findings.text(x, below + count / 2, str(count), ha="center", va="center", fontsize=7.5,
+                                  color="white" if level == "error" else INK, fontweight="bold")
+            base = [b + c for b, c in zip(base, counts)]
+        findings.set_ylim(0, max(base + [1]) * 1.1)
+        findings.set_title("Open findings by level", loc="left", fontsize=8.5, color=INK)
+        # Each review under its date; the state now without one (the run date belongs in the appendix only).
+        ticks = [f"{_short(p['label'], 24)}\n{p['date']}" for p in trend[:-1]] + [_short(trend[-1]["label"], 24)]
+        for axes in (shares, adherence, findings):
+            axes.set_xlim(-0.6, len(trend) - 0.4)
+            axes.set_xticks(xs, ticks if axes is findings else [])
+            axes.tick_params(length=0)
+            axes.grid(axis="y", color=GRID, linewidth=0.6, zorder=0)
+            axes.set_axisbelow(True)
+        shares.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), handlelength=1.2)
+        findings.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), handlelength=1.2)
+        return _svg(figure, "trend", "The trend over the reviews: effort by term, goal adherence and open findings")
+
+
 def report_charts(context: dict[str, Any]) -> dict[str, Markup]:
     """Every chart of the HTML report, by name."""
     return {
         "shares": shares_chart(context["terms"]),
         "timeline": timeline_chart(context["timeline"]),
         "graph": graph_chart(context["graph"]) if context["graph"]["nodes"] else Markup(""),
+        "trend": trend_chart(context["history"]["trend"]) if context["history"] else Markup(""),
     }

@@ -7,18 +7,24 @@ recommendation) comes from the findings, i.e. from the rule files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
-from ..findings import Finding, names_of
-from ..mix import recommend
-from ..mix.recommend import effort_of, unattainable_text
+from ..diff import History
+from ..findings import Finding, names_of, status_of
+from ..knowledge import KnowledgeBase
+from ..mix import MixResult
+from ..mix.recommend import OBJECTIVE, comparison, effort_of, unattainable_text
+from ..paths import default_rules_dir
 from ..rules.spec import OP_WORDS
+from ..measures import longest_wait, share_of
+from ..rules.texts import Names
 from ..text import num
 from ..vocabulary import LEVEL_ORDER, TERMS
 
-RAG = {"error": "red", "warning": "amber"}  # a goal with no finding at these levels is green
 TOP_RECOMMENDATIONS = 5
 TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
 TIMELINE_GOALS = 12  # likewise for goal deadlines
@@ -26,23 +32,49 @@ GRAPH_NODES = 60  # a larger graph picture is unreadable: keep the nodes nearest
 EVIDENCE_ROWS = 12  # per finding; a merged finding can hold hundreds (all of them are in the JSON and `pmorules why`)
 
 
-def build_context(analysis: Analysis) -> dict[str, Any]:
+def build_context(analysis: Analysis, mix: MixResult, history: History | None = None) -> dict[str, Any]:
     """Everything the report shows, in the order a reader meets it."""
-    names = names_of(analysis.kb)
-    findings = [_finding(f, analysis, names) for f in analysis.findings]
+    names = Labels(names_of(analysis.kb), analysis.kb)
+    shown = in_workspace(analysis.kb.workspace)
+    findings = [_finding(f, analysis, names, shown) for f in analysis.findings]
     return {
         "pmorules_version": __version__,
-        "workspace": analysis.kb.workspace,
+        "workspace": Path(analysis.kb.workspace).resolve().name,  # its folder's name: no machine path in a report
         "organisation": _organisation(analysis),
         "terms": _terms(analysis),
         "summary": _summary(analysis, findings),
+        "history": _history(history),
         "timeline": _timeline(analysis),
         "goals": _goals(analysis, names),
-        "mix": _mix(analysis, names),
+        "mix": _mix(analysis, mix, names),
         "categories": _categories(findings),
         "graph": _graph(analysis, names),
-        "appendix": _appendix(analysis),
+        "appendix": _appendix(analysis, shown),
     }
+
+
+class Labels(Names):
+    """Display names by id, and the short label of each id in the graph and in finding paths: the workspace's own
+    ids (services, goals, clients) are words its readers know; outcome and catalogue ids (O25, S11) read as names."""
+
+    def __init__(self, names: dict[str, str], kb: KnowledgeBase):
+        super().__init__(names)
+        self.own = {*kb.services, *kb.goals, *kb.clients}
+
+    def label(self, item: str) -> str:
+        return item if item in self.own else self[item]
+
+
+def in_workspace(workspace: str) -> Callable[[str | None], str | None]:
+    """Shows a place (``file:line``) relative to the workspace, as it was given or as an absolute path."""
+    prefixes = sorted({str(Path(workspace)) + "/", str(Path(workspace).resolve()) + "/"} - {"./"}, key=len, reverse=True)
+
+    def shown(place: str | None) -> str | None:
+        if place is None:
+            return None
+        return next((place[len(p):] for p in prefixes if place.startswith(p)), place)
+
+    return shown
 
 
 def _organisation(analysis: Analysis) -> dict[str, Any]:
@@ -84,8 +116,12 @@ def _terms(analysis: Analysis) -> list[dict[str, Any]]:
 def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, Any]:
     counts = analysis.counts()
     pressing = [f for f in findings if f["level"] != "info"] or findings
+    load = next(f.fields for f in analysis.facts.facts if f.type == "mix")  # the figures the capacity rule reads
     return {
         "services": analysis.facts.summary["services"],
+        "effort": load["total_effort"],
+        "capacity": load["capacity"],
+        "load": load["load"],
         "goals": len(analysis.kb.goals),
         "adherence": analysis.facts.summary["adherence"],
         "counts": counts,
@@ -94,46 +130,32 @@ def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, An
     }
 
 
+def _history(history: History | None) -> dict[str, Any] | None:
+    """The reviews on the trend (oldest first, now last) and the moves since the last review, with their texts."""
+    if history is None:
+        return None
+    data = history.to_json()
+    since = data["since_last_review"]
+    tied = {f["fingerprint"]: f for f in since["findings"]["resolved"] + since["findings"]["new"]}
+    for change, service in zip(history.since.changes, since["services"]):
+        service["text"] = change.text()
+        service["resolves"] = [tied[p] for p in service["resolves"]]
+        service["causes"] = [tied[p] for p in service["causes"]]
+    since["moved"] = [f for f in since["findings"]["still_open"] if f["old_level"] != f["level"]]
+    return {"last": data["trend"][-2], "trend": data["trend"], "since": since}
+
+
 def _timeline(analysis: Analysis) -> dict[str, Any]:
     """When each active service first shows value, against the reviews and the goal deadlines."""
     kb = analysis.kb
     active = sorted((s for s in kb.services.values() if s.active), key=lambda s: (s.months, s.name.lower(), s.id))
-    total = sum(s.effort for s in active)
-
-    def share(services: list) -> float:
-        return sum(s.effort for s in services) / total if total else 0.0
-
-    if len(active) <= TIMELINE_ROWS:
-        rows = [
-            {"label": s.name, "ids": [s.id], "term": s.term, "months": s.months, "probability": s.probability,
-             "share": share([s])}
-            for s in active
-        ]
-    else:
-        groups: dict[tuple[float, str], list] = {}
-        for service in active:
-            groups.setdefault((service.months, service.term), []).append(service)
-        rows = [
-            {"label": f"{len(members)} services", "ids": [s.id for s in members], "term": term, "months": months,
-             "probability": None, "share": share(members)}
-            for (months, term), members in sorted(groups.items(), key=lambda item: (item[0][0], TERMS.index(item[0][1])))
-        ]
+    rows = _timeline_rows(active)
     reviews = [
         {"number": number, "month": month, "services": sum(1 for s in active if s.months <= month),
-         "share": share([s for s in active if s.months <= month])}
+         "share": share_of(active, lambda s, month=month: s.months <= month)}
         for number, month in enumerate(sorted(set(kb.organisation.reviews_months)), start=1)
     ]
-    goals = sorted(kb.goals.values(), key=lambda g: (g.due_months, g.id))
-    if len(goals) <= TIMELINE_GOALS:
-        deadlines = [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months} for g in goals]
-    else:
-        by_month: dict[float, list[str]] = {}
-        for goal in goals:
-            by_month.setdefault(goal.due_months, []).append(goal.id)
-        deadlines = [
-            {"label": f"{len(ids)} goal{'s' if len(ids) != 1 else ''}", "goals": ids, "month": month}
-            for month, ids in by_month.items()
-        ]
+    deadlines = _deadlines(sorted(kb.goals.values(), key=lambda g: (g.due_months, g.id)))
     order = {"service": 0, "review": 1, "deadline": 2}  # at the same month: what is ready, then the review, then what is due
     events = sorted(
         [{"kind": "service", "month": row["months"], **row} for row in rows]
@@ -141,8 +163,7 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
         + [{"kind": "deadline", **deadline} for deadline in deadlines],
         key=lambda event: (event["month"], order[event["kind"]]),
     )
-    arrivals = sorted({0.0, *(s.months for s in active)})
-    gap = max(zip(arrivals, arrivals[1:]), key=lambda pair: pair[1] - pair[0], default=(0.0, 0.0))
+    start, end = longest_wait(s.months for s in active)
     return {
         "rows": rows,
         "grouped": len(active) > TIMELINE_ROWS,
@@ -151,29 +172,53 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
         "deadlines": deadlines,
         "events": events,
         "first_review": reviews[0] if reviews else None,
-        "longest_wait": {"start": gap[0], "end": gap[1], "months": gap[1] - gap[0]},
+        "longest_wait": {"start": start, "end": end, "months": end - start},
         "horizon_months": max([0.0, *(s.months for s in active), *kb.organisation.reviews_months,
                                *(g.due_months for g in kb.goals.values())]),
     }
 
 
+def _timeline_rows(active: list) -> list[dict[str, Any]]:
+    """One row per service, or per month and term when there are too many services to read one by one."""
+    if len(active) <= TIMELINE_ROWS:
+        return [{"label": s.name, "ids": [s.id], "term": s.term, "months": s.months, "probability": s.probability,
+                 "share": share_of(active, lambda x, s=s: x is s)} for s in active]
+    groups: dict[tuple[float, str], list] = {}
+    for service in active:
+        groups.setdefault((service.months, service.term), []).append(service)
+    return [
+        {"label": f"{len(members)} services", "ids": [s.id for s in members], "term": term, "months": months,
+         "probability": None, "share": share_of(active, lambda x, members=members: x in members)}
+        for (months, term), members in sorted(groups.items(), key=lambda item: (item[0][0], TERMS.index(item[0][1])))
+    ]
+
+
+def _deadlines(goals: list) -> list[dict[str, Any]]:
+    """One deadline per goal, or per month when there are too many goals."""
+    if len(goals) <= TIMELINE_GOALS:
+        return [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months} for g in goals]
+    by_month: dict[float, list[str]] = {}
+    for goal in goals:
+        by_month.setdefault(goal.due_months, []).append(goal.id)
+    return [{"label": f"{len(ids)} goal{'s' if len(ids) != 1 else ''}", "goals": ids, "month": month}
+            for month, ids in by_month.items()]
+
+
 def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Each goal with its deadline, the services linked to it (arriving in time or later) and its RAG."""
+    """Each goal with its deadline, the services delivering it (in time or later), its adherence and status."""
     facts = {f.key: f.fields for f in analysis.facts.facts if f.type == "goal"}
-    links: dict[str, dict[str, dict[str, Any]]] = {}
-    for fact in analysis.facts.facts:
-        if fact.type == "goal_link":
-            link = links.setdefault(fact.fields["goal"], {}).setdefault(
-                fact.fields["service"],
-                {"id": fact.fields["service"], "name": names[fact.fields["service"]], "months": fact.fields["months"],
-                 "probability": fact.fields["probability"], "targets": []},
-            )
-            link["targets"].append(fact.fields["target"])
     rows = []
     for goal in sorted(analysis.kb.goals.values(), key=lambda g: (g.due_months, g.id)):
+        services: dict[str, dict[str, Any]] = {}
+        for cover in analysis.facts.covers[goal.id]:
+            for d in cover.deliveries:
+                entry = services.setdefault(d.service, {"id": d.service, "name": names[d.service], "months": d.months,
+                                                        "probability": d.probability, "targets": []})
+                entry["months"] = min(entry["months"], d.months)
+                entry["targets"].append(cover.target)
+        ordered = sorted(services.values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
         on_goal = [f for f in analysis.findings if goal.id in f.subjects]
-        worst = min((f.level for f in on_goal), key=LEVEL_ORDER.__getitem__, default=None)
-        services = sorted(links.get(goal.id, {}).values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
+        worst = min((f.level for f in on_goal if f.level != "info"), key=LEVEL_ORDER.__getitem__, default=None)
         rows.append({
             "id": goal.id,
             "name": goal.name or goal.id,
@@ -182,19 +227,20 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "priority": goal.priority,
             "weight": facts[goal.id]["weight"],
             "adherence": facts[goal.id]["adherence"],
-            "in_time": [s for s in services if s["months"] <= goal.due_months],
-            "later": [s for s in services if s["months"] > goal.due_months],
+            "in_time": [s for s in ordered if s["months"] <= goal.due_months],
+            "later": [s for s in ordered if s["months"] > goal.due_months],
             "level": worst,
-            "rag": RAG.get(worst, "green"),
+            "rag": status_of(analysis.findings, goal.id),
             "findings": [f.id for f in on_goal],
         })
     return rows
 
 
-def _mix(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
-    """The recommended mix against today's: the changes with their reasons, what no mix can fix,
-    the errors left (or, when no mix is feasible, why)."""
-    result = recommend(analysis)
+def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[str, Any]:
+    """The recommended mix against today's: what the optimiser maximises, the changes with their reasons
+    (additions with their assumptions), the new findings no mix avoids, what no mix can fix, the errors left
+    (or, when no mix is feasible, why), and the side-by-side table of today, the recommendation and each
+    what-if scenario."""
 
     def side(state: Analysis) -> dict[str, Any]:
         summary = state.facts.summary
@@ -203,28 +249,41 @@ def _mix(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
 
     return {
         "status": result.status,
+        "objective": OBJECTIVE,
         "capacity": result.problem.capacity,
+        "capacity_note": result.problem.capacity_note,
+        "capacity_source": result.problem.capacity_source,
         "today": side(result.before),
         "recommended": side(result.after),
         "changes": [
             {"kind": c.kind, "id": c.service.id, "name": c.service.name, "origin": c.origin, "from": c.before,
              "to": c.after, "term": c.service.term, "effort": c.service.effort,
+             "probability": c.service.probability, "probability_from": c.probability_before,
+             "months_to_value": c.service.months_to_value,
+             "clients": [{"id": k, "name": names.get(k, k)} for k in c.service.clients],
+             "assumed": dict(c.assumed), "forced": c.forced,
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
              "frees": c.frees}
             for c in result.changes
         ],
+        "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
+                         "reason": u.reason} for u in result.unavoidable],
         "unattainable": [unattainable_text(u, analysis.kb) for u in result.unattainable],
         "errors_left": [
             {"rule": f.rule, "title": f.title, "subjects": [{"id": s, "name": names[s]} for s in f.subjects], "message": f.message}
             for f in result.after.findings if f.level == "error"
         ] if result.status == "optimal" else [],
         "conflict": result.conflict.text() if result.conflict else None,
-        "constraints": [{"rule": c.rule, "text": c.text()} for c in result.problem.constraints],
+        "constraints": [{"rule": c.rule, "text": c.text(), "level": c.level, "hard": c.hard, "applies": c.applies}
+                        for c in result.problem.constraints],
+        "compare": [{k: v for k, v in column.items() if k not in ("findings", "mix")} for column in comparison(result, [])],
+        "scenarios": [{"name": r.name, "description": r.scenario.spec.description, "problems": r.problems}
+                      for r in result.scenarios],
     }
 
 
-def _finding(finding: Finding, analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
+def _finding(finding: Finding, analysis: Analysis, names: dict[str, str], shown: Callable) -> dict[str, Any]:
     rule = analysis.rulebook.rules.get(finding.rule)
     return {
         "id": finding.id,
@@ -239,12 +298,12 @@ def _finding(finding: Finding, analysis: Analysis, names: dict[str, str]) -> dic
         "recommendation": finding.recommendation,
         "evidence": [
             {"fact": e.fact, "field": e.field, "op": e.op, "op_text": OP_WORDS.get(e.op, e.op), "expected": e.expected,
-             "actual": e.actual, "source": e.source, "param": e.param, "param_source": e.param_source}
+             "actual": e.actual, "source": shown(e.source), "param": e.param, "param_source": shown(e.param_source)}
             for e in finding.evidence[:EVIDENCE_ROWS]
         ],
         "evidence_total": len(finding.evidence),
-        "path": [{"id": p, "name": names[p]} for p in finding.path],
-        "rule_source": finding.rule_source,
+        "path": [{"id": p, "name": names[p], "label": names.label(p)} for p in finding.path],
+        "rule_source": shown(finding.rule_source),
         "rule_overlay": bool(rule and rule.overlay),
     }
 
@@ -317,7 +376,8 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
         data = graph.nodes[key]
         item = key.split(":", 1)[1]
         nodes.append({
-            "ref": refs[key], "key": key, "id": item, "name": names[item], "kind": data.get("kind", "service"),
+            "ref": refs[key], "key": key, "id": item, "name": names[item], "label": names.label(item),
+            "kind": data.get("kind", "service"),
             "term": data.get("term"), "status": data.get("status", "active") if data.get("kind") == "service" else None,
             "on_path": item in path_nodes,
         })
@@ -325,9 +385,12 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
     return {"nodes": nodes, "edges": shown, "shown": len(nodes), "total": total}
 
 
-def _appendix(analysis: Analysis) -> dict[str, Any]:
-    """The rulebook used (organisation changes marked), input files with hashes, data-quality notes."""
+def _appendix(analysis: Analysis, shown: Callable) -> dict[str, Any]:
+    """The rulebook used (organisation changes marked), input files with hashes, data-quality notes; every path
+    relative to the workspace, and the built-in rule files marked as such."""
     manifest = analysis.manifest()
+    built_in = {display for display, path in analysis.rulebook.files
+                if Path(path).resolve().is_relative_to(default_rules_dir().resolve())}
     rules = []
     for entry in manifest["rules"]:
         rule = analysis.rulebook.rules[entry["id"]]
@@ -335,13 +398,23 @@ def _appendix(analysis: Analysis) -> dict[str, Any]:
             **entry,
             "title": rule.spec.title or "",
             "category": rule.spec.category or "",
-            "source": rule.source.short(),
-            "changes": [{"setting": k, "origin": v} for k, v in entry["origins"].items() if not v.endswith("(default)")],
+            "source": shown(rule.source.short()),
+            "changes": [{"setting": k, "origin": shown(v)} for k, v in entry["origins"].items()
+                        if not v.endswith("(default)")],
         })
+    names = names_of(analysis.kb)
+    what = {"outcome": "its contribution to {}", "dependency": "its need for {}", "harm": "its harm to {}"}
+    switched_off = [
+        {"service": x.service, "service_name": names[x.service], "what": what[x.kind].format(f"{names[x.target]} ({x.target})"),
+         "reason": x.reason, "source": shown(x.location.short())}
+        for x in analysis.kb.switched_off
+    ]
     return {
         "as_of": manifest["as_of"],
         "rules": rules,
-        "inputs": manifest["inputs"],
-        "rule_files": manifest["rule_files"],
+        "inputs": [item | {"path": shown(item["path"])} for item in manifest["inputs"]],
+        "rule_files": [item | {"path": shown(item["path"]), "built_in": item["path"] in built_in}
+                       for item in manifest["rule_files"]],
+        "switched_off": switched_off,
         "notes": list(analysis.kb.notes),
     }

@@ -28,6 +28,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from ..analysis import Analysis
+from ..diff import History
+from ..mix import MixResult
 from ..errors import Diagnostic, InputError, Location
 from ..inputs import decode_text, folder_inside, read_input
 from ..output import json_text
@@ -39,19 +41,31 @@ FORMATS = ("html", "md", "json", "pdf")
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
 
 
-def render_report(analysis: Analysis, fmt: str) -> bytes:
-    """The report of one analysis as html, md, json or pdf bytes."""
+def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None) -> bytes:
+    """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only.
+
+    ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend.
+    """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
-    context = build_context(analysis)
+    context = build_context(analysis, mix, history=history)
     if fmt == "json":
-        return json_text(analysis.to_json() | {"report": context}).encode()
+        return json_text(report_json(analysis, mix, context)).encode()
     if fmt == "md":
         return _render(analysis, "report.md.j2", context, markdown=True).encode()
     from .charts import report_charts  # matplotlib is only needed for the pictures
 
     html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context)}, markdown=False)
     return html.encode() if fmt == "html" else html_to_pdf(html)
+
+
+def report_json(analysis: Analysis, mix: MixResult, context: dict[str, Any]) -> dict[str, Any]:
+    """The report as data, one shape per thing: the analysis as ``analyze --format json`` gives it, the
+    recommended mix as ``mix --format json`` gives it, and what only the report computes (the timeline, the
+    graph, the history of reviews)."""
+    return analysis.to_json() | {
+        "mix": mix.to_json(), "timeline": context["timeline"], "graph": context["graph"], "history": context["history"],
+    }
 
 
 def html_to_pdf(html: str) -> bytes:

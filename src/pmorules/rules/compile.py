@@ -3,7 +3,8 @@
 Each rule becomes one engine rule per alternative of its ``any`` groups (so an
 action knows exactly which conditions held), with params resolved to literals.
 Rules with an absent pattern get a gate pattern first; the gate fact is asserted
-last, so negations are evaluated only once every fact is in (ENGINE.md §2.3).
+last, so negations are evaluated only once every fact is in (the engine fires eagerly and never
+withdraws a match).
 The compiler checks everything the engine would accept silently or crash on,
 and counts its limits on the compiled form: alternatives before they are
 expanded, and every test of a pattern once ``in`` lists and ``any`` groups are
@@ -31,7 +32,7 @@ from .spec import COMPARISON_OPS, AllOf, AnyOf, Condition, Operand
 
 GATE_TYPE = "__gate__"
 GATE_PATTERN = "g"
-MAX_PATTERNS = 8  # the engine's hard limit is 16 (ENGINE.md §4 #5)
+MAX_PATTERNS = 8  # durable_rules allows at most 16 patterns per rule
 MAX_CONDITIONS = 48  # tests of one pattern, compiled; > 64 alpha nodes matching one fact is error 303
 MAX_ALTERNATIVES = 16
 RULES_PER_SHARD = 50  # ~256 rules on one identical condition crash the engine

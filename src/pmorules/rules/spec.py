@@ -1,4 +1,4 @@
-"""The rule file format (DESIGN.md §5) as strict pydantic models.
+"""The rule file format (README, "Adapting the rules") as strict pydantic models.
 
 A rule matches one or more fact patterns; each pattern tests fields of one
 fact type with conditions from a closed operator set. Values come from a
@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..numbers import number_problem
-from ..vocabulary import DependencyKind, Level, Severity, Term
+from ..vocabulary import DependencyKind, Level, Term
 
 RULE_ID = r"^[A-Z][A-Z0-9]{1,9}[0-9]{3}$|^[A-Za-z][A-Za-z0-9_-]{1,40}$"
 NAME = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -175,11 +175,13 @@ class RuleTest(Strict):
 
 
 class Bound(Strict):
-    """A threshold of an implied constraint: a fraction, given as a literal or as a param of the rule
-    (so an organisation's param override moves the optimum too)."""
+    """A threshold of an implied constraint: a fraction, given as a literal or as a param of the rule (so an
+    organisation's param override moves the optimum too). A list of params names the thresholds a rule picks
+    from by the organisation (e.g. a lower minimum for a mature PMO): the engine decides which one applies, by
+    running the rule on today's facts with the measure just past each of them."""
 
     value: Annotated[float, Field(ge=0, le=1)] | None = None
-    param: str | None = None
+    param: str | Annotated[list[str], Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _one_bound(self) -> Bound:
@@ -187,44 +189,51 @@ class Bound(Strict):
             raise ValueError("give exactly one of 'value' or 'param'")
         return self
 
+    @property
+    def params(self) -> list[str]:
+        return [] if self.param is None else [self.param] if isinstance(self.param, str) else list(self.param)
+
+
+# A term; quick: perceived within the short horizon from today; control: tagged control or run in an imposing approach.
+ShareOf = Union[Term, Literal["quick", "control"]]
+
 
 class ShareMin(Bound):
-    """``share_<term> >= bound`` (``>`` if strict) in the recommended mix, which is never empty. With
-    ``or_none`` a mix without any effort of the term passes too (a rule that fires on ``0 < share < bound``)."""
+    """The share reaches the bound in the recommended mix. The engine decides, on today's mix fact, whether the
+    bound itself passes (``>`` or ``≥``) and whether a mix without any effort in the share passes too (a rule
+    that fires on ``0 < share < bound``)."""
 
     kind: Literal["share_min"]
-    term: Term
-    strict: bool = False
-    or_none: bool = False
+    term: ShareOf
 
 
 class ShareMax(Bound):
-    """``share_<term> <= bound`` (``<`` if strict) in the recommended mix."""
+    """The share stays within the bound in the recommended mix (the engine decides whether the bound passes)."""
 
     kind: Literal["share_max"]
-    term: Term
-    strict: bool = False
+    term: ShareOf
 
 
 class CoverInTime(Bound):
-    """Every goal target (an outcome of the goal, or a service it names) has a chosen linked service
-    with ``months <= due_months`` and ``probability >= bound``. A target that no candidate can cover
-    is reported as unattainable instead of making every mix infeasible."""
+    """Every goal target has a chosen service delivering it in time that the rule accepts: the engine runs the
+    rule on the target's fact with each candidate delivery as its best one. A target that no candidate can
+    cover is reported as unattainable instead of making every mix infeasible. The bound is for the text."""
 
     kind: Literal["cover_in_time"]
 
 
 class MinProbability(Bound):
-    """Every chosen service has ``probability >= bound``."""
+    """No chosen service is one the rule flags: the engine runs the rule on each candidate's service fact, at
+    every size and approach the mix may give it. The bound is for the text."""
 
     kind: Literal["min_probability"]
 
 
 class RequiresPrerequisites(Strict):
-    """Every prerequisite (``depends_on`` of this kind) of a chosen service is chosen too."""
+    """A chosen service has the prerequisites the rule asks for: the engine runs the rule on each dependency
+    fact as if the service were active and its prerequisite were not."""
 
     kind: Literal["requires_prerequisites"]
-    dependency: DependencyKind = "hard"
 
 
 class Acyclic(Strict):
@@ -234,35 +243,48 @@ class Acyclic(Strict):
     dependency: DependencyKind = "hard"
 
 
-class HarmFilter(Strict):
-    """Which harm edges a harm constraint covers: by severity, the harming service's term, and the
-    term of what is harmed (the harmed service's term, or the horizon of the latest goal aiming at the
-    harmed service or outcome; an edge matches if either is listed). Unset filters match every edge."""
+class HarmImplied(Strict):
+    """No harm the rule flags is active in the mix: the engine runs the rule on each candidate harm's fact as
+    if it were active, once without and once with a mitigator running, and the mix avoids the flagged case
+    (it drops a side, moves the approach, or adds or drops a mitigator)."""
 
-    severity: Annotated[list[Severity], Field(min_length=1)]
-    src_term: Annotated[list[Term], Field(min_length=1)] | None = None
-    harmed_term: Annotated[list[Term], Field(min_length=1)] | None = None
+    kind: Literal["harm"]
 
 
-class HarmInactive(HarmFilter):
-    """No matching harm edge is active (harming service chosen in an approach the harm names, and the
-    harmed service chosen or the harmed outcome aimed at by a goal), whatever mitigates it."""
+class ClientQuick(Strict):
+    """Every client the rule flags when nothing quick serves it gets a chosen service serving it whose value is
+    perceived within the short horizon from today (the engine runs the rule on each client's fact)."""
 
-    kind: Literal["harm_inactive"]
+    kind: Literal["client_quick"]
 
 
-class HarmMitigated(HarmFilter):
-    """Every active matching harm edge has a chosen mitigator (a service in its ``mitigated_by``)."""
+class QuickProbabilityMin(Bound):
+    """The most likely chosen service perceived within the short horizon reaches the bound (the engine
+    decides, on today's mix fact, whether the rule applies and whether a mix with nothing quick passes)."""
 
-    kind: Literal["harm_mitigated"]
+    kind: Literal["quick_probability_min"]
+
+
+class AdherenceMin(Bound):
+    """The overall goal adherence of the mix reaches the bound (the engine decides whether the rule applies)."""
+
+    kind: Literal["adherence_min"]
+
+
+class GoalAdherenceMin(Bound):
+    """Every goal the rule flags when its adherence is just below the bound reaches the bound."""
+
+    kind: Literal["goal_adherence_min"]
 
 
 Implies = Annotated[
-    Union[ShareMin, ShareMax, CoverInTime, MinProbability, RequiresPrerequisites, Acyclic, HarmInactive, HarmMitigated],
+    Union[ShareMin, ShareMax, CoverInTime, MinProbability, RequiresPrerequisites, Acyclic, HarmImplied,
+          ClientQuick, QuickProbabilityMin, AdherenceMin, GoalAdherenceMin],
     Field(discriminator="kind"),
 ]
-"""What a rule implies for the recommended mix: the constraint under which the rule does not fire.
-The optimiser (pmorules.mix) reads these blocks; it never names a rule."""
+"""What a rule implies for the recommended mix: the condition under which the rule does not fire. The
+optimiser (pmorules.mix) reads these blocks; it never names a rule. An error-level rule's condition is a hard
+constraint; a warning or info rule's is a cost (docs/mix.md)."""
 
 
 class RuleSpec(Strict):
@@ -291,10 +313,10 @@ class RuleSpec(Strict):
     @classmethod
     def _implied_param_exists(cls, implies: Any, info: ValidationInfo) -> Any:
         """An overlay (``extends``) is checked after merging, when its base's params are known."""
-        param = getattr(implies, "param", None)
         params = info.data.get("params") or {}
-        if param is not None and not info.data.get("extends") and param not in params:
-            raise ValueError(f"unknown param {param!r}; the rule's params are {', '.join(sorted(params)) or 'none'}")
+        for param in getattr(implies, "params", []):
+            if not info.data.get("extends") and param not in params:
+                raise ValueError(f"unknown param {param!r}; the rule's params are {', '.join(sorted(params)) or 'none'}")
         return implies
 
     @model_validator(mode="before")

@@ -12,6 +12,7 @@ from jinja2 import TemplateError
 
 from ..errors import Diagnostic, InputError
 from ..facts import Fact
+from ..knowledge.spec import Horizons
 from .compile import CompiledRule
 
 
@@ -44,11 +45,11 @@ def render_texts(
     """message / why / recommendation of one finding, from the rule's sandboxed templates."""
     rule = compiled.rule
     first = group[0]
-    context: dict[str, Any] = {"services": [], "goals": [], "clients": [], **(view or {})}
+    context: dict[str, Any] = {"services": [], "goals": [], "clients": [], "horizons": Horizons().model_dump(), **(view or {})}
     context |= {name: _fact_view(fact, names) for name, fact in first.facts.items()}
     context |= {
         "params": dict(rule.params), "names": names,
-        "matches": [{n: _fact_view(f, names) for n, f in m.facts.items()} for m in group],
+        "matches": [{n: _fact_view(f, names) for n, f in m.facts.items()} for m in _distinct(group)],
         "subjects": subjects_of(compiled, first),
     }
     texts = {}
@@ -64,3 +65,13 @@ def render_texts(
     return texts
 
 
+def _distinct(group: list[Any]) -> list[Any]:
+    """The matches of a group with distinct facts: two alternatives of a rule matching the same facts count once."""
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    out = []
+    for match in group:
+        key = tuple(sorted((name, fact.label) for name, fact in match.facts.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(match)
+    return out

@@ -1,0 +1,101 @@
+"""Workspace generators of shapes that are hard on the fact model, shared by the benchmarks.
+
+federation: a federation of PMOs; every service delivers 3 of the 30 standard outcomes (so about a
+    thirtieth of all services per outcome), 200 goals on 2 outcomes each, about 2 dependencies per
+    service of which a third are hard, and 30% of the services with one harm.
+dense-cycle: departments of 25 services whose hard dependencies tie each department into one tangle
+    (every service needs the next three of its ring), plus soft links across departments: many
+    cycles, deep transitive dependants.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+APPROACHES = ["consultative", "supportive", "facilitative", "directive", "controlling", "managed"]
+TAGS = ["capability", "control", "delivery", "firefighting", "reporting"]
+OUTCOMES = [f"O{i:02d}" for i in range(1, 31)]
+
+
+def _organisation(n: int, clients: int, rng: random.Random) -> list[str]:
+    lines = [
+        "organisation:", "  name: Federation of PMOs", "  age_months: 30", "  context: growing",
+        f"  capacity_fte: {max(5, n // 8)}", f"  capacity: {n * 10}", "  reviews_months: [3, 6]",
+        "  assessed_on: 2026-09-01", "clients:",
+    ]
+    for k in range(clients):
+        lines.append(f"  - {{id: c{k:03d}, name: Client {k}, weight: {rng.randint(2, 10) / 10}}}")
+    return lines
+
+
+def _service(i: int, rng: random.Random, clients: int) -> list[str]:
+    return [
+        f"  - id: s{i:06d}",
+        f"    name: Service {i}",
+        f"    status: {'active' if rng.random() < 0.9 else 'proposed'}",
+        f"    term: {rng.choice(['short', 'medium', 'long'])}",
+        f"    probability: {rng.randint(30, 95) / 100}",
+        f"    effort: {rng.randint(1, 20)}",
+        f"    approach: {rng.choice(APPROACHES)}",
+        f"    tags: [{rng.choice(TAGS)}]",
+        f"    clients: [c{rng.randrange(clients):03d}]",
+    ]
+
+
+def federation(workspace: Path, n: int, seed: int = 3) -> None:
+    """The federation shape of issue 14 at ``n`` services (200 goals whatever n)."""
+    rng = random.Random(seed)
+    clients = max(4, n // 100)
+    lines = _organisation(n, clients, rng)
+    lines.append("goals:")
+    for g in range(200):
+        lines.append(f"  - {{id: G{g:03d}, outcomes: [{', '.join(rng.sample(OUTCOMES, 2))}], "
+                     f"due_months: {rng.choice([3, 6, 9, 12, 18, 24])}, priority: {rng.randint(1, 3)}, "
+                     f"client: c{rng.randrange(clients):03d}}}")
+    lines.append("services:")
+    for i in range(n):
+        lines += _service(i, rng, clients)
+        lines.append(f"    outcomes: [{', '.join(rng.sample(OUTCOMES, 3))}]")
+        deps = [rng.randrange(n) for _ in range(2)]
+        deps = [d for d in dict.fromkeys(deps) if d != i]
+        if deps:
+            lines.append("    depends_on: [" + ", ".join(
+                f"'s{d:06d}:{'hard' if rng.random() < 1 / 3 else 'soft'}'" for d in deps) + "]")
+        if rng.random() < 0.3:
+            target = rng.choice([f"s{rng.randrange(n):06d}", rng.choice(OUTCOMES)])
+            if target != f"s{i:06d}":
+                lines.append(f"    harms: [{{target: {target}, severity: {rng.choice(['low', 'medium', 'high'])}}}]")
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "federation.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def dense_cycle(workspace: Path, n: int, seed: int = 5) -> None:
+    """Departments of 25 services tied into one hard-dependency tangle each, soft links across departments."""
+    rng = random.Random(seed)
+    clients = max(4, n // 100)
+    ring = 25
+    lines = _organisation(n, clients, rng)
+    lines.append("goals:")
+    for g in range(max(3, n // 50)):
+        lines.append(f"  - {{id: G{g:03d}, outcomes: [{rng.choice(OUTCOMES)}], services: [s{rng.randrange(n):06d}], "
+                     f"due_months: {rng.choice([3, 6, 12, 24])}}}")
+    lines.append("services:")
+    for i in range(n):
+        lines += _service(i, rng, clients)
+        lines.append(f"    outcomes: [{', '.join(rng.sample(OUTCOMES, 2))}]")
+        start = i - i % ring
+        size = min(ring, n - start)
+        hard = [start + (i - start + k) % size for k in (1, 2, 3) if size > k]
+        soft = [rng.randrange(n)]
+        refs = [f"'s{d:06d}'" for d in dict.fromkeys(hard) if d != i]
+        refs += [f"'s{d:06d}:soft'" for d in soft if d != i and d not in hard]
+        lines.append(f"    depends_on: [{', '.join(refs)}]")
+        target = start + rng.randrange(size)
+        if rng.random() < 0.3 and target != i:
+            lines.append(f"    harms: [{{target: s{target:06d}, severity: medium}}]")
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "dense.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+SHAPES = {"federation": federation, "dense-cycle": dense_cycle}

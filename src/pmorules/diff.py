@@ -1,0 +1,357 @@
+"""Compare two analyses of one PMO: what was fixed, what is new, how the balance, the goals and the mix moved.
+
+Findings are matched by fingerprint (rule + subjects, findings.py), so a finding whose numbers or wording
+moved is the same finding, still open. A service keeps its identity by id; a renamed one is removed + added
+unless it says ``was: old-id``, which also carries its findings' identity across the rename. A service
+change is tied to the resolved and new findings that name it among their subjects: the rules decide.
+
+Also the linters' baseline: ``read_baseline`` reads a previous ``analyze --format json`` output, whose
+findings ``analyze --baseline`` leaves out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .analysis import Analysis
+from .errors import Diagnostic, InputError, Location
+from .findings import Finding, fingerprint, names_of
+from .knowledge import KnowledgeBase, Service
+from .snapshots import Judged, judge_all, reviews
+from .text import num, pct
+from .vocabulary import LEVEL_ORDER, TERMS
+from .yamlio import locate, parse_yaml
+
+SERVICE_FIELDS = ("name", "status", "term", "months_to_value", "probability", "effort", "approach")
+SHOWN_FIELDS = ("status", "term", "effort", "probability")  # of a service added or removed: what it is (was)
+
+
+@dataclass(frozen=True)
+class Side:
+    """What a compared analysis was made from, for the reader: a label, the day it was judged as of, its commit."""
+
+    label: str
+    as_of: str
+    commit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "as_of": self.as_of, "commit": self.commit}
+
+
+@dataclass(frozen=True)
+class FindingRef:
+    """A finding as a comparison reports it (``old_level``: its level before, for a finding still open)."""
+
+    fingerprint: str
+    id: str
+    rule: str
+    title: str
+    level: str
+    subjects: tuple[str, ...]
+    names: tuple[str, ...]
+    message: str
+    old_level: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"fingerprint": self.fingerprint, "id": self.id, "rule": self.rule, "title": self.title,
+                "level": self.level, "subjects": list(self.subjects), "subject_names": list(self.names),
+                "message": self.message}
+        return data | ({"old_level": self.old_level} if self.old_level is not None else {})
+
+
+@dataclass(frozen=True)
+class GoalMove:
+    """A goal whose status moved, and its adherence (``None`` on the side it is missing from)."""
+
+    id: str
+    name: str
+    status: tuple[str | None, str | None]
+    adherence: tuple[float | None, float | None]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "status": _pair(self.status), "adherence": _pair(self.adherence)}
+
+
+@dataclass(frozen=True)
+class ServiceChange:
+    """A service added, removed or changed, with the findings that name it: resolved and caused."""
+
+    change: str  # added | removed | changed
+    id: str
+    name: str
+    was: str | None  # its id before, when it was renamed with `was:`
+    fields: dict[str, tuple[Any, Any]]
+    resolves: tuple[str, ...]  # fingerprints of resolved findings on it
+    causes: tuple[str, ...]  # fingerprints of new findings on it
+
+    def text(self) -> str:
+        """'was pm-support, effort 18 → 12, probability 60% → 75%'; of one added or removed, what it is (was)."""
+        if self.change != "changed":
+            side = 1 if self.change == "added" else 0
+            values = {name: _shown(name, pair[side]) for name, pair in self.fields.items()}
+            return f"{values['status']}, {values['term']} term, effort {values['effort']}, probability {values['probability']}"
+        parts = [f"was {self.was}"] if self.was else []
+        return ", ".join(parts + [f"{name.replace('_', ' ')} {_shown(name, a)} → {_shown(name, b)}"
+                                  for name, (a, b) in self.fields.items()])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"change": self.change, "id": self.id, "name": self.name, "was": self.was,
+                "fields": {name: _pair(pair) for name, pair in self.fields.items()},
+                "resolves": list(self.resolves), "causes": list(self.causes)}
+
+
+@dataclass
+class Diff:
+    old: Side
+    new: Side
+    services: tuple[int, int]  # active services
+    shares: dict[str, tuple[float, float]]
+    adherence: tuple[float | None, float | None]
+    counts: dict[str, tuple[int, int]]
+    resolved: list[FindingRef]
+    new_findings: list[FindingRef]
+    still_open: list[FindingRef]
+    goals: list[GoalMove]
+    changes: list[ServiceChange]
+
+    def new_at_or_above(self, level: str) -> list[FindingRef]:
+        """The new findings at or above ``level`` (a finding still open never counts, whatever its level did)."""
+        return [f for f in self.new_findings if LEVEL_ORDER[f.level] <= LEVEL_ORDER[level]]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of ``pmorules diff --format json`` (docs/history.md)."""
+        return {
+            "pmorules_version": __version__,
+            "old": self.old.to_json(),
+            "new": self.new.to_json(),
+            "summary": {
+                "services": _pair(self.services),
+                "shares": {term: _pair(pair) for term, pair in self.shares.items()},
+                "adherence": _pair(self.adherence),
+                "findings": {level: _pair(pair) for level, pair in self.counts.items()},
+            },
+            "findings": {
+                "resolved": [f.to_json() for f in self.resolved],
+                "new": [f.to_json() for f in self.new_findings],
+                "still_open": [f.to_json() for f in self.still_open],
+            },
+            "goals": [g.to_json() for g in self.goals],
+            "services": [c.to_json() for c in self.changes],
+        }
+
+
+def _shown(name: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    return pct(value) if name == "probability" else num(value)
+
+
+def _pair(pair: tuple[Any, Any]) -> dict[str, Any]:
+    old, new = pair
+    data = {"old": old, "new": new}
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(old, bool):
+        data["change"] = round(new - old, 6)
+    return data
+
+
+def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Diff:
+    """How the PMO moved from ``old`` to ``new`` (both judged by the same rules)."""
+    renamed = renames(old.kb, new.kb)
+    old_names, new_names = names_of(old.kb), names_of(new.kb)
+    before = {fingerprint(f.rule, [renamed.get(s.lower(), s) for s in f.subjects]): f for f in old.findings}
+    after = {f.fingerprint: f for f in new.findings}
+    resolved = [_ref(f, old_names) for key, f in before.items() if key not in after]
+    appeared = [_ref(f, new_names) for key, f in after.items() if key not in before]
+    still = [_ref(f, new_names, before[key].level) for key, f in after.items() if key in before]
+    old_summary, new_summary = old.facts.summary, new.facts.summary
+    old_counts, new_counts = old.counts(), new.counts()
+    return Diff(
+        old=old_side,
+        new=new_side,
+        services=(old_summary["services"], new_summary["services"]),
+        shares={term: (old_summary["shares"][term], new_summary["shares"][term]) for term in TERMS},
+        adherence=(old_summary["adherence"], new_summary["adherence"]),
+        counts={level: (old_counts[level], new_counts[level]) for level in LEVEL_ORDER},
+        resolved=resolved,
+        new_findings=appeared,
+        still_open=still,
+        goals=_goals(old, new),
+        changes=_services(old.kb, new.kb, renamed, resolved, appeared),
+    )
+
+
+def renames(old: KnowledgeBase, new: KnowledgeBase) -> dict[str, str]:
+    """Old id (lower case) → new id, for each new service whose ``was`` names a service only the old side has.
+
+    A ``was`` is ignored while the old id is still in use on the new side or the new id already existed on
+    the old side: then the ids match as they are.
+    """
+    old_ids = {i.lower() for i in old.services}
+    new_ids = {i.lower() for i in new.services}
+    found: dict[str, Service] = {}
+    problems = []
+    for service in sorted(new.services.values(), key=lambda s: s.id.lower()):
+        was = (service.was or "").lower()
+        if not was or was not in old_ids or was in new_ids or service.id.lower() in old_ids:
+            continue
+        if was in found:
+            problems.append(Diagnostic(service.sources.get("was", service.sources[""]),
+                                       f"{service.id} and {found[was].id} both say they were {service.was!r}",
+                                       "a renamed service names its one old id; remove the other 'was'"))
+        found.setdefault(was, service)
+    if problems:
+        raise InputError(problems)
+    return {was: service.id for was, service in found.items()}
+
+
+def _ref(finding: Finding, names: dict[str, str], old_level: str | None = None) -> FindingRef:
+    return FindingRef(finding.fingerprint, finding.id, finding.rule, finding.title, finding.level,
+                      tuple(finding.subjects), tuple(names.get(s, s) for s in finding.subjects), finding.message, old_level)
+
+
+def _goals(old: Analysis, new: Analysis) -> list[GoalMove]:
+    """Goals whose status moved (with their adherence), in the new side's order; goals only one side has, too."""
+    before = {g["id"].lower(): g for g in old.goals()}
+    after = {g["id"].lower(): g for g in new.goals()}
+    moves = []
+    for key in list(after) + [k for k in before if k not in after]:
+        then, now = before.get(key), after.get(key)
+        status = (then and then["status"], now and now["status"])
+        adherence = (then and then["adherence"], now and now["adherence"])
+        if status[0] != status[1]:
+            goal = now or then
+            moves.append(GoalMove(goal["id"], goal["name"], status, adherence))
+    return moves
+
+
+def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], resolved: list[FindingRef],
+              appeared: list[FindingRef]) -> list[ServiceChange]:
+    """Services added, removed or changed (field by field), each with the findings that name it."""
+    before = {renamed.get(i.lower(), i).lower(): s for i, s in old.services.items()}
+    after = {i.lower(): s for i, s in new.services.items()}
+
+    def naming(findings: list[FindingRef], service: Service | None) -> tuple[str, ...]:
+        return tuple(f.fingerprint for f in findings if service and service.id.lower() in {s.lower() for s in f.subjects})
+
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        then, now = before.get(key), after.get(key)
+        if then and now:
+            fields = {name: (getattr(then, name), getattr(now, name)) for name in SERVICE_FIELDS
+                      if getattr(then, name) != getattr(now, name)}
+        else:
+            fields = {name: (then and getattr(then, name), now and getattr(now, name)) for name in SHOWN_FIELDS}
+        was = then.id if then and now and then.id.lower() != now.id.lower() else None
+        if then and now and not fields and not was:
+            continue
+        kind = "changed" if then and now else "added" if now else "removed"
+        service = now or then
+        assert service is not None
+        changes.append(ServiceChange(kind, service.id, service.name, was, fields,
+                                     naming(resolved, then), naming(appeared, now)))
+    order = {"added": 0, "removed": 1, "changed": 2}
+    return sorted(changes, key=lambda c: (order[c.change], c.id.lower()))
+
+
+# ------------------------------------------------------------------ history
+
+
+@dataclass(frozen=True)
+class Point:
+    """One review on the trend: its balance, adherence and open findings by level."""
+
+    label: str
+    date: str
+    source: str  # the folder or revision it was read from ("" for the state now)
+    commit: str | None
+    services: int
+    shares: dict[str, float]
+    adherence: float | None
+    counts: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "date": self.date, "source": self.source, "commit": self.commit,
+                "services": self.services, "shares": dict(self.shares), "adherence": self.adherence,
+                "findings": dict(self.counts)}
+
+
+@dataclass
+class History:
+    """The reviews of a PMO, oldest first, then the state now; and how it moved since the last review."""
+
+    points: list[Point]
+    since: Diff
+    files: list[str]  # the knowledge files read from snapshot folders (a report must never overwrite one)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"trend": [p.to_json() for p in self.points], "since_last_review": self.since.to_json()}
+
+
+def _point(judged: Judged | None, analysis: Analysis, label: str) -> Point:
+    summary = analysis.facts.summary
+    snapshot = judged.snapshot if judged else None
+    source = "" if snapshot is None else f"{snapshot.rev}" if snapshot.rev else str(snapshot.folder)
+    return Point(label, analysis.today.isoformat(), source, judged.commit if judged else None, summary["services"],
+                 dict(summary["shares"]), summary["adherence"], analysis.counts())
+
+
+def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> History | None:
+    """The trend over the reviews (oldest first) and the current analysis, and the diff since the last review."""
+    if not reviews:
+        return None
+    last = reviews[-1]
+    since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
+    points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
+    files = [f.path for r in reviews if r.snapshot.rev is None for f in r.analysis.kb.files]
+    return History(points, since, files)
+
+
+def history_of(current: Analysis) -> History | None:
+    """The history of the reviews a workspace names in its ``[history]`` (None without any)."""
+    return history(judge_all(reviews(current), current), current)
+
+
+def side_of(judged: Judged) -> Side:
+    return Side(judged.snapshot.label, judged.analysis.today.isoformat(), judged.commit)
+
+
+# ------------------------------------------------------------------ baseline
+
+
+def read_baseline(path: Path) -> frozenset[str]:
+    """The finding fingerprints of a previous ``analyze --format json`` output; a malformed file is located."""
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError([Diagnostic(Location(shown), f"cannot read the baseline: {reason}")]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError([Diagnostic(Location(shown, exc.lineno, exc.colno), f"not JSON: {exc.msg}",
+                                     "give the output of pmorules analyze --format json")]) from None
+    problems = _baseline_problems(data)
+    if problems:
+        try:
+            tree = parse_yaml(text, shown)  # JSON is YAML: this parse knows where each value is
+        except InputError:
+            tree = None
+        raise InputError([Diagnostic(locate(tree, loc, shown) if tree is not None else Location(shown), message,
+                                     "give the output of pmorules analyze --format json")
+                          for loc, message in problems])
+    return frozenset(f["fingerprint"] for f in data["findings"])
+
+
+def _baseline_problems(data: Any) -> list[tuple[tuple[Any, ...], str]]:
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
+        return [((), "a baseline is an analysis in JSON, with a list of findings")]
+    return [
+        (("findings", index), f"findings[{index}]: no fingerprint")
+        for index, finding in enumerate(data["findings"])
+        if not isinstance(finding, dict) or not isinstance(finding.get("fingerprint"), str)
+    ]

@@ -1,0 +1,90 @@
+"""What every deriver shares: the knowledge base, today, the conventions, and measures computed once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any, TypeVar
+
+import networkx as nx
+
+from ..graph import build_graph, dependency_graph
+from ..knowledge import KnowledgeBase, Service
+from ..measures import Conventions, TargetCover, goal_adherence, goal_covers, goal_weight, overall_adherence
+
+T = TypeVar("T")
+
+
+class Derivation:
+    """One derivation of facts: inputs plus lazily computed shared measures."""
+
+    def __init__(self, kb: KnowledgeBase, today: dt.date, conventions: Conventions):
+        self.kb = kb
+        self.today = today
+        self.conventions = conventions
+        self._sources: dict[tuple[str, str, str], str] = {}
+        self._shared: dict[Callable[..., Any], Any] = {}
+
+    def shared(self, build: Callable[[Derivation], T]) -> T:
+        """What several derivers need, built once per derivation by ``build(self)``."""
+        if build not in self._shared:
+            self._shared[build] = build(self)
+        return self._shared[build]
+
+    def src(self, kind: str, item_id: str, name: str = "") -> str:
+        """Where a value was written, as ``file:line`` (cached: facts repeat them)."""
+        key = (kind, item_id, name)
+        found = self._sources.get(key)
+        if found is None:
+            where = self.kb.source(kind, item_id, name)
+            found = self._sources[key] = where.short() if where else ""
+        return found
+
+    @cached_property
+    def active(self) -> list[Service]:
+        return [s for s in self.kb.services.values() if s.active]
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        return build_graph(self.kb)
+
+    @cached_property
+    def covers(self) -> dict[str, list[TargetCover]]:
+        return goal_covers(self.kb, self.conventions)
+
+    @cached_property
+    def weights(self) -> dict[str, float]:
+        return {g.id: goal_weight(g, self.kb.clients) for g in self.kb.goals.values()}
+
+    @cached_property
+    def adherence(self) -> dict[str, float]:
+        return {goal: goal_adherence(covers, self.conventions) for goal, covers in self.covers.items()}
+
+    @cached_property
+    def overall(self) -> float | None:
+        return overall_adherence(self.adherence, self.weights)
+
+    @cached_property
+    def goals_of_service(self) -> dict[str, set[str]]:
+        """The goals each active service delivers some target of (in time or later)."""
+        goals_of_target: dict[tuple[str, str], list[str]] = {}
+        deliveries: dict[tuple[str, str], tuple] = {}
+        for goal, covers in self.covers.items():
+            for cover in covers:
+                goals_of_target.setdefault((cover.kind, cover.target), []).append(goal)
+                deliveries[(cover.kind, cover.target)] = cover.deliveries  # goals share one tuple per target
+        out: dict[str, set[str]] = {}
+        for target, goals in goals_of_target.items():
+            for delivery in deliveries[target]:
+                out.setdefault(delivery.service, set()).update(goals)
+        return out
+
+    @cached_property
+    def dependencies(self) -> nx.DiGraph:
+        """The active services and their dependencies (hard and soft)."""
+        return dependency_graph(self.graph)
+
+    @cached_property
+    def hard_dependencies(self) -> nx.DiGraph:
+        return dependency_graph(self.graph, ("hard",))

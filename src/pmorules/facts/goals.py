@@ -1,0 +1,122 @@
+"""Facts about goals, each target of a goal (aggregated over the services that deliver it), and clients.
+
+One fact per goal target, not per goal × target × service: the count grows with
+the input, and evidence still names the services (best service, contributors).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from ..measures import TargetCover, goal_adherence, is_quick
+from .base import Fact, fact_type
+from .derivation import Derivation
+
+
+@fact_type("goal", "One goal: its deadline, weight and how likely it is met in time.", {
+    "due_months": (float, "deadline in months from today"),
+    "priority": (float, "priority"),
+    "priority_rank": (int, "1 for the goals of the highest priority, 2 for the next, ..."),
+    "weight": (float, "priority times the weight of its client"),
+    "adherence": (float, "how likely the goal is met in time (mean over its targets, 0..1)"),
+    "adherence_eventual": (float, "the same, counting services that deliver after the deadline too"),
+    "targets": (int, "outcomes plus directly named services"),
+    "covered": (int, "targets some active service delivers in time"),
+    "linked": (int, "active services delivering some target (in time or later)"),
+    "in_time": (int, "active services delivering some target in time"),
+    "earliest_months": (float, "earliest month an active service delivers some target (when any)"),
+    "client": (str, "the client the goal belongs to (when given)"),
+}, title="goal {key}")
+def goal_facts(d: Derivation) -> Iterator[Fact]:
+    kb, conventions = d.kb, d.conventions
+    ranks = {p: rank for rank, p in enumerate(sorted({g.priority for g in kb.goals.values()}, reverse=True), start=1)}
+    for goal in kb.goals.values():
+        covers = d.covers[goal.id]
+        delivering = {x.service for c in covers for x in c.deliveries}
+        fields: dict[str, Any] = {
+            "due_months": goal.due_months, "priority": goal.priority, "priority_rank": ranks[goal.priority],
+            "weight": d.weights[goal.id], "adherence": d.adherence[goal.id],
+            "adherence_eventual": goal_adherence(covers, conventions, in_time=False),
+            "targets": len(covers), "covered": sum(1 for c in covers if c.in_time_count),
+            "linked": len(delivering), "in_time": len({x.service for c in covers for x in c.in_time}),
+        }
+        earliest = [c.earliest for c in covers if c.earliest is not None]
+        if earliest:
+            fields["earliest_months"] = min(earliest)
+        if goal.client:
+            fields["client"] = goal.client
+        words = {"adherence": f"{fields['covered']} of {len(covers)} targets delivered by month {goal.due_months:g}"}
+        yield Fact("goal", goal.id, fields, {"due_months": d.src("goal", goal.id, "due_months"),
+                                             "priority": d.src("goal", goal.id, "priority")}, [], words)
+
+
+@fact_type("goal_target", "One target of a goal (an outcome, or a service the goal names) and the services that "
+                          "deliver it.", {
+    "goal": (str, "the goal"),
+    "target": (str, "an outcome or a directly named service"),
+    "target_kind": (str, "outcome|service"),
+    "due_months": (float, "the goal's deadline"),
+    "months": (float, "when the outcome is usually perceived once delivered (outcome targets)"),
+    "linked": (int, "active services delivering it (in time or later)"),
+    "in_time": (int, "active services delivering it by the deadline"),
+    "best_value": (float, "contribution × probability of the best service delivering it in time (when any)"),
+    "best_service": (str, "that service (when any)"),
+    "best_months": (float, "when that service delivers it"),
+    "earliest_months": (float, "earliest month any active service delivers it (when any)"),
+    "adherence": (float, "how likely it is delivered in time (0..1)"),
+    "adherence_eventual": (float, "the same, counting late services too"),
+}, title="{target} for goal {goal}")
+def goal_target_facts(d: Derivation) -> Iterator[Fact]:
+    for covers in d.covers.values():
+        for cover in covers:
+            yield _target_fact(d, cover)
+
+
+def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
+    fields: dict[str, Any] = {
+        "goal": cover.goal, "target": cover.target, "target_kind": cover.kind, "due_months": cover.due_months,
+        "linked": len(cover.deliveries), "in_time": cover.in_time_count,
+        "adherence": cover.adherence(d.conventions), "adherence_eventual": cover.adherence(d.conventions, False),
+    }
+    if cover.months is not None:
+        fields["months"] = cover.months
+    sources = {"due_months": d.src("goal", cover.goal, "due_months")}
+    best = cover.best
+    path = [cover.goal, cover.target]
+    if best is not None:
+        fields |= {"best_value": best.value, "best_service": best.service, "best_months": best.months}
+        sources |= {"best_value": d.src("service", best.service, "probability"),
+                    "best_months": d.src("service", best.service, "months_to_value")}
+        path = path + [best.service] if cover.kind == "outcome" else [cover.goal, best.service]
+    if cover.earliest is not None:
+        fields["earliest_months"] = cover.earliest
+    contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})"
+                             for x in itertools.islice((d for d in cover.deliveries if d.months <= cover.due_months), 8))
+    words = {"in_time": f"delivered in time by {contributors}" if contributors else "nothing delivers it in time"}
+    return Fact("goal_target", f"{cover.goal}/{cover.target}", fields, sources, path, words)
+
+
+@fact_type("client", "One client, and what the active services give it.", {
+    "weight": (float, "relevance weight 0..1"),
+    "services": (int, "active services serving it"),
+    "quick_services": (int, "active services serving it whose value is perceived within the short horizon"),
+    "goals": (int, "goals it owns"),
+}, title="client {key}")
+def client_facts(d: Derivation) -> Iterator[Fact]:
+    serving: dict[str, list] = {}
+    for service in d.active:
+        for client in dict.fromkeys(service.clients):
+            serving.setdefault(client, []).append(service)
+    owned: dict[str, int] = {}
+    for goal in d.kb.goals.values():
+        if goal.client:
+            owned[goal.client] = owned.get(goal.client, 0) + 1
+    for client in d.kb.clients.values():
+        services = serving.get(client.id, [])
+        quick = [s for s in services if is_quick(s, d.kb.horizons)]
+        fields = {"weight": client.weight, "services": len(services), "quick_services": len(quick),
+                  "goals": owned.get(client.id, 0)}
+        words = {"quick_services": ", ".join(s.id for s in quick) or "no quick service serves it"}
+        yield Fact("client", client.id, fields, {"weight": d.src("client", client.id, "weight")}, [], words)

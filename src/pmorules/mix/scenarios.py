@@ -1,0 +1,226 @@
+"""What-if scenarios: a PMO lead's own variants of today's mix, run through the full rulebook.
+
+A variant keeps, drops or adds services, moves approaches and sets efforts. It comes from the command line
+(``pmorules mix WS --drop B --add S07 --approach reporting=supportive --effort reporting=10``) or from the
+YAML files of the workspace's ``scenarios/`` folder (a folder, because every ``*.yaml`` beside the knowledge
+is read as knowledge). Each variant costs one analysis; it is feasible when it fits the capacity, keeps the
+services marked keep and the core, adds nothing ``[mix] never`` forbids and raises no error a mix can avoid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..analysis import Analysis, reanalyze
+from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..vocabulary import Approach
+from ..yamlio import locate, read_yaml
+from .milp import Unattainable
+from .problem import Problem, additions, resized_probability
+
+FOLDER = "scenarios"
+
+
+class ScenarioSpec(BaseModel):
+    """One variant of today's mix."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    keep: list[str] = Field(default_factory=list)
+    drop: list[str] = Field(default_factory=list)
+    add: list[str] = Field(default_factory=list)
+    approach: dict[str, Approach] = Field(default_factory=dict)
+    effort: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+
+
+class ScenariosFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scenarios: list[ScenarioSpec]
+
+
+@dataclass
+class Scenario:
+    spec: ScenarioSpec
+    where: dict[str, Location]  # field -> where it was written (a file position, or the command-line option)
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    analysis: Analysis
+    problems: list[str] = field(default_factory=list)  # why it is not feasible
+
+    @property
+    def feasible(self) -> bool:
+        return not self.problems
+
+    @property
+    def name(self) -> str:
+        return self.scenario.spec.name
+
+    def to_json(self, today: Analysis) -> dict[str, Any]:
+        return {"name": self.name, "description": self.scenario.spec.description, "feasible": self.feasible,
+                "problems": self.problems, **side(self.analysis, today)}
+
+
+def side(state: Analysis, today: Analysis) -> dict[str, Any]:
+    """What a comparison shows of one mix: size, effort, shares, adherence, findings, and what is new."""
+    summary = state.facts.summary
+    before = {(f.rule, tuple(f.subjects)) for f in today.findings}
+    new = [f for f in state.findings if f.level != "info" and (f.rule, tuple(f.subjects)) not in before]
+    return {
+        "mix": [s.id for s in state.kb.services.values() if s.active],
+        "services": summary["services"], "effort": round(sum(s.effort for s in state.kb.services.values() if s.active), 6),
+        "shares": summary["shares"], "adherence": summary["adherence"], "counts": state.counts(),
+        "new": [{"rule": f.rule, "level": f.level, "subjects": f.subjects, "title": f.title} for f in new],
+        "findings": [f.to_json() for f in state.findings],
+    }
+
+
+def load_scenarios(workspace: str | Path) -> list[Scenario]:
+    """The scenarios of the workspace's ``scenarios/`` folder (none without one); bad input is a located error."""
+    folder = Path(workspace) / FOLDER
+    if not folder.is_dir():
+        return []
+    found, errors = [], []
+    for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
+        display = str(Path(str(workspace)) / FOLDER / path.name)
+        try:
+            raw = read_yaml(path, display)
+        except InputError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        try:
+            parsed = ScenariosFile.model_validate(raw)
+        except ValidationError as exc:
+            errors += [Diagnostic(locate(raw, tuple(e["loc"]), display), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
+                       for e in exc.errors()]
+            continue
+        for index, spec in enumerate(parsed.scenarios):
+            where = {name: locate(raw, ("scenarios", index, name), display) for name in ScenarioSpec.model_fields}
+            found.append(Scenario(spec, where))
+    names = [s.spec.name for s in found]
+    errors += [Diagnostic(s.where["name"], f"scenario {s.spec.name!r} is defined twice")
+               for i, s in enumerate(found) if s.spec.name in names[:i]]
+    if errors:
+        raise InputError(errors)
+    return found
+
+
+def _pairs(option: str, values: list[str], number: bool) -> tuple[dict[str, Any], list[Diagnostic]]:
+    out, errors = {}, []
+    for value in values:
+        key, sep, given = value.partition("=")
+        if not sep or not key or not given:
+            errors.append(Diagnostic(Location(option), f"{value!r} is not SERVICE=VALUE"))
+            continue
+        if number:
+            try:
+                out[key] = float(given)
+            except ValueError:
+                errors.append(Diagnostic(Location(option), f"{given!r} is not a number"))
+        else:
+            out[key] = given
+    return out, errors
+
+
+def from_options(keep: list[str], drop: list[str], add: list[str], approach: list[str], effort: list[str]) -> Scenario:
+    """The variant the command-line options describe ("your variant")."""
+    approaches, errors = _pairs("--approach", approach, number=False)
+    efforts, more = _pairs("--effort", effort, number=True)
+    errors += more
+    data = {"name": "your variant", "keep": keep, "drop": drop, "add": add, "approach": approaches, "effort": efforts}
+    try:
+        spec = ScenarioSpec.model_validate(data)
+    except ValidationError as exc:
+        errors += [Diagnostic(Location(f"--{e['loc'][0]}"),
+                              ": ".join(filter(None, [".".join(map(str, e["loc"][1:])), e["msg"].replace("Input should", "should")])))
+                   for e in exc.errors()]
+    if errors:
+        raise InputError(errors)
+    return Scenario(spec, {name: Location(f"--{name}") for name in ScenarioSpec.model_fields})
+
+
+def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[Unattainable], scenario: Scenario,
+                      open_services: dict | None = None) -> ScenarioResult:
+    """Apply a variant to today's mix and run the full rulebook on it (one analysis)."""
+    kb, spec, where = analysis.kb, scenario.spec, scenario.where
+    open_services = additions(analysis) if open_services is None else open_services
+    lower = {sid.lower(): sid for sid in kb.services} | {sid.lower(): sid for sid in open_services}
+    errors: list[Diagnostic] = []
+
+    def bad(name: str, text: str, hint: str | None = None) -> None:
+        """A problem with one field: named in the message when it sits in a file, not on the command line."""
+        place = where[name]
+        errors.append(Diagnostic(place, f"{name}: {text}" if place.line is not None else text, hint))
+
+    def resolve(name: str, sid: str) -> str | None:
+        found = lower.get(sid.lower())
+        if found is None:
+            bad(name, f"unknown service {sid!r}", did_you_mean(sid, list(lower.values())))
+        return found
+
+    services = dict(kb.services)
+    for sid in filter(None, (resolve("drop", s) for s in spec.drop)):
+        if not services.get(sid) or not services[sid].active:
+            bad("drop", f"{sid!r} is not running today")
+        elif any(sid.lower() == k.lower() for k in spec.keep):
+            bad("drop", f"{sid!r} is also listed under keep")
+        else:
+            services[sid] = replace(services[sid], status="retired")
+    for sid in filter(None, (resolve("add", s) for s in spec.add)):
+        if sid in services and services[sid].active:
+            bad("add", f"{sid!r} is running already")
+        else:
+            services[sid] = replace(open_services[sid][0], status="active")
+    for sid in filter(None, (resolve("keep", s) for s in spec.keep)):
+        if not (sid in services and services[sid].active):
+            bad("keep", f"{sid!r} is not in this variant (add it)")
+    for name, changes in (("approach", spec.approach), ("effort", spec.effort)):
+        for key, value in changes.items():
+            sid = resolve(name, key)
+            if sid is None:
+                continue
+            if not (sid in services and services[sid].active):
+                bad(name, f"{sid!r} is not in this variant")
+                continue
+            service = services[sid]
+            if name == "approach":
+                services[sid] = replace(service, approach=value)
+            else:
+                step = value / service.effort - 1 if service.effort else 0.0
+                services[sid] = replace(service, effort=value, probability=resized_probability(
+                    service.probability, step, problem.settings.resize_elasticity))
+    if errors:
+        raise InputError(errors)
+    after = reanalyze(analysis, replace(kb, services=services))
+    return ScenarioResult(scenario, after, _problems(problem, unattainable, after))
+
+
+def _problems(problem: Problem, unattainable: list[Unattainable], after: Analysis) -> list[str]:
+    """Why a variant is not a mix the optimiser could recommend."""
+    problems = []
+    effort = sum(s.effort for s in after.kb.services.values() if s.active)
+    if effort > problem.capacity + 1e-9:
+        problems.append(f"its effort {effort:g} exceeds the capacity {problem.capacity:g}")
+    for cid, candidate in sorted(problem.candidates.items()):
+        running = cid in after.kb.services and after.kb.services[cid].active
+        if candidate.locked and not running:
+            problems.append(f"it drops {cid}, marked keep")
+        elif candidate.core and not running:
+            problems.append(f"it drops the core service {cid} ({candidate.core})")
+    never = {k.lower() for k in problem.settings.never}
+    problems += [f"it adds {s.id}, which [mix] never forbids" for s in after.kb.services.values()
+                 if s.active and s.id.lower() in never]
+    hard = {c.rule for c in problem.constraints if c.hard and c.applies}
+    beyond = {(u.rule, u.goal) for u in unattainable} | {(u.rule, u.target) for u in unattainable}
+    problems += [f"it breaks {f.rule} ({f.title}) on {', '.join(f.subjects)}" for f in after.findings
+                 if f.level == "error" and f.rule in hard and not all((f.rule, s) in beyond for s in f.subjects)]
+    return problems

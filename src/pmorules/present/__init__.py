@@ -1,0 +1,1 @@
+"""Terminal and Markdown views: analyses, explanations, rules and the recommended mix."""

@@ -1,0 +1,100 @@
+"""A comparison of two snapshots in the terminal and in Markdown: the movement first, then the details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from ..diff import Diff, FindingRef, ServiceChange, Side
+from ..text import pct
+from ..vocabulary import TERMS
+
+LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+MARKS = {"added": "+", "removed": "-", "changed": "~"}
+
+
+def _side(side: Side) -> str:
+    commit = f", commit {side.commit[:12]}" if side.commit else ""
+    return f"{side.label} (as of {side.as_of}{commit})"
+
+
+def _points(old: float | None, new: float | None) -> str:
+    """0.62 → 0.7 as '62% → 70% (+8 pts)'."""
+    if old is None or new is None:
+        return f"{pct(old)} → {pct(new)}"
+    change = round((new - old) * 100)
+    return f"{pct(old)} → {pct(new)}" + (f" ({change:+d} pts)" if change else "")
+
+
+def _finding(f: FindingRef) -> str:
+    return f"{f.rule} {', '.join(f.subjects)}: {f.message}"
+
+
+def _tied(change: ServiceChange, diff: Diff) -> list[str]:
+    by_print = {f.fingerprint: f for f in diff.resolved + diff.new_findings}
+    out = [f"resolves {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.resolves]
+    return out + [f"causes {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.causes]
+
+
+def print_diff(diff: Diff, console: Console) -> None:
+    console.print(f"Since {_side(diff.old)}", style="bold", markup=False)
+    console.print(f"now {_side(diff.new)}", markup=False)
+    console.print()
+    console.print("balance:   " + " · ".join(f"{t} {_points(*diff.shares[t])}" for t in TERMS), markup=False)
+    console.print(f"adherence: {_points(*diff.adherence)}", markup=False)
+    console.print("findings:  " + " · ".join(f"{level}s {a} → {b}" for level, (a, b) in diff.counts.items()), markup=False)
+    console.print(f"services:  {diff.services[0]} → {diff.services[1]} active", markup=False)
+    if diff.goals:
+        console.print()
+        console.rule("[bold]GOALS[/bold]", align="left")
+        for goal in diff.goals:
+            console.print(f" {goal.id}: {goal.status[0] or 'none'} → {goal.status[1] or 'none'}, "
+                          f"adherence {_points(*goal.adherence)}", markup=False)
+    if diff.changes:
+        console.print()
+        console.rule("[bold]SERVICES[/bold]", align="left")
+        for change in diff.changes:
+            detail = change.text()
+            console.print(f" {MARKS[change.change]} {change.id} ({change.name})" + (f": {detail}" if detail else ""), markup=False)
+            for line in _tied(change, diff):
+                console.print(f"     {line}", markup=False, style="dim")
+    for title, findings in (("RESOLVED", diff.resolved), ("NEW", diff.new_findings)):
+        console.print()
+        console.rule(f"[bold]{title} ({len(findings)})[/bold]", align="left")
+        for f in findings:
+            console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
+            console.print(_finding(f), markup=False)
+    moved = [f for f in diff.still_open if f.old_level != f.level]
+    console.print()
+    console.rule(f"[bold]STILL OPEN ({len(diff.still_open)}, {len(moved)} changed level)[/bold]", align="left")
+    for f in moved:
+        console.print(f" {f.old_level} → {f.level}: {f.rule} {', '.join(f.subjects)}", markup=False)
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def diff_markdown(diff: Diff) -> str:
+    lines = [f"# Since {_md(_side(diff.old))}", "", f"Now: {_md(_side(diff.new))}", "",
+             "| | Then | Now |", "|---|---:|---:|"]
+    lines += [f"| {t.capitalize()}-term share | {pct(diff.shares[t][0])} | {pct(diff.shares[t][1])} |" for t in TERMS]
+    lines.append(f"| Adherence | {pct(diff.adherence[0])} | {pct(diff.adherence[1])} |")
+    lines += [f"| {level.capitalize()} findings | {a} | {b} |" for level, (a, b) in diff.counts.items()]
+    lines.append(f"| Active services | {diff.services[0]} | {diff.services[1]} |")
+    if diff.goals:
+        lines += ["", "## Goals", "", "| Goal | Status then | Status now | Adherence |", "|---|---|---|---|"]
+        lines += [f"| {_md(g.name)} ({g.id}) | {g.status[0] or '–'} | {g.status[1] or '–'} | {_points(*g.adherence)} |"
+                  for g in diff.goals]
+    if diff.changes:
+        lines += ["", "## Services", "", "| | Service | Change | Findings |", "|---|---|---|---|"]
+        lines += [f"| {change.change} | {_md(change.name)} ({change.id}) | {_md(change.text())} | "
+                  f"{_md('; '.join(_tied(change, diff)))} |" for change in diff.changes]
+    for title, findings in (("Resolved", diff.resolved), ("New", diff.new_findings)):
+        lines += ["", f"## {title} ({len(findings)})", ""]
+        lines += [f"- **{f.level}** {_md(_finding(f))}" for f in findings] or ["None."]
+    moved = [f for f in diff.still_open if f.old_level != f.level]
+    lines += ["", f"## Still open ({len(diff.still_open)}, {len(moved)} changed level)", ""]
+    lines += [f"- {f.old_level} → **{f.level}**: {f.rule} {_md(', '.join(f.subjects))}" for f in moved]
+    return "\n".join(lines).rstrip("\n") + "\n"

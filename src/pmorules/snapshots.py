@@ -1,0 +1,191 @@
+"""Load one side of a comparison: a workspace's knowledge as a folder holds it, or as a git revision held it.
+
+A revision is read from git's object database (``rev-parse``, ``ls-tree``, ``cat-file``) into a temporary
+folder that is removed afterwards: nothing is checked out and the working tree is never touched. git runs
+without a shell, from an argument list, with a validated revision and a timeout. Only the files the knowledge
+loader reads are copied: those directly in the workspace folder and in its ``knowledge/`` folder.
+
+Every snapshot is judged by one yardstick: the rules, config and conventions of the newer side, so what
+moves between two snapshots is the PMO, not the rulebook. Problems are located InputErrors (exit 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .analysis import Analysis, reanalyze
+from .config import revision_problem
+from .errors import Diagnostic, InputError, Location, did_you_mean
+from .knowledge import KnowledgeBase, load_workspace
+
+GIT_TIMEOUT = 30.0  # seconds per git call; reading a few small files takes milliseconds
+FILE_MODES = {"100644", "100755"}  # regular files; symlinks (120000) and submodules (160000) are not knowledge
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A state of a workspace: the folder itself, or a git revision of the workspace in ``folder``."""
+
+    label: str
+    folder: Path
+    rev: str | None = None
+    date: dt.date | None = None  # judged as of this day (None: the yardstick's day)
+    where: Location | None = None  # where the snapshot was named, for errors about it (default: the folder)
+
+    @property
+    def at(self) -> Location:
+        return self.where or Location(str(self.folder))
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A snapshot, its analysis by the yardstick's rules, and the commit a revision resolved to."""
+
+    snapshot: Snapshot
+    analysis: Analysis
+    commit: str | None = None
+
+
+def judge(snapshot: Snapshot, yardstick: Analysis) -> Judged:
+    """Load a snapshot and evaluate it with ``yardstick``'s rulebook and config, as of the snapshot's date."""
+    today = snapshot.date or yardstick.today
+    kb, commit = load_snapshot(snapshot, today)
+    return Judged(snapshot, reanalyze(replace(yardstick, today=today), kb), commit)
+
+
+def judge_all(snapshots: list[Snapshot], yardstick: Analysis) -> list[Judged]:
+    """Every snapshot judged; the problems of all of them reported together."""
+    judged, problems = [], []
+    for snapshot in snapshots:
+        try:
+            judged.append(judge(snapshot, yardstick))
+        except InputError as error:
+            problems.extend(error.diagnostics)
+    if problems:
+        raise InputError(problems)
+    return judged
+
+
+def load_snapshot(snapshot: Snapshot, today: dt.date) -> tuple[KnowledgeBase, str | None]:
+    """The knowledge of a snapshot, and the commit id when it was read from git."""
+    if snapshot.rev is None:
+        if snapshot.where is not None and not snapshot.folder.is_dir():
+            raise InputError([Diagnostic(snapshot.where, f"{snapshot.folder} is not a folder", "give the snapshot's folder, relative to the workspace")])
+        return load_workspace(snapshot.folder, today), None
+    with tempfile.TemporaryDirectory(prefix="pmorules-snapshot-") as temp:
+        commit, shown = _read_revision(snapshot.folder, snapshot.rev, snapshot.at, Path(temp))
+        return load_workspace(temp, today, shown=shown), commit
+
+
+def reviews(current: Analysis) -> list[Snapshot]:
+    """The past reviews named in the workspace's ``[history]``, oldest first (checked when they are loaded)."""
+    workspace = Path(current.kb.workspace)
+    config = current.config
+    return [
+        Snapshot(review.label or key, workspace if review.path is None else workspace / review.path, review.rev,
+                 review.date, config.where("history", key, "rev" if review.rev is not None else "path"))
+        for key, review in config.config.reviews()
+    ]
+
+
+def _read_revision(folder: Path, rev: str, where: Location, into: Path) -> tuple[str, str]:
+    """Copy the knowledge files of the workspace ``folder`` at ``rev`` into ``into``; its commit and display name."""
+    if problem := revision_problem(rev):
+        raise InputError([Diagnostic(where, problem)])
+    if not folder.is_dir():
+        raise InputError([Diagnostic(Location(str(folder)), "no such workspace directory")])
+    found = _git(["rev-parse", "--show-prefix"], folder, where)
+    if found.returncode != 0:
+        said = _said(found)  # e.g. git refusing a repository of another user: then its own words tell why
+        why = "" if said.startswith("not a git repository") else f" ({said})"
+        raise InputError([Diagnostic(where, f"{folder} is not in a git repository, so it has no revision {rev!r}{why}",
+                                     "keep the earlier snapshot as a folder instead, or commit the workspace to git")])
+    prefix = found.stdout.decode().strip().rstrip("/")
+    resolved = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], folder, where)
+    if resolved.returncode != 0:
+        refs = _git(["for-each-ref", "--format=%(refname:short)", "refs/tags", "refs/heads"], folder, where)
+        known = refs.stdout.decode(errors="replace").split() if refs.returncode == 0 else []
+        raise InputError([Diagnostic(where, f"unknown revision {rev!r} in the git repository of {folder}", did_you_mean(rev, known))])
+    commit = resolved.stdout.decode().strip()
+    shown = f"{rev}:{prefix or '.'}"
+    root = _tree(commit, prefix, folder, where)
+    if root is None:
+        raise InputError([Diagnostic(where, f"the workspace {prefix or '.'} does not exist at revision {rev!r}",
+                                     "name a revision at which the workspace folder was committed")])
+    entries = _entries(root, folder, where)
+    blobs = _files(entries)
+    knowledge = next((oid for _, kind, oid, name in entries if kind == "tree" and name == "knowledge"), None)
+    if knowledge is not None:
+        (into / "knowledge").mkdir()
+        blobs += [(f"knowledge/{name}", oid) for name, oid in _files(_entries(knowledge, folder, where))]
+    for (name, _), data in zip(blobs, _contents([oid for _, oid in blobs], folder, where)):
+        (into / name).write_bytes(data)
+    return commit, shown
+
+
+def _tree(commit: str, prefix: str, folder: Path, where: Location) -> str | None:
+    """The id of the tree at ``prefix`` in ``commit``, or None when there is no folder there."""
+    found = _git(["rev-parse", "--verify", "--quiet", f"{commit}:{prefix}"], folder, where)
+    if found.returncode != 0:
+        return None
+    oid = found.stdout.decode().strip()
+    kind = _git(["cat-file", "-t", oid], folder, where)
+    return oid if kind.returncode == 0 and kind.stdout.decode().strip() == "tree" else None
+
+
+def _entries(tree: str, folder: Path, where: Location) -> list[tuple[str, str, str, str]]:
+    """The entries of one tree: mode, type, object id, name."""
+    listed = _git(["ls-tree", "--full-tree", "-z", tree], folder, where)  # not limited to the folder git runs in
+    if listed.returncode != 0:
+        raise InputError([Diagnostic(where, f"git cannot list the workspace: {_said(listed)}")])
+    entries = []
+    for record in listed.stdout.split(b"\0"):
+        if record:
+            meta, _, name = record.partition(b"\t")
+            mode, kind, oid = meta.decode().split(" ")
+            entries.append((mode, kind, oid, name.decode("utf-8", errors="surrogateescape")))
+    return entries
+
+
+def _files(entries: list[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
+    """The regular files among a tree's entries, as (name, blob id)."""
+    return [(name, oid) for mode, kind, oid, name in entries
+            if kind == "blob" and mode in FILE_MODES and name not in (".", "..") and "/" not in name]
+
+
+def _contents(oids: list[str], folder: Path, where: Location) -> list[bytes]:
+    """The contents of blobs, in order, from one ``git cat-file --batch``."""
+    if not oids:
+        return []
+    read = _git(["cat-file", "--batch"], folder, where, stdin="".join(f"{oid}\n" for oid in oids).encode())
+    if read.returncode != 0:
+        raise InputError([Diagnostic(where, f"git cannot read the workspace's files: {_said(read)}")])
+    out, data, at = [], read.stdout, 0
+    for _ in oids:
+        end = data.index(b"\n", at)
+        size = int(data[at:end].split(b" ")[2])
+        out.append(data[end + 1:end + 1 + size])
+        at = end + 1 + size + 1  # the contents end with a newline of the batch format
+    return out
+
+
+def _git(args: list[str], folder: Path, where: Location, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run git in ``folder`` (an argument list, never a shell), within the timeout."""
+    try:
+        return subprocess.run(["git", *args], cwd=folder, input=stdin, capture_output=True, timeout=GIT_TIMEOUT,
+                              check=False, env=os.environ | {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
+    except FileNotFoundError:
+        raise InputError([Diagnostic(where, "git is not installed; it is needed to read a revision")]) from None
+    except subprocess.TimeoutExpired:
+        raise InputError([Diagnostic(where, f"git did not answer within {GIT_TIMEOUT:g} seconds")]) from None
+
+
+def _said(done: subprocess.CompletedProcess[bytes]) -> str:
+    """git's own last word on a failure, without its ``fatal:``."""
+    lines = done.stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1].removeprefix("fatal: ").strip() if lines else f"git exited with {done.returncode}"

@@ -1,0 +1,272 @@
+"""Write knowledge as an XLSX workbook a PMO lead fills in: ``pmorules init --xlsx`` and ``pmorules export``.
+
+One sheet per section (Organisation, Clients, Services, Goals, Outcomes).
+Columns are the fields of the knowledge models, in their order; the row under
+the header explains each column with the field's description (so the workbook
+never drifts from the format), and drop-downs offer the vocabularies,
+catalogue ids and client ids. tables.py reads the workbook back: the notes row
+starts with ``#`` and is skipped; the organisation sheet is one row that also
+holds the horizons; list cells use the short forms where they say everything,
+else a YAML flow list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import types
+import zipfile
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from .errors import Diagnostic, InputError, Location
+from .knowledge.catalogue import load_catalogue
+from .knowledge.load import knowledge_files
+from .knowledge.spec import Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceSpec
+from .output import Protected, write_output
+from .tables import NOTE, read_csv, read_xlsx
+from .vocabulary import Vocabulary
+from .yamlio import read_yaml
+
+SHEETS: tuple[tuple[str, str, type[BaseModel]], ...] = (  # (sheet title, section, model of one row)
+    ("Organisation", "organisation", Organisation),
+    ("Clients", "clients", Client),
+    ("Services", "services", ServiceSpec),
+    ("Goals", "goals", Goal),
+    ("Outcomes", "outcomes", Outcome),
+)
+FIRST_ROW = 3  # header, notes, then the items
+LAST_ROW = 500  # drop-downs cover the rows up to here
+CELL_SYNTAX = {  # how a list of items with fields is written in one cell, added to the column's note
+    ("services", "outcomes"): "In a cell: ids separated by ';', or a YAML list such as [{id: O12, contribution: supporting}].",
+    ("services", "depends_on"): "In a cell: tools or tools:soft, separated by ';', or a YAML list such as "
+                  "[{service: S16, applies: false, reason: ...}].",
+    ("services", "harms"): "In a cell: target or target:severity, separated by ';', or a YAML list such as "
+             "[{target: culture, severity: high, mitigated_by: [coaching]}].",
+    ("services", "assessments"): "In a cell: a YAML list such as [{by: jane, term: short, probability: 0.7}].",
+}
+STABLE_DATE = dt.datetime(2000, 1, 1)  # the creation date written into every workbook
+LIST_SYNTAX = "In a cell: separate several with ';'."
+
+
+def _nested_model(field: FieldInfo) -> type[BaseModel] | None:
+    """The model of a field holding one nested mapping (``target_profile``), which becomes dotted columns."""
+    annotation = field.annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        annotation = next((a for a in get_args(annotation) if a is not type(None)), None)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _is_list(field: FieldInfo) -> bool:
+    annotation = field.annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(get_origin(a) is list for a in get_args(annotation))
+    return get_origin(annotation) is list
+
+
+def columns(model: type[BaseModel], prefix: str = "") -> list[tuple[str, FieldInfo]]:
+    """The columns of a sheet: a model's fields, with nested mappings as dotted columns."""
+    found: list[tuple[str, FieldInfo]] = []
+    for name, field in model.model_fields.items():
+        nested = _nested_model(field)
+        found += columns(nested, f"{prefix}{name}.") if nested else [(f"{prefix}{name}", field)]
+    return found
+
+
+def _sheet_columns(section: str, model: type[BaseModel]) -> list[tuple[str, FieldInfo]]:
+    return columns(model) + (columns(Horizons, "horizons.") if section == "organisation" else [])
+
+
+def _note(section: str, column: str, field: FieldInfo) -> str:
+    syntax = CELL_SYNTAX.get((section, column), LIST_SYNTAX) if _is_list(field) else ""
+    return " ".join(part for part in (field.description or "", syntax) if part)
+
+
+# ------------------------------------------------------------------ values to cells
+
+
+def _flow(value: Any) -> str:
+    """A YAML flow text of a value (quoted where YAML needs it); tables.py reads it back."""
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1 << 30, allow_unicode=True).strip()
+
+
+def _short(column: str, item: dict[str, Any]) -> str | None:
+    """The short form of a list item, when it says everything the item says."""
+    if column == "outcomes" and set(item) == {"id"}:
+        return item["id"]
+    if column == "depends_on" and set(item) <= {"service", "kind"}:
+        return item["service"] + (f":{item['kind']}" if item.get("kind", "hard") != "hard" else "")
+    if column == "harms" and set(item) <= {"target", "severity"}:
+        return item["target"] + (f":{item['severity']}" if "severity" in item else "")
+    return None
+
+
+def _list_cell(column: str, items: list[Any]) -> str:
+    texts = [_short(column, item) if isinstance(item, dict) else str(item) for item in items]
+    if items and all(t is not None and ";" not in t and not t.startswith("[") for t in texts):
+        return "; ".join(texts)  # type: ignore[arg-type]
+    return _flow(items)
+
+
+def _cell_value(column: str, value: Any) -> Any:
+    leaf = column.rsplit(".", 1)[-1]
+    if isinstance(value, list):
+        return _list_cell(leaf, [v if isinstance(v, dict) else _scalar(v) for v in value])
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _scalar(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{target_profile: {short: 0.4}}`` → ``{"target_profile.short": 0.4}``."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _rows(section: str, knowledge: KnowledgeFile) -> list[dict[str, Any]]:
+    """The items of a section as {column: value}, with only the fields the user gave."""
+    if section == "organisation":
+        row: dict[str, Any] = {}
+        if knowledge.organisation is not None:
+            row |= _flat(knowledge.organisation.model_dump(exclude_unset=True))
+        if knowledge.horizons is not None:
+            row |= _flat(knowledge.horizons.model_dump(exclude_unset=True), "horizons.")
+        return [row] if row else []
+    return [_flat(item.model_dump(exclude_unset=True)) for item in getattr(knowledge, section)]
+
+
+# ------------------------------------------------------------------ the workbook
+
+
+def _vocabulary(annotation: Any) -> type[Vocabulary] | None:
+    """The vocabulary a field's values come from (``Term | None`` → Term), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, Vocabulary):
+        return annotation
+    return next((v for a in get_args(annotation) if (v := _vocabulary(a)) is not None), None)
+
+
+def _choices(section: str, column: str, field: FieldInfo) -> tuple[str, bool] | None:
+    """A drop-down for a column: (its list formula, whether anything else is refused)."""
+    leaf = column.rsplit(".", 1)[-1]
+    vocabulary = None if _is_list(field) else _vocabulary(field.annotation)
+    if vocabulary is not None:
+        return '"' + ",".join(vocabulary.meanings()) + '"', True
+    if field.annotation is bool:
+        return '"true,false"', True
+    catalogue = load_catalogue()
+    if (section, leaf) == ("services", "catalogue"):
+        return '"' + ",".join(catalogue.services) + '"', True
+    if (section, leaf) == ("goals", "outcomes"):
+        return '"' + ",".join(catalogue.outcomes) + '"', False  # several may be typed: offer, do not refuse
+    if (section, leaf) in (("services", "clients"), ("goals", "client")):
+        return f"Clients!$A${FIRST_ROW}:$A${LAST_ROW}", leaf == "client"
+    return None
+
+
+def build_workbook(knowledge: KnowledgeFile) -> Any:
+    """An openpyxl workbook of the knowledge: header, notes row and drop-downs on every sheet."""
+    import openpyxl
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, section, model in SHEETS:
+        sheet = book.create_sheet(title)
+        sheet_columns = _sheet_columns(section, model)
+        for index, (column, field) in enumerate(sheet_columns, start=1):
+            head = sheet.cell(1, index, column)
+            head.font = Font(bold=True)
+            head.fill = PatternFill("solid", fgColor="DCE6F2")
+            note = sheet.cell(2, index, (f"{NOTE} " if index == 1 else "") + _note(section, column, field))
+            note.font = Font(italic=True, color="667085", size=9)
+            note.alignment = Alignment(wrap_text=True, vertical="top")
+            sheet.column_dimensions[get_column_letter(index)].width = max(14, min(34, len(column) + 4))
+            choices = _choices(section, column, field)
+            if choices is not None:
+                formula, strict = choices
+                validation = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=strict,
+                                            errorTitle=column, error=f"Choose a value from the list for {column}.")
+                last = FIRST_ROW if section == "organisation" else LAST_ROW
+                validation.add(f"{get_column_letter(index)}{FIRST_ROW}:{get_column_letter(index)}{last}")
+                sheet.add_data_validation(validation)
+        sheet.row_dimensions[2].height = 110
+        sheet.freeze_panes = f"B{FIRST_ROW}"
+        names = [column for column, _ in sheet_columns]
+        for number, row in enumerate(_rows(section, knowledge), start=FIRST_ROW):
+            for column, value in row.items():
+                cell = sheet.cell(number, names.index(column) + 1, _cell_value(column, value))
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"  # text, not a formula
+    return book
+
+
+class _StableZip(zipfile.ZipFile):
+    """A zip whose entries carry a fixed date: the same knowledge gives the same workbook, byte for byte."""
+
+    def writestr(self, name: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(name, str):
+            name = zipfile.ZipInfo(name, date_time=STABLE_DATE.timetuple()[:6])
+            name.compress_type = self.compression
+        super().writestr(name, data, *args, **kwargs)
+
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+        """openpyxl writes each sheet from a temporary file: store its bytes under the fixed date too."""
+        self.writestr(str(arcname or filename), Path(filename).read_bytes())
+
+
+def workbook_bytes(knowledge: KnowledgeFile) -> bytes:
+    """The workbook of the knowledge, as the bytes of an .xlsx file."""
+    from openpyxl.writer.excel import ExcelWriter  # Workbook.save would stamp the time of saving into the file
+
+    book = build_workbook(knowledge)
+    book.properties.created = book.properties.modified = STABLE_DATE
+    buffer = io.BytesIO()
+    ExcelWriter(book, _StableZip(buffer, "w", zipfile.ZIP_DEFLATED)).save()
+    return buffer.getvalue()
+
+
+def workspace_knowledge(workspace: Path, shown: str) -> KnowledgeFile:
+    """The knowledge a workspace's files hold, as written (catalogue defaults not applied), in one file.
+
+    The workspace must load without errors (the caller checks): every file is then valid on its own.
+    """
+    merged: dict[str, Any] = {}
+    for file in knowledge_files(workspace):
+        display = str(Path(shown) / file.relative_to(workspace))
+        suffix = file.suffix.lower()
+        raw = (read_csv(file, display)[0] if suffix == ".csv" else read_xlsx(file, display)[0] if suffix == ".xlsx"
+               else read_yaml(file, display))
+        parsed = KnowledgeFile.model_validate(raw or {})
+        for section in KnowledgeFile.model_fields:
+            value = getattr(parsed, section)
+            if isinstance(value, list):
+                merged.setdefault(section, []).extend(value)
+            elif value is not None:
+                merged[section] = value
+    return KnowledgeFile.model_validate(merged)
+
+
+def export_workspace(workspace: Path, shown: str, output: Path) -> None:
+    """Write a workspace's knowledge as one workbook; refuse to write it into the workspace itself."""
+    if output.resolve().parent in (workspace.resolve(), (workspace / "knowledge").resolve()):
+        raise InputError([Diagnostic(
+            Location(str(output)), "the workbook would be read with the workspace, defining every item twice",
+            "write it outside the workspace",
+        )])
+    protected = Protected(files=tuple(knowledge_files(workspace)), knowledge_folders=(workspace, workspace / "knowledge"))
+    write_output(output, workbook_bytes(workspace_knowledge(workspace, shown)), protected)

@@ -1,0 +1,323 @@
+"""`pmorules diff` (two folders, or a workspace and a git revision) and `pmorules analyze --baseline`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from pmorules import snapshots
+from pmorules.cli import app
+from pmorules.findings import fingerprint
+from conftest import write_files
+
+AS_OF = ["--as-of", "2026-06-01"]
+OLD = """
+organisation: {name: Test PMO, age_months: 24, context: growing, capacity_fte: 4}
+clients:
+  - {id: exec, name: Executive board, weight: 0.8}
+services:
+  - {id: reporting, catalogue: S16, probability: 0.8, effort: 20, approach: supportive, clients: [exec]}
+  - {id: lessons, catalogue: S08, probability: 0.25, effort: 5, clients: [exec]}
+  - {id: training, catalogue: S12, probability: 0.7, effort: 10, clients: [exec]}
+goals:
+  - {id: G1, name: Visibility, outcomes: [O26], due_months: 3, client: exec}
+"""
+
+
+def new_text(training: str = "{id: training, catalogue: S12, probability: 0.7, effort: 10, clients: [exec]}",
+             extra: str = "") -> str:
+    """The PMO later: lessons slightly more likely (its error stays), training as given, maybe one more service."""
+    text = OLD.replace("probability: 0.25", "probability: 0.28")
+    text = text.replace("{id: training, catalogue: S12, probability: 0.7, effort: 10, clients: [exec]}", training)
+    return text.replace("goals:", (f"  - {extra}\n" if extra else "") + "goals:")
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def diff_json(*args: str) -> dict:
+    result = cli("diff", *args, *AS_OF, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def by_rule(findings: list[dict]) -> set[tuple[str, tuple[str, ...]]]:
+    return {(f["rule"], tuple(f["subjects"])) for f in findings}
+
+
+# ------------------------------------------------------------------ folders
+
+
+def test_findings_are_matched_by_fingerprint_even_when_their_numbers_moved(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text(extra="{id: firefight, catalogue: X01, probability: 0.45, effort: 5, clients: [exec]}")})
+    data = diff_json(str(old), str(new))
+    still = {f["rule"]: f for f in data["findings"]["still_open"]}
+    assert still["PRB002"]["fingerprint"] == fingerprint("PRB002", ["lessons"])
+    assert "25%" in cli("analyze", str(old), *AS_OF).stdout and "28%" in still["PRB002"]["message"]
+    assert still["PRB002"]["old_level"] == still["PRB002"]["level"] == "error"
+    assert ("PRB001", ("firefight",)) in by_rule(data["findings"]["new"])
+    assert data["findings"]["resolved"] == []
+    assert data["summary"]["services"] == {"old": 3, "new": 4, "change": 1}
+    assert data["old"]["label"] == str(old) and data["new"]["label"] == str(new) and data["old"]["commit"] is None
+
+
+def test_a_changed_service_is_tied_to_the_findings_that_name_it(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": OLD.replace("probability: 0.25, effort: 5", "probability: 0.45, effort: 3")})
+    data = diff_json(str(old), str(new))
+    lessons = next(s for s in data["services"] if s["id"] == "lessons")
+    assert lessons["change"] == "changed"
+    assert lessons["fields"] == {"probability": {"old": 0.25, "new": 0.45, "change": 0.2}, "effort": {"old": 5, "new": 3, "change": -2}}
+    assert lessons["resolves"] == [fingerprint("PRB002", ["lessons"])]
+    assert lessons["causes"] == [fingerprint("PRB001", ["lessons"])]
+    assert [s["id"] for s in data["services"]] == ["lessons"], "unchanged services are not listed"
+
+
+def test_a_renamed_service_is_removed_and_added(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text("{id: academy, catalogue: S12, probability: 0.7, effort: 10, clients: [exec]}")})
+    data = diff_json(str(old), str(new))
+    changes = {s["id"]: s for s in data["services"]}
+    assert changes["academy"]["change"] == "added" and changes["training"]["change"] == "removed"
+    assert fingerprint("GOL004", ["training"]) in changes["training"]["resolves"]
+    assert fingerprint("GOL004", ["academy"]) in changes["academy"]["causes"]
+
+
+def test_was_makes_a_rename_one_change_and_keeps_its_findings_open(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    renamed = "{id: academy, was: training, catalogue: S12, probability: 0.7, effort: 12, clients: [exec]}"
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text(renamed)})
+    data = diff_json(str(old), str(new))
+    assert [s for s in data["services"] if s["id"] != "lessons"] == [{
+        "change": "changed", "id": "academy", "name": "Training and development", "was": "training",
+        "fields": {"effort": {"old": 10, "new": 12, "change": 2}}, "resolves": [], "causes": [],
+    }]
+    assert ("GOL004", ("academy",)) in by_rule(data["findings"]["still_open"])
+    assert data["findings"]["resolved"] == [] and data["findings"]["new"] == []
+
+
+def test_was_is_ignored_while_the_old_id_is_still_in_use(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text(extra="{id: academy, was: training, catalogue: S12, probability: 0.7, effort: 2}")})
+    changes = {s["id"]: s["change"] for s in diff_json(str(old), str(new))["services"]}
+    assert changes == {"academy": "added", "lessons": "changed"}
+
+
+def test_two_services_cannot_both_have_been_the_same_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    both = new_text("{id: academy, was: training, catalogue: S12, probability: 0.7, effort: 10}",
+                    extra="{id: school, was: training, catalogue: S12, probability: 0.7, effort: 1}")
+    write_files(tmp_path / "new", {"pmo.yaml": both})
+    result = cli("diff", "old", "new", *AS_OF)
+    assert result.exit_code == 2
+    line = next(n for n, text in enumerate(both.lstrip("\n").splitlines(), 1) if "id: school" in text)
+    assert f"new/pmo.yaml:{line}:" in result.stderr and "school and academy both say they were 'training'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_goals_whose_status_moved(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": OLD.replace("probability: 0.8, effort: 20", "probability: 0.3, effort: 20")})
+    goals = diff_json(str(old), str(new))["goals"]
+    assert [(g["id"], g["status"]["old"], g["status"]["new"]) for g in goals] == [("G1", "green", "red")]
+    assert goals[0]["adherence"]["old"] > goals[0]["adherence"]["new"]
+
+
+def test_fail_on_new_counts_only_new_findings(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text(extra="{id: firefight, catalogue: X01, probability: 0.45, effort: 5, clients: [exec]}")})
+    assert cli("diff", str(old), str(new), *AS_OF, "--fail-on-new", "warning").exit_code == 1  # PRB001 firefight
+    assert cli("diff", str(old), str(new), *AS_OF, "--fail-on-new", "error").exit_code == 0  # PRB002 lessons is old
+    assert cli("diff", str(old), str(new), *AS_OF, "--fail-on", "error").exit_code == 1
+    assert cli("diff", str(old), str(old), *AS_OF, "--fail-on-new", "info").exit_code == 0
+
+
+def test_text_and_markdown(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text("{id: academy, was: training, catalogue: S12, probability: 0.7, effort: 12, clients: [exec]}")})
+    text = cli("diff", str(old), str(new), *AS_OF)
+    assert text.exit_code == 0, text.output
+    assert f"Since {old} (as of 2026-06-01)" in text.stdout
+    assert "~ academy (Training and development): was training, effort 10 → 12" in text.stdout
+    assert "STILL OPEN (" in text.stdout
+    md = cli("diff", str(old), str(new), *AS_OF, "--format", "md")
+    assert md.exit_code == 0 and md.stdout.startswith(f"# Since {old}")
+    assert "| changed | Training and development (academy) | was training, effort 10 → 12 |" in md.stdout
+
+
+def test_the_older_side_is_judged_as_of_its_own_day(tmp_path: Path) -> None:
+    dated = OLD.replace("capacity_fte: 4}", "capacity_fte: 4, assessed_on: 2026-01-01}")
+    old = write_files(tmp_path / "old", {"pmo.yaml": dated})
+    new = write_files(tmp_path / "new", {"pmo.yaml": dated.replace("2026-01-01", "2026-05-01")})
+    data = json.loads(cli("diff", str(old), str(new), "--as-of", "2027-06-01", "--old-as-of", "2026-02-01", "-f", "json").stdout)
+    assert data["old"]["as_of"] == "2026-02-01"
+    assert ("CTX001", ("mix",)) in by_rule(data["findings"]["new"]), "stale now, not at the older side's day"
+
+
+def test_the_newer_sides_rules_judge_both_sides(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD, "pmorules.toml": "[rules.PRB002]\nenabled = false\n"})
+    new = write_files(tmp_path / "new", {"pmo.yaml": OLD})
+    data = diff_json(str(old), str(new))
+    assert data["findings"]["new"] == [] and ("PRB002", ("lessons",)) in by_rule(data["findings"]["still_open"])
+
+
+@pytest.mark.parametrize("args", [["only-one"], ["a", "b", "--since", "v1"]])
+def test_give_two_folders_or_one_and_since(args: list[str]) -> None:
+    result = cli("diff", *args)
+    assert result.exit_code == 2 and "give OLD and NEW folders, or one workspace and --since REV" in result.stderr
+
+
+def test_a_bad_older_folder_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "old", {"pmo.yaml": OLD.replace("effort: 5,", "effort: lots,")})
+    write_files(tmp_path / "new", {"pmo.yaml": OLD})
+    result = cli("diff", "old", "new", *AS_OF)
+    assert result.exit_code == 2 and "old/pmo.yaml:6:54: services.effort" in result.stderr and "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------ git revisions
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    done = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args], cwd=repo, env=env,
+                          capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository whose workspace pmo/ws was committed and tagged v1.0 as OLD, then changed to the newer text."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # never find a repository above the test's folder
+    root = tmp_path / "pmo"
+    write_files(root, {"README.md": "a PMO\n"})
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "before the workspace")
+    git(root, "tag", "v0")
+    write_files(root / "ws", {"pmo.yaml": OLD, "reviews/old/pmo.yaml": "services: [broken"})
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "first review")
+    git(root, "tag", "v1.0")
+    write_files(root / "ws", {"pmo.yaml": new_text(extra="{id: firefight, catalogue: X01, probability: 0.45, effort: 5, clients: [exec]}")})
+    git(root, "commit", "-q", "-am", "second review")
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_since_a_tag_reads_the_workspace_through_git(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    status = git(repo, "status", "--porcelain")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    data = diff_json("ws", "--since", "v1.0")
+    assert list(temp.iterdir()) == [], "the revision's files are removed afterwards"
+    assert data["old"]["label"] == "v1.0" and data["old"]["commit"] == git(repo, "rev-parse", "v1.0^{commit}").strip()
+    assert ("PRB001", ("firefight",)) in by_rule(data["findings"]["new"])
+    assert ("PRB002", ("lessons",)) in by_rule(data["findings"]["still_open"])
+    write_files(tmp_path / "copy", {"pmo.yaml": OLD})
+    by_folder = diff_json(str(tmp_path / "copy"), "ws")
+    assert by_folder["findings"] == data["findings"] and by_folder["services"] == data["services"]
+    assert git(repo, "status", "--porcelain") == status and git(repo, "stash", "list") == ""
+
+
+def test_since_compares_with_the_working_tree_as_it_is(repo: Path) -> None:
+    (repo / "ws" / "pmo.yaml").write_text(OLD.replace("probability: 0.25", "probability: 0.6"), encoding="utf-8")  # not committed
+    data = diff_json("ws", "--since", "HEAD")
+    assert ("PRB002", ("lessons",)) in by_rule(data["findings"]["resolved"])
+    assert (repo / "ws" / "pmo.yaml").read_text(encoding="utf-8").count("probability: 0.6") == 1
+
+
+def test_since_a_revision_where_a_file_is_broken_locates_it_at_that_revision(repo: Path) -> None:
+    write_files(repo / "ws", {"pmo.yaml": OLD.replace("effort: 5,", "effort: lots,")})
+    git(repo, "commit", "-q", "-am", "a typo")
+    git(repo, "tag", "broken")
+    write_files(repo / "ws", {"pmo.yaml": OLD})
+    result = cli("diff", "ws", "--since", "broken", *AS_OF)
+    assert result.exit_code == 2 and "broken:ws/pmo.yaml:6:54: services.effort" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("rev, message", [
+    ("v9", "--since: unknown revision 'v9' in the git repository of ws"),
+    ("v1.O", "unknown revision 'v1.O' in the git repository of ws (hint: did you mean 'v1.0'?)"),
+    ("-v", "--since: '-v' is not a git revision"),
+    ("v0", "--since: the workspace ws does not exist at revision 'v0'"),
+    ("HEAD:README.md", "unknown revision 'HEAD:README.md'"),
+])
+def test_a_bad_revision_is_located(repo: Path, rev: str, message: str) -> None:
+    result = cli("diff", "ws", f"--since={rev}", *AS_OF)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_git_that_hangs_or_is_missing_is_a_located_error(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snapshots, "GIT_TIMEOUT", 1e-6)
+    result = cli("diff", "ws", "--since", "v1.0", *AS_OF)
+    assert result.exit_code == 2 and result.stderr.startswith("--since: git did not answer within 1e-06 seconds")
+    monkeypatch.setattr(snapshots, "GIT_TIMEOUT", 30.0)
+    monkeypatch.setenv("PATH", str(repo / "no-bin"))
+    result = cli("diff", "ws", "--since", "v1.0", *AS_OF)
+    assert result.exit_code == 2 and result.stderr.startswith("--since: git is not installed")
+
+
+def test_since_needs_a_git_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "ws", {"pmo.yaml": OLD})
+    result = cli("diff", "ws", "--since", "v1.0", *AS_OF)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("--since: ws is not in a git repository, so it has no revision 'v1.0'")
+    assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------ baseline
+
+
+def test_baseline_leaves_out_the_findings_it_knows(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text(extra="{id: firefight, catalogue: X01, probability: 0.45, effort: 5, clients: [exec]}")})
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(cli("analyze", str(old), *AS_OF, "-f", "json").stdout, encoding="utf-8")
+    result = cli("analyze", str(new), *AS_OF, "-f", "json", "--baseline", str(baseline))
+    data = json.loads(result.stdout)
+    assert [(f["rule"], f["subjects"]) for f in data["findings"]] == [
+        ("BAL005", ["mix"]), ("PRB001", ["firefight"]), ("GOL004", ["firefight"])]
+    assert data["summary"]["findings"] == {"error": 0, "warning": 2, "info": 1}
+    assert data["baseline"]["left_out"] == 8
+    assert next(g for g in data["goals"] if g["id"] == "G1")["status"] == "green"
+    text = cli("analyze", str(new), *AS_OF, "--baseline", str(baseline))
+    assert "PRB002" not in text.stdout and "PRB001 firefight" in text.stdout and "8 findings in the baseline" in text.stderr
+    assert cli("analyze", str(new), *AS_OF, "--baseline", str(baseline), "--fail-on", "error").exit_code == 0
+    assert cli("analyze", str(new), *AS_OF, "--fail-on", "error").exit_code == 1
+    assert cli("analyze", str(new), *AS_OF, "--baseline", str(baseline), "--fail-on", "warning").exit_code == 1
+
+
+@pytest.mark.parametrize("text, where, message", [
+    ('{"findings": [\n  {"rule": "X",}\n]}', "baseline.json:2:", "not JSON"),
+    ('{"findings": [\n  {"fingerprint": "abc"},\n  {"rule": "PRB002"}\n]}', "baseline.json:3:3", "findings[1]: no fingerprint"),
+    ('[1, 2]', "baseline.json:1:1", "a baseline is an analysis in JSON, with a list of findings"),
+    ("\udcff", "baseline.json", "cannot read the baseline"),
+])
+def test_a_malformed_baseline_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, where: str, message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "ws", {"pmo.yaml": OLD})
+    Path("baseline.json").write_bytes(text.encode("utf-8", errors="surrogateescape"))
+    result = cli("analyze", "ws", *AS_OF, "--baseline", "baseline.json")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(where) and message in result.stderr and "Traceback" not in result.output
+
+
+def test_a_missing_baseline_is_located(tmp_path: Path) -> None:
+    write_files(tmp_path / "ws", {"pmo.yaml": OLD})
+    result = cli("analyze", str(tmp_path / "ws"), "--baseline", str(tmp_path / "nope.json"))
+    assert result.exit_code == 2 and f"{tmp_path / 'nope.json'}: cannot read the baseline" in result.stderr

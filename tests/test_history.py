@@ -1,0 +1,201 @@
+"""A workspace's past reviews (``[history]`` in pmorules.toml): validation, the report's "Since the last review"
+section and its trend chart, and the example's December 2025 review."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from pmorules.analysis import analyze
+from pmorules.cli import app
+from pmorules.diff import history_of
+from pmorules.errors import InputError
+from pmorules.report.charts import trend_chart
+from conftest import context_of, report_of, write_files
+from test_diff import OLD, git, new_text
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = dt.date(2026, 6, 1)
+LATER = new_text(extra="{id: firefight, catalogue: X01, probability: 0.45, effort: 5, clients: [exec]}")
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def workspace(root: Path, toml: str, reviews: dict[str, str] | None = None) -> Path:
+    """A workspace (the later PMO) with a pmorules.toml and review folders under reviews/."""
+    files = {"pmo.yaml": LATER, "pmorules.toml": toml}
+    files |= {f"reviews/{name}/pmo.yaml": text for name, text in (reviews or {}).items()}
+    return write_files(root, files)
+
+
+def problems(ws: Path) -> list[str]:
+    with pytest.raises(InputError) as info:
+        history_of(analyze(ws, AS_OF))
+    return [str(d) for d in sorted(set(info.value.diagnostics))]
+
+
+# ------------------------------------------------------------------ pmorules.toml
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ("[history.q1]\ndate = 2026-01-01\npath = 'reviews/q1'\nrev = 'v1'\n",
+     "pmorules.toml:1: history.q1: give path (a folder) or rev (a git revision), exactly one"),
+    ("[history.q1]\ndate = 2026-01-01\n", "pmorules.toml:1: history.q1: give path (a folder) or rev (a git revision), exactly one"),
+    ("[history.q1]\ndate = 2026-01-01\nrev = '--output=x'\n", "pmorules.toml:1: history.q1: '--output=x' is not a git revision"),
+    ("[history.q1]\ndate = 2026-01-01\nrev = 'v1 v2'\n", "pmorules.toml:1: history.q1: 'v1 v2' is not a git revision"),
+    ("[history.q1]\ndate = 2026-01-01\npath = '/etc'\n", "pmorules.toml:1: history.q1: path '/etc' must be relative to the workspace"),
+    ("[history.q1]\ndate = 2026-01-01\npaht = 'reviews/q1'\n", "pmorules.toml:3: unknown setting 'paht' (hint: did you mean 'path'?)"),
+    ("[history.q1]\ndate = 'last spring'\npath = 'reviews/q1'\n", "pmorules.toml:2: history.q1.date: Input should be a valid date"),
+    ("name = 'x'\n[history.'Q1 review']\ndate = 2026-01-01\npath = 'reviews/q1'\n", "pmorules.toml:2: history: 'Q1 review' is not a review id"),
+    ("[history.q1]\ndate = 2026-01-01\npath = 'reviews/q1'\n[history.q2]\ndate = 2026-01-01\npath = 'reviews/q1'\n",
+     "pmorules.toml:5: history.q2: the review 'q1' has the same date (hint: give each review its own date)"),
+])
+def test_a_bad_history_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, expected: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    workspace(tmp_path / "ws", toml, {"q1": OLD})
+    result = cli("report", "ws", "--as-of", "2026-06-01")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"ws/{expected}" in result.stderr, result.stderr
+
+
+def test_every_bad_review_is_reported_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    toml = "[history.q1]\ndate = 2026-01-01\npath = 'reviews/nope'\n[history.q2]\ndate = 2026-02-01\nrev = 'v1'\n" \
+           "[history.q3]\ndate = 2026-03-01\npath = 'reviews/bad'\n"
+    workspace(tmp_path / "ws", toml, {"bad": OLD.replace("effort: 5,", "effort: lots,")})
+    assert problems(Path("ws")) == [
+        "ws/pmorules.toml:3: ws/reviews/nope is not a folder (hint: give the snapshot's folder, relative to the workspace)",
+        ("ws/pmorules.toml:6: ws is not in a git repository, so it has no revision 'v1' "
+         "(hint: keep the earlier snapshot as a folder instead, or commit the workspace to git)"),
+        "ws/reviews/bad/pmo.yaml:6:54: services.effort: should be a valid number, unable to parse string as a number (got 'lots')",
+    ]
+
+
+def test_review_folders_are_not_read_as_the_workspaces_knowledge(tmp_path: Path) -> None:
+    ws = workspace(tmp_path / "ws", "[history.q1]\ndate = 2026-01-01\npath = 'reviews/q1'\n", {"q1": OLD})
+    write_files(ws, {"knowledge/reviews/q0/pmo.yaml": "services: [broken", "reviews/q1/knowledge/more.yaml": "services: []\n"})
+    analysis = analyze(ws, AS_OF)
+    assert [Path(f.path).relative_to(ws).as_posix() for f in analysis.kb.files] == ["pmo.yaml"]
+    assert "firefight" in analysis.kb.services
+    example = analyze(ROOT / "knowledge" / "example", AS_OF)
+    assert not any("reviews" in f.path for f in example.kb.files)
+
+
+# ------------------------------------------------------------------ the report
+
+
+@pytest.fixture
+def reviewed(tmp_path: Path) -> Path:
+    """Three reviews, listed out of date order; the PMO now is LATER."""
+    toml = ("[history.q2]\nlabel = 'Spring review'\ndate = 2026-04-01\npath = 'reviews/q2'\n"
+            "[history.q1]\nlabel = 'Winter review'\ndate = 2026-01-15\npath = 'reviews/q1'\n"
+            "[history.q0]\ndate = 2025-10-01\npath = 'reviews/q0'\n")
+    q0 = OLD.replace("probability: 0.8, effort: 20", "probability: 0.3, effort: 20")
+    return workspace(tmp_path / "ws", toml, {"q0": q0, "q1": OLD, "q2": new_text()})
+
+
+def test_the_trend_has_one_point_per_review_in_date_order_then_now(reviewed: Path) -> None:
+    history = history_of(analyze(reviewed, AS_OF))
+    assert history is not None
+    assert [(p.label, p.date) for p in history.points] == [
+        ("q0", "2025-10-01"), ("Winter review", "2026-01-15"), ("Spring review", "2026-04-01"), ("Now", "2026-06-01")]
+    assert [p.counts["error"] for p in history.points] == [2, 1, 1, 1]  # q0: G1 red too
+    assert history.since.old.label == "Spring review"
+    assert [(f.rule, f.subjects) for f in history.since.new_findings if f.level != "info"] == [
+        ("BAL005", ("mix",)), ("PRB001", ("firefight",))]
+
+
+def test_the_report_shows_since_the_last_review_after_the_summary(reviewed: Path) -> None:
+    analysis = analyze(reviewed, AS_OF)
+    md = report_of(analysis, "md").decode()
+    html = report_of(analysis, "html").decode()
+    assert md.index('<a id="summary"></a>') < md.index('<a id="since-last-review"></a>') < md.index('<a id="mix-over-time"></a>')
+    assert "2. [Since the last review](#since-last-review)" in md
+    assert "> **Since Spring review (2026-04-01): 0 findings resolved, 3 new, " in md
+    assert "| Winter review | 2026-01-15 | " in md
+    assert html.index('id="summary"') < html.index('id="since-last-review"') < html.index('id="mix-over-time"')
+    assert '<li><a href="#since-last-review">Since the last review</a></li>' in html
+    section = html[html.index('id="since-last-review"'):html.index('id="mix-over-time"')]
+    assert section.count('<svg class="chart" id="chart-trend"') == 1
+    new = next(f for f in analysis.findings if f.rule == "PRB001")
+    assert f'href="#{new.id}"' in section, "a new finding links to its place in the findings"
+    assert report_of(analysis, "html") == report_of(analyze(reviewed, AS_OF), "html"), "the same bytes twice"
+
+
+def test_the_json_report_carries_the_history(reviewed: Path) -> None:
+    data = json.loads(report_of(analyze(reviewed, AS_OF), "json"))
+    trend = data["history"]["trend"]
+    assert [p["label"] for p in trend] == ["q0", "Winter review", "Spring review", "Now"]
+    assert trend[0]["source"].endswith("reviews/q0") and trend[-1]["source"] == ""
+    assert set(trend[0]) == {"label", "date", "source", "commit", "services", "shares", "adherence", "findings"}
+
+
+def test_without_a_history_there_is_no_section(tmp_path: Path) -> None:
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": OLD})
+    analysis = analyze(ws, AS_OF)
+    assert history_of(analysis) is None and context_of(analysis)["history"] is None
+    for fmt in ("md", "html"):
+        assert "since-last-review" not in report_of(analysis, fmt).decode()
+
+
+def test_a_report_never_overwrites_a_review_file(reviewed: Path) -> None:
+    target = reviewed / "reviews" / "q1" / "pmo.yaml"
+    before = target.read_bytes()
+    result = cli("report", str(reviewed), "--as-of", "2026-06-01", "-o", str(target))
+    assert result.exit_code == 2 and "refusing to overwrite an input file" in result.stderr
+    assert target.read_bytes() == before
+
+
+def test_a_review_can_be_a_git_tag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    root = write_files(tmp_path / "repo", {"ws/pmo.yaml": OLD})
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "the Q1 review")
+    git(root, "tag", "review-q1")
+    workspace(root / "ws", "[history.q1]\nlabel = 'Q1'\ndate = 2026-01-15\nrev = 'review-q1'\n")
+    monkeypatch.chdir(root)
+    md = report_of(analyze("ws", AS_OF), "md").decode()
+    assert "> **Since Q1 (2026-01-15): 0 findings resolved, " in md
+    html = report_of(analyze("ws", AS_OF), "html").decode()
+    assert f'<span class="muted small">{git(root, "rev-parse", "review-q1")[:12]}</span>' in html
+    assert "<code>review-q1</code>" in html
+
+
+def test_trend_chart_is_deterministic_and_draws_every_point() -> None:
+    point = {"label": "Q1", "date": "2026-01-01", "shares": {"short": 0.3, "medium": 0.5, "long": 0.2}, "adherence": 0.7,
+             "findings": {"error": 1, "warning": 2, "info": 0}}
+    trend = [point, point | {"label": "A <b> & long label for a review", "adherence": None}, point | {"label": "Now"}]
+    svg = trend_chart(trend)
+    assert svg == trend_chart(trend)
+    assert svg.startswith('<svg class="chart" id="chart-trend"')
+    assert "A &lt;b&gt; &amp; long label for" in svg and "<b>" not in svg
+    assert len(re.findall(r">70%<", svg)) == 2, "an unknown adherence is left out, not drawn as 0"
+
+
+# ------------------------------------------------------------------ the example
+
+
+def test_the_example_report_shows_what_moved_since_december(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    example = analyze("knowledge/example", dt.date(2026, 11, 25))
+    history = context_of(example)["history"]
+    assert [(p["label"], p["date"]) for p in history["trend"]] == [("Q4 2025 review", "2025-12-19"), ("Now", "2026-11-25")]
+    since = history["since"]
+    goals = {g["id"]: (g["status"]["old"], g["status"]["new"]) for g in since["goals"]}
+    assert goals["budget-control"] == ("red", "amber")
+    services = {s["id"]: s for s in since["services"]}
+    assert services["risk"]["change"] == "added"
+    assert services["support"]["was"] == "pm-support" and "pm-support" not in services
+    assert services["tools"]["fields"]["status"] == {"old": "active", "new": "retired"}
+    assert {(f["rule"], tuple(f["subjects"])) for f in services["tools"]["causes"]} >= {("DEP005", ("risk", "tools"))}
+    assert ("HRM001", ("reporting", "culture")) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["new"]}
+    assert ("GOL001", ("budget-control",)) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["resolved"]}

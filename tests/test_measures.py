@@ -1,0 +1,46 @@
+"""The shared measures against hand-computed cases (docs/measures.md gives the formulas)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pmorules.measures import Conventions, Deliveries, Delivery, target_adherence
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], 0.0),
+        ([0.5], 0.5),  # a coin flip stays a coin flip
+        ([0.9], 0.9),
+        ([0.6, 0.6], 0.5 * 0.6 + 0.5 * (1 - 0.4 * 0.4)),  # 0.72
+        ([0.6] * 6, 0.5 * 0.6 + 0.5 * (1 - 0.4 ** 6)),  # 0.798: six weak links do not saturate
+        ([0.8, 0.6], 0.5 * 0.8 + 0.5 * (1 - 0.2 * 0.4)),  # 0.86
+        ([0.3, 0.3], 0.5 * 0.3 + 0.5 * (1 - 0.7 * 0.7)),  # 0.405
+    ],
+)
+def test_target_adherence_by_hand(values: list[float], expected: float) -> None:
+    assert target_adherence(values, 0.5) == pytest.approx(expected)
+
+
+def test_redundancy_spans_best_only_to_independent_services() -> None:
+    assert target_adherence([0.6, 0.6], 0.0) == pytest.approx(0.6)
+    assert target_adherence([0.6, 0.6], 1.0) == pytest.approx(0.84)
+    assert round(target_adherence([0.6] * 6, 0.5), 3) == 0.798 and target_adherence([0.6] * 40, 0.5) < 0.8 + 1e-9
+
+
+def test_a_supporting_link_counts_half() -> None:
+    conventions = Conventions()
+    primary, supporting = (Delivery("a", 2.0, c, 0.8) for c in (conventions.primary, conventions.supporting))
+    assert (primary.value, supporting.value) == (pytest.approx(0.8), pytest.approx(0.4))
+
+
+def test_adherence_by_deadline_is_the_prefix_of_the_deliveries_by_then() -> None:
+    deliveries = Deliveries([Delivery("late", 18.0, 1.0, 0.9), Delivery("soon", 2.0, 1.0, 0.6),
+                             Delivery("mid", 6.0, 0.5, 0.8)])
+    assert deliveries.count_by(1) == 0 and deliveries.adherence_by(1, 0.5) == 0.0
+    assert deliveries.adherence_by(3, 0.5) == pytest.approx(target_adherence([0.6], 0.5))
+    assert deliveries.adherence_by(6, 0.5) == pytest.approx(target_adherence([0.6, 0.4], 0.5))
+    assert deliveries.adherence_by(math.inf, 0.5) == pytest.approx(target_adherence([0.9, 0.6, 0.4], 0.5))

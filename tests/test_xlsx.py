@@ -1,0 +1,291 @@
+"""The spreadsheet path: `pmorules init --xlsx`, filling in the workbook, `pmorules export` and reading it back."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from pmorules.analysis import analyze
+from pmorules.cli import app
+from pmorules.errors import InputError, Location
+from pmorules.knowledge import load_workspace
+from pmorules.knowledge.spec import Horizons
+from pmorules.paths import example_dir
+from pmorules.workbook import SHEETS, columns
+
+AS_OF = dt.date(2026, 11, 25)
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def rows_of(path: Path, title: str) -> list[list[Any]]:
+    sheet = openpyxl.load_workbook(path)[title]
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def cell(ref: str) -> str:
+    """``Services!probability7`` as the sheet's cell (``Services!I7``), from the workbook's own column order."""
+    from openpyxl.utils import get_column_letter
+
+    from pmorules.workbook import SHEETS, _sheet_columns
+
+    title, rest = ref.split("!")
+    if re.fullmatch(r"[A-Z]+\d+", rest):  # already a cell
+        return ref
+    column, row = re.fullmatch(r"([a-z_.]+)(\d+)", rest).groups()
+    section, model = next((section, model) for sheet, section, model in SHEETS if sheet == title)
+    names = [name for name, _ in _sheet_columns(section, model)]
+    return f"{title}!{get_column_letter(names.index(column) + 1)}{row}"
+
+
+def set_cells(path: Path, cells: dict[str, Any]) -> None:
+    """``{"Services!probability7": 2}``: fill in cells as a PMO lead would in a spreadsheet program."""
+    book = openpyxl.load_workbook(path)
+    for ref, value in cells.items():
+        title, ref = cell(ref).split("!")
+        book[title][ref] = value
+    book.save(path)
+
+
+@pytest.fixture
+def workbook_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workspace made by `pmorules init ws --xlsx`, with the working directory beside it."""
+    monkeypatch.chdir(tmp_path)
+    result = invoke("init", "ws", "--xlsx")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == ["created ws/pmorules.toml", "created ws/pmo.xlsx",
+                                          "created ws/rules/organisation.yaml"]
+    return tmp_path / "ws"
+
+
+# ------------------------------------------------------------------ init --xlsx
+
+
+def test_init_xlsx_writes_a_workbook_that_explains_itself(workbook_ws: Path) -> None:
+    path = workbook_ws / "pmo.xlsx"
+    assert not (workbook_ws / "knowledge.yaml").exists()
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Organisation", "Clients", "Services", "Goals", "Outcomes"]
+    for title, section, model in SHEETS:
+        header, notes, example = rows_of(path, title)[:3]
+        expected = columns(model) + (columns(Horizons, "horizons.") if section == "organisation" else [])
+        assert header == [name for name, _ in expected]
+        assert notes[0].startswith("# ")  # the notes row is skipped when the workbook is read
+        for note, (_, field) in zip(notes, expected):
+            assert field.description in note  # the notes are the field descriptions: they cannot drift
+        assert example[0] is not None, f"{title} has no example row"
+    services = rows_of(path, "Services")
+    assert services[2][:3] == ["reporting", None, "S16"]
+    assert "In a cell: tools or tools:soft" in services[1][services[0].index("depends_on")]
+
+
+def test_init_xlsx_offers_drop_downs(workbook_ws: Path) -> None:
+    book = openpyxl.load_workbook(workbook_ws / "pmo.xlsx")
+
+    def validations(title: str) -> dict[str, tuple[str, bool]]:
+        sheet = book[title]
+        header = [c.value for c in sheet[1]]
+        found = {}
+        for validation in sheet.data_validations.dataValidation:
+            column = header[openpyxl.utils.column_index_from_string(str(validation.sqref)[0]) - 1]
+            found[column] = (validation.formula1, bool(validation.showErrorMessage))
+        return found
+
+    services = validations("Services")
+    assert services["status"] == ('"active,proposed,retired"', True)
+    assert services["term"] == ('"short,medium,long"', True)
+    assert services["approach"][0].count(",") == 5
+    assert services["keep"] == ('"true,false"', True)
+    assert services["catalogue"][0].startswith('"S01,S02,') and "X04" in services["catalogue"][0]
+    assert services["clients"] == ("Clients!$A$3:$A$500", False)  # several clients may be typed into one cell
+    assert validations("Organisation")["context"][0].startswith('"potential,kickoff,')
+    goals = validations("Goals")
+    assert goals["client"] == ("Clients!$A$3:$A$500", True)
+    assert goals["outcomes"][0].startswith('"O01,O02,') and goals["outcomes"][1] is False
+    assert validations("Outcomes")["term"] == ('"short,medium,long"', True)
+
+
+def test_the_new_workbook_runs_through_validate_analyze_and_report(workbook_ws: Path) -> None:
+    assert invoke("validate", "ws").stdout.startswith("ws: OK - 3 services (3 active), 2 clients, 1 goals in 1 files")
+    assert invoke("analyze", "ws", "--format", "json").exit_code == 0
+    result = invoke("report", "ws", "-o", "report.md")
+    assert result.exit_code == 0, result.stderr
+    kb = load_workspace("ws")
+    assert kb.organisation.name == "My PMO" and kb.organisation.reviews_months == [3.0, 6.0]
+    assert kb.outcomes["O26"].months == 1
+    assert str(kb.services["reporting"].sources["effort"]) == f"ws/pmo.xlsx!{cell('Services!effort3')}"
+
+
+def test_the_yaml_and_the_xlsx_stub_say_the_same(tmp_path: Path, workbook_ws: Path) -> None:
+    assert invoke("init", str(tmp_path / "yaml")).exit_code == 0
+    assert _plain(load_workspace(tmp_path / "yaml")) == _plain(load_workspace(workbook_ws))
+
+
+def test_filled_in_errors_point_at_sheet_and_cell(workbook_ws: Path) -> None:
+    set_cells(workbook_ws / "pmo.xlsx", {
+        "Services!id7": "audits", "Services!catalogue7": "S13", "Services!probability7": 2, "Services!clients5": "pm; exce",
+        "Services!effort4": -5,
+        "Organisation!H3": 1.5, "Organisation!I3": 0.3, "Organisation!J3": 0.2,  # target_profile
+        "Organisation!K3": 6, "Organisation!L3": 2,  # horizons out of order
+        "Goals!A4": "G2", "Goals!C4": "O266", "Goals!E4": 6,
+    })
+    result = invoke("validate", "ws")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "ws/pmo.xlsx!Goals!C4: unknown outcome 'O266' (hint: did you mean 'O26'?)",
+        "ws/pmo.xlsx!Organisation!H3: organisation.target_profile.short: should be less than or equal to 1 (got '1.5')",
+        "ws/pmo.xlsx!Organisation!K3: horizons: medium_max_months must not be below short_max_months",
+        f"ws/pmo.xlsx!{cell('Services!effort4')}: services.effort: should be greater than or equal to 0 (got '-5')",
+        f"ws/pmo.xlsx!{cell('Services!clients5')}: unknown client 'exce' (hint: did you mean 'exec'?)",
+        f"ws/pmo.xlsx!{cell('Services!probability7')}: services.probability: should be less than or equal to 1 (got '2')",
+        "6 errors found",
+    ]
+
+
+def test_the_organisation_sheet_holds_one_row(workbook_ws: Path) -> None:
+    set_cells(workbook_ws / "pmo.xlsx", {"Organisation!A4": "Another PMO"})
+    result = invoke("validate", "ws")
+    assert result.stderr.splitlines()[0] == (
+        "ws/pmo.xlsx!Organisation!A4: the organisation table holds one row: the PMO (hint: keep one row)"
+    )
+
+
+def test_a_yaml_list_in_a_cell(workbook_ws: Path) -> None:
+    set_cells(workbook_ws / "pmo.xlsx", {
+        "Services!harms3": "[{target: O22, applies: false, reason: 'our figures come from the ERP: nobody is chased'}]",
+        "Services!assessments3": "[{by: jane, term: short, probability: 0.7}, {by: raj, term: medium}]",
+        "Services!depends_on4": "S16:soft; S11",
+    })
+    kb = load_workspace(workbook_ws)
+    reporting = kb.services["reporting"]
+    assert "O22" not in [h.target for h in reporting.harms]
+    assert [s.reason for s in kb.switched_off if s.target == "O22"] == ["our figures come from the ERP: nobody is chased"]
+    assert [(a.by, a.term) for a in reporting.assessments] == [("jane", "short"), ("raj", "medium")]
+    assert [(d.target, d.kind) for d in kb.services["methodology"].depends_on][:2] == [("reporting", "soft"), ("S11", "hard")]
+    set_cells(workbook_ws / "pmo.xlsx", {"Services!assessments3": "[{by: jane"})
+    with pytest.raises(InputError) as info:
+        load_workspace(workbook_ws)
+    assert str(info.value).startswith(f"{workbook_ws}/pmo.xlsx!{cell('Services!assessments3')}: cannot read the list in this cell:")
+
+
+def test_a_date_typed_into_a_cell(workbook_ws: Path) -> None:
+    set_cells(workbook_ws / "pmo.xlsx", {"Organisation!G3": dt.datetime(2026, 3, 20), "Services!since4": dt.date(2024, 1, 15)})
+    kb = load_workspace(workbook_ws, AS_OF)
+    assert kb.organisation.assessed_on == dt.date(2026, 3, 20)
+    assert kb.services["methodology"].running_months > 30
+
+
+def test_csv_tables_skip_note_rows_and_read_the_organisation(make_ws) -> None:
+    ws = make_ws({
+        "organisation.csv": "name,capacity,target_profile.short,target_profile.medium,target_profile.long,"
+                            "horizons.short_max_months\n# the PMO,effort unit,,,,\nCSV PMO,40,0.5,0.3,0.2,2\n",
+        "services.csv": "id,term,effort\n# id,when,how much\na,short,20\n",
+    })
+    kb = load_workspace(ws)
+    assert (kb.organisation.name, kb.organisation.capacity, kb.horizons.short_max_months) == ("CSV PMO", 40, 2)
+    assert kb.organisation.target_profile.short == 0.5
+    assert list(kb.services) == ["a"] and str(kb.services["a"].sources["effort"]).endswith("services.csv:3")
+
+
+def test_init_never_overwrites(workbook_ws: Path, tmp_path: Path) -> None:
+    before = (workbook_ws / "pmo.xlsx").read_bytes()
+    result = invoke("init", "ws", "--xlsx")
+    assert result.exit_code == 0 and "kept existing ws/pmo.xlsx" in result.stderr
+    assert (workbook_ws / "pmo.xlsx").read_bytes() == before
+    (tmp_path / "notes.txt").write_text("mine")
+    result = invoke("init", "notes.txt", "--xlsx")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "notes.txt: exists and is not a directory (hint: give the folder of a new workspace)", "1 error found",
+    ]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+# ------------------------------------------------------------------ export
+
+
+def _plain(value: Any) -> Any:
+    """A knowledge base (or part) as plain data without where things were written: YAML and XLSX differ there."""
+    if isinstance(value, Location):
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.name not in ("sources", "files", "workspace")}
+    if isinstance(value, BaseModel):
+        return {"fields": _plain(value.model_dump()), "set": sorted(value.model_fields_set)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _findings(workspace: Path) -> list[tuple]:
+    analysis = analyze(workspace, AS_OF)
+    return [(f.rule, f.level, f.subjects, f.message, f.recommendation) for f in analysis.findings]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example workspace exported to a workbook, beside a copy of its config and rules."""
+    root = tmp_path_factory.mktemp("export")
+    result = CliRunner().invoke(app, ["export", str(example_dir()), "--xlsx", str(root / "ws" / "pmo.xlsx")])
+    assert result.exit_code == 2, "the folder of the output does not exist yet"
+    (root / "ws").mkdir()
+    result = CliRunner().invoke(app, ["export", str(example_dir()), "--xlsx", str(root / "ws" / "pmo.xlsx")])
+    assert result.exit_code == 0, result.output
+    shutil.copy(example_dir() / "pmorules.toml", root / "ws")
+    shutil.copytree(example_dir() / "rules", root / "ws" / "rules")
+    return root / "ws"
+
+
+def test_export_round_trip_gives_the_same_knowledge_and_findings(exported: Path) -> None:
+    assert _plain(load_workspace(exported, AS_OF)) == _plain(load_workspace(example_dir(), AS_OF))
+    assert _findings(exported) == _findings(example_dir())
+
+
+def test_export_writes_what_the_user_wrote(exported: Path) -> None:
+    header, _, *rows = rows_of(exported / "pmo.xlsx", "Services")
+    reporting = dict(zip(header, rows[0]))
+    assert reporting["status"] is None and reporting["term"] is None  # defaults and catalogue values stay unwritten
+    assert (reporting["clients"], reporting["effort"], reporting["probability"]) == ("exec; pm", 12, 0.8)
+    assert reporting["harms"].startswith("[{target: culture, severity: high, reason:")
+    organisation = dict(zip(*rows_of(exported / "pmo.xlsx", "Organisation")[::2]))
+    assert organisation["target_profile.short"] == 0.4 and organisation["horizons.medium_max_months"] == 12
+    assert organisation["assessed_on"] == "2026-03-20"
+
+
+def test_export_of_an_export_is_the_same_workbook(exported: Path, tmp_path: Path) -> None:
+    assert invoke("export", str(exported), "--xlsx", str(tmp_path / "again.xlsx")).exit_code == 0
+    assert (tmp_path / "again.xlsx").read_bytes() == (exported / "pmo.xlsx").read_bytes()
+
+
+def test_export_refuses_bad_input_and_its_own_workspace(make_ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_ws({"services.yaml": "services:\n  - {id: a, term: soon}\n"}, name="ws")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("export", "ws", "--xlsx", "out.xlsx")
+    assert result.exit_code == 2 and not (tmp_path / "out.xlsx").exists()
+    assert result.stderr.splitlines()[0] == "ws/services.yaml:2:13: services.term: should be 'short', 'medium' or 'long' (got 'soon')"
+    (tmp_path / "ws" / "services.yaml").write_text("services:\n  - {id: a, term: short}\n")
+    result = invoke("export", "ws", "--xlsx", "ws/pmo.xlsx")
+    assert result.exit_code == 2 and not (tmp_path / "ws" / "pmo.xlsx").exists()
+    assert "would be read with the workspace" in result.stderr
+
+
+def test_export_keeps_formula_like_text_as_text(make_ws, tmp_path: Path) -> None:
+    ws = make_ws({"services.yaml": "services:\n  - {id: a, term: short, description: '=1+1 is not a formula'}\n"})
+    assert invoke("export", str(ws), "--xlsx", str(tmp_path / "out.xlsx")).exit_code == 0
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx")["Services"]
+    cell = sheet.cell(3, [c.value for c in sheet[1]].index("description") + 1)
+    assert (cell.value, cell.data_type) == ("=1+1 is not a formula", "s")
