@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from typing import Any
 
 import pytest
@@ -126,11 +127,12 @@ def test_fact_ids_are_re_keyed_where_the_hash_would_collide() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(1e-05, "0.00001"), (-1e-05, "-0.00001"), (1e16, "10000000000000000.0"), (1e20, "100000000000000000000.0"),
-     (0.1, "0.1"), (2.0, "2.0"), (1e-07, "0.0"), (3, "3"), (True, "true"), ("é", '"é"')],
+    [(1e-05, "1.0e-05"), (-1e-05, "-1.0e-05"), (1e16, "1.0e+16"), (1e20, "1.0e+20"), (1.5e-07, "1.5e-07"),
+     (0.1, "0.1"), (2.0, "2.0"), (1e-07, "1.0e-07"), (0.1234567, "0.1234567"), (3, "3"), (True, "true"), ("é", '"é"')],
 )
-def test_floats_never_reach_the_engine_in_exponent_form(value: Any, text: str) -> None:
+def test_floats_reach_the_engine_exactly_with_an_exponent_only_after_a_fraction(value: Any, text: str) -> None:
     assert encode_value(value) == text
+    assert value is True or isinstance(value, str) or float(text) == value
 
 
 def test_tiny_and_huge_numbers_are_accepted_by_the_engine() -> None:
@@ -138,7 +140,14 @@ def test_tiny_and_huge_numbers_are_accepted_by_the_engine() -> None:
              "big": {"all": [{"m": {"$and": [{"t": "x"}, {"$gte": {"v": 1e16}}]}}]}}
     facts = [{"id": "a", "t": "x", "v": 1e-05}, {"id": "b", "t": "x", "v": 1e16}, {"id": "c", "t": "x", "v": -1e-05}]
     assert sorted(run(rules, facts)) == [("big", {"m": "b"}), ("small", {"m": "a"})]
-    assert "e" not in encode(facts).replace('"t"', "")
+    assert re.search(r"[0-9][eE]", encode(facts).replace(".0e", "")) is None
+
+
+def test_a_tiny_number_is_not_rounded_to_a_different_verdict() -> None:
+    rules = {"positive": {"all": [{"m": {"$and": [{"t": "x"}, {"$gt": {"v": 0}}]}}]},
+             "below": {"all": [{"m": {"$and": [{"t": "x"}, {"$lt": {"v": 1e-07}}]}}]}}
+    facts = [{"id": "a", "t": "x", "v": 1e-07}, {"id": "b", "t": "x", "v": 9.999999e-08}]
+    assert sorted((name, m["m"]) for name, m in run(rules, facts)) == [("below", "b"), ("positive", "a"), ("positive", "b")]
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])

@@ -30,7 +30,7 @@ from pmorules.yamlio import PosDict, PosList, locate, parse_yaml
         ("NO", "NO"), ("no", "no"), ("yes", "yes"), ("Yes", "Yes"), ("on", "on"), ("off", "off"), ("y", "y"),
         ("true", True), ("False", False), ("TRUE", True),
         ("012", 12), ("0o17", 15), ("0x1F", 31), ("-3", -3), ("+4", 4),
-        ("1.5", 1.5), (".5", 0.5), ("1e3", 1000.0), ("-.inf", float("-inf")),
+        ("1.5", 1.5), (".5", 0.5), ("1e3", 1000.0), ("1e-07", 1e-07), ("-1e15", -1e15),
         ("~", None), ("null", None), ("", None),
         ("1_000", "1_000"), ("1:20", "1:20"), ("2026-01-31", "2026-01-31"), ("0b101", "0b101"),
         ("'012'", "012"), ('"yes"', "yes"), ("!!str 5", "5"),
@@ -41,9 +41,21 @@ def test_yaml_12_core_schema_scalars(text: str, value: object) -> None:
     assert got == value and type(got) is type(value)
 
 
-def test_yaml_nan() -> None:
-    got = parse_yaml("key: .nan\n", "f.yaml")["key"]
-    assert got != got
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (".nan", ".nan is not a finite number"), ("-.inf", "-.inf is not a finite number"),
+        ("!!float .Inf", ".Inf is not a finite number"),
+        ("1e400", "1e400 is out of range (numbers are at most 1e+15 in size)"),
+        ("1.5e16", "1.5e16 is out of range (numbers are at most 1e+15 in size)"),
+        ("1" + "0" * 5000, "100000000000… is out of range (numbers are at most 1e+15 in size)"),
+    ],
+)
+def test_yaml_numbers_follow_the_number_policy(text: str, message: str) -> None:
+    """Core-schema floats, but not infinite, not NaN, and not beyond 1e15 in size (numbers.py)."""
+    with pytest.raises(InputError) as info:
+        parse_yaml(f"key: {text}\n", "f.yaml")
+    assert str(info.value) == f"f.yaml:1:6: {message}"
 
 
 def test_yaml_positions_of_keys_and_items() -> None:

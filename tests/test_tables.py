@@ -82,7 +82,9 @@ def test_csv_file_name_must_name_a_section(errors) -> None:
 
 
 def test_csv_not_utf8(errors) -> None:
-    assert errors({"services.csv": b"id,name\na,caf\xe9\n"})[0].startswith("ws/services.csv: cannot read CSV:")
+    assert errors({"services.csv": b"id,name\na,caf\xe9\n"}) == [
+        "ws/services.csv:2:6: not UTF-8 text: invalid continuation byte (byte 0xe9)"
+    ]
 
 
 def test_goals_from_csv(make_ws) -> None:
@@ -130,7 +132,7 @@ def test_xlsx_errors_cite_sheet_and_cell(make_ws, monkeypatch: pytest.MonkeyPatc
     ws = make_ws({}, name="ws")
     rows = [["id", "name", "effort", "term"]] + [[f"s{i}", "x", 1, "short"] for i in range(4)]
     rows += [["s9", "x", -1, "soon"]]  # row 6
-    rows += [["s10", "x", 2, "long", "stray"]]  # a value under no header is ignored
+    rows += [["s10", "x", 2, "long", "stray"]]  # a value under no header is an error, not dropped
     write_xlsx(ws / "k.xlsx", {"services": rows, "clients": [["id", "weight", "name"], ["exec", 2, "Executives"]]})
     monkeypatch.chdir(ws.parent)
     with pytest.raises(InputError) as info:
@@ -139,6 +141,8 @@ def test_xlsx_errors_cite_sheet_and_cell(make_ws, monkeypatch: pytest.MonkeyPatc
         "ws/k.xlsx!clients!B2: clients.weight: should be less than or equal to 1 (got '2')",
         "ws/k.xlsx!services!C6: services.effort: should be greater than or equal to 0 (got '-1')",
         "ws/k.xlsx!services!D6: services.term: should be 'short', 'medium' or 'long' (got 'soon')",
+        "ws/k.xlsx!services!E7: a value in column E, which has no header "
+        "(hint: name the column in the header row, or delete the value)",
     ]
 
 

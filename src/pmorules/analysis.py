@@ -8,18 +8,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ConfigFile, load_config
+from .config import CONFIG_NAME, ConfigFile, load_config
 from .errors import InputError
 from .evaluate import evaluate
 from .facts import FactBase, derive_facts
 from .findings import Finding, build_findings, status_of
 from .knowledge import KnowledgeBase, load_workspace
 from .measures import Conventions
+from .output import Protected
 from .rules.compile import CompiledBook, compile_rulebook
 from .rules.load import Rule, RuleBook, load_rulebook
 from .vocabulary import LEVEL_ORDER
@@ -43,6 +45,18 @@ class Analysis:
 
     def summary(self) -> dict[str, Any]:
         return {**self.facts.summary, "findings": self.counts()}
+
+    def inputs(self, extra: Iterable[str] = ()) -> Protected:
+        """What a written result must never replace: every file and folder this analysis reads (and ``extra``
+        files, such as the snapshots a report's history reads)."""
+        workspace = Path(self.kb.workspace)
+        settings = self.config.config
+        return Protected(
+            files=tuple(Path(f.path) for f in self.kb.files) + (workspace / CONFIG_NAME,)
+            + tuple(path for _, path in self.rulebook.files) + tuple(Path(f) for f in extra),
+            folders=tuple(workspace / rel for rel in ["rules", "templates", *settings.rule_paths, *settings.templates]),
+            knowledge_folders=(workspace, workspace / "knowledge"),
+        )
 
     def manifest(self) -> dict[str, Any]:
         return run_manifest(self)

@@ -7,26 +7,45 @@ Data goes to stdout (or ``-o``); diagnostics go to stderr. Exit codes: 0 done,
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import traceback
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 
 from . import __version__
-from .errors import InputError
+from .errors import Diagnostic, InputError, Location
+from .inputs import os_message
+from .numbers import number_problem
+from .text import printable
 from .vocabulary import Level
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
 rules_app = typer.Typer(no_args_is_help=True, help="List, show, test and lint rules.")
 app.add_typer(rules_app, name="rules")
-stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-stdout = Console(highlight=False, soft_wrap=True, emoji=False)
 
-WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory")]
+
+class TerminalConsole(Console):
+    """A Rich console that shows control characters as escapes in whatever a view prints (table cells too),
+    so no name from a workspace can move the cursor, retitle the window or reverse the text."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(printable(segment.text, lines=True), segment.style)
+            for segment in buffer
+        )
+
+
+stderr = TerminalConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+stdout = TerminalConsole(highlight=False, soft_wrap=True, emoji=False)
+
+WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory", readable=False)]  # checked, located, by the loader
 AsOfOption = Annotated[
     Optional[str], typer.Option("--as-of", help="Evaluate as of this date (YYYY-MM-DD) instead of today")
 ]
@@ -53,9 +72,18 @@ class TextOrJson(str, Enum):
 def _fail_input(error: InputError) -> None:
     unique = sorted(set(error.diagnostics))
     for diagnostic in unique:
-        stderr.print(str(diagnostic), markup=False)
+        stderr.print(printable(diagnostic), markup=False)
     stderr.print(f"{len(unique)} error{'s' if len(unique) != 1 else ''} found", markup=False)
     raise typer.Exit(2)
+
+
+def _capacity(value: float | None) -> float | None:
+    """``--capacity``: a finite number of effort units, at least 0."""
+    if value is not None:
+        problem = number_problem(value) or (f"{value:g} is negative; a capacity is at least 0" if value < 0 else None)
+        if problem:
+            _fail_input(InputError([Diagnostic(Location("--capacity"), problem)]))
+    return value
 
 
 def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
@@ -218,30 +246,32 @@ def why(
 @app.command()
 def report(
     workspace: WorkspaceArg = Path("."),
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout)")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout)", readable=False)
+    ] = None,
     format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="Default: from -o's suffix, else md")] = None,
     as_of: AsOfOption = None,
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default)."""
     from .diff import history_of
     from .mix import recommend
-    from .output import write_atomic
+    from .output import check_output, write_output
     from .report import render_report
 
     fmt = format.value if format else _format_from_suffix(output)
     analysis = _analyze(workspace, as_of)
     try:
         history = history_of(analysis)
+        protected = analysis.inputs(history.files if history else ())
+        if output is not None:
+            check_output(output, protected)
         data = render_report(analysis, recommend(analysis), fmt, history=history)
         if output is None:
             if fmt == "pdf":
-                stderr.print("a PDF report needs -o FILE", markup=False)
-                raise typer.Exit(2)
+                raise InputError([Diagnostic(Location("--output"), "a PDF report needs a file: give -o FILE")])
             sys.stdout.buffer.write(data)
         else:
-            inputs = [Path(f) for f in history.files] if history else []
-            inputs += [Path(workspace) / Path(f.path).relative_to(workspace) for f in analysis.kb.files]
-            write_atomic(output, data, inputs + [p for _, p in analysis.rulebook.files])
+            write_output(output, data, protected)
             stderr.print(f"wrote {output}", markup=False)
     except InputError as error:
         _fail_input(error)
@@ -263,7 +293,9 @@ MIX_HELP = (
 def mix(
     workspace: WorkspaceArg = Path("."),
     format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
-    capacity: Annotated[Optional[float], typer.Option("--capacity", help="Effort capacity of the recommended mix")] = None,
+    capacity: Annotated[
+        Optional[float], typer.Option("--capacity", callback=_capacity, help="Effort capacity of the recommended mix (at least 0)")
+    ] = None,
     as_of: AsOfOption = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show what the optimiser maximises, its weights and protections")] = False,
     compare: Annotated[bool, typer.Option("--compare", help="Side by side: today, the recommended mix, each scenario")] = False,
@@ -341,7 +373,7 @@ def schema(
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Directory of the new workspace")],
+    directory: Annotated[Path, typer.Argument(help="Directory of the new workspace", readable=False)],
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Write the knowledge as pmo.xlsx, a workbook to fill in")] = False,
 ) -> None:
     """Scaffold a workspace: config, knowledge stub and an overlay rule. Never overwrites a file."""
@@ -351,6 +383,8 @@ def init(
         created, kept = scaffold(directory, xlsx)
     except InputError as error:
         _fail_input(error)
+    except OSError as exc:  # a read-only or full location
+        _fail_input(InputError([Diagnostic(Location(str(exc.filename or directory)), os_message(exc))]))
     for path in created:
         stderr.print(f"created {path}", markup=False)
     for path in kept:
@@ -398,7 +432,9 @@ def _rulebook(workspace: Optional[Path]):
         _fail_input(error)
 
 
-WorkspaceOption = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Include this workspace's overlay and config")]
+WorkspaceOption = Annotated[
+    Optional[Path], typer.Option("--workspace", "-w", help="Include this workspace's overlay and config", readable=False)
+]
 
 
 @rules_app.command("list")
@@ -445,7 +481,7 @@ def _book_for_paths(paths: list[Path]):
     for path in paths:
         in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
         config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults))
-        book = load_rulebook(config, path.parent, str(path.parent))
+        book = load_rulebook(config, path.parent, str(path.parent), confine=False)
         rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
         files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path) or Path(shown) == path]
     return RuleBook(rules, files)
@@ -453,7 +489,9 @@ def _book_for_paths(paths: list[Path]):
 
 @rules_app.command("test")
 def rules_test(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)")] = None,
+    paths: Annotated[
+        Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)", readable=False)
+    ] = None,
     coverage: Annotated[bool, typer.Option("--coverage", help="Fail on a rule with no must-fire case that fires")] = False,
 ) -> None:
     """Run every rule's must-fire and must-not-fire cases."""
@@ -467,7 +505,7 @@ def rules_test(
     failed = [r for r in results if not r.passed]
     for result in results:
         mark = "ok  " if result.passed else "FAIL"
-        stdout.print(f"{mark} {result.rule} {result.expect:7} {result.case}: {result.detail}", markup=False)
+        stdout.print(printable(f"{mark} {result.rule} {result.expect:7} {result.case}: {result.detail}"), markup=False)
     uncovered = sorted(
         rule.id for rule in book.rules.values()
         if not any(r.rule == rule.id and r.expect == "fire" and r.passed for r in results)
@@ -481,7 +519,9 @@ def rules_test(
 
 @rules_app.command("check")
 def rules_check(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)")] = None,
+    paths: Annotated[
+        Optional[list[Path]], typer.Argument(help="Rule files or folders (default: the default rulebook)", readable=False)
+    ] = None,
 ) -> None:
     """Lint rule files: format, fields, params, joins, templates and required metadata."""
     from .rules.compile import compile_rulebook
@@ -494,7 +534,7 @@ def rules_check(
         _fail_input(error)
     problems = lint(book)
     for problem in problems:
-        stderr.print(str(problem), markup=False)
+        stderr.print(printable(problem), markup=False)
     if problems:
         raise typer.Exit(2)
     stdout.print(f"{len(book.rules)} rules OK", markup=False)
@@ -505,12 +545,32 @@ def main() -> None:
         sys.stderr.write("pmorules needs Python 3.11 or 3.12 (durable_rules does not import on 3.13+)\n")
         sys.exit(2)
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # an output error shows here, not after exit
     except InputError as error:
         for diagnostic in sorted(set(error.diagnostics)):
-            sys.stderr.write(f"{diagnostic}\n")
+            sys.stderr.write(f"{printable(diagnostic)}\n")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.stderr.write("pmorules: interrupted\n")
+        sys.exit(130)
+    except BrokenPipeError:  # the reader of stdout went away: nothing more to say
+        _drop_stdout()
+        sys.exit(141)
+    except OSError as exc:  # writing to stdout or stderr failed (a full disk): an output problem, not a bug
+        _drop_stdout()
+        sys.stderr.write(f"{exc.filename or '<stdout>'}: {os_message(exc)}\n")
         sys.exit(2)
     except Exception:  # an internal error: say so, with the traceback for the bug report
         sys.stderr.write("pmorules: internal error (please report it with the text below)\n")
         traceback.print_exc()
         sys.exit(3)
+
+
+def _drop_stdout() -> None:
+    """Send what is left in stdout's buffer nowhere, so that exiting does not fail again on it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -1,8 +1,13 @@
-"""``pmorules.toml``: per-workspace settings (README, "Adapting the rules")."""
+"""``pmorules.toml``: per-workspace settings (README, "Adapting the rules").
+
+Every number in it follows the number policy (numbers.py) and every problem,
+from a bad byte to a setting out of range, is reported at its line.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -11,10 +16,13 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Diagnostic, InputError, Location, did_you_mean
+from .inputs import decode_text, read_input
 from .measures import Conventions
+from .numbers import number_problem
 from .vocabulary import Approach, Level
 
 CONFIG_NAME = "pmorules.toml"
+MAX_DEPTH = 32  # settings nest three levels; deeper only exhausts recursion
 Scalar = Union[bool, int, float, str]
 
 
@@ -152,7 +160,11 @@ class ConfigFile(BaseModel):
         """The line of a key path such as ('rules', 'BAL005', 'level'); the file if not found."""
         if self.path is None:
             return Location(CONFIG_NAME)
-        return Location(self.path, _find_line(self.text, keys))
+        for end in range(len(keys), 0, -1):  # a key inside an inline table: the line of the table
+            line = _find_line(self.text, keys[:end])
+            if line is not None:
+                return Location(self.path, line)
+        return Location(self.path)
 
 
 def _find_line(text: str, keys: tuple[str, ...]) -> int | None:
@@ -183,23 +195,29 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
     """Read ``pmorules.toml`` of a workspace (defaults when there is none)."""
     path = workspace / CONFIG_NAME
     display = str(Path(shown) / CONFIG_NAME)
-    if not path.is_file():
+    if not os.path.lexists(path):
         return ConfigFile(config=Config())
-    text = path.read_text(encoding="utf-8")
+    text = decode_text(read_input(path, display, inside=workspace), display)
     try:
-        raw: dict[str, Any] = tomllib.loads(text)
+        raw: dict[str, Any] = tomllib.loads(text, parse_float=_Written)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         where = Location(display, int(match.group(1)), int(match.group(2))) if match else Location(display)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise InputError([Diagnostic(where, f"TOML syntax error: {message}")]) from None
+    except RecursionError:
+        raise InputError([Diagnostic(Location(display), "TOML error: values are nested too deeply")]) from None
+    holder = ConfigFile(config=Config(), path=display, text=text)
+    problems: list[Diagnostic] = []
+    raw = _checked_numbers(raw, (), holder, problems)
+    if problems:
+        raise InputError(problems)
     rules = raw.get("rules")
     if isinstance(rules, list):  # `rules = ["rules"]`: the short form of `rule_paths` (extra rule paths)
         raw = {**raw, "rules": {}, "rule_paths": raw.get("rule_paths", []) + rules}
     elif isinstance(rules, dict) and "paths" in rules:
         rules = dict(rules)
         raw = {**raw, "rules": rules, "rule_paths": raw.get("rule_paths", []) + list(rules.pop("paths"))}
-    holder = ConfigFile(config=Config(), path=display, text=text)
     try:
         holder.config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -225,6 +243,30 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         raise InputError(errors) from None
     _check_history(holder)
     return holder
+
+
+class _Written(float):
+    """A TOML float that remembers how it was written (``1e400`` reads as infinite), for the message."""
+
+    def __new__(cls, text: str) -> _Written:
+        value = super().__new__(cls, text)
+        value.text = text
+        return value
+
+
+def _checked_numbers(value: Any, keys: tuple[str, ...], holder: ConfigFile, problems: list[Diagnostic]) -> Any:
+    """``value`` with plain floats; each number that breaks the number policy is a problem at its line."""
+    if len(keys) > MAX_DEPTH:
+        problems.append(Diagnostic(holder.where(*keys[:2]), f"{'.'.join(keys[:2])}: nested more than {MAX_DEPTH} levels deep"))
+        return None
+    if isinstance(value, dict):
+        return {key: _checked_numbers(item, keys + (str(key),), holder, problems) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_checked_numbers(item, keys, holder, problems) for item in value]
+    problem = number_problem(value, getattr(value, "text", None))
+    if problem:
+        problems.append(Diagnostic(holder.where(*keys), f"{'.'.join(keys)}: {problem}"))
+    return float(value) if isinstance(value, _Written) else value
 
 
 def _check_history(holder: ConfigFile) -> None:

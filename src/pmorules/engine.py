@@ -60,14 +60,25 @@ def fact_ids(count: int) -> list[str]:
 
 
 def encode_value(value: Any) -> str:
-    """JSON for one scalar; floats never in exponent form (engine error 204)."""
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+    """JSON for one scalar, read by the engine exactly as Python holds it.
+
+    A float is written as ``repr`` writes it (the shortest text that reads back
+    as the same number), so nothing is rounded on the way in: 1e-07 stays
+    1e-07 and ``probability > 0`` holds for it. The engine's JSON reader takes
+    an exponent only after a fraction (``1e-07`` is error 204, ``1.0e-07`` is
+    read with strtod), so a fraction is added where ``repr`` leaves it out.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise EngineError(f"integer {value} is beyond the engine's 64-bit integers")
+        return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise EngineError(f"non-finite number {value!r} cannot be given to the engine")
-        text = f"{value:.6f}".rstrip("0")
-        return text + "0" if text.endswith(".") else text
+        mantissa, exponent, power = repr(value).partition("e")
+        return f"{mantissa}.0e{power}" if exponent and "." not in mantissa else mantissa + exponent + power
     raise EngineError(f"unsupported value {value!r} for the engine")
 
 
@@ -85,7 +96,7 @@ def encode(obj: Any) -> str:
 
     json.dumps does the work; only when its text may hold a number in exponent
     form (rare: a float below 0.0001 or from 1e16) are such floats written by
-    ``encode_value`` instead.
+    ``encode_value`` instead, with the fraction the engine's reader needs.
     """
     try:
         text = json.dumps(obj, ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":"))

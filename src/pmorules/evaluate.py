@@ -1,7 +1,8 @@
 """Run compiled rules over facts on the engine and collect what matched.
 
 Facts reach the engine stripped to the fields some rule tests, with short
-engine ids that are unique in the engine's 32-bit duplicate hash. The gate fact
+engine ids that are unique in the engine's 32-bit duplicate hash, plus the
+answers of ``matches`` tests (rules/regex.py) as true/false fields. The gate fact
 goes in last, so rules with absent patterns see every fact (the engine fires eagerly and never
 withdraws a match).
 """
@@ -41,6 +42,10 @@ def engine_facts(book: CompiledBook, facts: list[Fact]) -> tuple[list[dict[str, 
         for name in fields:
             if name in values:
                 record[name] = values[name]
+            elif (matcher := book.matchers.get(name)) is not None:
+                text = fact.key if matcher.source == "k" else values.get(matcher.source)
+                if isinstance(text, str):
+                    record[name] = matcher.pattern.fullmatch(text)
         records.append(record)
         by_id[engine_id] = fact
     return records, by_id

@@ -7,17 +7,28 @@ table's ``horizons.*`` columns fill the horizons section. List cells are
 ``;``-separated (``tools:soft; methodology``), or a YAML flow list (``[...]``)
 for items with more fields. A row whose first cell starts with ``#`` is a note
 (the workbooks pmorules writes have one under the header) and is skipped.
+
+Nothing in a table is dropped silently: a blank header row, a column named
+twice, or a value in a column without a header (beyond the last one, too) is a
+located error. A table is bounded (``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns,
+and for a workbook the size its archive expands to), so a small file cannot
+make the loader run for minutes.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .errors import Diagnostic, InputError, Location
+from .inputs import decode_text, read_input
+from .numbers import number_problem
 from .yamlio import parse_yaml
 
 SECTIONS = ("organisation", "clients", "services", "goals", "outcomes")
@@ -25,9 +36,15 @@ SINGLE = "organisation"  # the section that is one item (one row), not a list
 LIST_FIELDS = {"tags", "clients", "outcomes", "depends_on", "services", "reviews_months", "mitigated_by"}
 FLOW_FIELDS = LIST_FIELDS | {"harms", "assessments"}  # columns whose cell may be a YAML flow list
 NOTE = "#"
+MAX_ROWS = 100_000
+MAX_COLUMNS = 100
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # what a workbook's archive may expand to
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 Locator = Callable[[tuple[Any, ...]], Location]
 CellAt = Callable[[int, int], Location]  # (row number, column index) -> where that cell is
+Table = tuple[dict[str, Any], Locator, list[Diagnostic]]
+"""A table's sections, where its values are, and the problems of single cells (the rest is still read)."""
 
 
 def _cell_value(column: str, text: str) -> Any:
@@ -57,13 +74,36 @@ def _flow(text: str, where: Location) -> Any:
         raise InputError([Diagnostic(where, f"cannot read the list in this cell: {problem}")]) from None
 
 
+def _header(row: list[Any], cell_at: CellAt, has_data: bool) -> tuple[list[str], list[Diagnostic]]:
+    """The column names of a table's first row; a blank header over data, or a name used twice, is an error."""
+    header = [str(column or "").strip() for column in row]
+    errors = []
+    if has_data and not any(header):
+        errors.append(Diagnostic(cell_at(1, 0), "the header row is blank", "name the columns in the first row: id, name, ..."))
+    seen: dict[str, int] = {}
+    for index, column in enumerate(header):
+        if column and column in seen:
+            errors.append(Diagnostic(cell_at(1, index),
+                                     f"column {column!r} is named twice (first in column {_column_letter(seen[column])})"))
+        seen.setdefault(column, index)
+    return header, errors
+
+
 def _record(header: list[str], row: list[Any], number: int, cell_at: CellAt, errors: list[Diagnostic]) -> dict:
-    """One row as an item: ``a.b`` columns nest; empty cells (and cells under blank headers) are not given."""
+    """One row as an item: ``a.b`` columns nest; empty cells are not given; a value under no header is an error."""
     record: dict[str, Any] = {}
-    for index, (column, cell) in enumerate(zip(header, row)):
-        if not column or cell is None or str(cell).strip() == "":
+    for index, cell in enumerate(row):
+        if cell is None or str(cell).strip() == "":
+            continue
+        column = header[index] if index < len(header) else ""
+        if not column:
+            errors.append(Diagnostic(cell_at(number, index), f"a value in column {_column_letter(index)}, which has no header",
+                                     "name the column in the header row, or delete the value"))
             continue
         text = str(cell).strip()
+        if _NUMBER.fullmatch(text) and (problem := number_problem(float(text), text)) is not None:
+            errors.append(Diagnostic(cell_at(number, index), f"{column}: {problem}"))
+            continue
         try:
             value = _flow(text, cell_at(number, index)) if column in FLOW_FIELDS and text.startswith("[") \
                 else _cell_value(column, text)
@@ -87,7 +127,7 @@ def _rows_to_section(
         if row and str(row[0] or "").lstrip().startswith(NOTE):
             continue
         record = _record(header, row, number, cell_at, errors)
-        if record:  # a blank row (or one with values only under blank headers) is not an item
+        if record:  # a blank row is not an item
             records.append(record)
             kept.append(number)
     return records, kept, errors
@@ -148,34 +188,53 @@ def _row_and_column(loc: tuple[Any, ...], section: str, rows: list[int], header:
     return rows[index], nested[0] if nested else 0  # a whole nested mapping (horizons): its first column
 
 
+def _whole(table: Table) -> tuple[dict[str, Any], Locator]:
+    data, locate, problems = table
+    if problems:
+        raise InputError(problems)
+    return data, locate
+
+
 def read_csv(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
     """A CSV table; errors point at ``file:row``."""
-    section = _section_for(path.stem, Location(display))
+    return _whole(parse_csv(read_input(path, display), path.stem, display))
+
+
+def parse_csv(data: bytes, name: str, display: str) -> Table:
+    """A CSV table named ``name`` (its section) from its bytes; errors point at ``file:row``."""
+    section = _section_for(name, Location(display))
+    text = decode_text(data, display)
     table: list[list[str]] = []
     starts: list[int] = []  # the line each record starts on (a quoted cell may span lines)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    previous_end = 0
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            previous_end = 0
-            for row in reader:
-                table.append(row)
-                starts.append(previous_end + 1)
-                previous_end = reader.line_num
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        where = Location(display, reader.line_num + 1) if isinstance(exc, csv.Error) else Location(display)
-        raise InputError([Diagnostic(where, f"cannot read CSV: {exc}")]) from None
+        for row in reader:
+            table.append(row)
+            starts.append(previous_end + 1)
+            previous_end = reader.line_num
+            if len(table) > MAX_ROWS + 1:
+                raise InputError([Diagnostic(Location(display, previous_end), f"more than {MAX_ROWS:,} rows")])
+            if len(row) > MAX_COLUMNS:
+                raise InputError([Diagnostic(Location(display, previous_end), f"more than {MAX_COLUMNS} columns")])
+    except csv.Error as exc:
+        raise InputError([Diagnostic(Location(display, reader.line_num + 1), f"cannot read CSV: {exc}")]) from None
     if not table:
-        return {}, lambda _path: Location(display)
-    header = [column.strip() for column in table[0]]
-    data, rows, errors = _sections(section, header, table[1:], starts[1:], lambda number, _: Location(display, number))
+        return {}, lambda _path: Location(display), []
+
+    def cell_at(number: int, _column: int) -> Location:
+        return Location(display, number)
+
+    header, errors = _header(table[0], cell_at, any(any(cell.strip() for cell in row) for row in table[1:]))
     if errors:
         raise InputError(errors)
+    data_out, rows, problems = _sections(section, header, table[1:], starts[1:], cell_at)
 
     def locate(loc: tuple[Any, ...]) -> Location:
         found = _row_and_column(loc, section, rows, header)
         return Location(display, found[0] if found else 1)
 
-    return data, locate
+    return data_out, locate, problems
 
 
 def _text(value: Any) -> str:
@@ -193,34 +252,63 @@ def _text(value: Any) -> str:
 
 def read_xlsx(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
     """An XLSX workbook, one section per sheet; errors point at ``file!Sheet!C7``."""
+    return _whole(parse_xlsx(read_input(path, display), display))
+
+
+def _check_archive(data: bytes, display: str) -> None:
+    """Refuse a workbook whose archive expands beyond ``MAX_EXPANDED_BYTES`` (a decompression bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
+    if expanded > MAX_EXPANDED_BYTES:
+        raise InputError([Diagnostic(
+            Location(display), f"cannot read workbook: it expands to {expanded:,} bytes (at most {MAX_EXPANDED_BYTES:,})"
+        )])
+
+
+def parse_xlsx(data: bytes, display: str) -> Table:
+    """An XLSX workbook from its bytes, one section per sheet; errors point at ``file!Sheet!C7``."""
     import openpyxl
 
+    _check_archive(data, display)
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
-    data: dict[str, Any] = {}
+    data_out: dict[str, Any] = {}
     tables: dict[str, tuple[str, list[str], list[int]]] = {}  # section -> (sheet title, header, row numbers)
     errors: list[Diagnostic] = []
-    for sheet in workbook.worksheets:
-        try:
-            section = _section_for(sheet.title, Location(display, cell=f"{sheet.title}!A1"))
-        except InputError as exc:
-            errors.extend(exc.diagnostics)
-            continue
-        rows = [[_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
-        if not rows:
-            continue
-        header = [column.strip() for column in rows[0]]
+    cells: list[Diagnostic] = []
+    try:
+        for sheet in workbook.worksheets:
+            try:
+                section = _section_for(sheet.title, Location(display, cell=f"{sheet.title}!A1"))
+                rows = _sheet_rows(sheet, display)
+            except InputError as exc:
+                errors.extend(exc.diagnostics)
+                continue
+            if not rows:
+                continue
 
-        def cell_at(number: int, column: int, title: str = sheet.title) -> Location:
-            return Location(display, cell=f"{title}!{_column_letter(column)}{number}")
+            def cell_at(number: int, column: int, title: str = sheet.title) -> Location:
+                return Location(display, cell=f"{title}!{_column_letter(column)}{number}")
 
-        sections, numbers, problems = _sections(section, header, rows[1:], list(range(2, len(rows) + 1)), cell_at)
-        data |= sections
-        errors += problems
-        tables[section] = (sheet.title, header, numbers)
-    workbook.close()
+            header, problems = _header(rows[0], cell_at, any(any(cell for cell in row) for row in rows[1:]))
+            if problems:
+                errors += problems
+                continue
+            sections, numbers, more = _sections(section, header, rows[1:], list(range(2, len(rows) + 1)), cell_at)
+            data_out |= sections
+            cells += more
+            tables[section] = (sheet.title, header, numbers)
+    except InputError:
+        raise
+    except Exception as exc:  # a sheet that openpyxl cannot parse
+        raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
+    finally:
+        workbook.close()
     if errors:
         raise InputError(errors)
 
@@ -231,4 +319,40 @@ def read_xlsx(path: Path, display: str) -> tuple[dict[str, Any], Locator]:
                 return Location(display, cell=f"{title}!{_column_letter(found[1])}{found[0]}")
         return Location(display)
 
-    return data, locate
+    return data_out, locate, cells
+
+
+def _sheet_rows(sheet: Any, display: str) -> list[list[str]]:
+    """A sheet's cells as text, at most ``MAX_ROWS`` rows and ``MAX_COLUMNS`` columns; a value beyond is an error.
+
+    The cells are read as the sheet holds them, with openpyxl's own sheet
+    parser: its public rows pad every row to the sheet's widest column, so one
+    cell in column XFD would make each row 16,384 cells long. The declared
+    dimension is checked first; reading is bounded too, since it may be wrong.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    if (sheet.max_row or 0) > MAX_ROWS + 1:
+        where = Location(display, cell=f"{sheet.title}!A1")
+        raise InputError([Diagnostic(where, f"the sheet declares {sheet.max_row:,} rows; at most {MAX_ROWS:,} are read")])
+    book = sheet.parent
+    rows: list[list[str]] = []
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for number, cells in parser.parse():
+            if number > MAX_ROWS + 1:
+                raise InputError([Diagnostic(Location(display, cell=f"{sheet.title}!A1"), f"more than {MAX_ROWS:,} rows")])
+            rows.extend([] for _ in range(number - 1 - len(rows)))  # rows the sheet leaves out are blank
+            row: list[str] = []
+            for cell in cells:
+                value = _text(cell["value"])
+                if cell["column"] > MAX_COLUMNS:
+                    if value.strip():
+                        where = Location(display, cell=f"{sheet.title}!{_column_letter(cell['column'] - 1)}{number}")
+                        raise InputError([Diagnostic(where, f"a value beyond column {MAX_COLUMNS}: more than {MAX_COLUMNS} columns")])
+                    continue
+                row.extend([""] * (cell["column"] - 1 - len(row)))
+                row.append(value)
+            rows.append(row)
+    return rows

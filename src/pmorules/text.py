@@ -1,17 +1,37 @@
-"""The sandboxed Jinja environment shared by rule messages and report templates.
+"""The sandboxed Jinja environment shared by rule messages and report templates, with bounds.
 
 Organisations supply both, so both render in Jinja's SandboxedEnvironment with
 StrictUndefined: a typo is an error, and no template reaches Python internals.
+
+Jinja's sandbox guards attributes, not resources: ``{{ 9**(9**9) }}``,
+``{{ 'x' * 10**10 }}``, ``{{ lipsum(10**8) }}`` or two nested
+``range(100000)`` loops would run for hours or exhaust memory. Here every
+render has a budget (``Limits``): loop iterations and calls, characters of
+output (counted wherever output goes, macro and ``set`` blocks included),
+seconds, and the size of any one value a template builds (a string, a list,
+an integer's digits), checked before an operation that could exceed it runs.
+Exceeding it is a ``LimitError``, a template error like any other.
+``lipsum`` is not offered (nothing in a report needs placeholder text).
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import math
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, pass_context
+from jinja2 import Environment, StrictUndefined, Template, TemplateError, TemplateRuntimeError, nodes, pass_context
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.filters import do_selectattr
+from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 
 def pct(value: Any, digits: int = 0) -> str:
@@ -39,6 +59,34 @@ def months(value: Any) -> str:
     return f"{text} month" if text == "1" else f"{text} months"
 
 
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
+_MD_LINE_START = re.compile(r"^([-+#]|[0-9]+)([.)]?)(?=\s|$)")
+
+
+def printable(value: Any, lines: bool = False) -> str:
+    """Text that cannot steer a terminal: control characters (escape sequences, bells, line breaks unless
+    ``lines``) and bidirectional overrides are shown as escapes (``\\x1b``), not sent."""
+    pattern = _CONTROLS_BUT_LINES if lines else _CONTROLS
+    return pattern.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(value))
+
+
+def markdown_text(value: Any) -> str:
+    """Text made inert in Markdown, on one line: emphasis, code, links, tables and HTML are escaped, and so is
+    a heading or list marker at its start."""
+    text = printable(str(value).translate(_MD_SPECIAL))
+    return _MD_LINE_START.sub(_inert_marker, text, count=1)
+
+
+def _inert_marker(match: re.Match[str]) -> str:
+    """``- x``, ``# x`` or ``12. x`` at the start would make a list or heading: escape the marker."""
+    marker, dot = match.groups()
+    if dot:
+        return f"{marker}\\{dot}"
+    return f"\\{marker}" if marker in "-+#" else marker
+
+
 def join_and(items: Any) -> str:
     """['a', 'b', 'c'] → 'a, b and c'."""
     items = [str(i) for i in items]
@@ -47,15 +95,294 @@ def join_and(items: Any) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one render may use (or, for a budget shared by several renders, all of them together)."""
+
+    operations: int  # loop iterations, calls and filters
+    output: int  # characters written by output statements, wherever they go
+    built: int  # characters and items of all the values operations build (work, and what a join can hold)
+    seconds: float
+    size: int = 1_000_000  # characters of one string, items of one list
+
+
+MESSAGE_LIMITS = Limits(operations=1_000_000, output=5_000_000, built=20_000_000, seconds=10)  # a rule text, per analysis
+REPORT_LIMITS = Limits(operations=5_000_000, output=200_000_000, built=200_000_000, seconds=120, size=50_000_000)
+_INT_DIGITS = 4000  # Python refuses to print longer integers anyway
+_INT_BITS = int(_INT_DIGITS * math.log2(10))
+
+
+class LimitError(SecurityError):
+    """A template went beyond its budget."""
+
+
+class Budget:
+    """What is left of some ``Limits``; renders run under one with ``spending``."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.operations = 0
+        self.output = 0
+        self.built = 0
+        self.seconds = 0.0
+        self._since: float | None = None
+
+    def tick(self) -> None:
+        self.operations += 1
+        if self.operations > self.limits.operations:
+            raise LimitError(f"the template runs more than {self.limits.operations:,} loop steps, calls and filters")
+        if self.operations % 256 == 0 and self._since is not None:
+            if self.seconds + time.monotonic() - self._since > self.limits.seconds:
+                raise LimitError(f"the template takes more than {self.limits.seconds:g} seconds")
+
+    def write(self, text: str) -> None:
+        self.output += len(text)
+        if self.output > self.limits.output:
+            raise LimitError(f"the template writes more than {self.limits.output:,} characters")
+
+    def build(self, value: Any) -> Any:
+        """``value``, if it is not larger than a template may build, counted toward what it built."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value.bit_length() > _INT_BITS:
+                raise LimitError(f"the template builds an integer of more than {_INT_DIGITS:,} digits")
+        elif isinstance(value, (str, list, tuple, dict, set, frozenset)):
+            self.check_size(value)
+            self.built += len(value)
+            if self.built > self.limits.built:
+                raise LimitError(f"the template builds more than {self.limits.built:,} characters and items in all")
+        return value
+
+    def check_size(self, value: Any) -> None:
+        if len(value) > self.limits.size:
+            raise LimitError(f"the template builds a value of more than {self.limits.size:,} characters or items")
+
+
+_budget: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("pmorules_template_budget", default=None)
+
+
+@contextmanager
+def spending(budget: Budget) -> Iterator[Budget]:
+    """Run renders under ``budget`` (its clock runs only while they do)."""
+    token = _budget.set(budget)
+    budget._since = time.monotonic()
+    try:
+        yield budget
+    finally:
+        budget.seconds += time.monotonic() - budget._since
+        budget._since = None
+        _budget.reset(token)
+
+
+def _current() -> Budget:
+    budget = _budget.get()
+    if budget is None:  # a template run other than through render() (generate, stream)
+        raise LimitError("templates render through render() only")
+    return budget
+
+
+class _BoundedTemplate(Template):
+    """A template that renders under the current budget, or a fresh one of its environment's limits."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        if _budget.get() is not None:
+            return self._render(*args, **kwargs)
+        with spending(Budget(self.environment.limits)):  # type: ignore[attr-defined]
+            return self._render(*args, **kwargs)
+
+    def _render(self, *args: Any, **kwargs: Any) -> str:
+        try:
+            return super().render(*args, **kwargs)
+        except RecursionError as exc:  # the traceback stays: it names the template line
+            raise LimitError("templates call themselves too deeply (a macro or include that never ends)").with_traceback(
+                exc.__traceback__) from None
+        except MemoryError as exc:
+            raise LimitError("the template needs more memory than there is").with_traceback(exc.__traceback__) from None
+        except (TemplateError, TypeError, ValueError, ArithmeticError):
+            raise
+        except Exception as exc:  # e.g. AttributeError from a filter given the wrong kind of value: the template's error
+            raise TemplateRuntimeError(f"{type(exc).__name__}: {exc}").with_traceback(exc.__traceback__) from None
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with budget checks where a template loops, joins or writes."""
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        if not node.recursive:  # a recursive loop calls loop(), which is a counted call
+            node.iter = nodes.Call(nodes.EnvironmentAttribute("counted"), [node.iter], [], None, None).set_lineno(
+                node.iter.lineno
+            )
+        super().visit_For(node, frame)
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.built(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+    def _output_const_repr(self, group: Any) -> str:
+        return f"environment.written({super()._output_const_repr(group)})"
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        self.write("environment.written(")
+        super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        super()._output_child_post(node, frame, finalize)
+        self.write(")")
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox with a budget per render (see the module's docstring)."""
+
+    code_generator_class = _BoundedCodeGenerator
+    template_class = _BoundedTemplate
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, limits: Limits, **options: Any):
+        super().__init__(**options)
+        self.limits = limits
+        self.globals.pop("lipsum", None)
+        self.filters = {name: _checked_filter(name, function) for name, function in self.filters.items()}
+
+    def counted(self, items: Any) -> Iterator[Any]:
+        budget = _current()
+        for item in items:
+            budget.tick()
+            yield item
+
+    def built(self, value: Any) -> Any:
+        return _current().build(value)
+
+    def written(self, text: Any) -> Any:
+        _current().write(text if isinstance(text, str) else str(text))
+        return text
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's names
+        budget = _current()
+        budget.tick()
+        _check_method(__obj, args, kwargs, budget.limits.size)
+        result = budget.build(super().call(__context, __obj, *args, **kwargs))
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, (list, dict, set)):  # list.extend and the like grow their owner in place
+            budget.check_size(owner)
+        return result
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        budget = _current()
+        _check_binop(operator, left, right, budget.limits.size)
+        return budget.build(super().call_binop(context, operator, left, right))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_binop(operator: str, left: Any, right: Any, size: int) -> None:
+    """Refuse an operation whose result would be too large, before it runs."""
+    if operator == "**" and _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
+        if right * math.log10(abs(left)) > _INT_DIGITS:
+            raise LimitError(f"{left} ** {right} would have more than {_INT_DIGITS:,} digits")
+    elif operator == "*":
+        for sequence, times in ((left, right), (right, left)):
+            if isinstance(sequence, (str, list, tuple)) and _is_int(times) and len(sequence) * max(times, 0) > size:
+                raise LimitError(f"repeating a value {times:,} times would make it longer than {size:,}")
+        if _is_int(left) and _is_int(right) and left.bit_length() + right.bit_length() > _INT_BITS:
+            raise LimitError(f"the product would have more than {_INT_DIGITS:,} digits")
+    elif operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+        if len(left) + len(right) > size:
+            raise LimitError(f"joining these values would make one longer than {size:,}")
+    elif operator == "%" and isinstance(left, str):
+        _check_printf(left, size)
+
+
+_PRINTF_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_FORMAT_NUMBER = re.compile(r"\d+")
+_NESTED_FORMAT = re.compile(r"\{[^{}]*:[^{}]*\{")
+_WIDTH_METHODS = {"center", "ljust", "rjust", "zfill", "expandtabs"}
+
+
+def _check_printf(template: str, size: int) -> None:
+    """printf-style widths and precisions (``'%099999999d' % 1``) are bounded; ``*`` widths are refused."""
+    for match in _PRINTF_WIDTH.finditer(template):
+        for number in match.groups():
+            if number == "*":
+                raise LimitError("a '*' width in a format is not supported")
+            if number and (len(number) > 12 or int(number) > size):
+                raise LimitError(f"a format width of {number} is larger than {size:,}")
+
+
+def _check_method(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any], size: int) -> None:
+    """Refuse a call of a text method whose result would be too large, before it runs."""
+    method = getattr(method, "__wrapped__", method)  # str.format comes wrapped by the sandbox
+    owner, name = getattr(method, "__self__", None), getattr(method, "__name__", "")
+    if not isinstance(owner, str):
+        return
+    if name in _WIDTH_METHODS and any(_is_int(n) and n > size for n in (*args, *kwargs.values())):
+        raise LimitError(f"str.{name} with a width larger than {size:,}")
+    if name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        _check_replace(owner, args[0], args[1], size)
+    if name in ("format", "format_map"):
+        if _NESTED_FORMAT.search(owner):
+            raise LimitError("nested fields in a format are not supported")
+        if any(len(n) > 12 or int(n) > size for n in _FORMAT_NUMBER.findall(owner)):
+            raise LimitError(f"a format width larger than {size:,}")
+    if name == "join" and args and isinstance(args[0], (list, tuple)):
+        _check_join(args[0], owner, size)
+
+
+def _check_replace(text: str, old: str, new: str, size: int) -> None:
+    count = len(text) + 1 if not old else text.count(old)
+    if len(text) + count * (len(new) - len(old)) > size:
+        raise LimitError(f"the replacement would make the text longer than {size:,}")
+
+
+def _check_join(items: Any, separator: str, size: int) -> None:
+    total = sum(len(item) if isinstance(item, str) else 1 for item in items) + len(separator) * len(items)
+    if total > size:
+        raise LimitError(f"joining these values would make one longer than {size:,}")
+
+
+def _checked_filter(name: str, function: Any) -> Any:
+    """A filter that counts as an operation, takes no width or count beyond the value size, and builds
+    nothing larger (``center``, ``indent``, ``format``, ``replace`` and ``join`` are checked before they run)."""
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        budget = _current()
+        budget.tick()
+        size = budget.limits.size
+        values = [a for a in args if not isinstance(a, (Context, EvalContext, Environment))]
+        given = values[1:] + list(kwargs.values())
+        if name != "default" and any(_is_int(n) and n > size for n in given):
+            raise LimitError(f"the filter {name} is given a number larger than {size:,}")
+        if name == "format" and values and isinstance(values[0], str):
+            _check_printf(values[0], size)
+        elif name == "replace" and len(values) >= 3 and all(isinstance(v, str) for v in values[:3]):
+            _check_replace(values[0], values[1], values[2], size)
+        elif name == "join" and values:
+            items = values[0] if isinstance(values[0], (list, tuple)) else list(values[0])  # a generator: see it all
+            args = tuple(items if a is values[0] else a for a in args)
+            _check_join(items, values[1] if len(values) > 1 and isinstance(values[1], str) else "", size)
+        return budget.build(function(*args, **kwargs))
+
+    return checked
+
+
 def names_for(ids: Any, names: Any) -> list[str]:
     """Ids as display names; a mitigator named by tag (``tag:capability``) reads "any capability service"."""
     return [f"any {i[4:]} service" if str(i).startswith("tag:") else str(names[i]) for i in ids]
 
 
-def make_environment(**options: Any) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, **options)
-    env.filters.update(pct=pct, num=num, months=months, join_and=join_and, names_for=names_for)
+def make_environment(limits: Limits = REPORT_LIMITS, **options: Any) -> BoundedSandbox:
+    env = BoundedSandbox(limits, undefined=StrictUndefined, keep_trailing_newline=False, **options)
+    env.filters.update({name: _checked_filter(name, f) for name, f in
+                        {"pct": pct, "num": num, "months": months, "join_and": join_and, "names_for": names_for}.items()})
     return env
+
+
+def render_under(budget: Budget, template: Template, context: dict[str, Any]) -> str:
+    """Render with a budget shared across several renders (a rule text over an analysis)."""
+    with spending(budget):
+        return template.render(context)
 
 
 class Records(tuple):
@@ -106,5 +433,5 @@ def _selectattr(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
     return do_selectattr(context, value, *args, **kwargs)
 
 
-MESSAGE_ENV = make_environment(autoescape=False)
+MESSAGE_ENV = make_environment(MESSAGE_LIMITS, autoescape=False)
 MESSAGE_ENV.filters["selectattr"] = _selectattr

@@ -27,7 +27,7 @@ from .errors import Diagnostic, InputError, Location
 from .knowledge.catalogue import load_catalogue
 from .knowledge.load import knowledge_files
 from .knowledge.spec import Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceSpec
-from .output import write_atomic
+from .output import Protected, write_output
 from .tables import NOTE, read_csv, read_xlsx
 from .vocabulary import Vocabulary
 from .yamlio import read_yaml
@@ -268,4 +268,5 @@ def export_workspace(workspace: Path, shown: str, output: Path) -> None:
             Location(str(output)), "the workbook would be read with the workspace, defining every item twice",
             "write it outside the workspace",
         )])
-    write_atomic(output, workbook_bytes(workspace_knowledge(workspace, shown)), knowledge_files(workspace))
+    protected = Protected(files=tuple(knowledge_files(workspace)), knowledge_folders=(workspace, workspace / "knowledge"))
+    write_output(output, workbook_bytes(workspace_knowledge(workspace, shown)), protected)

@@ -4,6 +4,12 @@ libyaml (through PyYAML's C parser) does the parsing; a small constructor
 gives YAML 1.2 core-schema scalars (``NO`` stays a string, ``012`` is 12),
 refuses duplicate keys, and records the line and column of every mapping key
 and sequence item, so errors and evidence can point at the exact place.
+
+It also bounds what a small file can make the rest of the program do: numbers
+follow the number policy (numbers.py), nesting stops at ``MAX_DEPTH`` levels,
+and aliases may not expand a document beyond ``MAX_EXPANDED`` values (a
+"billion laughs" file of a few hundred bytes would otherwise become 10⁹
+values for the validators to walk).
 """
 
 from __future__ import annotations
@@ -19,6 +25,12 @@ from yaml.reader import ReaderError
 from yaml.resolver import BaseResolver
 
 from .errors import Diagnostic, InputError, Location
+from .inputs import byte_location, decode_text, read_input
+from .numbers import number_problem
+
+MAX_DEPTH = 64  # the formats nest a dozen levels at most; deeper only exhausts recursion downstream
+MAX_EXPANDED = 2_000_000  # values that aliases may add to a document
+_MAX_INT_DIGITS = 18  # longer integers are out of range (numbers.MAX_MAGNITUDE) before being converted
 
 
 class PosDict(dict):
@@ -100,25 +112,33 @@ for _tag, _regexp, _first in (
 class _Constructor12(SafeConstructor):
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         text = self.construct_scalar(node)  # an explicit !!int on a mapping or sequence: a ConstructorError
+        digits = text.lstrip("+-")
+        if len(digits) > _MAX_INT_DIGITS and digits.isdigit():
+            raise ConstructorError(None, None, number_problem(float("inf"), text[:12] + "…"), node.start_mark)
         try:
             if text.startswith("0o"):
-                return int(text[2:], 8)
-            if text.startswith("0x"):
-                return int(text[2:], 16)
-            return int(text)
+                value = int(text[2:], 8)
+            elif text.startswith("0x"):
+                value = int(text[2:], 16)
+            else:
+                value = int(text)
         except ValueError:  # only an explicit !!int tag on a non-number gets here
             raise ConstructorError(None, None, f"{text!r} is not an integer", node.start_mark) from None
+        return _checked(value, text, node)
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        text = self.construct_scalar(node).lower()
+        written = self.construct_scalar(node)
+        text = written.lower()
         if text.endswith(".inf"):
-            return float("-inf") if text.startswith("-") else float("inf")
-        if text == ".nan":
-            return float("nan")
-        try:
-            return float(text)
-        except ValueError:  # only an explicit !!float tag on a non-number gets here
-            raise ConstructorError(None, None, f"{node.value!r} is not a number", node.start_mark) from None
+            value = float("-inf") if text.startswith("-") else float("inf")
+        elif text == ".nan":
+            value = float("nan")
+        else:
+            try:
+                value = float(text)
+            except ValueError:  # only an explicit !!float tag on a non-number gets here
+                raise ConstructorError(None, None, f"{node.value!r} is not a number", node.start_mark) from None
+        return _checked(value, written, node)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -173,6 +193,14 @@ class _Constructor12(SafeConstructor):
             positions((mark.line + 1, mark.column + 1))
 
 
+def _checked(value: int | float, text: str, node: yaml.Node) -> int | float:
+    """The number, if it follows the number policy; else a located error."""
+    problem = number_problem(value, text if len(text) <= 40 else text[:39] + "…")
+    if problem is not None:
+        raise ConstructorError(None, None, problem, node.start_mark)
+    return value
+
+
 _Constructor12.add_constructor(_INT, _Constructor12.construct_yaml_int)
 _Constructor12.add_constructor(_FLOAT, _Constructor12.construct_yaml_float)
 _Constructor12.add_constructor(_MAP, _Constructor12.construct_yaml_map)
@@ -198,8 +226,9 @@ class _Loader(CParser, _Constructor12, _Resolver12):
             return None
         built: dict[int, Any] = {}  # id(node) -> value: aliases share one value, as in PyYAML
         scalar, mapping_node, sequence_node = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+        expanded = _Expansion()
 
-        def build(node: yaml.Node) -> Any:
+        def build(node: yaml.Node, depth: int) -> Any:
             kind, tag = node.__class__, node.tag
             if kind is scalar:
                 if tag == _STR:
@@ -210,14 +239,18 @@ class _Loader(CParser, _Constructor12, _Resolver12):
                 value = built[key]
                 if value is _BUILDING:
                     raise ConstructorError(None, None, "found unconstructable recursive node", node.start_mark)
+                expanded.alias(node, MAX_DEPTH - depth + 1)
                 return value
             mark = node.start_mark
+            if depth > MAX_DEPTH:
+                raise ConstructorError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+            depth += 1
             if kind is mapping_node and tag == _MAP:
                 built[key] = _BUILDING
                 value = PosDict(mark.line + 1, mark.column + 1)
                 key_pos = value.key_pos
                 for key_node, value_node in node.value:
-                    item = build(key_node)
+                    item = build(key_node, depth)
                     key_mark = key_node.start_mark
                     if not isinstance(item, (str, int, float, bool)) and item is not None:
                         raise ConstructorError(None, None, "a mapping key must be a plain value", key_mark)
@@ -226,14 +259,14 @@ class _Loader(CParser, _Constructor12, _Resolver12):
                         raise ConstructorError(
                             None, None, f"duplicate key {item!r} (first defined at line {first[0]})", key_mark
                         )
-                    value[item] = build(value_node)
+                    value[item] = build(value_node, depth)
                     key_pos[item] = (key_mark.line + 1, key_mark.column + 1)
             elif kind is sequence_node and tag == _SEQ:
                 built[key] = _BUILDING
                 value = PosList(mark.line + 1, mark.column + 1)
                 append, positions = value.append, value.item_pos.append
                 for child in node.value:
-                    append(build(child))
+                    append(build(child, depth))
                     child_mark = child.start_mark
                     positions((child_mark.line + 1, child_mark.column + 1))
             else:
@@ -241,10 +274,46 @@ class _Loader(CParser, _Constructor12, _Resolver12):
             built[key] = value
             return value
 
-        return build(node)
+        return build(node, 1)
 
 
 _BUILDING = object()
+
+
+class _Expansion:
+    """What aliases add to a document, counted as if every alias were a copy: values, and depth."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.known: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels) once expanded
+
+    def alias(self, node: yaml.Node, levels: int) -> None:
+        """An alias of ``node`` used where ``levels`` more levels of nesting are allowed."""
+        size, _ = self._measure(node, levels, node.start_mark)
+        self.total += size
+        if self.total > MAX_EXPANDED:
+            raise ConstructorError(
+                None, None, f"aliases of this anchor expand the document beyond {MAX_EXPANDED:,} values", node.start_mark
+            )
+
+    def _measure(self, node: yaml.Node, levels: int, mark: Any) -> tuple[int, int]:
+        if isinstance(node, yaml.ScalarNode):
+            return 1, 0
+        if levels <= 0:
+            raise ConstructorError(None, None, f"aliases of this anchor nest the document more than {MAX_DEPTH} levels deep", mark)
+        key = id(node)
+        if key not in self.known:
+            self.known[key] = (0, 0)  # a recursive alias is refused by the builder
+            children = [child for pair in node.value for child in pair] if isinstance(node, yaml.MappingNode) else node.value
+            size, height = 1, 0
+            for child in children:
+                child_size, child_height = self._measure(child, levels - 1, mark)
+                size, height = min(size + child_size, MAX_EXPANDED + 1), max(height, child_height + 1)
+            self.known[key] = (size, height)
+        size, height = self.known[key]
+        if height >= levels:
+            raise ConstructorError(None, None, f"aliases of this anchor nest the document more than {MAX_DEPTH} levels deep", mark)
+        return size, height
 
 
 def _load(text: str) -> Any:
@@ -271,7 +340,7 @@ def parse_yaml(text: str, filename: str) -> Any:
         raise InputError([Diagnostic(where, prefix + problem)]) from None
     except ReaderError as exc:
         # libyaml reports a bad character by its byte offset in the UTF-8 text
-        where = _byte_location(text.encode("utf-8", "surrogatepass"), exc.position, filename)
+        where = byte_location(text.encode("utf-8", "surrogatepass"), exc.position, filename)
         character = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
         raise InputError([Diagnostic(where, f"YAML syntax error: character U+{character:04X}: {exc.reason}")]) from None
     except yaml.YAMLError as exc:
@@ -280,26 +349,9 @@ def parse_yaml(text: str, filename: str) -> Any:
         raise InputError([Diagnostic(Location(filename, 1, 1), "YAML error: the document is nested too deeply")]) from None
 
 
-def _byte_location(data: bytes, offset: int, filename: str) -> Location:
-    """``file:line:col`` (1-based, columns in characters) of a byte offset."""
-    before = data[: max(offset, 0)]
-    line_start = before.rfind(b"\n") + 1
-    column = len(before[line_start:].decode("utf-8", "replace"))
-    return Location(filename, before.count(b"\n") + 1, column + 1)
-
-
-def read_yaml(path: Path, display: str) -> Any:
-    """Read and parse a YAML file named ``display`` in messages."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError([Diagnostic(Location(display), f"cannot read: {exc.strerror}")]) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        where = _byte_location(data, exc.start, display)
-        raise InputError([Diagnostic(where, f"not UTF-8 text: {exc.reason} (byte 0x{data[exc.start]:02x})")]) from None
-    return parse_yaml(text.removeprefix("\ufeff"), display)
+def read_yaml(path: Path, display: str, inside: Path | None = None) -> Any:
+    """Read and parse a YAML file named ``display`` in messages (within ``inside``, when given)."""
+    return parse_yaml(decode_text(read_input(path, display, inside), display), display)
 
 
 def position(container: Any, key: Any) -> tuple[int, int] | None:

@@ -18,22 +18,41 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..gcpause import gc_paused
-from ..tables import Locator, read_csv, read_xlsx
-from ..yamlio import PosDict, PosList, locate, read_yaml
+from ..inputs import decode_text, folder_inside, list_folder, read_input
+from ..tables import Locator, parse_csv, parse_xlsx
+from ..yamlio import PosDict, PosList, locate, parse_yaml
 from .base import DEFAULT_PROBABILITY, OUTCOME_MONTHS, InputFile, KnowledgeBase, Service, term_for_months
 from .catalogue import Catalogue, load_catalogue
 from .resolve import Collected, Entry, Resolver
 from .spec import Goal, KnowledgeFile, Outcome
 
 
+KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
+
+
 def knowledge_files(workspace: Path) -> list[Path]:
-    """The knowledge files of a workspace, in a stable order."""
-    found: list[Path] = []
-    for folder in (workspace, workspace / "knowledge"):
-        if folder.is_dir():
-            for pattern in ("*.yaml", "*.yml", "*.csv", "*.xlsx"):
-                found.extend(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith((".", "~$")))
-    return sorted(set(found))
+    """The knowledge files of a workspace (its top folder and ``knowledge/``), in a stable order.
+
+    Every entry with a knowledge suffix (in any case: ``SERVICES.YAML`` too) is
+    listed, whatever it is: a broken symlink, a FIFO or a directory named like a
+    knowledge file is reported when it is read, never skipped silently.
+    """
+    return [path for path, _ in _knowledge_entries(workspace, str(workspace))]
+
+
+def _knowledge_entries(workspace: Path, shown: str) -> list[tuple[Path, str]]:
+    """(path, display) of every knowledge file; a knowledge folder outside the workspace or unreadable is an error."""
+    found: list[tuple[Path, str]] = []
+    for rel in ("", "knowledge"):
+        folder = workspace / rel
+        display = str(Path(shown) / rel) if rel else shown
+        if rel and folder_inside(folder, display, workspace) is None:
+            continue
+        for entry in list_folder(folder, display):
+            if entry.name.lower().endswith(KNOWLEDGE_SUFFIXES) and not entry.name.startswith((".", "~$")):
+                path = Path(entry.path)
+                found.append((path, str(Path(shown) / path.relative_to(workspace))))
+    return sorted(found)
 
 
 def _friendly(error: dict[str, Any]) -> tuple[str, str | None]:
@@ -90,14 +109,16 @@ def _fields_at(loc: tuple[Any, ...]) -> frozenset[str]:
     return _fields_at_path(tuple(p for p in loc if isinstance(p, str)))
 
 
-def _read_one(path: Path, display: str) -> tuple[Any, Locator]:
+def _read_one(path: Path, display: str, workspace: Path) -> tuple[bytes, Any, Locator, list[Diagnostic]]:
+    """A knowledge file's bytes, parsed content, locator, and problems of single table cells."""
+    data = read_input(path, display, inside=workspace)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return read_csv(path, display)
+        return (data, *parse_csv(data, path.stem, display))
     if suffix == ".xlsx":
-        return read_xlsx(path, display)
-    raw = read_yaml(path, display)
-    return raw, lambda loc: locate(raw, loc, display)
+        return (data, *parse_xlsx(data, display))
+    raw = parse_yaml(decode_text(data, display), display)
+    return data, raw, lambda loc: locate(raw, loc, display), []
 
 
 def _validate_file(raw: Any, locator: Locator, into: Collected) -> list[Diagnostic]:
@@ -189,20 +210,20 @@ def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagn
         raise InputError([Diagnostic(Location(shown), "no such workspace directory")])
     if not workspace.is_dir():
         raise InputError([Diagnostic(Location(shown), "a workspace must be a directory of knowledge files")])
-    files = knowledge_files(workspace)
+    files = _knowledge_entries(workspace, shown)
     if not files:
         raise InputError(
             [Diagnostic(Location(shown), "the workspace holds no knowledge files", "add services.yaml, or run 'pmorules init'")]
         )
     inputs = []
-    for file in files:
-        display = str(Path(shown) / file.relative_to(workspace))
-        inputs.append(InputFile(display, hashlib.sha256(file.read_bytes()).hexdigest()))
+    for file, display in files:
         try:
-            raw, locator = _read_one(file, display)
+            data, raw, locator, problems = _read_one(file, display, workspace)
         except InputError as exc:
             errors.extend(exc.diagnostics)
             continue
+        inputs.append(InputFile(display, hashlib.sha256(data).hexdigest()))
+        errors.extend(problems)
         errors.extend(_validate_file(raw, locator, into))
     return inputs
 

@@ -1,20 +1,33 @@
-"""Terminal and Markdown presentation of analyses, explanations and rules."""
+"""Terminal and Markdown presentation of analyses, explanations and rules.
+
+Everything that comes from a workspace (names, messages, evidence, rule texts)
+is escaped for where it goes: control characters are shown as escapes in the
+terminal (text.printable) and never parsed as Rich markup; Markdown gets it
+inert (text.markdown_text), so a name cannot open a tag, a link or a table cell.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..analysis import Analysis
 from ..findings import Finding
 from ..rules.load import Rule, RuleBook
 from ..rules.spec import OP_WORDS, AllOf, AnyOf
-from ..text import num
+from ..text import markdown_text, num, printable
 from ..why import ConditionCheck, GroupCheck, WhyNot
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _markup(value: Any) -> str:
+    """Workspace text inside a Rich markup string: printable, and never read as markup."""
+    return escape(printable(value))
 
 
 def _shares(analysis: Analysis) -> str:
@@ -31,7 +44,7 @@ def _load(analysis: Analysis) -> str:
 def print_analysis(analysis: Analysis, console: Console) -> None:
     summary = analysis.summary()
     adherence = summary["adherence"]
-    console.print(f"[bold]{analysis.kb.organisation.name}[/bold] - {summary['services']} active services", highlight=False)
+    console.print(f"[bold]{_markup(analysis.kb.organisation.name)}[/bold] - {summary['services']} active services", highlight=False)
     console.print(
         f"{_load(analysis)}; by term: {_shares(analysis)}; "
         f"adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
@@ -46,21 +59,19 @@ def print_analysis(analysis: Analysis, console: Console) -> None:
         console.rule(f"[{LEVEL_STYLE[level]}]{level.upper()}S[/]", align="left")
         for finding in group:
             console.print(
-                f"[{LEVEL_STYLE[level]}]{finding.rule}[/] [bold]{', '.join(finding.subjects)}[/bold]: ", end=""
+                f"[{LEVEL_STYLE[level]}]{_markup(finding.rule)}[/] [bold]{_markup(', '.join(finding.subjects))}[/bold]: ",
+                end="",
             )
-            console.print(finding.message, markup=False)
-            console.print(f"    -> {finding.recommendation}", markup=False, style="dim")
+            console.print(printable(finding.message), markup=False)
+            console.print(f"    -> {printable(finding.recommendation)}", markup=False, style="dim")
     for note in analysis.kb.notes:
-        console.print(f"note: {note}", markup=False, style="dim")
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+        console.print(f"note: {printable(note)}", markup=False, style="dim")
 
 
 def analysis_markdown(analysis: Analysis) -> str:
     summary = analysis.summary()
-    lines = [f"# pmorules analysis: {analysis.kb.organisation.name}", ""]
+    md = markdown_text
+    lines = [f"# pmorules analysis: {md(analysis.kb.organisation.name)}", ""]
     adherence = summary["adherence"]
     lines += [
         f"- Active services: {summary['services']}",
@@ -73,63 +84,64 @@ def analysis_markdown(analysis: Analysis) -> str:
         "|---|---|---|---|---|",
     ]
     for f in analysis.findings:
-        lines.append(f"| {f.id} | {f.level} | {f.rule} | {', '.join(f.subjects)} | {_md_escape(f.message)} |")
+        lines.append(f"| {md(f.id)} | {f.level} | {md(f.rule)} | {md(', '.join(f.subjects))} | {md(f.message)} |")
     for f in analysis.findings:
-        lines += ["", f"## {f.id} {f.rule} {f.title}: {', '.join(f.subjects)}", "", f.message, "",
-                  f"**Why it matters.** {f.why}", "", f"**Recommendation.** {f.recommendation}", ""]
-        lines += [f"- {e.text()}" + (f" ({e.source})" if e.source else "") for e in f.evidence]
+        lines += ["", f"## {md(f.id)} {md(f.rule)} {md(f.title)}: {md(', '.join(f.subjects))}", "", md(f.message), "",
+                  f"**Why it matters.** {md(f.why)}", "", f"**Recommendation.** {md(f.recommendation)}", ""]
+        lines += [f"- {md(e.text())}" + (f" ({md(e.source)})" if e.source else "") for e in f.evidence]
         if f.path:
-            lines.append(f"- path: {' → '.join(f.path)}")
+            lines.append(f"- path: {' → '.join(md(step) for step in f.path)}")
     return "\n".join(lines) + "\n"
 
 
 def print_finding_detail(finding: Finding, console: Console) -> None:
     style = LEVEL_STYLE[finding.level]
-    console.print(f"[{style}]{finding.level.upper()} {finding.rule}[/] {finding.title} ({finding.id})")
-    console.print(f"  rule: {finding.rule_source}", markup=False)
-    console.print(f"  {finding.message}", markup=False)
+    console.print(f"[{style}]{finding.level.upper()} {_markup(finding.rule)}[/] {_markup(finding.title)} ({_markup(finding.id)})")
+    console.print(f"  rule: {printable(finding.rule_source)}", markup=False)
+    console.print(f"  {printable(finding.message)}", markup=False)
     console.print("  matched:", style="bold")
     for item in finding.evidence:
         origin = f" [threshold set at {item.param_source}]" if item.param_source else ""
         source = f"  <- {item.source}" if item.source else ""
-        console.print(f"    {item.text()}{origin}{source}", markup=False)
+        console.print(printable(f"    {item.text()}{origin}{source}"), markup=False)
     if finding.path:
-        console.print(f"  path: {' -> '.join(finding.path)}", markup=False)
-    console.print(f"  why it matters: {finding.why}", markup=False)
-    console.print(f"  recommendation: {finding.recommendation}", markup=False)
+        console.print(printable(f"  path: {' -> '.join(finding.path)}"), markup=False)
+    console.print(f"  why it matters: {printable(finding.why)}", markup=False)
+    console.print(f"  recommendation: {printable(finding.recommendation)}", markup=False)
 
 
 def print_why(analysis: Analysis, subject: str, findings: list[Finding], console: Console) -> None:
     if not findings:
-        console.print(f"No finding on {subject}. Use --not RULE to see why a rule did not fire.", markup=False)
+        console.print(printable(f"No finding on {subject}. Use --not RULE to see why a rule did not fire."), markup=False)
         return
-    console.print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} on {subject}:", markup=False)
+    console.print(printable(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} on {subject}:"), markup=False)
     for finding in findings:
         console.print()
         print_finding_detail(finding, console)
         rule = analysis.rulebook.rules[finding.rule]
         for key in ("level", "enabled"):
             if key in rule.origins:
-                console.print(f"  {key} set at {rule.origins[key]}", markup=False)
+                console.print(printable(f"  {key} set at {rule.origins[key]}"), markup=False)
 
 
 def print_why_not(answer: WhyNot, console: Console) -> None:
     if answer.fired:
-        console.print(f"{answer.rule} did fire for {answer.subject} ({answer.fired.id}): {answer.fired.message}", markup=False)
+        console.print(printable(f"{answer.rule} did fire for {answer.subject} ({answer.fired.id}): {answer.fired.message}"),
+                      markup=False)
         return
     if answer.disabled_by:
-        console.print(f"{answer.rule} is disabled (set at {answer.disabled_by}).", markup=False)
+        console.print(printable(f"{answer.rule} is disabled (set at {answer.disabled_by})."), markup=False)
         return
-    console.print(f"{answer.rule} did not fire for {answer.subject}:", markup=False)
+    console.print(printable(f"{answer.rule} did not fire for {answer.subject}:"), markup=False)
     if answer.title:
-        console.print(f"  ({answer.rule}: {answer.title})", markup=False, style="dim")
+        console.print(printable(f"  ({answer.rule}: {answer.title})"), markup=False, style="dim")
     for text in answer.unevaluable:
-        console.print(f"  - {text}", markup=False)
+        console.print(printable(f"  - {text}"), markup=False)
     for fact in answer.facts:
-        console.print(f"  {fact.title} [{fact.fact}]:", markup=False)
+        console.print(printable(f"  {fact.title} [{fact.fact}]:"), markup=False)
         _print_checks(fact.checks, console, "    ")
     for text in answer.blockers:
-        console.print(f"  - {text}", markup=False)
+        console.print(printable(f"  - {text}"), markup=False)
 
 
 def _print_checks(checks: list[ConditionCheck | GroupCheck], console: Console, indent: str) -> None:
@@ -140,7 +152,7 @@ def _print_checks(checks: list[ConditionCheck | GroupCheck], console: Console, i
                           style=None if check.holds else "bold")
             _print_checks(check.checks, console, indent + "    ")
         else:
-            console.print(f"{indent}- {check.text()}", markup=False, style=None if check.holds else "bold")
+            console.print(printable(f"{indent}- {check.text()}"), markup=False, style=None if check.holds else "bold")
 
 
 def print_rule_list(book: RuleBook, console: Console) -> None:
@@ -149,7 +161,8 @@ def print_rule_list(book: RuleBook, console: Console) -> None:
         table.add_column(column)
     for rule in sorted(book.rules.values(), key=lambda r: r.id):
         origin = "organisation" if rule.overlay else "default"
-        table.add_row(rule.id, rule.spec.name or "", rule.level, rule.spec.category or "", "yes" if rule.enabled else "no", origin)
+        cells = (rule.id, rule.spec.name or "", rule.level, rule.spec.category or "", "yes" if rule.enabled else "no", origin)
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print(table)
 
 
@@ -213,7 +226,8 @@ def _implied(rule: Rule) -> str | None:
 
 def print_rule(rule: Rule, console: Console) -> None:
     data = rule_json(rule)
-    console.print(f"[bold]{rule.id} {data['name']}[/bold]: {data['title']} ({data['level']}, {data['category']})")
+    console.print(f"[bold]{_markup(rule.id)} {_markup(data['name'])}[/bold]: {_markup(data['title'])} "
+                  f"({_markup(data['level'])}, {_markup(data['category'])})")
     example = data["example"]
     found = f"Finding: {example['message']}" if example["message"] else ""
     sections = [
@@ -224,19 +238,19 @@ def print_rule(rule: Rule, console: Console) -> None:
     ]
     for heading, body in sections:
         console.print(f"\n[bold]{heading}[/bold]")
-        console.print(" ".join(body.split()), markup=False)
+        console.print(printable(" ".join(body.split())), markup=False)
     console.print("\n[bold]Params[/bold]")
     if not rule.params:
         console.print("none", markup=False)
     for name, info in data["params"].items():
         console.print(
-            f"{name} = {info['value']} (default {info['default']}; {info['description']}; set at {info['set_at']})",
+            printable(f"{name} = {info['value']} (default {info['default']}; {info['description']}; set at {info['set_at']})"),
             markup=False,
         )
     if data["implies"]:
         console.print("\n[bold]Recommended mix[/bold]")
-        console.print(f"the optimiser keeps: {data['implies']}", markup=False)
+        console.print(printable(f"the optimiser keeps: {data['implies']}"), markup=False)
     console.print("\n[bold]Source[/bold]")
-    console.print(str(rule.source), markup=False)
+    console.print(printable(rule.source), markup=False)
     for ref in rule.spec.references:
-        console.print(f"reference: {ref}", markup=False)
+        console.print(printable(f"reference: {ref}"), markup=False)

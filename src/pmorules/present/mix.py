@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..mix.recommend import (
     OBJECTIVE,
@@ -17,6 +19,7 @@ from ..mix.recommend import (
     unattainable_text,
 )
 from ..mix.scenarios import ScenarioResult, side
+from ..text import printable
 from ..vocabulary import TERMS
 
 MARKS = {"added": "+", "removed": "-", "changed": "~", "resized": "="}
@@ -60,10 +63,10 @@ def _what(change) -> str:
 
 
 def print_mix(result: MixResult, console: Console) -> None:
-    name = result.before.kb.organisation.name
+    name = escape(printable(result.before.kb.organisation.name))  # workspace text: never markup, never control codes
     if result.status == "infeasible":
         console.print(f"[bold]{name}[/bold]: no recommended mix", highlight=False)
-        console.print(result.conflict.text(), markup=False)
+        console.print(printable(result.conflict.text()), markup=False)
         return
     console.print(f"[bold]{name}[/bold]: recommended mix (optimal)", highlight=False)
     console.print(OBJECTIVE, markup=False, style="dim")
@@ -74,28 +77,28 @@ def print_mix(result: MixResult, console: Console) -> None:
         console.print()
         console.print("[bold]Changes[/bold]")
         for change in result.changes:
-            console.print(f" {MARKS[change.kind]} {_what(change)}", markup=False)
+            console.print(printable(f" {MARKS[change.kind]} {_what(change)}"), markup=False)
             if change.kind == "added":
-                console.print(f"     {change.assumptions()}", markup=False, style="dim")
-            console.print(f"     {change.reason()}", markup=False, style="dim")
+                console.print(printable(f"     {change.assumptions()}"), markup=False, style="dim")
+            console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
     else:
         console.print("Today's mix is already the best one under the constraints.")
     if result.unavoidable:
         console.print()
         console.print("[bold]New findings no mix avoids[/bold]")
         for item in result.unavoidable:
-            console.print(f" {item.rule} ({item.level}) {', '.join(item.subjects)}: {item.reason}", markup=False)
+            console.print(printable(f" {item.rule} ({item.level}) {', '.join(item.subjects)}: {item.reason}"), markup=False)
     if result.unattainable:
         console.print()
         console.print("[bold]No mix can fix[/bold]")
         for item in result.unattainable:
-            console.print(f" {item.rule}: {unattainable_text(item, result.before.kb)}", markup=False)
+            console.print(printable(f" {item.rule}: {unattainable_text(item, result.before.kb)}"), markup=False)
     left = [f for f in result.after.findings if f.level == "error"]
     if left:
         console.print()
         console.print("[bold]Errors left in the recommended mix[/bold]")
         for finding in left:
-            console.print(f" {finding.rule} {', '.join(finding.subjects)}: {finding.message}", markup=False)
+            console.print(printable(f" {finding.rule} {', '.join(finding.subjects)}: {finding.message}"), markup=False)
     if result.scenarios:
         console.print()
         console.print(f"{len(result.scenarios)} what-if scenario(s) in scenarios/: compare them with --compare.",
@@ -152,18 +155,19 @@ def print_explain(result: MixResult, console: Console) -> None:
         table.add_column(column)
     for c in data["constraints"]:
         how = "must hold" if c["hard"] else "costs when broken"
-        table.add_row(c["rule"], c["level"], how if c["applies"] else "not for this PMO", c["text"], c["origin"])
+        cells = (c["rule"], c["level"], how if c["applies"] else "not for this PMO", c["text"], c["origin"])
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print()
     console.print(table)
     console.print("\n[bold]Protected[/bold] (never dropped; only resized or moved to another approach)")
     for cid, why in data["core"].items():
-        console.print(f" {cid}: {why}", markup=False)
+        console.print(printable(f" {cid}: {why}"), markup=False)
     for cid in data["locked"]:
         console.print(f" {cid}: marked keep: true", markup=False)
     if data["not_proposed"]:
         console.print("\n[bold]Not proposed[/bold]")
         for cid, why in data["not_proposed"].items():
-            console.print(f" {cid}: {why}", markup=False)
+            console.print(printable(f" {cid}: {why}"), markup=False)
 
 
 def compare_rows(result: MixResult, extra: list[ScenarioResult]) -> tuple[list[str], list[tuple[str, list[str]]]]:
@@ -187,24 +191,24 @@ def print_compare(result: MixResult, extra: list[ScenarioResult], console: Conso
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("")
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(Text(printable(name)), justify="right")
     for label, cells in rows:
         table.add_row(label, *cells)
     console.print(table)
     for scenario in list(result.scenarios) + extra:
         if scenario.problems:
-            console.print(f"{scenario.name}: not feasible: {'; '.join(scenario.problems)}", markup=False)
+            console.print(printable(f"{scenario.name}: not feasible: {'; '.join(scenario.problems)}"), markup=False)
 
 
 def print_scenario(result: MixResult, scenario: ScenarioResult, console: Console) -> None:
     """One variant against today: the table, feasibility, the findings it adds and removes."""
     today = result.before
-    console.print(f"[bold]{scenario.name}[/bold]", highlight=False)
+    console.print(f"[bold]{escape(printable(scenario.name))}[/bold]", highlight=False)
     print_compare_pair(today, scenario, console)
     if scenario.feasible:
         console.print("Feasible: it meets every condition the recommended mix must meet.")
     else:
-        console.print("Not feasible: " + "; ".join(scenario.problems), markup=False)
+        console.print(printable("Not feasible: " + "; ".join(scenario.problems)), markup=False)
     before = {(f.rule, tuple(f.subjects)) for f in today.findings}
     after = {(f.rule, tuple(f.subjects)) for f in scenario.analysis.findings}
     new = [f for f in scenario.analysis.findings if (f.rule, tuple(f.subjects)) not in before]
@@ -213,14 +217,14 @@ def print_scenario(result: MixResult, scenario: ScenarioResult, console: Console
         if findings:
             console.print(f"\n[bold]{title}[/bold]")
             for f in findings:
-                console.print(f" {f.rule} ({f.level}) {', '.join(f.subjects)}: {f.message}", markup=False)
+                console.print(printable(f" {f.rule} ({f.level}) {', '.join(f.subjects)}: {f.message}"), markup=False)
 
 
 def print_compare_pair(today, scenario: ScenarioResult, console: Console) -> None:
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("")
     table.add_column("Today", justify="right")
-    table.add_column(scenario.name, justify="right")
+    table.add_column(Text(printable(scenario.name)), justify="right")
     a, b = side(today, today), side(scenario.analysis, today)
     table.add_row("Services", str(a["services"]), str(b["services"]))
     table.add_row("Effort", f"{a['effort']:g}", f"{b['effort']:g}")

@@ -5,7 +5,9 @@ Drawn from the plain report context with matplotlib's object API on the Agg
 canvas (no pyplot, no global state: settings live in an rc_context), with a
 fixed ``svg.hashsalt``, no date metadata and a seeded networkx layout, so the
 same input gives the same bytes. Text stays text (``svg.fonttype: none``):
-small files, searchable, and escaped by matplotlib like any SVG text.
+small files, searchable, and escaped by matplotlib like any SVG text. Names are
+drawn as written: math text is off (``text.parse_math``), so ``$5 to $10`` keeps
+its dollar signs and ``$\notacommand{x}$`` is a label, not a parse error.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 from matplotlib.transforms import blended_transform_factory
 
+from ..text import printable
+
 INK = "#344054"
 MUTED = "#667085"
 GRID = "#eaecf0"
@@ -34,6 +38,7 @@ MITIGATION = "#039855"
 LAYOUT_SEED = 7
 
 RC = {
+    "text.parse_math": False,
     "svg.hashsalt": "pmorules",
     "svg.fonttype": "none",
     "font.family": "sans-serif",
@@ -75,6 +80,7 @@ def _prefix_ids(tag: str, prefix: str) -> str:
 
 
 def _short(text: str, width: int = 40) -> str:
+    text = printable(text)  # SVG (XML) cannot hold most control characters
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 

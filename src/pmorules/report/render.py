@@ -1,21 +1,29 @@
 """Render the report: find the templates (organisation first), render them sandboxed, dispatch on format.
 
-Templates render in the shared SandboxedEnvironment with StrictUndefined, so an
-organisation's template can neither reach Python internals nor use a misspelt
-variable; any template problem becomes a located InputError (``file:line:
-message``, exit 2). HTML templates autoescape. Markdown templates escape every
-``{{ value }}`` for Markdown instead (``|`` cannot break a table, ``<`` cannot
-open a tag); filters that build Markdown or Mermaid syntax return Markup,
-which passes through unchanged.
+Templates render in the shared bounded sandbox (text.py) with StrictUndefined,
+so an organisation's template can neither reach Python internals, nor use a
+misspelt variable, nor run away with time or memory; any template problem
+becomes a located InputError (``file:line: message``, exit 2). HTML templates
+autoescape. Markdown templates escape every ``{{ value }}`` for Markdown instead
+(``|`` cannot break a table, ``<`` cannot open a tag); filters that build
+Markdown or Mermaid syntax return Markup, which passes through unchanged.
+
+Templates come only from the template folders: the workspace's ``templates/``
+and those ``pmorules.toml`` names, which must lie inside the workspace (symlinks
+resolved), then the built-in ones. An ``{% include %}`` cannot leave them either:
+a template file that is a symlink leading outside the workspace, a FIFO or a
+device is an error, so a report never carries a file of the machine it runs on.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, TemplateError, TemplateSyntaxError, select_autoescape
+from jinja2 import BaseLoader, Environment, TemplateError, TemplateNotFound, TemplateSyntaxError, select_autoescape
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -23,13 +31,13 @@ from ..analysis import Analysis
 from ..diff import History
 from ..mix import MixResult
 from ..errors import Diagnostic, InputError, Location
+from ..inputs import decode_text, folder_inside, read_input
 from ..output import json_text
 from ..paths import default_templates_dir
-from ..text import make_environment, num
+from ..text import make_environment, markdown_text, num, printable
 from .context import build_context
 
 FORMATS = ("html", "md", "json", "pdf")
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
 
 
@@ -71,26 +79,67 @@ def html_to_pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def template_dirs(analysis: Analysis) -> list[tuple[Path, str]]:
-    """Template folders in search order, each with the name it is shown as: workspace, config paths, defaults."""
+TemplateDir = tuple[Path, str, Path]  # folder, the name it is shown as, the folder its files must stay in
+
+
+def template_dirs(analysis: Analysis) -> list[TemplateDir]:
+    """Template folders in search order: workspace, config paths, defaults (see the module's docstring)."""
     workspace = Path(analysis.kb.workspace)
     config = analysis.config
-    dirs = [(workspace / "templates", str(workspace / "templates"))]
+    dirs: list[TemplateDir] = []
+    if folder_inside(workspace / "templates", str(workspace / "templates"), workspace) is not None:
+        dirs.append((workspace / "templates", str(workspace / "templates"), workspace))
     for rel in config.config.templates:
         folder = workspace / rel
-        if not folder.is_dir():
+        try:
+            real = folder_inside(folder, str(folder), workspace)
+        except InputError as exc:
+            raise InputError([Diagnostic(config.where("templates"), f"template path {rel!r}: {d.message}", d.hint)
+                              for d in exc.diagnostics]) from None
+        if real is None:
             raise InputError([Diagnostic(config.where("templates"), f"template path {rel!r} is not a folder in {workspace}")])
-        if folder.resolve() not in {d.resolve() for d, _ in dirs}:
-            dirs.append((folder, str(folder)))
-    dirs.append((default_templates_dir(), "templates"))
-    return [(folder, shown) for folder, shown in dirs if folder.is_dir()]
+        if real not in {d.resolve() for d, _, _ in dirs}:
+            dirs.append((folder, str(folder), workspace))
+    defaults = default_templates_dir()
+    dirs.append((defaults, "templates", defaults))
+    return dirs
 
 
-def environment(dirs: list[tuple[Path, str]], markdown: bool) -> SandboxedEnvironment:
+class TemplateFileError(TemplateError):
+    """A template file that cannot be used (outside the allowed folders, not a regular file, unreadable)."""
+
+    def __init__(self, where: Location, message: str):
+        super().__init__(message)
+        self.where = where
+
+
+class _FolderLoader(BaseLoader):
+    """Templates from folders, first match wins; a file must be a regular file inside its folder's bound."""
+
+    def __init__(self, dirs: list[TemplateDir]):
+        self.dirs = dirs
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Any]:
+        pieces = split_template_path(template)  # refuses '..'
+        for folder, shown, inside in self.dirs:
+            path = folder.joinpath(*pieces)
+            if not os.path.lexists(path):
+                continue
+            display = str(Path(shown).joinpath(*pieces))
+            try:
+                source = decode_text(read_input(path, display, inside=inside), display)
+            except InputError as exc:
+                first = exc.diagnostics[0]
+                raise TemplateFileError(first.location, first.message) from None
+            return source, str(path), lambda: True
+        raise TemplateNotFound(template)
+
+
+def environment(dirs: list[TemplateDir], markdown: bool) -> SandboxedEnvironment:
     """The sandboxed environment of one format, with the report's filters."""
-    options: dict[str, Any] = {"finalize": _md_finalize} if markdown else {}
+    options: dict[str, Any] = {"finalize": _md_finalize if markdown else _html_finalize}
     env = make_environment(
-        loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder, _ in dirs]),
+        loader=_FolderLoader(dirs),
         autoescape=select_autoescape(["html", "html.j2"], default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -105,34 +154,37 @@ def _render(analysis: Analysis, name: str, context: dict[str, Any], markdown: bo
     env = environment(dirs, markdown)
     try:
         text = env.get_template(name).render(context)
+    except TemplateFileError as exc:
+        raise InputError([Diagnostic(exc.where, exc.message or "cannot use this template file")]) from None
     except TemplateSyntaxError as exc:
         raise InputError([Diagnostic(Location(_shown(exc.filename, dirs), exc.lineno), f"template syntax error: {exc.message}")]) from None
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
         where = _template_frame(exc.__traceback__, dirs)
         if where is None:
             raise
-        raise InputError([Diagnostic(where, f"template error: {exc}")]) from None
+        message = f"no template {exc.name!r} in the template folders" if isinstance(exc, TemplateNotFound) else str(exc)
+        raise InputError([Diagnostic(where, f"template error: {message}")]) from None
     return text if text.endswith("\n") else text + "\n"
 
 
-def _shown(filename: str | None, dirs: list[tuple[Path, str]]) -> str:
+def _shown(filename: str | None, dirs: list[TemplateDir]) -> str:
     """A template file as the user knows it: under the workspace, or the built-in templates."""
     if filename is None:
         return "templates"
-    path = Path(filename).resolve()
-    for folder, shown in dirs:
-        if path.is_relative_to(folder.resolve()):
-            return str(Path(shown) / path.relative_to(folder.resolve()))
+    path = Path(filename)
+    for folder, shown, _ in dirs:
+        if path.is_relative_to(folder):
+            return str(Path(shown) / path.relative_to(folder))
     return filename
 
 
-def _template_frame(tb: TracebackType | None, dirs: list[tuple[Path, str]]) -> Location | None:
+def _template_frame(tb: TracebackType | None, dirs: list[TemplateDir]) -> Location | None:
     """The innermost template line of a traceback (Jinja rewrites frames to template files and lines)."""
     found = None
-    folders = [folder.resolve() for folder, _ in dirs]
+    folders = [folder for folder, _, _ in dirs]
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith(".j2") and any(Path(filename).resolve().is_relative_to(f) for f in folders):
+        if filename.endswith(".j2") and any(Path(filename).is_relative_to(f) for f in folders):
             found = Location(_shown(filename, dirs), tb.tb_lineno)
         tb = tb.tb_next
     return found
@@ -140,6 +192,11 @@ def _template_frame(tb: TracebackType | None, dirs: list[tuple[Path, str]]) -> L
 
 def _md_finalize(value: Any) -> Any:
     return value if isinstance(value, Markup) else md(value)
+
+
+def _html_finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` of an HTML template: control characters shown as escapes (then autoescaped)."""
+    return value if isinstance(value, Markup) else printable(value, lines=True)
 
 
 def show(value: Any) -> str:
@@ -152,16 +209,16 @@ def show(value: Any) -> str:
 
 
 def md(value: Any) -> Markup:
-    """Text made safe for Markdown: table pipes, emphasis, links and HTML tags are escaped; one line."""
-    return Markup(str(value).translate(_MD_SPECIAL))
+    """Text made safe for Markdown: table pipes, emphasis, links, headings and HTML tags are escaped; one line."""
+    return Markup(markdown_text(value))
 
 
 def code(value: Any) -> Markup:
     """Inline Markdown code; a backtick becomes a quote so the span cannot be broken out of, a pipe is escaped for tables."""
-    text = str(value).replace("`", "'").replace("|", "\\|").replace("\n", " ")
+    text = printable(str(value).replace("`", "'").replace("|", "\\|").replace("\n", " "))
     return Markup(f"`{text}`") if text else Markup("")
 
 
 def mermaid(value: Any) -> Markup:
     """A quoted Mermaid label: quotes, angle brackets and ampersands become Mermaid entities."""
-    return Markup('"' + str(value).translate(_MERMAID_SPECIAL) + '"')
+    return Markup('"' + printable(str(value).translate(_MERMAID_SPECIAL)) + '"')

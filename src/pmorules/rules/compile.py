@@ -5,13 +5,19 @@ action knows exactly which conditions held), with params resolved to literals.
 Rules with an absent pattern get a gate pattern first; the gate fact is asserted
 last, so negations are evaluated only once every fact is in (the engine fires eagerly and never
 withdraws a match).
-The compiler checks everything the engine would accept silently or crash on.
+The compiler checks everything the engine would accept silently or crash on,
+and counts its limits on the compiled form: alternatives before they are
+expanded, and every test of a pattern once ``in`` lists and ``any`` groups are
+written out. ``matches`` is answered outside the engine (rules/regex.py): the
+engine tests a true/false field that evaluate.py computes for each fact.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,14 +25,15 @@ from jinja2 import Template, TemplateSyntaxError
 
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..facts import FACT_TYPES
-from ..text import MESSAGE_ENV
+from ..text import MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
 from .load import Rule, RuleBook
+from .regex import Pattern, PatternError, compile_pattern
 from .spec import COMPARISON_OPS, AllOf, AnyOf, Condition, Operand
 
 GATE_TYPE = "__gate__"
 GATE_PATTERN = "g"
 MAX_PATTERNS = 8  # durable_rules allows at most 16 patterns per rule
-MAX_CONDITIONS = 48  # > 64 alpha nodes matching one fact is error 303
+MAX_CONDITIONS = 48  # tests of one pattern, compiled; > 64 alpha nodes matching one fact is error 303
 MAX_ALTERNATIVES = 16
 RULES_PER_SHARD = 50  # ~256 rules on one identical condition crash the engine
 ALPHA_PER_TYPE = 48  # > 64 alpha nodes matching one fact is error 303: keep each shard's per-type total below
@@ -54,16 +61,37 @@ class CompiledRule:
     patterns: list[PatternInfo]
     gated: bool
     templates: dict[str, LazyTemplate] = field(repr=False)
+    matchers: dict[str, Matcher] = field(default_factory=dict, repr=False)  # the true/false fields of its ``matches``
 
     @property
     def positive(self) -> list[PatternInfo]:
         return [p for p in self.patterns if not p.absent]
 
 
+@dataclass(frozen=True)
+class Matcher:
+    """A ``matches`` test answered before the engine runs: field ``name`` of ``fact`` facts is whether
+    their ``source`` field (text) matches ``pattern``; a fact without that text gets no such field."""
+
+    name: str
+    fact: str
+    source: str
+    pattern: Pattern
+
+
+def matcher_field(source: str, pattern: str) -> str:
+    """The engine field that holds whether ``source`` matches ``pattern`` (never a fact field: those have no ``~``)."""
+    return f"{source}~{hashlib.sha256(pattern.encode()).hexdigest()[:16]}"
+
+
 @dataclass
 class CompiledBook:
     rules: list[CompiledRule]
     reads: dict[str, set[str]]  # fact type -> fields some rule reads
+    matchers: dict[str, Matcher] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.matchers = {name: m for compiled in self.rules for name, m in compiled.matchers.items()}
 
     def shards(self) -> list[list[CompiledRule]]:
         """Rulesets small enough for the engine's limits; each is run over the same facts."""
@@ -84,14 +112,37 @@ class CompiledBook:
 
 
 def _alpha_weight(rule: CompiledRule) -> dict[str, int]:
-    """An upper bound of the alpha tests a rule adds per fact type."""
+    """An upper bound of the alpha tests a rule adds per fact type that can match one fact."""
     weight: dict[str, int] = {}
     for entry in rule.definition["all"]:
         for body in entry.values():
             tests = body.get("$and", [body]) if isinstance(body, dict) else [body]
             fact_type = next((t["t"] for t in tests if isinstance(t, dict) and "t" in t), "")
-            weight[fact_type] = weight.get(fact_type, 0) + len(tests)
+            weight[fact_type] = weight.get(fact_type, 0) + sum(_matching(t) for t in tests)
     return weight
+
+
+def _matching(test: Any) -> int:
+    """How many of the engine tests in a compiled test can match one fact: one of an ``in`` list (its values
+    differ), every member of any other group."""
+    if isinstance(test, dict) and len(test) == 1:
+        ((key, value),) = test.items()
+        if key == "$or" and isinstance(value, list) and all(
+            isinstance(item, dict) and len(item) == 1 and not next(iter(item)).startswith("$") for item in value
+        ) and len({next(iter(item)) for item in value}) == 1:
+            return 1
+        if key in ("$or", "$and") and isinstance(value, list):
+            return sum(_matching(item) for item in value)
+    return 1
+
+
+def count_tests(test: Any) -> int:
+    """The engine tests in a compiled test: one per value of an ``in`` list, one per member of a group."""
+    if isinstance(test, dict) and len(test) == 1:
+        ((key, value),) = test.items()
+        if key in ("$or", "$and") and isinstance(value, list):
+            return sum(count_tests(item) for item in value)
+    return 1
 
 
 class _RuleCompiler:
@@ -102,6 +153,7 @@ class _RuleCompiler:
         self.focus: str | None = None  # the pattern or condition being compiled, as keyed in raw_locations
         self.paths = _clause_paths(rule.spec)
         self.where = rule.raw_locations.get("match", rule.source)
+        self.matchers: dict[str, Matcher] = {}
 
     def error(self, message: str, hint: str | None = None, key: str = "match", part: str | None = None) -> None:
         """Report at the most precise known place: ``part`` of the pattern or condition in focus, or ``key``."""
@@ -173,12 +225,27 @@ class _RuleCompiler:
         self.focus_on(cond)
         kind = self.check_field(fact, cond.field)
         value = self.operand(cond, patterns, own) if cond.op not in ("exists", "missing") else None
-        if kind in ("float", "int") and cond.op in COMPARISON_OPS | {"in", "not_in"}:
+        part = "param" if cond.param is not None else "value"
+        literal = cond.ref is None
+        if cond.op in ("in", "not_in"):
+            value = value if isinstance(value, list) else [value]
+            if literal:
+                self.check_list(value, cond.op, part)
+        elif literal and isinstance(value, list):
+            self.error(f"'{cond.op}' compares with one value, but param {cond.param!r} is a list", part=part)
+        if literal and kind in ("float", "int") and cond.op in COMPARISON_OPS | {"in", "not_in"}:
             values = value if isinstance(value, list) else [value]
             if any(isinstance(v, (str, bool)) for v in values):
-                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}", part="value")
+                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}", part=part)
+        if literal and kind == "str" and cond.op in COMPARISON_OPS | {"in", "not_in"}:
+            values = value if isinstance(value, list) else [value]
+            if any(not isinstance(v, str) for v in values):
+                self.error(f"{cond.field} is text; it cannot be compared with {value!r}", "quote the value", part=part)
         if kind == "str" and cond.op in ("gt", "ge", "lt", "le"):
             self.error(f"{cond.field} is text; use eq, ne, in, not_in or matches", part="op")
+        for word, operand in (("times", cond.times), ("plus", cond.plus)):
+            if operand is not None:
+                self.check_number(operand, patterns, own, word)
         if cond.times is not None:
             value = {"$mul": {"$l": value, "$r": self.operand(cond.times, patterns, own, "times")}}
         if cond.plus is not None:
@@ -189,14 +256,55 @@ class _RuleCompiler:
         if cond.op in _ENGINE_OPS:
             return {_ENGINE_OPS[cond.op]: {f: value}}
         if cond.op == "in":
-            return {"$or": [{f: v} for v in (value if isinstance(value, list) else [value])]}
+            return {"$or": [{f: v} for v in value]}
         if cond.op == "not_in":
-            return {"$and": [{"$neq": {f: v}} for v in (value if isinstance(value, list) else [value])]}
+            return {"$and": [{"$neq": {f: v}} for v in value]}
         if cond.op == "exists":
             return {"$ex": {f: 1}}
         if cond.op == "missing":
             return {"$nex": {f: 1}}
-        return {"$mt": {f: value}}  # matches
+        return {self.matcher(cond, fact, f, kind, value, part): True}  # matches
+
+    def matcher(self, cond: Condition, fact: str, field: str, kind: str | None, value: Any, part: str) -> str:
+        """The true/false field that answers a ``matches`` condition (rules/regex.py)."""
+        name = matcher_field(field, str(value))
+        if kind not in ("str", None):
+            self.error(f"{cond.field} is not text; 'matches' tests text", part="field")
+        elif not isinstance(value, str):
+            self.error(f"'matches' needs a pattern (text), not {value!r}", part=part)
+        else:
+            try:
+                self.matchers[name] = Matcher(name, fact, field, compile_pattern(value))
+            except PatternError as exc:
+                self.error(f"pattern {value!r}: {exc.message}", exc.hint, part=part)
+        return name
+
+    def check_list(self, values: list[Any], op: str, part: str) -> None:
+        """An ``in`` list: not empty, each value once (the engine would report a fact once per copy)."""
+        if not values:
+            self.error(f"'{op}' needs at least one value", part=part)
+        seen: set[str] = set()
+        for item in values:
+            key = json.dumps(item)
+            if key in seen:
+                self.error(f"{item!r} is listed twice in '{op}'", part=part)
+                return
+            seen.add(key)
+
+    def check_number(self, operand: Operand, patterns: dict[str, PatternInfo], own: str, part: str) -> None:
+        """``times`` and ``plus`` compute with numbers: a number, a numeric param, or a numeric field."""
+        if operand.ref is not None:
+            pattern, _, fld = operand.ref.partition(".")
+            target = patterns.get(pattern)
+            kind = FACT_TYPES.get(target.fact, {}).get(fld) if target is not None else None
+            if kind is not None and kind[0] not in (int, float):
+                self.error(f"'{part}' computes with numbers; {operand.ref} is not a number", part=part)
+            return
+        value = self.rule.params.get(operand.param) if operand.param is not None else operand.value
+        if operand.param is not None and operand.param not in self.rule.params:
+            return  # reported by operand()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.error(f"'{part}' computes with numbers, not {value!r}", part=part)
 
     def clause(self, clause: Any, fact: str, patterns: dict[str, PatternInfo], own: str) -> dict[str, Any]:
         """A clause inside an absent pattern, where ``any`` stays an engine ``$or``."""
@@ -276,6 +384,26 @@ def _join_rank(clause: Any, own: str) -> int:
     return 2 if clause.op == "eq" and not clause.times and not clause.plus else 1
 
 
+def count_alternatives(clauses: list[Any], limit: int) -> int:
+    """How many alternatives ``alternatives(clauses)`` would give, without listing them (stops past ``limit``)."""
+    total = 1
+    for clause in clauses:
+        if isinstance(clause, Condition):
+            options = 1
+        elif isinstance(clause, AnyOf):
+            options = 0
+            for branch in clause.any:
+                options += count_alternatives([branch], limit)
+                if options > limit:
+                    break
+        else:
+            options = count_alternatives(list(clause.all), limit)
+        total *= options
+        if total > limit:
+            return limit + 1
+    return total
+
+
 def alternatives(clauses: list[Any]) -> list[list[Condition]]:
     """Disjunctive normal form of a list of clauses: each alternative is a list of conditions."""
     result: list[list[Condition]] = [[]]
@@ -308,16 +436,19 @@ class LazyTemplate:
     """A rule text checked for syntax when the rule is compiled, and compiled on its first render.
 
     Most rules do not fire in an analysis, and compiling a Jinja template costs
-    milliseconds; compiled templates are shared by text within a process.
+    milliseconds; compiled templates are shared by text within a process. All
+    renders of one rule text share one budget (text.MESSAGE_LIMITS), so a rule
+    that fires ten thousand times cannot multiply what one render may use.
     """
 
-    __slots__ = ("text",)
+    __slots__ = ("text", "budget")
 
     def __init__(self, text: str):
         self.text = text
+        self.budget = Budget(MESSAGE_LIMITS)
 
-    def render(self, *args: Any, **kwargs: Any) -> str:
-        return _template(self.text).render(*args, **kwargs)
+    def render(self, context: dict[str, Any]) -> str:
+        return render_under(self.budget, _template(self.text), context)
 
 
 def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, LazyTemplate]:
@@ -372,11 +503,18 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
         infos[pattern.name] = PatternInfo(pattern.name, f"p{index}", pattern.fact, pattern.absent, [])
     compiler.focus = None
     _check_subjects(rule, infos, errors)
+    count = 1
+    for pattern in patterns:
+        if not pattern.absent:
+            count *= count_alternatives(pattern.where, MAX_ALTERNATIVES)
+            count = min(count, MAX_ALTERNATIVES + 1)
+    if count > MAX_ALTERNATIVES:
+        compiler.error(f"its 'any' groups expand to more than {MAX_ALTERNATIVES} alternatives (one engine rule each)")
+        return []
+    for pattern in patterns:
+        _check_duplicate_branches(compiler, pattern.where)
     per_pattern = [[[]] if p.absent else alternatives(p.where) for p in patterns]
     combos = list(itertools.product(*per_pattern))
-    if len(combos) > MAX_ALTERNATIVES:
-        compiler.error(f"its 'any' groups expand to {len(combos)} alternatives; at most {MAX_ALTERNATIVES}")
-        return []
     templates = _templates(rule, errors)
     gated = any(p.absent for p in patterns)
     compiled = []
@@ -413,9 +551,13 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
                 tests.append(joins[0])
             if not pattern.absent:
                 positive_tests[pattern.name] = tests
-            if len(tests) > MAX_CONDITIONS:
+            size = sum(count_tests(t) for t in tests)
+            if size > MAX_CONDITIONS:
                 compiler.focus = f"match[{patterns.index(pattern)}]"
-                compiler.error(f"pattern {pattern.name!r} has more than {MAX_CONDITIONS} conditions")
+                compiler.error(
+                    f"pattern {pattern.name!r} has {size} tests once compiled; at most {MAX_CONDITIONS}",
+                    "each value of an 'in' or 'not_in' list and each member of 'any' counts as one test",
+                )
             key = info.engine + ("$not" if pattern.absent else "")
             engine_patterns.append({key: {"$and": tests}})
             tests_by_name[pattern.name] = tests
@@ -434,8 +576,24 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
                 if target_tests is not None and guard not in target_tests:
                     target_tests.insert(1, guard)
         name = f"{rule.id.lower()}_{number}"
-        compiled.append(CompiledRule(rule, name, {"all": engine_patterns}, infos_this, gated, templates))
+        compiled.append(CompiledRule(rule, name, {"all": engine_patterns}, infos_this, gated, templates, dict(compiler.matchers)))
     return compiled
+
+
+def _check_duplicate_branches(compiler: _RuleCompiler, clauses: list[Any]) -> None:
+    """The same branch twice in an ``any`` makes the engine report every match twice."""
+    for clause in clauses:
+        if isinstance(clause, AnyOf):
+            seen: set[str] = set()
+            for branch in clause.any:
+                key = json.dumps(branch.model_dump(by_alias=True), sort_keys=True)
+                if key in seen:
+                    compiler.focus_on(branch)
+                    compiler.error("the same condition appears twice in one 'any'")
+                    break
+                seen.add(key)
+        if isinstance(clause, (AnyOf, AllOf)):
+            _check_duplicate_branches(compiler, list(clause.any if isinstance(clause, AnyOf) else clause.all))
 
 
 def _guarded_refs(conditions: list[Condition], own: str) -> list[tuple[str, str]]:
@@ -473,6 +631,8 @@ def fields_read(rules: list[CompiledRule]) -> dict[str, set[str]]:
     """The fact fields rules test: only these reach the engine."""
     reads: dict[str, set[str]] = {}
     for compiled in rules:
+        for matcher in compiled.matchers.values():
+            reads.setdefault(matcher.fact, set()).add(matcher.name)
         types = {p.name: p.fact for p in compiled.rule.spec.match or []}
         for pattern in compiled.rule.spec.match or []:
             for cond in leaf_conditions(pattern.where):

@@ -5,10 +5,19 @@ The default rulebook comes first; then every overlay folder (the workspace's
 new id, or says ``extends: ID`` and overrides fields of that rule. Finally the
 config's ``[rules.ID]`` tables switch rules on or off and set level and params.
 Every setting remembers where it came from, for ``why`` and the report.
+
+A workspace's rule folders and ``rule_paths`` must stay inside the workspace
+(symlinks resolved), as its knowledge and templates do (inputs.py): rules are
+text that reaches the report, and a workspace may be run by someone else. To
+share rules between workspaces, copy them in, or check them with
+``pmorules rules check PATH``, whose command-line paths may be anywhere.
+Two rule ids that differ only in case are an error: the engine names rules in
+lower case, so one would silently lose its findings.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +27,7 @@ from pydantic import ValidationError
 from ..config import ConfigFile
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..gcpause import gc_paused
+from ..inputs import kind_of, list_folder, resolve_inside
 from ..paths import default_rules_dir
 from ..yamlio import locate, read_yaml
 from .spec import REQUIRED_FOR_BASE, Op, RuleSpec, RuleTest
@@ -56,19 +66,46 @@ class RuleBook:
         return [r for r in sorted(self.rules.values(), key=lambda r: r.id) if r.enabled]
 
 
-def rule_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+RULE_SUFFIXES = (".yaml", ".yml")
 
 
-def _display(path: Path, root: Path, prefix: str) -> str:
-    return str(Path(prefix) / path.relative_to(root))
+def rule_files(folder: Path, prefix: str, inside: Path | None = None) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
+    """(path, display) of every rule file under a folder, and the problems met on the way.
+
+    Every entry with a rule suffix (in any case) is listed, whatever it is, so
+    a broken symlink or a FIFO is reported when read rather than skipped;
+    subfolders are followed (inside ``inside``, once each).
+    """
+    found: list[tuple[Path, str]] = []
+    errors: list[Diagnostic] = []
+    seen: set[Path] = set()
+
+    def walk(current: Path, display: str) -> None:
+        try:
+            real = resolve_inside(current, display, inside)
+            if real in seen:
+                return
+            seen.add(real)
+            entries = list_folder(current, display)
+        except InputError as exc:
+            errors.extend(exc.diagnostics)
+            return
+        for entry in entries:
+            path, shown = Path(entry.path), str(Path(display) / entry.name)
+            if entry.name.lower().endswith(RULE_SUFFIXES):
+                found.append((path, shown))
+            elif entry.is_dir():
+                walk(path, shown)
+
+    walk(folder, prefix)
+    return found, errors
 
 
-def read_rule_file(path: Path, display: str) -> tuple[list[tuple[RuleSpec, Location, dict[str, Location]]], list[Diagnostic]]:
+def read_rule_file(
+    path: Path, display: str, inside: Path | None = None
+) -> tuple[list[tuple[RuleSpec, Location, dict[str, Location]]], list[Diagnostic]]:
     """Parse one rule file: a single rule, a list of rules, or ``rules: [...]``."""
-    raw = read_yaml(path, display)
+    raw = read_yaml(path, display, inside)
     if raw is None:
         return [], []
     if isinstance(raw, dict) and "rules" in raw and "id" not in raw:
@@ -216,75 +253,111 @@ def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Locat
     return Rule(spec, base.source, params, origins, True, raw_locations)
 
 
-def load_rulebook(config: ConfigFile, workspace: Path | None, shown: str = ".") -> RuleBook:
+def load_rulebook(config: ConfigFile, workspace: Path | None, shown: str = ".", confine: bool = True) -> RuleBook:
     """All effective rules for a workspace (or the default rulebook alone).
 
+    With ``confine`` the workspace's rule files must lie inside it; without, its
+    rule paths were given on the command line and may be anywhere.
     The cyclic garbage collector is paused meanwhile, as for loading knowledge:
     after a large workspace was loaded, a full collection would otherwise
     land here and take ten times as long as reading the rules.
     """
 
     with gc_paused():
-        return _load_rulebook(config, workspace, shown)
+        return _load_rulebook(config, workspace, shown, confine)
 
 
-def _load_rulebook(config: ConfigFile, workspace: Path | None, shown: str) -> RuleBook:
+def _rule_sources(
+    config: ConfigFile, workspace: Path | None, shown: str, confine: bool, errors: list[Diagnostic]
+) -> list[tuple[Path, str, bool, Path | None]]:
+    """(file, display, is an overlay, folder it must stay in) of every rule file, defaults first."""
+    sources: list[tuple[Path, str, bool, Path | None]] = []
+    if config.config.default_rules:
+        files, problems = rule_files(default_rules_dir(), "rules")
+        sources += [(path, display, False, None) for path, display in files]
+        errors.extend(problems)
+    if workspace is None:
+        return sources
+    inside = workspace if confine else None
+    for rel in ["rules"] + [p for p in config.config.rule_paths if p.rstrip("/") != "rules"]:
+        path, display = workspace / rel, str(Path(shown) / rel)
+        where = config.where("rule_paths")
+        if not os.path.lexists(path):
+            if rel != "rules":
+                errors.append(Diagnostic(where, f"rule path {rel!r} does not exist"))
+            continue
+        try:
+            real = resolve_inside(path, display, inside)
+        except InputError as exc:
+            errors.extend(Diagnostic(where if rel != "rules" else d.location, f"rule path {rel!r}: {d.message}", d.hint)
+                          for d in exc.diagnostics)
+            continue
+        if real.is_dir():
+            files, problems = rule_files(path, display, inside)
+            sources += [(file, shown_as, True, inside) for file, shown_as in files]
+            errors.extend(problems)
+        elif not real.is_file():
+            errors.append(Diagnostic(where, f"rule path {rel!r} is {kind_of(real.stat().st_mode)}, not a rule file or folder"))
+        elif not real.name.lower().endswith(RULE_SUFFIXES):
+            errors.append(Diagnostic(where, f"rule path {rel!r} is not a rule file (.yaml or .yml) or a folder"))
+        else:
+            sources.append((path, display, True, inside))
+    return sources
+
+
+def _load_rulebook(config: ConfigFile, workspace: Path | None, shown: str, confine: bool) -> RuleBook:
     errors: list[Diagnostic] = []
     rules: dict[str, Rule] = {}
+    lowered: dict[str, str] = {}  # the engine's name of a rule id -> the id
     files: list[tuple[str, Path]] = []
-    folders: list[tuple[Path, str, bool]] = []
-    if config.config.default_rules:
-        folders.append((default_rules_dir(), "rules", False))
-    if workspace is not None:
-        overlay_paths = ["rules"] + [p for p in config.config.rule_paths if p.rstrip("/") != "rules"]
-        for rel in overlay_paths:
-            folder = workspace / rel
-            if rel != "rules" and not folder.exists():
-                errors.append(Diagnostic(config.where("rule_paths"), f"rule path {rel!r} does not exist"))
-            folders.append((folder, str(Path(shown) / rel), True))
-
-    for folder, prefix, is_overlay in folders:
-        for path in rule_files(folder) if folder.is_dir() else ([folder] if folder.is_file() else []):
-            display = _display(path, folder, prefix) if folder.is_dir() else prefix
-            files.append((display, path))
-            try:
-                specs, problems = read_rule_file(path, display)
-            except InputError as exc:
-                errors.extend(exc.diagnostics)
-                continue
-            errors.extend(problems)
-            for spec, where, keys in specs:
-                if spec.extends:
-                    base = rules.get(spec.extends)
-                    if base is None:
-                        errors.append(
-                            Diagnostic(where, f"rule {spec.id} extends unknown rule {spec.extends!r}",
-                                       did_you_mean(spec.extends, list(rules)))
-                        )
-                        continue
-                    if spec.id != spec.extends:
-                        errors.append(Diagnostic(where, f"rule {spec.id} extends {spec.extends}: an overlay keeps the id it extends"))
-                        continue
-                    try:
-                        rules[spec.id] = _merge(base, spec, where, keys)
-                    except ValidationError as exc:
-                        errors.extend(Diagnostic(where, f"extends {spec.extends}: {e['msg']}") for e in exc.errors())
-                    continue
-                if spec.id in rules:
+    for path, display, is_overlay, inside in _rule_sources(config, workspace, shown, confine, errors):
+        try:
+            specs, problems = read_rule_file(path, display, inside)
+        except InputError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        files.append((display, path))
+        errors.extend(problems)
+        for spec, where, keys in specs:
+            if spec.extends:
+                base = rules.get(spec.extends)
+                if base is None:
                     errors.append(
-                        Diagnostic(
-                            where, f"rule id {spec.id} is defined twice (first at {rules[spec.id].source})",
-                            f"to change {spec.id}, write 'extends: {spec.id}'",
-                        )
+                        Diagnostic(where, f"rule {spec.id} extends unknown rule {spec.extends!r}",
+                                   did_you_mean(spec.extends, list(rules)))
                     )
                     continue
-                missing = [k for k in REQUIRED_FOR_BASE if getattr(spec, k) in (None, [])]
-                if missing:
-                    errors.append(Diagnostic(where, f"rule {spec.id} lacks {', '.join(missing)}"))
+                if spec.id != spec.extends:
+                    errors.append(Diagnostic(where, f"rule {spec.id} extends {spec.extends}: an overlay keeps the id it extends"))
                     continue
-                params = {name: p.default for name, p in spec.params.items()}
-                origins = {f"params.{n}": f"{keys['params'].short()} (default)" for n in params} if params else {}
-                rules[spec.id] = Rule(spec, where, params, origins, is_overlay, keys)
+                try:
+                    rules[spec.id] = _merge(base, spec, where, keys)
+                except ValidationError as exc:
+                    errors.extend(Diagnostic(where, f"extends {spec.extends}: {e['msg']}") for e in exc.errors())
+                continue
+            if spec.id in rules:
+                errors.append(
+                    Diagnostic(
+                        where, f"rule id {spec.id} is defined twice (first at {rules[spec.id].source})",
+                        f"to change {spec.id}, write 'extends: {spec.id}'",
+                    )
+                )
+                continue
+            other = lowered.get(spec.id.lower())
+            if other is not None:
+                errors.append(Diagnostic(
+                    where, f"rule ids {spec.id} and {other} (at {rules[other].source}) differ only in case; "
+                    "the rule engine would run only one of them", f"rename {spec.id}",
+                ))
+                continue
+            missing = [k for k in REQUIRED_FOR_BASE if getattr(spec, k) in (None, [])]
+            if missing:
+                errors.append(Diagnostic(where, f"rule {spec.id} lacks {', '.join(missing)}"))
+                continue
+            params = {name: p.default for name, p in spec.params.items()}
+            origins = {f"params.{n}": f"{keys['params'].short()} (default)" for n in params} if params else {}
+            rules[spec.id] = Rule(spec, where, params, origins, is_overlay, keys)
+            lowered[spec.id.lower()] = spec.id
 
     _apply_settings(config, rules, errors)
     if errors:
