@@ -190,6 +190,23 @@ def test_why_not_explains_derived_fields_in_words_and_reaches_mix_level_rules() 
     assert "- holds: one of:" in tagged.stdout  # the young-rescue exemption is an any-group, answered as one
 
 
+def test_why_not_answers_every_rule_for_every_kind_of_subject() -> None:
+    """A rule that joins a service with the mix (GOL004) shows both facts for a service, and no rule ends in an
+    error for a service, a goal, a client, an outcome or the mix."""
+    import datetime as dt
+
+    from pmorules.analysis import analyze
+    from pmorules.why import why_not
+
+    analysis = analyze("knowledge/example", dt.date(2026, 11, 25))
+    for subject in ("reporting", "budget-ranking", "finance", "O17", "mix"):
+        for rule in analysis.rulebook.rules:
+            answer = why_not(analysis, subject, rule)
+            assert answer.fired or answer.facts or answer.unevaluable or answer.disabled_by, (subject, rule)
+    orphan = why_not(analysis, "reporting", "GOL004")
+    assert [f.fact for f in orphan.facts] == ["mix:mix", "service:reporting"] and not orphan.unevaluable
+
+
 def test_why_not_json_and_a_rule_that_did_fire() -> None:
     result = cli("why", "support", "knowledge/example", *AS_OF, "--not", "prb001", "--format", "json")
     data = json.loads(result.stdout)

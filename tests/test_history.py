@@ -51,6 +51,8 @@ def problems(ws: Path) -> list[str]:
     ("[history.q1]\ndate = 2026-01-01\nrev = '--output=x'\n", "pmorules.toml:1: history.q1: '--output=x' is not a git revision"),
     ("[history.q1]\ndate = 2026-01-01\nrev = 'v1 v2'\n", "pmorules.toml:1: history.q1: 'v1 v2' is not a git revision"),
     ("[history.q1]\ndate = 2026-01-01\npath = '/etc'\n", "pmorules.toml:1: history.q1: path '/etc' must be relative to the workspace"),
+    ("[history.q1]\ndate = 2026-01-01\npath = '../q1'\n",
+     "pmorules.toml:3: the snapshot folder ws/../q1 is outside the workspace (hint: copy the earlier review"),
     ("[history.q1]\ndate = 2026-01-01\npaht = 'reviews/q1'\n", "pmorules.toml:3: unknown setting 'paht' (hint: did you mean 'path'?)"),
     ("[history.q1]\ndate = 'last spring'\npath = 'reviews/q1'\n", "pmorules.toml:2: history.q1.date: Input should be a valid date"),
     ("name = 'x'\n[history.'Q1 review']\ndate = 2026-01-01\npath = 'reviews/q1'\n", "pmorules.toml:2: history: 'Q1 review' is not a review id"),

@@ -86,11 +86,18 @@ def reviews(current: Analysis) -> list[Snapshot]:
     """The past reviews named in the workspace's ``[history]``, oldest first (checked when they are loaded)."""
     workspace = Path(current.kb.workspace)
     config = current.config
-    return [
+    found = [
         Snapshot(review.label or key, workspace if review.path is None else workspace / review.path, review.rev,
                  review.date, config.where("history", key, "rev" if review.rev is not None else "path"))
         for key, review in config.config.reviews()
     ]
+    outside = [Diagnostic(s.where, f"the snapshot folder {s.folder} is outside the workspace",
+                          "copy the earlier review into a subfolder of the workspace (e.g. reviews/2025-12), or name a "
+                          "git revision with rev")
+               for s in found if s.rev is None and not s.folder.resolve().is_relative_to(workspace.resolve())]
+    if outside:
+        raise InputError(outside)
+    return found
 
 
 def _read_revision(folder: Path, rev: str, where: Location, into: Path) -> tuple[str, str]:

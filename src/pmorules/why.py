@@ -160,7 +160,8 @@ def _related(fact: Fact, subject: str) -> bool:
 
 def _probe(rule: Rule, pattern: Pattern, cond: Condition, fact: Fact) -> bool:
     """Ask the engine whether one condition holds on one fact."""
-    spec = rule.spec.model_copy(update={"match": [Pattern(fact=pattern.fact, **{"as": pattern.name}, where=[cond])], "enabled": True})
+    spec = rule.spec.model_copy(update={"match": [Pattern(fact=pattern.fact, **{"as": pattern.name}, where=[cond])],
+                                        "enabled": True, "subjects": [f"{pattern.name}.key"], "path": None})
     probe = Rule(spec, rule.source, rule.params, rule.origins, rule.overlay, rule.raw_locations)
     errors: list[Diagnostic] = []
     compiled = compile_rule(probe, errors)
@@ -241,6 +242,8 @@ def why_not(analysis: Analysis, subject: str, rule_id: str) -> WhyNot:
 
 def _check_pattern(answer: WhyNot, rule: Rule, pattern: Pattern, analysis: Analysis, names: dict[str, str]) -> None:
     candidates = [f for f in analysis.facts.facts if f.type == pattern.fact and _related(f, answer.subject)]
+    if not candidates and REGISTRY[pattern.fact].about_mix:  # the mix is the context of every subject
+        candidates = _identified(pattern, [f for f in analysis.facts.facts if f.type == pattern.fact])
     if not candidates:
         reason = " (there are no goals)" if pattern.fact.startswith("goal") and not analysis.kb.goals else ""
         answer.unevaluable.append(
@@ -251,6 +254,15 @@ def _check_pattern(answer: WhyNot, rule: Rule, pattern: Pattern, analysis: Analy
     for fact in candidates:
         checks = [c for c in (_clause(rule, pattern, clause, fact) for clause in pattern.where) if c is not None]
         answer.facts.append(FactChecks(fact.label, _title(fact, names), checks))
+
+
+def _identified(pattern: Pattern, facts: list[Fact]) -> list[Fact]:
+    """Of several facts about the mix (one per tag, per term...), those the pattern names by a plain text
+    equality (``tag = capability``); all of them when it names none."""
+    names = [c for c in pattern.where if isinstance(c, Condition) and c.op == "eq" and isinstance(c.value, str)
+             and c.ref is None and c.param is None]
+    named = [f for f in facts if names and all(f.fields.get(c.field) == c.value for c in names)]
+    return named or facts
 
 
 def _blockers(rule: Rule, facts: list[Fact], subject: str) -> list[str]:

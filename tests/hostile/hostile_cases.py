@@ -643,6 +643,17 @@ outside("config_symlink_outside", setup=steps(write("elsewhere/pmorules.toml", '
         expect=2, where="ws/pmorules.toml:", says="outside the workspace")
 outside("rule_paths_outside", files={"pmorules.toml": 'rule_paths = ["../shared"]\n'}, setup=write("shared/org.yaml", rules(rule())),
         expect=2, where="ws/pmorules.toml:", says="outside the workspace")
+outside("history_path_dotdot", args=("report", "ws", "-f", "md"),
+        files={"pmorules.toml": "[history.q1]\ndate = 2026-01-01\npath = '../old'\n"}, setup=write("old/knowledge.yaml", knowledge()),
+        expect=2, where="ws/pmorules.toml:3", says="outside the workspace")
+outside("history_folder_symlink_outside", args=("report", "ws", "-f", "md"),
+        files={"pmorules.toml": "[history.q1]\ndate = 2026-01-01\npath = 'reviews/q1'\n"},
+        setup=steps(write("old/knowledge.yaml", knowledge()), symlink("ws/reviews/q1", "../../old")),
+        expect=2, where="ws/pmorules.toml:3", says="outside the workspace")
+outside("scenario_symlink_outside", args=("mix", "ws", "--compare"),
+        setup=steps(write("elsewhere/s.yaml", "scenarios:\n  - {name: x, drop: [training]}\n"),
+                    symlink("ws/scenarios/s.yaml", "../../elsewhere/s.yaml")),
+        expect=2, where="ws/scenarios/s.yaml:", says="outside the workspace")
 outside("rule_paths_absolute", files={"pmorules.toml": 'rule_paths = ["/etc"]\n'}, expect=2, where="ws/pmorules.toml:",
         says="outside the workspace")
 outside("rules_folder_symlink_outside", setup=steps(write("shared/org.yaml", rules(rule())), symlink("ws/rules", "../shared")),

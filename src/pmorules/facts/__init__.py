@@ -13,6 +13,7 @@ import networkx as nx
 from ..gcpause import gc_paused
 from ..knowledge import KnowledgeBase
 from ..measures import Conventions, TargetCover, term_shares
+from ..numbers import clean
 from ..vocabulary import TERMS
 from . import goals, harms, mix, services  # noqa: F401  (importing registers the fact types)
 from .base import REGISTRY, Fact, FactType
@@ -42,7 +43,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None, conventions: C
         derivation = Derivation(kb, today or dt.date.today(), conventions or Conventions())
         facts = [fact for kind in REGISTRY.values() for fact in kind.derive(derivation)]
         for fact in facts:  # the engine compares what it is given exactly: give it the numbers the rules see
-            fact.fields = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in fact.fields.items()}
+            fact.fields = {k: (clean(v) if isinstance(v, float) else v) for k, v in fact.fields.items()}
         shares = term_shares(derivation.active)
         summary = {
             "services": len(derivation.active),

@@ -93,7 +93,7 @@ def load_scenarios(workspace: str | Path) -> list[Scenario]:
     for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
         display = str(Path(str(workspace)) / FOLDER / path.name)
         try:
-            raw = read_yaml(path, display)
+            raw = read_yaml(path, display, inside=Path(workspace))
         except InputError as exc:
             errors.extend(exc.diagnostics)
             continue
