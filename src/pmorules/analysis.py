@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import CONFIG_NAME, ConfigFile, load_config
+from .config import CONFIG_NAME, Config, ConfigFile, load_config
 from .errors import InputError
 from .evaluate import evaluate
 from .facts import FactBase, derive_facts
@@ -22,6 +22,7 @@ from .findings import Finding, build_findings, status_of
 from .knowledge import KnowledgeBase, load_workspace
 from .measures import Conventions
 from .output import Protected
+from .paths import default_rules_dir
 from .rules.compile import CompiledBook, compile_rulebook
 from .rules.load import Rule, RuleBook, load_rulebook
 from .vocabulary import LEVEL_ORDER
@@ -144,6 +145,23 @@ def load_rules(workspace: str | Path | None) -> tuple[ConfigFile, RuleBook]:
             bad_config.diagnostics.extend(bad_rules.diagnostics)
         raise InputError(bad_config.diagnostics) from None
     return config, load_rulebook(config, path, str(workspace))
+
+
+def load_rule_paths(paths: list[Path]) -> RuleBook:
+    """The rules of PATHS (rule files or folders given on the command line, anywhere): the default rulebook
+    under each path's rules when it overlays them, only those paths' rules otherwise. Without PATHS, the
+    default rulebook."""
+    if not paths:
+        return load_rules(None)[1]
+    rules, files = {}, []
+    defaults = default_rules_dir().resolve()
+    for path in paths:
+        in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
+        config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults))
+        book = load_rulebook(config, path.parent, str(path.parent), confine=False)
+        rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
+        files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path) or Path(shown) == path]
+    return RuleBook(rules, files)
 
 
 def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:

@@ -69,11 +69,16 @@ class TextOrJson(str, Enum):
     json = "json"
 
 
-def _fail_input(error: InputError) -> None:
+def _print_input_error(error: InputError) -> None:
+    """Every located problem, once, sorted, then how many: the one way bad input is reported."""
     unique = sorted(set(error.diagnostics))
     for diagnostic in unique:
-        stderr.print(printable(diagnostic), markup=False)
-    stderr.print(f"{len(unique)} error{'s' if len(unique) != 1 else ''} found", markup=False)
+        sys.stderr.write(f"{printable(diagnostic)}\n")
+    sys.stderr.write(f"{len(unique)} error{'s' if len(unique) != 1 else ''} found\n")
+
+
+def _fail_input(error: InputError) -> None:
+    _print_input_error(error)
     raise typer.Exit(2)
 
 
@@ -467,26 +472,6 @@ def rules_show(
         print_rule(rule, stdout)
 
 
-def _book_for_paths(paths: list[Path]):
-    """The default rulebook, or the default rulebook plus PATHS (files or folders) keeping only their rules."""
-    from .analysis import load_rules
-    from .config import Config, ConfigFile
-    from .paths import default_rules_dir
-    from .rules.load import RuleBook, load_rulebook
-
-    if not paths:
-        return load_rules(None)[1]
-    rules, files = {}, []
-    defaults = default_rules_dir().resolve()
-    for path in paths:
-        in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
-        config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults))
-        book = load_rulebook(config, path.parent, str(path.parent), confine=False)
-        rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
-        files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path) or Path(shown) == path]
-    return RuleBook(rules, files)
-
-
 @rules_app.command("test")
 def rules_test(
     paths: Annotated[
@@ -495,10 +480,11 @@ def rules_test(
     coverage: Annotated[bool, typer.Option("--coverage", help="Fail on a rule with no must-fire case that fires")] = False,
 ) -> None:
     """Run every rule's must-fire and must-not-fire cases."""
-    from .rule_cases import run_rule_tests
+    from .analysis import load_rule_paths
+    from .rule_cases import run_rule_tests, uncovered
 
     try:
-        book = _book_for_paths(paths or [])
+        book = load_rule_paths(paths or [])
         results = run_rule_tests(book)
     except InputError as error:
         _fail_input(error)
@@ -506,14 +492,11 @@ def rules_test(
     for result in results:
         mark = "ok  " if result.passed else "FAIL"
         stdout.print(printable(f"{mark} {result.rule} {result.expect:7} {result.case}: {result.detail}"), markup=False)
-    uncovered = sorted(
-        rule.id for rule in book.rules.values()
-        if not any(r.rule == rule.id and r.expect == "fire" and r.passed for r in results)
-    )
+    missing = uncovered(book, results)
     stdout.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", markup=False)
-    if coverage and uncovered:
-        stderr.print(f"no must-fire case fires for: {', '.join(uncovered)}", markup=False)
-    if failed or (coverage and uncovered):
+    if coverage and missing:
+        stderr.print(f"no must-fire case fires for: {', '.join(missing)}", markup=False)
+    if failed or (coverage and missing):
         raise typer.Exit(1)
 
 
@@ -524,11 +507,12 @@ def rules_check(
     ] = None,
 ) -> None:
     """Lint rule files: format, fields, params, joins, templates and required metadata."""
+    from .analysis import load_rule_paths
     from .rules.compile import compile_rulebook
     from .rules.lint import lint
 
     try:
-        book = _book_for_paths(paths or [])
+        book = load_rule_paths(paths or [])
         compile_rulebook(book)
     except InputError as error:
         _fail_input(error)
@@ -541,17 +525,13 @@ def rules_check(
 
 
 def main() -> None:
-    if sys.version_info >= (3, 13):
-        sys.stderr.write("pmorules needs Python 3.11 or 3.12 (durable_rules does not import on 3.13+)\n")
-        sys.exit(2)
     try:
         try:
             app()
         finally:
             sys.stdout.flush()  # an output error shows here, not after exit
     except InputError as error:
-        for diagnostic in sorted(set(error.diagnostics)):
-            sys.stderr.write(f"{printable(diagnostic)}\n")
+        _print_input_error(error)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write("pmorules: interrupted\n")

@@ -98,3 +98,9 @@ def run_rule_tests(book: RuleBook) -> list[CaseResult]:
         for case in rule.spec.tests:
             results.append(run_case(rule, case))
     return results
+
+
+def uncovered(book: RuleBook, results: list[CaseResult]) -> list[str]:
+    """The rules no passing must-fire case fires: their behaviour is not shown by any case."""
+    covered = {r.rule for r in results if r.expect == "fire" and r.passed}
+    return sorted(rule_id for rule_id in book.rules if rule_id not in covered)
