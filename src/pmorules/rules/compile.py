@@ -29,6 +29,7 @@ from ..text import MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
 from .load import Rule, RuleBook
 from .regex import Pattern, PatternError, compile_pattern
 from .spec import COMPARISON_OPS, AllOf, AnyOf, Condition, Operand
+from .spec import Pattern as FactPattern
 
 GATE_TYPE = "__gate__"
 GATE_PATTERN = "g"
@@ -483,101 +484,130 @@ def _check_subjects(rule: Rule, names: dict[str, PatternInfo], errors: list[Diag
 def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
     """The engine rules of one effective rule (one per alternative)."""
     compiler = _RuleCompiler(rule, errors)
-    spec = rule.spec
-    patterns = spec.match or []
+    patterns = rule.spec.match or []
+    infos = _pattern_infos(compiler, patterns)
+    if infos is None:
+        return []
+    _check_subjects(rule, infos, errors)
+    if not _within_alternatives(compiler, patterns):
+        return []
+    for pattern in patterns:
+        _check_duplicate_branches(compiler, pattern.where)
+    per_pattern = [[[]] if p.absent else alternatives(p.where) for p in patterns]
+    templates = _templates(rule, errors)
+    gated = any(p.absent for p in patterns)
+    compiled = []
+    for number, combo in enumerate(itertools.product(*per_pattern), start=1):
+        engine_patterns, infos_this = _compile_alternative(compiler, patterns, combo, infos, gated)
+        name = f"{rule.id.lower()}_{number}"
+        compiled.append(CompiledRule(rule, name, {"all": engine_patterns}, infos_this, gated, templates, dict(compiler.matchers)))
+    return compiled
+
+
+def _pattern_infos(compiler: _RuleCompiler, patterns: list[FactPattern]) -> dict[str, PatternInfo] | None:
+    """The patterns by name, with their engine names; None (with the error said) when they cannot compile."""
     if not patterns or all(p.absent for p in patterns):
         compiler.error("needs at least one pattern that is not absent")
-        return []
+        return None
     if len(patterns) > MAX_PATTERNS:
         compiler.error(f"has {len(patterns)} patterns; at most {MAX_PATTERNS} are allowed")
-        return []
+        return None
     infos: dict[str, PatternInfo] = {}
     for index, pattern in enumerate(patterns, start=1):
         compiler.focus = f"match[{index - 1}]"
         if pattern.fact not in FACT_TYPES:
             compiler.error(f"unknown fact type {pattern.fact!r}", did_you_mean(pattern.fact, list(FACT_TYPES)), part="fact")
-            return []
+            return None
         if pattern.name in infos:
             compiler.error(f"two patterns are named {pattern.name!r}; give one an 'as' name", part="as")
-            return []
+            return None
         infos[pattern.name] = PatternInfo(pattern.name, f"p{index}", pattern.fact, pattern.absent, [])
     compiler.focus = None
-    _check_subjects(rule, infos, errors)
+    return infos
+
+
+def _within_alternatives(compiler: _RuleCompiler, patterns: list[FactPattern]) -> bool:
+    """Whether the 'any' groups expand to few enough alternatives (each becomes one engine rule)."""
     count = 1
     for pattern in patterns:
         if not pattern.absent:
-            count *= count_alternatives(pattern.where, MAX_ALTERNATIVES)
-            count = min(count, MAX_ALTERNATIVES + 1)
+            count = min(count * count_alternatives(pattern.where, MAX_ALTERNATIVES), MAX_ALTERNATIVES + 1)
     if count > MAX_ALTERNATIVES:
         compiler.error(f"its 'any' groups expand to more than {MAX_ALTERNATIVES} alternatives (one engine rule each)")
-        return []
-    for pattern in patterns:
-        _check_duplicate_branches(compiler, pattern.where)
-    per_pattern = [[[]] if p.absent else alternatives(p.where) for p in patterns]
-    combos = list(itertools.product(*per_pattern))
-    templates = _templates(rule, errors)
-    gated = any(p.absent for p in patterns)
-    compiled = []
-    for number, combo in enumerate(combos, start=1):
-        seen: dict[str, PatternInfo] = {}
-        compiler.referenced = {}
-        tests_by_name: dict[str, list[dict[str, Any]]] = {}
-        engine_patterns: list[dict[str, Any]] = [{GATE_PATTERN: {"t": GATE_TYPE}}] if gated else []
-        infos_this: list[PatternInfo] = []
-        positive_tests: dict[str, list[dict[str, Any]]] = {}
-        for pattern, conditions in zip(patterns, combo):
-            info = PatternInfo(pattern.name, infos[pattern.name].engine, pattern.fact, pattern.absent, list(conditions))
-            seen[pattern.name] = info
-            clauses = list(pattern.where) if pattern.absent else list(conditions)
-            clauses.sort(key=lambda c: _join_rank(c, pattern.name))
-            compiler.focus = f"match[{patterns.index(pattern)}]"
-            joined = [c for c in clauses if _join_rank(c, pattern.name) in (1, 2) or _nested_join(c, pattern.name)]
-            if any(_nested_join(c, pattern.name) for c in joined) and len(joined) > 1:
-                compiler.error(
-                    f"pattern {pattern.name!r}: a reference to another pattern inside 'any' or 'in' cannot be combined "
-                    "with another reference in the same pattern (the engine would ignore one of them)"
-                )
-            tests: list[dict[str, Any]] = [{"t": pattern.fact}]
-            for c in clauses:
-                if isinstance(c, Condition):  # top level: guards stay flat (a nested group before a join breaks it)
-                    tests += compiler.guards(c, pattern.name) + [compiler.condition(c, pattern.fact, seen, pattern.name)]
-                else:
-                    tests.append(compiler.clause(c, pattern.fact, seen, pattern.name))
-            others = {i.engine for name, i in seen.items() if name != pattern.name}
-            joins = [t for t in tests if _reads_other(t, others)]
-            if len(joins) == 1 and not _is_equality_join(joins[0], others):
-                # durable_rules reads out of bounds when a pattern's only join is a comparison
-                # (valgrind; it crashed `rules test` now and then): a second copy avoids it.
-                tests.append(joins[0])
-            if not pattern.absent:
-                positive_tests[pattern.name] = tests
-            size = sum(count_tests(t) for t in tests)
-            if size > MAX_CONDITIONS:
-                compiler.focus = f"match[{patterns.index(pattern)}]"
-                compiler.error(
-                    f"pattern {pattern.name!r} has {size} tests once compiled; at most {MAX_CONDITIONS}",
-                    "each value of an 'in' or 'not_in' list and each member of 'any' counts as one test",
-                )
-            key = info.engine + ("$not" if pattern.absent else "")
-            engine_patterns.append({key: {"$and": tests}})
-            tests_by_name[pattern.name] = tests
-            infos_this.append(info)
-        # A field another condition computes with must exist: the engine treats a
-        # missing operand as a value (services > 3 × missing held), so say it plainly.
-        for name, fields in compiler.referenced.items():
-            if name in tests_by_name and not seen[name].absent:
-                tests = tests_by_name[name]
-                tests.extend(t for t in ({"$ex": {fld: 1}} for fld in sorted(fields)) if t not in tests)
-        for pattern, conditions in zip(patterns, combo):
-            used = leaf_conditions(list(pattern.where)) if pattern.absent else list(conditions)
-            for target, fld in _guarded_refs(used, pattern.name):
-                target_tests = positive_tests.get(target)
-                guard = {"$ex": {fld: 1}}
-                if target_tests is not None and guard not in target_tests:
-                    target_tests.insert(1, guard)
-        name = f"{rule.id.lower()}_{number}"
-        compiled.append(CompiledRule(rule, name, {"all": engine_patterns}, infos_this, gated, templates, dict(compiler.matchers)))
-    return compiled
+        return False
+    return True
+
+
+def _compile_alternative(compiler: _RuleCompiler, patterns: list[FactPattern], combo: tuple, infos: dict[str, PatternInfo],
+                         gated: bool) -> tuple[list[dict[str, Any]], list[PatternInfo]]:
+    """The engine patterns of one alternative (one choice of branch in every 'any'), and their infos."""
+    seen: dict[str, PatternInfo] = {}
+    compiler.referenced = {}
+    tests_by_name: dict[str, list[dict[str, Any]]] = {}
+    engine_patterns: list[dict[str, Any]] = [{GATE_PATTERN: {"t": GATE_TYPE}}] if gated else []
+    infos_this: list[PatternInfo] = []
+    for index, (pattern, conditions) in enumerate(zip(patterns, combo)):
+        info = PatternInfo(pattern.name, infos[pattern.name].engine, pattern.fact, pattern.absent, list(conditions))
+        seen[pattern.name] = info
+        tests = _pattern_tests(compiler, index, pattern, conditions, seen)
+        key = info.engine + ("$not" if pattern.absent else "")
+        engine_patterns.append({key: {"$and": tests}})
+        tests_by_name[pattern.name] = tests
+        infos_this.append(info)
+    _require_operands(compiler, patterns, combo, seen, tests_by_name)
+    return engine_patterns, infos_this
+
+
+def _pattern_tests(compiler: _RuleCompiler, index: int, pattern: FactPattern, conditions: list,
+                   seen: dict[str, PatternInfo]) -> list[dict[str, Any]]:
+    """The engine tests of one pattern in one alternative: its fact type, guards, conditions and joins."""
+    compiler.focus = f"match[{index}]"
+    clauses = list(pattern.where) if pattern.absent else list(conditions)
+    clauses.sort(key=lambda c: _join_rank(c, pattern.name))
+    joined = [c for c in clauses if _join_rank(c, pattern.name) in (1, 2) or _nested_join(c, pattern.name)]
+    if any(_nested_join(c, pattern.name) for c in joined) and len(joined) > 1:
+        compiler.error(
+            f"pattern {pattern.name!r}: a reference to another pattern inside 'any' or 'in' cannot be combined "
+            "with another reference in the same pattern (the engine would ignore one of them)"
+        )
+    tests: list[dict[str, Any]] = [{"t": pattern.fact}]
+    for c in clauses:
+        if isinstance(c, Condition):  # top level: guards stay flat (a nested group before a join breaks it)
+            tests += compiler.guards(c, pattern.name) + [compiler.condition(c, pattern.fact, seen, pattern.name)]
+        else:
+            tests.append(compiler.clause(c, pattern.fact, seen, pattern.name))
+    others = {i.engine for name, i in seen.items() if name != pattern.name}
+    joins = [t for t in tests if _reads_other(t, others)]
+    if len(joins) == 1 and not _is_equality_join(joins[0], others):
+        # durable_rules reads out of bounds when a pattern's only join is a comparison
+        # (valgrind; it crashed `rules test` now and then): a second copy avoids it.
+        tests.append(joins[0])
+    size = sum(count_tests(t) for t in tests)
+    if size > MAX_CONDITIONS:
+        compiler.focus = f"match[{index}]"
+        compiler.error(
+            f"pattern {pattern.name!r} has {size} tests once compiled; at most {MAX_CONDITIONS}",
+            "each value of an 'in' or 'not_in' list and each member of 'any' counts as one test",
+        )
+    return tests
+
+
+def _require_operands(compiler: _RuleCompiler, patterns: list[FactPattern], combo: tuple, seen: dict[str, PatternInfo],
+                      tests_by_name: dict[str, list[dict[str, Any]]]) -> None:
+    """A field another condition computes with, or another pattern reads, must exist: the engine treats a
+    missing operand as a value (services > 3 × missing held), so say it plainly."""
+    for name, fields in compiler.referenced.items():
+        if name in tests_by_name and not seen[name].absent:
+            tests = tests_by_name[name]
+            tests.extend(t for t in ({"$ex": {fld: 1}} for fld in sorted(fields)) if t not in tests)
+    for pattern, conditions in zip(patterns, combo):
+        used = leaf_conditions(list(pattern.where)) if pattern.absent else list(conditions)
+        for target, fld in _guarded_refs(used, pattern.name):
+            info = seen.get(target)
+            target_tests = tests_by_name.get(target) if info is not None and not info.absent else None
+            guard = {"$ex": {fld: 1}}
+            if target_tests is not None and guard not in target_tests:
+                target_tests.insert(1, guard)
 
 
 def _check_duplicate_branches(compiler: _RuleCompiler, clauses: list[Any]) -> None:
