@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from pmorules.measures import Conventions, Deliveries, Delivery, target_adherence
+import datetime as dt
+from pathlib import Path
+
+from pmorules.knowledge import load_workspace
+from pmorules.measures import Conventions, Deliveries, Delivery, group_shares, share_of, target_adherence, term_shares
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "knowledge" / "example"
 
 
 @pytest.mark.parametrize(
@@ -44,3 +50,12 @@ def test_adherence_by_deadline_is_the_prefix_of_the_deliveries_by_then() -> None
     assert deliveries.adherence_by(3, 0.5) == pytest.approx(target_adherence([0.6], 0.5))
     assert deliveries.adherence_by(6, 0.5) == pytest.approx(target_adherence([0.6, 0.4], 0.5))
     assert deliveries.adherence_by(math.inf, 0.5) == pytest.approx(target_adherence([0.9, 0.6, 0.4], 0.5))
+
+
+def test_group_shares_in_one_pass_agree_with_one_share_at_a_time() -> None:
+    services = [s for s in load_workspace(EXAMPLE, dt.date(2026, 11, 25)).services.values() if s.active]
+    by_months = group_shares(services, lambda s: s.months)
+    assert by_months == {m: share_of(services, lambda s, m=m: s.months == m) for m in {s.months for s in services}}
+    assert math.isclose(sum(by_months.values()), 1.0)
+    assert term_shares(services) == {t: share_of(services, lambda s, t=t: s.term == t) for t in ("short", "medium", "long")}
+    assert term_shares([]) == {"short": 0.0, "medium": 0.0, "long": 0.0}

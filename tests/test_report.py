@@ -220,6 +220,9 @@ def test_a_large_mix_is_grouped_by_month_in_the_timeline(example, monkeypatch: p
     rows = data["timeline"]["rows"]
     assert data["timeline"]["grouped"] and sum(len(r["ids"]) for r in rows) == data["timeline"]["services"]
     assert len({(r["months"], r["term"]) for r in rows}) == len(rows)
+    effort = {s.id: s.effort for s in example.kb.services.values() if s.active}
+    for row in rows:  # a group's share is its members' part of the effort
+        assert row["share"] == pytest.approx(sum(effort[i] for i in row["ids"]) / sum(effort.values()))
     assert sum(len(d["goals"]) for d in data["timeline"]["deadlines"]) == len(example.kb.goals)
     graph = data["graph"]
     assert graph["shown"] == 6 < graph["total"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -42,9 +42,20 @@ def share_of(services: list[Service], part: Callable[[Service], bool]) -> float:
     return sum(weigh(s) for s in services if part(s)) / total if total else 0.0
 
 
+def group_shares(services: list[Service], key: Callable[[Service], Hashable]) -> dict[Hashable, float]:
+    """Effort share (count share when no effort is given) of each group of services, in one pass."""
+    weigh = effort_weigh(services)
+    total = sum(weigh(s) for s in services)
+    shares: dict[Hashable, float] = {}
+    for service in services:
+        shares[key(service)] = shares.get(key(service), 0.0) + weigh(service)
+    return {group: part / total if total else 0.0 for group, part in shares.items()}
+
+
 def term_shares(services: list[Service]) -> dict[str, float]:
     """Effort share per term (the nature of the services: when each first pays off after it starts)."""
-    return {term: share_of(services, lambda s, term=term: s.term == term) for term in TERMS}
+    shares = group_shares(services, lambda s: s.term)
+    return {term: shares.get(term, 0.0) for term in TERMS}
 
 
 def is_quick(service: Service, horizons: Horizons) -> bool:

@@ -57,3 +57,8 @@ def clean(value: float) -> float:
     if value == 0 or not math.isfinite(value):
         return value
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A fact's fields with every float cleaned: the engine compares exactly what it is given."""
+    return {k: (clean(v) if isinstance(v, float) else v) for k, v in fields.items()}

@@ -13,7 +13,7 @@ import networkx as nx
 from ..gcpause import gc_paused
 from ..knowledge import KnowledgeBase
 from ..measures import Conventions, TargetCover, term_shares
-from ..numbers import clean
+from ..numbers import clean_fields
 from ..vocabulary import TERMS
 from . import goals, harms, mix, services  # noqa: F401  (importing registers the fact types)
 from .base import REGISTRY, Fact, FactType
@@ -42,8 +42,8 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None, conventions: C
     with gc_paused():
         derivation = Derivation(kb, today or dt.date.today(), conventions or Conventions())
         facts = [fact for kind in REGISTRY.values() for fact in kind.derive(derivation)]
-        for fact in facts:  # the engine compares what it is given exactly: give it the numbers the rules see
-            fact.fields = {k: (clean(v) if isinstance(v, float) else v) for k, v in fact.fields.items()}
+        for fact in facts:
+            fact.fields = clean_fields(fact.fields)
         shares = term_shares(derivation.active)
         summary = {
             "services": len(derivation.active),

@@ -18,10 +18,11 @@ from ..facts import REGISTRY, Fact
 from ..facts.derivation import Derivation
 from ..knowledge import KnowledgeBase, Service
 from ..measures import Conventions
+from ..numbers import clean_fields
 from ..rules.compile import CompiledBook, fields_read
 from ..rules.load import Rule
 
-DELTA = 1e-6  # the facts carry 6 decimals: a value this far past a threshold is past it for the rule too
+DELTA = 1e-6  # a value this far past a threshold (a number a person wrote) is past it for the rule too
 
 
 def flagged(book: CompiledBook, rule: Rule, probes: list[Fact], context: Iterable[Fact]) -> list[bool]:
@@ -63,18 +64,17 @@ def reads(rule: Rule) -> set[str]:
 
 
 def variant(fact: Fact, **fields: Any) -> Fact:
-    """A copy of a fact with some fields changed (rounded as the facts are)."""
-    changed = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in fields.items()}
-    return Fact(fact.type, fact.key, {**fact.fields, **changed}, fact.sources, fact.path, fact.words)
+    """A copy of a fact with some fields changed (numbers cleaned as in the analysis's facts)."""
+    return Fact(fact.type, fact.key, {**fact.fields, **clean_fields(fields)}, fact.sources, fact.path, fact.words)
 
 
 def universe_facts(kb: KnowledgeBase, services: dict[str, Service], today: dt.date, conventions: Conventions,
                    types: Iterable[str]) -> dict[str, list[Fact]]:
     """Facts of the given types in a knowledge base with these services (every candidate active): the raw
-    material of probes, rounded as the analysis rounds its facts."""
+    material of probes, numbers cleaned as in the analysis's facts."""
     derivation = Derivation(replace(kb, services=services), today, conventions)
     out = {}
     for name in types:
-        out[name] = [replace(f, fields={k: (round(v, 6) if isinstance(v, float) else v) for k, v in f.fields.items()})
+        out[name] = [replace(f, fields=clean_fields(f.fields))
                      for f in REGISTRY[name].derive(derivation)]
     return out

@@ -31,6 +31,7 @@ from ..measures import (
     goal_weight,
     imposes,
 )
+from ..numbers import clean
 from ..rules.load import Rule
 from .probe import DELTA, flagged, reads_of, universe_facts, variant
 
@@ -43,8 +44,17 @@ SHARE_FIELDS = {"short": "share_short", "medium": "share_medium", "long": "share
 
 
 def exact(value: float) -> float:
-    """Numbers as the facts give them to the engine (6 decimals), so comparisons agree with the rules."""
-    return round(value, 6)
+    """Numbers as the facts give them to the engine, so comparisons agree with the rules."""
+    return clean(value)
+
+
+DELIVERY_FIELDS = frozenset({"best_value", "best_months", "in_time", "best_service"})
+
+
+def _delivery_fields(delivery: Delivery) -> dict[str, Any]:
+    """A goal target's fact fields when this delivery is its best one."""
+    return {"best_value": exact(delivery.value), "best_months": exact(delivery.months), "in_time": 1,
+            "best_service": delivery.service.partition(SEP)[0]}
 
 
 def resized_probability(probability: float, step: float, elasticity: float) -> float:
@@ -539,22 +549,26 @@ class _Prober:
         the engine would see: the fields the rule reads)."""
         facts = {(f.fields["goal"], f.fields["target"]): f for f in self.today if f.type == "goal_target"}
         reading = reads_of(self.analysis.compiled, rule, "goal_target")
-        probes: dict[tuple, Fact] = {}
+        from_delivery = [name for name in reading if name in DELIVERY_FIELDS]
+        seen_as: dict[int, tuple] = {}  # what the rule reads of a delivery, per delivery (targets share them)
+        probes: dict[tuple, tuple[Fact, Delivery]] = {}
         owners: list[tuple[str, tuple[str, str, float], str, tuple]] = []
         for goal, keys in self.goal_targets.items():
             for key in keys:
                 fact = facts.get((goal, key[1]))
                 if fact is None:
                     continue
+                kept = tuple(fact.key if name == "k" else fact.fields.get(name)
+                             for name in reading if name not in DELIVERY_FIELDS)
                 for delivery in self.targets[key].in_time:
-                    changes = {"best_value": exact(delivery.value), "best_months": exact(delivery.months), "in_time": 1,
-                               "best_service": delivery.service.partition(SEP)[0]}
-                    sig = (goal,) + tuple(changes.get(name, fact.key if name == "k" else fact.fields.get(name))
-                                          for name in reading)
-                    if sig not in probes:
-                        probes[sig] = variant(fact, **changes)
+                    read = seen_as.get(id(delivery))
+                    if read is None:
+                        read = seen_as[id(delivery)] = tuple(_delivery_fields(delivery)[name] for name in from_delivery)
+                    sig = (goal, kept, read)
+                    probes.setdefault(sig, (fact, delivery))
                     owners.append((goal, key, delivery.service, sig))
-        hits = dict(zip(probes, self.run(rule, list(probes.values()))))
+        facts_probed = [variant(fact, **_delivery_fields(delivery)) for fact, delivery in probes.values()]
+        hits = dict(zip(probes, self.run(rule, facts_probed)))
         eligible: dict[tuple[str, tuple[str, str, float]], set[str]] = {}
         for goal, key, vid, sig in owners:
             if not hits[sig]:

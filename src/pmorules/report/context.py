@@ -20,7 +20,7 @@ from ..mix import MixResult
 from ..mix.recommend import OBJECTIVE, comparison, effort_of, unattainable_text
 from ..paths import default_rules_dir
 from ..rules.spec import OP_WORDS
-from ..measures import longest_wait, share_of
+from ..measures import group_shares, longest_wait, share_of
 from ..rules.texts import Names
 from ..text import num
 from ..vocabulary import LEVEL_ORDER, TERMS
@@ -186,9 +186,10 @@ def _timeline_rows(active: list) -> list[dict[str, Any]]:
     groups: dict[tuple[float, str], list] = {}
     for service in active:
         groups.setdefault((service.months, service.term), []).append(service)
+    shares = group_shares(active, lambda s: (s.months, s.term))
     return [
         {"label": f"{len(members)} services", "ids": [s.id for s in members], "term": term, "months": months,
-         "probability": None, "share": share_of(active, lambda x, members=members: x in members)}
+         "probability": None, "share": shares[months, term]}
         for (months, term), members in sorted(groups.items(), key=lambda item: (item[0][0], TERMS.index(item[0][1])))
     ]
 
