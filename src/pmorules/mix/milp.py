@@ -528,16 +528,13 @@ def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[
     lp.row_lower_ = np.array([max(r.lo, -highspy.kHighsInf) for r in rows])
     lp.row_upper_ = np.array([min(r.hi, highspy.kHighsInf) for r in rows])
     lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in program.integer]
-    columns: list[list[tuple[int, float]]] = [[] for _ in program.cost]  # the matrix, column-wise (HiGHS' default)
-    for number, row in enumerate(rows):
-        for var, coef in row.coefs.items():
-            if coef:
-                columns[var].append((number, coef))
-    matrix = lp.a_matrix_
+    entries = [[(var, coef) for var, coef in row.coefs.items() if coef] for row in rows]
+    matrix = lp.a_matrix_  # row by row, as the program holds it
+    matrix.format_ = highspy.MatrixFormat.kRowwise
     matrix.num_col_, matrix.num_row_ = lp.num_col_, lp.num_row_
-    matrix.start_ = np.cumsum([0] + [len(c) for c in columns])
-    matrix.index_ = np.array([r for c in columns for r, _ in c], dtype=np.int32)
-    matrix.value_ = np.array([v for c in columns for _, v in c], dtype=float)
+    matrix.start_ = np.cumsum([0] + [len(e) for e in entries])
+    matrix.index_ = np.fromiter((var for e in entries for var, _ in e), dtype=np.int32)
+    matrix.value_ = np.fromiter((coef for e in entries for _, coef in e), dtype=float)
     highs = highspy._Highs()  # the core binding (in highspy.__all__): highspy.Highs prints a banner when created
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", 0.0)
