@@ -18,9 +18,10 @@ from .config import CONFIG_NAME, Config, ConfigFile, load_config
 from .errors import InputError
 from .evaluate import evaluate
 from .facts import FactBase, derive_facts
-from .findings import Finding, build_findings, status_of
+from .findings import Finding, build_findings, statuses
 from .knowledge import KnowledgeBase, load_workspace
 from .measures import Conventions
+from .numbers import clean
 from .output import Protected
 from .paths import default_rules_dir
 from .rules.compile import CompiledBook, compile_rulebook
@@ -65,14 +66,15 @@ class Analysis:
     def goals(self) -> list[dict[str, Any]]:
         """Each goal: its status (the colour of its worst finding), adherence, and who delivers each target when."""
         facts = {f.key: f.fields for f in self.facts.facts if f.type == "goal"}
+        status = statuses(self.findings)
         return [
             {
                 "id": goal.id, "name": goal.name or goal.id, "client": goal.client, "due_months": goal.due_months,
-                "status": status_of(self.findings, goal.id), "adherence": facts[goal.id]["adherence"],
+                "status": status.get(goal.id, "green"), "adherence": facts[goal.id]["adherence"],
                 "adherence_eventual": facts[goal.id]["adherence_eventual"],
                 "targets": [
                     {"target": c.target, "kind": c.kind, "months": c.months,
-                     "adherence": round(c.adherence(self.conventions), 6),
+                     "adherence": clean(c.adherence(self.conventions)),
                      "deliveries": [{"service": d.service, "months": d.months, "contribution": d.contribution,
                                      "probability": d.probability, "in_time": d.months <= c.due_months}
                                     for d in c.deliveries]}

@@ -234,8 +234,18 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
     before = {renamed.get(i.lower(), i).lower(): s for i, s in old.services.items()}
     after = {i.lower(): s for i, s in new.services.items()}
 
-    def naming(findings: list[FindingRef], service: Service | None) -> tuple[str, ...]:
-        return tuple(f.fingerprint for f in findings if service and service.id.lower() in {s.lower() for s in f.subjects})
+    def index(findings: list[FindingRef]) -> dict[str, tuple[str, ...]]:
+        """The fingerprints of the findings naming each subject (ids compared case-insensitively)."""
+        out: dict[str, list[str]] = {}
+        for f in findings:
+            for subject in {s.lower() for s in f.subjects}:
+                out.setdefault(subject, []).append(f.fingerprint)
+        return {subject: tuple(prints) for subject, prints in out.items()}
+
+    resolved_by, appeared_by = index(resolved), index(appeared)
+
+    def naming(by: dict[str, tuple[str, ...]], service: Service | None) -> tuple[str, ...]:
+        return by.get(service.id.lower(), ()) if service else ()
 
     changes = []
     for key in sorted(set(before) | set(after)):
@@ -252,7 +262,7 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
         service = now or then
         assert service is not None
         changes.append(ServiceChange(kind, service.id, service.name, was, fields,
-                                     naming(resolved, then), naming(appeared, now)))
+                                     naming(resolved_by, then), naming(appeared_by, now)))
     order = {"added": 0, "removed": 1, "changed": 2}
     return sorted(changes, key=lambda c: (order[c.change], c.id.lower()))
 

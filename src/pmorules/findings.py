@@ -84,14 +84,28 @@ class Finding:
 STATUS = {"error": "red", "warning": "amber"}  # the colour of the worst finding; none (or info only) is green
 
 
-def status_of(findings: list[Finding], subject: str) -> str:
-    """A goal's (or any subject's) status: red with an error on it, amber with a warning, else green.
+def statuses(findings: list[Finding]) -> dict[str, str]:
+    """Each subject's status: red with an error on it, amber with a warning; a subject not listed is green.
 
     The thresholds behind it are rule params (GOL001 below the floor, GOL005 below the target), so every
     output reads the same status from the same findings.
     """
-    levels = {f.level for f in findings if subject in f.subjects}
-    return next((STATUS[level] for level in ("error", "warning") if level in levels), "green")
+    out: dict[str, str] = {}
+    for finding in findings:
+        if finding.level in STATUS:
+            for subject in finding.subjects:
+                if out.get(subject) != "red":
+                    out[subject] = STATUS[finding.level]
+    return out
+
+
+def by_subject(findings: list[Finding]) -> dict[str, list[Finding]]:
+    """The findings about each subject, in their order."""
+    out: dict[str, list[Finding]] = {}
+    for finding in findings:
+        for subject in dict.fromkeys(finding.subjects):
+            out.setdefault(subject, []).append(finding)
+    return out
 
 
 def fingerprint(rule: str, subjects: list[str]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from .. import __version__
 from ..analysis import Analysis
 from ..diff import History
-from ..findings import Finding, names_of, status_of
+from ..findings import Finding, by_subject, names_of, statuses
 from ..knowledge import KnowledgeBase
 from ..mix import MixResult
 from ..mix.recommend import OBJECTIVE, comparison, effort_of, unattainable_text
@@ -208,6 +208,7 @@ def _deadlines(goals: list) -> list[dict[str, Any]]:
 def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
     """Each goal with its deadline, the services delivering it (in time or later), its adherence and status."""
     facts = {f.key: f.fields for f in analysis.facts.facts if f.type == "goal"}
+    about, status = by_subject(analysis.findings), statuses(analysis.findings)
     rows = []
     for goal in sorted(analysis.kb.goals.values(), key=lambda g: (g.due_months, g.id)):
         services: dict[str, dict[str, Any]] = {}
@@ -218,7 +219,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
                 entry["months"] = min(entry["months"], d.months)
                 entry["targets"].append(cover.target)
         ordered = sorted(services.values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
-        on_goal = [f for f in analysis.findings if goal.id in f.subjects]
+        on_goal = about.get(goal.id, [])
         worst = min((f.level for f in on_goal if f.level != "info"), key=LEVEL_ORDER.__getitem__, default=None)
         rows.append({
             "id": goal.id,
@@ -231,7 +232,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "in_time": [s for s in ordered if s["months"] <= goal.due_months],
             "later": [s for s in ordered if s["months"] > goal.due_months],
             "level": worst,
-            "rag": status_of(analysis.findings, goal.id),
+            "rag": status.get(goal.id, "green"),
             "findings": [f.id for f in on_goal],
         })
     return rows
