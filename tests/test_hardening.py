@@ -21,7 +21,7 @@ from pmorules.errors import InputError
 from pmorules.inputs import read_input
 from pmorules.numbers import MAX_MAGNITUDE, clean, number_problem
 from pmorules.rules.regex import Pattern, PatternError
-from pmorules.text import MESSAGE_ENV, MESSAGE_LIMITS, LimitError
+from pmorules.text import MESSAGE_ENV, MESSAGE_LIMITS, Budget, LimitError, Limits, render_under
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -82,6 +82,19 @@ def test_a_budget_is_per_render_and_ordinary_templates_render() -> None:
     assert template.render({"n": 3, "p": 1}) == "3 100%"  # a fresh budget: 900,000 steps twice is fine
     with pytest.raises(LimitError):
         MESSAGE_ENV.from_string("{% for i in range(100000) %}{% for j in range(11) %}{% endfor %}{% endfor %}").render({})
+
+
+def test_a_shared_budget_grows_per_render_but_one_render_cannot_multiply_it() -> None:
+    floor, each = Limits(operations=10_000, output=100, built=10_000, seconds=10), Limits(1_000, 50, 1_000, 1.0)
+    forty = MESSAGE_ENV.from_string("{{ 'x' * 40 }}")
+    budget = Budget(floor, each)
+    assert all(render_under(budget, forty, {}) == "x" * 40 for _ in range(1000))  # 40,000 characters in all
+    sixty = MESSAGE_ENV.from_string("{{ 'x' * 60 }}")
+    budget = Budget(floor, each)
+    render_under(budget, sixty, {})  # within the floor
+    with pytest.raises(LimitError, match="more than 100 characters"):
+        render_under(budget, sixty, {})  # 120 written, 2 × 50 granted
+    assert render_under(Budget(floor), forty, {}) and render_under(Budget(floor), forty, {})  # without 'each': fixed
 
 
 # --------------------------------------------------------------------------- ``matches`` against re.fullmatch

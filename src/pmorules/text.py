@@ -107,6 +107,7 @@ class Limits:
 
 
 MESSAGE_LIMITS = Limits(operations=1_000_000, output=5_000_000, built=20_000_000, seconds=10)  # a rule text, per analysis
+MESSAGE_EACH = Limits(operations=5_000, output=5_000, built=50_000, seconds=0.002)  # ... plus this much per finding
 REPORT_LIMITS = Limits(operations=5_000_000, output=200_000_000, built=200_000_000, seconds=120, size=50_000_000)
 _INT_DIGITS = 4000  # Python refuses to print longer integers anyway
 _INT_BITS = int(_INT_DIGITS * math.log2(10))
@@ -117,28 +118,43 @@ class LimitError(SecurityError):
 
 
 class Budget:
-    """What is left of some ``Limits``; renders run under one with ``spending``."""
+    """What is left of some ``Limits``; renders run under one with ``spending``.
 
-    def __init__(self, limits: Limits):
-        self.limits = limits
+    A budget shared by many renders (a rule text over an analysis) may also grow by ``each`` per render:
+    the renders together may use the larger of ``limits`` and ``each`` times their number, so a rule that
+    fires once per service scales with the workspace, while one render still cannot multiply its cost.
+    """
+
+    def __init__(self, limits: Limits, each: Limits | None = None):
+        self.limits, self.each = limits, each
+        self.renders = 0
         self.operations = 0
         self.output = 0
         self.built = 0
         self.seconds = 0.0
         self._since: float | None = None
+        self.caps = limits
+
+    def grant(self) -> None:
+        """One more render: with ``each``, the caps grow with the number of renders."""
+        self.renders += 1
+        if self.each is not None:
+            limits, each, n = self.limits, self.each, self.renders
+            self.caps = Limits(max(limits.operations, n * each.operations), max(limits.output, n * each.output),
+                               max(limits.built, n * each.built), max(limits.seconds, n * each.seconds), limits.size)
 
     def tick(self) -> None:
         self.operations += 1
-        if self.operations > self.limits.operations:
-            raise LimitError(f"the template runs more than {self.limits.operations:,} loop steps, calls and filters")
+        if self.operations > self.caps.operations:
+            raise LimitError(f"the template runs more than {self.caps.operations:,} loop steps, calls and filters")
         if self.operations % 256 == 0 and self._since is not None:
-            if self.seconds + time.monotonic() - self._since > self.limits.seconds:
-                raise LimitError(f"the template takes more than {self.limits.seconds:g} seconds")
+            if self.seconds + time.monotonic() - self._since > self.caps.seconds:
+                raise LimitError(f"the template takes more than {self.caps.seconds:g} seconds")
 
     def write(self, text: str) -> None:
         self.output += len(text)
-        if self.output > self.limits.output:
-            raise LimitError(f"the template writes more than {self.limits.output:,} characters")
+        if self.output > self.caps.output:
+            raise LimitError(f"the template writes more than {self.caps.output:,} characters")
 
     def build(self, value: Any) -> Any:
         """``value``, if it is not larger than a template may build, counted toward what it built."""
@@ -148,8 +164,8 @@ class Budget:
         elif isinstance(value, (str, list, tuple, dict, set, frozenset)):
             self.check_size(value)
             self.built += len(value)
-            if self.built > self.limits.built:
-                raise LimitError(f"the template builds more than {self.limits.built:,} characters and items in all")
+            if self.built > self.caps.built:
+                raise LimitError(f"the template builds more than {self.caps.built:,} characters and items in all")
         return value
 
     def check_size(self, value: Any) -> None:
@@ -381,6 +397,7 @@ def make_environment(limits: Limits = REPORT_LIMITS, **options: Any) -> BoundedS
 
 def render_under(budget: Budget, template: Template, context: dict[str, Any]) -> str:
     """Render with a budget shared across several renders (a rule text over an analysis)."""
+    budget.grant()
     with spending(budget):
         return template.render(context)
 

@@ -25,7 +25,7 @@ from jinja2 import Template, TemplateSyntaxError
 
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..facts import FACT_TYPES
-from ..text import MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
+from ..text import MESSAGE_EACH, MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
 from .load import Rule, RuleBook
 from .regex import Pattern, PatternError, compile_pattern
 from .spec import COMPARISON_OPS, AllOf, AnyOf, Condition, Operand
@@ -438,15 +438,16 @@ class LazyTemplate:
 
     Most rules do not fire in an analysis, and compiling a Jinja template costs
     milliseconds; compiled templates are shared by text within a process. All
-    renders of one rule text share one budget (text.MESSAGE_LIMITS), so a rule
-    that fires ten thousand times cannot multiply what one render may use.
+    renders of one rule text share one budget (text.MESSAGE_LIMITS, growing by
+    text.MESSAGE_EACH per finding), so a rule that fires ten thousand times
+    cannot multiply what one render may use, yet its texts grow with the workspace.
     """
 
     __slots__ = ("text", "budget")
 
     def __init__(self, text: str):
         self.text = text
-        self.budget = Budget(MESSAGE_LIMITS)
+        self.budget = Budget(MESSAGE_LIMITS, MESSAGE_EACH)
 
     def render(self, context: dict[str, Any]) -> str:
         return render_under(self.budget, _template(self.text), context)
