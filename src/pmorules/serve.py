@@ -20,7 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, Location
-from .gcpause import release_frozen
 
 HOST = "127.0.0.1"
 POLL_MS = 1000
@@ -114,7 +113,6 @@ class Preview:
             page = message_page("internal-error", "pmorules: internal error (please report it)",
                                 f"<pre>{html.escape(traceback.format_exc())}</pre>")
             self.log("internal error (shown in the page)")
-        release_frozen()  # this render's analysis is garbage now: let the collector see it again
         with self._lock:
             self._page = page
             self._version += 1
