@@ -152,15 +152,27 @@ class Deliveries(tuple):
     """
 
     @cached_property
-    def _profile(self) -> tuple[list[float], list[float], list[float]]:
-        months, best, product = [], [], []
+    def _profile(self) -> tuple[list[float], list[float], list[float], list[str]]:
+        months, best, product, services = [], [], [], []
         top, remaining = 0.0, 1.0
         for delivery in sorted(self, key=lambda d: (d.months, -d.value, d.service)):
             top, remaining = max(top, delivery.value), remaining * (1 - delivery.value)
             months.append(delivery.months)
             best.append(top)
             product.append(remaining)
-        return months, best, product
+            services.append(delivery.service)
+        return months, best, product, services
+
+    @cached_property
+    def _services_by(self) -> dict[float, frozenset[str]]:
+        return {}
+
+    def services_by(self, due: float) -> frozenset[str]:
+        """The services delivering by month ``due`` (``inf``: all of them), worked out once per deadline."""
+        found = self._services_by.get(due)
+        if found is None:
+            found = self._services_by[due] = frozenset(self._profile[3][:self.count_by(due)])
+        return found
 
     def count_by(self, due: float) -> int:
         """How many deliver by month ``due``."""
@@ -171,7 +183,7 @@ class Deliveries(tuple):
         count = self.count_by(due)
         if not count:
             return 0.0
-        _, best, product = self._profile
+        _, best, product, _ = self._profile
         return (1 - redundancy) * best[count - 1] + redundancy * (1 - product[count - 1])
 
 

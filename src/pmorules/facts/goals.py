@@ -7,6 +7,7 @@ the input, and evidence still names the services (best service, contributors).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,13 +35,14 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
     ranks = {p: rank for rank, p in enumerate(sorted({g.priority for g in kb.goals.values()}, reverse=True), start=1)}
     for goal in kb.goals.values():
         covers = d.covers[goal.id]
-        delivering = {x.service for c in covers for x in c.deliveries}
+        delivering = frozenset().union(*(c.deliveries.services_by(math.inf) for c in covers))
+        in_time = frozenset().union(*(c.deliveries.services_by(c.due_months) for c in covers))
         fields: dict[str, Any] = {
             "due_months": goal.due_months, "priority": goal.priority, "priority_rank": ranks[goal.priority],
             "weight": d.weights[goal.id], "adherence": d.adherence[goal.id],
             "adherence_eventual": goal_adherence(covers, conventions, in_time=False),
             "targets": len(covers), "covered": sum(1 for c in covers if c.in_time_count),
-            "linked": len(delivering), "in_time": len({x.service for c in covers for x in c.in_time}),
+            "linked": len(delivering), "in_time": len(in_time),
         }
         earliest = [c.earliest for c in covers if c.earliest is not None]
         if earliest:
