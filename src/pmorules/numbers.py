@@ -15,16 +15,10 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
-
-from pydantic import Field
+from typing import Any
 
 MAX_MAGNITUDE = 1e15
 SIGNIFICANT_DIGITS = 12
-
-Finite = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
-"""A pydantic float that follows the policy (add tighter bounds where a field has them)."""
-
 
 def number_problem(value: Any, text: str | None = None) -> str | None:
     """Why a number breaks the policy, or None (also None for anything that is not a number).

@@ -24,7 +24,6 @@ class CaseResult:
     expect: str
     passed: bool
     detail: str
-    fired_subjects: list[list[str]]
 
 
 def case_facts(case: RuleTest, where: Location) -> list[Fact]:
@@ -89,7 +88,7 @@ def run_case(rule: Rule, case: RuleTest) -> CaseResult:
     else:
         passed = not fired
         detail = "did not fire" if passed else f"fired for {[list(f) for f in fired]}"
-    return CaseResult(rule.id, case.name, case.expect, passed, detail, [list(f) for f in fired])
+    return CaseResult(rule.id, case.name, case.expect, passed, detail)
 
 
 def run_rule_tests(book: RuleBook) -> list[CaseResult]:
