@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from typer.testing import CliRunner
 
 from pmorules.analysis import load_rules
 from pmorules.cli import app
 from pmorules.errors import InputError
+from pmorules.paths import default_rules_dir
 from pmorules.rules.load import Rule
 from pmorules.rules.spec import RuleTest
 from pmorules.rule_cases import run_case
@@ -52,6 +55,20 @@ def test_rules_check_passes() -> None:
     result = CliRunner().invoke(app, ["rules", "check"])
     assert result.exit_code == 0, result.output
     assert "rules OK" in result.output
+
+
+def test_rule_paths_from_the_command_line_are_read_alone_unless_they_extend(tmp_path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(default_rules_dir(), copy / "rules")  # an organisation's edited copy of the defaults
+    (copy / "tighter.yaml").write_text("- {id: BAL001, extends: BAL001, level: error}\n", encoding="utf-8")
+    tested = CliRunner().invoke(app, ["rules", "test", str(copy / "rules"), "--coverage"])
+    assert tested.exit_code == 0, tested.output
+    cases = sum(len(r.spec.tests) for r in RULES)
+    assert f"{cases} passed, 0 failed" in tested.output
+    assert CliRunner().invoke(app, ["rules", "check", str(copy / "rules")]).exit_code == 0
+    overlay = CliRunner().invoke(app, ["rules", "test", str(copy / "tighter.yaml")])  # its sibling rules/ is not read
+    assert overlay.exit_code == 0, overlay.output
+    assert {line.split()[1] for line in overlay.output.splitlines() if line.startswith("ok")} == {"BAL001"}
 
 
 def test_rules_check_fails_on_a_dangling_docs_reference(tmp_path) -> None:

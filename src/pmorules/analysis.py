@@ -25,7 +25,7 @@ from .numbers import clean
 from .output import Protected
 from .paths import default_rules_dir
 from .rules.compile import CompiledBook, compile_rulebook
-from .rules.load import Rule, RuleBook, load_rulebook
+from .rules.load import Rule, RuleBook, extends_any, load_rulebook
 from .vocabulary import LEVEL_ORDER
 
 
@@ -151,15 +151,15 @@ def load_rules(workspace: str | Path | None) -> tuple[ConfigFile, RuleBook]:
 
 def load_rule_paths(paths: list[Path]) -> RuleBook:
     """The rules of PATHS (rule files or folders given on the command line, anywhere): the default rulebook
-    under each path's rules when it overlays them, only those paths' rules otherwise. Without PATHS, the
-    default rulebook."""
+    under each path's rules when they extend some rule, only those paths' rules otherwise (a copy of the
+    default rules is tested as it is). Without PATHS, the default rulebook."""
     if not paths:
         return load_rules(None)[1]
     rules, files = {}, []
     defaults = default_rules_dir().resolve()
     for path in paths:
         in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
-        config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults))
+        config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults and extends_any(path)))
         book = load_rulebook(config, path.parent, str(path.parent), confine=False)
         rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
         files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path) or Path(shown) == path]

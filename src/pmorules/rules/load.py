@@ -256,8 +256,9 @@ def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Locat
 def load_rulebook(config: ConfigFile, workspace: Path | None, shown: str = ".", confine: bool = True) -> RuleBook:
     """All effective rules for a workspace (or the default rulebook alone).
 
-    With ``confine`` the workspace's rule files must lie inside it; without, its
-    rule paths were given on the command line and may be anywhere.
+    With ``confine`` the workspace's rule files (its ``rules/`` and its rule paths)
+    must lie inside it; without, the rule paths were given on the command line,
+    may be anywhere, and are the only rule files read besides the defaults.
     The cyclic garbage collector is paused meanwhile, as for loading knowledge:
     after a large workspace was loaded, a full collection would otherwise
     land here and take ten times as long as reading the rules.
@@ -265,6 +266,20 @@ def load_rulebook(config: ConfigFile, workspace: Path | None, shown: str = ".", 
 
     with gc_paused():
         return _load_rulebook(config, workspace, shown, confine)
+
+
+def extends_any(path: Path) -> bool:
+    """Whether a rule file at ``path`` (a file, or the rule files of a folder) extends another rule: a
+    rule path from the command line is then read over the default rulebook, and alone otherwise."""
+    files = [(path, str(path))] if path.is_file() else rule_files(path, str(path))[0]
+    for file, display in files:
+        try:
+            specs, _ = read_rule_file(file, display)
+        except InputError:
+            continue  # its errors are reported when the rulebook is read
+        if any(spec.extends for spec, _, _ in specs):
+            return True
+    return False
 
 
 def _rule_sources(
@@ -279,17 +294,18 @@ def _rule_sources(
     if workspace is None:
         return sources
     inside = workspace if confine else None
-    for rel in ["rules"] + [p for p in config.config.rule_paths if p.rstrip("/") != "rules"]:
+    own = ["rules"] if confine else []  # a workspace's rules/ folder; paths from the command line are all there is
+    for rel in own + [p for p in config.config.rule_paths if p.rstrip("/") not in own]:
         path, display = workspace / rel, str(Path(shown) / rel)
         where = config.where("rule_paths")
         if not os.path.lexists(path):
-            if rel != "rules":
+            if rel not in own:
                 errors.append(Diagnostic(where, f"rule path {rel!r} does not exist"))
             continue
         try:
             real = resolve_inside(path, display, inside)
         except InputError as exc:
-            errors.extend(Diagnostic(where if rel != "rules" else d.location, f"rule path {rel!r}: {d.message}", d.hint)
+            errors.extend(Diagnostic(where if rel not in own else d.location, f"rule path {rel!r}: {d.message}", d.hint)
                           for d in exc.diagnostics)
             continue
         if real.is_dir():
