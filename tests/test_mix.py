@@ -168,7 +168,7 @@ def test_cli_json_text_explain_and_help() -> None:
     assert "most likely to meet your goals" in text.stdout
     explain = cli("mix", str(EXAMPLE), "--as-of", "2026-11-25", "--explain")
     assert explain.exit_code == 0
-    for words in ("What the optimiser maximises", "([mix] in pmorules.toml", "warning_cost = 0.05", "new_finding_factor", "must hold",
+    for words in ("What the optimiser maximises", "([mix] in pmorules.toml", "warning_cost = 0.05", "new_finding_factor", "must hold", "or [mix] capacity",
                   "costs when broken", "Protected", "elasticity"):
         assert words in explain.stdout
     assert "most likely to meet" in " ".join(cli("mix", "--help").stdout.split())

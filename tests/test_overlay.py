@@ -215,6 +215,9 @@ def test_init_scaffolds_a_workspace_and_never_overwrites(tmp_path: Path, monkeyp
     second = cli("init", "newws")
     assert second.exit_code == 0 and second.stderr.count("kept existing ") == 3
     assert {p: p.read_bytes() for p in (tmp_path / "newws").rglob("*") if p.is_file()} == before
+    third = cli("init", "newws", "--xlsx")  # the folder has knowledge already: no workbook beside it
+    assert third.exit_code == 0 and "kept existing newws/knowledge.yaml" in third.stderr
+    assert not (tmp_path / "newws" / "pmo.xlsx").exists()
     assert cli("analyze", "newws").exit_code == 0
     assert cli("validate", "newws").exit_code == 0
     assert cli("rules", "check", "newws/rules").exit_code == 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import Diagnostic, InputError, Location
+from .knowledge import knowledge_files
 
 CONFIG = """\
 # pmorules settings for this workspace (see README: "Adapting the rules")
@@ -102,16 +103,16 @@ def _text(text: str) -> Callable[[IO[bytes]], None]:
 
 def scaffold(directory: Path, xlsx: bool = False) -> tuple[list[Path], list[Path]]:
     """Create the files that do not exist yet; return (created, kept). With ``xlsx`` the knowledge stub is
-    pmo.xlsx instead of knowledge.yaml."""
+    pmo.xlsx instead of knowledge.yaml; a folder that already holds knowledge gets no stub (a second one
+    would define every example item twice)."""
     if directory.exists() and not directory.is_dir():
         raise InputError([Diagnostic(Location(str(directory)), "exists and is not a directory",
                                      "give the folder of a new workspace")])
-    files = {
-        directory / "pmorules.toml": _text(CONFIG),
-        (directory / "pmo.xlsx") if xlsx else (directory / "knowledge.yaml"): _workbook if xlsx else _text(KNOWLEDGE),
-        directory / "rules" / "organisation.yaml": _text(OVERLAY),
-    }
-    created, kept = [], []
+    knowledge = knowledge_files(directory) if directory.is_dir() else []
+    stub = {} if knowledge else {
+        (directory / "pmo.xlsx") if xlsx else (directory / "knowledge.yaml"): _workbook if xlsx else _text(KNOWLEDGE)}
+    files = {directory / "pmorules.toml": _text(CONFIG), **stub, directory / "rules" / "organisation.yaml": _text(OVERLAY)}
+    created, kept = [], list(knowledge)
     for path, write in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -146,10 +146,10 @@ def print_explain(result: MixResult, console: Console) -> None:
         console.print(f" {key} = {value:g}: {WEIGHT_WORDS[key]}", markup=False)
     resizing = data["resizing"]
     steps = ", ".join(f"{step * 100:+g}%" for step in resizing["steps"]) or "none"
-    console.print(f"\n[bold]Resizing[/bold]: effort steps {steps}; {resizing['effect']} "
-                  f"(elasticity {resizing['elasticity']:g})", highlight=False)
-    console.print(f"\n[bold]Capacity[/bold]: {data['capacity']:g} ({data['capacity_note'] or data['capacity_source']})",
-                  highlight=False)
+    console.print(Text.assemble("\n", ("Resizing", "bold"),
+                                f": effort steps {steps}; {resizing['effect']} (elasticity {resizing['elasticity']:g})"))
+    console.print(Text.assemble("\n", ("Capacity", "bold"),
+                                f": {data['capacity']:g} ({data['capacity_note'] or data['capacity_source']})"))
     table = Table(show_edge=False, pad_edge=False, title="Conditions the rules imply")
     for column in ("rule", "level", "in the optimiser", "condition", "bound set at"):
         table.add_column(column)
