@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from html.parser import HTMLParser
@@ -251,6 +252,22 @@ def test_html_is_self_contained(example_html: str) -> None:
 def test_rendering_twice_gives_the_same_bytes(example) -> None:
     for fmt in ("html", "md", "json"):
         assert report_of(example, fmt) == report_of(example, fmt), fmt
+
+
+LAYOUT_SCRIPT = """
+import json
+from pmorules.report.charts import _layout
+nodes = [{"ref": f"n{i}", "term": ("short", "medium", "long")[i % 3]} for i in range(40)]
+edges = [{"src": f"n{i}", "dst": f"n{i + step}"} for i in range(0, 40, 8) for step in (1, 2, 3, 5)]
+print(json.dumps(sorted(_layout({"nodes": nodes, "edges": edges}).items())))
+"""
+
+
+def test_the_graph_layout_is_the_same_whatever_the_hash_seed() -> None:
+    # many small parts: networkx's subgraph views list their nodes in a set's order, which the hash seed sets
+    runs = {subprocess.run([sys.executable, "-c", LAYOUT_SCRIPT], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3", "4")}
+    assert len(runs) == 1
 
 
 def test_charts_leave_matplotlib_settings_alone(example) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..analysis import Analysis, reanalyze
 from ..findings import Finding
+from ..gcpause import gc_paused
 from ..knowledge import KnowledgeBase, Service
 from ..measures import imposes, is_quick, target_adherence
 from ..vocabulary import LEVEL_ORDER
@@ -509,14 +510,15 @@ def _make_room(analysis: Analysis, program: Program, problem: Problem, conflict:
 def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list[Scenario] | None = None) -> MixResult:
     """The best mix under the conditions the rules imply, verified by the full rulebook, beside the what-if
     scenarios (default: those of the workspace's scenarios/ folder), each run through the rulebook once."""
-    problem = build_problem(analysis, capacity)
-    result = recommend_program(analysis, problem, build_program(problem))
-    if scenarios is None:
-        scenarios = load_scenarios(analysis.kb.workspace)
-    if scenarios:
-        open_services = additions(analysis)
-        result.scenarios = [evaluate_scenario(analysis, problem, result.unattainable, s, open_services)
-                            for s in scenarios]
+    with gc_paused():  # probes, programs and re-analyses allocate a great deal
+        problem = build_problem(analysis, capacity)
+        result = recommend_program(analysis, problem, build_program(problem))
+        if scenarios is None:
+            scenarios = load_scenarios(analysis.kb.workspace)
+        if scenarios:
+            open_services = additions(analysis)
+            result.scenarios = [evaluate_scenario(analysis, problem, result.unattainable, s, open_services)
+                                for s in scenarios]
     return result
 
 

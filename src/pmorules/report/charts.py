@@ -225,7 +225,10 @@ def _layout(graph: dict[str, Any]) -> dict[str, tuple[float, float]]:
         if len(part) == 1:
             boxes.append((side, {part[0]: (0.0, 0.0)}))
             continue
-        pos = nx.spring_layout(layout.subgraph(part), pos={ref: start[ref] for ref in part}, seed=LAYOUT_SEED,
+        ordered = nx.Graph()  # nodes in a fixed order: a subgraph view lists them in a set's (hash seed's) order
+        ordered.add_nodes_from(part)
+        ordered.add_edges_from(layout.subgraph(part).edges)
+        pos = nx.spring_layout(ordered, pos={ref: start[ref] for ref in part}, seed=LAYOUT_SEED,
                                k=3.0 / side, iterations=150, scale=side * 0.42)
         boxes.append((side, {ref: (float(x), float(y)) for ref, (x, y) in pos.items()}))
     width = max([side for side, _ in boxes] + [sum(side * side for side, _ in boxes) ** 0.5 * 1.4])

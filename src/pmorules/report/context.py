@@ -214,9 +214,12 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
         services: dict[str, dict[str, Any]] = {}
         for cover in analysis.facts.covers[goal.id]:
             for d in cover.deliveries:
-                entry = services.setdefault(d.service, {"id": d.service, "name": names[d.service], "months": d.months,
-                                                        "probability": d.probability, "targets": []})
-                entry["months"] = min(entry["months"], d.months)
+                entry = services.get(d.service)
+                if entry is None:
+                    entry = services[d.service] = {"id": d.service, "name": names[d.service], "months": d.months,
+                                                   "probability": d.probability, "targets": []}
+                elif d.months < entry["months"]:
+                    entry["months"] = d.months
                 entry["targets"].append(cover.target)
         ordered = sorted(services.values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
         on_goal = about.get(goal.id, [])
@@ -344,7 +347,8 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
 
     edges: dict[tuple[str, str, str], dict[str, Any]] = {}
     rank: dict[tuple[str, str, str], tuple] = {}
-    for src, dst, data in graph.edges(data=True):
+    for src, dst, data in ((src, dst, data) for src, near in graph.adj.items() for dst, keyed in near.items()
+                           for data in keyed.values()):  # graph.edges(data=True), without its view's overhead
         kind = data["kind"]
         if kind not in ("depends_on", "harms", "mitigates"):
             continue

@@ -31,6 +31,7 @@ from ..analysis import Analysis
 from ..diff import History
 from ..mix import MixResult
 from ..errors import Diagnostic, InputError, Location
+from ..gcpause import gc_paused
 from ..inputs import decode_text, folder_inside, read_input
 from ..output import json_text
 from ..paths import default_templates_dir
@@ -48,14 +49,15 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
     """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
-    context = build_context(analysis, mix, history=history)
-    if fmt == "json":
-        return json_text(report_json(analysis, mix, context)).encode()
-    if fmt == "md":
-        return _render(analysis, "report.md.j2", context, markdown=True).encode()
-    from .charts import report_charts  # matplotlib is only needed for the pictures
+    with gc_paused():  # rendering allocates a great deal; the collector kept rescanning the whole analysis
+        context = build_context(analysis, mix, history=history)
+        if fmt == "json":
+            return json_text(report_json(analysis, mix, context)).encode()
+        if fmt == "md":
+            return _render(analysis, "report.md.j2", context, markdown=True).encode()
+        from .charts import report_charts  # matplotlib is only needed for the pictures
 
-    html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context)}, markdown=False)
+        html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context)}, markdown=False)
     return html.encode() if fmt == "html" else html_to_pdf(html)
 
 
