@@ -550,7 +550,7 @@ class _Prober:
         facts = {(f.fields["goal"], f.fields["target"]): f for f in self.today if f.type == "goal_target"}
         reading = reads_of(self.analysis.compiled, rule, "goal_target")
         from_delivery = [name for name in reading if name in DELIVERY_FIELDS]
-        seen_as: dict[int, tuple] = {}  # what the rule reads of a delivery, per delivery (targets share them)
+        seen_as: dict[Delivery, tuple] = {}  # what the rule reads of each delivery (targets share them)
         probes: dict[tuple, tuple[Fact, Delivery]] = {}
         owners: list[tuple[str, tuple[str, str, float], str, tuple]] = []
         for goal, keys in self.goal_targets.items():
@@ -561,9 +561,9 @@ class _Prober:
                 kept = tuple(fact.key if name == "k" else fact.fields.get(name)
                              for name in reading if name not in DELIVERY_FIELDS)
                 for delivery in self.targets[key].in_time:
-                    read = seen_as.get(id(delivery))
+                    read = seen_as.get(delivery)
                     if read is None:
-                        read = seen_as[id(delivery)] = tuple(_delivery_fields(delivery)[name] for name in from_delivery)
+                        read = seen_as[delivery] = tuple(_delivery_fields(delivery)[name] for name in from_delivery)
                     sig = (goal, kept, read)
                     probes.setdefault(sig, (fact, delivery))
                     owners.append((goal, key, delivery.service, sig))
