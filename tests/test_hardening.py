@@ -94,7 +94,10 @@ def test_a_shared_budget_grows_per_render_but_one_render_cannot_multiply_it() ->
     render_under(budget, sixty, {})  # within the floor
     with pytest.raises(LimitError, match="more than 100 characters"):
         render_under(budget, sixty, {})  # 120 written, 2 × 50 granted
-    assert render_under(Budget(floor), forty, {}) and render_under(Budget(floor), forty, {})  # without 'each': fixed
+    fixed = Budget(floor)  # without 'each' the caps stay where they are
+    render_under(fixed, forty, {}), render_under(fixed, forty, {})
+    with pytest.raises(LimitError, match="more than 100 characters"):
+        render_under(fixed, forty, {})
 
 
 # --------------------------------------------------------------------------- ``matches`` against re.fullmatch

@@ -69,6 +69,8 @@ def test_rule_paths_from_the_command_line_are_read_alone_unless_they_extend(tmp_
     overlay = CliRunner().invoke(app, ["rules", "test", str(copy / "tighter.yaml")])  # its sibling rules/ is not read
     assert overlay.exit_code == 0, overlay.output
     assert {line.split()[1] for line in overlay.output.splitlines() if line.startswith("ok")} == {"BAL001"}
+    missing = CliRunner().invoke(app, ["rules", "test", str(copy / "nowhere")])
+    assert missing.exit_code == 2 and f"{copy / 'nowhere'}: rule path 'nowhere' does not exist" in missing.stderr
 
 
 def test_rules_check_fails_on_a_dangling_docs_reference(tmp_path) -> None:
