@@ -15,6 +15,16 @@ from pmorules.knowledge import KnowledgeBase, load_workspace
 from pmorules.mix import MixResult, recommend
 from pmorules.report import render_report
 
+@pytest.fixture(autouse=True, scope="session")
+def _template_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory):
+    """Compiled report templates are kept in a folder of the test session, not in the user's cache
+    (the ``pmorules`` subprocesses of the tests inherit it)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("PMORULES_CACHE_DIR", str(tmp_path_factory.mktemp("pmorules-cache")))
+    yield
+    patch.undo()
+
+
 _MIXES: dict[int, tuple[Analysis, MixResult, History | None]] = {}
 
 

@@ -37,6 +37,7 @@ from ..output import json_text
 from ..paths import default_templates_dir
 from ..text import make_environment, markdown_text, num, printable
 from .context import build_context
+from .template_cache import template_cache
 
 FORMATS = ("html", "md", "json", "pdf")
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
@@ -142,6 +143,7 @@ def environment(dirs: list[TemplateDir], markdown: bool) -> SandboxedEnvironment
     options: dict[str, Any] = {"finalize": _md_finalize if markdown else _html_finalize}
     env = make_environment(
         loader=_FolderLoader(dirs),
+        bytecode_cache=template_cache(default_templates_dir()),
         autoescape=select_autoescape(["html", "html.j2"], default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -1,0 +1,158 @@
+"""The cache of compiled built-in templates: same bytes as compiling, never in the way, never trusted blindly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment
+
+from conftest import context_of, report_of, write_files
+from pmorules.analysis import analyze
+from pmorules.paths import default_templates_dir
+from pmorules.report import render
+from pmorules.report.template_cache import BuiltinTemplateCache, cache_folder, template_cache
+from pmorules.text import LimitError, Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = dt.date(2026, 11, 25)
+
+
+@pytest.fixture(scope="module")
+def example():
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        yield analyze("knowledge/example", AS_OF)
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the templates Jinja compiles from source from now on."""
+    names: list[str] = []
+    original = Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if name is not None:  # a rule text compiled from a string has no name
+            names.append(name)
+        return original(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    return names
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache folder for this test."""
+    monkeypatch.setenv("PMORULES_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def entries(folder: Path) -> list[Path]:
+    return sorted(p for p in (folder / "templates").glob("*") if not p.name.startswith("."))
+
+
+def test_a_second_report_loads_every_template_and_writes_the_same_bytes(example, folder, compiles):
+    first = _report(example, "md")
+    compiled = list(compiles)
+    assert "report.md.j2" in compiled and len(compiled) >= 5
+    assert len(entries(folder)) == len(set(compiled))
+    compiles.clear()
+    assert _report(example, "md") == first
+    assert compiles == []  # every template came from the cache
+    assert stat.S_IMODE(os.stat(folder / "templates").st_mode) == 0o700
+
+
+def test_cached_and_compiled_templates_render_the_same_html(example, folder, monkeypatch):
+    cached = [_report(example, "html") for _ in range(2)]
+    monkeypatch.setenv("PMORULES_CACHE_DIR", "")
+    assert _report(example, "html") == cached[0] == cached[1]
+
+
+def test_a_damaged_or_foreign_entry_is_compiled_again_and_replaced(example, folder, compiles):
+    expected = _report(example, "md")
+    damaged = entries(folder)
+    damaged[0].write_bytes(b"garbage")
+    damaged[1].write_bytes(damaged[1].read_bytes()[:40])  # the header, cut short
+    damaged[2].write_bytes(b"pmorules template 0000\n" + damaged[2].read_bytes().split(b"\n", 1)[1])  # other source
+    compiles.clear()
+    assert _report(example, "md") == expected
+    assert len(compiles) == 3
+    compiles.clear()
+    _report(example, "md")
+    assert compiles == []  # rewritten whole
+
+
+def test_code_compiled_by_another_generator_is_not_loaded(folder, compiles):
+    dirs = [(default_templates_dir(), "templates", default_templates_dir())]
+    render.environment(dirs, markdown=True).get_template("report.md.j2")
+    old = BuiltinTemplateCache(folder, default_templates_dir())
+    old.fingerprint = b"the code generator of another version"
+    compiles.clear()
+    env = render.environment(dirs, markdown=True)
+    env.bytecode_cache = old
+    env.get_template("report.md.j2")
+    assert "report.md.j2" in compiles
+
+
+def test_cached_code_still_keeps_the_render_budget(example, folder):
+    _report(example, "md")  # fills the cache
+    dirs = [(default_templates_dir(), "templates", default_templates_dir())]
+    env = render.environment(dirs, markdown=True)
+    env.limits = Limits(operations=50, output=1_000_000, built=10_000_000, seconds=10)
+    with pytest.raises(LimitError, match="loop steps, calls and filters"):
+        env.get_template("report.md.j2").render(context_of(example))
+
+
+def test_a_folder_others_can_write_to_is_not_used(example, folder, compiles):
+    (folder / "templates").mkdir(parents=True)
+    os.chmod(folder / "templates", 0o777)
+    _report(example, "md")
+    assert entries(folder) == []
+    compiles.clear()
+    _report(example, "md")
+    assert "report.md.j2" in compiles
+
+
+def test_a_file_where_the_folder_should_be_only_means_compiling(example, folder):
+    folder.write_text("not a folder")
+    expected = report_of(example, "md")
+    assert _report(example, "md") == expected
+    assert folder.read_text() == "not a folder"
+
+
+def test_an_organisations_templates_are_not_kept(tmp_path, folder, compiles):
+    ws = write_files(tmp_path / "ws", {
+        "knowledge.yaml": "services: [{id: s1, name: Reporting, catalogue: S01}]\n",
+        "templates/report.md.j2": "{% extends 'base.md.j2' %}{% block heading %}Our own report{% endblock %}\n",
+    })
+    analysis = analyze(str(ws), AS_OF)
+    text = _report(analysis, "md").decode()
+    assert text.startswith("# Our own report: ")
+    kept = len(entries(folder))
+    assert kept and kept == len(set(compiles)) - 1  # all but the organisation's report.md.j2
+
+
+def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("PMORULES_CACHE_DIR", "")
+    assert cache_folder() is None and template_cache(default_templates_dir()) is None
+    monkeypatch.delenv("PMORULES_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_folder() == tmp_path / "xdg" / "pmorules"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_folder() == tmp_path / "home" / ".cache" / "pmorules"
+
+
+def _report(analysis, fmt: str) -> bytes:
+    """The report as ``pmorules report`` renders it, its mix and history computed before any compile is counted."""
+    from conftest import _MIXES
+
+    report_of(analysis, "json")
+    _, mix, history = _MIXES[id(analysis)]
+    return render.render_report(analysis, mix, fmt, history=history)
