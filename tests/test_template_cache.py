@@ -88,6 +88,19 @@ def test_a_damaged_or_foreign_entry_is_compiled_again_and_replaced(example, fold
     assert compiles == []  # rewritten whole
 
 
+def test_an_entry_that_is_not_a_regular_file_is_not_read(example, folder, compiles):
+    expected = _report(example, "md")
+    kept = entries(folder)
+    kept[0].unlink()
+    kept[0].symlink_to("/dev/zero")
+    kept[1].unlink()
+    os.mkfifo(kept[1])  # opened without blocking, then refused
+    compiles.clear()
+    assert _report(example, "md") == expected
+    assert len(compiles) == 2
+    assert not kept[0].is_symlink() and kept[1].is_file()  # replaced by entries, /dev/zero untouched
+
+
 def test_code_compiled_by_another_generator_is_not_loaded(folder, compiles):
     dirs = [(default_templates_dir(), "templates", default_templates_dir())]
     render.environment(dirs, markdown=True).get_template("report.md.j2")

@@ -78,7 +78,7 @@ class BuiltinTemplateCache(BytecodeCache):
         if not bucket.key or not self._trusted():
             return
         try:
-            data = (self.folder / bucket.key).read_bytes()
+            data = _read_entry(self.folder / bucket.key)
             header = self._header(bucket)
             if data.startswith(header):  # else: compiled from another source, or not an entry
                 bucket.code = marshal.loads(data[len(header):])
@@ -116,6 +116,19 @@ class BuiltinTemplateCache(BytecodeCache):
             if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
                 return False
         return True
+
+
+_MAX_ENTRY = 16 * 2**20  # the largest built-in template compiles to about 100 kB
+
+
+def _read_entry(path: Path) -> bytes:
+    """An entry's bytes, if it is a regular file of sensible size (not a symlink, a FIFO or a device)."""
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(handle, "rb") as entry:
+        info = os.fstat(entry.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_ENTRY:
+            return b""
+        return entry.read(_MAX_ENTRY)
 
 
 def template_cache(builtin: Path) -> BuiltinTemplateCache | None:
