@@ -368,6 +368,7 @@ def _gains(before: Analysis, after: Analysis, problem: Problem, changes: list[Ch
             for number, cover in enumerate(targets):
                 for delivery in cover.in_time:
                     touching.setdefault(delivery.service, set()).add((goal, number))
+    values: dict[tuple[str, int], tuple[dict[str, float], float]] = {}  # each target after: deliveries, adherence
     for change in changes:
         if change.kind == "changed":
             continue
@@ -376,16 +377,18 @@ def _gains(before: Analysis, after: Analysis, problem: Problem, changes: list[Ch
         for goal, number in sorted(touching.get(sid, ())):
             covers = after.facts.covers[goal]
             cover = covers[number]
-            values = {d.service: d.value for d in cover.in_time}
-            undone = dict(values)
+            if (goal, number) not in values:
+                delivered = {d.service: d.value for d in cover.in_time}
+                values[goal, number] = delivered, target_adherence(delivered.values(), redundancy)
+            delivered, adherence = values[goal, number]
+            undone = dict(delivered)
             old = today.get((goal, cover.target), {})
             if change.kind == "added":
                 undone.pop(sid, None)
             elif sid in old:
                 undone[sid] = old[sid]
-            if undone != values:
-                lost[goal] = lost.get(goal, 0.0) + (target_adherence(values.values(), redundancy)
-                                                    - target_adherence(undone.values(), redundancy)) / len(covers)
+            if undone != delivered:
+                lost[goal] = lost.get(goal, 0.0) + (adherence - target_adherence(undone.values(), redundancy)) / len(covers)
         change.goals = tuple((goal, gain) for goal, gain in sorted(lost.items()) if gain > 5e-5)
 
 
