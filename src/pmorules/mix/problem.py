@@ -550,8 +550,8 @@ class _Prober:
         facts = {(f.fields["goal"], f.fields["target"]): f for f in self.today if f.type == "goal_target"}
         reading = reads_of(self.analysis.compiled, rule, "goal_target")
         from_delivery = [name for name in reading if name in DELIVERY_FIELDS]
-        seen_as: dict[Delivery, tuple] = {}  # what the rule reads of each delivery (targets share them)
-        probes: dict[tuple, tuple[Fact, Delivery]] = {}
+        seen_as: dict[Delivery, tuple[tuple, dict]] = {}  # each delivery's fields, and what the rule reads of them
+        probes: dict[tuple, tuple[Fact, dict]] = {}
         owners: list[tuple[str, tuple[str, str, float], str, tuple]] = []
         for goal, keys in self.goal_targets.items():
             for key in keys:
@@ -561,13 +561,15 @@ class _Prober:
                 kept = tuple(fact.key if name == "k" else fact.fields.get(name)
                              for name in reading if name not in DELIVERY_FIELDS)
                 for delivery in self.targets[key].in_time:
-                    read = seen_as.get(delivery)
-                    if read is None:
-                        read = seen_as[delivery] = tuple(_delivery_fields(delivery)[name] for name in from_delivery)
-                    sig = (goal, kept, read)
-                    probes.setdefault(sig, (fact, delivery))
+                    seen = seen_as.get(delivery)  # targets share deliveries
+                    if seen is None:
+                        fields = _delivery_fields(delivery)
+                        seen = seen_as[delivery] = tuple(fields[name] for name in from_delivery), fields
+                    sig = (goal, kept, seen[0])
+                    if sig not in probes:
+                        probes[sig] = fact, seen[1]
                     owners.append((goal, key, delivery.service, sig))
-        facts_probed = [variant(fact, **_delivery_fields(delivery)) for fact, delivery in probes.values()]
+        facts_probed = [variant(fact, **fields) for fact, fields in probes.values()]
         hits = dict(zip(probes, self.run(rule, facts_probed)))
         eligible: dict[tuple[str, tuple[str, str, float]], set[str]] = {}
         for goal, key, vid, sig in owners:
