@@ -2,7 +2,8 @@
 
 1. The bundled example as a user runs it: fresh ``pmorules analyze`` and ``pmorules report`` processes
    (Markdown and HTML), best and median wall time of several runs, and the ratio report / analyze; the
-   report also without the cache of compiled templates (as on its very first run).
+   report also "uncached": without the cache of compiled templates, as on its very first run. The commands
+   run in turn, round after round, so a machine whose speed drifts moves them alike.
    The report analyses once, recommends a mix once (the optimiser verifies its answer with the full
    rulebook), judges each past review once, and draws two charts for HTML.
 2. Where the report's time goes, in one warm process: analysis, past reviews, mix, Markdown, HTML.
@@ -60,19 +61,12 @@ print(json.dumps(best))
 """
 
 
-def wall(args: list[str], runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
-    """Wall and CPU times of ``runs`` fresh ``pmorules`` processes (after one warm-up, which leaves the
-    compiled modules and templates that an installed pmorules has from its second run on). CPU time varies
-    less than wall time on a shared machine."""
-    times, cpu = [], []
-    for run in range(runs + 1):
-        start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([sys.executable, "-m", "pmorules", *args], cwd=ROOT, check=True, capture_output=True, env=env)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if run:
-            times.append(time.perf_counter() - start)
-            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return times, cpu
+def timed_run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU time of one fresh ``pmorules`` process (CPU time varies less on a shared machine)."""
+    start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-m", "pmorules", *args], cwd=ROOT, check=True, capture_output=True, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter() - start, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def phases(workspace: str, runs: int) -> dict[str, float]:
@@ -82,18 +76,28 @@ def phases(workspace: str, runs: int) -> dict[str, float]:
 
 
 def compare(workspace: str, runs: int, out: Path) -> None:
+    """The commands in turn, ``runs`` rounds after a warm-up round (which leaves the compiled modules and
+    templates an installed pmorules has from its second run on): a machine that slows down or speeds up
+    during the benchmark then moves every command alike, and the ratios stay fair."""
     # as installed: pip writes compiled modules at install time, so the children may write them too
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PMORULES_CACHE_DIR": str(out / "cache")}
-    analyze = wall(["analyze", workspace, "--as-of", AS_OF], runs, env)
-    rows = [("analyze", analyze)]
+    commands = {"analyze": (["analyze", workspace, "--as-of", AS_OF], env)}
     for fmt in ("md", "html"):
         report = ["report", workspace, "--as-of", AS_OF, "-o", str(out / f"r.{fmt}")]
-        rows.append((f"report ({fmt})", wall(report, runs, env)))
-        rows.append(("  no tmpl cache", wall(report, runs, env | {"PMORULES_CACHE_DIR": ""})))
+        commands[f"report ({fmt})"] = (report, env)
+        commands[f"  {fmt} uncached"] = (report, env | {"PMORULES_CACHE_DIR": ""})
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for run in range(runs + 1):
+        for name, (args, environment) in commands.items():
+            measured = timed_run(args, environment)
+            if run:
+                times[name].append(measured)
+    base_wall, base_cpu = min(w for w, _ in times["analyze"]), min(c for _, c in times["analyze"])
     print(f"{'command':<16} {'best s':>7} {'median s':>9} {'best / analyze':>15} {'CPU s':>6} {'CPU / analyze':>14}")
-    for name, (times, cpu) in rows:
-        print(f"{name:<16} {min(times):>7.2f} {statistics.median(times):>9.2f} {min(times) / min(analyze[0]):>15.2f}"
-              f" {min(cpu):>6.2f} {min(cpu) / min(analyze[1]):>14.2f}")
+    for name, measured in times.items():
+        wall, cpu = [w for w, _ in measured], [c for _, c in measured]
+        print(f"{name:<16} {min(wall):>7.2f} {statistics.median(wall):>9.2f} {min(wall) / base_wall:>15.2f}"
+              f" {min(cpu):>6.2f} {min(cpu) / base_cpu:>14.2f}")
 
 
 def main() -> None:
