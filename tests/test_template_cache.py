@@ -160,6 +160,8 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache_folder() == tmp_path / "home" / ".cache" / "pmorules"
+    monkeypatch.setenv("HOME", "not/absolute")
+    assert cache_folder() is None  # never a cache folder in whatever the current folder is
 
 
 def _report(analysis, fmt: str) -> bytes:

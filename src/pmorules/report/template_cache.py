@@ -35,14 +35,18 @@ _ENV = "PMORULES_CACHE_DIR"
 
 
 def cache_folder() -> Path | None:
-    """The user's cache folder for pmorules, or None when ``PMORULES_CACHE_DIR`` is set empty."""
+    """The user's cache folder for pmorules, or None when ``PMORULES_CACHE_DIR`` is set empty (or there is no
+    home folder to keep it in)."""
     chosen = os.environ.get(_ENV)
     if chosen is not None:
         return Path(chosen) if chosen else None
     if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
         return Path(os.environ["LOCALAPPDATA"]) / "pmorules" / "cache"
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "pmorules"
+    if os.path.isabs(xdg):
+        return Path(xdg) / "pmorules"
+    home = os.path.expanduser("~")
+    return Path(home) / ".cache" / "pmorules" if os.path.isabs(home) else None  # no home: no cache, not one in cwd
 
 
 @functools.cache
