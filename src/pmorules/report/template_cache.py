@@ -122,7 +122,7 @@ class BuiltinTemplateCache(BytecodeCache):
         return True
 
 
-_MAX_ENTRY = 16 * 2**20  # the largest built-in template compiles to about 100 kB
+_MAX_ENTRY = 16 * 2**20  # the largest built-in template compiles to about 50 kB
 
 
 def _read_entry(path: Path) -> bytes:
