@@ -41,8 +41,8 @@ import argparse
 import datetime as dt
 import gc
 import json
-import random
 import os
+import random
 import statistics
 import subprocess
 import sys
