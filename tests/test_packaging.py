@@ -114,3 +114,17 @@ def test_example_workspace_is_bundled(unpacked_wheel: Path, tmp_path: Path) -> N
     result = _run(["-c", code], unpacked_wheel, tmp_path)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 0
+
+
+def test_no_file_points_outside_the_repository() -> None:
+    """Code, rules, docs and cases rely on what the repository holds: none names a file of the machine it was
+    written on (the design notes it relies on are under docs/, in its own words)."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    outside = []
+    for name in filter(None, tracked.decode().split("\0")):
+        path = ROOT / name
+        if not path.is_file() or path.suffix in {".xlsx", ".png", ".pdf"} or path == Path(__file__).resolve():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        outside += [f"{name}: {marker}" for marker in ("/work/", "shared/docs") if marker in text]
+    assert outside == []
