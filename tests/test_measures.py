@@ -10,7 +10,8 @@ import datetime as dt
 from pathlib import Path
 
 from pmorules.knowledge import load_workspace
-from pmorules.measures import Conventions, Deliveries, Delivery, group_shares, share_of, target_adherence, term_shares
+from pmorules.measures import (Conventions, Deliveries, Delivery, builds_lasting, group_shares, share_of, target_adherence,
+                               term_shares)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "knowledge" / "example"
 
@@ -59,3 +60,18 @@ def test_group_shares_in_one_pass_agree_with_one_share_at_a_time() -> None:
     assert math.isclose(sum(by_months.values()), 1.0)
     assert term_shares(services) == {t: share_of(services, lambda s, t=t: s.term == t) for t in ("short", "medium", "long")}
     assert term_shares([]) == {"short": 0.0, "medium": 0.0, "long": 0.0}
+
+
+def test_lasting_capability_is_long_term_work_or_capability_work_whatever_its_horizon() -> None:
+    """Tacoma's coaching and training, rated to pay off within 12 months (medium term), still build lasting
+    capability; a medium-term method service does not; a long-term culture programme does."""
+    ws = Path(__file__).resolve().parent / "cases" / "tacoma-public-schools-epmo-2018" / "ws"
+    kb = load_workspace(ws, dt.date(2018, 10, 30))
+    services = kb.services
+    assert services["coaching"].term == "medium" and builds_lasting(services["coaching"])
+    assert services["training"].term == "medium" and builds_lasting(services["training"])
+    assert services["method"].term == "medium" and not builds_lasting(services["method"])
+    assert services["improvement-culture"].term == "long" and builds_lasting(services["improvement-culture"])
+    assert not builds_lasting(services["initiative-pm"])
+    active = [s for s in services.values() if s.active]
+    assert math.isclose(share_of(active, builds_lasting), (12 + 8 + 7) / 97)

@@ -21,7 +21,7 @@ import networkx as nx
 import pytest
 
 from pmorules.analysis import analyze
-from pmorules.measures import imposes, is_quick, target_adherence
+from pmorules.measures import builds_lasting, imposes, is_quick, target_adherence
 from pmorules.mix import recommend
 from pmorules.mix.problem import split_vid
 
@@ -146,6 +146,8 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
                 service = replace(chosen[cid], approach=approach[cid])
                 if term == "control":
                     return imposes(service)
+                if term == "lasting":
+                    return builds_lasting(service)
                 return is_quick(service, problem.horizons) if term == "quick" else service.term == term
             part = sum(s.effort for cid, s in chosen.items() if counts(cid))
             margin = 1e-6 if c.strict else 0.0

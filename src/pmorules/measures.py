@@ -68,6 +68,12 @@ def quick_share(services: list[Service], horizons: Horizons) -> float:
     return share_of(services, lambda s: is_quick(s, horizons))
 
 
+def builds_lasting(service: Service) -> bool:
+    """Whether it builds lasting capability: long-term by nature, or tagged ``capability`` (coaching, training,
+    culture) whatever its horizon, since a workspace may rate such a service's first value within a year."""
+    return service.term == "long" or "capability" in service.tags
+
+
 def imposes(service: Service) -> bool:
     """Whether it controls: tagged control, or delivered in an approach that imposes (directive, controlling)."""
     return "control" in service.tags or service.approach in IMPOSING_APPROACHES

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..knowledge.resolve import months_between
-from ..measures import imposes, is_quick, quick_share, share_of, term_shares, value_gap
+from ..measures import builds_lasting, imposes, is_quick, quick_share, share_of, term_shares, value_gap
 from ..vocabulary import TERMS
 from .base import Fact, fact_type
 from .derivation import Derivation
@@ -19,6 +19,8 @@ DEFAULT_TAGS = ("capability", "control", "delivery", "firefighting", "reporting"
     "share_short": (float, "effort share of short-term services (by when each first pays off after it starts)"),
     "share_medium": (float, "effort share of medium-term services"),
     "share_long": (float, "effort share of long-term services"),
+    "share_lasting": (float, "effort share of services that build lasting capability: long-term, or tagged capability "
+                             "whatever their horizon"),
     "share_quick": (float, "effort share of services whose value is perceived within the short horizon from today "
                            "(value already perceived counts)"),
     "total_effort": (float, "summed effort of the active services"),
@@ -45,7 +47,7 @@ def mix_facts(d: Derivation) -> Iterator[Fact]:
     fields: dict[str, Any] = {
         "services": len(active),
         "share_short": shares["short"], "share_medium": shares["medium"], "share_long": shares["long"],
-        "share_quick": quick_share(active, kb.horizons),
+        "share_quick": quick_share(active, kb.horizons), "share_lasting": share_of(active, builds_lasting),
         "total_effort": total, "capacity": org.capacity, "load": total / org.capacity,
         "goals": len(kb.goals), "control_share": share_of(active, imposes),
         "short_max_months": kb.horizons.short_max_months, "medium_max_months": kb.horizons.medium_max_months,

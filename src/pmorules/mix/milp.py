@@ -18,7 +18,7 @@ import highspy
 import networkx as nx
 import numpy as np
 
-from ..measures import imposes, is_quick
+from ..measures import builds_lasting, imposes, is_quick
 from .problem import (
     CAPACITY,
     CORE,
@@ -302,7 +302,8 @@ class _Builder:
         for cid, candidate in self.p.candidates.items():
             base = candidate.service
             if term != "control":
-                counted = is_quick(base, self.p.horizons) if term == "quick" else base.term == term
+                counted = (is_quick(base, self.p.horizons) if term == "quick" else builds_lasting(base) if term == "lasting"
+                           else base.term == term)
                 if counted:
                     for index, size in enumerate(candidate.sizes):
                         _add(part, prog.size(cid, index), size.service.effort)

@@ -19,7 +19,7 @@ from ..analysis import Analysis, reanalyze
 from ..findings import Finding
 from ..gcpause import gc_paused
 from ..knowledge import KnowledgeBase, Service
-from ..measures import imposes, is_quick, target_adherence
+from ..measures import builds_lasting, imposes, is_quick, target_adherence
 from ..vocabulary import LEVEL_ORDER
 from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
@@ -312,6 +312,7 @@ def _of_service(changes: list[Change], finding: Finding) -> list[Change]:
 SHARE_PARTS = {  # the mix fact's share fields, and which services each counts (measures.py defines each)
     "share_short": lambda s, h: s.term == "short", "share_medium": lambda s, h: s.term == "medium",
     "share_long": lambda s, h: s.term == "long", "share_quick": is_quick, "control_share": lambda s, h: imposes(s),
+    "share_lasting": lambda s, h: builds_lasting(s),
 }
 
 

@@ -194,8 +194,9 @@ class Bound(Strict):
         return [] if self.param is None else [self.param] if isinstance(self.param, str) else list(self.param)
 
 
-# A term; quick: perceived within the short horizon from today; control: tagged control or run in an imposing approach.
-ShareOf = Union[Term, Literal["quick", "control"]]
+# A term; quick: perceived within the short horizon from today; control: tagged control or run in an imposing approach;
+# lasting: builds lasting capability (long-term, or tagged capability).
+ShareOf = Union[Term, Literal["quick", "control", "lasting"]]
 
 
 class ShareMin(Bound):
