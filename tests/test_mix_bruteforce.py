@@ -38,6 +38,7 @@ def _yaml_list(items: list[str]) -> str:
 def random_workspace(root: Path, seed: int, size: int) -> Path:
     """A valid workspace of ``size`` services (some retired) with the catalogue switched off."""
     rng = random.Random(seed)
+    tagging = random.Random(-1 - seed)  # its own stream: the instances are the same with or without tags
     ids = [f"s{i}" for i in range(size)]
     lines = ["clients:", "  - {id: c1, weight: 1.0}", "  - {id: c2, weight: 0.5}", "services:"]
     for sid in ids:
@@ -54,6 +55,8 @@ def random_workspace(root: Path, seed: int, size: int) -> Path:
             lines.append(f"    running_months: {rng.choice([1, 6, 24])}")
         if rng.random() < 0.8:
             lines.append(f"    approach: {rng.choice(APPROACHES)}")
+        if tagging.random() < 0.25:  # builds lasting capability whatever its term (BAL004's share)
+            lines.append("    tags: [capability]")
         lines.append(f"    outcomes: {_yaml_list(rng.sample(OUTCOMES, rng.randint(0, 3)))}")
         others = [o for o in ids if o != sid]
         deps = [f"{{service: {d}, kind: {rng.choice(['hard', 'soft', 'soft'])}}}" for d in rng.sample(others, rng.choice([0, 0, 1, 2]))]

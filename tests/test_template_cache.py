@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import context_of, report_of, write_files
 from pmorules.analysis import analyze
 from pmorules.paths import default_templates_dir
 from pmorules.report import render
+from pmorules.report import template_cache as template_cache_module
 from pmorules.report.template_cache import BuiltinTemplateCache, cache_folder, template_cache
 from pmorules.text import LimitError, Limits
 
@@ -88,45 +90,67 @@ def test_a_damaged_or_foreign_entry_is_compiled_again_and_replaced(example, fold
     assert compiles == []  # rewritten whole
 
 
-def test_an_entry_that_is_not_a_regular_file_is_not_read(example, folder, compiles):
+def test_an_entry_that_is_not_a_regular_file_is_not_read(example, folder, compiles, tmp_path):
     expected = _report(example, "md")
     kept = entries(folder)
+    good = tmp_path / "a valid entry"
+    good.write_bytes(kept[0].read_bytes())
     kept[0].unlink()
-    kept[0].symlink_to("/dev/zero")
+    kept[0].symlink_to(good)  # a symlink to a valid entry: not followed
     kept[1].unlink()
-    os.mkfifo(kept[1])  # opened without blocking, then refused
+    kept[1].symlink_to("/dev/zero")
+    kept[2].unlink()
+    os.mkfifo(kept[2])  # opened without blocking, then refused
     compiles.clear()
     assert _report(example, "md") == expected
-    assert len(compiles) == 2
-    assert not kept[0].is_symlink() and kept[1].is_file()  # replaced by entries, /dev/zero untouched
+    assert len(compiles) == 3
+    assert not any(p.is_symlink() for p in kept) and kept[2].is_file()  # replaced by entries, targets untouched
 
 
-def test_code_compiled_by_another_generator_is_not_loaded(folder, compiles):
+def test_code_compiled_by_another_generator_or_for_another_format_is_not_loaded(folder, compiles, tmp_path):
     dirs = [(default_templates_dir(), "templates", default_templates_dir())]
     render.environment(dirs, markdown=True).get_template("report.md.j2")
-    old = BuiltinTemplateCache(folder, default_templates_dir())
-    old.fingerprint = b"the code generator of another version"
     compiles.clear()
-    env = render.environment(dirs, markdown=True)
-    env.bytecode_cache = old
-    env.get_template("report.md.j2")
-    assert "report.md.j2" in compiles
+    for other in (BuiltinTemplateCache(folder, default_templates_dir(), "md", b"the generator of another version"),
+                  BuiltinTemplateCache(folder, default_templates_dir(), "html", template_cache_module._FINGERPRINT)):
+        env = render.environment(dirs, markdown=True)
+        env.bytecode_cache = other
+        env.get_template("report.md.j2")
+    assert compiles.count("report.md.j2") == 2
 
 
-def test_cached_code_still_keeps_the_render_budget(example, folder):
+def test_the_generator_fingerprint_follows_the_code_generator_source(tmp_path):
+    text_py, render_py = Path(template_cache_module.text.__file__), Path(render.__file__)
+    assert template_cache_module.generator_fingerprint([text_py, render_py]) == template_cache_module._FINGERPRINT
+    edited = tmp_path / "text.py"
+    edited.write_bytes(text_py.read_bytes() + b"\n# one more line\n")
+    assert template_cache_module.generator_fingerprint([edited, render_py]) != template_cache_module._FINGERPRINT
+    assert template_cache_module.generator_fingerprint([tmp_path / "missing.py", render_py]) is None
+
+
+def test_cached_code_still_keeps_the_render_budget(example, folder, compiles):
+    """The output budget is enforced only by the checks the bounded code generator writes into the code."""
     _report(example, "md")  # fills the cache
+    context = context_of(example)
+    compiles.clear()
     dirs = [(default_templates_dir(), "templates", default_templates_dir())]
     env = render.environment(dirs, markdown=True)
-    env.limits = Limits(operations=50, output=1_000_000, built=10_000_000, seconds=10)
-    with pytest.raises(LimitError, match="loop steps, calls and filters"):
-        env.get_template("report.md.j2").render(context_of(example))
+    env.limits = Limits(operations=5_000_000, output=100, built=10_000_000, seconds=10)
+    with pytest.raises(LimitError, match="writes more than 100 characters"):
+        env.get_template("report.md.j2").render(context)
+    assert compiles == []  # the code came from the cache
 
 
 def test_a_folder_others_can_write_to_is_not_used(example, folder, compiles):
-    (folder / "templates").mkdir(parents=True)
-    os.chmod(folder / "templates", 0o777)
     _report(example, "md")
-    assert entries(folder) == []
+    kept = {p: p.stat().st_ino for p in entries(folder)}  # a written entry replaces the file: a new inode
+    os.chmod(folder / "templates", 0o777)  # someone else could have put code here
+    compiles.clear()
+    _report(example, "md")
+    assert "report.md.j2" in compiles  # nothing loaded
+    assert {p: p.stat().st_ino for p in entries(folder)} == kept  # nothing written
+    os.chmod(folder / "templates", 0o700)
+    os.chmod(folder, 0o777)  # nor when the folder above it is open
     compiles.clear()
     _report(example, "md")
     assert "report.md.j2" in compiles
@@ -153,7 +177,7 @@ def test_an_organisations_templates_are_not_kept(tmp_path, folder, compiles):
 
 def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PMORULES_CACHE_DIR", "")
-    assert cache_folder() is None and template_cache(default_templates_dir()) is None
+    assert cache_folder() is None and template_cache(default_templates_dir(), "md") is None
     monkeypatch.delenv("PMORULES_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_folder() == tmp_path / "xdg" / "pmorules"
@@ -162,6 +186,24 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     assert cache_folder() == tmp_path / "home" / ".cache" / "pmorules"
     monkeypatch.setenv("HOME", "not/absolute")
     assert cache_folder() is None  # never a cache folder in whatever the current folder is
+    monkeypatch.setenv("PMORULES_CACHE_DIR", "relative/cache")
+    assert cache_folder() is None
+    monkeypatch.setenv("PMORULES_CACHE_DIR", str(tmp_path / "given"))
+    assert cache_folder() == tmp_path / "given"
+
+
+def test_entries_of_other_versions_unused_for_a_month_are_removed(example, folder, compiles):
+    (folder / "templates").mkdir(parents=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    old, recent, stray = (folder / "templates" / name for name in ("0123456789abcdef-old", "0123456789abcdef-new", ".x.tmp"))
+    for path in (old, recent, stray):
+        path.write_bytes(b"an entry of another version")
+    month_ago = time.time() - 31 * 24 * 3600
+    os.utime(old, (month_ago, month_ago))
+    os.utime(stray, (month_ago, month_ago))
+    _report(example, "md")
+    assert not old.exists() and not stray.exists() and recent.exists()
+    assert len(entries(folder)) == len(set(compiles)) + 1
 
 
 def _report(analysis, fmt: str) -> bytes:

@@ -143,7 +143,7 @@ def environment(dirs: list[TemplateDir], markdown: bool) -> SandboxedEnvironment
     options: dict[str, Any] = {"finalize": _md_finalize if markdown else _html_finalize}
     env = make_environment(
         loader=_FolderLoader(dirs),
-        bytecode_cache=template_cache(default_templates_dir()),
+        bytecode_cache=template_cache(default_templates_dir(), "md" if markdown else "html"),
         autoescape=select_autoescape(["html", "html.j2"], default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -9,20 +9,23 @@ a folder it cannot create or write, an entry from another version, a damaged ent
 Where: ``PMORULES_CACHE_DIR`` (an empty value turns the cache off), else ``$XDG_CACHE_HOME/pmorules``, else
 ``~/.cache/pmorules`` (``%LOCALAPPDATA%\\pmorules\\cache`` on Windows). Entries are code, so the folder is
 used only when it belongs to the user and no one else can write to it (the trust Python gives
-``__pycache__``). An entry is keyed by the template's name, the Jinja and Python versions and the source of
-the code generator (the budget checks of text.py and the environment of render.py): a changed generator
-never runs code compiled by the old one. Each entry is checked against its template's source before use.
+``__pycache__``; on a system without user ids, only the default folder is used). An entry is keyed by the
+template's name, the report format (Jinja folds constant output through the format's escaping when it
+compiles), the Jinja and Python versions and the source of the code generator as imported (the budget
+checks of text.py and the environment of render.py): a changed generator never runs code compiled by the
+old one. Each entry is checked against its template's source before use. Entries of other versions that
+have not been used for 30 days are removed when a new entry is written.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import marshal
 import os
 import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import jinja2
@@ -34,12 +37,8 @@ from .. import text
 _ENV = "PMORULES_CACHE_DIR"
 
 
-def cache_folder() -> Path | None:
-    """The user's cache folder for pmorules, or None when ``PMORULES_CACHE_DIR`` is set empty (or there is no
-    home folder to keep it in)."""
-    chosen = os.environ.get(_ENV)
-    if chosen is not None:
-        return Path(chosen) if chosen else None
+def _default_folder() -> Path | None:
+    """Where the cache lives unless ``PMORULES_CACHE_DIR`` says otherwise."""
     if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
         return Path(os.environ["LOCALAPPDATA"]) / "pmorules" / "cache"
     xdg = os.environ.get("XDG_CACHE_HOME", "")
@@ -49,28 +48,49 @@ def cache_folder() -> Path | None:
     return Path(home) / ".cache" / "pmorules" if os.path.isabs(home) else None  # no home: no cache, not one in cwd
 
 
-@functools.cache
-def _generator_fingerprint() -> bytes:
-    """What the compiled code depends on besides the template's source: Jinja, Python, and the code of
-    text.py (the bounded code generator) and render.py (the environment's options)."""
+def cache_folder() -> Path | None:
+    """The user's cache folder for pmorules, or None when ``PMORULES_CACHE_DIR`` is set empty or relative (never
+    a cache under the current folder) or there is no home folder to keep it in."""
+    chosen = os.environ.get(_ENV)
+    if chosen is not None:
+        chosen = os.path.expanduser(chosen)
+        return Path(chosen) if os.path.isabs(chosen) else None
+    return _default_folder()
+
+
+def generator_fingerprint(sources: list[Path]) -> bytes | None:
+    """What compiled code depends on besides the template's source: Jinja, Python and the code generator's
+    source files; None when they cannot be read (then nothing is cached)."""
     digest = hashlib.sha256(f"{jinja2.__version__}|{sys.version}".encode())
-    for source in (Path(text.__file__ or ""), Path(__file__).with_name("render.py")):
-        digest.update(source.read_bytes())
+    try:
+        for source in sources:
+            digest.update(source.read_bytes())
+    except (OSError, TypeError):
+        return None
     return digest.digest()
+
+
+# text.py holds the bounded code generator, render.py the environment's options; hashed as imported, so a file
+# edited after the import never lends its key to code compiled by the old one
+_FINGERPRINT = generator_fingerprint([Path(text.__file__ or ""), Path(__file__).with_name("render.py")])
+_STALE_SECONDS = 30 * 24 * 3600
 
 
 class BuiltinTemplateCache(BytecodeCache):
     """Jinja's bytecode cache for the templates under ``builtin``, stored in ``folder`` (see the module)."""
 
-    def __init__(self, folder: Path, builtin: Path):
+    def __init__(self, folder: Path, builtin: Path, flavour: str, fingerprint: bytes):
         self.folder = folder / "templates"
         self.builtin = builtin.resolve()
-        self.fingerprint = _generator_fingerprint()
+        self.flavour = flavour
+        self.fingerprint = fingerprint
 
     def get_bucket(self, environment: Environment, name: str, filename: str | None, source: str) -> Bucket:
         if filename is None or not Path(filename).resolve().is_relative_to(self.builtin):
             return Bucket(environment, "", "")  # not cached: the empty key is never loaded or stored
-        key = hashlib.sha256(self.fingerprint + name.encode()).hexdigest()
+        # the file name starts with the generator's fingerprint, so entries of other versions can be told apart
+        key = (self.fingerprint.hex()[:16] + "-"
+               + hashlib.sha256(self.fingerprint + f"{self.flavour}|{name}".encode()).hexdigest()[:32])
         bucket = Bucket(environment, key, self.get_source_checksum(source))
         self.load_bytecode(bucket)
         return bucket
@@ -105,13 +125,25 @@ class BuiltinTemplateCache(BytecodeCache):
             except BaseException:
                 os.unlink(temporary)
                 raise
+            self._prune()
         except OSError:  # a read-only home, a full disk: the next run compiles again
             pass
 
+    def _prune(self) -> None:
+        """Remove entries of other versions, and temporary files of killed runs, unused for 30 days."""
+        mine = self.fingerprint.hex()[:16] + "-"
+        now = time.time()
+        for entry in os.scandir(self.folder):
+            if entry.name.startswith(mine) or not entry.is_file(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_atime > _STALE_SECONDS:
+                os.unlink(entry.path)
+
     def _trusted(self) -> bool:
-        """The folder and its parent are real folders of this user that no one else can write to."""
+        """The folder and its parent are real folders of this user that no one else can write to (without user
+        ids: the folder is the default one, in the user's own application data)."""
         if not hasattr(os, "getuid"):
-            return self.folder.is_dir()
+            return self.folder.is_dir() and self.folder.parent == _default_folder()
         for folder in (self.folder, self.folder.parent):
             try:
                 info = os.lstat(folder)
@@ -126,16 +158,20 @@ _MAX_ENTRY = 16 * 2**20  # the largest built-in template compiles to about 50 kB
 
 
 def _read_entry(path: Path) -> bytes:
-    """An entry's bytes, if it is a regular file of sensible size (not a symlink, a FIFO or a device)."""
-    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(handle, "rb") as entry:
+    """An entry's bytes, if it is a regular file of this user of sensible size (not a symlink, FIFO or device)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    with os.fdopen(os.open(path, flags), "rb") as entry:
         info = os.fstat(entry.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_ENTRY:
+            return b""
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
             return b""
         return entry.read(_MAX_ENTRY)
 
 
-def template_cache(builtin: Path) -> BuiltinTemplateCache | None:
-    """The cache of compiled built-in templates, or None when it is turned off."""
+def template_cache(builtin: Path, flavour: str) -> BuiltinTemplateCache | None:
+    """The cache of compiled built-in templates of one report format, or None when it is turned off."""
     folder = cache_folder()
-    return None if folder is None else BuiltinTemplateCache(folder, builtin)
+    if folder is None or _FINGERPRINT is None:
+        return None
+    return BuiltinTemplateCache(folder, builtin, flavour, _FINGERPRINT)
