@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pmorules.analysis import Analysis
+from pmorules.analysis import Analysis, analyze
 from pmorules.diff import History, history_of
 from pmorules.errors import InputError
 from pmorules.knowledge import KnowledgeBase, load_workspace
@@ -23,6 +25,18 @@ def _template_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory):
     patch.setenv("PMORULES_CACHE_DIR", str(tmp_path_factory.mktemp("pmorules-cache")))
     yield
     patch.undo()
+
+
+@pytest.fixture(scope="module")
+def example():
+    """The example analysed as the README runs it: from the checkout root, workspace ``knowledge/example``
+    (a test module may define its own ``example``)."""
+    cwd = os.getcwd()
+    os.chdir(Path(__file__).resolve().parents[1])
+    try:
+        yield analyze("knowledge/example", dt.date(2026, 11, 25))
+    finally:
+        os.chdir(cwd)
 
 
 _MIXES: dict[int, tuple[Analysis, MixResult, History | None]] = {}

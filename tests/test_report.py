@@ -33,17 +33,6 @@ PAYLOAD = "<script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
-def example():
-    """The example analysed as the README runs it: from the checkout root, workspace ``knowledge/example``."""
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        yield analyze("knowledge/example", AS_OF)
-    finally:
-        os.chdir(cwd)
-
-
-@pytest.fixture(scope="module")
 def example_html(example) -> str:
     return report_of(example, "html").decode()
 

@@ -23,16 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 25)
 
 
-@pytest.fixture(scope="module")
-def example():
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        yield analyze("knowledge/example", AS_OF)
-    finally:
-        os.chdir(cwd)
-
-
 @pytest.fixture
 def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the templates Jinja compiles from source from now on."""
