@@ -39,8 +39,8 @@ CAPACITY = "capacity"  # the constraint group of the effort cap, beside one grou
 CORE = "core"  # the group of the rows that keep core services
 KEEP = "keep"  # the group of the rows that keep services marked keep: true
 SEP = "\x1f"  # joins a candidate id and a size index in the ids the coverage measure sees
-SHARE_FIELDS = {"short": "share_short", "medium": "share_medium", "long": "share_long",
-                "quick": "share_quick", "control": "control_share", "lasting": "share_lasting"}  # the mix fact's field of each share
+SHARE_FIELDS = {"short": "share_short", "medium": "share_medium", "long": "share_long", "quick": "share_quick",
+                "control": "control_share", "lasting": "share_lasting"}  # the mix fact's field of each share
 
 
 def exact(value: float) -> float:
@@ -166,7 +166,8 @@ class Constraint:
 
     def text(self) -> str:
         spec, pct = self.spec, f"{(self.bound or 0) * 100:g}%"
-        measure = {"quick": "quick-value", "control": "control", "lasting": "lasting-capability"}.get(getattr(spec, "term", ""), f"{getattr(spec, 'term', '')}-term")
+        term = getattr(spec, "term", "")
+        measure = {"quick": "quick-value", "control": "control", "lasting": "lasting-capability"}.get(term, f"{term}-term")
         if not self.applies:
             return "does not apply to this organisation"
         if spec.kind == "share_min":
