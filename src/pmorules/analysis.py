@@ -167,8 +167,8 @@ def load_rule_paths(paths: list[Path]) -> RuleBook:
 
 
 def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
-    """Analyse a workspace; bad input raises InputError with every located problem."""
-    today = today or dt.date.today()
+    """Analyse a workspace as of ``today`` (default: the date its data describe, else the current date);
+    bad input raises InputError with every located problem."""
     problems = []
     kb = None
     try:
@@ -182,10 +182,10 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
         problems.extend(exc.diagnostics)
     if problems or kb is None:
         raise InputError(problems)
-    facts = derive_facts(kb, today, config.config.adherence.conventions())
+    facts = derive_facts(kb, kb.today, config.config.adherence.conventions())
     matches = evaluate(compiled, facts.facts)
     findings = build_findings(matches, kb)
-    return Analysis(kb, config, rulebook, compiled, facts, findings, today)
+    return Analysis(kb, config, rulebook, compiled, facts, findings, kb.today)
 
 
 def reanalyze(analysis: Analysis, kb: KnowledgeBase) -> Analysis:

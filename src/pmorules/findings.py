@@ -200,6 +200,7 @@ def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
     """
     view: dict[str, Any] = {key: Records(items) for key, items in _knowledge_lists(kb).items()}
     view["horizons"] = kb.horizons.model_dump()
+    view["today"] = kb.today.isoformat()
     return view
 
 
@@ -212,7 +213,8 @@ def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
             for s in sorted(kb.services.values(), key=lambda s: s.id)
         ],
         "goals": [
-            {"id": g.id, "name": g.name or g.id, "due_months": g.due_months, "outcomes": list(g.outcomes),
+            {"id": g.id, "name": g.name or g.id, "due_months": g.due_months, "due": g.due.isoformat(),
+             "outcomes": list(g.outcomes),
              "services": list(g.services), "client": g.client}
             for g in sorted(kb.goals.values(), key=lambda g: g.id)
         ],

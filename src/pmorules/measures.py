@@ -252,6 +252,12 @@ def by_outcome(services: Iterable[Service]) -> dict[str, list[Service]]:
     return index
 
 
+def is_overdue(goal: Goal) -> bool:
+    """Whether its due date is before the evaluation date: nothing can deliver it in time any more, so it is
+    out of the adherence and its targets are not judged; its services still count as linked to a goal."""
+    return goal.due_months < 0
+
+
 def goal_covers(kb: KnowledgeBase, conventions: Conventions, services: Iterable[Service] | None = None
                 ) -> dict[str, list[TargetCover]]:
     """Per goal, each target with the deliveries of the given services (default: the active services)."""
@@ -284,8 +290,8 @@ def goal_adherence(covers: list[TargetCover], conventions: Conventions, in_time:
 
 
 def overall_adherence(adherence: dict[str, float], weights: dict[str, float]) -> float | None:
-    """Σ w·a / Σ w over the goals; None without goals (or without any weight)."""
-    total = sum(weights.values())
+    """Σ w·a / Σ w over the goals measured; None without goals (or without any weight)."""
+    total = sum(weights[g] for g in adherence)
     if not adherence or total <= 0:
         return None
     return sum(weights[g] * a for g, a in adherence.items()) / total

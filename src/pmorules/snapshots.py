@@ -34,7 +34,7 @@ class Snapshot:
     label: str
     folder: Path
     rev: str | None = None
-    date: dt.date | None = None  # judged as of this day (None: the yardstick's day)
+    date: dt.date | None = None  # judged as of this day (None: the date its data describe, else the current date)
     where: Location | None = None  # where the snapshot was named, for errors about it (default: the folder)
 
     @property
@@ -52,10 +52,9 @@ class Judged:
 
 
 def judge(snapshot: Snapshot, yardstick: Analysis) -> Judged:
-    """Load a snapshot and evaluate it with ``yardstick``'s rulebook and config, as of the snapshot's date."""
-    today = snapshot.date or yardstick.today
-    kb, commit = load_snapshot(snapshot, today)
-    return Judged(snapshot, reanalyze(replace(yardstick, today=today), kb), commit)
+    """Load a snapshot and evaluate it with ``yardstick``'s rulebook and config, as of the snapshot's own date."""
+    kb, commit = load_snapshot(snapshot, snapshot.date)
+    return Judged(snapshot, reanalyze(replace(yardstick, today=kb.today), kb), commit)
 
 
 def judge_all(snapshots: list[Snapshot], yardstick: Analysis) -> list[Judged]:
@@ -71,7 +70,7 @@ def judge_all(snapshots: list[Snapshot], yardstick: Analysis) -> list[Judged]:
     return judged
 
 
-def load_snapshot(snapshot: Snapshot, today: dt.date) -> tuple[KnowledgeBase, str | None]:
+def load_snapshot(snapshot: Snapshot, today: dt.date | None) -> tuple[KnowledgeBase, str | None]:
     """The knowledge of a snapshot, and the commit id when it was read from git."""
     if snapshot.rev is None:
         if snapshot.where is not None and not snapshot.folder.is_dir():

@@ -17,6 +17,7 @@ Exceeding it is a ``LimitError``, a template error like any other.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import functools
 import math
 import re
@@ -32,6 +33,8 @@ from jinja2.filters import do_selectattr
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from .dates import date_after, long_date
 
 
 def pct(value: Any, digits: int = 0) -> str:
@@ -57,6 +60,25 @@ def months(value: Any) -> str:
         return "n/a"
     text = num(value, 1)
     return f"{text} month" if text == "1" else f"{text} months"
+
+
+def date(value: Any) -> str:
+    """'2026-03-20' → '20 March 2026'."""
+    if value is None:
+        return "n/a"
+    return long_date(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)))
+
+
+@pass_context
+def when(context: Context, value: Any) -> str:
+    """Months from the evaluation date as the date they fall on ('22 June 2026'); 'month 3' where the text
+    is rendered without a date (a rule's test case)."""
+    if value is None:
+        return "n/a"
+    today = context.get("today")
+    if not today:
+        return f"month {num(value, 1)}"
+    return long_date(date_after(dt.date.fromisoformat(str(today)), float(value)))
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -391,7 +413,8 @@ def names_for(ids: Any, names: Any) -> list[str]:
 def make_environment(limits: Limits = REPORT_LIMITS, **options: Any) -> BoundedSandbox:
     env = BoundedSandbox(limits, undefined=StrictUndefined, keep_trailing_newline=False, **options)
     env.filters.update({name: _checked_filter(name, f) for name, f in
-                        {"pct": pct, "num": num, "months": months, "join_and": join_and, "names_for": names_for}.items()})
+                        {"pct": pct, "num": num, "months": months, "date": date, "when": when,
+                         "join_and": join_and, "names_for": names_for}.items()})
     return env
 
 

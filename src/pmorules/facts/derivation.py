@@ -11,7 +11,9 @@ import networkx as nx
 
 from ..graph import build_graph, dependency_graph
 from ..knowledge import KnowledgeBase, Service
-from ..measures import Conventions, TargetCover, goal_adherence, goal_covers, goal_weight, overall_adherence
+from ..measures import (
+    Conventions, TargetCover, goal_adherence, goal_covers, goal_weight, is_overdue, overall_adherence,
+)
 
 T = TypeVar("T")
 
@@ -58,8 +60,13 @@ class Derivation:
         return {g.id: goal_weight(g, self.kb.clients) for g in self.kb.goals.values()}
 
     @cached_property
+    def ahead(self) -> list[str]:
+        """The goals whose due date is not past: the ones adherence and the goal targets are measured for."""
+        return [g.id for g in self.kb.goals.values() if not is_overdue(g)]
+
+    @cached_property
     def adherence(self) -> dict[str, float]:
-        return {goal: goal_adherence(covers, self.conventions) for goal, covers in self.covers.items()}
+        return {goal: goal_adherence(self.covers[goal], self.conventions) for goal in self.ahead}
 
     @cached_property
     def overall(self) -> float | None:

@@ -11,13 +11,17 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from ..measures import TargetCover, goal_adherence, is_quick
+from ..dates import long_date
+from ..measures import TargetCover, goal_adherence, is_overdue, is_quick
 from .base import Fact, fact_type
 from .derivation import Derivation
 
 
 @fact_type("goal", "One goal: its deadline, weight and how likely it is met in time.", {
-    "due_months": (float, "deadline in months from today"),
+    "due_months": (float, "deadline in months from the evaluation date (negative: past)"),
+    "due": (str, "deadline as a date, YYYY-MM-DD"),
+    "overdue": (bool, "whether the deadline is before the evaluation date (then no cover, adherence or "
+                      "service counts are measured)"),
     "priority": (float, "priority"),
     "priority_rank": (int, "1 for the goals of the highest priority, 2 for the next, ..."),
     "weight": (float, "priority times the weight of its client"),
@@ -34,24 +38,32 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
     kb, conventions = d.kb, d.conventions
     ranks = {p: rank for rank, p in enumerate(sorted({g.priority for g in kb.goals.values()}, reverse=True), start=1)}
     for goal in kb.goals.values():
+        fields: dict[str, Any] = {
+            "due_months": goal.due_months, "due": goal.due.isoformat(), "overdue": is_overdue(goal),
+            "priority": goal.priority, "priority_rank": ranks[goal.priority], "weight": d.weights[goal.id],
+            "targets": len(goal.outcomes) + len(goal.services),
+        }
+        if goal.client:
+            fields["client"] = goal.client
+        sources = {"due_months": d.src("goal", goal.id, "due_months"),
+                   "priority": d.src("goal", goal.id, "priority")}
+        if fields["overdue"]:
+            yield Fact("goal", goal.id, fields, sources)
+            continue
         covers = d.covers[goal.id]
         delivering = frozenset().union(*(c.deliveries.services_by(math.inf) for c in covers))
         in_time = frozenset().union(*(c.deliveries.services_by(c.due_months) for c in covers))
-        fields: dict[str, Any] = {
-            "due_months": goal.due_months, "priority": goal.priority, "priority_rank": ranks[goal.priority],
-            "weight": d.weights[goal.id], "adherence": d.adherence[goal.id],
+        fields |= {
+            "adherence": d.adherence[goal.id],
             "adherence_eventual": goal_adherence(covers, conventions, in_time=False),
-            "targets": len(covers), "covered": sum(1 for c in covers if c.in_time_count),
+            "covered": sum(1 for c in covers if c.in_time_count),
             "linked": len(delivering), "in_time": len(in_time),
         }
         earliest = [c.earliest for c in covers if c.earliest is not None]
         if earliest:
             fields["earliest_months"] = min(earliest)
-        if goal.client:
-            fields["client"] = goal.client
-        words = {"adherence": f"{fields['covered']} of {len(covers)} targets delivered by month {goal.due_months:g}"}
-        yield Fact("goal", goal.id, fields, {"due_months": d.src("goal", goal.id, "due_months"),
-                                             "priority": d.src("goal", goal.id, "priority")}, [], words)
+        words = {"adherence": f"{fields['covered']} of {len(covers)} targets delivered by {long_date(goal.due)}"}
+        yield Fact("goal", goal.id, fields, sources, [], words)
 
 
 @fact_type("goal_target", "One target of a goal (an outcome, or a service the goal names) and the services that "
@@ -71,8 +83,8 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
     "adherence_eventual": (float, "the same, counting late services too"),
 }, title="{target} for goal {goal}")
 def goal_target_facts(d: Derivation) -> Iterator[Fact]:
-    for covers in d.covers.values():
-        for cover in covers:
+    for goal in d.ahead:
+        for cover in d.covers[goal]:
             yield _target_fact(d, cover)
 
 

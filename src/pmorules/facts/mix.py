@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..knowledge.resolve import months_between
+from ..dates import months_between
 from ..measures import builds_lasting, imposes, is_quick, quick_share, share_of, term_shares, value_gap
 from ..vocabulary import TERMS
 from .base import Fact, fact_type
@@ -26,7 +26,7 @@ DEFAULT_TAGS = ("capability", "control", "delivery", "firefighting", "reporting"
     "total_effort": (float, "summed effort of the active services"),
     "capacity": (float, "the PMO's capacity, in effort units"),
     "load": (float, "total effort divided by the capacity"),
-    "goals": (int, "number of goals"),
+    "goals": (int, "number of goals whose due date is not past"),
     "adherence": (float, "weighted mean adherence of the goals in time (only when there are goals)"),
     "age_months": (float, "age of the PMO in months (when given)"),
     "context": (str, "contextual scenario of the PMO (when given)"),
@@ -49,7 +49,7 @@ def mix_facts(d: Derivation) -> Iterator[Fact]:
         "share_short": shares["short"], "share_medium": shares["medium"], "share_long": shares["long"],
         "share_quick": quick_share(active, kb.horizons), "share_lasting": share_of(active, builds_lasting),
         "total_effort": total, "capacity": org.capacity, "load": total / org.capacity,
-        "goals": len(kb.goals), "control_share": share_of(active, imposes),
+        "goals": len(d.ahead), "control_share": share_of(active, imposes),
         "short_max_months": kb.horizons.short_max_months, "medium_max_months": kb.horizons.medium_max_months,
     }
     if d.overall is not None:
@@ -115,14 +115,23 @@ def tag_approach_facts(d: Derivation) -> Iterator[Fact]:
         yield Fact("tag_approach", f"{tag}/{approach}", {"tag": tag, "approach": approach, "count": count})
 
 
-@fact_type("review", "A review at which the PMO must show value, and what is ready by then.", {
-    "month": (float, "a review month, months from today"),
+@fact_type("review", "A review still ahead at which the PMO must show value, and what is ready by then.", {
+    "month": (float, "months from the evaluation date to the review"),
+    "date": (str, "the review's date, YYYY-MM-DD"),
+    "name": (str, "what the review is called (when given)"),
     "ready": (int, "active services whose value is perceived by the review"),
     "ready_share": (float, "effort share of those services"),
-}, about_mix=True, title="the review at month {month}")
+}, about_mix=True, title="the review on {date}")
 def review_facts(d: Derivation) -> Iterator[Fact]:
-    for month in sorted(set(d.kb.organisation.reviews_months)):
-        ready = sum(1 for s in d.active if s.months <= month)
-        yield Fact("review", f"month{month:g}",
-                   {"month": month, "ready": ready, "ready_share": share_of(d.active, lambda s: s.months <= month)},
-                   {"month": d.src("organisation", "", "reviews_months")})
+    given = "reviews" if d.kb.organisation.reviews is not None else "reviews_months"
+    for review in d.kb.reviews:
+        if not review.ahead:
+            continue
+        month = review.months
+        fields: dict[str, Any] = {"month": month, "date": review.date.isoformat(),
+                                  "ready": sum(1 for s in d.active if s.months <= month),
+                                  "ready_share": share_of(d.active, lambda s: s.months <= month)}
+        if review.name:
+            fields["name"] = review.name
+        yield Fact("review", f"review-{review.date.isoformat()}", fields,
+                   {"month": d.src("organisation", "", given)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from ..errors import Location
@@ -104,6 +105,19 @@ class Service:
 
 
 @dataclass(frozen=True)
+class ReviewDate:
+    """A review at which the PMO must show value: its date, its name and months from the evaluation date."""
+
+    date: dt.date
+    months: float  # negative: the review is past
+    name: str | None
+
+    @property
+    def ahead(self) -> bool:
+        return self.months >= 0
+
+
+@dataclass(frozen=True)
 class InputFile:
     path: str
     sha256: str
@@ -111,7 +125,15 @@ class InputFile:
 
 @dataclass(frozen=True)
 class KnowledgeBase:
+    """The workspace resolved as of one evaluation date (``today``): ages, deadlines and reviews in months from it.
+
+    ``clock`` says where that date came from: ``as-of`` (asked for), ``assessed_on`` (the date the data describe)
+    or ``system`` (the day it was run, as the workspace states no date).
+    """
+
     workspace: str
+    today: dt.date
+    clock: str
     organisation: Organisation
     horizons: Horizons
     clients: dict[str, Client]
@@ -124,6 +146,7 @@ class KnowledgeBase:
     notes: tuple[str, ...]  # data-quality notes (defaults used, harms not applicable, ...)
     switched_off: tuple[SwitchedOff, ...] = ()
     candidates: dict[str, Service] = field(default_factory=dict)  # catalogue services not offered, for the mix
+    reviews: tuple[ReviewDate, ...] = ()  # every review stated, past and ahead, by date
 
     def source(self, kind: str, item_id: str, field: str = "") -> Location | None:
         return self.sources.get((kind, item_id, field)) or self.sources.get((kind, item_id, ""))

@@ -16,15 +16,18 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from ..dates import date_after, months_between
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..gcpause import gc_paused
 from ..inputs import decode_text, folder_inside, list_folder, read_input
 from ..tables import Locator, parse_csv, parse_xlsx
 from ..yamlio import PosDict, PosList, locate, parse_yaml
-from .base import DEFAULT_PROBABILITY, OUTCOME_MONTHS, InputFile, KnowledgeBase, Service, term_for_months
+from .base import (
+    DEFAULT_PROBABILITY, OUTCOME_MONTHS, InputFile, KnowledgeBase, ReviewDate, Service, term_for_months,
+)
 from .catalogue import Catalogue, load_catalogue
 from .resolve import Collected, Entry, Resolver
-from .spec import Goal, KnowledgeFile, Outcome
+from .spec import Goal, KnowledgeFile, Organisation, Outcome
 
 
 KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
@@ -196,12 +199,13 @@ def _notes(services: dict[str, Service], resolver: Resolver) -> tuple[str, ...]:
 def load_workspace(path: str | Path, today: dt.date | None = None, shown: str | None = None) -> KnowledgeBase:
     """Read, validate and resolve a workspace directory, or raise InputError with every problem found.
 
-    ``today`` (default: the current date) turns a service's ``since`` into the months it has run.
+    ``today`` is the evaluation date (default: the workspace's ``organisation.assessed_on``, else the current
+    date): ages, deadlines, reviews and a service's ``since`` are counted to it.
     ``shown`` names the workspace in messages and sources (default: the path as given), e.g. ``v1.0:ws``
     for a snapshot read from git into a temporary folder.
     """
     with gc_paused():
-        return _load_workspace(Path(path), shown or str(path), today or dt.date.today())
+        return _load_workspace(Path(path), shown or str(path), today)
 
 
 def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagnostic]) -> list[InputFile]:
@@ -228,7 +232,7 @@ def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagn
     return inputs
 
 
-def _load_workspace(workspace: Path, shown: str, today: dt.date) -> KnowledgeBase:
+def _load_workspace(workspace: Path, shown: str, today: dt.date | None) -> KnowledgeBase:
     errors: list[Diagnostic] = []
     collected = Collected()
     inputs = _read_files(workspace, shown, collected, errors)
@@ -250,9 +254,12 @@ def _load_workspace(workspace: Path, shown: str, today: dt.date) -> KnowledgeBas
     absent = dict(sorted(resolver.absent.items()))
     if errors:
         raise InputError(errors)
+    reviews = _reviews(resolver.organisation, resolver.today)
     return KnowledgeBase(
         workspace=shown,
-        organisation=resolver.organisation,
+        today=resolver.today,
+        clock=resolver.clock,
+        organisation=_organisation(resolver.organisation, resolver.today, reviews),
         horizons=resolver.horizons,
         clients=clients,
         services=services,
@@ -264,7 +271,25 @@ def _load_workspace(workspace: Path, shown: str, today: dt.date) -> KnowledgeBas
         notes=_notes(services, resolver),
         switched_off=tuple(resolver.switched_off),
         candidates=_catalogue_candidates(catalogue, resolver, services),
+        reviews=reviews,
     )
+
+
+def _reviews(org: Organisation, today: dt.date) -> tuple[ReviewDate, ...]:
+    """Every review, by date: the dates stated, or the months from the evaluation date."""
+    if org.reviews is not None:
+        found = [ReviewDate(r.date, months_between(today, r.date), r.name) for r in org.reviews]
+    else:
+        found = [ReviewDate(date_after(today, m), m, None) for m in org.reviews_months]
+    return tuple(sorted(set(found), key=lambda r: (r.date, r.months, r.name or "")))
+
+
+def _organisation(org: Organisation, today: dt.date, reviews: tuple[ReviewDate, ...]) -> Organisation:
+    """The organisation as of the evaluation date: its age, and the months to the reviews still ahead."""
+    update: dict[str, Any] = {"reviews_months": [r.months for r in reviews if r.ahead]}
+    if org.founded is not None:
+        update["age_months"] = max(0.0, months_between(org.founded, today))
+    return org.model_copy(update=update)
 
 
 def _goal(entry: Entry, resolver: Resolver) -> Goal:
@@ -280,7 +305,11 @@ def _goal(entry: Entry, resolver: Resolver) -> Goal:
         if (s := resolver.service_ref(ref, lambda i=i: entry.at("services", i))) is not None
     ]
     client = resolver.client_ref(goal.client, entry.at("client")) if goal.client else None
-    return goal.model_copy(update={"outcomes": outcomes, "services": linked, "client": client})
+    today = resolver.today
+    due = goal.due if goal.due is not None else date_after(today, goal.due_months)
+    due_months = months_between(today, goal.due) if goal.due is not None else goal.due_months
+    return goal.model_copy(update={"outcomes": outcomes, "services": linked, "client": client, "due": due,
+                                   "due_months": due_months})
 
 
 def _outcomes(catalogue: Catalogue, resolver: Resolver) -> dict[str, Outcome]:

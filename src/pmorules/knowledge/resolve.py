@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..dates import months_between
 from ..errors import Diagnostic, Location, did_you_mean
 from ..tables import Locator
 from ..yamlio import PosDict, locate
@@ -84,11 +85,6 @@ def single(entries: list[Entry], kind: str, errors: list[Diagnostic]) -> Entry |
     return entries[0] if entries else None
 
 
-def months_between(start: dt.date, end: dt.date) -> float:
-    """Months from ``start`` to ``end`` (average month length), to two decimals."""
-    return round((end - start).days / 30.4375, 2)
-
-
 At = Callable[..., Location]  # where a part of a list item is written: at("target"), at("mitigated_by", 0)
 
 
@@ -111,10 +107,9 @@ _TWICE = {  # how a list item named twice is reported: the phrase and the hint
 class Resolver:
     """Turns validated specs into resolved services, collecting reference errors."""
 
-    def __init__(self, catalogue: Catalogue, collected: Collected, errors: list[Diagnostic], today: dt.date):
+    def __init__(self, catalogue: Catalogue, collected: Collected, errors: list[Diagnostic], today: dt.date | None):
         self.catalogue = catalogue
         self.errors = errors
-        self.today = today
         self.unreadable = {ref.lower() for ref in collected.unreadable}
         self.clients = unique(collected.clients, "client", errors)
         self.services = unique(collected.services, "service", errors)
@@ -124,6 +119,10 @@ class Resolver:
         hz = single(collected.horizons, "horizons", errors)
         self.organisation: Organisation = org.value if org else Organisation()
         self.horizons: Horizons = hz.value if hz else Horizons()
+        # The evaluation date: --as-of, else the date the data describe, else the day it is run.
+        assessed_on = self.organisation.assessed_on
+        self.today: dt.date = today or assessed_on or dt.date.today()
+        self.clock = "as-of" if today else ("assessed_on" if assessed_on else "system")
         self.sources: dict[tuple[str, str, str], Location] = {}
         self.switched_off: list[SwitchedOff] = []
         self.notes: list[str] = []

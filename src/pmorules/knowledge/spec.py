@@ -43,12 +43,32 @@ class TargetProfile(Strict):
     long: Fraction = Field(description="Target share of effort in long-term services, 0..1.", examples=[0.25])
 
 
+class Review(Strict):
+    """A date at which the PMO must show value to its sponsors. Short form: the date alone."""
+
+    date: dt.date = Field(description="When the review takes place (YYYY-MM-DD).", examples=["2026-06-30"])
+    name: str | None = Field(None, description="What the review is called, as the committee says it.",
+                             examples=["Q3 steering committee"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_date(cls, value: Any) -> Any:
+        """Accept the short form: a bare date."""
+        if isinstance(value, (dt.date, str)):
+            return {"date": value}
+        return value
+
+
 class Organisation(Strict):
     """Who the PMO is and where it stands."""
 
     name: str = Field("PMO", description="Name of the PMO, shown in every output.", examples=["Acme IT PMO"])
+    founded: dt.date | None = Field(
+        None, description="When the PMO was set up (YYYY-MM-DD); its age is counted to the evaluation date. "
+                          "A young PMO needs quick wins more.", examples=["2025-08-01"])
     age_months: Months | None = Field(
-        None, description="Months since the PMO was set up. A young PMO needs quick wins more.", examples=[7])
+        None, description="Months since the PMO was set up, at the evaluation date (instead of founded).",
+        examples=[7])
     context: Context | None = Field(
         None, description="The situation the PMO is in (one of the Context values).", examples=["growing"])
     capacity_fte: Amount | None = Field(
@@ -58,17 +78,31 @@ class Organisation(Strict):
         100.0, description="The PMO's capacity in effort units; every service's effort is in the same unit. "
                            "Default 100: effort is then a percentage of the PMO's capacity. The mix is over capacity "
                            "when the active services' effort adds up to more.", examples=[100])
+    reviews: list[Review] | None = Field(
+        None, description="When the PMO must show value to its sponsors: dates, each optionally named "
+                          "({date: ..., name: ...}). Reviews before the evaluation date are past.",
+        examples=[["2026-06-30", {"date": "2026-09-30", "name": "Half-year review"}]])
     reviews_months: list[Months] = Field(
         default_factory=lambda: [3.0, 6.0],
-        description="When the PMO must show value to its sponsors, in months from today (or --as-of).",
+        description="When the PMO must show value to its sponsors, in months from the evaluation date "
+                    "(instead of reviews; default 3 and 6).",
         examples=[[3, 6]])
     assessed_on: dt.date | None = Field(
-        None, description="Date of the last assessment of the mix with clients and experts (YYYY-MM-DD); an old "
-                          "assessment is reported as stale.", examples=["2026-03-20"])
+        None, description="Date the data describe: the last assessment of the mix with clients and experts "
+                          "(YYYY-MM-DD). The workspace is judged as of this date unless --as-of says otherwise; "
+                          "without it, as of the day it is run.", examples=["2026-03-20"])
     target_profile: TargetProfile | None = Field(
         None, description="The effort shares per term the organisation has agreed to aim for (default: none; "
                           "the rules' own minimum and maximum shares apply).",
         examples=[{"short": 0.4, "medium": 0.35, "long": 0.25}])
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> Organisation:
+        if self.founded is not None and self.age_months is not None:
+            raise ValueError("give founded or age_months, not both")
+        if self.reviews is not None and "reviews_months" in self.model_fields_set:
+            raise ValueError("give reviews or reviews_months, not both")
+        return self
 
 
 class Horizons(Strict):
@@ -261,8 +295,10 @@ class Goal(Strict):
                                examples=[["O26", "O15"]])
     services: list[Id] = Field(default_factory=list, description="Services the goal names directly (service or "
                                                                   "catalogue ids).", examples=[["change-control"]])
-    due_months: Months = Field(description="When the goal must be met, in months from today (or --as-of).",
-                               examples=[6])
+    due: dt.date | None = Field(None, description="When the goal must be met (YYYY-MM-DD).",
+                                examples=["2027-03-31"])
+    due_months: Months | None = Field(None, description="When the goal must be met, in months from the evaluation "
+                                                        "date (instead of due).", examples=[6])
     priority: Amount = Field(1.0, description="Weight of the goal (default 1); the weight of its client "
                                               "multiplies it.", examples=[3])
     client: Id | None = Field(None, description="The client the goal belongs to (its owner; a client id).",
@@ -272,6 +308,8 @@ class Goal(Strict):
     def _linked(self) -> Goal:
         if not self.outcomes and not self.services:
             raise ValueError("a goal needs at least one of 'outcomes' or 'services'")
+        if (self.due is None) == (self.due_months is None):
+            raise ValueError("give the goal's due date (due: YYYY-MM-DD) or due_months, one of them")
         return self
 
 

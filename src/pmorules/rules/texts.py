@@ -45,7 +45,8 @@ def render_texts(
     """message / why / recommendation of one finding, from the rule's sandboxed templates."""
     rule = compiled.rule
     first = group[0]
-    context: dict[str, Any] = {"services": [], "goals": [], "clients": [], "horizons": Horizons().model_dump(), **(view or {})}
+    context: dict[str, Any] = {"services": [], "goals": [], "clients": [], "horizons": Horizons().model_dump(),
+                               "today": None, **(view or {})}
     context |= {name: _fact_view(fact, names) for name, fact in first.facts.items()}
     context |= {
         "params": dict(rule.params), "names": names,

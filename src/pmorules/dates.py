@@ -1,0 +1,33 @@
+"""The calendar: months between dates, the date some months on, and dates as a committee reads them.
+
+One definition of a month (the average month, 30.4375 days) for every view, so a date written in a
+workspace and a number of months from the evaluation date always agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+MONTH_DAYS = 30.4375  # the average month of the Gregorian calendar
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
+
+
+def months_between(start: dt.date, end: dt.date) -> float:
+    """Months from ``start`` to ``end`` (negative when ``end`` is earlier), to two decimals."""
+    return round((end - start).days / MONTH_DAYS, 2)
+
+
+def date_after(start: dt.date, months: float) -> dt.date:
+    """The day ``months`` average months after ``start`` (before it when negative)."""
+    return start + dt.timedelta(days=round(months * MONTH_DAYS))
+
+
+def long_date(day: dt.date) -> str:
+    """20 March 2026."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def month_label(day: dt.date) -> str:
+    """Mar 2027: a chart axis's calendar label."""
+    return f"{MONTH_NAMES[day.month - 1][:3]} {day.year}"
