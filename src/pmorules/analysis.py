@@ -15,9 +15,10 @@ from typing import Any
 
 from . import __version__
 from .config import CONFIG_NAME, Config, ConfigFile, load_config
+from .dates import evaluation_words
 from .errors import InputError
 from .evaluate import evaluate
-from .facts import FactBase, derive_facts
+from .facts import FactBase, data_age, derive_facts
 from .findings import Finding, build_findings, statuses
 from .knowledge import KnowledgeBase, load_workspace
 from .measures import Conventions
@@ -63,6 +64,19 @@ class Analysis:
     def manifest(self) -> dict[str, Any]:
         return run_manifest(self)
 
+    def dates(self) -> dict[str, Any]:
+        """The evaluation date, the data's date and every review (JSON; the same whatever the day it is run)."""
+        data_date = self.kb.organisation.assessed_on
+        return {
+            "evaluated_on": self.today.isoformat(), "data_date": data_date.isoformat() if data_date else None,
+            "reviews": [{"date": r.date.isoformat(), "name": r.name, "months": r.months, "ahead": r.ahead}
+                        for r in self.kb.reviews],
+        }
+
+    def evaluation_words(self) -> str:
+        """'as of 20 March 2026, the date of the data': what every view says under its title."""
+        return evaluation_words(self.today, self.kb.organisation.assessed_on, self.kb.clock)
+
     def goals(self) -> list[dict[str, Any]]:
         """Each goal: its status (the colour of its worst finding), adherence, and who delivers each target when."""
         facts = {f.key: f.fields for f in self.facts.facts if f.type == "goal"}
@@ -70,8 +84,9 @@ class Analysis:
         return [
             {
                 "id": goal.id, "name": goal.name or goal.id, "client": goal.client, "due_months": goal.due_months,
-                "status": status.get(goal.id, "green"), "adherence": facts[goal.id]["adherence"],
-                "adherence_eventual": facts[goal.id]["adherence_eventual"],
+                "due": goal.due.isoformat(), "overdue": facts[goal.id]["overdue"],
+                "status": status.get(goal.id, "green"), "adherence": facts[goal.id].get("adherence"),
+                "adherence_eventual": facts[goal.id].get("adherence_eventual"),
                 "targets": [
                     {"target": c.target, "kind": c.kind, "months": c.months,
                      "adherence": clean(c.adherence(self.conventions)),
@@ -92,6 +107,7 @@ class Analysis:
         return {
             "pmorules_version": __version__,
             "workspace": self.kb.workspace,
+            "dates": self.dates(),
             "summary": self.summary(),
             "goals": self.goals(),
             "findings": [f.to_json() for f in self.findings],
@@ -186,6 +202,18 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
     matches = evaluate(compiled, facts.facts)
     findings = build_findings(matches, kb)
     return Analysis(kb, config, rulebook, compiled, facts, findings, kb.today)
+
+
+def banners_on(analysis: Analysis, day: dt.date) -> list[Finding]:
+    """What the banner rules (a rule about the data's age) would say were the data judged on ``day``: the same
+    facts with the data's age counted to that day. A command run long after the data's date says it first."""
+    rules = {rule.id: rule for rule in analysis.rulebook.enabled() if rule.spec.banner}
+    if not rules or day <= analysis.today:
+        return []
+    compiled = compile_rulebook(RuleBook(rules, analysis.rulebook.files))
+    moved = [replace(f, fields=f.fields | data_age(analysis.kb, day)) if f.type == "mix" else f
+             for f in analysis.facts.facts]
+    return build_findings(evaluate(compiled, moved), analysis.kb)
 
 
 def reanalyze(analysis: Analysis, kb: KnowledgeBase) -> Analysis:

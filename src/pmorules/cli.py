@@ -47,7 +47,8 @@ stdout = TerminalConsole(highlight=False, soft_wrap=True, emoji=False)
 
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace directory", readable=False)]  # checked, located, by the loader
 AsOfOption = Annotated[
-    Optional[str], typer.Option("--as-of", help="Evaluate as of this date (YYYY-MM-DD) instead of today")
+    Optional[str], typer.Option("--as-of", help="Judge as of this date (YYYY-MM-DD, or 'today') instead of the "
+                                                "date of the data (organisation.assessed_on)")
 ]
 
 
@@ -94,10 +95,12 @@ def _capacity(value: float | None) -> float | None:
 def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
     if value is None:
         return None
+    if value.strip().lower() == "today":
+        return dt.date.today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        stderr.print(f"{option}: {value!r} is not a date like 2026-11-25", markup=False)
+        stderr.print(f"{option}: {value!r} is not a date like 2026-11-25, nor 'today'", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -105,9 +108,25 @@ def _analyze(workspace: Path, as_of: str | None):
     from .analysis import analyze
 
     try:
-        return analyze(workspace, _as_of(as_of))
+        analysis = analyze(workspace, _as_of(as_of))
     except InputError as error:
         _fail_input(error)
+    _say_if_stale(analysis)
+    return analysis
+
+
+def _say_if_stale(analysis) -> None:
+    """Data judged as of their own date, but old by today's: say so first (stderr), the output unchanged."""
+    from .analysis import banners_on
+    from .dates import long_date, months_between
+
+    data_date = analysis.kb.organisation.assessed_on
+    if analysis.kb.clock != "assessed_on" or data_date is None:
+        return
+    today = dt.date.today()
+    for finding in banners_on(analysis, today):
+        stderr.print(f"note: data as of {long_date(data_date)}, {months_between(data_date, today):.1f} months old; "
+                     f"'--as-of today' judges them as of today ({finding.title.lower()})", markup=False)
 
 
 def _version(value: bool) -> None:

@@ -31,3 +31,13 @@ def long_date(day: dt.date) -> str:
 def month_label(day: dt.date) -> str:
     """Mar 2027: a chart axis's calendar label."""
     return f"{MONTH_NAMES[day.month - 1][:3]} {day.year}"
+
+
+def evaluation_words(today: dt.date, data_date: dt.date | None, clock: str) -> str:
+    """The evaluation date and the data's date, as the line under a title says them."""
+    if data_date == today:
+        return f"as of {long_date(today)}, the date of the data"
+    if data_date is None:
+        run = ", the day it was run" if clock == "system" else ""
+        return f"as of {long_date(today)}{run} (the data give no date: organisation.assessed_on)"
+    return f"as of {long_date(today)}; the data are of {long_date(data_date)}"

@@ -18,6 +18,7 @@ from ..vocabulary import TERMS
 from . import goals, harms, mix, services  # noqa: F401  (importing registers the fact types)
 from .base import REGISTRY, Fact, FactType
 from .derivation import Derivation
+from .mix import data_age
 
 FACT_TYPES: dict[str, dict[str, tuple[type, str]]] = {name: kind.fields for name, kind in REGISTRY.items()}
 
@@ -53,4 +54,4 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None, conventions: C
         return FactBase(facts, summary, derivation.graph, derivation.covers)
 
 
-__all__ = ["FACT_TYPES", "REGISTRY", "Fact", "FactBase", "FactType", "derive_facts"]
+__all__ = ["FACT_TYPES", "REGISTRY", "Fact", "FactBase", "FactType", "data_age", "derive_facts"]

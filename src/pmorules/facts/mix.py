@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 from ..dates import months_between
+from ..knowledge import KnowledgeBase
 from ..measures import builds_lasting, imposes, is_quick, quick_share, share_of, term_shares, value_gap
 from ..vocabulary import TERMS
 from .base import Fact, fact_type
@@ -38,7 +40,8 @@ DEFAULT_TAGS = ("capability", "control", "delivery", "firefighting", "reporting"
                              "controlling approach"),
     "short_max_months": (float, "horizon: last month that counts as short term"),
     "medium_max_months": (float, "horizon: last month that counts as medium term"),
-    "assessment_age_months": (float, "months since organisation.assessed_on (when given)"),
+    "assessment_age_months": (float, "months from organisation.assessed_on to the evaluation date (when given)"),
+    "assessed_on": (str, "organisation.assessed_on, the date the data describe, YYYY-MM-DD (when given)"),
 }, about_mix=True, title="the mix")
 def mix_facts(d: Derivation) -> Iterator[Fact]:
     kb, active, org = d.kb, d.active, d.kb.organisation
@@ -64,10 +67,18 @@ def mix_facts(d: Derivation) -> Iterator[Fact]:
         fields["value_gap_months"] = value_gap(s.months for s in active)
         fields["months_given_share"] = sum(1 for s in active if s.months_given) / len(active)
     if org.assessed_on is not None:
-        fields["assessment_age_months"] = months_between(org.assessed_on, d.today)
+        fields |= data_age(kb, d.today)
     sources = {name: d.src("organisation", "", name) for name in ("age_months", "context", "capacity_fte", "capacity")}
     sources["assessment_age_months"] = d.src("organisation", "", "assessed_on")
     yield Fact("mix", "mix", fields, {k: v for k, v in sources.items() if v and k in fields})
+
+
+def data_age(kb: KnowledgeBase, day: dt.date) -> dict[str, Any]:
+    """How old the data are on ``day``: the mix fact's fields about organisation.assessed_on."""
+    assessed_on = kb.organisation.assessed_on
+    if assessed_on is None:
+        return {}
+    return {"assessment_age_months": months_between(assessed_on, day), "assessed_on": assessed_on.isoformat()}
 
 
 @fact_type("profile", "One term of the organisation's target profile, against the actual share.", {

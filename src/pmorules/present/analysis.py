@@ -45,6 +45,7 @@ def print_analysis(analysis: Analysis, console: Console) -> None:
     summary = analysis.summary()
     adherence = summary["adherence"]
     console.print(f"[bold]{_markup(analysis.kb.organisation.name)}[/bold] - {summary['services']} active services", highlight=False)
+    console.print(analysis.evaluation_words(), markup=False)
     console.print(
         f"{_load(analysis)}; by term: {_shares(analysis)}; "
         f"adherence: {'n/a' if adherence is None else f'{adherence * 100:.0f}%'}"
@@ -71,7 +72,7 @@ def print_analysis(analysis: Analysis, console: Console) -> None:
 def analysis_markdown(analysis: Analysis) -> str:
     summary = analysis.summary()
     md = markdown_text
-    lines = [f"# pmorules analysis: {md(analysis.kb.organisation.name)}", ""]
+    lines = [f"# pmorules analysis: {md(analysis.kb.organisation.name)}", "", f"Judged {md(analysis.evaluation_words())}.", ""]
     adherence = summary["adherence"]
     lines += [
         f"- Active services: {summary['services']}",

@@ -25,6 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 from matplotlib.transforms import blended_transform_factory
 
+from ..dates import date_after, long_date, month_label
 from ..text import printable
 
 INK = "#344054"
@@ -150,7 +151,7 @@ def timeline_chart(timeline: dict[str, Any]) -> Markup:
         for index, review in enumerate(timeline["reviews"]):
             axes.axvline(review["month"], color=INK, linestyle=(0, (4, 3)), linewidth=1, zorder=1)
             axes.annotate(
-                f"Review {review['number']} · month {review['month']:g} · "
+                f"{_short(review['name'], 28)} · {review['date']} · "
                 f"{review['services']} of {timeline['services']} services show value",
                 xy=(review["month"], 1), xycoords=("data", "axes fraction"), xytext=(-3, 3 + 12 * (index % 2)),
                 textcoords="offset points", ha="left", va="bottom", fontsize=7.5, color=INK,
@@ -165,7 +166,7 @@ def timeline_chart(timeline: dict[str, Any]) -> Markup:
             axes.scatter([r["months"] for r in rows], range(len(rows)), s=[26 + 260 * r["share"] for r in rows],
                          color=[TERM_COLOURS[r["term"]] for r in rows], edgecolor="white", linewidth=0.8, zorder=3)
         for index, deadline in enumerate(deadlines):
-            axes.text(deadline["month"] + end * 0.012, goals_at + index, f"due month {deadline['month']:g}", va="center",
+            axes.text(deadline["month"] + end * 0.012, goals_at + index, f"due {deadline['date']}", va="center",
                       fontsize=7.5, color=MUTED, zorder=4)
         if deadlines:
             axes.scatter([d["month"] for d in deadlines], [goals_at + i for i in range(len(deadlines))], s=34, marker="D",
@@ -180,7 +181,9 @@ def timeline_chart(timeline: dict[str, Any]) -> Markup:
         for y, label in labels:
             axes.text(-0.015, y, _short(label), transform=row_labels, ha="right", va="center", color=INK)
         axes.set_yticks([])
-        axes.set_xlabel("months from now", labelpad=2)
+        ticks = _month_ticks(end)
+        axes.set_xticks(ticks, [f"{m:g}\n{month_label(date_after(timeline['today'], m))}" for m in ticks])
+        axes.set_xlabel(f"months from {long_date(timeline['today'])}", labelpad=2)
         axes.grid(axis="x", color=GRID, linewidth=0.6, zorder=0)
         axes.spines["left"].set_visible(False)
         figure.legend(
@@ -194,6 +197,12 @@ def timeline_chart(timeline: dict[str, Any]) -> Markup:
             loc="lower center", ncol=5, bbox_to_anchor=(0.5, 0.0), handletextpad=0.3, columnspacing=1.2,
         )
         return _svg(figure, "timeline", "When each service's value is first perceived, against reviews and goal deadlines")
+
+
+def _month_ticks(end: float) -> list[int]:
+    """Months to mark on a time axis: every quarter, half-year or year, by how far it reaches."""
+    step = 3 if end <= 15 else 6 if end <= 40 else 12 if end <= 120 else 60
+    return list(range(0, int(end) + 1, step))
 
 
 _EDGE_STYLE = {

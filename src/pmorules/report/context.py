@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
+from ..dates import long_date
 from ..diff import History
 from ..findings import Finding, by_subject, names_of, statuses
 from ..knowledge import KnowledgeBase
@@ -41,6 +42,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "pmorules_version": __version__,
         "workspace": Path(analysis.kb.workspace).resolve().name,  # its folder's name: no machine path in a report
         "organisation": _organisation(analysis),
+        "dates": _dates(analysis, findings),
         "terms": _terms(analysis),
         "summary": _summary(analysis, findings),
         "history": _history(history),
@@ -84,8 +86,21 @@ def _organisation(analysis: Analysis) -> dict[str, Any]:
         "age_months": org.age_months,
         "context": org.context,
         "capacity_fte": org.capacity_fte,
-        "reviews_months": sorted(set(org.reviews_months)),
+        "reviews": [{"name": r.name or "Review", "date": long_date(r.date), "months": r.months}
+                    for r in analysis.kb.reviews if r.ahead],
         "assessed_on": org.assessed_on.isoformat() if org.assessed_on else None,
+    }
+
+
+def _dates(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cover's dates, and the findings of banner rules (data older than the rules accept) that open it."""
+    banner = {rule.id for rule in analysis.rulebook.enabled() if rule.spec.banner}
+    data_date = analysis.kb.organisation.assessed_on
+    return {
+        "evaluated_on": long_date(analysis.today),
+        "data_date": long_date(data_date) if data_date else None,
+        "words": analysis.evaluation_words(),
+        "banners": [f for f in findings if f["rule"] in banner],
     }
 
 
@@ -151,11 +166,12 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
     active = sorted((s for s in kb.services.values() if s.active), key=lambda s: (s.months, s.name.lower(), s.id))
     rows = _timeline_rows(active)
     reviews = [
-        {"number": number, "month": month, "services": sum(1 for s in active if s.months <= month),
-         "share": share_of(active, lambda s, month=month: s.months <= month)}
-        for number, month in enumerate(sorted(set(kb.organisation.reviews_months)), start=1)
+        {"number": number, "month": r.months, "name": r.name or f"Review {number}", "date": long_date(r.date),
+         "services": sum(1 for s in active if s.months <= r.months),
+         "share": share_of(active, lambda s, month=r.months: s.months <= month)}
+        for number, r in enumerate((r for r in kb.reviews if r.ahead), start=1)
     ]
-    deadlines = _deadlines(sorted(kb.goals.values(), key=lambda g: (g.due_months, g.id)))
+    deadlines = _deadlines(sorted((g for g in kb.goals.values() if g.due_months >= 0), key=lambda g: (g.due_months, g.id)))
     order = {"service": 0, "review": 1, "deadline": 2}  # at the same month: what is ready, then the review, then what is due
     events = sorted(
         [{"kind": "service", "month": row["months"], **row} for row in rows]
@@ -166,6 +182,7 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
     start, end = longest_wait(s.months for s in active)
     return {
         "rows": rows,
+        "today": analysis.today,
         "grouped": len(active) > TIMELINE_ROWS,
         "services": len(active),
         "reviews": reviews,
@@ -197,12 +214,13 @@ def _timeline_rows(active: list) -> list[dict[str, Any]]:
 def _deadlines(goals: list) -> list[dict[str, Any]]:
     """One deadline per goal, or per month when there are too many goals."""
     if len(goals) <= TIMELINE_GOALS:
-        return [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months} for g in goals]
-    by_month: dict[float, list[str]] = {}
+        return [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months, "date": long_date(g.due)}
+                for g in goals]
+    by_month: dict[float, list] = {}
     for goal in goals:
-        by_month.setdefault(goal.due_months, []).append(goal.id)
-    return [{"label": f"{len(ids)} goal{'s' if len(ids) != 1 else ''}", "goals": ids, "month": month}
-            for month, ids in by_month.items()]
+        by_month.setdefault(goal.due_months, []).append(goal)
+    return [{"label": f"{len(ids)} goal{'s' if len(ids) != 1 else ''}", "goals": [g.id for g in ids], "month": month,
+             "date": long_date(ids[0].due)} for month, ids in by_month.items()]
 
 
 def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
@@ -229,9 +247,11 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "name": goal.name or goal.id,
             "client": {"id": goal.client, "name": names[goal.client]} if goal.client else None,
             "due_months": goal.due_months,
+            "due": long_date(goal.due),
+            "overdue": facts[goal.id]["overdue"],
             "priority": goal.priority,
             "weight": facts[goal.id]["weight"],
-            "adherence": facts[goal.id]["adherence"],
+            "adherence": facts[goal.id].get("adherence"),
             "in_time": [s for s in ordered if s["months"] <= goal.due_months],
             "later": [s for s in ordered if s["months"] > goal.due_months],
             "level": worst,

@@ -309,6 +309,7 @@ class RuleSpec(Strict):
     references: list[str] = Field(default_factory=list)
     tests: list[RuleTest] = Field(default_factory=list)
     implies: Implies | None = None
+    banner: bool = False  # its findings open the report, and a command says them first when the day it is run raises them
 
     @field_validator("implies")
     @classmethod
