@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TODAY = dt.date(2026, 11, 25)
+TODAY = dt.date(2026, 3, 20)
 TERMS_BY_TIER = [("short", 0.6), ("short", 0.3), ("medium", 0.6), ("long", 0.7)]  # tier -> usual term, chance of it
 TIER_SHARE = [0.15, 0.35, 0.3, 0.2]
 APPROACHES = ["consultative", "supportive", "facilitative", "directive", "controlling", "managed"]

@@ -35,7 +35,7 @@ from pmorules.report import render_report
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shapes import federation
 
-AS_OF = dt.date(2026, 11, 25)
+AS_OF = dt.date(2026, 3, 20)
 
 SIZES = (20, 50, 200, 500)
 GOALS = 30

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from shapes import federation  # noqa: E402  (a sibling script, not a package)
 
-AS_OF = "2026-11-25"
+AS_OF = "2026-03-20"
 
 PHASES = """
 import datetime, json, time

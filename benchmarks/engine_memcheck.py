@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = (
     "import datetime; from pmorules.analysis import analyze; "
-    f"a = analyze({str(ROOT / 'knowledge' / 'example')!r}, datetime.date(2026, 11, 25)); print(len(a.findings))"
+    f"a = analyze({str(ROOT / 'knowledge' / 'example')!r}, datetime.date(2026, 3, 20)); print(len(a.findings))"
 )
 
 

@@ -34,7 +34,7 @@ def example():
     cwd = os.getcwd()
     os.chdir(Path(__file__).resolve().parents[1])
     try:
-        yield analyze("knowledge/example", dt.date(2026, 11, 25))
+        yield analyze("knowledge/example", dt.date(2026, 3, 20))
     finally:
         os.chdir(cwd)
 

@@ -28,7 +28,7 @@ from strategies import workspaces, write_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "knowledge" / "example"
-TODAY = dt.date(2026, 11, 25)
+TODAY = dt.date(2026, 3, 20)
 
 Found = set[tuple[str, frozenset[tuple[str, str]]]]
 

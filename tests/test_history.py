@@ -188,9 +188,9 @@ def test_trend_chart_is_deterministic_and_draws_every_point() -> None:
 
 def test_the_example_report_shows_what_moved_since_december(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    example = analyze("knowledge/example", dt.date(2026, 11, 25))
+    example = analyze("knowledge/example", dt.date(2026, 3, 20))
     history = context_of(example)["history"]
-    assert [(p["label"], p["date"]) for p in history["trend"]] == [("Q4 2025 review", "2025-12-19"), ("Now", "2026-11-25")]
+    assert [(p["label"], p["date"]) for p in history["trend"]] == [("Q4 2025 review", "2025-12-19"), ("Now", "2026-03-20")]
     since = history["since"]
     goals = {g["id"]: (g["status"]["old"], g["status"]["new"]) for g in since["goals"]}
     assert goals["budget-control"] == ("red", "amber")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pmorules.cli import app
 
-AS_OF = ["--as-of", "2026-11-25"]
+AS_OF = ["--as-of", "2026-03-20"]
 
 
 def analyze(workspace: Path) -> dict:

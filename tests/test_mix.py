@@ -28,7 +28,7 @@ from pmorules.mix.scenarios import evaluate_scenario, from_options
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "knowledge" / "example"
-AS_OF = dt.date(2026, 11, 25)
+AS_OF = dt.date(2026, 3, 20)
 
 
 def cli(*args: str):
@@ -125,7 +125,7 @@ def test_candidate_settings_set_the_assumptions_and_are_checked(example_copy) ->
     with pytest.raises(InputError) as info:
         recommend(analyze(example_copy('[mix.candidates.S07]\nclients = ["nobody"]\n'), AS_OF))
     assert "unknown client 'nobody'" in str(info.value)
-    run = cli("mix", str(example_copy('[mix.candidates.S07]\nefort = 3\n')), "--as-of", "2026-11-25")
+    run = cli("mix", str(example_copy('[mix.candidates.S07]\nefort = 3\n')), "--as-of", "2026-03-20")
     assert run.exit_code == 2 and "pmorules.toml:" in run.output and "efort" in run.output
 
 
@@ -157,22 +157,22 @@ def test_json_contract(example) -> None:
 def test_cli_json_text_explain_and_help() -> None:
     # A real process: the solver library must print nothing of its own on stdout.
     result = subprocess.run(
-        [sys.executable, "-m", "pmorules", "mix", str(EXAMPLE), "--format", "json", "--as-of", "2026-11-25"],
+        [sys.executable, "-m", "pmorules", "mix", str(EXAMPLE), "--format", "json", "--as-of", "2026-03-20"],
         capture_output=True, text=True, check=True,
     )
     data = json.loads(result.stdout)
     assert data["status"] == "optimal" and data["capacity"] == 96
-    text = cli("mix", str(EXAMPLE), "--as-of", "2026-11-25")
+    text = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20")
     assert text.exit_code == 0
     assert "Today" in text.stdout and "Recommended" in text.stdout and "lessons" in text.stdout
     assert "most likely to meet your goals" in text.stdout
-    explain = cli("mix", str(EXAMPLE), "--as-of", "2026-11-25", "--explain")
+    explain = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", "--explain")
     assert explain.exit_code == 0
     for words in ("What the optimiser maximises", "([mix] in pmorules.toml", "warning_cost = 0.05", "new_finding_factor", "must hold", "or [mix] capacity",
                   "costs when broken", "Protected", "elasticity"):
         assert words in explain.stdout
     assert "most likely to meet" in " ".join(cli("mix", "--help").stdout.split())
-    bigger = json.loads(cli("mix", str(EXAMPLE), "--format", "json", "--capacity", "104", "--as-of", "2026-11-25").stdout)
+    bigger = json.loads(cli("mix", str(EXAMPLE), "--format", "json", "--capacity", "104", "--as-of", "2026-03-20").stdout)
     assert bigger["capacity"] == 104 and bigger["effort"] <= 104
 
 
@@ -363,7 +363,7 @@ def test_a_recommendation_costs_a_bounded_number_of_analyses(monkeypatch, exampl
     assert len(result.changes) >= 5
     assert len(calls) - 1 == result.rounds <= result.problem.settings.verify_rounds + 1
     calls.clear()
-    run = cli("report", str(EXAMPLE), "--as-of", "2026-11-25", "-f", "md")
+    run = cli("report", str(EXAMPLE), "--as-of", "2026-03-20", "-f", "md")
     assert run.exit_code == 0
     reviews = len(analysis.config.config.history)  # the report also judges each past review once
     assert len(calls) == 1 + reviews + result.rounds  # the report analyses once, the mix verifies its optimum once
@@ -382,7 +382,7 @@ def test_conflicting_bounds_are_explained(example_copy) -> None:
     data = result.to_json()
     assert data["status"] == "infeasible" and ["BAL003"] in data["conflict"]["fixes"]
     assert data["added"] == data["removed"] == data["changed"] == []
-    run = cli("mix", str(workspace), "--as-of", "2026-11-25")
+    run = cli("mix", str(workspace), "--as-of", "2026-03-20")
     assert run.exit_code == 0 and "Traceback" not in run.output
     assert "no recommended mix" in run.stdout
 
@@ -554,12 +554,12 @@ def test_a_variant_from_the_command_line_is_evaluated(example) -> None:
     assert kb.services["reporting"].approach == "supportive" and kb.services["reporting"].effort == 10
     assert kb.services["reporting"].probability == resized_probability(0.8, 10 / 12 - 1, 1.0)
     assert not found.feasible and "exceeds the capacity" in found.problems[0]
-    run = cli("mix", str(EXAMPLE), "--as-of", "2026-11-25", "--drop", "lessons", "--approach", "reporting=supportive")
+    run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", "--drop", "lessons", "--approach", "reporting=supportive")
     assert run.exit_code == 0 and "your variant" in run.stdout and "Findings it resolves" in run.stdout
-    data = json.loads(cli("mix", str(EXAMPLE), "--as-of", "2026-11-25", "--drop", "lessons", "--approach",
+    data = json.loads(cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", "--drop", "lessons", "--approach",
                           "reporting=supportive", "-f", "json").stdout)
     assert data["variant"]["feasible"] and "lessons" not in data["variant"]["mix"]
-    alone = json.loads(cli("mix", str(EXAMPLE), "--as-of", "2026-11-25", "--drop", "lessons", "-f", "json").stdout)
+    alone = json.loads(cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", "--drop", "lessons", "-f", "json").stdout)
     assert not alone["variant"]["feasible"] and "HRM001" in alone["variant"]["problems"][0]
 
 
@@ -568,7 +568,7 @@ def test_scenarios_of_the_workspace_are_compared(example_copy) -> None:
     result = recommend(analyze(workspace, AS_OF))
     assert [s.name for s in result.scenarios] == ["Keep resources", "Add the dashboard"]
     assert result.scenarios[0].feasible and not result.scenarios[1].feasible
-    run = cli("mix", str(workspace), "--as-of", "2026-11-25", "--compare")
+    run = cli("mix", str(workspace), "--as-of", "2026-03-20", "--compare")
     assert run.exit_code == 0
     for words in ("Today", "Recommended", "Keep resources", "Add the dashboard", "Feasible"):
         assert words in run.stdout
@@ -585,7 +585,7 @@ def test_scenarios_of_the_workspace_are_compared(example_copy) -> None:
     ],
 )
 def test_bad_variant_options_are_errors(args: list[str], expected: str) -> None:
-    run = cli("mix", str(EXAMPLE), "--as-of", "2026-11-25", *args)
+    run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", *args)
     assert run.exit_code == 2 and expected in run.output
 
 
@@ -600,7 +600,7 @@ def test_bad_variant_options_are_errors(args: list[str], expected: str) -> None:
 )
 def test_bad_scenario_files_are_located_errors(example_copy, text: str, expected: str) -> None:
     workspace = example_copy("", {"scenarios/board.yaml": text})
-    run = cli("mix", str(workspace), "--as-of", "2026-11-25")
+    run = cli("mix", str(workspace), "--as-of", "2026-03-20")
     assert run.exit_code == 2 and expected in run.output, run.output
 
 

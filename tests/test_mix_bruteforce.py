@@ -25,7 +25,7 @@ from pmorules.measures import builds_lasting, imposes, is_quick, target_adherenc
 from pmorules.mix import recommend
 from pmorules.mix.problem import split_vid
 
-TODAY = dt.date(2026, 11, 25)
+TODAY = dt.date(2026, 3, 20)
 OUTCOMES = ["O01", "O02", "O03", "O04", "O05", "O06"]
 APPROACHES = ["consultative", "supportive", "facilitative", "directive", "controlling", "managed"]
 TERMS = ["short", "medium", "long"]

@@ -11,7 +11,7 @@ from conftest import context_of, report_of
 from pmorules.analysis import analyze
 
 ROOT = Path(__file__).resolve().parents[1]
-AS_OF = dt.date(2026, 11, 25)
+AS_OF = dt.date(2026, 3, 20)
 
 
 def _section(html: str) -> str:

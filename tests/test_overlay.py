@@ -74,7 +74,7 @@ def cli(*args: str) -> Result:
 
 
 def findings(workspace: str) -> dict[tuple[str, tuple[str, ...]], dict]:
-    result = cli("analyze", workspace, "--format", "json", "--as-of", "2026-11-25")
+    result = cli("analyze", workspace, "--format", "json", "--as-of", "2026-03-20")
     assert result.exit_code == 0, result.output
     return {(f["rule"], tuple(f["subjects"])): f for f in json.loads(result.stdout)["findings"]}
 
@@ -104,7 +104,7 @@ def test_extends_overrides_a_field_and_a_param(ws) -> None:
     assert finding["level"] == "error"
     assert "(above 40%)" in finding["message"]
     assert finding["rule_source"].startswith("rules/balance.yaml:")  # still the default rule, changed
-    why = cli("why", "mix", "ws", "--as-of", "2026-11-25")
+    why = cli("why", "mix", "ws", "--as-of", "2026-03-20")
     assert "mix:mix.share_short: 0.5 > 0.4 (max_short_share) [threshold set at ws/rules/acme.yaml:" in why.stdout
     assert "level set at ws/rules/acme.yaml:" in why.stdout
     listed = cli("rules", "list", "--workspace", "ws")

@@ -28,7 +28,7 @@ from strategies import workspaces, write_workspace
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "knowledge" / "example"
 GOLDEN = Path(__file__).resolve().parent / "golden"
-AS_OF = dt.date(2026, 11, 25)
+AS_OF = dt.date(2026, 3, 20)
 PAYLOAD = "<script>alert(1)</script>"
 
 
@@ -76,13 +76,13 @@ def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
 
 
 def test_markdown_to_stdout_by_default(workspace: Path) -> None:
-    result = run("report", str(workspace), "--as-of", "2026-11-25")
+    result = run("report", str(workspace), "--as-of", "2026-03-20")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("# Recommendations report: Northwind Logistics IT PMO")
 
 
 def test_html_from_the_suffix_of_o(workspace: Path, tmp_path: Path) -> None:
-    result = run("report", str(workspace), "-o", "report.html", "--as-of", "2026-11-25")
+    result = run("report", str(workspace), "-o", "report.html", "--as-of", "2026-03-20")
     assert result.exit_code == 0, result.output
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
@@ -105,7 +105,7 @@ def test_unknown_format_is_an_input_error(example) -> None:
 
 def test_pdf_without_weasyprint_is_a_clear_input_error(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint now raises ImportError
-    result = run("report", str(workspace), "-o", "report.pdf", "--as-of", "2026-11-25")
+    result = run("report", str(workspace), "-o", "report.pdf", "--as-of", "2026-03-20")
     assert result.exit_code == 2
     assert "PDF output needs the pdf extra: pip install 'pmorules[pdf]'" in result.stderr
     assert not Path("report.pdf").exists()
@@ -119,7 +119,7 @@ def test_pdf_with_weasyprint(example) -> None:
 def test_an_input_file_is_never_overwritten(workspace: Path) -> None:
     target = workspace / "services.yaml"
     before = target.read_bytes()
-    result = run("report", str(workspace), "-o", str(target), "--as-of", "2026-11-25")
+    result = run("report", str(workspace), "-o", str(target), "--as-of", "2026-03-20")
     assert result.exit_code == 2
     assert "refusing to overwrite an input file" in result.stderr
     assert target.read_bytes() == before
@@ -187,8 +187,8 @@ def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(ex
         assert f'<td class="mono">{item["path"].removeprefix("knowledge/example/")}</td>' in appendix
         assert item["sha256"] in appendix
     assert str(ROOT) not in example_html and "knowledge/example" not in appendix
-    assert "As of <strong>2026-11-25</strong>" in appendix
-    assert "2026-11-25" not in example_html[:example_html.index('id="appendix"')], "the run date belongs in the appendix only"
+    assert "As of <strong>2026-03-20</strong>" in appendix
+    assert "2026-03-20" not in example_html[:example_html.index('id="appendix"')], "the run date belongs in the appendix only"
 
 
 def test_the_timeline_shows_reviews_and_what_is_ready_before_the_first(example) -> None:
@@ -345,7 +345,7 @@ def _org_template(workspace: Path, name: str, text: str) -> None:
 ])
 def test_an_organisation_template_cannot_escape_the_sandbox(workspace: Path, body: str, line: int, message: str) -> None:
     _org_template(workspace, "report.html.j2", body)
-    result = run("report", str(workspace), "-o", "out.html", "--as-of", "2026-11-25")
+    result = run("report", str(workspace), "-o", "out.html", "--as-of", "2026-03-20")
     assert result.exit_code == 2, result.output
     assert f"{workspace}/templates/report.html.j2:{line}: " in result.stderr
     assert message in result.stderr
@@ -364,7 +364,7 @@ def test_filters_do_not_reach_internals_either(workspace: Path) -> None:
 
 def test_an_error_in_an_overridden_partial_is_located_in_that_partial(workspace: Path) -> None:
     _org_template(workspace, "partials/goals.md.j2", "\n## Goals\n\n{{ goals[0].deadline }}\n")
-    result = run("report", str(workspace), "--as-of", "2026-11-25")
+    result = run("report", str(workspace), "--as-of", "2026-03-20")
     assert result.exit_code == 2
     assert f"{workspace}/templates/partials/goals.md.j2:4: template error:" in result.stderr
 
@@ -396,7 +396,7 @@ def test_a_missing_config_template_path_is_located(workspace: Path) -> None:
     lines = config.read_text(encoding="utf-8").splitlines()
     lines.insert(2, 'templates = ["nowhere"]')
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = run("report", str(workspace), "--as-of", "2026-11-25")
+    result = run("report", str(workspace), "--as-of", "2026-03-20")
     assert result.exit_code == 2
     assert f"{workspace}/pmorules.toml:3: template path 'nowhere'" in result.stderr
 

@@ -43,7 +43,7 @@ def browser():
 
 def test_the_example_report_in_chromium(browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    analysis = analyze("knowledge/example", dt.date(2026, 11, 25))
+    analysis = analyze("knowledge/example", dt.date(2026, 3, 20))
     report = tmp_path / "report.html"
     report.write_bytes(report_of(analysis, "html"))
     url = report.as_uri()
@@ -135,9 +135,9 @@ OVERFLOW = """() => {
 @pytest.mark.parametrize("workspace", ["example", "stress"])
 def test_the_report_fits_1280_px_and_a4(browser, tmp_path: Path, workspace: str, media: str) -> None:
     if workspace == "example":
-        analysis = analyze(ROOT / "knowledge" / "example", dt.date(2026, 11, 25))
+        analysis = analyze(ROOT / "knowledge" / "example", dt.date(2026, 3, 20))
     else:
-        analysis = analyze(write_files(tmp_path / "ws", STRESS), dt.date(2026, 11, 25))
+        analysis = analyze(write_files(tmp_path / "ws", STRESS), dt.date(2026, 3, 20))
     report = tmp_path / "report.html"
     report.write_bytes(report_of(analysis, "html"))
     width = 1280 if media == "screen" else A4_TEXT_WIDTH_PX
@@ -152,7 +152,7 @@ def test_the_report_fits_1280_px_and_a4(browser, tmp_path: Path, workspace: str,
 
 
 def test_the_graph_names_outcomes(browser, tmp_path: Path) -> None:
-    analysis = analyze(ROOT / "knowledge" / "example", dt.date(2026, 11, 25))
+    analysis = analyze(ROOT / "knowledge" / "example", dt.date(2026, 3, 20))
     report = tmp_path / "report.html"
     report.write_bytes(report_of(analysis, "html"))
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -194,7 +194,7 @@ def test_the_live_preview_follows_the_files(browser, tmp_path: Path) -> None:
     services = workspace / "services.yaml"
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "pmorules", "serve", "ws", "--port", str(port),
-                               "--as-of", "2026-11-25"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               "--as-of", "2026-03-20"], cwd=tmp_path, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/"
     page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -20,7 +20,7 @@ from pmorules.report.template_cache import BuiltinTemplateCache, cache_folder, t
 from pmorules.text import LimitError, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
-AS_OF = dt.date(2026, 11, 25)
+AS_OF = dt.date(2026, 3, 20)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pmorules.knowledge.spec import Horizons
 from pmorules.paths import example_dir
 from pmorules.workbook import SHEETS, columns
 
-AS_OF = dt.date(2026, 11, 25)
+AS_OF = dt.date(2026, 3, 20)
 
 
 def invoke(*args: str):

@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.segment import Segment
 
 from . import __version__
+from . import dates
+from .dates import long_date, months_between
 from .errors import Diagnostic, InputError, Location
 from .inputs import os_message
 from .numbers import number_problem
@@ -96,7 +98,7 @@ def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
     if value is None:
         return None
     if value.strip().lower() == "today":
-        return dt.date.today()
+        return dates.system_today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -118,12 +120,11 @@ def _analyze(workspace: Path, as_of: str | None):
 def _say_if_stale(analysis) -> None:
     """Data judged as of their own date, but old by today's: say so first (stderr), the output unchanged."""
     from .analysis import banners_on
-    from .dates import long_date, months_between
 
     data_date = analysis.kb.organisation.assessed_on
     if analysis.kb.clock != "assessed_on" or data_date is None:
         return
-    today = dt.date.today()
+    today = dates.system_today()
     for finding in banners_on(analysis, today):
         stderr.print(f"note: data as of {long_date(data_date)}, {months_between(data_date, today):.1f} months old; "
                      f"'--as-of today' judges them as of today ({finding.title.lower()})", markup=False)

@@ -13,6 +13,11 @@ MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "
                "November", "December")
 
 
+def system_today() -> dt.date:
+    """The system clock's date: the one place pmorules reads it (a workspace with a date never needs it)."""
+    return dt.date.today()
+
+
 def months_between(start: dt.date, end: dt.date) -> float:
     """Months from ``start`` to ``end`` (negative when ``end`` is earlier), to two decimals."""
     return round((end - start).days / MONTH_DAYS, 2)

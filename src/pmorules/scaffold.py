@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from . import dates
+from .dates import date_after
 from .errors import Diagnostic, InputError, Location
 from .knowledge import knowledge_files
 
@@ -26,10 +29,13 @@ KNOWLEDGE = """\
 # Describe your PMO: organisation, clients, services and goals (format: pmorules schema).
 organisation:
   name: My PMO
-  age_months: 3
+  assessed_on: @TODAY@   # the date these data describe: the workspace is judged as of it
+  founded: @FOUNDED@
   context: kickoff
   capacity_fte: 4
-  reviews_months: [3, 6]
+  reviews:
+    - {date: @REVIEW1@, name: First steering committee}
+    - {date: @REVIEW2@, name: Half-year review}
 
 clients:
   - {id: exec, name: Executive committee, weight: 0.6}
@@ -57,7 +63,7 @@ goals:
   - id: G1
     name: Executive visibility of all projects
     outcomes: [O26]
-    due_months: 3
+    due: @REVIEW1@
     client: exec
 
 outcomes:
@@ -88,20 +94,31 @@ OVERLAY = """\
 """
 
 
-def _workbook(handle: IO[bytes]) -> None:
+def knowledge_stub(today: dt.date) -> str:
+    """The knowledge stub dated from ``today``: assessed today, set up three months ago, reviews and the first
+    goal three and six months on."""
+    days = {"@TODAY@": today, "@FOUNDED@": date_after(today, -3), "@REVIEW1@": date_after(today, 3),
+            "@REVIEW2@": date_after(today, 6)}
+    text = KNOWLEDGE
+    for token, day in days.items():
+        text = text.replace(token, day.isoformat())
+    return text
+
+
+def _workbook(text: str) -> Callable[[IO[bytes]], None]:
     """The knowledge stub as a workbook to fill in: the same example rows as knowledge.yaml."""
     from .knowledge.spec import KnowledgeFile
     from .workbook import workbook_bytes
     from .yamlio import parse_yaml
 
-    handle.write(workbook_bytes(KnowledgeFile.model_validate(parse_yaml(KNOWLEDGE, "knowledge.yaml"))))
+    return lambda handle: handle.write(workbook_bytes(KnowledgeFile.model_validate(parse_yaml(text, "knowledge.yaml"))))
 
 
 def _text(text: str) -> Callable[[IO[bytes]], None]:
     return lambda handle: handle.write(text.encode("utf-8"))
 
 
-def scaffold(directory: Path, xlsx: bool = False) -> tuple[list[Path], list[Path]]:
+def scaffold(directory: Path, xlsx: bool = False, today: dt.date | None = None) -> tuple[list[Path], list[Path]]:
     """Create the files that do not exist yet; return (created, kept). With ``xlsx`` the knowledge stub is
     pmo.xlsx instead of knowledge.yaml; a folder that already holds knowledge gets no stub (a second one
     would define every example item twice)."""
@@ -109,8 +126,9 @@ def scaffold(directory: Path, xlsx: bool = False) -> tuple[list[Path], list[Path
         raise InputError([Diagnostic(Location(str(directory)), "exists and is not a directory",
                                      "give the folder of a new workspace")])
     knowledge = knowledge_files(directory) if directory.is_dir() else []
+    text = knowledge_stub(today or dates.system_today())
     stub = {} if knowledge else {
-        (directory / "pmo.xlsx") if xlsx else (directory / "knowledge.yaml"): _workbook if xlsx else _text(KNOWLEDGE)}
+        (directory / "pmo.xlsx") if xlsx else (directory / "knowledge.yaml"): _workbook(text) if xlsx else _text(text)}
     files = {directory / "pmorules.toml": _text(CONFIG), **stub, directory / "rules" / "organisation.yaml": _text(OVERLAY)}
     created, kept = [], list(knowledge)
     for path, write in files.items():

@@ -33,7 +33,7 @@ from .yamlio import parse_yaml
 
 SECTIONS = ("organisation", "clients", "services", "goals", "outcomes")
 SINGLE = "organisation"  # the section that is one item (one row), not a list
-LIST_FIELDS = {"tags", "clients", "outcomes", "depends_on", "services", "reviews_months", "mitigated_by"}
+LIST_FIELDS = {"tags", "clients", "outcomes", "depends_on", "services", "reviews", "reviews_months", "mitigated_by"}
 FLOW_FIELDS = LIST_FIELDS | {"harms", "assessments"}  # columns whose cell may be a YAML flow list
 NOTE = "#"
 MAX_ROWS = 100_000

@@ -100,6 +100,8 @@ def _short(column: str, item: dict[str, Any]) -> str | None:
         return item["id"]
     if column == "depends_on" and set(item) <= {"service", "kind"}:
         return item["service"] + (f":{item['kind']}" if item.get("kind", "hard") != "hard" else "")
+    if column == "reviews" and set(item) == {"date"}:
+        return item["date"].isoformat()
     if column == "harms" and set(item) <= {"target", "severity"}:
         return item["target"] + (f":{item['severity']}" if "severity" in item else "")
     return None

@@ -41,7 +41,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None, conventions: C
     10,000 services.
     """
     with gc_paused():
-        derivation = Derivation(kb, today or dt.date.today(), conventions or Conventions())
+        derivation = Derivation(kb, today or kb.today, conventions or Conventions())
         facts = [fact for kind in REGISTRY.values() for fact in kind.derive(derivation)]
         for fact in facts:
             fact.fields = clean_fields(fact.fields)

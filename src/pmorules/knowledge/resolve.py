@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import dates
 from ..dates import months_between
 from ..errors import Diagnostic, Location, did_you_mean
 from ..tables import Locator
@@ -121,7 +122,7 @@ class Resolver:
         self.horizons: Horizons = hz.value if hz else Horizons()
         # The evaluation date: --as-of, else the date the data describe, else the day it is run.
         assessed_on = self.organisation.assessed_on
-        self.today: dt.date = today or assessed_on or dt.date.today()
+        self.today: dt.date = today or assessed_on or dates.system_today()
         self.clock = "as-of" if today else ("assessed_on" if assessed_on else "system")
         self.sources: dict[tuple[str, str, str], Location] = {}
         self.switched_off: list[SwitchedOff] = []

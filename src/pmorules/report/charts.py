@@ -12,6 +12,8 @@ its dollar signs and ``$\notacommand{x}$`` is a label, not a parse error.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import io
 import re
 from typing import Any
@@ -181,9 +183,9 @@ def timeline_chart(timeline: dict[str, Any]) -> Markup:
         for y, label in labels:
             axes.text(-0.015, y, _short(label), transform=row_labels, ha="right", va="center", color=INK)
         axes.set_yticks([])
-        ticks = _month_ticks(end)
-        axes.set_xticks(ticks, [f"{m:g}\n{month_label(date_after(timeline['today'], m))}" for m in ticks])
-        axes.set_xlabel(f"months from {long_date(timeline['today'])}", labelpad=2)
+        ticks, today = _month_ticks(end), dt.date.fromisoformat(timeline["today"])
+        axes.set_xticks(ticks, [f"{m:g}\n{month_label(date_after(today, m))}" for m in ticks])
+        axes.set_xlabel(f"months from {long_date(today)}", labelpad=2)
         axes.grid(axis="x", color=GRID, linewidth=0.6, zorder=0)
         axes.spines["left"].set_visible(False)
         figure.legend(

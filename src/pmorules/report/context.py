@@ -182,7 +182,7 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
     start, end = longest_wait(s.months for s in active)
     return {
         "rows": rows,
-        "today": analysis.today,
+        "today": analysis.today.isoformat(),
         "grouped": len(active) > TIMELINE_ROWS,
         "services": len(active),
         "reviews": reviews,
