@@ -98,10 +98,12 @@ class Organisation(Strict):
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Organisation:
-        if self.founded is not None and self.age_months is not None:
-            raise ValueError("give founded or age_months, not both")
-        if self.reviews is not None and "reviews_months" in self.model_fields_set:
-            raise ValueError("give reviews or reviews_months, not both")
+        twice = [f"give {dated} or {counted}, not both" for dated, counted, both in (
+            ("founded", "age_months", self.founded is not None and self.age_months is not None),
+            ("reviews", "reviews_months", self.reviews is not None and "reviews_months" in self.model_fields_set),
+        ) if both]
+        if twice:
+            raise ValueError("; ".join(twice))
         return self
 
 
