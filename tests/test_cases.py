@@ -7,7 +7,6 @@ would call wrong, and the services a recommended mix must keep.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,7 @@ _ANALYSES: dict[str, Analysis] = {}
 
 def _analysis(name: str) -> Analysis:
     if name not in _ANALYSES:
-        as_of = _expected(name)["as_of"]
-        _ANALYSES[name] = analyze(CASES / name / "ws", as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of))
+        _ANALYSES[name] = analyze(CASES / name / "ws")  # as of the date its data describe (assessed_on)
     return _ANALYSES[name]
 
 
@@ -46,6 +44,15 @@ def test_there_are_at_least_five_cases_each_with_its_source() -> None:
     for name in NAMES:
         source = (CASES / name / "SOURCE.md").read_text(encoding="utf-8")
         assert "http" in source and "ssum" in source.lower(), f"{name}: SOURCE.md names no public source or assumptions"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_case_is_a_dated_moment(name: str) -> None:
+    """A case is judged as of the date its sources describe, in dates, not months from an unstated day."""
+    analysis = _analysis(name)
+    assert analysis.kb.clock == "assessed_on"
+    text = (CASES / name / "ws" / "pmo.yaml").read_text(encoding="utf-8")
+    assert "due_months" not in text and "reviews_months" not in text and "age_months" not in text
 
 
 @pytest.mark.parametrize("name", NAMES)
