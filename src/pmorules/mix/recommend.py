@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..dates import long_date
 from ..analysis import Analysis, reanalyze
 from ..findings import Finding
 from ..gcpause import gc_paused
@@ -191,8 +192,9 @@ def unattainable_text(item: Unattainable, kb: KnowledgeBase) -> str:
     target = kb.outcomes[item.target].name if item.target in kb.outcomes else item.target
     goal = kb.goals[item.goal].name or item.goal
     bound = f" with a value of at least {item.bound * 100:g}%" if item.bound is not None else ""
-    return (f"No candidate delivers {target} ({item.target}) within {item.due_months:g} months{bound}, "
-            f"as the goal {goal} ({item.goal}) needs")
+    due = long_date(kb.goals[item.goal].due)
+    return (f"No candidate delivers {target} ({item.target}) by {due}{bound}, as the goal {goal} ({item.goal}) due "
+            f"then needs: renegotiate its date or scope with its owner")
 
 
 def _key(finding: Finding) -> tuple[str, tuple[str, ...]]:

@@ -40,6 +40,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
     findings = [_finding(f, analysis, names, shown) for f in analysis.findings]
     return {
         "pmorules_version": __version__,
+        "today": analysis.today.isoformat(),  # the evaluation date: the `when` filter turns months into dates
         "workspace": Path(analysis.kb.workspace).resolve().name,  # its folder's name: no machine path in a report
         "organisation": _organisation(analysis),
         "dates": _dates(analysis, findings),
