@@ -152,14 +152,21 @@ def _time() -> list[str]:
     return [
         "### Time",
         "",
-        "Every duration is in months. Two clocks are used:",
+        "A workspace describes one dated moment. It is judged as of its **evaluation date**: "
+        "`organisation.assessed_on` (the date the data describe), or the date given with `--as-of`; only a "
+        "workspace without `assessed_on` is judged as of the day it is run (and every view says so). Dates are "
+        "written YYYY-MM-DD; a month is the average month (30.4375 days).",
         "",
-        "- **From today** (or from the date given with `--as-of`): `goals[].due_months` and "
-        "`organisation.reviews_months`. A goal due in 6 months is due 6 months after the day of the analysis.",
+        "- **Dates**: `organisation.founded` (the PMO's age is counted to the evaluation date), "
+        "`organisation.reviews` (each a date, or `{date: ..., name: ...}`; reviews before the evaluation date are "
+        "past) and `goals[].due`. A goal whose due date is before the evaluation date is *overdue*: it leaves the "
+        "coverage and adherence and is reported as past its date.",
+        "- **Months from the evaluation date**, the older forms, still accepted: `organisation.age_months`, "
+        "`organisation.reviews_months` and `goals[].due_months` (give the date or the months, not both).",
         "- **From the start of a service**: `services[].months_to_value`, `outcomes[].months` and "
-        "`services[].outcomes[].months`. `running_months` (or `since`) says how long a service has run already; "
-        "what it has run counts, so its value is perceived `max(0, months_to_value - running_months)` months from "
-        "today.",
+        "`services[].outcomes[].months`. `running_months` (or `since`, counted to the evaluation date) says how "
+        "long a service has run already; what it has run counts, so its value is perceived "
+        "`max(0, months_to_value - running_months)` months after the evaluation date.",
         "",
         f"Terms are horizons of months to first value: **short** up to `horizons.short_max_months` "
         f"(default {num(horizons.short_max_months)}), **medium** up to `horizons.medium_max_months` "
@@ -171,7 +178,8 @@ def _time() -> list[str]:
         f"timeframe code: {_perception_months()} (see [the catalogue](#catalogue-outcomes)).",
         f"- A workspace outcome without `months` gets them from its term: {_per_term(OUTCOME_MONTHS)}.",
         "- A service delivers a linked outcome at `max(months_to_value, link months or outcome months) - "
-        "running_months` months from today (at least 0): never before its own value, nor before the outcome can "
+        "running_months` months after the evaluation date (at least 0): never before its own value, nor before "
+        "the outcome can "
         "be perceived.",
         "",
     ]

@@ -242,10 +242,10 @@ class ServiceSpec(Strict):
                           "term follows from it (horizons).", examples=[4])
     running_months: Months | None = Field(
         None, description="Months the service has run already (default 0): value already perceived counts now, "
-                          "months from today = max(0, months_to_value - running_months).", examples=[36])
+                          "months after the evaluation date = max(0, months_to_value - running_months).", examples=[36])
     since: dt.date | None = Field(
         None, description="When the service started (YYYY-MM-DD), instead of running_months; the months run are "
-                          "counted to today (or --as-of).", examples=["2024-01-15"])
+                          "counted to the evaluation date.", examples=["2024-01-15"])
     probability: Fraction | None = Field(
         None, description="Probability that it delivers the value expected of it, 0..1 (default 0.6, noted as a "
                           "data-quality gap).", examples=[0.8])
