@@ -202,7 +202,7 @@ def diff(
     ] = None,
     as_of: AsOfOption = None,
     old_as_of: Annotated[
-        Optional[str], typer.Option("--old-as-of", help="Judge the earlier side as of this date (default: --as-of)")
+        Optional[str], typer.Option("--old-as-of", help="Judge the earlier side as of this date (default: the date of its data)")
     ] = None,
 ) -> None:
     """Compare two snapshots of a PMO: findings resolved, new and still open; balance, goals and services moved."""
