@@ -189,10 +189,12 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
                 if fires[2] if held else fires[1] if fresh else fires[0]:
                     broken.append(((edge.src, edge.target), 0.0))
         elif c.kind == "client_quick":
+            floor = -1.0 if c.bound is None else c.bound - 1e-12
             for client in c.clients:
                 serving = [cid for cid, cand in cands.items()
-                           if client in cand.service.clients and is_quick(cand.service, problem.horizons)]
-                if serving and not any(cid in state for cid in serving):
+                           if client in cand.service.clients and is_quick(cand.service, problem.horizons)
+                           and any(size.service.probability >= floor for size in cand.sizes)]
+                if serving and not any(cid in state and chosen[cid].probability >= floor for cid in serving):
                     broken.append(((client,), 0.0))
         elif c.kind == "quick_probability_min":
             quick = [s.probability for s in chosen.values() if is_quick(s, problem.horizons)]

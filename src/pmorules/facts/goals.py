@@ -116,6 +116,7 @@ def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
     "weight": (float, "relevance weight 0..1"),
     "services": (int, "active services serving it"),
     "quick_services": (int, "active services serving it whose value is perceived within the short horizon"),
+    "quick_p_max": (float, "highest probability among those quick services (when any)"),
     "goals": (int, "goals it owns"),
 }, title="client {key}")
 def client_facts(d: Derivation) -> Iterator[Fact]:
@@ -132,5 +133,7 @@ def client_facts(d: Derivation) -> Iterator[Fact]:
         quick = [s for s in services if is_quick(s, d.kb.horizons)]
         fields = {"weight": client.weight, "services": len(services), "quick_services": len(quick),
                   "goals": owned.get(client.id, 0)}
+        if quick:
+            fields["quick_p_max"] = max(s.probability for s in quick)
         words = {"quick_services": ", ".join(s.id for s in quick) or "no quick service serves it"}
         yield Fact("client", client.id, fields, {"weight": d.src("client", client.id, "weight")}, [], words)

@@ -38,6 +38,7 @@ DEFAULT_TAGS = ("capability", "control", "delivery", "firefighting", "reporting"
     "months_given_share": (float, "share of active services that give months_to_value"),
     "control_share": (float, "effort share of services that control: tagged control, or run in a directive or "
                              "controlling approach"),
+    "share_firefighting": (float, "effort share of services tagged firefighting (recovery, issue escalation)"),
     "short_max_months": (float, "horizon: last month that counts as short term"),
     "medium_max_months": (float, "horizon: last month that counts as medium term"),
     "assessment_age_months": (float, "months from organisation.assessed_on to the evaluation date (when given)"),
@@ -53,6 +54,7 @@ def mix_facts(d: Derivation) -> Iterator[Fact]:
         "share_quick": quick_share(active, kb.horizons), "share_lasting": share_of(active, builds_lasting),
         "total_effort": total, "capacity": org.capacity, "load": total / org.capacity,
         "goals": len(d.ahead), "control_share": share_of(active, imposes),
+        "share_firefighting": share_of(active, lambda s: "firefighting" in s.tags),
         "short_max_months": kb.horizons.short_max_months, "medium_max_months": kb.horizons.medium_max_months,
     }
     if d.overall is not None:

@@ -434,14 +434,17 @@ class _Builder:
         return some
 
     def client_quick(self, constraint: Constraint) -> None:
+        """Each client named gets a chosen quick service serving it, at a size likely enough (with a bound)."""
         prog = self.prog
+        floor = -math.inf if constraint.bound is None else constraint.bound - 1e-12
         for client in constraint.clients:
-            serving = [cid for cid, c in self.p.candidates.items()
-                       if client in c.service.clients and is_quick(c.service, self.p.horizons)]
+            serving = {prog.size(cid, index): 1.0 for cid, c in self.p.candidates.items()
+                       if client in c.service.clients and is_quick(c.service, self.p.horizons)
+                       for index, size in enumerate(c.sizes) if size.service.probability >= floor}
             if not serving:
                 prog.unattainable.append(Unattainable(constraint.rule, None, client, None, None))
                 continue
-            self.holds(constraint, (client,), {prog.x[cid]: 1.0 for cid in serving}, 1.0, math.inf)
+            self.holds(constraint, (client,), serving, 1.0, math.inf)
 
     def quick_probability_min(self, constraint: Constraint) -> None:
         """Some chosen quick size reaches the bound; with or_none, unless nothing chosen is quick at all."""

@@ -186,7 +186,8 @@ class Constraint:
         if spec.kind == "harm":
             return "no harm the rule flags is active"
         if spec.kind == "client_quick":
-            return "every client the rule names gets a quick service"
+            likely = f" at least {pct} likely to deliver" if self.bound is not None else ""
+            return f"every client the rule names gets a quick service{likely}"
         if spec.kind == "adherence_min":
             return f"overall goal adherence ≥ {pct}"
         if spec.kind == "quick_probability_min":
@@ -632,7 +633,7 @@ class _Prober:
 
     def _client_quick(self, rule: Rule, constraint: Constraint) -> None:
         clients = [f for f in self.today if f.type == "client"]
-        probes = [variant(c, quick_services=0) for c in clients]
+        probes = [variant(c, quick_services=0) for c in clients]  # nothing quick: does the rule name the client?
         constraint.clients = [c.key for c, hit in zip(clients, self.run(rule, probes)) if hit]
 
 

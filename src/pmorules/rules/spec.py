@@ -254,9 +254,15 @@ class HarmImplied(Strict):
 
 class ClientQuick(Strict):
     """Every client the rule flags when nothing quick serves it gets a chosen service serving it whose value is
-    perceived within the short horizon from today (the engine runs the rule on each client's fact)."""
+    perceived within the short horizon from today (the engine runs the rule on each client's fact); with a
+    bound, only a quick service at least that likely to deliver counts."""
 
     kind: Literal["client_quick"]
+    param: str | None = None
+
+    @property
+    def params(self) -> list[str]:
+        return [] if self.param is None else [self.param]
 
 
 class QuickProbabilityMin(Bound):
