@@ -24,6 +24,12 @@ def fired(data: dict, rule: str) -> list[list[str]]:
     return [f["subjects"] for f in data["findings"] if f["rule"] == rule]
 
 
+def harmed(data: dict, rule: str, src: str) -> set[str]:
+    """The targets a harm finding about ``src`` lists (one finding per harming service): from its evidence."""
+    return {e["fact"].split(">", 1)[1].split("#")[0] for f in data["findings"] if f["rule"] == rule
+            and f["subjects"] == [src] for e in f["evidence"] if e["fact"].startswith(f"harm:{src}>")}
+
+
 def goal(data: dict, goal_id: str) -> dict:
     return next(g for g in data["goals"] if g["id"] == goal_id)
 
@@ -95,7 +101,7 @@ def test_controlling_reporting_harms_culture_without_a_culture_service(make_ws) 
           - {id: reporting, catalogue: S16, approach: controlling, probability: 0.8}
           - {id: support, catalogue: S22, probability: 0.8}
         """}))
-    assert ["reporting", "O17"] in fired(data, "HRM001")
+    assert "O17" in harmed(data, "HRM001", "reporting")
 
 
 def test_harm_to_a_client_relationship(make_ws) -> None:
@@ -107,8 +113,8 @@ def test_harm_to_a_client_relationship(make_ws) -> None:
             probability: 0.7
             harms: [{target: pm, severity: high, reason: six months in limbo}]
         """}))
-    assert ["gates", "pm"] in fired(data, "HRM001")
-    assert ["gates", "pm"] not in fired(data, "HRM003"), "one harm, one finding: HRM001 already says nothing mitigates it"
+    assert "pm" in harmed(data, "HRM001", "gates")
+    assert "pm" not in harmed(data, "HRM003", "gates"), "one harm, one finding: HRM001 already says nothing mitigates it"
 
 
 def test_control_heavy_counts_directive_and_controlling_effort(make_ws) -> None:
@@ -149,7 +155,7 @@ def test_a_harm_the_context_contradicts_is_turned_off(make_ws) -> None:
             harms: [{target: O30, applies: false, reason: cycle time fell 20% with the method}]
         """}))
     assert [(x["target"], x["reason"]) for x in data["switched_off"]] == [("O30", "cycle time fell 20% with the method")]
-    assert ["method", "O30"] not in fired(data, "HRM003") and ["method", "O25"] in fired(data, "HRM003")
+    assert "O30" not in harmed(data, "HRM003", "method") and "O25" in harmed(data, "HRM003", "method")
 
 
 # 7. harms that fall on the served party only
@@ -166,7 +172,7 @@ def test_managed_delivery_does_not_harm_the_skills_goal_of_another_party(make_ws
     own_staff = analyze(make_ws({"k.yaml": template.format(owner="pmo-staff")}))
     assert fired(own_staff, "HRM001") == []
     customers = analyze(make_ws({"k.yaml": template.format(owner="business")}))
-    assert ["run-projects", "O01"] in fired(customers, "HRM001")
+    assert "O01" in harmed(customers, "HRM001", "run-projects")
 
 
 # 8. maturity and value already perceived; 9. effective months everywhere

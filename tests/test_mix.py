@@ -423,7 +423,8 @@ def test_the_engine_picks_the_threshold_that_applies_to_the_organisation(make_ws
     assert bound[young]["BAL003"][:2] == (0.5, True) and bound[mature]["BAL003"][:2] == (0.7, True)
     assert bound[young]["BAL002"] == (0.2, True, True, False) and bound[mature]["BAL002"][:2] == (0.1, True)
     assert bound[young]["BAL001"] == (0.0, True, False, True)  # nothing quick at all is the error
-    assert bound[rescue]["BAL004"][1] is False and bound[young]["BAL004"][1] is True  # a young rescue team is exempt
+    # a young rescue team gets the lower capability floor, not an exemption
+    assert bound[rescue]["BAL004"][:2] == (0.05, True) and bound[young]["BAL004"][:2] == (0.1, True)
 
 
 def test_an_organisation_rule_constrains_the_mix_and_a_disabled_rule_does_not(make_ws) -> None:
