@@ -132,6 +132,29 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
                        [service.id, harm.target], words)
 
 
+@fact_type("harm_basis", "What a harm rests on in this workspace: stated here, or only the catalogue's pattern for an "
+                         "approach; and the signs that would show it biting.", {
+    "harm": (str, "the harm (the key of its harm fact)"),
+    "stated": (bool, "the workspace states the harm itself (in the service's harms), not only the catalogue"),
+    "approach_only": (bool, "the harm applies only in the approaches it names"),
+    "target_probability": (float, "probability of the harmed service (when the target is a service)"),
+    "goal_adherence_min": (float, "lowest adherence among the goals still ahead that the harm hits (when any)"),
+}, title="what the harm {harm} rests on")
+def harm_basis_facts(d: Derivation) -> Iterator[Fact]:
+    shared = d.shared(_Harms)
+    for service in d.kb.services.values():
+        for index, harm in enumerate(service.harms):
+            key = f"{service.id}>{harm.target}#{index}"
+            fields: dict[str, Any] = {"harm": key, "stated": harm.stated, "approach_only": harm.approaches is not None}
+            target = d.kb.services.get(harm.target) if harm.target_kind == "service" else None
+            if target is not None:
+                fields["target_probability"] = target.probability
+            measured = [d.adherence[g] for g in shared.goals_hit(service, harm) if g in d.adherence]
+            if measured:
+                fields["goal_adherence_min"] = min(measured)
+            yield Fact("harm_basis", key, fields, {"stated": harm.location.short()}, [service.id, harm.target])
+
+
 @fact_type("harm_reach", "A harm on a service that long-term value builds on: the nearest service or goal that "
                          "needs the harmed service.", {
     "src": (str, "the harming service"), "via": (str, "the harmed service"),

@@ -54,6 +54,7 @@ class Harm:
     party: str  # any | served: who suffers it
     harm_id: str | None
     location: Location
+    stated: bool = False  # the workspace states it (its own harms), not only the catalogue
 
 
 @dataclass(frozen=True)

@@ -423,6 +423,6 @@ class Resolver:
             harms.append(Harm(
                 found[0], found[1], harm.severity, harm.reason, mitigators,
                 tuple(harm.approaches) if harm.approaches is not None else None, harm.party or "any", harm.harm_id,
-                item.at(),
+                item.at(), not item.inherited,
             ))
         return tuple(harms)
