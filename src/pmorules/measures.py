@@ -123,6 +123,16 @@ def link_months(service: Service, link: OutcomeLink | None, outcome: Outcome | N
     return max(0.0, max(service.months_to_value, own or 0.0) - service.running_months)
 
 
+def months_without_default(service: Service, link: OutcomeLink | None, kb: KnowledgeBase) -> float | None:
+    """When a service would deliver an outcome were it perceived as soon as the service's own value: only for
+    a link whose timing rests on the catalogue's typical perception time of the outcome (no months on the link,
+    none stated for the outcome by the workspace), else None. The catalogue's time is an assumption, not
+    evidence that this service is late."""
+    if link is None or link.months is not None or ("outcome", link.outcome, "months") in kb.sources:
+        return None
+    return max(0.0, service.months_to_value - service.running_months)
+
+
 def target_adherence(values: Iterable[float], redundancy: float) -> float:
     """How likely a goal target is delivered by services of these values (contribution × probability):
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..dates import long_date
-from ..measures import TargetCover, goal_adherence, is_overdue, is_quick
+from ..measures import TargetCover, goal_adherence, is_overdue, is_quick, months_without_default
 from .base import Fact, fact_type
 from .derivation import Derivation
 
@@ -81,6 +81,10 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
     "earliest_months": (float, "earliest month any active service delivers it (when any)"),
     "adherence": (float, "how likely it is delivered in time (0..1)"),
     "adherence_eventual": (float, "the same, counting late services too"),
+    "best_value_own_time": (float, "best value in time were the outcome perceived as soon as each late service's "
+                                   "own value, for services late only by the catalogue's typical perception time "
+                                   "of the outcome (when any)"),
+    "assumed_months": (float, "that typical perception time, in months (when best_value_own_time is given)"),
 }, title="{target} for goal {goal}")
 def goal_target_facts(d: Derivation) -> Iterator[Fact]:
     for goal in d.ahead:
@@ -106,10 +110,30 @@ def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
         path = path + [best.service] if cover.kind == "outcome" else [cover.goal, best.service]
     if cover.earliest is not None:
         fields["earliest_months"] = cover.earliest
+    if cover.kind == "outcome" and cover.in_time_count < len(cover.deliveries):
+        fields |= _without_default(d, cover)
     contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})"
                              for x in itertools.islice((d for d in cover.deliveries if d.months <= cover.due_months), 8))
     words = {"in_time": f"delivered in time by {contributors}" if contributors else "nothing delivers it in time"}
     return Fact("goal_target", f"{cover.goal}/{cover.target}", fields, sources, path, words)
+
+
+def _without_default(d: Derivation, cover: TargetCover) -> dict[str, Any]:
+    """The target's best value in time were the outcome perceived with each late service's own value, when some
+    late service is late only by the catalogue's typical time."""
+    best = cover.best.value if cover.best is not None else 0.0
+    assumed = False
+    for delivery in cover.deliveries:
+        if delivery.months <= cover.due_months:
+            continue
+        service = d.kb.services[delivery.service]
+        link = next((link for link in service.links if link.outcome == cover.target), None)
+        own = months_without_default(service, link, d.kb)
+        if own is not None and own <= cover.due_months:
+            assumed, best = True, max(best, delivery.value)
+    if not assumed:
+        return {}
+    return {"best_value_own_time": best, "assumed_months": d.kb.outcomes[cover.target].months}
 
 
 @fact_type("client", "One client, and what the active services give it.", {
