@@ -73,6 +73,15 @@ class Context(Vocabulary):
     resurgence = "resurgence", "coming back after a crisis or a closure; must rebuild credibility quickly"
 
 
+class Mandate(Vocabulary):
+    """What the PMO was set up to do, as its sponsors and clients accept it; the rule on control reads it."""
+
+    control = "control", ("assurance or compliance: oversight is what it exists for (a review authority, a "
+                          "regulator-driven remediation office), and its clients accept being controlled")
+    support = "support", "helping projects and their managers succeed: control is a means, not the mandate"
+    delivery = "delivery", "running projects or programmes itself"
+
+
 class DependencyKind(Vocabulary):
     """How much a service needs another."""
 

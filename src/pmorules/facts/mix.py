@@ -32,6 +32,7 @@ DEFAULT_TAGS = ("capability", "control", "delivery", "firefighting", "reporting"
     "adherence": (float, "weighted mean adherence of the goals in time (only when there are goals)"),
     "age_months": (float, "age of the PMO in months (when given)"),
     "context": (str, "contextual scenario of the PMO (when given)"),
+    "mandate": (str, "what the PMO was set up to do: control, support or delivery (when given)"),
     "capacity_fte": (float, "headcount of the PMO in FTE (when given)"),
     "max_p_quick": (float, "highest probability among services perceived within the short horizon (when any)"),
     "value_gap_months": (float, "longest wait between consecutive first-perceived values, starting from today"),
@@ -59,7 +60,7 @@ def mix_facts(d: Derivation) -> Iterator[Fact]:
     }
     if d.overall is not None:
         fields["adherence"] = d.overall
-    for name in ("age_months", "context", "capacity_fte"):
+    for name in ("age_months", "context", "mandate", "capacity_fte"):
         if getattr(org, name) is not None:
             fields[name] = getattr(org, name)
     quick = [s.probability for s in active if is_quick(s, kb.horizons)]
@@ -70,7 +71,8 @@ def mix_facts(d: Derivation) -> Iterator[Fact]:
         fields["months_given_share"] = sum(1 for s in active if s.months_given) / len(active)
     if org.assessed_on is not None:
         fields |= data_age(kb, d.today)
-    sources = {name: d.src("organisation", "", name) for name in ("age_months", "context", "capacity_fte", "capacity")}
+    sources = {name: d.src("organisation", "", name) for name in ("age_months", "context", "mandate", "capacity_fte",
+                                                                  "capacity")}
     sources["assessment_age_months"] = d.src("organisation", "", "assessed_on")
     yield Fact("mix", "mix", fields, {k: v for k, v in sources.items() if v and k in fields})
 

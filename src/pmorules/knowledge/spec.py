@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..vocabulary import Approach, Context, DependencyKind, Severity, Status, Term
+from ..vocabulary import Approach, Context, DependencyKind, Mandate, Severity, Status, Term
 
 Id = Annotated[
     str,
@@ -71,6 +71,10 @@ class Organisation(Strict):
         examples=[7])
     context: Context | None = Field(
         None, description="The situation the PMO is in (one of the Context values).", examples=["growing"])
+    mandate: Mandate | None = Field(
+        None, description="What the PMO was set up to do, as its clients accept it (one of the Mandate values): "
+                          "with control, oversight is the mandate, not a sign of a PMO turned police.",
+        examples=["control"])
     capacity_fte: Amount | None = Field(
         None, description="Headcount of the PMO in full-time equivalents. Not the unit of effort: it only checks "
                           "how many services each person runs.", examples=[6])
