@@ -280,7 +280,7 @@ def test_export_refuses_bad_input_and_its_own_workspace(make_ws, tmp_path: Path,
     (tmp_path / "ws" / "services.yaml").write_text("services:\n  - {id: a, term: short}\n")
     result = invoke("export", "ws", "--xlsx", "ws/pmo.xlsx")
     assert result.exit_code == 2 and not (tmp_path / "ws" / "pmo.xlsx").exists()
-    assert "would be read with the workspace" in result.stderr
+    assert "the workspace would read as knowledge" in result.stderr
 
 
 def test_export_keeps_formula_like_text_as_text(make_ws, tmp_path: Path) -> None:

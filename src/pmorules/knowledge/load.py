@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..gcpause import gc_paused
 from ..inputs import decode_text, folder_inside, list_folder, read_input
+from ..output import KNOWLEDGE_FOLDER, KNOWLEDGE_SUFFIXES
 from ..tables import Locator, parse_csv, parse_xlsx
 from ..yamlio import PosDict, PosList, locate, parse_yaml
 from .base import DEFAULT_PROBABILITY, OUTCOME_MONTHS, InputFile, KnowledgeBase, Service, term_for_months
@@ -27,7 +28,6 @@ from .resolve import Collected, Entry, Resolver
 from .spec import Goal, KnowledgeFile, Outcome
 
 
-KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
 
 
 def knowledge_files(workspace: Path) -> list[Path]:
@@ -43,7 +43,7 @@ def knowledge_files(workspace: Path) -> list[Path]:
 def _knowledge_entries(workspace: Path, shown: str) -> list[tuple[Path, str]]:
     """(path, display) of every knowledge file; a knowledge folder outside the workspace or unreadable is an error."""
     found: list[tuple[Path, str]] = []
-    for rel in ("", "knowledge"):
+    for rel in ("", KNOWLEDGE_FOLDER):
         folder = workspace / rel
         display = str(Path(shown) / rel) if rel else shown
         if rel and folder_inside(folder, display, workspace) is None:
