@@ -287,6 +287,23 @@ case("o_read_only_file", "data_loss", args=(*REPORT, "-o", "old.md"), dac=True, 
 case("o_proc", "data_loss", args=(*REPORT, "-o", "/proc/pmorules-report.md"), expect=2, where="/proc/pmorules-report.md:")
 case("o_full_disk", "data_loss", args=(*REPORT, "-o", "out.md"), fsize=4096, expect=2, where="out.md:", says="too large",
      check=no_temp_files)
+READ = {"pmorules.toml": 'rule_paths = ["more"]\n[history.q1]\ndate = 2026-01-01\npath = "reviews/q1"\n',
+        "rules/org.yaml": rules(rule()), "more/x.yaml": rules(rule(id="ORG002")), "templates/report.md.j2": "# x\n",
+        "scenarios/lean.yaml": "scenarios:\n  - {name: lean, drop: [training]}\n", "reviews/q1/knowledge.yaml": knowledge()}
+for rel in ("rules/org.yaml", "rules/new.xlsx", "more/x.yaml", "templates/report.md.j2", "templates/new.xlsx",
+            "scenarios/lean.yaml", "scenarios/new.yaml", "reviews/q1/knowledge.yaml", "reviews/q1/new.xlsx"):
+    name = rel.replace("/", "_").replace(".", "_")
+    case(f"export_onto_{name}", "data_loss", args=("export", "ws", "--xlsx", f"ws/{rel}"), files=READ, expect=2,
+         where=f"ws/{rel}:", says="refusing to", check=no_temp_files)
+for rel in ("scenarios/lean.yaml", "scenarios/new.yaml", "reviews/q1/knowledge.yaml", "reviews/q1/report.md"):
+    case(f"o_onto_{rel.replace('/', '_').replace('.', '_')}", "data_loss", args=(*REPORT, "-o", f"ws/{rel}", "-f", "md"),
+         files=READ, expect=2, where=f"ws/{rel}:", says="refusing to")
+case("init_full_disk_leaves_no_empty_workbook", "data_loss", args=("init", "new", "--xlsx"), fsize=4096, expect=2,
+     where="new/pmo.xlsx:", says="too large", outputs=("new", "new/pmorules.toml", "new/rules"),
+     check=holds(lambda run: not any(p.name != "pmorules.toml" for p in (run.directory / "new").glob("*.*")), "no pmo.xlsx, no temp"))
+case("init_through_rules_symlink", "data_loss", args=("init", "new"), expect=2, where="new/rules/organisation.yaml:",
+     says="leads outside", setup=steps(lambda d: (d / "elsewhere").mkdir(), lambda d: (d / "new").mkdir(),
+                                       symlink("new/rules", "../elsewhere")))
 case("o_replaces_old_report", "data_loss", args=(*REPORT, "-o", "out.html"), setup=write("out.html", "old\n"),
      outputs=("out.html",), check=all_of(wrote("out.html", b"<!DOCTYPE html>"), no_temp_files))
 case("o_through_symlink_to_report", "data_loss", args=(*REPORT, "-o", "link.md"),
