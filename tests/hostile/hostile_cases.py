@@ -304,6 +304,18 @@ case("init_full_disk_leaves_no_empty_workbook", "data_loss", args=("init", "new"
 case("init_through_rules_symlink", "data_loss", args=("init", "new"), expect=2, where="new/rules/organisation.yaml:",
      says="leads outside", setup=steps(lambda d: (d / "elsewhere").mkdir(), lambda d: (d / "new").mkdir(),
                                        symlink("new/rules", "../elsewhere")))
+def _aged_files(*names: str) -> Callable[[Path], None]:
+    def setup(directory: Path) -> None:
+        for name in names:
+            os.utime(directory / name, (1_000_000_000, 1_000_000_000))
+    return setup
+
+
+case("cache_dir_pointed_at_a_workspace", "data_loss", script=(
+    "import os, sys\nos.environ['PMORULES_CACHE_DIR'] = os.path.abspath('ws')\n"
+    "sys.argv = ['pmorules', 'report', 'ws', '-f', 'md']\nfrom pmorules.cli import main\nmain()\n"),
+    files={"templates/notes.txt": "mine\n", "templates/0123456789abcdef-00000000000000000000000000000000": "not an entry\n"},
+    setup=_aged_files("ws/templates/notes.txt", "ws/templates/0123456789abcdef-00000000000000000000000000000000"))
 case("o_replaces_old_report", "data_loss", args=(*REPORT, "-o", "out.html"), setup=write("out.html", "old\n"),
      outputs=("out.html",), check=all_of(wrote("out.html", b"<!DOCTYPE html>"), no_temp_files))
 case("o_through_symlink_to_report", "data_loss", args=(*REPORT, "-o", "link.md"),
