@@ -210,8 +210,8 @@ def build_workbook(knowledge: KnowledgeFile) -> Any:
         for number, row in enumerate(_rows(section, knowledge), start=FIRST_ROW):
             for column, value in row.items():
                 cell = sheet.cell(number, names.index(column) + 1, _cell_value(column, value))
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"  # text, not a formula
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text as written: not a formula (=1+1), nor an error value (#N/A)
     return book
 
 
