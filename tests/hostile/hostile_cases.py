@@ -917,6 +917,30 @@ unlocated("xlsx_value_beyond_header", base=False, files={"k.xlsx": _xlsx_bytes({
                                                                                                           "C": "stray"})})},
           expect=2, where="ws/k.xlsx!services!C2", says="no header")
 unlocated("xlsx_not_a_zip", base=False, files={"k.xlsx": b"PK\x03\x04 this is not a workbook"}, expect=2, where="ws/k.xlsx:")
+unlocated("xlsx_rows_all_claim_row_2", base=False, files={"k.xlsx": lambda: _xlsx_bytes({"services": _HEADER + "".join(
+    _row(2, {"A": f"s{n}", "B": "short"}) for n in range(150_000))})}, expect=2, where="ws/k.xlsx!services!A2", says="comes again")
+unlocated("xlsx_cells_all_at_one_place", base=False, files={"k.xlsx": _xlsx_bytes({"services": _HEADER + '<row r="2">' + "".join(
+    f'<c r="A2" t="inlineStr"><is><t>s{n}</t></is></c>' for n in range(3000)) + "</row>"})},
+    expect=2, where="ws/k.xlsx!services!A2", says="comes again")
+unlocated("xlsx_sheets_differ_only_in_case", base=False, files={"k.xlsx": _xlsx_bytes({
+    "services": _HEADER + _row(2, {"A": "a", "B": "short"}), "Services": _HEADER + _row(2, {"A": "b", "B": "long"})})},
+    expect=2, where="ws/k.xlsx!Services!A1", says="both hold the services")
+unlocated("xlsx_error_value_in_id", base=False, files={"k.xlsx": _xlsx_bytes({"services": _HEADER + _row(2, {"A": "a", "B": "short"})
+                                                                                   + '<row r="3"><c r="A3" t="e"><v>#N/A</v></c></row>'})},
+          expect=2, where="ws/k.xlsx!services!A3", says="Excel error #N/A")
+unlocated("yaml_330k_services", base=False, files={"big.yaml": lambda: "services:\n" + "".join(
+    f"  - {{id: s{n}, term: short}}\n" for n in range(330_000))}, expect=2, where="ws/big.yaml:10002:5",
+    says="more than 10,000 services", timeout=30)
+unlocated("services_beyond_the_bound_over_two_files", base=False, files={
+    name: "services:\n" + "".join(f"  - {{id: {name[0]}{n}, term: short}}\n" for n in range(6000)) for name in ("a.yaml", "b.yaml")},
+    expect=2, where="ws/b.yaml:4002:5", says="more than 10,000 services")
+unlocated("export_round_trips_tricky_names", files={"knowledge.yaml": knowledge(org="#1 PMO", client="1.0e+16", service="=1+1",
+                                                                                goal="#REF!")},
+          setup=lambda d: (d / "back").mkdir(), outputs=("back/pmo.xlsx",), script=(
+    "import sys\nfrom pathlib import Path\nfrom pmorules.knowledge import load_workspace\n"
+    "from pmorules.workbook import export_workspace\nexport_workspace(Path('ws'), 'ws', Path('back/pmo.xlsx'))\n"
+    "kb = load_workspace('back')\nnames = (kb.organisation.name, kb.clients['exec'].name, kb.services['reporting'].name, "
+    "kb.goals['G1'].name)\nassert names == ('#1 PMO', '1.0e+16', '=1+1', '#REF!'), names\n"))
 unlocated("missing_workspace", args=("validate", "nowhere"), expect=2, where="nowhere:", says="no such workspace")
 unlocated("workspace_is_a_file", args=("validate", "ws/knowledge.yaml"), expect=2, where="ws/knowledge.yaml:")
 unlocated("bad_as_of", args=("analyze", "ws", "--as-of", "2026-13-01"), expect=2, where="--as-of:")
