@@ -6,13 +6,16 @@ column (``target_profile.short``) fills a nested field, and the organisation
 table's ``horizons.*`` columns fill the horizons section. List cells are
 ``;``-separated (``tools:soft; methodology``), or a YAML flow list (``[...]``)
 for items with more fields. A row whose first cell starts with ``#`` is a note
-(the workbooks pmorules writes have one under the header) and is skipped.
+and is skipped where that cannot be a value (``_is_note``): in the id column,
+or right under the header of a table without ids (the workbooks pmorules
+writes have one there). A workbook's text cells stay text (never numbers).
 
 Nothing in a table is dropped silently: a blank header row, a column named
 twice, or a value in a column without a header (beyond the last one, too) is a
-located error. A table is bounded (``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns,
-and for a workbook the size its archive expands to), so a small file cannot
-make the loader run for minutes.
+located error, and so are an Excel error value and two sheets whose names
+differ only in case. A table is bounded (``MAX_ROWS`` rows, ``MAX_COLUMNS``
+cells a row, counted as read, and for a workbook the size its archive expands
+to), so a small file cannot make the loader run for minutes.
 """
 
 from __future__ import annotations
