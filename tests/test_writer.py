@@ -112,3 +112,12 @@ def test_init_on_a_full_disk_leaves_nothing_half_written(tmp_path: Path) -> None
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "created ws/pmo.xlsx" in done.stderr
     assert invoke("validate", str(tmp_path / "ws")).exit_code == 0
+
+
+def test_init_never_writes_through_a_dangling_symlink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "pmorules.toml").symlink_to(tmp_path / "outside.toml")
+    result = invoke("init", "new")
+    assert result.exit_code == 0 and "kept existing new/pmorules.toml" in result.stderr
+    assert not (tmp_path / "outside.toml").exists()
