@@ -152,7 +152,7 @@ def test_a_report_never_overwrites_a_review_file(reviewed: Path) -> None:
     target = reviewed / "reviews" / "q1" / "pmo.yaml"
     before = target.read_bytes()
     result = cli("report", str(reviewed), "--as-of", "2026-06-01", "-o", str(target))
-    assert result.exit_code == 2 and "refusing to overwrite an input file" in result.stderr
+    assert result.exit_code == 2 and "refusing to write into input folder" in result.stderr
     assert target.read_bytes() == before
 
 

@@ -189,3 +189,86 @@ def test_yaml_csv_and_xlsx_combine_and_clash(make_ws, monkeypatch: pytest.Monkey
     assert info.value.render() == "ws/services.csv:3: service id 'A' is defined twice (first at ws/a.yaml:2:5)"
     (ws / "services.csv").write_text("id,term\nb,long\n")
     assert list(load_workspace("ws").services) == ["a", "c", "b"]  # files in name order: a.yaml, k.xlsx, services.csv
+
+
+def rewrite(path: Path, member: str, change) -> Path:
+    """Change one part of a saved workbook, as a damaged or hand-made file would have it."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        parts = {info.filename: book.read(info) for info in book.infolist()}
+    parts[member] = change(parts[member].decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return path
+
+
+def _sheet_data(rows: str):
+    return lambda xml: xml[: xml.index("<sheetData")] + f"<sheetData>{rows}</sheetData>" + xml[xml.index("</sheetData>") + 12:]
+
+
+def _cell(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def _errors_of(ws: Path) -> list[str]:
+    with pytest.raises(InputError) as info:
+        load_workspace(ws)
+    return [line.replace(f"{ws}/", "") for line in info.value.render().splitlines()]
+
+
+def test_rows_that_all_claim_one_number_are_refused(make_ws) -> None:
+    ws = make_ws({})
+    path = write_xlsx(ws / "k.xlsx", {"services": [["id", "term"], ["x", "short"]]})
+    rows = f'<row r="1">{_cell("A1", "id")}{_cell("B1", "term")}</row>' + "".join(
+        f'<row r="2">{_cell("A2", f"s{i}")}{_cell("B2", "short")}</row>' for i in range(5))
+    rewrite(path, "xl/worksheets/sheet1.xml", _sheet_data(rows))
+    assert _errors_of(ws) == ["k.xlsx!services!A2: row 2 comes again after row 2: the sheet is damaged"]
+
+
+def test_cells_that_all_claim_one_place_are_refused(make_ws) -> None:
+    ws = make_ws({})
+    path = write_xlsx(ws / "k.xlsx", {"services": [["id", "term"], ["x", "short"]]})
+    rows = '<row r="1">' + "".join(_cell("A1", f"c{i}") for i in range(3000)) + "</row>"
+    rewrite(path, "xl/worksheets/sheet1.xml", _sheet_data(rows))
+    assert _errors_of(ws) == ["k.xlsx!services!A1: cell A1 comes again in its row: the sheet is damaged"]
+
+
+def test_sheets_whose_names_differ_only_in_case_are_an_error(make_ws) -> None:
+    ws = make_ws({})
+    path = write_xlsx(ws / "k.xlsx", {"services": [["id", "term"], ["a", "short"]], "Services1": [["id", "term"], ["b", "long"]]})
+    rewrite(path, "xl/workbook.xml", lambda xml: xml.replace('name="Services1"', 'name="Services"'))
+    assert _errors_of(ws) == [
+        "k.xlsx!Services!A1: sheets 'services' and 'Services' both hold the services (sheet names are read without case) "
+        "(hint: move the rows into one sheet and delete the other)"]
+
+
+def test_an_excel_error_value_is_an_error_where_it_is(make_ws) -> None:
+    ws = make_ws({})
+    write_xlsx(ws / "k.xlsx", {"services": [["id", "term", "effort"], ["a", "short", 1], ["#N/A", "long", 2], ["c", "long", "#REF!"]]})
+    found = set(_errors_of(ws))
+    named = {"k.xlsx!services!A3: id: the cell holds the Excel error #N/A (hint: enter the value itself, or clear the cell)",
+             "k.xlsx!services!C4: effort: the cell holds the Excel error #REF! (hint: enter the value itself, or clear the cell)"}
+    assert named <= found  # (and what follows from the missing values)
+
+
+def test_text_cells_are_text_and_number_cells_meet_the_number_policy(make_ws) -> None:
+    ws = make_ws({})
+    write_xlsx(ws / "k.xlsx", {"services": [["id", "name", "term", "effort"], ["a", "1e16", "short", 1], ["b", "1e400", "short", 1]]})
+    kb = load_workspace(ws)
+    assert (kb.services["a"].name, kb.services["b"].name) == ("1e16", "1e400")
+    write_xlsx(ws / "k.xlsx", {"services": [["id", "term", "effort"], ["a", "short", 1e16]]})
+    assert _errors_of(ws) == ["k.xlsx!services!C2: effort: 1e+16 is out of range (numbers are at most 1e+15 in size)"]
+
+
+def test_a_hash_is_a_note_only_in_the_id_column_or_over_the_pmo_s_row(make_ws) -> None:
+    ws = make_ws({})
+    write_xlsx(ws / "k.xlsx", {
+        "organisation": [["name", "age_months"], ["# the notes row", "# months"], ["#1 PMO", 4]],
+        "services": [["id", "name", "term"], ["# a note", "", ""], ["a", "#1 service", "short"]],
+    })
+    kb = load_workspace(ws)
+    assert kb.organisation.name == "#1 PMO" and kb.services["a"].name == "#1 service"
+    write_xlsx(ws / "k.xlsx", {"organisation": [["name", "age_months"], ["#1 PMO", 4]]})
+    assert load_workspace(ws).organisation.name == "#1 PMO"  # its only row is the PMO, not a note

@@ -16,7 +16,7 @@ from pmorules.analysis import analyze
 from pmorules.paths import default_templates_dir
 from pmorules.report import render
 from pmorules.report import template_cache as template_cache_module
-from pmorules.report.template_cache import BuiltinTemplateCache, cache_folder, template_cache
+from pmorules.report.template_cache import MARKER, MARKER_TEXT, BuiltinTemplateCache, cache_folder, template_cache
 from pmorules.text import LimitError, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def entries(folder: Path) -> list[Path]:
-    return sorted(p for p in (folder / "templates").glob("*") if not p.name.startswith("."))
+    return sorted(p for p in (folder / "templates").glob("*") if not p.name.startswith(".") and p.name != MARKER)
 
 
 def test_a_second_report_loads_every_template_and_writes_the_same_bytes(example, folder, compiles):
@@ -182,18 +182,56 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     assert cache_folder() == tmp_path / "given"
 
 
+def _aged(*paths: Path) -> None:
+    month_ago = time.time() - 31 * 24 * 3600
+    for path in paths:
+        os.utime(path, (month_ago, month_ago))
+
+
 def test_entries_of_other_versions_unused_for_a_month_are_removed(example, folder, compiles):
     (folder / "templates").mkdir(parents=True, mode=0o700)
     os.chmod(folder, 0o700)
-    old, recent, stray = (folder / "templates" / name for name in ("0123456789abcdef-old", "0123456789abcdef-new", ".x.tmp"))
+    (folder / "templates" / MARKER).write_bytes(MARKER_TEXT)  # as the cache marks the folder it creates
+    key = "0123456789abcdef-" + "0" * 31
+    old, recent, stray = (folder / "templates" / name for name in (key + "1", key + "2", ".abcd1234.tmp"))
     for path in (old, recent, stray):
-        path.write_bytes(b"an entry of another version")
-    month_ago = time.time() - 31 * 24 * 3600
-    os.utime(old, (month_ago, month_ago))
-    os.utime(stray, (month_ago, month_ago))
+        path.write_bytes(b"pmorules template 1234\nan entry of another version")
+    foreign = {folder / "templates" / name: data for name, data in (
+        ("notes.txt", b"mine"), (key + "3", b"not an entry"), (".x.tmp", b"not a temporary file of the cache"))}
+    for path, data in foreign.items():
+        path.write_bytes(data)
+    _aged(old, stray, *foreign)
     _report(example, "md")
     assert not old.exists() and not stray.exists() and recent.exists()
-    assert len(entries(folder)) == len(set(compiles)) + 1
+    assert all(path.read_bytes() == data for path, data in foreign.items())
+    assert len(entries(folder)) == len(set(compiles)) + 1 + 2
+
+
+def test_a_templates_folder_the_cache_did_not_create_is_left_alone(example, folder, compiles):
+    """PMORULES_CACHE_DIR pointed at a workspace or a home folder: its templates/ is not the cache's."""
+    theirs = folder / "templates"
+    theirs.mkdir(parents=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    files = {theirs / "report.md.j2": b"# ours\n", theirs / ("0123456789abcdef-" + "0" * 32): b"pmorules template 1\nx"}
+    for path, data in files.items():
+        path.write_bytes(data)
+    _aged(*files)
+    _report(example, "md")
+    compiles.clear()
+    _report(example, "md")
+    assert "report.md.j2" in compiles  # nothing written, so nothing loaded
+    assert sorted(theirs.iterdir()) == sorted(files) and all(p.read_bytes() == d for p, d in files.items())
+
+
+def test_the_cache_marks_the_folder_it_creates(example, folder, compiles):
+    _report(example, "md")
+    assert (folder / "templates" / MARKER).read_bytes() == MARKER_TEXT and entries(folder)
+    compiles.clear()
+    _report(example, "md")
+    assert compiles == []  # all loaded
+    (folder / "templates" / MARKER).unlink()
+    _report(example, "md")
+    assert "report.md.j2" in compiles  # an unmarked folder is not used
 
 
 def _report(analysis, fmt: str) -> bytes:

@@ -6,11 +6,14 @@ import dataclasses
 import datetime as dt
 import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
@@ -21,6 +24,7 @@ from pmorules.knowledge import load_workspace
 from pmorules.knowledge.spec import Horizons
 from pmorules.paths import example_dir
 from pmorules.workbook import SHEETS, columns
+from strategies import scalar, workspaces, write_workspace
 
 AS_OF = dt.date(2026, 3, 20)
 
@@ -280,7 +284,7 @@ def test_export_refuses_bad_input_and_its_own_workspace(make_ws, tmp_path: Path,
     (tmp_path / "ws" / "services.yaml").write_text("services:\n  - {id: a, term: short}\n")
     result = invoke("export", "ws", "--xlsx", "ws/pmo.xlsx")
     assert result.exit_code == 2 and not (tmp_path / "ws" / "pmo.xlsx").exists()
-    assert "would be read with the workspace" in result.stderr
+    assert "the workspace would read as knowledge" in result.stderr
 
 
 def test_export_keeps_formula_like_text_as_text(make_ws, tmp_path: Path) -> None:
@@ -289,3 +293,41 @@ def test_export_keeps_formula_like_text_as_text(make_ws, tmp_path: Path) -> None
     sheet = openpyxl.load_workbook(tmp_path / "out.xlsx")["Services"]
     cell = sheet.cell(3, [c.value for c in sheet[1]].index("description") + 1)
     assert (cell.value, cell.data_type) == ("=1+1 is not a formula", "s")
+
+
+# ------------------------------------------------------------------ round trip of random workspaces
+
+TRICKY = st.one_of(
+    st.sampled_from(["#1 PMO", "# not a note", "=1+1", "=SUM(A1:A3)", "1e16", "1E400", "-1e-7", "0012", "1.50", "+1", "#N/A",
+                     "#REF!", "TRUE", "null", "~", "2026-01-01", "[a]", "a; b", "'quoted", "@x", "-", ".5", "1_000"]),
+    st.text(alphabet="#=+-.eE0123456789 ab;:[]{}'\"@", min_size=1, max_size=10).map(str.strip).filter(bool),
+)
+
+
+@st.composite
+def tricky_workspaces(draw: Any) -> dict[str, str]:
+    """A random workspace whose organisation, clients, goals and one service carry names a spreadsheet or the
+    workbook reader could take for something else: notes, formulas, numbers, errors, lists."""
+    files = draw(workspaces())
+    org_file = next(path for path, text in files.items() if text.startswith("# generated workspace\n\norganisation"))
+    name = draw(TRICKY)
+    for old in ("Acme IT PMO", "Northwind PMO", "PMO: Finance & Ops", "NO"):
+        files[org_file] = files[org_file].replace(f"name: {scalar(old)}", f"name: {scalar(name)}", 1)
+    texts = [draw(TRICKY) for _ in range(5)]
+    effort = ", effort: 1" if any("effort" in text for path, text in files.items() if "services" in path) else ""
+    files["tricky.yaml"] = (
+        f"clients:\n  - {{id: tx1, name: {scalar(texts[0])}}}\n"
+        f"services:\n  - {{id: tricky, term: short{effort}, name: {scalar(texts[1])}, description: {scalar(texts[2])}, "
+        f"tags: [{scalar(texts[3])}]}}\n"
+        f"goals:\n  - {{id: TG1, name: {scalar(texts[4])}, outcomes: [O26], due_months: 3}}\n")
+    return files
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=tricky_workspaces())
+def test_export_then_load_gives_the_same_knowledge(files: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        ws = write_workspace(files, Path(temp) / "ws")
+        (Path(temp) / "back").mkdir()
+        assert invoke("export", str(ws), "--xlsx", str(Path(temp) / "back" / "pmo.xlsx")).exit_code == 0
+        assert _plain(load_workspace(Path(temp) / "back", AS_OF)) == _plain(load_workspace(ws, AS_OF))

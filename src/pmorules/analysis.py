@@ -8,13 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import CONFIG_NAME, Config, ConfigFile, load_config
+from .config import Config, ConfigFile, load_config
 from .dates import evaluation_words
 from .errors import InputError
 from .evaluate import evaluate
@@ -49,17 +48,10 @@ class Analysis:
     def summary(self) -> dict[str, Any]:
         return {**self.facts.summary, "findings": self.counts()}
 
-    def inputs(self, extra: Iterable[str] = ()) -> Protected:
-        """What a written result must never replace: every file and folder this analysis reads (and ``extra``
-        files, such as the snapshots a report's history reads)."""
-        workspace = Path(self.kb.workspace)
-        settings = self.config.config
-        return Protected(
-            files=tuple(Path(f.path) for f in self.kb.files) + (workspace / CONFIG_NAME,)
-            + tuple(path for _, path in self.rulebook.files) + tuple(Path(f) for f in extra),
-            folders=tuple(workspace / rel for rel in ["rules", "templates", *settings.rule_paths, *settings.templates]),
-            knowledge_folders=(workspace, workspace / "knowledge"),
-        )
+    def inputs(self) -> Protected:
+        """What a written result must never replace: everything this analysis reads (config.Config.inputs)."""
+        files = [Path(f.path) for f in self.kb.files] + [path for _, path in self.rulebook.files]
+        return self.config.config.inputs(Path(self.kb.workspace), files)
 
     def manifest(self) -> dict[str, Any]:
         return run_manifest(self)

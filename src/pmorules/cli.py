@@ -287,7 +287,7 @@ def report(
     analysis = _analyze(workspace, as_of)
     try:
         history = history_of(analysis)
-        protected = analysis.inputs(history.files if history else ())
+        protected = analysis.inputs()
         if output is not None:
             check_output(output, protected)
         data = render_report(analysis, recommend(analysis), fmt, history=history)

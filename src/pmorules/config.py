@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -19,9 +20,9 @@ from .errors import Diagnostic, InputError, Location, did_you_mean
 from .inputs import decode_text, read_input
 from .measures import Conventions
 from .numbers import number_problem
+from .output import CONFIG_NAME, Protected, workspace_reads
 from .vocabulary import Approach, Level
 
-CONFIG_NAME = "pmorules.toml"
 MAX_DEPTH = 32  # settings nest three levels; deeper only exhausts recursion
 Scalar = Union[bool, int, float, str]
 
@@ -145,6 +146,12 @@ class Config(BaseModel):
     def reviews(self) -> list[tuple[str, Review]]:
         """The past reviews by date, oldest first, each with its key."""
         return sorted(self.history.items(), key=lambda item: item[1].date)
+
+    def inputs(self, workspace: Path, files: Iterable[Path] = ()) -> Protected:
+        """Everything an analysis of ``workspace`` reads under this config, for the writer to protect: the
+        knowledge ``files`` plus what the config names (rule paths, templates, review snapshot folders)."""
+        snapshots = [review.path for _, review in self.reviews() if review.path is not None]
+        return workspace_reads(workspace, files, self.rule_paths, self.templates, snapshots)
 
 
 class ConfigFile(BaseModel):

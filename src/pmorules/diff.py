@@ -295,7 +295,6 @@ class History:
 
     points: list[Point]
     since: Diff
-    files: list[str]  # the knowledge files read from snapshot folders (a report must never overwrite one)
 
     def to_json(self) -> dict[str, Any]:
         return {"trend": [p.to_json() for p in self.points], "since_last_review": self.since.to_json()}
@@ -316,8 +315,7 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
     points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
-    files = [f.path for r in reviews if r.snapshot.rev is None for f in r.analysis.kb.files]
-    return History(points, since, files)
+    return History(points, since)
 
 
 def history_of(current: Analysis) -> History | None:

@@ -285,7 +285,10 @@ def _files() -> list[str]:
         "a workspace as one.",
         "",
         "In a table, the first row holds the field names. A row whose first cell starts with `#` is a note and "
-        "is skipped (a workbook written by pmorules has one under the header, explaining each column). Each "
+        "is skipped when that cell is in the `id` column (an id never starts with `#`), or, in a table without "
+        "ids (the organisation), when it is the row right under the header and a row follows it (a workbook "
+        "written by pmorules has one there, explaining each column). A workbook's text cells are read as text, "
+        "never as numbers. Each "
         "further row is one item; the organisation table has a single row, and its columns may also hold the "
         "horizons (`horizons.short_max_months`) and the target profile (`target_profile.short`). A list cell "
         "holds `;`-separated items in their short form (`exec; pm`, `tools:soft; methodology`, harms as "

@@ -1,13 +1,15 @@
 """Writing results: the one writer, which only ever replaces a regular file it is allowed to write.
 
 ``write_output`` refuses a device, a FIFO, a socket, a directory, a symlink to
-anything but a regular file, a read-only file, a file the workspace reads (its
-knowledge, config, rule and template files, anything under its rule and
-template folders, a new file that would be read as knowledge next time) and
-the installed package's data. It writes a temporary file beside the target and
-renames it over the target, so the target is either the old file or the whole
+anything but a regular file, a read-only file, anything an analysis of the
+workspace reads (``workspace_reads``: its knowledge and config files, its rule,
+template and scenario folders, its review snapshots, and a new file that would
+be read as knowledge next time) and the installed package's data. It writes a
+temporary file beside the target and renames it over the target (or, for a new
+file only, links it there), so the target is either the old file or the whole
 new one; the temporary file is removed on any error and on SIGTERM, SIGINT and
-SIGHUP. Every OS error is reported as ``path: message``.
+SIGHUP. Every OS error is reported as ``path: message``. Every command that
+writes a file (``report -o``, ``export``, ``init``) writes through it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,10 @@ from .inputs import kind_of, os_message
 from .paths import catalogue_dir, default_rules_dir, default_templates_dir, example_dir
 
 KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
+KNOWLEDGE_FOLDER = "knowledge"  # read as knowledge beside the workspace folder itself
+CONFIG_NAME = "pmorules.toml"
+SCENARIOS_FOLDER = "scenarios"
+READ_FOLDERS = ("rules", "templates", SCENARIOS_FOLDER)  # the rule overlay, report templates and what-ifs of every analysis
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -55,6 +61,22 @@ class Protected:
     files: tuple[Path, ...] = ()
     folders: tuple[Path, ...] = ()
     knowledge_folders: tuple[Path, ...] = ()
+
+
+def workspace_reads(workspace: Path, files: Iterable[Path] = (), rule_paths: Iterable[str] = (),
+                    templates: Iterable[str] = (), snapshots: Iterable[str] = ()) -> Protected:
+    """Everything an analysis of ``workspace`` reads, the one list the writer protects: its knowledge
+    ``files`` (and any other file it names), its config, its rule, template and scenario folders and the
+    ``rule_paths`` and ``templates`` its config adds, the folders of its review ``snapshots`` (each read as
+    a workspace), and the folders where a new knowledge file would be read."""
+    workspace = Path(workspace)
+    folders = [workspace / name for name in (*READ_FOLDERS, *rule_paths, *templates)]
+    snapshot_folders = [workspace / path for path in snapshots]
+    return Protected(
+        files=(*files, workspace / CONFIG_NAME),
+        folders=(*folders, *(folder for folder in snapshot_folders if _real(folder) != _real(workspace))),
+        knowledge_folders=(workspace, workspace / KNOWLEDGE_FOLDER),
+    )
 
 
 def _package_data() -> list[tuple[Path, str]]:
@@ -100,8 +122,7 @@ def _destination(target: Path) -> tuple[Path, os.stat_result | None]:
     return parent / destination.name, info
 
 
-def _check_allowed(target: Path, real: Path, info: os.stat_result | None, protected: Protected) -> None:
-    hint = "choose another -o path"
+def _check_allowed(target: Path, real: Path, info: os.stat_result | None, protected: Protected, hint: str) -> None:
     for path in protected.files:
         known = _real(path)
         same = info is not None and known is not None and known.exists() and os.path.samestat(known.stat(), info)
@@ -151,19 +172,29 @@ def _interruptible() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def check_output(target: Path, protected: Protected = Protected()) -> tuple[Path, os.stat_result | None]:
+def check_output(target: Path, protected: Protected = Protected(), inside: Path | None = None,
+                 hint: str = "choose another -o path") -> tuple[Path, os.stat_result | None]:
     """The file ``write_output`` would replace and its status, or the InputError it would raise
     (to refuse before rendering a long report, not after)."""
     target = Path(target)
     real, info = _destination(target)
-    _check_allowed(target, real, info, protected)
+    if inside is not None and not real.is_relative_to(Path(inside).resolve()):
+        raise _refuse(target, f"leads outside {inside} (to {real})", "remove the symlink")
+    _check_allowed(target, real, info, protected, hint)
     return real, info
 
 
-def write_output(target: Path, data: bytes, protected: Protected = Protected()) -> None:
-    """Replace ``target`` with ``data`` atomically, if the writer may; else a located InputError."""
+def write_output(target: Path, data: bytes, protected: Protected = Protected(), *, new: bool = False,
+                 inside: Path | None = None, hint: str = "choose another -o path") -> bool:
+    """Replace ``target`` with ``data`` atomically, if the writer may; else a located InputError.
+
+    With ``new``, only create it: an existing ``target`` is kept (False is returned). With ``inside``, the
+    file must lie in that folder once symlinks are followed.
+    """
     target = Path(target)
-    real, info = check_output(target, protected)
+    if new and os.path.lexists(target):
+        return False
+    real, info = check_output(target, protected, inside, hint)
     with _interruptible():
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)  # no signal between creating and naming the temp file
         try:
@@ -185,7 +216,16 @@ def write_output(target: Path, data: bytes, protected: Protected = Protected()) 
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(temp, real)
+            if not new:
+                os.replace(temp, real)
+                return True
+            try:
+                os.link(temp, real)  # fails if anything appeared there meanwhile: never replaces
+            except FileExistsError:
+                return False
+            finally:
+                temp.unlink()
+            return True
         except OSError as exc:
             temp.unlink(missing_ok=True)
             raise _refuse(target, os_message(exc)) from None

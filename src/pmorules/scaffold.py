@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 from . import dates
 from .dates import date_after
 from .errors import Diagnostic, InputError, Location
+from .inputs import os_message
 from .knowledge import knowledge_files
+from .output import CONFIG_NAME, check_output, write_output
 
 CONFIG = """\
 # pmorules settings for this workspace (see README: "Adapting the rules")
@@ -105,23 +107,24 @@ def knowledge_stub(today: dt.date) -> str:
     return text
 
 
-def _workbook(text: str) -> Callable[[IO[bytes]], None]:
+def _workbook(text: str) -> Callable[[], bytes]:
     """The knowledge stub as a workbook to fill in: the same example rows as knowledge.yaml."""
     from .knowledge.spec import KnowledgeFile
     from .workbook import workbook_bytes
     from .yamlio import parse_yaml
 
-    return lambda handle: handle.write(workbook_bytes(KnowledgeFile.model_validate(parse_yaml(text, "knowledge.yaml"))))
+    return lambda: workbook_bytes(KnowledgeFile.model_validate(parse_yaml(text, "knowledge.yaml")))
 
 
-def _text(text: str) -> Callable[[IO[bytes]], None]:
-    return lambda handle: handle.write(text.encode("utf-8"))
+def _text(text: str) -> Callable[[], bytes]:
+    return lambda: text.encode("utf-8")
 
 
 def scaffold(directory: Path, xlsx: bool = False, today: dt.date | None = None) -> tuple[list[Path], list[Path]]:
     """Create the files that do not exist yet; return (created, kept). With ``xlsx`` the knowledge stub is
     pmo.xlsx instead of knowledge.yaml; a folder that already holds knowledge gets no stub (a second one
-    would define every example item twice)."""
+    would define every example item twice). Each file is written whole or not at all, by the one writer,
+    and never outside ``directory`` (a ``rules`` symlink leading elsewhere is refused)."""
     if directory.exists() and not directory.is_dir():
         raise InputError([Diagnostic(Location(str(directory)), "exists and is not a directory",
                                      "give the folder of a new workspace")])
@@ -129,14 +132,17 @@ def scaffold(directory: Path, xlsx: bool = False, today: dt.date | None = None) 
     text = knowledge_stub(today or dates.system_today())
     stub = {} if knowledge else {
         (directory / "pmo.xlsx") if xlsx else (directory / "knowledge.yaml"): _workbook(text) if xlsx else _text(text)}
-    files = {directory / "pmorules.toml": _text(CONFIG), **stub, directory / "rules" / "organisation.yaml": _text(OVERLAY)}
+    files = {directory / CONFIG_NAME: _text(CONFIG), **stub, directory / "rules" / "organisation.yaml": _text(OVERLAY)}
     created, kept = [], list(knowledge)
-    for path, write in files.items():
+    hint = "give the folder of a new workspace"
+    for path in files:  # every file is checked before any is written
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(path):
+            check_output(path, inside=directory, hint=hint)
+    for path, content in files.items():
         try:
-            with path.open("xb") as handle:
-                write(handle)
-            created.append(path)
-        except FileExistsError:
-            kept.append(path)
+            data = content()  # openpyxl writes through temporary files: a full disk fails here too
+        except OSError as exc:
+            raise InputError([Diagnostic(Location(str(path)), os_message(exc))]) from None
+        (created if write_output(path, data, new=True, inside=directory, hint=hint) else kept).append(path)
     return created, kept

@@ -6,13 +6,16 @@ column (``target_profile.short``) fills a nested field, and the organisation
 table's ``horizons.*`` columns fill the horizons section. List cells are
 ``;``-separated (``tools:soft; methodology``), or a YAML flow list (``[...]``)
 for items with more fields. A row whose first cell starts with ``#`` is a note
-(the workbooks pmorules writes have one under the header) and is skipped.
+and is skipped where that cannot be a value (``_is_note``): in the id column,
+or right under the header of a table without ids (the workbooks pmorules
+writes have one there). A workbook's text cells stay text (never numbers).
 
 Nothing in a table is dropped silently: a blank header row, a column named
 twice, or a value in a column without a header (beyond the last one, too) is a
-located error. A table is bounded (``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns,
-and for a workbook the size its archive expands to), so a small file cannot
-make the loader run for minutes.
+located error, and so are an Excel error value and two sheets whose names
+differ only in case. A table is bounded (``MAX_ROWS`` rows, ``MAX_COLUMNS``
+cells a row, counted as read, and for a workbook the size its archive expands
+to), so a small file cannot make the loader run for minutes.
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ MAX_ROWS = 100_000
 MAX_COLUMNS = 100
 MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # what a workbook's archive may expand to
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+
+class Text(str):
+    """A workbook cell the workbook stores as text: read as written, never as a number (``1e16`` is a name)."""
+
+
+class ExcelError(str):
+    """A workbook cell holding an Excel error value (``#N/A``, ``#REF!``): an error where it is, never a note."""
+
 
 Locator = Callable[[tuple[Any, ...]], Location]
 CellAt = Callable[[int, int], Location]  # (row number, column index) -> where that cell is
@@ -100,8 +113,12 @@ def _record(header: list[str], row: list[Any], number: int, cell_at: CellAt, err
             errors.append(Diagnostic(cell_at(number, index), f"a value in column {_column_letter(index)}, which has no header",
                                      "name the column in the header row, or delete the value"))
             continue
+        if isinstance(cell, ExcelError):
+            errors.append(Diagnostic(cell_at(number, index), f"{column}: the cell holds the Excel error {cell}",
+                                     "enter the value itself, or clear the cell"))
+            continue
         text = str(cell).strip()
-        if _NUMBER.fullmatch(text) and (problem := number_problem(float(text), text)) is not None:
+        if not isinstance(cell, Text) and _NUMBER.fullmatch(text) and (problem := number_problem(float(text), text)) is not None:
             errors.append(Diagnostic(cell_at(number, index), f"{column}: {problem}"))
             continue
         try:
@@ -123,14 +140,27 @@ def _rows_to_section(
 ) -> tuple[list[dict[str, Any]], list[int], list[Diagnostic]]:
     """Records of the non-blank rows that are not notes, the row number of each, and the cells that cannot be read."""
     records, kept, errors = [], [], []
-    for row, number in zip(rows, numbers):
-        if row and str(row[0] or "").lstrip().startswith(NOTE):
+    for position, (row, number) in enumerate(zip(rows, numbers)):
+        if _is_note(header, rows, position):
             continue
         record = _record(header, row, number, cell_at, errors)
         if record:  # a blank row is not an item
             records.append(record)
             kept.append(number)
     return records, kept, errors
+
+
+def _is_note(header: list[str], rows: list[list[Any]], position: int) -> bool:
+    """A row is a note when its first cell starts with ``#`` and that cannot be a value: in the id column (an id
+    starts with a letter or digit), or, in a table without ids (the organisation), the row right under the header
+    with a row after it (where pmorules writes its notes row; the PMO's own row then follows)."""
+    row = rows[position]
+    first = row[0] if row else None
+    if not isinstance(first, str) or isinstance(first, ExcelError) or not first.lstrip().startswith(NOTE):
+        return False
+    if header and header[0] == "id":
+        return True
+    return position == 0 and any(any(str(cell or "").strip() for cell in later) for later in rows[1:])
 
 
 def _sections(
@@ -281,10 +311,17 @@ def parse_xlsx(data: bytes, display: str) -> Table:
     tables: dict[str, tuple[str, list[str], list[int]]] = {}  # section -> (sheet title, header, row numbers)
     errors: list[Diagnostic] = []
     cells: list[Diagnostic] = []
+    titles: dict[str, str] = {}  # section -> the sheet that holds it
     try:
         for sheet in workbook.worksheets:
             try:
-                section = _section_for(sheet.title, Location(display, cell=f"{sheet.title}!A1"))
+                where = Location(display, cell=f"{sheet.title}!A1")
+                section = _section_for(sheet.title, where)
+                if section in titles:
+                    raise InputError([Diagnostic(where, f"sheets {titles[section]!r} and {sheet.title!r} both hold the "
+                                                        f"{section} (sheet names are read without case)",
+                                                 "move the rows into one sheet and delete the other")])
+                titles[section] = sheet.title
                 rows = _sheet_rows(sheet, display)
             except InputError as exc:
                 errors.extend(exc.diagnostics)
@@ -323,18 +360,24 @@ def parse_xlsx(data: bytes, display: str) -> Table:
 
 
 def _sheet_rows(sheet: Any, display: str) -> list[list[str]]:
-    """A sheet's cells as text, at most ``MAX_ROWS`` rows and ``MAX_COLUMNS`` columns; a value beyond is an error.
+    """A sheet's cells as text, at most ``MAX_ROWS`` rows and ``MAX_COLUMNS`` cells a row; anything beyond is an error.
 
     The cells are read as the sheet holds them, with openpyxl's own sheet
     parser: its public rows pad every row to the sheet's widest column, so one
     cell in column XFD would make each row 16,384 cells long. The declared
-    dimension is checked first; reading is bounded too, since it may be wrong.
+    dimension is checked first; what is read is bounded too, since the
+    dimension, row numbers and cell references may all be wrong: rows and cells
+    must come in order, each once (as every spreadsheet program writes them), so
+    the rows and cells read are at most the bounds. A text cell is kept as
+    ``Text``, an error value as ``ExcelError``.
     """
     from openpyxl.worksheet._reader import WorkSheetParser
 
+    def refuse(cell: str, message: str) -> InputError:
+        return InputError([Diagnostic(Location(display, cell=f"{sheet.title}!{cell}"), message)])
+
     if (sheet.max_row or 0) > MAX_ROWS + 1:
-        where = Location(display, cell=f"{sheet.title}!A1")
-        raise InputError([Diagnostic(where, f"the sheet declares {sheet.max_row:,} rows; at most {MAX_ROWS:,} are read")])
+        raise refuse("A1", f"the sheet declares {sheet.max_row:,} rows; at most {MAX_ROWS:,} are read")
     book = sheet.parent
     rows: list[list[str]] = []
     with sheet._get_source() as source:
@@ -342,17 +385,24 @@ def _sheet_rows(sheet: Any, display: str) -> list[list[str]]:
                                  date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
         for number, cells in parser.parse():
             if number > MAX_ROWS + 1:
-                raise InputError([Diagnostic(Location(display, cell=f"{sheet.title}!A1"), f"more than {MAX_ROWS:,} rows")])
+                raise refuse("A1", f"more than {MAX_ROWS:,} rows")
+            if number <= len(rows):
+                raise refuse(f"A{number}", f"row {number} comes again after row {len(rows)}: the sheet is damaged")
             rows.extend([] for _ in range(number - 1 - len(rows)))  # rows the sheet leaves out are blank
             row: list[str] = []
             for cell in cells:
                 value = _text(cell["value"])
-                if cell["column"] > MAX_COLUMNS:
+                column = cell["column"]
+                if column > MAX_COLUMNS:
                     if value.strip():
-                        where = Location(display, cell=f"{sheet.title}!{_column_letter(cell['column'] - 1)}{number}")
-                        raise InputError([Diagnostic(where, f"a value beyond column {MAX_COLUMNS}: more than {MAX_COLUMNS} columns")])
+                        raise refuse(f"{_column_letter(column - 1)}{number}",
+                                     f"a value beyond column {MAX_COLUMNS}: more than {MAX_COLUMNS} columns")
                     continue
-                row.extend([""] * (cell["column"] - 1 - len(row)))
-                row.append(value)
+                if column <= len(row):
+                    raise refuse(f"{_column_letter(column - 1)}{number}",
+                                 f"cell {_column_letter(column - 1)}{number} comes again in its row: the sheet is damaged")
+                row.extend([""] * (column - 1 - len(row)))
+                kind = cell["data_type"]
+                row.append(ExcelError(value) if kind == "e" else Text(value) if kind == "s" else value)
             rows.append(row)
     return rows

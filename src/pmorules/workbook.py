@@ -23,11 +23,11 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .errors import Diagnostic, InputError, Location
+from .config import load_config
 from .knowledge.catalogue import load_catalogue
 from .knowledge.load import knowledge_files
 from .knowledge.spec import Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceSpec
-from .output import Protected, write_output
+from .output import check_output, write_output
 from .tables import NOTE, read_csv, read_xlsx
 from .vocabulary import Vocabulary
 from .yamlio import read_yaml
@@ -212,8 +212,8 @@ def build_workbook(knowledge: KnowledgeFile) -> Any:
         for number, row in enumerate(_rows(section, knowledge), start=FIRST_ROW):
             for column, value in row.items():
                 cell = sheet.cell(number, names.index(column) + 1, _cell_value(column, value))
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"  # text, not a formula
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text as written: not a formula (=1+1), nor an error value (#N/A)
     return book
 
 
@@ -264,11 +264,7 @@ def workspace_knowledge(workspace: Path, shown: str) -> KnowledgeFile:
 
 
 def export_workspace(workspace: Path, shown: str, output: Path) -> None:
-    """Write a workspace's knowledge as one workbook; refuse to write it into the workspace itself."""
-    if output.resolve().parent in (workspace.resolve(), (workspace / "knowledge").resolve()):
-        raise InputError([Diagnostic(
-            Location(str(output)), "the workbook would be read with the workspace, defining every item twice",
-            "write it outside the workspace",
-        )])
-    protected = Protected(files=tuple(knowledge_files(workspace)), knowledge_folders=(workspace, workspace / "knowledge"))
-    write_output(output, workbook_bytes(workspace_knowledge(workspace, shown)), protected)
+    """Write a workspace's knowledge as one workbook, never over or among anything an analysis of it reads."""
+    protected = load_config(workspace, shown).config.inputs(workspace, knowledge_files(workspace))
+    check_output(output, protected, hint="choose another --xlsx path")  # before the work of building the workbook
+    write_output(output, workbook_bytes(workspace_knowledge(workspace, shown)), protected, hint="choose another --xlsx path")

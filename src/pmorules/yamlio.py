@@ -349,6 +349,38 @@ def parse_yaml(text: str, filename: str) -> Any:
         raise InputError([Diagnostic(Location(filename, 1, 1), "YAML error: the document is nested too deeply")]) from None
 
 
+def long_list(text: str, limit: int) -> tuple[str, int, int] | None:
+    """The first top-level key whose list holds more than ``limit`` items, with the line and column of its
+    item ``limit + 1``; None if there is none (or the text is not a mapping, or not YAML: the parse says why).
+
+    It streams libyaml's events, several times cheaper than building the document, so a file of a
+    million items is refused before the work of building it.
+    """
+    parser = CParser(text)
+    depth, key, items, expect_key, counting = 0, None, 0, True, False
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            starts = isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent))
+            ends = isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent))
+            if depth == 1 and not ends:  # in the top-level mapping: keys and their values alternate
+                if expect_key:
+                    key = event.value if isinstance(event, yaml.ScalarEvent) else None
+                else:
+                    counting, items = key is not None and isinstance(event, yaml.SequenceStartEvent), 0
+                expect_key = not expect_key
+            elif depth == 2 and counting and not ends:  # an item of a top-level list
+                items += 1
+                if items > limit:
+                    return str(key), event.start_mark.line + 1, event.start_mark.column + 1
+            depth += starts - ends
+    except yaml.YAMLError:
+        return None
+    finally:
+        parser.dispose()
+    return None
+
+
 def read_yaml(path: Path, display: str, inside: Path | None = None) -> Any:
     """Read and parse a YAML file named ``display`` in messages (within ``inside``, when given)."""
     return parse_yaml(decode_text(read_input(path, display, inside), display), display)

@@ -287,6 +287,35 @@ case("o_read_only_file", "data_loss", args=(*REPORT, "-o", "old.md"), dac=True, 
 case("o_proc", "data_loss", args=(*REPORT, "-o", "/proc/pmorules-report.md"), expect=2, where="/proc/pmorules-report.md:")
 case("o_full_disk", "data_loss", args=(*REPORT, "-o", "out.md"), fsize=4096, expect=2, where="out.md:", says="too large",
      check=no_temp_files)
+READ = {"pmorules.toml": 'rule_paths = ["more"]\n[history.q1]\ndate = 2026-01-01\npath = "reviews/q1"\n',
+        "rules/org.yaml": rules(rule()), "more/x.yaml": rules(rule(id="ORG002")), "templates/report.md.j2": "# x\n",
+        "scenarios/lean.yaml": "scenarios:\n  - {name: lean, drop: [training]}\n", "reviews/q1/knowledge.yaml": knowledge()}
+for rel in ("rules/org.yaml", "rules/new.xlsx", "more/x.yaml", "templates/report.md.j2", "templates/new.xlsx",
+            "scenarios/lean.yaml", "scenarios/new.yaml", "reviews/q1/knowledge.yaml", "reviews/q1/new.xlsx"):
+    name = rel.replace("/", "_").replace(".", "_")
+    case(f"export_onto_{name}", "data_loss", args=("export", "ws", "--xlsx", f"ws/{rel}"), files=READ, expect=2,
+         where=f"ws/{rel}:", says="refusing to", check=no_temp_files)
+for rel in ("scenarios/lean.yaml", "scenarios/new.yaml", "reviews/q1/knowledge.yaml", "reviews/q1/report.md"):
+    case(f"o_onto_{rel.replace('/', '_').replace('.', '_')}", "data_loss", args=(*REPORT, "-o", f"ws/{rel}", "-f", "md"),
+         files=READ, expect=2, where=f"ws/{rel}:", says="refusing to")
+case("init_full_disk_leaves_no_empty_workbook", "data_loss", args=("init", "new", "--xlsx"), fsize=4096, expect=2,
+     where="new/pmo.xlsx:", says="too large", outputs=("new", "new/pmorules.toml", "new/rules"),
+     check=holds(lambda run: not any(p.name != "pmorules.toml" for p in (run.directory / "new").glob("*.*")), "no pmo.xlsx, no temp"))
+case("init_through_rules_symlink", "data_loss", args=("init", "new"), expect=2, where="new/rules/organisation.yaml:",
+     says="leads outside", setup=steps(lambda d: (d / "elsewhere").mkdir(), lambda d: (d / "new").mkdir(),
+                                       symlink("new/rules", "../elsewhere")))
+def _aged_files(*names: str) -> Callable[[Path], None]:
+    def setup(directory: Path) -> None:
+        for name in names:
+            os.utime(directory / name, (1_000_000_000, 1_000_000_000))
+    return setup
+
+
+case("cache_dir_pointed_at_a_workspace", "data_loss", script=(
+    "import os, sys\nos.environ['PMORULES_CACHE_DIR'] = os.path.abspath('ws')\n"
+    "sys.argv = ['pmorules', 'report', 'ws', '-f', 'md']\nfrom pmorules.cli import main\nmain()\n"),
+    files={"templates/notes.txt": "mine\n", "templates/0123456789abcdef-00000000000000000000000000000000": "not an entry\n"},
+    setup=_aged_files("ws/templates/notes.txt", "ws/templates/0123456789abcdef-00000000000000000000000000000000"))
 case("o_replaces_old_report", "data_loss", args=(*REPORT, "-o", "out.html"), setup=write("out.html", "old\n"),
      outputs=("out.html",), check=all_of(wrote("out.html", b"<!DOCTYPE html>"), no_temp_files))
 case("o_through_symlink_to_report", "data_loss", args=(*REPORT, "-o", "link.md"),
@@ -888,6 +917,30 @@ unlocated("xlsx_value_beyond_header", base=False, files={"k.xlsx": _xlsx_bytes({
                                                                                                           "C": "stray"})})},
           expect=2, where="ws/k.xlsx!services!C2", says="no header")
 unlocated("xlsx_not_a_zip", base=False, files={"k.xlsx": b"PK\x03\x04 this is not a workbook"}, expect=2, where="ws/k.xlsx:")
+unlocated("xlsx_rows_all_claim_row_2", base=False, files={"k.xlsx": lambda: _xlsx_bytes({"services": _HEADER + "".join(
+    _row(2, {"A": f"s{n}", "B": "short"}) for n in range(150_000))})}, expect=2, where="ws/k.xlsx!services!A2", says="comes again")
+unlocated("xlsx_cells_all_at_one_place", base=False, files={"k.xlsx": _xlsx_bytes({"services": _HEADER + '<row r="2">' + "".join(
+    f'<c r="A2" t="inlineStr"><is><t>s{n}</t></is></c>' for n in range(3000)) + "</row>"})},
+    expect=2, where="ws/k.xlsx!services!A2", says="comes again")
+unlocated("xlsx_sheets_differ_only_in_case", base=False, files={"k.xlsx": _xlsx_bytes({
+    "services": _HEADER + _row(2, {"A": "a", "B": "short"}), "Services": _HEADER + _row(2, {"A": "b", "B": "long"})})},
+    expect=2, where="ws/k.xlsx!Services!A1", says="both hold the services")
+unlocated("xlsx_error_value_in_id", base=False, files={"k.xlsx": _xlsx_bytes({"services": _HEADER + _row(2, {"A": "a", "B": "short"})
+                                                                                   + '<row r="3"><c r="A3" t="e"><v>#N/A</v></c></row>'})},
+          expect=2, where="ws/k.xlsx!services!A3", says="Excel error #N/A")
+unlocated("yaml_330k_services", base=False, files={"big.yaml": lambda: "services:\n" + "".join(
+    f"  - {{id: s{n}, term: short}}\n" for n in range(330_000))}, expect=2, where="ws/big.yaml:120002:5",
+    says="more than 120,000 services", timeout=60)
+unlocated("services_beyond_the_bound_over_two_files", base=False, files={
+    name: "services:\n" + "".join(f"  - {{id: {name[0]}{n}, term: short}}\n" for n in range(61_000)) for name in ("a.yaml", "b.yaml")},
+    expect=2, where="ws/b.yaml:59002:5", says="more than 120,000 services", timeout=60)
+unlocated("export_round_trips_tricky_names", files={"knowledge.yaml": knowledge(org="#1 PMO", client="1.0e+16", service="=1+1",
+                                                                                goal="#REF!")},
+          setup=lambda d: (d / "back").mkdir(), outputs=("back/pmo.xlsx",), script=(
+    "import sys\nfrom pathlib import Path\nfrom pmorules.knowledge import load_workspace\n"
+    "from pmorules.workbook import export_workspace\nexport_workspace(Path('ws'), 'ws', Path('back/pmo.xlsx'))\n"
+    "kb = load_workspace('back')\nnames = (kb.organisation.name, kb.clients['exec'].name, kb.services['reporting'].name, "
+    "kb.goals['G1'].name)\nassert names == ('#1 PMO', '1.0e+16', '=1+1', '#REF!'), names\n"))
 unlocated("missing_workspace", args=("validate", "nowhere"), expect=2, where="nowhere:", says="no such workspace")
 unlocated("workspace_is_a_file", args=("validate", "ws/knowledge.yaml"), expect=2, where="ws/knowledge.yaml:")
 unlocated("bad_as_of", args=("analyze", "ws", "--as-of", "2026-13-01"), expect=2, where="--as-of:")

@@ -2,7 +2,10 @@
 
 Reads every knowledge file (YAML, CSV, XLSX), validates each against the
 format, merges them, applies catalogue defaults and resolves every reference.
-All problems are collected and raised together as one located InputError.
+All problems are collected and raised together as one located InputError;
+only a workspace beyond ``MAX_ITEMS`` items of a section is refused at once,
+as soon as a file is parsed (before validation, facts or the engine), so a
+huge input costs seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from ..dates import date_after, months_between
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..gcpause import gc_paused
 from ..inputs import decode_text, folder_inside, list_folder, read_input
+from ..output import KNOWLEDGE_FOLDER, KNOWLEDGE_SUFFIXES
 from ..tables import Locator, parse_csv, parse_xlsx
-from ..yamlio import PosDict, PosList, locate, parse_yaml
+from ..yamlio import PosDict, PosList, locate, long_list, parse_yaml
 from .base import (
     DEFAULT_PROBABILITY, OUTCOME_MONTHS, InputFile, KnowledgeBase, ReviewDate, Service, term_for_months,
 )
@@ -29,8 +33,9 @@ from .catalogue import Catalogue, load_catalogue
 from .resolve import Collected, Entry, Resolver
 from .spec import Goal, KnowledgeFile, Organisation, Outcome
 
+MAX_ITEMS = 120_000  # services, clients, goals or outcomes in a workspace: above the largest shape benchmarked (100,000)
+LIST_SECTIONS = ("clients", "services", "goals", "outcomes")
 
-KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
 
 
 def knowledge_files(workspace: Path) -> list[Path]:
@@ -46,7 +51,7 @@ def knowledge_files(workspace: Path) -> list[Path]:
 def _knowledge_entries(workspace: Path, shown: str) -> list[tuple[Path, str]]:
     """(path, display) of every knowledge file; a knowledge folder outside the workspace or unreadable is an error."""
     found: list[tuple[Path, str]] = []
-    for rel in ("", "knowledge"):
+    for rel in ("", KNOWLEDGE_FOLDER):
         folder = workspace / rel
         display = str(Path(shown) / rel) if rel else shown
         if rel and folder_inside(folder, display, workspace) is None:
@@ -120,8 +125,29 @@ def _read_one(path: Path, display: str, workspace: Path) -> tuple[bytes, Any, Lo
         return (data, *parse_csv(data, path.stem, display))
     if suffix == ".xlsx":
         return (data, *parse_xlsx(data, display))
-    raw = parse_yaml(decode_text(data, display), display)
+    text = decode_text(data, display)
+    if len(data) > 2 * MAX_ITEMS and (found := long_list(text, MAX_ITEMS)) and found[0] in LIST_SECTIONS:
+        # a list this long takes two bytes an item at least; counted before the document is built
+        raise InputError([Diagnostic(Location(display, found[1], found[2]), _too_many(found[0]))])
+    raw = parse_yaml(text, display)
     return data, raw, lambda loc: locate(raw, loc, display), []
+
+
+def _too_many(section: str) -> str:
+    return f"more than {MAX_ITEMS:,} {section} (a workspace holds at most {MAX_ITEMS:,} of each)"
+
+
+def _count_items(raw: Any, locator: Locator, counts: dict[str, int]) -> None:
+    """Add a file's items to the workspace's counts; refuse the item beyond ``MAX_ITEMS`` in any section, before
+    any of them is validated, measured or evaluated."""
+    for section in LIST_SECTIONS:
+        items = raw.get(section) if isinstance(raw, dict) else None
+        if not isinstance(items, list):
+            continue
+        if counts[section] + len(items) > MAX_ITEMS:
+            where = locator((section, MAX_ITEMS - counts[section]))
+            raise InputError([Diagnostic(where, _too_many(section))])
+        counts[section] += len(items)
 
 
 def _validate_file(raw: Any, locator: Locator, into: Collected) -> list[Diagnostic]:
@@ -220,12 +246,14 @@ def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagn
             [Diagnostic(Location(shown), "the workspace holds no knowledge files", "add services.yaml, or run 'pmorules init'")]
         )
     inputs = []
+    counts = dict.fromkeys(LIST_SECTIONS, 0)
     for file, display in files:
         try:
             data, raw, locator, problems = _read_one(file, display, workspace)
         except InputError as exc:
             errors.extend(exc.diagnostics)
             continue
+        _count_items(raw, locator, counts)
         inputs.append(InputFile(display, hashlib.sha256(data).hexdigest()))
         errors.extend(problems)
         errors.extend(_validate_file(raw, locator, into))

@@ -16,13 +16,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..analysis import Analysis, reanalyze
+from ..output import SCENARIOS_FOLDER
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..vocabulary import Approach
 from ..yamlio import locate, read_yaml
 from .milp import Unattainable
 from .problem import Problem, additions, resized_probability
 
-FOLDER = "scenarios"
+FOLDER = SCENARIOS_FOLDER
 
 
 class ScenarioSpec(BaseModel):

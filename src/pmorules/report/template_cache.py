@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -74,6 +75,11 @@ def generator_fingerprint(sources: list[Path]) -> bytes | None:
 # edited after the import never lends its key to code compiled by the old one
 _FINGERPRINT = generator_fingerprint([Path(text.__file__ or ""), Path(__file__).with_name("render.py")])
 _STALE_SECONDS = 30 * 24 * 3600
+MARKER = "CACHEDIR.TAG"
+MARKER_TEXT = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
+               b"# pmorules keeps compiled report templates here; delete this folder at any time.\n")
+_HEADER = b"pmorules template "
+_OWN_NAME = re.compile(r"[0-9a-f]{16}-[0-9a-f]{32}|\.[a-z0-9_]{8}\.tmp")  # an entry's key, a temporary file (mkstemp)
 
 
 class BuiltinTemplateCache(BytecodeCache):
@@ -96,10 +102,10 @@ class BuiltinTemplateCache(BytecodeCache):
         return bucket
 
     def _header(self, bucket: Bucket) -> bytes:
-        return f"pmorules template {bucket.checksum}\n".encode()
+        return _HEADER + f"{bucket.checksum}\n".encode()
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        if not bucket.key or not self._trusted():
+        if not bucket.key or not self._own():
             return
         try:
             data = _read_entry(self.folder / bucket.key)
@@ -113,9 +119,8 @@ class BuiltinTemplateCache(BytecodeCache):
         if not bucket.key or bucket.code is None:
             return
         try:
-            self.folder.parent.mkdir(mode=stat.S_IRWXU, parents=True, exist_ok=True)
-            self.folder.mkdir(mode=stat.S_IRWXU, exist_ok=True)
-            if not self._trusted():
+            self._create()
+            if not self._own():
                 return
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
             try:
@@ -129,14 +134,35 @@ class BuiltinTemplateCache(BytecodeCache):
         except OSError:  # a read-only home, a full disk: the next run compiles again
             pass
 
+    def _create(self) -> None:
+        """Make the cache's folder and mark it as the cache's own, unless there is a folder there already."""
+        self.folder.parent.mkdir(mode=stat.S_IRWXU, parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(mode=stat.S_IRWXU)
+        except FileExistsError:
+            return  # ours if it holds the marker, else someone else's: left alone
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        with os.fdopen(os.open(self.folder / MARKER, flags, 0o600), "wb") as marker:
+            marker.write(MARKER_TEXT)
+
+    def _own(self) -> bool:
+        """The folder is trusted and holds the marker the cache wrote when it created it."""
+        try:
+            return self._trusted() and _read_entry(self.folder / MARKER) == MARKER_TEXT
+        except OSError:
+            return False
+
     def _prune(self) -> None:
-        """Remove entries of other versions, and temporary files of killed runs, unused for 30 days."""
+        """Remove the cache's own entries of other versions, and its temporary files of killed runs, unused for
+        30 days; anything else in the folder is not the cache's and stays."""
         mine = self.fingerprint.hex()[:16] + "-"
         now = time.time()
         for entry in os.scandir(self.folder):
-            if entry.name.startswith(mine) or not entry.is_file(follow_symlinks=False):
+            if entry.name.startswith(mine) or not _OWN_NAME.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
-            if now - entry.stat(follow_symlinks=False).st_atime > _STALE_SECONDS:
+            if now - entry.stat(follow_symlinks=False).st_atime <= _STALE_SECONDS:
+                continue
+            if entry.name.endswith(".tmp") or _read_entry(Path(entry.path)).startswith(_HEADER):
                 os.unlink(entry.path)
 
     def _trusted(self) -> bool:
