@@ -18,7 +18,7 @@ from .dates import evaluation_words
 from .errors import InputError
 from .evaluate import evaluate
 from .facts import FactBase, data_age, derive_facts
-from .findings import Finding, build_findings, statuses
+from .findings import Finding, build_findings, statuses, verdicts
 from .knowledge import KnowledgeBase, load_workspace
 from .measures import Conventions
 from .numbers import clean
@@ -26,7 +26,7 @@ from .output import Protected
 from .paths import default_rules_dir
 from .rules.compile import CompiledBook, compile_rulebook
 from .rules.load import Rule, RuleBook, extends_any, load_rulebook
-from .vocabulary import LEVEL_ORDER
+from .vocabulary import LEVEL_ORDER, GoalVerdict
 
 
 @dataclass
@@ -72,12 +72,13 @@ class Analysis:
     def goals(self) -> list[dict[str, Any]]:
         """Each goal: its status (the colour of its worst finding), adherence, and who delivers each target when."""
         facts = {f.key: f.fields for f in self.facts.facts if f.type == "goal"}
-        status = statuses(self.findings)
+        status, verdict = statuses(self.findings), verdicts(self.findings)
         return [
             {
                 "id": goal.id, "name": goal.name or goal.id, "client": goal.client, "due_months": goal.due_months,
                 "due": goal.due.isoformat(), "overdue": facts[goal.id]["overdue"],
-                "status": status.get(goal.id, "green"), "adherence": facts[goal.id].get("adherence"),
+                "status": status.get(goal.id, "green"), "verdict": verdict.get(goal.id, GoalVerdict.on_track.value),
+                "adherence": facts[goal.id].get("adherence"),
                 "adherence_eventual": facts[goal.id].get("adherence_eventual"),
                 "targets": [
                     {"target": c.target, "kind": c.kind, "months": c.months,

@@ -18,7 +18,7 @@ from .knowledge import KnowledgeBase
 from .rules.compile import CompiledRule, leaf_conditions
 from .rules.texts import Names, render_texts, subjects_of
 from .rules.spec import OP_WORDS, Condition, Operand
-from .vocabulary import LEVEL_ORDER
+from .vocabulary import LEVEL_ORDER, GoalVerdict
 from .text import Records
 
 
@@ -64,6 +64,7 @@ class Finding:
     rule_source: str
     matches: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    verdict: str | None = None  # what it says of the goal it is about (its rule's verdict)
 
     @property
     def fingerprint(self) -> str:
@@ -96,6 +97,21 @@ def statuses(findings: list[Finding]) -> dict[str, str]:
             for subject in finding.subjects:
                 if out.get(subject) != "red":
                     out[subject] = STATUS[finding.level]
+    return out
+
+
+GRAVITY = {verdict.value: rank for rank, verdict in enumerate(GoalVerdict)}
+
+
+def verdicts(findings: list[Finding]) -> dict[str, str]:
+    """Each goal's verdict in words, from the gravest finding about it that gives one; a goal not listed is
+    on track. The thresholds behind it are rule params; which rule says what is in the rule files."""
+    out: dict[str, str] = {}
+    for finding in findings:
+        if finding.verdict is not None:
+            for subject in finding.subjects:
+                if GRAVITY[finding.verdict] > GRAVITY.get(out.get(subject, GoalVerdict.on_track.value), 0):
+                    out[subject] = finding.verdict
     return out
 
 
@@ -251,7 +267,7 @@ def _build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
                 category=rule.spec.category or "", subjects=list(subjects), message=texts["message"],
                 why=texts["why"], recommendation=texts["recommendation"], evidence=evidence,
                 path=_path(compiled, group[0]), rule_source=rule.source.short(), matches=len(group),
-                params=dict(rule.params),
+                params=dict(rule.params), verdict=rule.spec.verdict,
             )
         )
     findings.sort(key=lambda f: (LEVEL_ORDER[f.level], f.rule, f.subjects))

@@ -44,6 +44,19 @@ def pct(value: Any, digits: int = 0) -> str:
     return f"{float(value) * 100:.{digits}f}%"
 
 
+def pct_exact(value: Any) -> str:
+    """0.798 → '79.8%', 0.7 → '70%', 0.7996 → '79.96%': one decimal as the rule texts give it, and a second
+    where one would round onto a whole percent the value is not, so a value just below a threshold never
+    reads as the threshold."""
+    if value is None:
+        return "n/a"
+    percent = float(value) * 100
+    text = num(percent, 1)
+    if "." not in text and abs(percent - float(text)) > 1e-9:
+        text = num(percent, 2)
+    return f"{text}%"
+
+
 def num(value: Any, digits: int = 2) -> str:
     """A number without trailing zeros: 3.0 → '3', 0.25 → '0.25'."""
     if value is None:
@@ -413,7 +426,7 @@ def names_for(ids: Any, names: Any) -> list[str]:
 def make_environment(limits: Limits = REPORT_LIMITS, **options: Any) -> BoundedSandbox:
     env = BoundedSandbox(limits, undefined=StrictUndefined, keep_trailing_newline=False, **options)
     env.filters.update({name: _checked_filter(name, f) for name, f in
-                        {"pct": pct, "num": num, "months": months, "date": date, "when": when,
+                        {"pct": pct, "pct_exact": pct_exact, "num": num, "months": months, "date": date, "when": when,
                          "join_and": join_and, "names_for": names_for}.items()})
     return env
 

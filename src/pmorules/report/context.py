@@ -15,7 +15,7 @@ from .. import __version__
 from ..analysis import Analysis
 from ..dates import long_date
 from ..diff import History
-from ..findings import Finding, by_subject, names_of, statuses
+from ..findings import Finding, by_subject, names_of, statuses, verdicts
 from ..knowledge import KnowledgeBase
 from ..mix import MixResult
 from ..mix.recommend import OBJECTIVE, comparison, effort_of, unattainable_text
@@ -24,7 +24,7 @@ from ..rules.spec import OP_WORDS
 from ..measures import group_shares, longest_wait, share_of
 from ..rules.texts import Names
 from ..text import num
-from ..vocabulary import LEVEL_ORDER, TERMS
+from ..vocabulary import LEVEL_ORDER, TERMS, GoalVerdict
 
 TOP_RECOMMENDATIONS = 5
 TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
@@ -227,7 +227,7 @@ def _deadlines(goals: list) -> list[dict[str, Any]]:
 def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
     """Each goal with its deadline, the services delivering it (in time or later), its adherence and status."""
     facts = {f.key: f.fields for f in analysis.facts.facts if f.type == "goal"}
-    about, status = by_subject(analysis.findings), statuses(analysis.findings)
+    about, status, verdict = by_subject(analysis.findings), statuses(analysis.findings), verdicts(analysis.findings)
     rows = []
     for goal in sorted(analysis.kb.goals.values(), key=lambda g: (g.due_months, g.id)):
         services: dict[str, dict[str, Any]] = {}
@@ -257,6 +257,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "later": [s for s in ordered if s["months"] > goal.due_months],
             "level": worst,
             "rag": status.get(goal.id, "green"),
+            "verdict": verdict.get(goal.id, GoalVerdict.on_track.value),
             "findings": [f.id for f in on_goal],
         })
     return rows
