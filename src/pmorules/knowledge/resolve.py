@@ -96,6 +96,7 @@ class _Merged:
     spec: Any
     at: At
     inherited: bool
+    own: bool = False  # the service itself writes the item (alone, or changing an inherited one)
 
 
 _TWICE = {  # how a list item named twice is reported: the phrase and the hint
@@ -349,7 +350,7 @@ class Resolver:
                     self.switched_off.append(SwitchedOff(service, kind, key, spec.reason, at()))
                     del merged[key]
                 continue
-            merged[key] = _Merged(spec, at, base is not None)
+            merged[key] = _Merged(spec, at, base is not None, True)
         return list(merged.values())
 
     def _inherited(self, cat: CatalogueService | None, name: str, refs: Iterable[tuple[str, Any]],
@@ -423,6 +424,6 @@ class Resolver:
             harms.append(Harm(
                 found[0], found[1], harm.severity, harm.reason, mitigators,
                 tuple(harm.approaches) if harm.approaches is not None else None, harm.party or "any", harm.harm_id,
-                item.at(), not item.inherited,
+                item.at(), item.own,
             ))
         return tuple(harms)
