@@ -32,6 +32,8 @@ from .derivation import Derivation
     "linked": (int, "active services delivering some target (in time or later)"),
     "in_time": (int, "active services delivering some target in time"),
     "earliest_months": (float, "earliest month an active service delivers some target (when any)"),
+    "earliest_own_months": (float, "the same, were each outcome perceived as soon as the service's own value where "
+                                   "only the catalogue's typical perception time makes it later (when any)"),
     "client": (str, "the client the goal belongs to (when given)"),
 }, title="goal {key}")
 def goal_facts(d: Derivation) -> Iterator[Fact]:
@@ -62,6 +64,7 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
         earliest = [c.earliest for c in covers if c.earliest is not None]
         if earliest:
             fields["earliest_months"] = min(earliest)
+            fields["earliest_own_months"] = _earliest_own(d, covers, min(earliest), goal.due_months)
         words = {"adherence": f"{fields['covered']} of {len(covers)} targets delivered by {long_date(goal.due)}"}
         yield Fact("goal", goal.id, fields, sources, [], words)
 
@@ -116,6 +119,23 @@ def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
                              for x in itertools.islice((d for d in cover.deliveries if d.months <= cover.due_months), 8))
     words = {"in_time": f"delivered in time by {contributors}" if contributors else "nothing delivers it in time"}
     return Fact("goal_target", f"{cover.goal}/{cover.target}", fields, sources, path, words)
+
+
+def _earliest_own(d: Derivation, covers: list[TargetCover], earliest: float, due: float) -> float:
+    """The earliest delivery of a goal's targets with the catalogue's typical perception times set aside (only
+    worked out when everything is late: otherwise it is in time either way)."""
+    if earliest <= due:
+        return earliest
+    found = earliest
+    for cover in covers:
+        if cover.kind != "outcome":
+            continue
+        for delivery in cover.deliveries:
+            service = d.kb.services[delivery.service]
+            link = next((link for link in service.links if link.outcome == cover.target), None)
+            own = months_without_default(service, link, d.kb)
+            found = min(found, delivery.months if own is None else own)
+    return found
 
 
 def _without_default(d: Derivation, cover: TargetCover) -> dict[str, Any]:
