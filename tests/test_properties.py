@@ -90,7 +90,7 @@ OPS = {
 def assert_evidence_holds(analysis: Analysis) -> int:
     """Re-check every evidence item against facts derived afresh; return how many were checked."""
     fresh: dict[str, list[Fact]] = {}
-    for fact in derive_facts(load_workspace(analysis.kb.workspace), TODAY).facts:
+    for fact in derive_facts(load_workspace(analysis.kb.workspace, analysis.today), analysis.today).facts:
         fresh.setdefault(fact.label, []).append(fact)
     checked = 0
     for finding in analysis.findings:

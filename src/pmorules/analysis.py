@@ -26,7 +26,7 @@ from .output import Protected
 from .paths import default_rules_dir
 from .rules.compile import CompiledBook, compile_rulebook
 from .rules.load import Rule, RuleBook, extends_any, load_rulebook
-from .vocabulary import LEVEL_ORDER, GoalVerdict
+from .vocabulary import LEVEL_ORDER, VERDICTS
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Analysis:
             {
                 "id": goal.id, "name": goal.name or goal.id, "client": goal.client, "due_months": goal.due_months,
                 "due": goal.due.isoformat(), "overdue": facts[goal.id]["overdue"],
-                "status": status.get(goal.id, "green"), "verdict": verdict.get(goal.id, GoalVerdict.on_track.value),
+                "status": status.get(goal.id, "green"), "verdict": verdict.get(goal.id, VERDICTS[0]),
                 "adherence": facts[goal.id].get("adherence"),
                 "adherence_eventual": facts[goal.id].get("adherence_eventual"),
                 "targets": [

@@ -24,8 +24,12 @@ def months_between(start: dt.date, end: dt.date) -> float:
 
 
 def date_after(start: dt.date, months: float) -> dt.date:
-    """The day ``months`` average months after ``start`` (before it when negative)."""
-    return start + dt.timedelta(days=round(months * MONTH_DAYS))
+    """The day ``months`` average months after ``start`` (before it when negative); the calendar's first or
+    last day where that falls outside it (an evaluation date near the year 9999)."""
+    try:
+        return start + dt.timedelta(days=round(months * MONTH_DAYS))
+    except OverflowError:
+        return dt.date.max if months > 0 else dt.date.min
 
 
 def long_date(day: dt.date) -> str:

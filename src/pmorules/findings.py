@@ -18,7 +18,7 @@ from .knowledge import KnowledgeBase
 from .rules.compile import CompiledRule, leaf_conditions
 from .rules.texts import Names, render_texts, subjects_of
 from .rules.spec import OP_WORDS, Condition, Operand
-from .vocabulary import LEVEL_ORDER, GoalVerdict
+from .vocabulary import LEVEL_ORDER, VERDICTS
 from .text import Records
 
 
@@ -100,7 +100,7 @@ def statuses(findings: list[Finding]) -> dict[str, str]:
     return out
 
 
-GRAVITY = {verdict.value: rank for rank, verdict in enumerate(GoalVerdict)}
+GRAVITY = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 
 
 def verdicts(findings: list[Finding]) -> dict[str, str]:
@@ -110,7 +110,7 @@ def verdicts(findings: list[Finding]) -> dict[str, str]:
     for finding in findings:
         if finding.verdict is not None:
             for subject in finding.subjects:
-                if GRAVITY[finding.verdict] > GRAVITY.get(out.get(subject, GoalVerdict.on_track.value), 0):
+                if GRAVITY[finding.verdict] > GRAVITY[out.get(subject, VERDICTS[0])]:
                     out[subject] = finding.verdict
     return out
 

@@ -52,8 +52,9 @@ class Judged:
 
 
 def judge(snapshot: Snapshot, yardstick: Analysis) -> Judged:
-    """Load a snapshot and evaluate it with ``yardstick``'s rulebook and config, as of the snapshot's own date."""
-    kb, commit = load_snapshot(snapshot, snapshot.date)
+    """Load a snapshot and evaluate it with ``yardstick``'s rulebook and config, as of the snapshot's own date
+    (one without a date: as of the yardstick's)."""
+    kb, commit = load_snapshot(snapshot, snapshot.date, yardstick.today)
     return Judged(snapshot, reanalyze(replace(yardstick, today=kb.today), kb), commit)
 
 
@@ -70,15 +71,15 @@ def judge_all(snapshots: list[Snapshot], yardstick: Analysis) -> list[Judged]:
     return judged
 
 
-def load_snapshot(snapshot: Snapshot, today: dt.date | None) -> tuple[KnowledgeBase, str | None]:
+def load_snapshot(snapshot: Snapshot, today: dt.date | None, undated: dt.date) -> tuple[KnowledgeBase, str | None]:
     """The knowledge of a snapshot, and the commit id when it was read from git."""
     if snapshot.rev is None:
         if snapshot.where is not None and not snapshot.folder.is_dir():
             raise InputError([Diagnostic(snapshot.where, f"{snapshot.folder} is not a folder", "give the snapshot's folder, relative to the workspace")])
-        return load_workspace(snapshot.folder, today), None
+        return load_workspace(snapshot.folder, today, undated=undated), None
     with tempfile.TemporaryDirectory(prefix="pmorules-snapshot-") as temp:
         commit, shown = _read_revision(snapshot.folder, snapshot.rev, snapshot.at, Path(temp))
-        return load_workspace(temp, today, shown=shown), commit
+        return load_workspace(temp, today, shown=shown, undated=undated), commit
 
 
 def reviews(current: Analysis) -> list[Snapshot]:

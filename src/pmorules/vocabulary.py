@@ -82,15 +82,9 @@ class Mandate(Vocabulary):
     delivery = "delivery", "running projects or programmes itself"
 
 
-class GoalVerdict(Vocabulary):
-    """What a finding says of the goal it is about, in the committee's words; a rule file gives each goal rule
-    its verdict. A goal no such finding is about is on track; with several, the gravest counts."""
-
-    on_track = "on track", "every target is covered in time and the goal is likely enough to be met"
-    at_risk = "at risk", "covered, but not likely enough to be met in time, or late only by an assumption"
-    not_covered = "not covered", "some part of it has no service likely to deliver it in time"
-    cannot_be_met = "cannot be met by its date", "everything behind it pays off after its date"
-    overdue = "past its date", "its date is before the date the data describe: met or missed, say which"
+# What a finding says of the goal it is about, in the committee's words, mildest first; a rule file gives
+# each goal rule its verdict. A goal no such finding is about is on track; with several, the gravest counts.
+VERDICTS: tuple[str, ...] = ("on track", "at risk", "not covered", "cannot be met by its date", "past its date")
 
 
 class DependencyKind(Vocabulary):

@@ -222,16 +222,17 @@ def _notes(services: dict[str, Service], resolver: Resolver) -> tuple[str, ...]:
     return tuple(sorted(notes))
 
 
-def load_workspace(path: str | Path, today: dt.date | None = None, shown: str | None = None) -> KnowledgeBase:
+def load_workspace(path: str | Path, today: dt.date | None = None, shown: str | None = None,
+                   undated: dt.date | None = None) -> KnowledgeBase:
     """Read, validate and resolve a workspace directory, or raise InputError with every problem found.
 
-    ``today`` is the evaluation date (default: the workspace's ``organisation.assessed_on``, else the current
-    date): ages, deadlines, reviews and a service's ``since`` are counted to it.
+    ``today`` is the evaluation date (default: the workspace's ``organisation.assessed_on``, else ``undated``,
+    else the current date): ages, deadlines, reviews and a service's ``since`` are counted to it.
     ``shown`` names the workspace in messages and sources (default: the path as given), e.g. ``v1.0:ws``
     for a snapshot read from git into a temporary folder.
     """
     with gc_paused():
-        return _load_workspace(Path(path), shown or str(path), today)
+        return _load_workspace(Path(path), shown or str(path), today, undated)
 
 
 def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagnostic]) -> list[InputFile]:
@@ -260,12 +261,12 @@ def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagn
     return inputs
 
 
-def _load_workspace(workspace: Path, shown: str, today: dt.date | None) -> KnowledgeBase:
+def _load_workspace(workspace: Path, shown: str, today: dt.date | None, undated: dt.date | None) -> KnowledgeBase:
     errors: list[Diagnostic] = []
     collected = Collected()
     inputs = _read_files(workspace, shown, collected, errors)
     catalogue = load_catalogue()
-    resolver = Resolver(catalogue, collected, errors, today)
+    resolver = Resolver(catalogue, collected, errors, today, undated)
     _check_efforts(resolver.services, errors)
     services = {}
     for entry in resolver.services.values():

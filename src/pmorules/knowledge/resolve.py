@@ -109,7 +109,8 @@ _TWICE = {  # how a list item named twice is reported: the phrase and the hint
 class Resolver:
     """Turns validated specs into resolved services, collecting reference errors."""
 
-    def __init__(self, catalogue: Catalogue, collected: Collected, errors: list[Diagnostic], today: dt.date | None):
+    def __init__(self, catalogue: Catalogue, collected: Collected, errors: list[Diagnostic], today: dt.date | None,
+                 undated: dt.date | None = None):
         self.catalogue = catalogue
         self.errors = errors
         self.unreadable = {ref.lower() for ref in collected.unreadable}
@@ -121,10 +122,11 @@ class Resolver:
         hz = single(collected.horizons, "horizons", errors)
         self.organisation: Organisation = org.value if org else Organisation()
         self.horizons: Horizons = hz.value if hz else Horizons()
-        # The evaluation date: --as-of, else the date the data describe, else the day it is run.
+        # The evaluation date: --as-of, else the date the data describe, else ``undated`` (the newer side's date
+        # for an earlier snapshot), else the day it is run.
         assessed_on = self.organisation.assessed_on
-        self.today: dt.date = today or assessed_on or dates.system_today()
-        self.clock = "as-of" if today else ("assessed_on" if assessed_on else "system")
+        self.today: dt.date = today or assessed_on or undated or dates.system_today()
+        self.clock = "as-of" if today or (undated and not assessed_on) else ("assessed_on" if assessed_on else "system")
         self.sources: dict[tuple[str, str, str], Location] = {}
         self.switched_off: list[SwitchedOff] = []
         self.notes: list[str] = []

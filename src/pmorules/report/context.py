@@ -24,7 +24,7 @@ from ..rules.spec import OP_WORDS
 from ..measures import group_shares, longest_wait, share_of
 from ..rules.texts import Names
 from ..text import num
-from ..vocabulary import LEVEL_ORDER, TERMS, GoalVerdict
+from ..vocabulary import LEVEL_ORDER, TERMS, VERDICTS
 
 TOP_RECOMMENDATIONS = 5
 TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
@@ -257,7 +257,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "later": [s for s in ordered if s["months"] > goal.due_months],
             "level": worst,
             "rag": status.get(goal.id, "green"),
-            "verdict": verdict.get(goal.id, GoalVerdict.on_track.value),
+            "verdict": verdict.get(goal.id, VERDICTS[0]),
             "findings": [f.id for f in on_goal],
         })
     return rows

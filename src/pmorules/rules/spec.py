@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..numbers import number_problem
-from ..vocabulary import DependencyKind, GoalVerdict, Level, Term
+from ..vocabulary import VERDICTS, DependencyKind, Level, Term
 
 RULE_ID = r"^[A-Z][A-Z0-9]{1,9}[0-9]{3}$|^[A-Za-z][A-Za-z0-9_-]{1,40}$"
 NAME = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -316,7 +316,7 @@ class RuleSpec(Strict):
     tests: list[RuleTest] = Field(default_factory=list)
     implies: Implies | None = None
     banner: bool = False  # its findings open the report, and a command says them first when the day it is run raises them
-    verdict: GoalVerdict | None = None  # what its findings say of the goal they are about (goal rules)
+    verdict: Literal[VERDICTS] | None = None  # what its findings say of the goal they are about (goal rules)
 
     @field_validator("implies")
     @classmethod
