@@ -168,7 +168,7 @@ def timeline_chart(timeline: dict[str, Any]) -> Markup:
             axes.scatter([r["months"] for r in rows], range(len(rows)), s=[26 + 260 * r["share"] for r in rows],
                          color=[TERM_COLOURS[r["term"]] for r in rows], edgecolor="white", linewidth=0.8, zorder=3)
         for index, deadline in enumerate(deadlines):
-            axes.text(deadline["month"] + end * 0.012, goals_at + index, f"due {deadline['date']}", va="center",
+            axes.text(deadline["month"] + end * 0.012, goals_at + index, f"due {deadline['month_label']}", va="center",
                       fontsize=7.5, color=MUTED, zorder=4)
         if deadlines:
             axes.scatter([d["month"] for d in deadlines], [goals_at + i for i in range(len(deadlines))], s=34, marker="D",
@@ -202,9 +202,10 @@ def timeline_chart(timeline: dict[str, Any]) -> Markup:
 
 
 def _month_ticks(end: float) -> list[int]:
-    """Months to mark on a time axis: every quarter, half-year or year, by how far it reaches."""
+    """Months to mark on a time axis: every quarter, half-year or year, by how far it reaches (none so close to
+    the end that its calendar label would spill past the chart)."""
     step = 3 if end <= 15 else 6 if end <= 40 else 12 if end <= 120 else 60
-    return list(range(0, int(end) + 1, step))
+    return [m for m in range(0, int(end) + 1, step) if m <= end * 0.92]
 
 
 _EDGE_STYLE = {

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..analysis import Analysis
-from ..dates import long_date
+from ..dates import long_date, month_label
 from ..diff import History
 from ..findings import Finding, by_subject, names_of, statuses, verdicts
 from ..knowledge import KnowledgeBase
@@ -215,13 +215,13 @@ def _timeline_rows(active: list) -> list[dict[str, Any]]:
 def _deadlines(goals: list) -> list[dict[str, Any]]:
     """One deadline per goal, or per month when there are too many goals."""
     if len(goals) <= TIMELINE_GOALS:
-        return [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months, "date": long_date(g.due)}
-                for g in goals]
+        return [{"label": g.name or g.id, "goals": [g.id], "month": g.due_months, "date": long_date(g.due),
+                 "month_label": month_label(g.due)} for g in goals]
     by_month: dict[float, list] = {}
     for goal in goals:
         by_month.setdefault(goal.due_months, []).append(goal)
     return [{"label": f"{len(ids)} goal{'s' if len(ids) != 1 else ''}", "goals": [g.id for g in ids], "month": month,
-             "date": long_date(ids[0].due)} for month, ids in by_month.items()]
+             "date": long_date(ids[0].due), "month_label": month_label(ids[0].due)} for month, ids in by_month.items()]
 
 
 def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
