@@ -18,7 +18,7 @@ from .knowledge.base import DEFAULT_MONTHS, DEFAULT_PROBABILITY, OUTCOME_MONTHS
 from .knowledge.catalogue import load_catalogue
 from .knowledge.spec import (
     Assessment, Client, DependencySpec, Goal, HarmSpec, Horizons, Organisation, Outcome, OutcomeLinkSpec, ServiceSpec,
-    TargetProfile,
+    Review, TargetProfile,
 )
 from .schema import SHORT_FORMS, knowledge_schema
 from .text import num
@@ -35,6 +35,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
 )
 NESTED: tuple[tuple[str, type[BaseModel]], ...] = (
     ("organisation.target_profile", TargetProfile),
+    ("organisation.reviews[]", Review),
     ("services[].outcomes[]", OutcomeLinkSpec),
     ("services[].depends_on[]", DependencySpec),
     ("services[].harms[]", HarmSpec),
