@@ -26,7 +26,7 @@ from pydantic.fields import FieldInfo
 from .errors import Diagnostic, InputError, Location
 from .knowledge.catalogue import load_catalogue
 from .knowledge.load import knowledge_files
-from .knowledge.spec import Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceSpec
+from .knowledge.spec import Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceAssessment, ServiceSpec
 from .output import Protected, write_output
 from .tables import NOTE, read_csv, read_xlsx
 from .vocabulary import Vocabulary
@@ -38,6 +38,7 @@ SHEETS: tuple[tuple[str, str, type[BaseModel]], ...] = (  # (sheet title, sectio
     ("Services", "services", ServiceSpec),
     ("Goals", "goals", Goal),
     ("Outcomes", "outcomes", Outcome),
+    ("Assessments", "assessments", ServiceAssessment),
 )
 FIRST_ROW = 3  # header, notes, then the items
 LAST_ROW = 500  # drop-downs cover the rows up to here
@@ -231,9 +232,13 @@ class _StableZip(zipfile.ZipFile):
 
 def workbook_bytes(knowledge: KnowledgeFile) -> bytes:
     """The workbook of the knowledge, as the bytes of an .xlsx file."""
+    return book_bytes(build_workbook(knowledge))
+
+
+def book_bytes(book: Any) -> bytes:
+    """An openpyxl workbook as the bytes of an .xlsx file, the same bytes for the same content."""
     from openpyxl.writer.excel import ExcelWriter  # Workbook.save would stamp the time of saving into the file
 
-    book = build_workbook(knowledge)
     book.properties.created = book.properties.modified = STABLE_DATE
     buffer = io.BytesIO()
     ExcelWriter(book, _StableZip(buffer, "w", zipfile.ZIP_DEFLATED)).save()
