@@ -268,5 +268,5 @@ def test_the_consensus_fills_in_what_a_service_does_not_state(tmp_path: Path) ->
     (tmp_path / "k.yaml").write_text("services: [{id: lab, term: short}]\nassessments: [{service: lba, by: a}]\n")
     with pytest.raises(InputError) as info:
         load_workspace(tmp_path)
-    assert f"{tmp_path}/k.yaml:2:27: unknown service 'lba'" in str(info.value)
+    assert f"{tmp_path}/k.yaml:2:16: unknown service 'lba'" in str(info.value)
     assert os.listdir(tmp_path) == ["k.yaml"]
