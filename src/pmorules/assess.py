@@ -32,6 +32,7 @@ import yaml
 from pydantic import ValidationError
 
 from .analysis import Analysis, analyze
+from .estimates import consensus_rows
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .inputs import decode_text, list_folder, read_input
 from .knowledge import KnowledgeBase, Service, knowledge_files, load_workspace
@@ -497,39 +498,6 @@ def collect(workspace: Path, shown: str, folder: Path, today: dt.date, partial: 
 
 
 # ------------------------------------------------------------------ the consensus table
-
-
-def second_round(analysis: Analysis) -> dict[str, list[str]]:
-    """Services whose experts' disagreement a finding reads (a rule over the ``assessment_*`` fields): their messages."""
-    found: dict[str, list[str]] = {}
-    for finding in analysis.findings:
-        if any((e.field or "").startswith("assessment_") for e in finding.evidence):
-            for subject in finding.subjects:
-                if subject in analysis.kb.services:
-                    found.setdefault(subject, []).append(finding.message)
-    return found
-
-
-def consensus_rows(analysis: Analysis) -> list[dict[str, Any]]:
-    """Per assessed service: experts, rounds, consensus and spread of term and probability, who is farthest from
-    the consensus, and whether a finding reads their disagreement. The report shows the same rows."""
-    again = second_round(analysis)
-    rows = []
-    for service in analysis.kb.services.values():
-        agreed = service.consensus
-        if agreed is None:
-            continue
-        rows.append({
-            "service": service.id, "name": service.name, "experts": list(agreed.assessors), "rounds": agreed.rounds,
-            "method": agreed.method,
-            "term": agreed.term, "months": agreed.months, "months_range": agreed.months_range, "terms": agreed.terms,
-            "probability": agreed.probability, "probability_range": agreed.probability_range,
-            "p_spread": agreed.p_spread,
-            "used_term": service.term, "used_months": service.months_to_value, "used_probability": service.probability,
-            "farthest_probability": list(agreed.farthest_probability), "farthest_months": list(agreed.farthest_months),
-            "second_round": again.get(service.id, []),
-        })
-    return rows
 
 
 def _range(low_high: tuple[float, float] | None, show: Any) -> str:
