@@ -137,7 +137,7 @@ def test_filled_in_errors_point_at_sheet_and_cell(workbook_ws: Path) -> None:
         "Services!id7": "audits", "Services!catalogue7": "S13", "Services!probability7": 2, "Services!clients5": "pm; exce",
         "Services!effort4": -5,
         "Organisation!H3": 1.5, "Organisation!I3": 0.3, "Organisation!J3": 0.2,  # target_profile
-        "Organisation!K3": 6, "Organisation!L3": 2,  # horizons out of order
+        "Organisation!horizons.short_max_months3": 6, "Organisation!horizons.medium_max_months3": 2,  # horizons out of order
         "Goals!A4": "G2", "Goals!C4": "O266", "Goals!E4": 6,
     })
     result = invoke("validate", "ws")
@@ -145,7 +145,7 @@ def test_filled_in_errors_point_at_sheet_and_cell(workbook_ws: Path) -> None:
     assert result.stderr.splitlines() == [
         "ws/pmo.xlsx!Goals!C4: unknown outcome 'O266' (hint: did you mean 'O26'?)",
         "ws/pmo.xlsx!Organisation!H3: organisation.target_profile.short: should be less than or equal to 1 (got '1.5')",
-        "ws/pmo.xlsx!Organisation!K3: horizons: medium_max_months must not be below short_max_months",
+        f"ws/pmo.xlsx!{cell('Organisation!horizons.short_max_months3')}: horizons: medium_max_months must not be below short_max_months",
         f"ws/pmo.xlsx!{cell('Services!effort4')}: services.effort: should be greater than or equal to 0 (got '-5')",
         f"ws/pmo.xlsx!{cell('Services!clients5')}: unknown client 'exce' (hint: did you mean 'exec'?)",
         f"ws/pmo.xlsx!{cell('Services!probability7')}: services.probability: should be less than or equal to 1 (got '2')",

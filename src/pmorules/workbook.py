@@ -38,8 +38,8 @@ SHEETS: tuple[tuple[str, str, type[BaseModel]], ...] = (  # (sheet title, sectio
     ("Services", "services", ServiceSpec),
     ("Goals", "goals", Goal),
     ("Outcomes", "outcomes", Outcome),
-    ("Assessments", "assessments", ServiceAssessment),
 )
+WHEN_GIVEN = (("Assessments", "assessments", ServiceAssessment),)  # sheets written only when the knowledge has items
 FIRST_ROW = 3  # header, notes, then the items
 LAST_ROW = 500  # drop-downs cover the rows up to here
 CELL_SYNTAX = {  # how a list of items with fields is written in one cell, added to the column's note
@@ -186,7 +186,7 @@ def build_workbook(knowledge: KnowledgeFile) -> Any:
 
     book = openpyxl.Workbook()
     book.remove(book.active)
-    for title, section, model in SHEETS:
+    for title, section, model in SHEETS + tuple(s for s in WHEN_GIVEN if getattr(knowledge, s[1])):
         sheet = book.create_sheet(title)
         sheet_columns = _sheet_columns(section, model)
         for index, (column, field) in enumerate(sheet_columns, start=1):
