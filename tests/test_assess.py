@@ -270,3 +270,12 @@ def test_the_consensus_fills_in_what_a_service_does_not_state(tmp_path: Path) ->
         load_workspace(tmp_path)
     assert f"{tmp_path}/k.yaml:2:16: unknown service 'lba'" in str(info.value)
     assert os.listdir(tmp_path) == ["k.yaml"]
+
+
+@pytest.mark.parametrize("xlsx", [False, True])
+def test_the_init_example_links_every_service_to_a_goal(tmp_path: Path, xlsx: bool) -> None:
+    assert invoke("init", tmp_path / "ws", *(["--xlsx"] if xlsx else [])).exit_code == 0
+    result = invoke("analyze", tmp_path / "ws", "--format", "json", "--as-of", AS_OF)
+    findings = json.loads(result.stdout)["findings"]
+    assert [f["subjects"] for f in findings if f["name"] == "orphan-service"] == []
+    assert not [f for f in findings if f["level"] == "error"]
