@@ -279,3 +279,22 @@ def test_the_init_example_links_every_service_to_a_goal(tmp_path: Path, xlsx: bo
     findings = json.loads(result.stdout)["findings"]
     assert [f["subjects"] for f in findings if f["name"] == "orphan-service"] == []
     assert not [f for f in findings if f["level"] == "error"]
+
+
+def test_expert_names_render_as_text_everywhere(round_dirs: dict[str, Path]) -> None:
+    ws, forms, root = round_dirs["ws"], round_dirs["forms"], round_dirs["root"]
+    name = "<img src=x onerror=alert(1)> | **Eve** [x](http://evil)"
+    assert invoke("assess", ws, "--experts", name, "-o", forms, "--as-of", AS_OF).exit_code == 0
+    (form,) = forms.iterdir()
+    fill(form, {"risk": {"Probability": 0.5, "Comment": "=1+1 <b>"}})
+    result = invoke("assess", ws, "--collect", forms, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert load_workspace(ws, dt.date.fromisoformat(AS_OF)).services["risk"].assessments[0].by == name
+    for suffix in ("md", "html"):
+        out = root / f"report.{suffix}"
+        assert invoke("report", ws, "-o", out, "--as-of", AS_OF).exit_code == 0
+        text = out.read_text()
+        assert "How the estimates were made" in text
+        assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+        if suffix == "md":  # no emphasis, no link
+            assert "**Eve**" not in text and "[x](http://evil)" not in text
