@@ -298,3 +298,17 @@ def test_expert_names_render_as_text_everywhere(round_dirs: dict[str, Path]) -> 
         assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
         if suffix == "md":  # no emphasis, no link
             assert "**Eve**" not in text and "[x](http://evil)" not in text
+
+
+def test_collected_ratings_survive_export_to_a_workbook(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "k.yaml").write_text("services:\n  - {id: risk, catalogue: S24}\n")
+    (ws / OWNED).write_text("# Written by pmorules assess --collect\nassessments:\n"
+                            "  - {service: risk, by: 'R. Okafor', round: 2, term: long, probability: 0.4,"
+                            " confidence: high, comment: 'a; b', date: 2026-06-01}\n")
+    (tmp_path / "copy").mkdir()
+    assert invoke("export", ws, "--xlsx", tmp_path / "copy" / "pmo.xlsx").exit_code == 0
+    exported = load_workspace(tmp_path / "copy").services["risk"]
+    assert exported.assessments == load_workspace(ws).services["risk"].assessments
+    assert (exported.term, exported.probability) == ("long", 0.4)
