@@ -201,7 +201,7 @@ class Assessment(Strict):
 
 
 class ServiceAssessment(Assessment):
-    """An expert's rating of one service, kept apart from the service (``pmorules assess --collect`` writes them
+    """An expert's rating of one service, kept apart from the service (`pmorules assess --collect` writes them
     to assessments.yaml); it counts as one of that service's assessments."""
 
     service: Id = Field(description="The service rated (a workspace service id).", examples=["resources"])
