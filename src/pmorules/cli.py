@@ -434,6 +434,56 @@ def export(
 
 
 @app.command()
+def assess(
+    workspace: WorkspaceArg,
+    experts: Annotated[Optional[str], typer.Option("--experts", help='Forms out: the experts, separated by ";" '
+                                                   '("R. Okafor; J. Lin")')] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Forms out: the folder to write the forms "
+                                                   "to (outside the workspace's knowledge folders)")] = None,
+    collect: Annotated[Optional[Path], typer.Option("--collect", help="Ratings in: the folder of filled forms",
+                                                    readable=False)] = None,
+    blind: Annotated[bool, typer.Option("--blind", help="Forms out: hide the current estimates")] = False,
+    services: Annotated[Optional[str], typer.Option("--services", help="Forms out: only these services (ids "
+                                                    "separated by ',')")] = None,
+    round_: Annotated[int, typer.Option("--round", min=1, max=99, help="Forms out: the round; from 2, each "
+                                        "service shows the previous round's ratings and comments without names")] = 1,
+    partial: Annotated[bool, typer.Option("--partial", help="Ratings in: merge the valid forms even when others "
+                                          "have errors (exit 2 all the same)")] = False,
+    as_of: AsOfOption = None,
+) -> None:
+    """An assessment round with subject-matter experts: write one form per expert, then collect them into
+    assessments.yaml and show the consensus."""
+    from .analysis import analyze as analyze_workspace
+    from .assess import collect as collect_forms
+    from .assess import consensus_text, parse_experts, write_forms
+
+    today = _as_of(as_of) or dt.date.today()
+    if (experts is None) == (collect is None):
+        _fail_input(InputError([Diagnostic(Location("assess"), "give --experts with -o (forms out) or --collect "
+                                           "(ratings in)")]))
+    try:
+        if experts is not None:
+            if output is None:
+                raise InputError([Diagnostic(Location("-o"), "give the folder to write the forms to")])
+            names = parse_experts(experts)
+            for path in write_forms(workspace, str(workspace), names, output, today, blind, services, round_):
+                stderr.print(f"wrote {path}", markup=False)
+            return
+        assert collect is not None
+        result = collect_forms(workspace, str(workspace), collect, today, partial)
+        stdout.print(consensus_text(analyze_workspace(workspace, today)), markup=False, end="")
+        for form in result.skipped:
+            stderr.print(f"left out {form}: it has errors", markup=False)
+        stderr.print(f"{result.ratings} rating{'s' if result.ratings != 1 else ''} from {len(result.forms)} "
+                     f"form{'s' if len(result.forms) != 1 else ''}; {result.owned} "
+                     f"{'updated' if result.changed else 'unchanged'}", markup=False)
+        if result.problems:
+            raise InputError(result.problems)
+    except InputError as error:
+        _fail_input(error)
+
+
+@app.command()
 def serve(
     workspace: WorkspaceArg = Path("."),
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,

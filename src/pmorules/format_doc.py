@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from .knowledge.base import DEFAULT_MONTHS, DEFAULT_PROBABILITY, OUTCOME_MONTHS
 from .knowledge.catalogue import load_catalogue
 from .knowledge.spec import (
-    Assessment, Client, DependencySpec, Goal, HarmSpec, Horizons, Organisation, Outcome, OutcomeLinkSpec, ServiceSpec,
-    Review, TargetProfile,
+    Assessment, Client, DependencySpec, Goal, HarmSpec, Horizons, Organisation, Outcome, OutcomeLinkSpec,
+    Review, ServiceAssessment, ServiceSpec, TargetProfile,
 )
 from .schema import SHORT_FORMS, knowledge_schema
 from .text import num
@@ -32,6 +32,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("services", ServiceSpec),
     ("goals", Goal),
     ("outcomes", Outcome),
+    ("assessments", ServiceAssessment),
 )
 NESTED: tuple[tuple[str, type[BaseModel]], ...] = (
     ("organisation.target_profile", TargetProfile),
@@ -281,7 +282,7 @@ def _files() -> list[str]:
         "",
         "- **YAML** (`*.yaml`, `*.yml`, any name): a mapping of the sections below.",
         "- **CSV** tables named after their section (`services.csv`, `clients.csv`, `goals.csv`, `outcomes.csv`, "
-        "`organisation.csv`), and **XLSX** workbooks with one sheet per section (sheet names as the section, any "
+        "`organisation.csv`, `assessments.csv`), and **XLSX** workbooks with one sheet per section (sheet names as the section, any "
         "case). `pmorules init DIR --xlsx` writes a workbook to fill in; `pmorules export WS --xlsx FILE` writes "
         "a workspace as one.",
         "",
@@ -296,6 +297,11 @@ def _files() -> list[str]:
         "`target:severity`), or a YAML flow list for items with more fields "
         "(`[{target: culture, severity: high, mitigated_by: [tools]}]`). Errors point at the cell: "
         "`pmo.xlsx!Services!C7`.",
+        "",
+        "Expert assessments may be written on their service (`services[].assessments`) or apart from it, in the "
+        "`assessments` section: `pmorules assess WS --collect DIR` keeps the ratings it collects from the experts' "
+        "forms in `assessments.yaml`, a file it owns (it never changes the others). How several assessments become "
+        "a service's term and probability is `organisation.consensus` (docs/measures.md#consensus).",
         "",
     ]
 

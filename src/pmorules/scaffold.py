@@ -52,12 +52,12 @@ services:
     clients: [exec]
   - id: methodology
     catalogue: S09
-    probability: 0.6
+    probability: 0.8
     effort: 35
     clients: [pm]
   - id: training
     catalogue: S12
-    probability: 0.6
+    probability: 0.8
     effort: 25
     clients: [pm]
 
@@ -67,6 +67,11 @@ goals:
     outcomes: [O26]
     due: @REVIEW1@
     client: exec
+  - id: G2
+    name: Projects run one way, by project managers who know it
+    services: [methodology, training]   # a goal may name the services that serve it
+    due_months: 24
+    client: pm
 
 outcomes:
   - {id: O26, months: 1}    # a catalogue outcome changed: here progress visibility is noticed within a month

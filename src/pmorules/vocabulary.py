@@ -105,6 +105,24 @@ class Severity(Vocabulary):
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
 
+class Confidence(Vocabulary):
+    """How sure an expert is of a rating (recorded and shown beside it; it does not weight the consensus)."""
+
+    low = "low", "a guess: the expert knows little of how this service works here"
+    medium = "medium", "an informed view: the expert has seen similar services or parts of this one"
+    high = "high", "the expert has run or closely watched this service, here or in a similar organisation"
+
+
+class ConsensusMethod(Vocabulary):
+    """How several experts' ratings of a service become its term and probability (docs/measures.md#consensus)."""
+
+    median = "median", ("the middle value of the experts' months to value and of their probabilities (half give "
+                        "more, half less; with an even number, halfway between the two middle ones); one outlier "
+                        "does not move it")
+    mean = "mean", "the average of the experts' months to value and of their probabilities"
+    cautious = "cautious", "the latest months to value and the lowest probability any expert gives"
+
+
 class Level(str, Enum):
     """How serious a finding is."""
 

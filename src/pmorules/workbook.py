@@ -26,7 +26,7 @@ from pydantic.fields import FieldInfo
 from .config import load_config
 from .knowledge.catalogue import load_catalogue
 from .knowledge.load import knowledge_files
-from .knowledge.spec import Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceSpec
+from .knowledge.spec import Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceAssessment, ServiceSpec
 from .output import check_output, write_output
 from .tables import NOTE, read_csv, read_xlsx
 from .vocabulary import Vocabulary
@@ -39,6 +39,7 @@ SHEETS: tuple[tuple[str, str, type[BaseModel]], ...] = (  # (sheet title, sectio
     ("Goals", "goals", Goal),
     ("Outcomes", "outcomes", Outcome),
 )
+WHEN_GIVEN = (("Assessments", "assessments", ServiceAssessment),)  # sheets written only when the knowledge has items
 FIRST_ROW = 3  # header, notes, then the items
 LAST_ROW = 500  # drop-downs cover the rows up to here
 CELL_SYNTAX = {  # how a list of items with fields is written in one cell, added to the column's note
@@ -187,7 +188,7 @@ def build_workbook(knowledge: KnowledgeFile) -> Any:
 
     book = openpyxl.Workbook()
     book.remove(book.active)
-    for title, section, model in SHEETS:
+    for title, section, model in SHEETS + tuple(s for s in WHEN_GIVEN if getattr(knowledge, s[1])):
         sheet = book.create_sheet(title)
         sheet_columns = _sheet_columns(section, model)
         for index, (column, field) in enumerate(sheet_columns, start=1):
@@ -233,9 +234,13 @@ class _StableZip(zipfile.ZipFile):
 
 def workbook_bytes(knowledge: KnowledgeFile) -> bytes:
     """The workbook of the knowledge, as the bytes of an .xlsx file."""
+    return book_bytes(build_workbook(knowledge))
+
+
+def book_bytes(book: Any) -> bytes:
+    """An openpyxl workbook as the bytes of an .xlsx file, the same bytes for the same content."""
     from openpyxl.writer.excel import ExcelWriter  # Workbook.save would stamp the time of saving into the file
 
-    book = build_workbook(knowledge)
     book.properties.created = book.properties.modified = STABLE_DATE
     buffer = io.BytesIO()
     ExcelWriter(book, _StableZip(buffer, "w", zipfile.ZIP_DEFLATED)).save()

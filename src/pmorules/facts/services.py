@@ -45,9 +45,11 @@ class _Dependants:
     "dependants": (int, f"active services needing it, directly or transitively (hard or soft; counted up to "
                         f"{DEPENDANTS_CAP})"),
     "hard_dependants": (int, f"active services needing it over hard dependencies only (counted up to {DEPENDANTS_CAP})"),
-    "assessments": (int, "number of expert assessments"),
-    "assessment_terms": (int, "number of distinct terms the assessments give"),
-    "assessment_p_spread": (float, "highest minus lowest assessed probability"),
+    "assessments": (int, "number of experts whose assessment counts (each expert's latest round)"),
+    "assessment_rounds": (int, "the latest round of assessment (0: not assessed)"),
+    "assessment_terms": (int, "number of distinct terms the experts give"),
+    "assessment_p_spread": (float, "highest minus lowest probability the experts give"),
+    "assessment_months_spread": (float, "latest minus earliest months to value the experts give"),
 }, title="service {key}")
 def service_facts(d: Derivation) -> Iterator[Fact]:
     counts = d.shared(_Dependants)
@@ -59,7 +61,6 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
             "months_given": service.months_given, "quick": is_quick(service, d.kb.horizons),
             "probability": service.probability, "effort": service.effort, "keep": service.keep,
             "clients": len(service.clients), "goals": len(d.goals_of_service.get(service.id, ())),
-            "assessments": len(service.assessments),
         }
         if service.active:
             fields["dependants"] = counts.all.get(key, 0)
@@ -67,15 +68,18 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
         for name in ("approach", "catalogue"):
             if getattr(service, name) is not None:
                 fields[name] = getattr(service, name)
-        terms = {a.term for a in service.assessments if a.term}
-        fields["assessment_terms"] = len(terms)
-        probabilities = [a.probability for a in service.assessments if a.probability is not None]
-        fields["assessment_p_spread"] = max(probabilities) - min(probabilities) if probabilities else 0.0
+        agreed = service.consensus  # the figures the report and `pmorules assess` show (knowledge/consensus.py)
+        fields["assessments"] = len(agreed.assessors) if agreed else 0
+        fields["assessment_rounds"] = agreed.rounds if agreed else 0
+        fields["assessment_terms"] = agreed.terms if agreed else 0
+        fields["assessment_p_spread"] = agreed.p_spread if agreed else 0.0
+        fields["assessment_months_spread"] = agreed.months_spread if agreed else 0.0
         sources = {name: d.src("service", service.id, name)
                    for name in ("status", "term", "probability", "effort", "approach")}
         sources["months"] = sources["months_to_value"] = d.src("service", service.id, "months_to_value")
-        sources["assessments"] = sources["assessment_terms"] = sources["assessment_p_spread"] = \
-            d.src("service", service.id, "assessments")
+        for name in ("assessments", "assessment_rounds", "assessment_terms", "assessment_p_spread",
+                     "assessment_months_spread"):
+            sources[name] = d.src("service", service.id, "assessments")
         yield Fact("service", service.id, fields, {k: v for k, v in sources.items() if v})
 
 

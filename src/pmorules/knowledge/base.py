@@ -6,7 +6,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ..errors import Location
+from typing import TYPE_CHECKING
+
 from .spec import Assessment, Client, Goal, Horizons, Organisation, Outcome
+
+if TYPE_CHECKING:
+    from .consensus import Consensus
 
 DEFAULT_MONTHS = {"short": 2.0, "medium": 6.0, "long": 18.0}  # a service's months to value by term
 OUTCOME_MONTHS = {"short": 2.0, "medium": 6.0, "long": 12.0}  # a workspace outcome's perception months by term
@@ -94,6 +99,7 @@ class Service:
     assessments: tuple[Assessment, ...]
     sources: dict[str, Location] = field(compare=False, hash=False)
     was: str | None = None  # its id before a rename (matched against earlier snapshots only)
+    consensus: Consensus | None = field(default=None, compare=False, hash=False)  # of its assessments (consensus.py)
 
     @property
     def active(self) -> bool:

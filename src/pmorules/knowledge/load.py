@@ -161,7 +161,7 @@ def _validate_file(raw: Any, locator: Locator, into: Collected) -> list[Diagnost
     except ValidationError as exc:
         _collect_valid_items(raw, locator, into)
         return [Diagnostic(locator(tuple(e["loc"])), *_friendly(e)) for e in exc.errors()]
-    for section in ("clients", "services", "goals", "outcomes"):
+    for section in ("clients", "services", "goals", "outcomes", "assessments"):
         nodes = raw.get(section) if isinstance(raw, PosDict) else None
         for index, item in enumerate(getattr(parsed, section)):
             node = nodes[index] if isinstance(nodes, PosList) and isinstance(nodes[index], PosDict) else None

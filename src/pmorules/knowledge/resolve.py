@@ -27,6 +27,7 @@ from .base import (
     term_for_months,
 )
 from .catalogue import Catalogue
+from .consensus import Consensus, consensus
 from .spec import CatalogueService, DependencySpec, HarmSpec, Horizons, Organisation, OutcomeLinkSpec, ServiceSpec
 
 Where = Location | Callable[[], Location]  # a place, or how to find it when an error needs it
@@ -63,6 +64,7 @@ class Collected:
     services: list[Entry] = field(default_factory=list)
     goals: list[Entry] = field(default_factory=list)
     outcomes: list[Entry] = field(default_factory=list)
+    assessments: list[Entry] = field(default_factory=list)  # expert ratings kept apart from their services
     unreadable: set[str] = field(default_factory=set)  # ids of items that failed validation: no "unknown id" for them
 
 
@@ -139,6 +141,19 @@ class Resolver:
         self.all_outcome_ids = {o.lower(): o for o in catalogue.outcomes} | {
             e.value.id.lower(): e.value.id for e in self.outcomes.values()
         }
+        self.assessments = self._assessments(collected.assessments)
+
+    def _assessments(self, entries: list[Entry]) -> dict[str, list[Entry]]:
+        """The assessments kept apart from their services, by service; an unknown service is an error."""
+        found: dict[str, list[Entry]] = {}
+        for entry in entries:
+            ref = entry.value.service
+            if ref.lower() in self.services:
+                found.setdefault(ref.lower(), []).append(entry)
+            else:
+                self._unknown(ref, "service", [e.value.id for e in self.services.values()],
+                              lambda entry=entry: entry.at("service"))
+        return found
 
     def _catalogue_uses(self) -> dict[str, list[str]]:
         """Catalogue id -> the workspace services that offer it (in file order); unknown catalogue ids are errors."""
@@ -246,10 +261,19 @@ class Resolver:
         if spec.catalogue and cat is None:
             return None  # its unknown catalogue id is already reported; no second error for the same cause
         sources = self._sources(entry, cat)
-        timing = self._timing(entry, cat)
+        apart = self.assessments.get(spec.id.lower(), [])
+        assessments = tuple(spec.assessments) + tuple(e.value for e in apart)
+        if apart and "assessments" not in sources:
+            sources["assessments"] = apart[0].where
+        agreed = consensus(assessments, self.organisation.consensus, self.horizons)
+        timing = self._timing(entry, cat, agreed)
         if timing is None:
             return None
         term, months_to_value, months_given, running = timing
+        if agreed is not None and spec.term is None and spec.months_to_value is None and agreed.months is not None:
+            sources["term"] = sources["months_to_value"] = sources["assessments"]
+        if agreed is not None and spec.probability is None and agreed.probability is not None:
+            sources["probability"] = sources["assessments"]
         sources.setdefault("months_to_value", sources.get("term", entry.where))
         clients = tuple(
             c for i, ref in enumerate(spec.clients)
@@ -265,8 +289,10 @@ class Resolver:
             months=max(0.0, months_to_value - running),
             months_given=months_given,
             running_months=running,
-            probability=spec.probability if spec.probability is not None else DEFAULT_PROBABILITY,
-            probability_given=spec.probability is not None,
+            probability=(spec.probability if spec.probability is not None
+                         else agreed.probability if agreed is not None and agreed.probability is not None
+                         else DEFAULT_PROBABILITY),
+            probability_given=spec.probability is not None or (agreed is not None and agreed.probability is not None),
             effort=spec.effort if spec.effort is not None else effort_default,
             approach=spec.approach,
             keep=spec.keep,
@@ -275,9 +301,10 @@ class Resolver:
             links=self._links(entry, cat),
             depends_on=self._dependencies(entry, cat),
             harms=self._harms(entry, cat),
-            assessments=tuple(spec.assessments),
+            assessments=assessments,
             sources=sources,
             was=spec.was,
+            consensus=agreed,
         )
 
     def catalogue_candidate(self, cat: CatalogueService) -> Service:
@@ -299,10 +326,15 @@ class Resolver:
                     sources[name] = self.catalogue.service_location(cat.id, name)
         return sources
 
-    def _timing(self, entry: Entry, cat: CatalogueService | None) -> tuple[str, float, bool, float] | None:
-        """(term, months to value, whether the months were given, months it has run already)."""
+    def _timing(self, entry: Entry, cat: CatalogueService | None, agreed: Consensus | None = None
+                ) -> tuple[str, float, bool, float] | None:
+        """(term, months to value, whether the months were given, months it has run already).
+
+        The service's own term or months win; else the experts' consensus; else the catalogue's term."""
         spec: ServiceSpec = entry.value
-        if spec.months_to_value is not None:
+        if spec.months_to_value is None and spec.term is None and agreed is not None and agreed.months is not None:
+            months, given, term = agreed.months, agreed.months_given, agreed.term
+        elif spec.months_to_value is not None:
             months, given = spec.months_to_value, True
             term = spec.term or term_for_months(months, self.horizons)
             if spec.term and spec.term != term_for_months(months, self.horizons):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..vocabulary import Approach, Context, DependencyKind, Mandate, Severity, Status, Term
+from ..vocabulary import Approach, Confidence, ConsensusMethod, Context, DependencyKind, Mandate, Severity, Status, Term
 
 Id = Annotated[
     str,
@@ -99,6 +99,10 @@ class Organisation(Strict):
         None, description="The effort shares per term the organisation has agreed to aim for (default: none; "
                           "the rules' own minimum and maximum shares apply).",
         examples=[{"short": 0.4, "medium": 0.35, "long": 0.25}])
+    consensus: ConsensusMethod = Field(
+        "median", description="How several experts' assessments of a service become its term and probability when "
+                              "the service does not state them (one of the ConsensusMethod values; each expert's "
+                              "latest round counts).", examples=["cautious"])
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Organisation:
@@ -217,11 +221,30 @@ class HarmSpec(Strict):
 class Assessment(Strict):
     """A subject-matter expert's rating of a service; experts who disagree are reported."""
 
-    by: str = Field(description="Who assessed it.", examples=["R. Okafor (Head of Delivery)"])
+    by: str = Field(description="Who assessed it.", max_length=200, examples=["R. Okafor (Head of Delivery)"])
     term: Term | None = Field(None, description="When the expert expects the service's value to be perceived.",
                               examples=["medium"])
+    months_to_value: Months | None = Field(
+        None, description="The expert's months from the start of the service until its value is perceived, instead "
+                          "of a term (the term then follows from the horizons).", examples=[9])
     probability: Fraction | None = Field(None, description="The expert's probability that it delivers, 0..1.",
                                          examples=[0.7])
+    confidence: Confidence | None = Field(None, description="How sure the expert is (one of the Confidence "
+                                                            "values).", examples=["high"])
+    comment: str | None = Field(None, description="The expert's reasons, in their words.", max_length=2000,
+                                examples=["line managers will keep overriding the plan"])
+    round: int = Field(1, ge=1, le=99, description="The round of the assessment (a second round lets experts "
+                                                   "revise after seeing the first); each expert's latest round "
+                                                   "counts.", examples=[2])
+    date: dt.date | None = Field(None, description="When the rating was given or collected (YYYY-MM-DD).",
+                                 examples=["2026-03-20"])
+
+
+class ServiceAssessment(Assessment):
+    """An expert's rating of one service, kept apart from the service (`pmorules assess --collect` writes them
+    to assessments.yaml); it counts as one of that service's assessments."""
+
+    service: Id = Field(description="The service rated (a workspace service id).", examples=["resources"])
 
 
 class ServiceSpec(Strict):
@@ -345,8 +368,12 @@ class KnowledgeFile(Strict):
     goals: list[Goal] = Field(default_factory=list, description="What the clients expect, and by when.")
     outcomes: list[Outcome] = Field(default_factory=list, description="New outcomes, or changes to catalogue "
                                                                       "outcomes.")
+    assessments: list[ServiceAssessment] = Field(
+        default_factory=list, description="Expert ratings of services, kept apart from the services (as "
+                                          "`pmorules assess --collect` writes them); each counts as one of its "
+                                          "service's assessments.")
 
-    @field_validator("clients", "services", "goals", "outcomes", mode="before")
+    @field_validator("clients", "services", "goals", "outcomes", "assessments", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value

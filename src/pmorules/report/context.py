@@ -15,6 +15,7 @@ from .. import __version__
 from ..analysis import Analysis
 from ..dates import long_date, month_label
 from ..diff import History
+from ..estimates import consensus_rows
 from ..findings import Finding, by_subject, names_of, statuses, verdicts
 from ..knowledge import KnowledgeBase
 from ..mix import MixResult
@@ -52,6 +53,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "mix": _mix(analysis, mix, names),
         "categories": _categories(findings),
         "graph": _graph(analysis, names),
+        "estimates": _estimates(analysis),
         "appendix": _appendix(analysis, shown),
     }
 
@@ -411,6 +413,20 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
         })
     shown = [dict(e, src=refs[e["src"]], dst=refs[e["dst"]]) for _, e in sorted(edges.items()) if e["src"] in refs and e["dst"] in refs]
     return {"nodes": nodes, "edges": shown, "shown": len(nodes), "total": total}
+
+
+def _estimates(analysis: Analysis) -> dict[str, Any]:
+    """How the estimates were made: per service rated by experts, who, in how many rounds, their consensus and
+    spread, the figure the analysis uses, and the disagreement a finding reads (estimates.py)."""
+    rows = consensus_rows(analysis)
+    experts = {" ".join(name.split()).casefold() for row in rows for name in row["experts"]}
+    return {
+        "method": analysis.kb.organisation.consensus,
+        "services": rows,
+        "experts": len(experts),
+        "rounds": max((row["rounds"] for row in rows), default=0),
+        "unrated": sum(1 for s in analysis.kb.services.values() if s.active and s.consensus is None),
+    }
 
 
 def _appendix(analysis: Analysis, shown: Callable) -> dict[str, Any]:

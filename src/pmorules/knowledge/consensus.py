@@ -1,0 +1,119 @@
+"""How several experts' assessments of a service become one term and probability (docs/measures.md#consensus).
+
+The one definition: the loader applies it to a service that states no term or
+probability of its own, the service facts read its spread (the disagreement
+rule), and ``pmorules assess`` and the report show the same figures.
+
+- **Who counts**: each expert's latest round (experts are matched by name, case
+  and surrounding spaces ignored); an assessment without a round is round 1.
+- **Months to value** of an assessment: its ``months_to_value``, else its
+  term's default months (short 2, medium 6, long 18); its **term**: its own,
+  else the horizon of its months.
+- **Consensus**: ``median`` (default), ``mean`` or ``cautious`` (the latest
+  months and the lowest probability) of the counted assessments; the term is
+  the horizon of the consensus months.
+- **Spread**: highest minus lowest probability, latest minus earliest months,
+  and the number of different terms. The experts farthest from the consensus
+  are named when three or more experts count (with two, each is as far).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .base import DEFAULT_MONTHS, term_for_months
+from .spec import Assessment, Horizons
+
+
+def expert_key(name: str) -> str:
+    """Two spellings of one expert's name that differ only in case or spaces are the same expert."""
+    return " ".join(name.split()).casefold()
+
+
+def counted(assessments: Iterable[Assessment]) -> list[Assessment]:
+    """The assessments that count: each expert's latest round (the last written, within a round)."""
+    latest: dict[str, Assessment] = {}
+    for assessment in assessments:
+        key = expert_key(assessment.by)
+        if key not in latest or assessment.round >= latest[key].round:
+            latest[key] = assessment
+    return list(latest.values())
+
+
+def months_of(assessment: Assessment) -> float | None:
+    """An assessment's months to value: given, else its term's default months, else None (no timing given)."""
+    if assessment.months_to_value is not None:
+        return assessment.months_to_value
+    return DEFAULT_MONTHS[assessment.term] if assessment.term else None
+
+
+def term_of(assessment: Assessment, horizons: Horizons) -> str | None:
+    if assessment.term:
+        return assessment.term
+    return term_for_months(assessment.months_to_value, horizons) if assessment.months_to_value is not None else None
+
+
+def _combine(values: Sequence[float], method: str, cautious: str) -> float:
+    if method == "mean":
+        return round(statistics.fmean(values), 6)
+    if method == "cautious":
+        return max(values) if cautious == "max" else min(values)
+    return round(statistics.median(values), 6)
+
+
+@dataclass(frozen=True)
+class Consensus:
+    """The figures of one service's counted assessments."""
+
+    method: str
+    assessors: tuple[str, ...]  # the experts who count, as written, in the order given
+    rounds: int  # the latest round among them
+    months: float | None  # consensus months to value (None: no expert gave a term or months)
+    months_given: bool  # some expert gave months to value, not only a term
+    term: str | None
+    probability: float | None
+    months_range: tuple[float, float] | None
+    probability_range: tuple[float, float] | None
+    terms: int  # different terms the experts give
+    p_spread: float  # highest minus lowest probability (0 when fewer than two give one)
+    months_spread: float
+    farthest_probability: tuple[str, ...]  # experts farthest from the consensus probability (three or more experts)
+    farthest_months: tuple[str, ...]
+
+
+def consensus(assessments: Iterable[Assessment], method: str, horizons: Horizons) -> Consensus | None:
+    """The consensus of a service's assessments, or None when it has none."""
+    rated = counted(assessments)
+    if not rated:
+        return None
+    months = [(a.by, m) for a in rated if (m := months_of(a)) is not None]
+    probabilities = [(a.by, a.probability) for a in rated if a.probability is not None]
+    m = _combine([v for _, v in months], method, "max") if months else None
+    p = _combine([v for _, v in probabilities], method, "min") if probabilities else None
+    return Consensus(
+        method=method,
+        assessors=tuple(a.by for a in rated),
+        rounds=max(a.round for a in rated),
+        months=m,
+        months_given=any(a.months_to_value is not None for a in rated),
+        term=term_for_months(m, horizons) if m is not None else None,
+        probability=p,
+        months_range=(min(v for _, v in months), max(v for _, v in months)) if months else None,
+        probability_range=(min(v for _, v in probabilities), max(v for _, v in probabilities)) if probabilities else None,
+        terms=len({t for a in rated if (t := term_of(a, horizons))}),
+        p_spread=round(max(v for _, v in probabilities) - min(v for _, v in probabilities), 6) if probabilities else 0.0,
+        months_spread=max(v for _, v in months) - min(v for _, v in months) if months else 0.0,
+        farthest_probability=_farthest(probabilities, p),
+        farthest_months=_farthest(months, m),
+    )
+
+
+def _farthest(values: list[tuple[str, float]], centre: float | None) -> tuple[str, ...]:
+    """The experts farthest from the consensus, when three or more gave a value and someone differs from it."""
+    if centre is None or len(values) < 3:
+        return ()
+    distance = {by: round(abs(value - centre), 6) for by, value in values}
+    widest = max(distance.values())
+    return tuple(by for by, _ in values if distance[by] == widest) if widest > 0 else ()

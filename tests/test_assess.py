@@ -1,0 +1,314 @@
+"""``pmorules assess``: forms out to the experts, ratings in, consensus, second round (issue 27)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from pmorules.assess import OWNED, form_file, parse_experts
+from pmorules.cli import app
+from pmorules.errors import InputError
+from pmorules.knowledge import load_workspace
+from pmorules.knowledge.consensus import consensus
+from pmorules.knowledge.spec import Assessment, Horizons
+from pmorules.paths import example_dir
+
+AS_OF = "2026-06-01"
+EXPERTS = "R. Okafor; J. Lin; Ana Núñez"
+
+
+def invoke(*args: Any):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``root`` with its bytes and modification time."""
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def form_rows(path: Path) -> tuple[dict[str, int], dict[str, int], Any, Any]:
+    """(column of each header label, row of each service id, the workbook, the sheet)."""
+    book = openpyxl.load_workbook(path)
+    sheet = book["Assessments"]
+    labels = {cell.value: cell.column for cell in sheet[1] if cell.value}
+    rows = {sheet.cell(r, labels["Service"]).value: r for r in range(3, sheet.max_row + 1)
+            if sheet.cell(r, labels["Service"]).value}
+    return labels, rows, book, sheet
+
+
+def fill(path: Path, ratings: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Fill in a form as an expert would; returns the cell of each (service, label) filled, e.g. 'E7'."""
+    labels, rows, book, sheet = form_rows(path)
+    where = {}
+    for service, values in ratings.items():
+        for label, value in values.items():
+            cell = sheet.cell(rows[service], labels[label])
+            cell.value = value
+            where[f"{service}:{label}"] = cell.coordinate
+    book.save(path)
+    return where
+
+
+@pytest.fixture
+def round_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    ws = tmp_path / "ws"
+    shutil.copytree(example_dir(), ws)
+    home = tmp_path / "home"
+    home.mkdir()
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.chdir(cwd)
+    return {"root": tmp_path, "ws": ws, "forms": tmp_path / "round-1", "forms2": tmp_path / "round-2"}
+
+
+def disagreements(ws: Path) -> set[str]:
+    result = invoke("analyze", ws, "--format", "json", "--as-of", AS_OF)
+    assert result.exit_code in (0, 1), result.output
+    findings = json.loads(result.stdout)["findings"]
+    return {s for f in findings if f["name"] == "experts-disagree" for s in f["subjects"]}
+
+
+def test_an_assessment_round_from_forms_to_findings(round_dirs: dict[str, Path]) -> None:
+    root, ws, forms, forms2 = (round_dirs[k] for k in ("root", "ws", "forms", "forms2"))
+    before = tree(root)
+    assert "risk" not in disagreements(ws)
+
+    # Forms out: one per expert, blind (no current estimate), one row per service not retired.
+    result = invoke("assess", ws, "--experts", EXPERTS, "-o", forms, "--blind", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in forms.iterdir()) == ["ana-nunez.xlsx", "j-lin.xlsx", "r-okafor.xlsx"]
+    labels, rows, _, sheet = form_rows(forms / "r-okafor.xlsx")
+    assert "Current estimate" not in labels and {"Term", "Probability", "Confidence", "Comment"} <= set(labels)
+    kb = load_workspace(ws, dt.date.fromisoformat(AS_OF))
+    assert list(rows) == [s.id for s in kb.services.values() if s.status != "retired"]
+    assert sheet.cell(rows["risk"], labels["Name"]).value == kb.services["risk"].name
+    assert sheet.cell(rows["risk"], labels["Expert"]).value == "R. Okafor"
+
+    # The experts fill them in: Lin leaves risk blank, Núñez types a word where a probability goes.
+    fill(forms / "r-okafor.xlsx", {
+        "risk": {"Term": "short", "Probability": 0.8, "Confidence": "high", "Comment": "the register is already used"},
+        "resources": {"Term": "medium", "Probability": 0.6},
+    })
+    fill(forms / "j-lin.xlsx", {"resources": {"Months to value": 9, "Probability": 0.5, "Comment": "needs line managers"}})
+    bad = fill(forms / "ana-nunez.xlsx", {
+        "risk": {"Term": "long", "Probability": "likely", "Comment": "nobody reads the register"},
+    })["risk:Probability"]
+
+    # Ratings in: the bad cell is located, nothing is written.
+    result = invoke("assess", ws, "--collect", forms, "--as-of", AS_OF)
+    assert result.exit_code == 2
+    assert f"{forms}/ana-nunez.xlsx!Assessments!{bad}: probability" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (ws / OWNED).exists()
+
+    # Fixed: a clean merge into assessments.yaml, a normal knowledge file the loader reads.
+    fill(forms / "ana-nunez.xlsx", {"risk": {"Probability": 0.3}})
+    result = invoke("assess", ws, "--collect", forms, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert "Risk management" in result.stdout and "Consensus of the experts" in result.stdout
+    kb = load_workspace(ws, dt.date.fromisoformat(AS_OF))
+    risk = kb.services["risk"]
+    assert sorted(a.by for a in risk.assessments) == ["Ana Núñez", "R. Okafor"]
+    assert all(a.date == dt.date.fromisoformat(AS_OF) for a in risk.assessments)
+    assert risk.probability == 0.65  # the service states its own probability: the consensus does not replace it
+    assert risk.consensus is not None and risk.consensus.probability == pytest.approx(0.55)
+    assert len(kb.services["resources"].assessments) == 4  # two written on the service, two collected
+    written = (ws / OWNED).read_bytes()
+    assert (ws / "services.yaml").read_bytes() == before["ws/services.yaml"][0]  # hand-written ones untouched
+
+    # Re-collecting the same forms changes nothing, not even the file's time.
+    stamp = (ws / OWNED).stat().st_mtime_ns
+    result = invoke("assess", ws, "--collect", forms, "--as-of", "2026-06-20")
+    assert result.exit_code == 0, result.output
+    assert (ws / OWNED).read_bytes() == written and (ws / OWNED).stat().st_mtime_ns == stamp
+    assert "unchanged" in result.stderr
+
+    # Analyze reports the disagreement where the experts differ (risk: short 80% against long 30%).
+    assert "risk" in disagreements(ws)
+
+    # Second round: the first round's ratings without names, and its comments.
+    result = invoke("assess", ws, "--experts", "R. Okafor; Ana Núñez", "-o", forms2, "--round", "2",
+                    "--services", "risk,resources", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    labels, rows, _, sheet = form_rows(forms2 / "ana-nunez.xlsx")
+    assert list(rows) == ["resources", "risk"]
+    shown = sheet.cell(rows["risk"], labels["Round 1 ratings"]).value
+    comments = sheet.cell(rows["risk"], labels["Round 1 comments"]).value
+    assert shown == ("2 experts; terms short 1, long 1; months to value 2 to 18 (median 10); "
+                     "probability 30% to 80% (median 55%)")
+    assert comments == "- nobody reads the register\n- the register is already used"
+    assert "Okafor" not in shown + comments and "Núñez" not in shown + comments
+    assert sheet.cell(rows["risk"], labels["Round"]).value == 2
+    assert "Current estimate" in labels  # not blind: today's figures as a hint
+
+    # A revision in round 2 counts instead of the expert's first-round rating.
+    fill(forms2 / "ana-nunez.xlsx", {"risk": {"Term": "short", "Probability": 0.7}})
+    result = invoke("assess", ws, "--collect", forms2, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    risk = load_workspace(ws, dt.date.fromisoformat(AS_OF)).services["risk"]
+    assert risk.consensus is not None and risk.consensus.rounds == 2 and risk.consensus.p_spread == pytest.approx(0.1)
+    assert "risk" not in disagreements(ws)
+
+    # Nothing was written outside the workspace and the two form folders.
+    after = tree(root)
+    outside = {path for path in set(before) | set(after)
+               if before.get(path) != after.get(path) and not path.startswith(("ws/", "round-1/", "round-2/"))}
+    assert outside == set()
+    assert {p for p in set(after) - set(before) if p.startswith("ws/")} == {f"ws/{OWNED}"}
+
+
+def test_partial_merges_the_valid_forms_and_still_fails(round_dirs: dict[str, Path]) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "R. Okafor; J. Lin", "-o", forms, "--as-of", AS_OF).exit_code == 0
+    fill(forms / "r-okafor.xlsx", {"risk": {"Probability": 0.8}})
+    bad = fill(forms / "j-lin.xlsx", {"risk": {"Term": "soon"}, "reporting": {"Probability": 7}})
+    result = invoke("assess", ws, "--collect", forms, "--partial", "--as-of", AS_OF)
+    assert result.exit_code == 2
+    assert f"j-lin.xlsx!Assessments!{bad['risk:Term']}: term" in result.stderr
+    assert f"j-lin.xlsx!Assessments!{bad['reporting:Probability']}: probability" in result.stderr  # all at once
+    assert "left out" in result.stderr
+    assessed = load_workspace(ws, dt.date.fromisoformat(AS_OF)).services["risk"].assessments
+    assert [a.by for a in assessed] == ["R. Okafor"]
+
+
+def test_a_file_of_someone_else_is_never_replaced(round_dirs: dict[str, Path]) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    (ws / OWNED).write_text("assessments:\n  - {service: risk, by: me, probability: 0.5}\n")
+    assert invoke("assess", ws, "--experts", "R. Okafor", "-o", forms, "--as-of", AS_OF).exit_code == 0
+    fill(forms / "r-okafor.xlsx", {"risk": {"Probability": 0.8}})
+    result = invoke("assess", ws, "--collect", forms, "--as-of", AS_OF)
+    assert result.exit_code == 2 and "was not written by pmorules assess" in result.stderr
+    assert (ws / OWNED).read_text() == "assessments:\n  - {service: risk, by: me, probability: 0.5}\n"
+
+
+def test_forms_are_never_written_where_the_workspace_reads_knowledge_nor_over_a_form(round_dirs) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    result = invoke("assess", ws, "--experts", "R. Okafor", "-o", ws, "--as-of", AS_OF)
+    assert result.exit_code == 2 and "would read the forms as knowledge" in result.stderr
+    assert invoke("assess", ws, "--experts", "R. Okafor", "-o", forms, "--as-of", AS_OF).exit_code == 0
+    data = (forms / "r-okafor.xlsx").read_bytes()
+    result = invoke("assess", ws, "--experts", "R. Okafor", "-o", forms, "--as-of", AS_OF)
+    assert result.exit_code == 2 and "may be a filled form" in result.stderr
+    assert (forms / "r-okafor.xlsx").read_bytes() == data
+
+
+def test_forms_are_the_same_bytes_for_the_same_input(round_dirs) -> None:
+    ws, root = round_dirs["ws"], round_dirs["root"]
+    for name in ("a", "b"):
+        assert invoke("assess", ws, "--experts", EXPERTS, "-o", root / name, "--as-of", AS_OF).exit_code == 0
+    assert tree(root / "a").keys() == tree(root / "b").keys()
+    assert all((root / "a" / f).read_bytes() == (root / "b" / f).read_bytes() for f in tree(root / "a"))
+
+
+def test_expert_names_are_data() -> None:
+    assert parse_experts(" R. Okafor ;J.  Lin;; ") == ["R. Okafor", "J. Lin"]
+    assert form_file("=cmd|' /C calc'!A0", 1) == "cmd-c-calc-a0.xlsx"
+    assert form_file("../../etc/passwd", 1) == "etc-passwd.xlsx"
+    assert form_file("李明", 2) == "expert-2.xlsx"
+    for bad in ("R. Okafor; r.  okafor", "A\x1b[31m", "J. Lin; J Lin", ";"):
+        with pytest.raises(InputError) as info:
+            parse_experts(bad)
+        assert str(info.value).startswith("--experts: ")
+
+
+def test_a_formula_in_a_name_stays_text(round_dirs) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "=HYPERLINK(\"http://x\")", "-o", forms, "--as-of", AS_OF).exit_code == 0
+    (form,) = forms.iterdir()
+    labels, rows, _, sheet = form_rows(form)
+    cell = sheet.cell(rows["risk"], labels["Expert"])
+    assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"
+
+
+@pytest.mark.parametrize("method, months, probability, term", [
+    ("median", 6.0, 0.5, "medium"), ("mean", 26 / 3, 0.5, "medium"), ("cautious", 18.0, 0.3, "long"),
+])
+def test_consensus_methods(method: str, months: float, probability: float, term: str) -> None:
+    rated = [Assessment(by="a", term="short", probability=0.7), Assessment(by="b", term="medium", probability=0.5),
+             Assessment(by="c", term="long", probability=0.3)]
+    agreed = consensus(rated, method, Horizons())
+    assert agreed is not None
+    assert (agreed.months, agreed.probability, agreed.term) == (pytest.approx(months), probability, term)
+    assert (agreed.terms, agreed.p_spread) == (3, pytest.approx(0.4))
+
+
+def test_each_experts_latest_round_counts() -> None:
+    rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
+             Assessment(by="r.  okafor", probability=0.4, round=2)]
+    agreed = consensus(rated, "median", Horizons())
+    assert agreed is not None and agreed.assessors == ("r.  okafor", "J. Lin") and agreed.rounds == 2
+    assert agreed.p_spread == pytest.approx(0.1)
+
+
+def test_the_consensus_fills_in_what_a_service_does_not_state(tmp_path: Path) -> None:
+    (tmp_path / "k.yaml").write_text(
+        "organisation: {consensus: cautious}\n"
+        "services:\n  - {id: coach, term: medium, effort: 1}\n  - {id: lab, catalogue: S16, effort: 1}\n"
+        "assessments:\n"
+        "  - {service: lab, by: a, months_to_value: 4, probability: 0.9}\n"
+        "  - {service: LAB, by: b, term: long, probability: 0.5}\n"
+        "  - {service: coach, by: a, term: long, probability: 0.2}\n"
+    )
+    kb = load_workspace(tmp_path)
+    lab, coach = kb.services["lab"], kb.services["coach"]
+    assert (lab.term, lab.months_to_value, lab.probability, lab.probability_given) == ("long", 18.0, 0.5, True)
+    assert str(lab.sources["probability"]).startswith(f"{tmp_path}/k.yaml:6")
+    assert (coach.term, coach.probability) == ("medium", 0.2)  # its own term wins; the probability is the experts'
+    (tmp_path / "k.yaml").write_text("services: [{id: lab, term: short}]\nassessments: [{service: lba, by: a}]\n")
+    with pytest.raises(InputError) as info:
+        load_workspace(tmp_path)
+    assert f"{tmp_path}/k.yaml:2:16: unknown service 'lba'" in str(info.value)
+    assert os.listdir(tmp_path) == ["k.yaml"]
+
+
+@pytest.mark.parametrize("xlsx", [False, True])
+def test_the_init_example_links_every_service_to_a_goal(tmp_path: Path, xlsx: bool) -> None:
+    assert invoke("init", tmp_path / "ws", *(["--xlsx"] if xlsx else [])).exit_code == 0
+    result = invoke("analyze", tmp_path / "ws", "--format", "json", "--as-of", AS_OF)
+    findings = json.loads(result.stdout)["findings"]
+    assert [f["subjects"] for f in findings if f["name"] == "orphan-service"] == []
+    assert not [f for f in findings if f["level"] == "error"]
+
+
+def test_expert_names_render_as_text_everywhere(round_dirs: dict[str, Path]) -> None:
+    ws, forms, root = round_dirs["ws"], round_dirs["forms"], round_dirs["root"]
+    name = "<img src=x onerror=alert(1)> | **Eve** [x](http://evil)"
+    assert invoke("assess", ws, "--experts", name, "-o", forms, "--as-of", AS_OF).exit_code == 0
+    (form,) = forms.iterdir()
+    fill(form, {"risk": {"Probability": 0.5, "Comment": "=1+1 <b>"}})
+    result = invoke("assess", ws, "--collect", forms, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert load_workspace(ws, dt.date.fromisoformat(AS_OF)).services["risk"].assessments[0].by == name
+    for suffix in ("md", "html"):
+        out = root / f"report.{suffix}"
+        assert invoke("report", ws, "-o", out, "--as-of", AS_OF).exit_code == 0
+        text = out.read_text()
+        assert "How the estimates were made" in text
+        assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+        if suffix == "md":  # no emphasis, no link
+            assert "**Eve**" not in text and "[x](http://evil)" not in text
+
+
+def test_collected_ratings_survive_export_to_a_workbook(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "k.yaml").write_text("services:\n  - {id: risk, catalogue: S24}\n")
+    (ws / OWNED).write_text("# Written by pmorules assess --collect\nassessments:\n"
+                            "  - {service: risk, by: 'R. Okafor', round: 2, term: long, probability: 0.4,"
+                            " confidence: high, comment: 'a; b', date: 2026-06-01}\n")
+    (tmp_path / "copy").mkdir()
+    assert invoke("export", ws, "--xlsx", tmp_path / "copy" / "pmo.xlsx").exit_code == 0
+    exported = load_workspace(tmp_path / "copy").services["risk"]
+    assert exported.assessments == load_workspace(ws).services["risk"].assessments
+    assert (exported.term, exported.probability) == ("long", 0.4)
