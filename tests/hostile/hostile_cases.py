@@ -787,9 +787,9 @@ unlocated("knowledge_deep_nesting", files={"more.yaml": "services: " + "[" * 500
           where="ws/more.yaml:1:", says="deep")
 unlocated("knowledge_huge_integer_key", files={"more.yaml": "1" + "0" * 10000 + ": x\n"}, expect=2, where="ws/more.yaml:1:")
 unlocated("toml_not_utf8", files={"pmorules.toml": b'name = "caf\xe9"\n'}, expect=2, where="ws/pmorules.toml:1:", says="not UTF-8")
-unlocated("toml_deep_array", files={"pmorules.toml": "name = " + "[" * 5000 + "]" * 5000 + "\n"}, expect=2, where="ws/pmorules.toml:")
+unlocated("toml_deep_array", files={"pmorules.toml": "name = " + "[" * 5000 + "]" * 5000 + "\n"}, expect=2, where="ws/pmorules.toml:1:", says="nested too deeply")
 unlocated("toml_deep_inline_tables", files={"pmorules.toml": "x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n"}, expect=2,
-          where="ws/pmorules.toml:")
+          where="ws/pmorules.toml:1:", says="nested too deeply")
 unlocated("toml_deep_table_headers", files={"pmorules.toml": "[" + ".".join(["a"] * 2000) + "]\nb = 1\n"}, expect=2,
           where="ws/pmorules.toml:")
 unlocated("toml_unreadable", dac=True, files={"pmorules.toml": 'name = "x"\n'}, setup=mode("ws/pmorules.toml", 0), expect=2,
@@ -894,3 +894,32 @@ unlocated("bad_as_of", args=("analyze", "ws", "--as-of", "2026-13-01"), expect=2
 unlocated("big_knowledge_file_is_fine", files={"more.yaml": yaml.safe_dump({"services": [
     {"id": f"s{i}", "term": "short", "probability": 0.5, "effort": 1, "clients": ["exec"]} for i in range(2000)]})},
     check=holds(lambda run: "2003 services" in run.stdout, "2003 services"))
+
+
+# --------------------------------------------------------------------------- issue 20: exit 3 on the newer inputs
+
+BASELINE = ("analyze", "ws", "--baseline", "ws/old.json")
+unlocated("baseline_deep_nesting", args=BASELINE, files={"old.json": lambda: "[" * 100_000 + "]" * 100_000}, expect=2,
+          where="ws/old.json:1:", says="nesting")
+unlocated("baseline_deep_objects", args=BASELINE, files={"old.json": lambda: '{"a": ' * 50_000 + "1" + "}" * 50_000}, expect=2,
+          where="ws/old.json:1:")
+unlocated("baseline_5000_digit_integer", args=BASELINE, files={"old.json": lambda: '{"findings": [], "n": ' + "9" * 5000 + "}"},
+          expect=2, where="ws/old.json:1:", says="out of range")
+unlocated("baseline_5000_digit_fingerprint", args=BASELINE,
+          files={"old.json": lambda: '{"findings": [{"fingerprint": 1' + "0" * 5000 + "}]}"}, expect=2, where="ws/old.json:1:")
+unlocated("history_path_with_nul", args=("report", "ws", "-f", "md"),
+          files={"pmorules.toml": '[history.q1]\ndate = 2026-01-01\npath = "reviews/a\\u0000b"\n'}, expect=2,
+          where="ws/pmorules.toml:", says="NUL")
+for _value in ("1e16", "1e308", "1" + "0" * 400, "-1e16"):
+    unlocated(f"effort_option_{_value[:6]}", args=("mix", "ws", "--effort", f"reporting={_value}"), expect=2, where="--effort:",
+              says="out of range")
+for _port in ("-1", "65536", "99999999999999999999"):
+    unlocated(f"port_{_port}", args=("serve", "ws", "--port", _port), expect=2, where="--port:", says="not a port")
+for _name, _toml in (("string_with_rules_list", 'rule_paths = "more"\nrules = ["x"]\n'),
+                     ("number_with_rules_paths", 'rule_paths = 5\n[rules]\npaths = ["x"]\n'),
+                     ("rules_paths_number", "[rules]\npaths = 5\n"),
+                     ("rules_paths_string", 'rules = { paths = "more" }\n'),
+                     ("table", "rule_paths = { a = 1 }\n")):
+    unlocated(f"rule_paths_{_name}", files={"pmorules.toml": _toml}, expect=2, where="ws/pmorules.toml:", says="list")
+unlocated("toml_deep_array_after_strings_and_comments", files={"pmorules.toml": lambda: '# [[[[\nname = "[[{{"\nx = '
+          + "[" * 5000 + "]" * 5000 + "\n"}, expect=2, where="ws/pmorules.toml:3:37", says="nested too deeply")
