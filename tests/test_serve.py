@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from pmorules import serve as serve_module
 from pmorules.cli import app
-from pmorules.serve import LiveServer, Preview, _watch, inside
+from pmorules.serve import LiveServer, Preview, _watch, inside, within
 from pmorules.serve_security import Guard
 
 SMALL = {
@@ -205,6 +205,15 @@ def test_the_errors_page_names_paths_in_the_workspace_only(make_ws, tmp_path: Pa
         assert f"<h1>{ws.name}: 2 errors</h1>" in page
 
 
+def test_only_the_workspace_prefix_is_taken_off(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    assert within("ws/a.yaml:1:2: see news/b.yaml and ws", Path("ws")) == "a.yaml:1:2: see news/b.yaml and ."
+    assert within(f"{ws}/a.yaml: leads to {tmp_path}/other/b.yaml, not {ws}x/c", ws) == (
+        "a.yaml: leads to (a path outside the workspace), not (a path outside the workspace)")
+    assert within("1/2 of S16/O26 and a / b", ws) == "1/2 of S16/O26 and a / b"
+
+
 def test_an_internal_error_shows_no_traceback_in_the_page(make_ws, monkeypatch, capsys) -> None:
     ws = make_ws(SMALL)
 
@@ -235,6 +244,7 @@ def test_changes_count_only_inside_the_workspace(tmp_path: Path) -> None:
     assert not accept(None, str(ws / "linked" / "x.yaml"))
     assert not accept(None, str(ws / "linked" / "deep" / "gone.yaml"))  # deleted since: resolved as far as it exists
     assert not accept(None, str(tmp_path / "outside" / "x.yaml"))
+    assert not accept(None, str(ws / ".git" / "index")) and not accept(None, str(ws / "services.yaml.swp"))
 
 
 def test_activity_through_a_symlink_out_of_the_workspace_renders_nothing(make_ws, tmp_path: Path) -> None:

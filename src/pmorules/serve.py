@@ -97,7 +97,8 @@ ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/[^\s'\"()<>,;]+")
 def within(text: str, workspace: Path) -> str:
     """``text`` with the workspace's paths relative to it and any other absolute path left out."""
     for prefix in sorted({str(workspace), str(workspace.absolute()), str(workspace.resolve())} - {"."}, key=len, reverse=True):
-        text = re.sub(re.escape(prefix) + r"(?:/|(?=[\s:'\")]|$))", "", text)
+        text = re.sub(r"(?<![\w.~/-])" + re.escape(prefix) + r"(/|(?=[\s:'\")]|$))",
+                      lambda found: "" if found.group(1) else ".", text)
     return ABSOLUTE_PATH.sub("(a path outside the workspace)", text)
 
 
@@ -252,11 +253,15 @@ def _handler(preview: Preview, guard: Guard) -> type[BaseHTTPRequestHandler]:
 
 def inside(workspace: Path) -> Callable[[object, str], bool]:
     """A watchfiles filter: a change counts only where it lies inside the workspace once symlinks are followed
-    (the watcher follows a symlinked folder to wherever it leads; what happens there is not the workspace's)."""
+    (the watcher follows a symlinked folder to wherever it leads; what happens there is not the workspace's),
+    and not in what watchfiles ignores by default (``.git``, editors' swap files)."""
+    from watchfiles import DefaultFilter
+
+    usual = DefaultFilter()
     root = workspace.resolve()
 
-    def accept(_change: object, path: str) -> bool:
-        return Path(path).resolve().is_relative_to(root)
+    def accept(change: object, path: str) -> bool:
+        return usual(change, path) and Path(path).resolve().is_relative_to(root)
 
     return accept
 
