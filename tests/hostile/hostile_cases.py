@@ -999,15 +999,17 @@ def version():
     return ask(f"GET /version HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\nConnection: close\\r\\n\\r\\n").split(b"\\r\\n\\r\\n")[-1]
 
 
+def rendered():
+    for _ in range(900):  # at most 90 s until the first rendering
+        if version() != b"0":
+            return ask(f"GET / HTTP/1.1\\r\\nHost: localhost:{port}\\r\\n\\r\\n")
+        time.sleep(0.1)
+    raise AssertionError("never rendered")
+
+
 try:
     port = int(server.stderr.readline().split("http://127.0.0.1:")[1].split("/")[0])
-    for _ in range(400):  # at most 40 s until the first rendering
-        if version() != b"0":
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("never rendered")
-    page = ask(f"GET / HTTP/1.1\\r\\nHost: localhost:{port}\\r\\n\\r\\n")
+    page = ask(f"GET / HTTP/1.1\\r\\nHost: localhost:{port}\\r\\n\\r\\n")  # the page while rendering has the token too
     token = page.split(b'<meta name="pmorules-token" content="')[1].split(b'"')[0].decode()
 {attack}
 finally:
@@ -1023,7 +1025,7 @@ assert server.returncode == 0, server.returncode
 
 def serve_case(name: str, attack: str, **fields: Any) -> None:
     body = "\n".join("    " + line for line in attack.strip().splitlines())
-    case(name, "serve", script=_SERVE.replace("{attack}", body), **fields)
+    case(name, "serve", script=_SERVE.replace("{attack}", body), **{"timeout": 120, **fields})
 
 
 serve_case("host_rebinding", """
@@ -1054,11 +1056,11 @@ for extra in ("", "X-Pmorules-Token: guess\\r\\n", f"X-Pmorules-Token: {token[:-
 """)
 serve_case("idle_flood", """
 flood = []
-for _ in range(300):  # half-sent requests, never finished
+for _ in range(200):  # half-sent requests, never finished
     client = socket.create_connection(("127.0.0.1", port), timeout=20)
     client.sendall(b"GET / HTTP/1.1\\r\\nHost: 127.0")
     flood.append(client)
-assert version() == b"1"  # answered at once, with 300 connections hanging
+assert version().isdigit()  # answered, with 200 connections hanging
 threads = int(open(f"/proc/{server.pid}/status").read().split("Threads:")[1].split()[0])
 assert threads < 60, threads  # not one thread per idle connection
 for client in flood:
@@ -1083,6 +1085,7 @@ with socket.create_connection(("127.0.0.1", port), timeout=20) as client:
         raise AssertionError("a request sent a byte a second is never cut")
 """, timeout=90)
 serve_case("clients_hang_up_early", """
+rendered()  # a long page, to be cut off
 for _ in range(20):
     client = socket.create_connection(("127.0.0.1", port), timeout=20)
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
@@ -1094,6 +1097,7 @@ assert version() == b"1"
     {"id": f"s{i}", "name": "x" * 200, "term": "short", "probability": 0.5, "effort": 0.01, "clients": ["exec"]}
     for i in range(300)]})})
 serve_case("errors_page_names_no_outside_path", """
+page = rendered()
 assert b'<main id="errors">' in page
 assert os.getcwd().encode() not in page and b"/elsewhere" not in page and b"/etc" not in page, page
 assert b"more.yaml: leads outside the workspace" in page
