@@ -201,3 +201,68 @@ def test_the_example_report_shows_what_moved_since_december(monkeypatch: pytest.
     assert {(f["rule"], tuple(f["subjects"])) for f in services["tools"]["causes"]} >= {("DEP005", ("risk", "tools"))}
     assert ("HRM001", ("reporting",)) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["new"]}
     assert ("GOL001", ("budget-control",)) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["resolved"]}
+
+
+# ------------------------------------------------------------------ whose repository a revision is read from
+
+
+def _committed(root: Path, files: dict[str, str]) -> Path:
+    write_files(root, files)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "committed")
+    git(root, "tag", "v1")
+    return root
+
+
+def test_a_git_file_naming_another_repository_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    other = _committed(tmp_path / "other", {"secret.yaml": OLD.replace("Reporting", "SECRET-NAME")})
+    ws = workspace(tmp_path / "ws", "[history.q1]\ndate = 2026-01-15\nrev = 'v1'\n")
+    (ws / ".git").write_text(f"gitdir: {other / '.git'}\n")
+    monkeypatch.chdir(tmp_path)
+    for args in (("report", "ws", "-f", "md", "--as-of", "2026-06-01"), ("diff", "ws", "--since", "v1")):
+        result = cli(*args)
+        assert result.exit_code == 2 and "SECRET-NAME" not in result.output, result.output
+        assert "is not the one the workspace is committed in (a .git file names another repository)" in result.stderr
+    located = [line for line in cli(*args[:2], "--since", "v1").stderr.splitlines() if "a .git file" in line]
+    assert located and located[0].startswith("--since: the git repository found for ws (")
+
+
+def test_a_git_file_naming_a_worktree_of_another_repository_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    other = _committed(tmp_path / "other", {"secret.yaml": OLD})
+    git(other, "worktree", "add", "-q", str(tmp_path / "other-wt"), "v1")
+    ws = workspace(tmp_path / "ws", "")
+    (ws / ".git").write_text(f"gitdir: {other / '.git' / 'worktrees' / 'other-wt'}\n")
+    result = cli("diff", str(ws), "--since", "v1")
+    assert result.exit_code == 2 and "a .git file names another repository" in result.stderr, result.output
+
+
+def test_worktrees_and_submodules_are_their_workspaces_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    main = _committed(tmp_path / "main", {"pmo/pmo.yaml": OLD})
+    git(main, "worktree", "add", "-q", str(tmp_path / "wt"), "v1")
+    outer = _committed(tmp_path / "outer", {"README.md": "x\n"})
+    git(outer, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(main), "sub")
+    for ws in (main / "pmo", tmp_path / "wt" / "pmo", outer / "sub" / "pmo"):
+        (ws / "pmo.yaml").write_text(LATER)
+        result = cli("diff", str(ws), "--since", "v1", "-f", "json")
+        assert result.exit_code == 0, (ws, result.output)
+        assert json.loads(result.stdout)["old"]["commit"] == git(main, "rev-parse", "v1").strip()
+
+
+def test_a_damaged_repository_is_a_located_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    root = _committed(tmp_path / "repo", {"ws/pmo.yaml": OLD, "ws/knowledge/more.yaml": "clients: []\n"})
+    for lost in ("ws/knowledge/more.yaml", "ws/pmo.yaml"):
+        blob = git(root, "rev-parse", f"v1:{lost}").strip()
+        (root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+        result = cli("diff", str(root / "ws"), "--since", "v1")
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert result.stderr.startswith(f"--since: the git repository of {root / 'ws'} is damaged: git cannot read "), result.stderr
+        assert "(hint: git fsck tells what is wrong)" in result.stderr
+    commit = git(root, "rev-parse", "v1").strip()
+    (root / ".git" / "objects" / commit[:2] / commit[2:]).unlink()
+    result = cli("diff", str(root / "ws"), "--since", "v1")
+    assert result.exit_code == 2 and "is damaged: 'v1' names a commit it cannot read" in result.stderr, result.output

@@ -212,7 +212,8 @@ def test_the_live_preview_follows_the_files(browser, tmp_path: Path) -> None:
         good = services.read_text()
         services.write_text(good.replace("  - id: support\n", "  - id: support\n    probability: maybe\n", 1))
         errors = page.locator("#errors")
-        _until(lambda: "ws/services.yaml" in errors.inner_text() and "probability" in errors.inner_text())
+        _until(lambda: "services.yaml:" in errors.inner_text() and "probability" in errors.inner_text())
+        assert "ws/" not in errors.inner_text(), "paths are relative to the workspace"
         assert page.locator("#goals").count() == 0
 
         services.write_text(good)

@@ -6,20 +6,27 @@ is tested in test_report_browser.py.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from pmorules import serve as serve_module
 from pmorules.cli import app
-from pmorules.serve import Preview
+from pmorules.serve import LiveServer, Preview, _watch, inside, within
+from pmorules.serve_security import Guard
 
 SMALL = {
     "services.yaml": """
@@ -35,7 +42,7 @@ SMALL = {
 def test_a_rendering_is_the_report_or_the_errors(make_ws) -> None:
     ws = make_ws({"services.yaml": "services:\n  - {id: a, term: soon}\n"})
     lines: list[str] = []
-    preview = Preview(ws, None, lines.append)
+    preview = Preview(ws, None, lines.append, '<meta name="pmorules-token" content="T">')
     version, page = preview.current()
     assert version == 0 and b'id="rendering"' in page
     preview.render()
@@ -50,6 +57,7 @@ def test_a_rendering_is_the_report_or_the_errors(make_ws) -> None:
     assert version == 2 and b"<title>Recommendations report: PMO</title>" in page
     assert page.count(b"/version") == 1 and b'!== "2"' in page  # the reload script knows its version
     assert page.rstrip().endswith(b"</html>")
+    assert page.count(b'<meta name="pmorules-token" content="T">\n</head>') == 1  # the session's token, in the head
     assert lines[1].startswith("report updated: ")
 
 
@@ -116,3 +124,270 @@ def test_serve_renders_on_change_and_stops_on_ctrl_c(make_ws, tmp_path: Path) ->
     assert "Traceback" not in rest
     assert rest.splitlines()[-1] == "stopped"
     assert server.stdout.read() == ""
+
+
+# ------------------------------------------------------------------ which requests are answered (serve_security)
+
+
+def _headers(*pairs: tuple[str, str]) -> Message:
+    message = Message()
+    for name, value in pairs:
+        message[name] = value
+    return message
+
+
+GUARD = Guard("127.0.0.1", 8765, token="secret-token")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8765", "localhost:8765", "LOCALHOST:8765", "[::1]:8765", " localhost:8765 "])
+def test_the_served_address_is_answered(host: str) -> None:
+    assert GUARD.refusal("GET", _headers(("Host", host))) is None
+
+
+@pytest.mark.parametrize("host", ["evil.example:8765", "evil.example", "127.0.0.1", "localhost", "127.0.0.1:8766",
+                                  "127.0.0.2:8765", "localhost.:8765", "127.0.0.1:8765.evil.example", ""])
+def test_another_host_is_refused_dns_rebinding(host: str) -> None:
+    refusal = GUARD.refusal("GET", _headers(("Host", host)))
+    assert refusal is not None and refusal.status == 421
+
+
+def test_a_missing_or_doubled_host_is_refused() -> None:
+    assert GUARD.refusal("GET", _headers()).status == 421
+    assert GUARD.refusal("GET", _headers(("Host", "127.0.0.1:8765"), ("Host", "evil.example:8765"))).status == 400
+
+
+def test_port_80_may_be_left_out_and_another_bound_host_is_served() -> None:
+    assert Guard("127.0.0.1", 80).refusal("GET", _headers(("Host", "localhost"))) is None
+    assert Guard("192.168.1.5", 9000).refusal("GET", _headers(("Host", "192.168.1.5:9000"))) is None
+    assert Guard("::1", 9000).refusal("GET", _headers(("Host", "[::1]:9000"))) is None
+
+
+def test_origin_is_checked_on_anything_but_a_plain_get() -> None:
+    foreign = ("Origin", "http://evil.example")
+    host = ("Host", "127.0.0.1:8765")
+    token = ("X-Pmorules-Token", "secret-token")
+    assert GUARD.refusal("GET", _headers(host, foreign)) is None  # a cross-site GET cannot read the answer
+    assert GUARD.refusal("HEAD", _headers(host, foreign)) is None
+    for origin in ("http://evil.example", "null", "https://127.0.0.1:8765", "http://127.0.0.1:8766", "file://"):
+        for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+            refusal = GUARD.refusal(method, _headers(host, ("Origin", origin), token))
+            assert refusal is not None and refusal.status == 403, (method, origin)
+    assert GUARD.refusal("POST", _headers(host, ("Origin", "http://localhost:8765"), token)) is None
+    assert GUARD.refusal("POST", _headers(host, token)) is None  # a script sends no Origin
+
+
+def test_a_post_needs_the_session_token() -> None:
+    host = ("Host", "127.0.0.1:8765")
+    origin = ("Origin", "http://127.0.0.1:8765")
+    for given in ((), (("X-Pmorules-Token", ""),), (("X-Pmorules-Token", "secret-tokeN"),),
+                  (("X-Pmorules-Token", "secret-token"), ("X-Pmorules-Token", "secret-token"))):
+        refusal = GUARD.refusal("POST", _headers(host, origin, *given))
+        assert refusal is not None and refusal.status in (400, 403), given
+    assert GUARD.refusal("POST", _headers(host, origin, ("X-Pmorules-Token", "secret-token"))) is None
+    assert len(Guard("127.0.0.1", 1).token) >= 32 and Guard("127.0.0.1", 1).token != Guard("127.0.0.1", 1).token
+
+
+# ------------------------------------------------------------------ what the pages name
+
+
+def test_the_errors_page_names_paths_in_the_workspace_only(make_ws, tmp_path: Path) -> None:
+    ws = make_ws({"services.yaml": "services:\n  - {id: a, term: soon}\n"})
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "more.yaml").write_text("services: []\n")
+    (ws / "more.yaml").symlink_to(tmp_path / "elsewhere" / "more.yaml")
+    for given in (ws, ws.resolve(), Path(os.path.relpath(ws))):
+        preview = Preview(given, None, lambda line: None, "")
+        preview.render()
+        page = preview.current()[1].decode()
+        assert "<li>more.yaml: leads outside the workspace (to (a path outside the workspace))" in page, page
+        assert "<li>services.yaml:2:" in page
+        assert str(tmp_path) not in page and "/elsewhere" not in page
+        assert f"<h1>{ws.name}: 2 errors</h1>" in page
+
+
+def test_only_the_workspace_prefix_is_taken_off(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    assert within("ws/a.yaml:1:2: see news/b.yaml and ws", Path("ws")) == "a.yaml:1:2: see news/b.yaml and ."
+    assert within(f"{ws}/a.yaml: leads to {tmp_path}/other/b.yaml, not {ws}x/c", ws) == (
+        "a.yaml: leads to (a path outside the workspace), not (a path outside the workspace)")
+    assert within("1/2 of S16/O26 and a / b", ws) == "1/2 of S16/O26 and a / b"
+
+
+def test_an_internal_error_shows_no_traceback_in_the_page(make_ws, monkeypatch, capsys) -> None:
+    ws = make_ws(SMALL)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("pmorules.analysis.analyze", broken)
+    lines: list[str] = []
+    preview = Preview(ws, None, lines.append, "")
+    preview.render()
+    page = preview.current()[1].decode()
+    assert '<main id="internal-error">' in page and "internal error" in page
+    assert "Traceback" not in page and "KeyError" not in page and ".py" not in page and "site-packages" not in page
+    assert lines == ["internal error (please report it with the text below)"]
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "KeyError: 'a bug'" in err  # the server's log has it
+
+
+def test_changes_count_only_inside_the_workspace(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / "knowledge").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (ws / "linked").symlink_to(tmp_path / "outside")
+    (ws / "self").symlink_to(ws / "knowledge")
+    accept = inside(ws)
+    assert accept(None, str(ws / "services.yaml")) and accept(None, str(ws / "knowledge" / "x.yaml"))
+    assert accept(None, str(ws / "self" / "x.yaml"))  # a symlink that stays inside
+    assert not accept(None, str(ws / "linked" / "x.yaml"))
+    assert not accept(None, str(ws / "linked" / "deep" / "gone.yaml"))  # deleted since: resolved as far as it exists
+    assert not accept(None, str(tmp_path / "outside" / "x.yaml"))
+    assert not accept(None, str(ws / ".git" / "index")) and not accept(None, str(ws / "services.yaml.swp"))
+
+
+def test_activity_through_a_symlink_out_of_the_workspace_renders_nothing(make_ws, tmp_path: Path) -> None:
+    ws = make_ws(SMALL, name="ws")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (ws / "linked").symlink_to(outside)
+    renders: list[str] = []
+    preview = Preview(ws, None, renders.append, "")
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(preview, stop), daemon=True)
+    watcher.start()
+    try:
+        _until(lambda: preview.current()[0] == 1)
+        time.sleep(0.5)  # the watches are in place
+        for number in range(5):
+            (outside / f"activity-{number}.yaml").write_text("services: []\n")
+            time.sleep(0.2)
+        (ws / "services.yaml").write_text((ws / "services.yaml").read_text().replace("0.8", "0.4"))
+        _until(lambda: preview.current()[0] >= 2)
+        time.sleep(3)  # longer than watchfiles gathers a batch of changes: a late render would show by now
+        assert preview.current()[0] == 2, renders
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+
+
+# ------------------------------------------------------------------ the server: bounded, quiet, guarded
+
+
+@pytest.fixture
+def live(make_ws, monkeypatch):
+    """A LiveServer on 127.0.0.1 in a thread, its page set by hand (nothing is rendered); yields (server, guard, preview)."""
+    started = []
+
+    def start(idle: float = 10, lifetime: float = 30, most: int = 32):
+        monkeypatch.setattr(serve_module, "IDLE_SECONDS", idle)
+        monkeypatch.setattr(serve_module, "CONNECTION_SECONDS", lifetime)
+        monkeypatch.setattr(serve_module, "MAX_CONNECTIONS", most)
+        server = LiveServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+        guard = Guard("127.0.0.1", server.server_address[1])
+        preview = Preview(make_ws(SMALL), None, lambda line: None, guard.meta())
+        server.RequestHandlerClass = serve_module._handler(preview, guard)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        started.append((server, thread))
+        return server, guard, preview
+
+    yield start
+    for server, thread in started:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(request)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_rebound_host_cannot_read_the_page(live) -> None:
+    server, guard, _ = live()
+    port = server.server_address[1]
+    answer = _raw(port, f"GET / HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.0 421 ") and b"Rendering" not in answer and guard.token.encode() not in answer
+    answer = _raw(port, f"GET / HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.0 200 ") and f'content="{guard.token}"'.encode() in answer
+    assert _raw(port, b"GET /version HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 421 ")  # no Host at all
+
+
+def test_a_post_is_answered_only_with_the_token_and_from_the_page_origin(live) -> None:
+    server, guard, _ = live()
+    port = server.server_address[1]
+    base = f"POST /api HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n"
+    assert _raw(port, (base + "\r\n").encode()).startswith(b"HTTP/1.0 403 ")
+    assert _raw(port, (base + "Origin: http://evil.example\r\nX-Pmorules-Token: " + guard.token + "\r\n\r\n").encode()).startswith(
+        b"HTTP/1.0 403 ")
+    assert _raw(port, (base + f"Origin: http://127.0.0.1:{port}\r\nX-Pmorules-Token: {guard.token}\r\n\r\n").encode()).startswith(
+        b"HTTP/1.0 404 ")  # let through: nothing takes a POST yet
+
+
+def test_an_idle_connection_is_closed(live) -> None:
+    server, _, _ = live(idle=0.5)
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=20) as client:
+        client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1")  # and never the rest
+        assert client.recv(100) == b""  # closed by the server (a hang fails with the client's timeout)
+
+
+def test_a_request_sent_a_byte_at_a_time_is_cut(live) -> None:
+    server, _, _ = live(idle=5, lifetime=1)
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=20) as client:
+        for step in range(200):  # at most 200 x 0.1 s; one header line, a byte at a time
+            try:
+                client.sendall(b"X" if step else b"GET / HTTP/1.1\r\nX-Slow: ")
+            except OSError:  # cut
+                break
+            time.sleep(0.1)
+            client.setblocking(False)
+            try:
+                if client.recv(100) == b"":
+                    break
+            except BlockingIOError:
+                pass
+            finally:
+                client.setblocking(True)
+        else:
+            raise AssertionError("the connection was never cut")
+
+
+def test_a_flood_of_idle_connections_neither_starves_the_server_nor_piles_up_threads(live) -> None:
+    server, _, _ = live(idle=60, most=8)
+    port = server.server_address[1]
+    before = threading.active_count()
+    flood = []
+    try:
+        for _ in range(100):
+            client = socket.create_connection(("127.0.0.1", port), timeout=10)
+            client.sendall(b"GET / HTTP/1.1\r\n")  # half a request
+            flood.append(client)
+        answer = _raw(port, f"GET /version HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.0 200 ") and answer.endswith(b"\r\n\r\n0")  # accepted after the whole flood
+        _until(lambda: threading.active_count() <= before + 8, seconds=10)  # not one thread per idle connection
+    finally:
+        for client in flood:
+            client.close()
+
+
+def test_a_client_that_hangs_up_early_is_no_error(live, capfd) -> None:
+    server, _, preview = live()
+    preview._page = "<html><body>" + "x" * 8_000_000 + "</body></html>"  # long enough to be cut off mid-answer
+    port = server.server_address[1]
+    for _ in range(5):
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+        client.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        client.recv(1000)
+        client.close()
+    _until(lambda: not server._open)
+    time.sleep(0.5)  # the handler threads have finished writing to the closed connections
+    assert _raw(port, f"GET /version HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()).startswith(b"HTTP/1.0 200 ")
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception" not in err, err

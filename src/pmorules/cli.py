@@ -94,6 +94,13 @@ def _capacity(value: float | None) -> float | None:
     return value
 
 
+def _port(value: int) -> int:
+    """``--port``: a TCP port, 0 to 65535 (0: any free port)."""
+    if not 0 <= value <= 65535:
+        _fail_input(InputError([Diagnostic(Location("--port"), f"{value} is not a port (0 to 65535; 0: any free port)")]))
+    return value
+
+
 def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
     if value is None:
         return None
@@ -486,7 +493,7 @@ def assess(
 @app.command()
 def serve(
     workspace: WorkspaceArg = Path("."),
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,
+    port: Annotated[int, typer.Option("--port", callback=_port, help="Port on 127.0.0.1 (0: any free port)")] = 8765,
     as_of: AsOfOption = None,
 ) -> None:
     """Preview the HTML report in a browser; it updates whenever a workspace file changes. Ctrl-C stops."""

@@ -126,6 +126,8 @@ class Review(BaseModel):
             raise ValueError("give path (a folder) or rev (a git revision), exactly one")
         if self.rev is not None and (problem := revision_problem(self.rev)):
             raise ValueError(problem)
+        if self.path is not None and "\0" in self.path:
+            raise ValueError(f"path {self.path!r} holds a NUL character, which no file name can hold")
         if self.path is not None and Path(self.path).is_absolute():
             raise ValueError(f"path {self.path!r} must be relative to the workspace")
         return self
@@ -213,18 +215,13 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise InputError([Diagnostic(where, f"TOML syntax error: {message}")]) from None
     except RecursionError:
-        raise InputError([Diagnostic(Location(display), "TOML error: values are nested too deeply")]) from None
+        raise InputError([Diagnostic(Location(display, *_too_deep(text)), "TOML error: values are nested too deeply")]) from None
     holder = ConfigFile(config=Config(), path=display, text=text)
     problems: list[Diagnostic] = []
     raw = _checked_numbers(raw, (), holder, problems)
     if problems:
         raise InputError(problems)
-    rules = raw.get("rules")
-    if isinstance(rules, list):  # `rules = ["rules"]`: the short form of `rule_paths` (extra rule paths)
-        raw = {**raw, "rules": {}, "rule_paths": raw.get("rule_paths", []) + rules}
-    elif isinstance(rules, dict) and "paths" in rules:
-        rules = dict(rules)
-        raw = {**raw, "rules": rules, "rule_paths": raw.get("rule_paths", []) + list(rules.pop("paths"))}
+    raw = _rule_paths_merged(raw, holder)
     try:
         holder.config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -250,6 +247,60 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         raise InputError(errors) from None
     _check_history(holder)
     return holder
+
+
+def _too_deep(text: str) -> tuple[int, int]:
+    """Line and column where arrays and inline tables first nest more than ``MAX_DEPTH`` levels (1, 1 if nowhere).
+
+    Only brackets and braces outside strings and comments count; the parser's own error has no position.
+    """
+    depth, line, col, quote, at = 0, 1, 0, "", 0
+    while at < len(text):
+        char = text[at]
+        col += 1
+        if char == "\n":
+            line, col = line + 1, 0
+        elif quote:
+            if text.startswith(quote, at):
+                at, col, quote = at + len(quote), col + len(quote) - 1, ""
+                continue
+            if char == "\\" and quote[0] == '"':
+                at, col = at + 2, col + 1
+                continue
+        elif char == "#":
+            at = text.find("\n", at)
+            at = len(text) if at < 0 else at
+            continue
+        elif char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, at) else char
+            at, col = at + len(quote), col + len(quote) - 1
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line, col
+        elif char in "]}":
+            depth -= 1
+        at += 1
+    return 1, 1
+
+
+def _rule_paths_merged(raw: dict[str, Any], holder: ConfigFile) -> dict[str, Any]:
+    """``rules = [...]`` and ``[rules] paths = [...]``, the short forms of ``rule_paths``, merged into it.
+
+    A value of the wrong type is left for the model to report at its line, never joined into a list.
+    """
+    rules = raw.get("rules")
+    if isinstance(rules, list):  # `rules = ["rules"]`: extra rule paths
+        more, rest, key = rules, {}, ("rules",)
+    elif isinstance(rules, dict) and "paths" in rules:
+        more, rest, key = rules["paths"], {k: v for k, v in rules.items() if k != "paths"}, ("rules", "paths")
+    else:
+        return raw
+    if not isinstance(more, list):
+        raise InputError([Diagnostic(holder.where(*key), f"{'.'.join(key)}: should be a list of rule folders or files")])
+    given = raw.get("rule_paths", [])
+    return {**raw, "rules": rest, "rule_paths": given + more if isinstance(given, list) else given}
 
 
 class _Written(float):

@@ -343,6 +343,10 @@ def read_baseline(path: Path) -> frozenset[str]:
     except json.JSONDecodeError as exc:
         raise InputError([Diagnostic(Location(shown, exc.lineno, exc.colno), f"not JSON: {exc.msg}",
                                      "give the output of pmorules analyze --format json")]) from None
+    except (RecursionError, ValueError):  # nested too deeply, or an integer too long to convert
+        parse_yaml(text, shown)  # JSON is YAML: its reader bounds nesting and numbers, and says where
+        raise InputError([Diagnostic(Location(shown, 1, 1), "not JSON pmorules can read (nested too deeply, or a number "
+                                     "too long)", "give the output of pmorules analyze --format json")]) from None
     problems = _baseline_problems(data)
     if problems:
         try:

@@ -2,10 +2,16 @@
 
 A local HTTP server (standard library, 127.0.0.1 only) serves the latest
 rendering; one background thread renders the workspace at start and again
-whenever watchfiles reports a change under it. The page asks ``/version`` every
+whenever watchfiles reports a change inside it. The page asks ``/version`` every
 second and reloads when a newer rendering exists, so the page stays
 self-contained (no CDN, no websocket library). A workspace with errors renders
 as a page listing them, and the server keeps running until Ctrl-C.
+
+Which requests are answered is decided in ``serve_security``. The server itself
+is bounded so that no client can starve it: a connection idle for
+``IDLE_SECONDS`` or open for ``CONNECTION_SECONDS`` is closed, at most
+``MAX_CONNECTIONS`` are open at once (a new one closes the oldest), and a client
+that hangs up early is no error.
 """
 
 from __future__ import annotations
@@ -13,16 +19,24 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import html
+import re
+import socket
+import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, Location
+from .serve_security import Guard
 
 HOST = "127.0.0.1"
 POLL_MS = 1000
+IDLE_SECONDS = 10  # a client silent this long while sending a request or reading the answer is dropped
+CONNECTION_SECONDS = 30  # no connection stays open longer (a request sent a byte at a time)
+MAX_CONNECTIONS = 32  # open at once; the page needs one at a time
 RELOAD = """<script>
 /* pmorules serve: reload when the workspace has been rendered again. */
 (function () {
@@ -65,35 +79,52 @@ def message_page(page_id: str, title: str, body: str) -> str:
     return MESSAGE_PAGE % {"id": page_id, "title": html.escape(title), "body": body}
 
 
-def errors_page(workspace: str, error: InputError) -> str:
-    """The workspace's problems, as `pmorules validate` prints them."""
-    problems = sorted(set(error.diagnostics))
-    items = "\n".join(f"<li>{html.escape(str(d))}</li>" for d in problems)
+def errors_page(workspace: Path, error: InputError) -> str:
+    """The workspace's problems, as `pmorules validate` prints them, with paths relative to the workspace.
+
+    A page can be read by more than the person editing, so it names no path of the machine outside the workspace.
+    """
+    problems = sorted({within(str(d), workspace) for d in error.diagnostics})
+    items = "\n".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
     count = f"{len(problems)} error{'s' if len(problems) != 1 else ''}"
-    return message_page("errors", f"{workspace}: {count}",
+    return message_page("errors", f"{workspace.resolve().name}: {count}",
                         f"<p>Fix them in the files; this page updates when they change.</p>\n<ul>\n{items}\n</ul>")
+
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/[^\s'\"()<>,;]+")
+
+
+def within(text: str, workspace: Path) -> str:
+    """``text`` with the workspace's paths relative to it and any other absolute path left out."""
+    for prefix in sorted({str(workspace), str(workspace.absolute()), str(workspace.resolve())} - {"."}, key=len, reverse=True):
+        text = re.sub(r"(?<![\w.~/-])" + re.escape(prefix) + r"(/|(?=[\s:'\")]|$))",
+                      lambda found: "" if found.group(1) else ".", text)
+    return ABSOLUTE_PATH.sub("(a path outside the workspace)", text)
 
 
 class Preview:
     """The latest rendering of a workspace and its version (0 until the first rendering is done)."""
 
-    def __init__(self, workspace: Path, as_of: dt.date | None, log: Callable[[str], None]):
+    def __init__(self, workspace: Path, as_of: dt.date | None, log: Callable[[str], None], head: str):
         self.workspace = workspace
         self.as_of = as_of
         self.log = log
+        self.head = head  # put in every page's head: the session's token
         self._lock = threading.Lock()
         self._version = 0
         self._page = message_page("rendering", "Rendering the report…", "<p>This page updates when it is ready.</p>")
 
     def current(self) -> tuple[int, bytes]:
         with self._lock:
-            return self._version, self._with_reload(self._page, self._version)
+            return self._version, self._served(self._page, self._version)
 
-    @staticmethod
-    def _with_reload(page: str, version: int) -> bytes:
+    def _served(self, page: str, version: int) -> bytes:
+        """The page with the session's head tags and the reload script."""
         script = RELOAD % {"version": version, "poll": POLL_MS}
         at = page.rfind("</body>")
-        return (page[:at] + script + page[at:] if at >= 0 else page + script).encode()
+        page = page[:at] + script + page[at:] if at >= 0 else page + script
+        at = page.find("</head>")
+        return (page[:at] + self.head + "\n" + page[at:] if at >= 0 else self.head + page).encode()
 
     def render(self) -> None:
         """Render the workspace now: the report, or the page of its errors (never raises)."""
@@ -106,37 +137,113 @@ class Preview:
             page = render_report(analysis, recommend(analysis), "html").decode()
             self.log(f"report updated: {sum(analysis.counts().values())} findings")
         except InputError as error:
-            page = errors_page(str(self.workspace), error)
+            page = errors_page(self.workspace, error)
             count = len(set(error.diagnostics))
             self.log(f"{count} error{'s' if count != 1 else ''} in the workspace (shown in the page)")
-        except Exception:  # an internal error: show it, and keep serving
-            page = message_page("internal-error", "pmorules: internal error (please report it)",
-                                f"<pre>{html.escape(traceback.format_exc())}</pre>")
-            self.log("internal error (shown in the page)")
+        except Exception:  # an internal error: say so in the page, the traceback only in the server's log
+            page = message_page("internal-error", "pmorules: internal error",
+                                "<p>The report could not be rendered. The server's output has the details; "
+                                "please report them.</p>")
+            self.log("internal error (please report it with the text below)")
+            traceback.print_exc(file=sys.stderr)
         with self._lock:
             self._page = page
             self._version += 1
 
 
-def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
+class LiveServer(ThreadingHTTPServer):
+    """A threading HTTP server that no client can starve: connections are bounded in number and in time."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
+        super().__init__(address, handler)
+        self._open: dict[socket.socket, float] = {}  # each connection open, and when it is cut at the latest
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:
+        """Serve ``request`` in a thread; when ``MAX_CONNECTIONS`` are open, the oldest is cut to make room
+        (a flood of idle connections then only cuts its own, and the page's next poll gets through)."""
+        with self._open_lock:
+            oldest = min(self._open, key=self._open.__getitem__) if len(self._open) >= MAX_CONNECTIONS else None
+            self._open.pop(oldest, None)
+            self._open[request] = time.monotonic() + CONNECTION_SECONDS
+        if oldest is not None:
+            _cut(oldest)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        with self._open_lock:
+            self._open.pop(request, None)
+        super().shutdown_request(request)
+
+    def service_actions(self) -> None:
+        """Between polls of the listening socket: cut connections open for too long (their thread then ends)."""
+        now = time.monotonic()
+        with self._open_lock:
+            late = [request for request, deadline in self._open.items() if deadline < now]
+            for request in late:
+                del self._open[request]
+        for request in late:
+            _cut(request)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up or goes silent is not an error; anything else is logged with its traceback."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+def _cut(request: socket.socket) -> None:
+    """End a connection from this side: its thread's next read or write fails, quietly, and the thread ends."""
+    try:
+        request.shutdown(socket.SHUT_RDWR)
+    except OSError:  # closed already
+        pass
+
+
+def _handler(preview: Preview, guard: Guard) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = IDLE_SECONDS
+
         def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            self._answer(body=True)
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self._answer(body=False)
+
+        def do_POST(self) -> None:  # noqa: N802
+            if not self._refused():
+                self._send(404, "text/plain; charset=utf-8", b"not found")  # nothing takes a POST yet
+
+        def _answer(self, body: bool) -> None:
+            if self._refused():
+                return
             path = self.path.split("?", 1)[0]
             version, page = preview.current()
             if path == "/":
-                self._send(200, "text/html; charset=utf-8", page)
+                self._send(200, "text/html; charset=utf-8", page, body)
             elif path == "/version":
-                self._send(200, "text/plain; charset=utf-8", str(version).encode())
+                self._send(200, "text/plain; charset=utf-8", str(version).encode(), body)
             else:
-                self._send(404, "text/plain; charset=utf-8", b"not found")
+                self._send(404, "text/plain; charset=utf-8", b"not found", body)
 
-        def _send(self, status: int, kind: str, body: bytes) -> None:
+        def _refused(self) -> bool:
+            refusal = guard.refusal(self.command, self.headers)
+            if refusal is not None:
+                self.close_connection = True
+                self._send(refusal.status, "text/plain; charset=utf-8", refusal.reason.encode(), self.command != "HEAD")
+            return refusal is not None
+
+        def _send(self, status: int, kind: str, content: bytes, body: bool = True) -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(content)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
-            self.wfile.write(body)
+            if body:
+                self.wfile.write(content)
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the page polls every second."""
@@ -144,13 +251,29 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def inside(workspace: Path) -> Callable[[object, str], bool]:
+    """A watchfiles filter: a change counts only where it lies inside the workspace once symlinks are followed
+    (the watcher follows a symlinked folder to wherever it leads; what happens there is not the workspace's),
+    and not in what watchfiles ignores by default (``.git``, editors' swap files)."""
+    from watchfiles import DefaultFilter
+
+    usual = DefaultFilter()
+    root = workspace.resolve()
+
+    def accept(change: object, path: str) -> bool:
+        return usual(change, path) and Path(path).resolve().is_relative_to(root)
+
+    return accept
+
+
 def _watch(preview: Preview, stop: threading.Event) -> None:
-    """Render now, then again after every batch of changes under the workspace, until ``stop``."""
+    """Render now, then again after every batch of changes inside the workspace, until ``stop``."""
     from watchfiles import watch
 
     preview.render()
     try:
-        for _changes in watch(preview.workspace, stop_event=stop, raise_interrupt=False):
+        for _changes in watch(preview.workspace, watch_filter=inside(preview.workspace), stop_event=stop,
+                              raise_interrupt=False):
             preview.render()
     except Exception as exc:  # the folder went away, or the system ran out of watches: say so, keep serving
         preview.log(f"stopped watching {preview.workspace}: {exc}")
@@ -160,15 +283,16 @@ def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str]
     """Serve the live report on 127.0.0.1 until Ctrl-C; ``log`` gets the URL and one line per rendering."""
     if not workspace.is_dir():
         raise InputError([Diagnostic(Location(str(workspace)), "no such workspace directory")])
-    preview = Preview(workspace, as_of, log)
     try:
-        server = ThreadingHTTPServer((HOST, port), _handler(preview))
+        server = LiveServer((HOST, port), BaseHTTPRequestHandler)  # its handler is set below, once the port is known
     except OSError as exc:
         problem = f"port {port} on {HOST} is in use" if exc.errno == errno.EADDRINUSE else \
             f"cannot listen on {HOST}:{port}: {exc.strerror}"
         raise InputError([Diagnostic(Location(f"--port {port}"), problem,
                                      "choose another with --port, or --port 0 for any free port")]) from None
-    server.daemon_threads = True
+    guard = Guard(HOST, server.server_address[1])  # the port chosen, when it was 0
+    preview = Preview(workspace, as_of, log, guard.meta())
+    server.RequestHandlerClass = _handler(preview, guard)
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(preview, stop), name="pmorules-watch", daemon=True)
     watcher.start()

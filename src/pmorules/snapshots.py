@@ -106,17 +106,22 @@ def _read_revision(folder: Path, rev: str, where: Location, into: Path) -> tuple
         raise InputError([Diagnostic(where, problem)])
     if not folder.is_dir():
         raise InputError([Diagnostic(Location(str(folder)), "no such workspace directory")])
-    found = _git(["rev-parse", "--show-prefix"], folder, where)
+    found = _git(["rev-parse", "--absolute-git-dir", "--show-prefix"], folder, where)
     if found.returncode != 0:
         said = _said(found)  # e.g. git refusing a repository of another user: then its own words tell why
         why = "" if said.startswith("not a git repository") else f" ({said})"
         raise InputError([Diagnostic(where, f"{folder} is not in a git repository, so it has no revision {rev!r}{why}",
                                      "keep the earlier snapshot as a folder instead, or commit the workspace to git")])
-    prefix = found.stdout.decode().strip().rstrip("/")
+    gitdir, prefix = (found.stdout.decode(errors="surrogateescape").split("\n") + [""])[:2]
+    _check_own_repository(folder, Path(gitdir), where)
+    prefix = prefix.strip().rstrip("/")
     resolved = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], folder, where)
     if resolved.returncode != 0:
         refs = _git(["for-each-ref", "--format=%(refname:short)", "refs/tags", "refs/heads"], folder, where)
         known = refs.stdout.decode(errors="replace").split() if refs.returncode == 0 else []
+        if rev in known:
+            raise InputError([Diagnostic(where, f"the git repository of {folder} is damaged: {rev!r} names a commit it "
+                                         "cannot read", "git fsck tells what is wrong")])
         raise InputError([Diagnostic(where, f"unknown revision {rev!r} in the git repository of {folder}", did_you_mean(rev, known))])
     commit = resolved.stdout.decode().strip()
     shown = f"{rev}:{prefix or '.'}"
@@ -130,9 +135,35 @@ def _read_revision(folder: Path, rev: str, where: Location, into: Path) -> tuple
     if knowledge is not None:
         (into / "knowledge").mkdir()
         blobs += [(f"knowledge/{name}", oid) for name, oid in _files(_entries(knowledge, folder, where))]
-    for (name, _), data in zip(blobs, _contents([oid for _, oid in blobs], folder, where)):
+    for (name, _), data in zip(blobs, _contents(blobs, folder, where)):
         (into / name).write_bytes(data)
     return commit, shown
+
+
+def _check_own_repository(folder: Path, gitdir: Path, where: Location) -> None:
+    """The repository git found must be the one the workspace is committed in: a ``.git`` file (``gitdir: ...``)
+    in a workspace can name any repository on the machine, whose files a revision would copy into the report.
+
+    The work tree a repository belongs to is read from the repository itself, not from the ``.git`` file: a linked
+    worktree's repository names its ``.git`` file, a submodule's names its work tree (``core.worktree``), and a
+    plain repository is the ``.git`` folder of its work tree. That work tree must hold the workspace.
+    """
+    owner: Path | None = None
+    try:
+        linked = gitdir / "gitdir"
+        if linked.is_file():
+            owner = Path(linked.read_text(encoding="utf-8", errors="surrogateescape").strip()).parent
+    except OSError:
+        pass
+    if owner is None:
+        configured = _git(["config", "--get", "core.worktree"], folder, where)
+        worktree = configured.stdout.decode(errors="surrogateescape").strip() if configured.returncode == 0 else ""
+        owner = gitdir / worktree if worktree else gitdir.parent if gitdir.name == ".git" else None
+    if owner is None or not folder.resolve().is_relative_to(owner.resolve()):
+        raise InputError([Diagnostic(where, f"the git repository found for {folder} ({gitdir}) is not the one the workspace "
+                                     "is committed in (a .git file names another repository)",
+                                     "read revisions of the repository that holds the workspace, or keep the earlier "
+                                     "snapshot as a folder")])
 
 
 def _tree(commit: str, prefix: str, folder: Path, where: Location) -> str | None:
@@ -165,17 +196,23 @@ def _files(entries: list[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
             if kind == "blob" and mode in FILE_MODES and name not in (".", "..") and "/" not in name]
 
 
-def _contents(oids: list[str], folder: Path, where: Location) -> list[bytes]:
-    """The contents of blobs, in order, from one ``git cat-file --batch``."""
-    if not oids:
+def _contents(blobs: list[tuple[str, str]], folder: Path, where: Location) -> list[bytes]:
+    """The contents of blobs (name, id), in order, from one ``git cat-file --batch``; a blob git cannot read
+    (missing or corrupt: a damaged repository) is a located error."""
+    if not blobs:
         return []
-    read = _git(["cat-file", "--batch"], folder, where, stdin="".join(f"{oid}\n" for oid in oids).encode())
+    read = _git(["cat-file", "--batch"], folder, where, stdin="".join(f"{oid}\n" for _, oid in blobs).encode())
     if read.returncode != 0:
         raise InputError([Diagnostic(where, f"git cannot read the workspace's files: {_said(read)}")])
     out, data, at = [], read.stdout, 0
-    for _ in oids:
-        end = data.index(b"\n", at)
-        size = int(data[at:end].split(b" ")[2])
+    for name, oid in blobs:
+        end = data.find(b"\n", at)
+        header = data[at:end].split(b" ") if end >= 0 else []
+        size = int(header[2]) if len(header) == 3 and header[1] == b"blob" and header[2].isdigit() else -1
+        if size < 0 or end + 1 + size > len(data):
+            said = b" ".join(header[1:]).decode(errors="replace") or "no answer"
+            raise InputError([Diagnostic(where, f"the git repository of {folder} is damaged: git cannot read {name} "
+                                         f"(object {oid}: {said})", "git fsck tells what is wrong")])
         out.append(data[end + 1:end + 1 + size])
         at = end + 1 + size + 1  # the contents end with a newline of the batch format
     return out

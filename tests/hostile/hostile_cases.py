@@ -16,6 +16,7 @@ import re
 import signal
 import socket
 import stat
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +25,7 @@ import yaml
 
 from harness import ROOT, Case, Run
 
-KINDS = ("data_loss", "lost_rules", "engine", "numbers", "rendering", "outside", "injection", "unlocated")
+KINDS = ("data_loss", "lost_rules", "engine", "numbers", "rendering", "outside", "injection", "unlocated", "serve")
 CASES: dict[str, Case] = {}
 
 
@@ -816,9 +817,9 @@ unlocated("knowledge_deep_nesting", files={"more.yaml": "services: " + "[" * 500
           where="ws/more.yaml:1:", says="deep")
 unlocated("knowledge_huge_integer_key", files={"more.yaml": "1" + "0" * 10000 + ": x\n"}, expect=2, where="ws/more.yaml:1:")
 unlocated("toml_not_utf8", files={"pmorules.toml": b'name = "caf\xe9"\n'}, expect=2, where="ws/pmorules.toml:1:", says="not UTF-8")
-unlocated("toml_deep_array", files={"pmorules.toml": "name = " + "[" * 5000 + "]" * 5000 + "\n"}, expect=2, where="ws/pmorules.toml:")
+unlocated("toml_deep_array", files={"pmorules.toml": "name = " + "[" * 5000 + "]" * 5000 + "\n"}, expect=2, where="ws/pmorules.toml:1:", says="nested too deeply")
 unlocated("toml_deep_inline_tables", files={"pmorules.toml": "x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n"}, expect=2,
-          where="ws/pmorules.toml:")
+          where="ws/pmorules.toml:1:", says="nested too deeply")
 unlocated("toml_deep_table_headers", files={"pmorules.toml": "[" + ".".join(["a"] * 2000) + "]\nb = 1\n"}, expect=2,
           where="ws/pmorules.toml:")
 unlocated("toml_unreadable", dac=True, files={"pmorules.toml": 'name = "x"\n'}, setup=mode("ws/pmorules.toml", 0), expect=2,
@@ -947,3 +948,210 @@ unlocated("bad_as_of", args=("analyze", "ws", "--as-of", "2026-13-01"), expect=2
 unlocated("big_knowledge_file_is_fine", files={"more.yaml": yaml.safe_dump({"services": [
     {"id": f"s{i}", "term": "short", "probability": 0.5, "effort": 1, "clients": ["exec"]} for i in range(2000)]})},
     check=holds(lambda run: "2003 services" in run.stdout, "2003 services"))
+
+
+# --------------------------------------------------------------------------- issue 20: exit 3 on the newer inputs
+
+BASELINE = ("analyze", "ws", "--baseline", "ws/old.json")
+unlocated("baseline_deep_nesting", args=BASELINE, files={"old.json": lambda: "[" * 100_000 + "]" * 100_000}, expect=2,
+          where="ws/old.json:1:", says="nesting")
+unlocated("baseline_deep_objects", args=BASELINE, files={"old.json": lambda: '{"a": ' * 50_000 + "1" + "}" * 50_000}, expect=2,
+          where="ws/old.json:1:")
+unlocated("baseline_5000_digit_integer", args=BASELINE, files={"old.json": lambda: '{"findings": [], "n": ' + "9" * 5000 + "}"},
+          expect=2, where="ws/old.json:1:", says="out of range")
+unlocated("baseline_5000_digit_fingerprint", args=BASELINE,
+          files={"old.json": lambda: '{"findings": [{"fingerprint": 1' + "0" * 5000 + "}]}"}, expect=2, where="ws/old.json:1:")
+unlocated("history_path_with_nul", args=("report", "ws", "-f", "md"),
+          files={"pmorules.toml": '[history.q1]\ndate = 2026-01-01\npath = "reviews/a\\u0000b"\n'}, expect=2,
+          where="ws/pmorules.toml:", says="NUL")
+for _value in ("1e16", "1e308", "1" + "0" * 400, "-1e16"):
+    unlocated(f"effort_option_{_value[:6]}", args=("mix", "ws", "--effort", f"reporting={_value}"), expect=2, where="--effort:",
+              says="out of range")
+for _port in ("-1", "65536", "99999999999999999999"):
+    unlocated(f"port_{_port}", args=("serve", "ws", "--port", _port), expect=2, where="--port:", says="not a port")
+for _name, _toml in (("string_with_rules_list", 'rule_paths = "more"\nrules = ["x"]\n'),
+                     ("number_with_rules_paths", 'rule_paths = 5\n[rules]\npaths = ["x"]\n'),
+                     ("rules_paths_number", "[rules]\npaths = 5\n"),
+                     ("rules_paths_string", 'rules = { paths = "more" }\n'),
+                     ("table", "rule_paths = { a = 1 }\n")):
+    unlocated(f"rule_paths_{_name}", files={"pmorules.toml": _toml}, expect=2, where="ws/pmorules.toml:", says="list")
+unlocated("toml_deep_array_after_strings_and_comments", files={"pmorules.toml": lambda: '# [[[[\nname = "[[{{"\nx = '
+          + "[" * 5000 + "]" * 5000 + "\n"}, expect=2, where="ws/pmorules.toml:3:37", says="nested too deeply")
+
+
+# --------------------------------------------------------------------------- issue 20: whose repository a revision reads
+
+def _repository(rel: str, files: dict[str, str], tag: str = "v1") -> Callable[[Path], None]:
+    """A git repository at ``rel`` with ``files`` committed and tagged."""
+    def make(directory: Path) -> None:
+        root = directory / rel
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "committed"], ["tag", tag]):
+            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false",
+                            "-c", "tag.gpgsign=false", *args], cwd=root, check=True, capture_output=True, timeout=60)
+    return make
+
+
+def _lose(rel: str, what: str) -> Callable[[Path], None]:
+    """Delete the object ``what`` (a revision expression) from the repository at ``rel``: a damaged repository."""
+    def damage(directory: Path) -> None:
+        oid = subprocess.run(["git", "rev-parse", what], cwd=directory / rel, check=True, capture_output=True, text=True,
+                             timeout=60).stdout.strip()
+        (directory / rel / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    return damage
+
+
+SECRET = knowledge(org="SECRET-ORG", service="SECRET-SERVICE")
+_GITFILE = steps(_repository("other", {"secret.yaml": SECRET}), write("ws/.git", "gitdir: ../other/.git\n"))
+outside("gitfile_to_another_repository_diff", args=("diff", "ws", "--since", "v1", "-f", "json"), setup=_GITFILE, expect=2,
+        where="--since:", says="a .git file names another repository", check=no_raw("SECRET"))
+outside("gitfile_to_another_repository_report", args=("report", "ws", "-f", "md"),
+        files={"pmorules.toml": "[history.q1]\ndate = 2026-01-01\nrev = 'v1'\n"}, setup=_GITFILE, expect=2,
+        where="ws/pmorules.toml:", says="a .git file names another repository", check=no_raw("SECRET"))
+outside("gitfile_to_another_repository_absolute", args=("diff", "ws", "--since", "v1"),
+        setup=steps(_repository("other", {"secret.yaml": SECRET}),
+                    lambda d: (d / "ws" / ".git").write_text(f"gitdir: {d / 'other' / '.git'}\n")),
+        expect=2, where="--since:", says="a .git file names another repository", check=no_raw("SECRET"))
+unlocated("history_blob_missing", args=("diff", "ws", "--since", "v1"),
+          setup=steps(_repository("ws", {}), _lose("ws", "v1:knowledge.yaml")), expect=2, where="--since:",
+          says="is damaged: git cannot read knowledge.yaml")
+unlocated("history_commit_missing", args=("diff", "ws", "--since", "v1"),
+          setup=steps(_repository("ws", {}), _lose("ws", "v1")), expect=2, where="--since:", says="is damaged")
+unlocated("history_blob_corrupt", args=("diff", "ws", "--since", "v1"),
+          setup=steps(_repository("ws", {}), lambda d: _corrupt(d / "ws")), expect=2, where="--since:", says="is damaged")
+
+
+def _corrupt(root: Path) -> None:
+    oid = subprocess.run(["git", "rev-parse", "v1:knowledge.yaml"], cwd=root, check=True, capture_output=True, text=True,
+                         timeout=60).stdout.strip()
+    path = root / ".git" / "objects" / oid[:2] / oid[2:]
+    path.chmod(0o644)
+    path.write_bytes(b"not a zlib stream")
+
+
+# =========================================================================== the live report's server
+
+_SERVE = """
+import os, signal, socket, struct, subprocess, sys, time
+os.chdir(sys.argv[1])
+server = subprocess.Popen([sys.executable, "-m", "pmorules", "serve", "ws", "--port", "0"], stderr=subprocess.PIPE, text=True)
+
+
+def ask(request, linger=False):
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as client:
+        client.sendall(request.encode())
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    return answer
+
+
+def version():
+    return ask(f"GET /version HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\nConnection: close\\r\\n\\r\\n").split(b"\\r\\n\\r\\n")[-1]
+
+
+def rendered():
+    for _ in range(900):  # at most 90 s until the first rendering
+        if version() != b"0":
+            return ask(f"GET / HTTP/1.1\\r\\nHost: localhost:{port}\\r\\n\\r\\n")
+        time.sleep(0.1)
+    raise AssertionError("never rendered")
+
+
+try:
+    port = int(server.stderr.readline().split("http://127.0.0.1:")[1].split("/")[0])
+    page = ask(f"GET / HTTP/1.1\\r\\nHost: localhost:{port}\\r\\n\\r\\n")  # the page while rendering has the token too
+    token = page.split(b'<meta name="pmorules-token" content="')[1].split(b'"')[0].decode()
+{attack}
+finally:
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    sys.stderr.write(server.stderr.read())
+assert server.returncode == 0, server.returncode
+"""
+
+
+def serve_case(name: str, attack: str, **fields: Any) -> None:
+    body = "\n".join("    " + line for line in attack.strip().splitlines())
+    case(name, "serve", script=_SERVE.replace("{attack}", body), **{"timeout": 120, **fields})
+
+
+serve_case("host_rebinding", """
+answer = ask(f"GET / HTTP/1.1\\r\\nHost: evil.example:{port}\\r\\n\\r\\n")
+assert answer.startswith(b"HTTP/1.0 421 ") and b"Recommendations report" not in answer and token.encode() not in answer, answer[:300]
+""")
+serve_case("host_rebinding_version", """
+assert ask(f"GET /version HTTP/1.1\\r\\nHost: rebind.example\\r\\n\\r\\n").startswith(b"HTTP/1.0 421 ")
+assert ask(f"HEAD / HTTP/1.1\\r\\nHost: 127.0.0.1.evil.example:{port}\\r\\n\\r\\n").startswith(b"HTTP/1.0 421 ")
+""")
+serve_case("host_missing", """
+assert ask("GET / HTTP/1.0\\r\\n\\r\\n").startswith(b"HTTP/1.0 421 ")
+""")
+serve_case("host_twice", """
+answer = ask(f"GET / HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\nHost: evil.example\\r\\n\\r\\n")
+assert answer.startswith(b"HTTP/1.0 400 ") and token.encode() not in answer
+""")
+serve_case("post_from_another_origin", """
+answer = ask(f"POST / HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\nOrigin: http://evil.example\\r\\nX-Pmorules-Token: {token}\\r\\nContent-Length: 0\\r\\n\\r\\n")
+assert answer.startswith(b"HTTP/1.0 403 "), answer[:200]
+answer = ask(f"DELETE / HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\nOrigin: null\\r\\n\\r\\n")
+assert answer.startswith((b"HTTP/1.0 403 ", b"HTTP/1.0 501 ")) and token.encode() not in answer, answer[:200]  # no other method is served
+""")
+serve_case("post_without_token", """
+for extra in ("", "X-Pmorules-Token: guess\\r\\n", f"X-Pmorules-Token: {token[:-1]}\\r\\n"):
+    answer = ask(f"POST / HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\nOrigin: http://127.0.0.1:{port}\\r\\n{extra}Content-Length: 0\\r\\n\\r\\n")
+    assert answer.startswith(b"HTTP/1.0 403 "), (extra, answer[:200])
+""")
+serve_case("idle_flood", """
+flood = []
+for _ in range(200):  # half-sent requests, never finished
+    client = socket.create_connection(("127.0.0.1", port), timeout=20)
+    client.sendall(b"GET / HTTP/1.1\\r\\nHost: 127.0")
+    flood.append(client)
+assert version().isdigit()  # answered, with 200 connections hanging
+threads = int(open(f"/proc/{server.pid}/status").read().split("Threads:")[1].split()[0])
+assert threads < 60, threads  # not one thread per idle connection
+for client in flood:
+    client.close()
+""")
+serve_case("slow_request", """
+with socket.create_connection(("127.0.0.1", port), timeout=20) as client:
+    client.sendall(b"GET / HTTP/1.1\\r\\nX-Slow: ")
+    start = time.monotonic()
+    while time.monotonic() - start < 45:  # a byte a second: cut after 30 s (the test's own bound: 45 s)
+        try:
+            client.sendall(b"x")
+        except OSError:
+            break
+        client.settimeout(1)
+        try:
+            if client.recv(100) == b"":
+                break
+        except TimeoutError:
+            pass
+    else:
+        raise AssertionError("a request sent a byte a second is never cut")
+""", timeout=90)
+serve_case("clients_hang_up_early", """
+rendered()  # a long page, to be cut off
+for _ in range(20):
+    client = socket.create_connection(("127.0.0.1", port), timeout=20)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    client.sendall(f"GET / HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\n\\r\\n".encode())
+    client.close()
+time.sleep(1)
+assert version() == b"1"
+""", files={"more.yaml": lambda: yaml.safe_dump({"services": [
+    {"id": f"s{i}", "name": "x" * 200, "term": "short", "probability": 0.5, "effort": 0.01, "clients": ["exec"]}
+    for i in range(300)]})})
+serve_case("errors_page_names_no_outside_path", """
+page = rendered()
+assert b'<main id="errors">' in page
+assert os.getcwd().encode() not in page and b"/elsewhere" not in page and b"/etc" not in page, page
+assert b"more.yaml: leads outside the workspace" in page
+""", setup=steps(write("elsewhere/more.yaml", OUTSIDE_KNOWLEDGE), symlink("ws/more.yaml", "../elsewhere/more.yaml")))

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..analysis import Analysis, reanalyze
 from ..output import SCENARIOS_FOLDER
 from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..numbers import number_problem
 from ..vocabulary import Approach
 from ..yamlio import locate, read_yaml
 from .milp import Unattainable
@@ -124,9 +125,14 @@ def _pairs(option: str, values: list[str], number: bool) -> tuple[dict[str, Any]
             continue
         if number:
             try:
-                out[key] = float(given)
+                number = float(given)
             except ValueError:
                 errors.append(Diagnostic(Location(option), f"{given!r} is not a number"))
+                continue
+            if problem := number_problem(number, given):
+                errors.append(Diagnostic(Location(option), f"{key}: {problem}"))
+            else:
+                out[key] = number
         else:
             out[key] = given
     return out, errors

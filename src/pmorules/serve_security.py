@@ -1,0 +1,80 @@
+"""Which requests ``pmorules serve`` answers: its security checks, in one place.
+
+A web page the user opens elsewhere can make the browser send requests to the
+local server, and with DNS rebinding (its own host name made to resolve to
+127.0.0.1) even read the answers. The browser still names the page's host in
+``Host`` and its origin in ``Origin``, so a request is answered only when
+``Host`` is the served address, and anything but a plain GET or HEAD also needs
+a same-origin ``Origin`` (or none, as scripts send) and, for a POST, the
+session's token in ``X-Pmorules-Token`` (served pages carry it in
+``<meta name="pmorules-token">``; a page on another origin cannot read it).
+Each check is one method; ``refusal`` runs them in order.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from email.message import Message
+
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+TOKEN_HEADER = "X-Pmorules-Token"
+TOKEN_META = "pmorules-token"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The checks for a server bound to ``host``:``port``, with a token made for this session."""
+
+    host: str
+    port: int
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The ``Host`` values of the served address: its name or a loopback name, with the port (alone on 80)."""
+        bound = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
+        names = {name.lower() for name in (*LOOPBACK, bound)}
+        return frozenset({f"{name}:{self.port}" for name in names} | (names if self.port == 80 else set()))
+
+    def refusal(self, method: str, headers: Message) -> Refusal | None:
+        """Why a request is refused, or None when it may be answered."""
+        return self._twice(headers) or self._host(headers) or self._origin(method, headers) or self._token(method, headers)
+
+    @staticmethod
+    def _twice(headers: Message) -> Refusal | None:
+        """A checked header given twice could be read one way here and another way by a proxy: refused."""
+        if any(len(headers.get_all(name) or ()) > 1 for name in ("Host", "Origin", TOKEN_HEADER)):
+            return Refusal(400, "the Host, Origin or token header is given twice")
+        return None
+
+    def _host(self, headers: Message) -> Refusal | None:
+        if (headers.get("Host") or "").strip().lower() not in self.hosts:
+            return Refusal(421, "this server answers only for its own address (the Host header names another)")
+        return None
+
+    def _origin(self, method: str, headers: Message) -> Refusal | None:
+        origin = headers.get("Origin")
+        if method in SAFE_METHODS or origin is None:
+            return None
+        if not origin.lower().startswith("http://") or origin[len("http://"):].lower() not in self.hosts:
+            return Refusal(403, "requests from another site are refused (the Origin header names another)")
+        return None
+
+    def _token(self, method: str, headers: Message) -> Refusal | None:
+        given = (headers.get(TOKEN_HEADER) or "").encode("utf-8", "replace")
+        if method == "POST" and not hmac.compare_digest(given, self.token.encode()):
+            return Refusal(403, f"a POST needs this session's token in the {TOKEN_HEADER} header")
+        return None
+
+    def meta(self) -> str:
+        """The tag that gives served pages the token."""
+        return f'<meta name="{TOKEN_META}" content="{self.token}">'
