@@ -110,6 +110,8 @@ CASES = {
     "exists": {"all": [{"p1": {"$and": [{"t": "y"}, {"$ex": {"w": 1}}]}}]},
     "not exists": {"all": [{"p1": {"$and": [{"t": "y"}, {"$nex": {"w": 1}}]}}]},
     "regex is a full match": {"all": [{"p1": {"$and": [{"t": "x"}, {"$mt": {"s": "ab"}}]}}]},
+    "an empty 'in' (a param set to []) holds for no fact": {
+        "all": [{"p1": {"$and": [{"t": "x"}, {"$and": [{"$ex": {"v": 1}}, {"$nex": {"v": 1}}]}]}}]},
     "or": {"all": [{"p1": {"$and": [{"t": "x"}, {"$or": [{"v": 1}, {"$gt": {"w": 4}}]}]}}]},
     "self join never binds one fact twice": {
         "all": [{"p1": {"t": "x"}}, {"p2": {"$and": [{"t": "x"}, {"$gte": {"v": {"p1": "v"}}}, {"$gte": {"v": {"p1": "v"}}}]}}]

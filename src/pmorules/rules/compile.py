@@ -156,11 +156,15 @@ class _RuleCompiler:
         self.where = rule.raw_locations.get("match", rule.source)
         self.matchers: dict[str, Matcher] = {}
 
-    def error(self, message: str, hint: str | None = None, key: str = "match", part: str | None = None) -> None:
-        """Report at the most precise known place: ``part`` of the pattern or condition in focus, or ``key``."""
+    def error(self, message: str, hint: str | None = None, key: str = "match", part: str | None = None,
+              param: str | None = None) -> None:
+        """Report at the most precise known place: where the organisation set ``param`` (its pmorules.toml line or
+        overlay), else ``part`` of the pattern or condition in focus, else ``key``."""
         locations = self.rule.raw_locations
-        where = None
-        if self.focus is not None:
+        where = self.rule.param_sources.get(param) if param else None
+        if where is not None:
+            message = f"param {param}: {message}"
+        elif self.focus is not None:
             where = (locations.get(f"{self.focus}.{part}") if part else None) or locations.get(self.focus)
         where = where or locations.get(key, self.rule.source)
         self.errors.append(Diagnostic(where, f"rule {self.rule.id}: {message}", hint))
@@ -231,17 +235,18 @@ class _RuleCompiler:
         if cond.op in ("in", "not_in"):
             value = value if isinstance(value, list) else [value]
             if literal:
-                self.check_list(value, cond.op, part)
+                self.check_list(value, cond.op, part, cond.param)
         elif literal and isinstance(value, list):
-            self.error(f"'{cond.op}' compares with one value, but param {cond.param!r} is a list", part=part)
+            self.error(f"'{cond.op}' compares with one value, but param {cond.param!r} is a list", part=part, param=cond.param)
         if literal and kind in ("float", "int") and cond.op in COMPARISON_OPS | {"in", "not_in"}:
             values = value if isinstance(value, list) else [value]
             if any(isinstance(v, (str, bool)) for v in values):
-                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}", part=part)
+                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}", part=part, param=cond.param)
         if literal and kind == "str" and cond.op in COMPARISON_OPS | {"in", "not_in"}:
             values = value if isinstance(value, list) else [value]
             if any(not isinstance(v, str) for v in values):
-                self.error(f"{cond.field} is text; it cannot be compared with {value!r}", "quote the value", part=part)
+                self.error(f"{cond.field} is text; it cannot be compared with {value!r}", "quote the value", part=part,
+                           param=cond.param)
         if kind == "str" and cond.op in ("gt", "ge", "lt", "le"):
             self.error(f"{cond.field} is text; use eq, ne, in, not_in or matches", part="op")
         for word, operand in (("times", cond.times), ("plus", cond.plus)):
@@ -256,10 +261,10 @@ class _RuleCompiler:
             return {f: value}
         if cond.op in _ENGINE_OPS:
             return {_ENGINE_OPS[cond.op]: {f: value}}
-        if cond.op == "in":
-            return {"$or": [{f: v} for v in value]}
-        if cond.op == "not_in":
-            return {"$and": [{"$neq": {f: v}} for v in value]}
+        if cond.op == "in":  # an empty list (a param set to []) holds for no fact
+            return {"$or": [{f: v} for v in value]} if value else {"$and": [{"$ex": {f: 1}}, {"$nex": {f: 1}}]}
+        if cond.op == "not_in":  # ... and for every fact with the field, as any other list does
+            return {"$and": [{"$neq": {f: v}} for v in value]} if value else {"$ex": {f: 1}}
         if cond.op == "exists":
             return {"$ex": {f: 1}}
         if cond.op == "missing":
@@ -272,23 +277,24 @@ class _RuleCompiler:
         if kind not in ("str", None):
             self.error(f"{cond.field} is not text; 'matches' tests text", part="field")
         elif not isinstance(value, str):
-            self.error(f"'matches' needs a pattern (text), not {value!r}", part=part)
+            self.error(f"'matches' needs a pattern (text), not {value!r}", part=part, param=cond.param)
         else:
             try:
                 self.matchers[name] = Matcher(name, fact, field, compile_pattern(value))
             except PatternError as exc:
-                self.error(f"pattern {value!r}: {exc.message}", exc.hint, part=part)
+                self.error(f"pattern {value!r}: {exc.message}", exc.hint, part=part, param=cond.param)
         return name
 
-    def check_list(self, values: list[Any], op: str, part: str) -> None:
-        """An ``in`` list: not empty, each value once (the engine would report a fact once per copy)."""
-        if not values:
+    def check_list(self, values: list[Any], op: str, part: str, param: str | None) -> None:
+        """An ``in`` list: each value once (the engine would report a fact once per copy), and not empty when
+        written in the rule (a param may be empty: an organisation's ``quick_win_contexts = []`` means none)."""
+        if not values and param is None:
             self.error(f"'{op}' needs at least one value", part=part)
         seen: set[str] = set()
         for item in values:
             key = json.dumps(item)
             if key in seen:
-                self.error(f"{item!r} is listed twice in '{op}'", part=part)
+                self.error(f"{item!r} is listed twice in '{op}'", part=part, param=param)
                 return
             seen.add(key)
 
@@ -305,7 +311,7 @@ class _RuleCompiler:
         if operand.param is not None and operand.param not in self.rule.params:
             return  # reported by operand()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.error(f"'{part}' computes with numbers, not {value!r}", part=part)
+            self.error(f"'{part}' computes with numbers, not {value!r}", part=part, param=operand.param)
 
     def clause(self, clause: Any, fact: str, patterns: dict[str, PatternInfo], own: str) -> dict[str, Any]:
         """A clause inside an absent pattern, where ``any`` stays an engine ``$or``."""
