@@ -28,7 +28,7 @@ from ..facts import FACT_TYPES
 from ..text import MESSAGE_EACH, MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
 from .load import Rule, RuleBook
 from .regex import Pattern, PatternError, compile_pattern
-from .spec import COMPARISON_OPS, AllOf, AnyOf, Condition, Operand
+from .spec import COMPARISON_OPS, LIST_OPS, AllOf, AnyOf, Condition, Operand
 from .spec import Pattern as FactPattern
 
 GATE_TYPE = "__gate__"
@@ -138,11 +138,14 @@ def _matching(test: Any) -> int:
 
 
 def count_tests(test: Any) -> int:
-    """The engine tests in a compiled test: one per value of an ``in`` list, one per member of a group."""
+    """The engine tests in a compiled test: one per value of an ``in`` or ``any_in`` list, one per member of a
+    group."""
     if isinstance(test, dict) and len(test) == 1:
         ((key, value),) = test.items()
         if key in ("$or", "$and") and isinstance(value, list):
             return sum(count_tests(item) for item in value)
+        if key == "$iany":
+            return sum(count_tests(item) for item in value.values())
     return 1
 
 
@@ -184,7 +187,8 @@ class _RuleCompiler:
             if fld != "key":
                 self.referenced.setdefault(pattern, set()).add(fld)
             if pattern == own:
-                self.check_field(patterns[own].fact, fld, part or "ref")
+                if self.check_field(patterns[own].fact, fld, part or "ref") == "list":
+                    self.error(f"ref {op.ref!r} is a list; test it with contains or any_in", part=part or "ref")
                 return {"$m": "k" if fld == "key" else fld}
             target = patterns.get(pattern)
             if target is None or target.absent:
@@ -197,7 +201,8 @@ class _RuleCompiler:
                     message = f"ref {op.ref!r} names no earlier pattern"
                 self.error(message, None if later else did_you_mean(pattern, list(patterns)), part=part or "ref")
                 return 0
-            self.check_field(target.fact, fld, part or "ref")
+            if self.check_field(target.fact, fld, part or "ref") == "list":
+                self.error(f"ref {op.ref!r} is a list; test it in its own pattern with contains or any_in", part=part or "ref")
             return {target.engine: "k" if fld == "key" else fld}  # the join key travels as "k"
         return op.value
 
@@ -236,7 +241,7 @@ class _RuleCompiler:
             value = value if isinstance(value, list) else [value]
             if literal:
                 self.check_list(value, cond.op, part, cond.param)
-        elif literal and isinstance(value, list):
+        elif literal and isinstance(value, list) and cond.op not in LIST_OPS:  # list_test says its own
             self.error(f"'{cond.op}' compares with one value, but param {cond.param!r} is a list", part=part, param=cond.param)
         if literal and kind in ("float", "int") and cond.op in COMPARISON_OPS | {"in", "not_in"}:
             values = value if isinstance(value, list) else [value]
@@ -249,6 +254,12 @@ class _RuleCompiler:
                            param=cond.param)
         if kind == "str" and cond.op in ("gt", "ge", "lt", "le"):
             self.error(f"{cond.field} is text; use eq, ne, in, not_in or matches", part="op")
+        if kind == "list" and cond.op not in LIST_OPS | {"exists", "missing"}:
+            self.error(f"{cond.field} is a list; use contains, any_in, exists or missing", part="op")
+        if kind not in ("list", None) and cond.op in LIST_OPS:
+            self.error(f"{cond.field} is not a list; '{cond.op}' tests a list", part="op")
+        if cond.op in LIST_OPS:
+            return self.list_test(cond, cond.field, value, part)
         for word, operand in (("times", cond.times), ("plus", cond.plus)):
             if operand is not None:
                 self.check_number(operand, patterns, own, word)
@@ -270,6 +281,25 @@ class _RuleCompiler:
         if cond.op == "missing":
             return {"$nex": {f: 1}}
         return {self.matcher(cond, fact, f, kind, value, part): True}  # matches
+
+    def list_test(self, cond: Condition, field: str, value: Any, part: str) -> dict[str, Any]:
+        """``contains`` (one value) or ``any_in`` (a list of values) on a list field: the engine's ``$iany``,
+        which holds when some item of the list equals one of the values (never for a missing or empty list)."""
+        if cond.op == "contains":
+            if isinstance(value, list):
+                self.error(f"'contains' tests one value, but param {cond.param!r} is a list", "use any_in", part=part,
+                           param=cond.param)
+            values = [value]
+        else:
+            values = value if isinstance(value, list) else [value]
+            self.check_list(values, cond.op, part, cond.param)
+        if any(not isinstance(v, str) for v in values):
+            self.error(f"{cond.field} lists ids (text); it cannot contain {value!r}", "quote the value", part=part,
+                       param=cond.param)
+        if not values:  # an empty param list: holds for no fact, as 'in []'
+            return {"$and": [{"$ex": {field: 1}}, {"$nex": {field: 1}}]}
+        items = [{"$i": v} for v in values]
+        return {"$iany": {field: items[0] if len(items) == 1 else {"$or": items}}}
 
     def matcher(self, cond: Condition, fact: str, field: str, kind: str | None, value: Any, part: str) -> str:
         """The true/false field that answers a ``matches`` condition (rules/regex.py)."""
@@ -360,8 +390,8 @@ def _clause_paths(spec: Any) -> dict[int, str]:
 
 
 def _nested(clause: Any) -> bool:
-    """Whether a clause compiles to a nested ``$or``/``$and`` group."""
-    return not isinstance(clause, Condition) or clause.op in ("in", "not_in")
+    """Whether a clause compiles to a nested group (``$or``/``$and``, or a list test, which holds one)."""
+    return not isinstance(clause, Condition) or clause.op in ("in", "not_in") or clause.op in LIST_OPS
 
 
 def _refs_others(clause: Any, own: str) -> bool:
