@@ -10,7 +10,8 @@ by plain backtracking. It knows nothing about pmorules' rule format, only the IR
 - one record fills at most one pattern of a match, and a record bound to an earlier
   pattern cannot block a negation (durable_rules behaves so: see test_engine.py);
 - ``$and`` / ``$or``; ``$lt $lte $gt $gte $neq``; ``{field: value}`` equality;
-  ``$ex`` / ``$nex``; ``$mt`` (regular expression, full match); references to an
+  ``$ex`` / ``$nex``; ``$mt`` (regular expression, full match); ``$iany`` (some item of a list
+  field satisfies a test of ``$i``, the item: equality, ``$or``, ``$and``); references to an
   earlier pattern ``{field: {pN: "f"}}`` and to the same record ``{"$m": "f"}``;
   arithmetic ``$add $sub $mul $div`` with ``$l`` / ``$r``;
 - a comparison (``$neq`` included) with a missing field on either side is false;
@@ -70,6 +71,10 @@ def holds(condition: dict[str, Any], record: dict[str, Any], bound: dict[str, di
             ((field, pattern),) = arg.items()
             left = record.get(field, _MISSING)
             result = isinstance(left, str) and re.fullmatch(pattern, left) is not None
+        elif key == "$iany":
+            ((field, test),) = arg.items()
+            items = record.get(field, _MISSING)
+            result = isinstance(items, list) and any(_item_holds(test, item) for item in items)
         elif key.startswith("$"):
             raise NotImplementedError(f"operator {key} is not in the compiled IR this interpreter knows")
         else:  # equality
@@ -78,6 +83,18 @@ def holds(condition: dict[str, Any], record: dict[str, Any], bound: dict[str, di
         if not result:
             return False
     return result
+
+
+def _item_holds(test: dict[str, Any], item: Any) -> bool:
+    """Whether one item of a list satisfies the test of an ``$iany``."""
+    ((key, arg),) = test.items()
+    if key == "$or":
+        return any(_item_holds(t, item) for t in arg)
+    if key == "$and":
+        return all(_item_holds(t, item) for t in arg)
+    if key == "$i":
+        return item == arg
+    raise NotImplementedError(f"item test {key} is not in the compiled IR this interpreter knows")
 
 
 def _type_of(condition: dict[str, Any]) -> str | None:

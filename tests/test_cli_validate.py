@@ -99,3 +99,27 @@ def test_committed_schema_is_current() -> None:
     assert COMMITTED_SCHEMA.read_text(encoding="utf-8") == knowledge_schema_text(), (
         "schema/knowledge.schema.json is stale: run `pmorules schema > schema/knowledge.schema.json`"
     )
+
+
+def test_validate_says_every_problem_in_one_pass(make_ws, monkeypatch) -> None:
+    """A faulty service keeps its other problems visible (a misspelt dependency, its id defined twice), and a
+    file that cannot be parsed makes the references into it say so instead of "unknown service"."""
+    ws = make_ws({
+        "services.yaml": "services:\n  - {id: reporting, term: soon, depends_on: [tols]}\n  - {id: REPORTING, term: short}\n"
+                         "  - {id: tools, term: short}\n",
+        "goals.yaml": "goals:\n  - {id: G1, services: [coaching], due_months: 3}\n",
+        "more.yaml": "services:\n  - {id: coaching, term: long\n",
+    }, name="ws")
+    monkeypatch.chdir(ws.parent)
+    result = invoke("validate", "ws")
+    assert result.exit_code == 2 and "Traceback" not in result.output and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "ws/goals.yaml:2:25: service 'coaching' is defined in ws/more.yaml, a file that could not be read "
+        "(hint: fix the error in that file first)",
+        "ws/more.yaml:3:1: YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping "
+        "started at line 2)",
+        "ws/services.yaml:2:21: services.term: should be 'short', 'medium' or 'long' (got 'soon')",
+        "ws/services.yaml:2:46: unknown service 'tols' (hint: did you mean 'tools'?)",
+        "ws/services.yaml:3:5: service id 'REPORTING' is defined twice (first at ws/services.yaml:2:5)",
+        "5 errors found",
+    ]

@@ -551,3 +551,53 @@ def test_example_workspace_loads() -> None:
         pytest.skip("the example workspace is not written yet")
     kb = load_workspace(example_dir())
     assert kb.services and kb.goals and kb.clients
+
+
+def test_a_faulty_record_is_checked_field_by_field(errors) -> None:
+    """One bad field does not hide the record's other problems: its id defined twice, a misspelt dependency,
+    client or outcome, a bad item of one of its lists beside a misspelt one. What only follows from a bad
+    field (no term, no effort while others have one) is not said again."""
+    assert errors({"k.yaml": """
+        clients: [{id: exec}]
+        services:
+          - {id: tools, term: short, effort: 10}
+          - id: reporting
+            term: soon
+            effort: lots
+            clients: [exce]
+            depends_on: [{service: tools, kind: hardd}, tols]
+            outcomes: [O99]
+          - {id: Reporting, term: short, effort: 5}
+        """}) == [
+        "ws/k.yaml:5:5: services.term: should be 'short', 'medium' or 'long' (got 'soon')",
+        "ws/k.yaml:6:5: services.effort: should be a valid number, unable to parse string as a number (got 'lots')",
+        "ws/k.yaml:7:15: unknown client 'exce' (hint: did you mean 'exec'?)",
+        "ws/k.yaml:8:35: services.depends_on.kind: should be 'hard' or 'soft' (got 'hardd')",
+        "ws/k.yaml:8:49: unknown service 'tols' (hint: did you mean 'tools'?)",
+        "ws/k.yaml:9:16: unknown outcome 'O99' (hint: did you mean 'O29'?)",
+        "ws/k.yaml:10:5: service id 'Reporting' is defined twice (first at ws/k.yaml:4:5)",
+    ]
+
+
+def test_references_into_an_unparsable_file_say_so(errors) -> None:
+    """A YAML syntax error in one file: references from correct files to the ids written there are not
+    "unknown"; they name the file that could not be read. A reference to an id written nowhere stays unknown."""
+    assert errors({
+        "services.yaml": """
+            services:
+              - {id: reporting, term: short}
+              - {id: tools, term: short
+        """,
+        "goals.yaml": """
+            goals:
+              - {id: G1, services: [reporting, tools], due_months: 3}
+              - {id: G2, services: [reportng], due_months: 3}
+        """,
+    }) == [
+        "ws/goals.yaml:2:25: service 'reporting' is defined in ws/services.yaml, a file that could not be read "
+        "(hint: fix the error in that file first)",
+        "ws/goals.yaml:2:36: service 'tools' is defined in ws/services.yaml, a file that could not be read "
+        "(hint: fix the error in that file first)",
+        "ws/goals.yaml:3:25: unknown service 'reportng'",
+        "ws/services.yaml:4:1: YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping started at line 3)",
+    ]

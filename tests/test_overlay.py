@@ -181,6 +181,46 @@ def test_bad_config_is_located(ws, toml: str, expected: str) -> None:
     assert error_lines(cli("analyze", ws({"pmorules.toml": toml}))) == [expected]
 
 
+KICKOFF = SERVICES.replace("organisation: {name: Overlay PMO, capacity_fte: 4}",
+                           "organisation: {name: Overlay PMO, capacity_fte: 4, context: kickoff, age_months: 30}")
+
+
+def test_an_empty_list_is_a_param_value(ws) -> None:
+    """``quick_win_contexts = []``: no context excuses a short-term-heavy mix (``not_in []`` holds for any
+    context), and none makes a PMO count as exposed (``in []`` holds for none)."""
+    def judged(toml: str) -> dict:
+        return findings(ws({"services.yaml": KICKOFF, "pmorules.toml": toml}))
+
+    strict = '[rules.BAL005]\nparams = { max_short_share = 0.4 }\n'
+    assert ("BAL005", ("mix",)) not in judged(strict)
+    assert ("BAL005", ("mix",)) in judged(strict.replace("}", ", quick_win_contexts = [] }"))
+    exposed = '[rules.BAL007]\nparams = { min_quick_win_share = 0.6 }\n'
+    assert ("BAL007", ("mix",)) in judged(exposed)
+    assert ("BAL007", ("mix",)) not in judged(exposed.replace("}", ", quick_win_contexts = [] }"))
+    shown = cli("rules", "show", "BAL007", "--workspace", "ws")
+    assert "set at ws/pmorules.toml:2" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[rules.BAL005]\nparams = { quick_win_contexts = "kickoff" }\n',
+         "ws/pmorules.toml:2: param BAL005.quick_win_contexts must be a list of text"),
+        ('[rules.BAL005.params]\nmax_short_share = 0.5\nquick_win_contexts = [1, "crisis"]\n',
+         "ws/pmorules.toml:3: param BAL005.quick_win_contexts must be a list of text"),
+        ('[rules.BAL005.params]\nmax_short_share = [0.5]\n', "ws/pmorules.toml:2: param BAL005.max_short_share must be a number"),
+        ('[rules.BAL005.params]\nmax_short_share = 0.5\nmax_short = 0.5\n',
+         "ws/pmorules.toml:3: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
+        ('name = "x"\n\n[rules.BAL005.params]\nquick_win_contexts = ["crisis", "crisis"]\n',
+         "ws/pmorules.toml:4: rule BAL005: param quick_win_contexts: 'crisis' is listed twice in 'not_in'"),
+    ],
+    ids=["text for a list", "a number in a list of text", "a list for a number", "unknown param on its line",
+         "a value twice, found by the compiler"],
+)
+def test_every_param_error_points_at_the_toml_line(ws, toml: str, expected: str) -> None:
+    assert error_lines(cli("analyze", ws({"pmorules.toml": toml}))) == [expected]
+
+
 def test_default_rules_false_keeps_only_the_workspace_rules(ws) -> None:
     workspace = ws({"rules/acme.yaml": OWN_RULE, "pmorules.toml": "default_rules = false\n"})
     assert {rule for rule, _ in findings(workspace)} == {"ACM001"}

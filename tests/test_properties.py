@@ -84,6 +84,7 @@ def _matches(actual: Any, pattern: Any) -> bool:
 OPS = {
     "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
     "in": lambda a, e: a in e, "not_in": lambda a, e: a not in e, "matches": _matches,
+    "contains": lambda a, e: e in a, "any_in": lambda a, e: bool(set(a) & set(e)),
 }
 
 

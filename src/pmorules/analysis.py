@@ -22,7 +22,7 @@ from .findings import Finding, build_findings, statuses, verdicts
 from .knowledge import KnowledgeBase, load_workspace
 from .measures import Conventions
 from .numbers import clean
-from .output import Protected
+from .output import CONFIG_NAME, Protected
 from .paths import default_rules_dir
 from .rules.compile import CompiledBook, compile_rulebook
 from .rules.load import Rule, RuleBook, extends_any, load_rulebook
@@ -167,12 +167,36 @@ def load_rule_paths(paths: list[Path]) -> RuleBook:
     rules, files = {}, []
     defaults = default_rules_dir().resolve()
     for path in paths:
+        if is_workspace(path):
+            book = _workspace_rules(path)
+            rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
+            files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path)]
+            continue
         in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
         config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults and extends_any(path)))
         book = load_rulebook(config, path.parent, str(path.parent), confine=False)
         rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
         files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path) or Path(shown) == path]
     return RuleBook(rules, files)
+
+
+def is_workspace(path: Path) -> bool:
+    """Whether a folder given where rule paths are expected is a workspace, whose own rules are then tested
+    (not its knowledge files read as rules): it has a pmorules.toml or a rules/ folder. File names cannot
+    tell: the default rulebook has a goals.yaml too."""
+    try:
+        return path.is_dir() and ((path / CONFIG_NAME).is_file() or (path / "rules").is_dir())
+    except OSError:
+        return False  # reading it as rules says what is wrong with it
+
+
+def _workspace_rules(path: Path) -> RuleBook:
+    """The rulebook of a workspace's own rule files (its rules/ folder and rule paths) over the defaults, each
+    rule with the params its file gives: the cases in a rule file are written against those, not against the
+    workspace's [rules.ID] settings."""
+    config = load_config(path, str(path))
+    own = Config(rule_paths=config.config.rule_paths, default_rules=config.config.default_rules)
+    return load_rulebook(ConfigFile(config=own, path=config.path, text=config.text), path, str(path))
 
 
 def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:

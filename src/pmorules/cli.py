@@ -549,6 +549,30 @@ def rules_show(
         print_rule(rule, stdout)
 
 
+class FactsFormat(str, Enum):
+    text = "text"
+    md = "md"
+
+
+@rules_app.command("facts")
+def rules_facts(
+    format: Annotated[FactsFormat, typer.Option("--format", "-f", help="text, or md: the reference in "
+                                                "docs/facts.md")] = FactsFormat.text,
+) -> None:
+    """List the fact types and fields a rule may test: meaning, unit and an example of each."""
+    from .facts_doc import facts_markdown, facts_text
+
+    sys.stdout.write(facts_markdown() if format is FactsFormat.md else facts_text())
+
+
+@rules_app.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of rule files (for editors: completion and checks while writing a rule)."""
+    from .schema import rules_schema_text
+
+    sys.stdout.write(rules_schema_text())
+
+
 @rules_app.command("test")
 def rules_test(
     paths: Annotated[

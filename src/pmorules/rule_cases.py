@@ -41,6 +41,12 @@ def case_facts(case: RuleTest, where: Location) -> list[Fact]:
         if unknown:
             errors.append(Diagnostic(where, f"test {case.name!r}: fact {kind!r} has no field {unknown[0]!r}"))
             continue
+        misfit = [k for k, v in data.items() if isinstance(v, list) != (FACT_TYPES[kind][k][0] is list)]
+        if misfit:  # a list where the engine compares one value would only make the case fail, silently
+            field = misfit[0]
+            needs = "a list" if FACT_TYPES[kind][field][0] is list else "text, a number or true/false, not a list"
+            errors.append(Diagnostic(where, f"test {case.name!r}: field {field!r} of fact {kind!r} must be {needs}"))
+            continue
         facts.append(Fact(kind, key, {k: (float(v) if isinstance(v, int) and FACT_TYPES[kind][k][0] is float else v) for k, v in data.items()}))
     if errors:
         raise InputError(errors)

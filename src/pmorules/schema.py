@@ -1,4 +1,4 @@
-"""JSON Schema of the knowledge format, for editors and validation tools."""
+"""JSON Schemas of the knowledge format and of rule files, for editors and validation tools."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import json
 
 from typing import Any
 
+from .facts import REGISTRY
 from .knowledge.spec import KnowledgeFile
+from .rules.spec import OP_WORDS, RuleSpec
 from .vocabulary import Vocabulary
 
 SHORT_FORMS = {  # items a knowledge file may also write as one string (see the models' "before" validators)
@@ -49,3 +51,37 @@ def _accept_short_form(node: Any, ref: str, short: dict[str, Any]) -> None:
 
 def knowledge_schema_text() -> str:
     return json.dumps(knowledge_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def rules_schema() -> dict:
+    """Pydantic's schema of a rule, as a rule file holds it: one rule, a list of rules, or ``rules: [...]``;
+    with the fact types (and what each is) for ``fact:`` and the operators in words for ``op:``, and the
+    short form of a param (its default alone)."""
+    rule = RuleSpec.model_json_schema(by_alias=True)
+    definitions = rule.pop("$defs")
+    definitions["RuleSpec"] = rule
+    fact = definitions["Pattern"]["properties"]["fact"]
+    fact.pop("pattern", None)
+    fact["enum"] = list(REGISTRY)
+    fact["enumDescriptions"] = [kind.doc for kind in REGISTRY.values()]
+    fact["description"] = "The fact type the pattern matches; its fields are listed in docs/facts.md."
+    op = definitions["Op"]
+    op["enumDescriptions"] = [OP_WORDS[value] for value in op["enum"]]
+    params = rule["properties"]["params"]
+    for name, param in params["patternProperties"].items():
+        params["patternProperties"][name] = {"anyOf": [param, definitions["Param"]["properties"]["default"]]}
+    params["additionalProperties"] = False  # a param's name is a field-like name (spec.FIELD)
+    one = {"$ref": "#/$defs/RuleSpec"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "pmorules rule file",
+        "description": "One rule, a list of rules, or a mapping with 'rules:' (README, Adapting the rules).",
+        "anyOf": [one, {"type": "array", "items": one},
+                  {"type": "object", "properties": {"rules": {"type": "array", "items": one}},
+                   "required": ["rules"], "additionalProperties": False}],
+        "$defs": definitions,
+    }
+
+
+def rules_schema_text() -> str:
+    return json.dumps(rules_schema(), indent=2, sort_keys=True) + "\n"

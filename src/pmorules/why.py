@@ -27,6 +27,7 @@ from .text import num
 NEEDS = {  # how a condition reads after "the rule needs it"
     "eq": "to be", "ne": "not to be", "gt": "above", "ge": "at least", "lt": "below", "le": "at most",
     "in": "one of", "not_in": "none of", "exists": "to be given", "missing": "not to be given", "matches": "to match",
+    "contains": "to contain", "any_in": "to contain one of",
 }
 
 

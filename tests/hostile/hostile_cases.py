@@ -452,7 +452,8 @@ engine_case("regex_from_a_param", rule([cond("catalogue", "matches", param="patt
             says="anchor")
 engine_case("list_param_compared_with_scalar", rule([cond("effort", "gt", param="x")], params={"x": [1, 2]}), says="is a list")
 engine_case("list_param_from_config", rule([cond("catalogue", "eq", param="x")], params={"x": "S16"}),
-            files={"pmorules.toml": '[rules.ORG001]\nparams = { x = ["S16", "S09"] }\n'}, says="is a list")
+            files={"pmorules.toml": '[rules.ORG001]\nparams = { x = ["S16", "S09"] }\n'}, where="ws/pmorules.toml:2",
+            says="param ORG001.x must be text")
 engine_case("text_param_compared_with_number", rule([cond("effort", "gt", param="x")], params={"x": "ten"}), says="is a number")
 engine_case("number_compared_with_text_field", rule([cond("status", "eq", 5)]), says="is text")
 engine_case("times_with_text_operand", rule([cond("effort", "gt", 1, times={"value": "two"})]), says="computes with numbers")

@@ -41,7 +41,10 @@ class _Dependants:
     "catalogue": (str, "catalogue id it inherits from (when given)"),
     "keep": (bool, "the workspace asks to keep it in any recommended mix"),
     "clients": (int, "number of clients served"),
+    "client_ids": (list, "the ids of the clients it serves (test with contains or any_in)"),
     "goals": (int, "number of goals it delivers a target of"),
+    "goal_ids": (list, "the ids of the goals it delivers a target of"),
+    "outcome_ids": (list, "the ids of the outcomes it contributes to"),
     "dependants": (int, f"active services needing it, directly or transitively (hard or soft; counted up to "
                         f"{DEPENDANTS_CAP})"),
     "hard_dependants": (int, f"active services needing it over hard dependencies only (counted up to {DEPENDANTS_CAP})"),
@@ -60,7 +63,10 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
             "months_to_value": service.months_to_value, "running_months": service.running_months,
             "months_given": service.months_given, "quick": is_quick(service, d.kb.horizons),
             "probability": service.probability, "effort": service.effort, "keep": service.keep,
-            "clients": len(service.clients), "goals": len(d.goals_of_service.get(service.id, ())),
+            "clients": len(service.clients), "client_ids": sorted(service.clients),
+            "goals": len(d.goals_of_service.get(service.id, ())),
+            "goal_ids": sorted(d.goals_of_service.get(service.id, ())),
+            "outcome_ids": sorted({link.outcome for link in service.links}),
         }
         if service.active:
             fields["dependants"] = counts.all.get(key, 0)
@@ -76,6 +82,7 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
         fields["assessment_months_spread"] = agreed.months_spread if agreed else 0.0
         sources = {name: d.src("service", service.id, name)
                    for name in ("status", "term", "probability", "effort", "approach")}
+        sources["client_ids"] = d.src("service", service.id, "clients")
         sources["months"] = sources["months_to_value"] = d.src("service", service.id, "months_to_value")
         for name in ("assessments", "assessment_rounds", "assessment_terms", "assessment_p_spread",
                      "assessment_months_spread"):

@@ -177,8 +177,9 @@ _ITEM_MODELS = {name: _model_in(KnowledgeFile.model_fields[name].annotation) for
 
 
 def _collect_valid_items(raw: dict[str, Any], locator: Locator, into: Collected) -> None:
-    """After a file failed validation: keep each item that is valid on its own, so that reference errors elsewhere
-    can still be checked in the same run; remember the ids of the invalid ones (no "unknown id" for them)."""
+    """After a file failed validation: keep every item, each with only its valid parts, so that its id
+    (defined twice?) and its references (misspelt?) are checked in the same run. Its errors are reported
+    already; what is left out is remembered, so nothing that only follows from them is said again."""
     for section, model in _ITEM_MODELS.items():
         value = raw.get(section)
         items = value if isinstance(value, list) else [value] if section in ("organisation", "horizons") else []
@@ -186,14 +187,74 @@ def _collect_valid_items(raw: dict[str, Any], locator: Locator, into: Collected)
             if item is None:
                 continue
             loc = (section, index) if isinstance(value, list) else (section,)
-            try:
-                parsed = model.model_validate(item)
-            except ValidationError:
+            salvaged = _salvage(model, item)
+            if salvaged is None:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     into.unreadable.add(item["id"])
                 continue
-            node = item if isinstance(item, PosDict) else None
-            getattr(into, section).append(Entry(parsed, locator(loc), locator, loc, node))
+            parsed, node, dropped = salvaged
+            getattr(into, section).append(Entry(parsed, locator(loc), locator, loc, node, dropped))
+
+
+def _salvage(model: type[BaseModel], item: Any) -> tuple[Any, PosDict | None, frozenset[str]] | None:
+    """An item validated without its faulty parts: (model, the parts kept with their positions, the fields
+    left out or shortened), or None when what is left is no item (its id is faulty, or the error is the whole
+    item's). A faulty item of a YAML list is left out of the list alone; elsewhere the whole field goes."""
+    dropped: set[str] = set()
+    for _ in range(3):  # a second pass may find a field the first one hid behind another error
+        try:
+            parsed = model.model_validate(item)
+        except ValidationError as exc:
+            bad: dict[str, set[int] | None] = {}
+            for error in exc.errors():
+                loc = error["loc"]
+                if not loc or not isinstance(item, dict) or loc[0] not in item or loc[0] == "id":
+                    return None
+                field, rest = loc[0], loc[1:]
+                if not (isinstance(item[field], PosList) and rest and isinstance(rest[0], int)):
+                    bad[field] = None  # the whole field
+                elif field not in bad:
+                    bad[field] = {rest[0]}
+                elif (indexes := bad[field]) is not None:
+                    indexes.add(rest[0])
+            item = _without(item, bad)
+            dropped |= {str(field) for field in bad}
+            continue
+        return parsed, item if isinstance(item, PosDict) else None, frozenset(dropped)
+    return None
+
+
+def _without(item: dict[str, Any], bad: dict[str, set[int] | None]) -> dict[str, Any]:
+    """A copy of an item without the given fields (None) or list items (their indexes), positions kept."""
+    out: dict[str, Any] = PosDict(item.line, item.col) if isinstance(item, PosDict) else {}
+    for key, value in item.items():
+        indexes = bad.get(key, set())
+        if indexes is None:
+            continue
+        if indexes:
+            kept = PosList(value.line, value.col)
+            for i, element in enumerate(value):
+                if i not in indexes:
+                    kept.append(element)
+                    kept.item_pos.append(value.item_pos[i])
+            value = kept
+        out[key] = value
+        if isinstance(item, PosDict) and key in item.key_pos:
+            out.key_pos[key] = item.key_pos[key]
+    return out
+
+
+_ID_WRITTEN = re.compile(r"(?:^|[\s{,-])id\s*:\s*[\"']?([A-Za-z0-9][A-Za-z0-9_.-]*)", re.MULTILINE)
+
+
+def _ids_written(path: Path, display: str, workspace: Path) -> set[str]:
+    """The ids a knowledge file that could not be parsed seems to define (``id: x`` anywhere in its text), so
+    that a reference to one of them elsewhere says where it is instead of calling it unknown."""
+    try:
+        data = read_input(path, display, inside=workspace)
+    except InputError:
+        return set()  # not a file that can be read at all: its own error says so
+    return set(_ID_WRITTEN.findall(data.decode("utf-8", errors="replace")))
 
 
 def _check_efforts(services: dict[str, Entry], errors: list[Diagnostic]) -> None:
@@ -201,7 +262,7 @@ def _check_efforts(services: dict[str, Entry], errors: list[Diagnostic]) -> None
     given = [e for e in services.values() if e.value.effort is not None]
     if given and len(given) < len(services):
         for entry in services.values():
-            if entry.value.effort is None:
+            if entry.value.effort is None and "effort" not in entry.dropped:  # a faulty effort is reported already
                 errors.append(Diagnostic(
                     entry.where, f"service {entry.value.id!r} has no effort while others do",
                     "give 'effort' for every service, or for none (then each service counts as 1)",
@@ -253,6 +314,7 @@ def _read_files(workspace: Path, shown: str, into: Collected, errors: list[Diagn
             data, raw, locator, problems = _read_one(file, display, workspace)
         except InputError as exc:
             errors.extend(exc.diagnostics)
+            into.unread |= {ref.lower(): display for ref in _ids_written(file, display, workspace)}
             continue
         _count_items(raw, locator, counts)
         inputs.append(InputFile(display, hashlib.sha256(data).hexdigest()))

@@ -46,6 +46,7 @@ class Entry:
     locator: Locator
     loc: tuple[Any, ...]
     node: PosDict | None = None  # the item as parsed from YAML: locating inside it is a short walk
+    dropped: frozenset[str] = frozenset()  # fields left out (or shortened) for errors reported already
 
     def at(self, *path: Any) -> Location:
         node = self.node
@@ -66,6 +67,7 @@ class Collected:
     outcomes: list[Entry] = field(default_factory=list)
     assessments: list[Entry] = field(default_factory=list)  # expert ratings kept apart from their services
     unreadable: set[str] = field(default_factory=set)  # ids of items that failed validation: no "unknown id" for them
+    unread: dict[str, str] = field(default_factory=dict)  # id (lower case) -> the file it seems defined in, unparsable
 
 
 def unique(entries: list[Entry], kind: str, errors: list[Diagnostic]) -> dict[str, Entry]:
@@ -116,6 +118,7 @@ class Resolver:
         self.catalogue = catalogue
         self.errors = errors
         self.unreadable = {ref.lower() for ref in collected.unreadable}
+        self.unread = collected.unread
         self.clients = unique(collected.clients, "client", errors)
         self.services = unique(collected.services, "service", errors)
         self.goals = unique(collected.goals, "goal", errors)
@@ -189,8 +192,13 @@ class Resolver:
     # ------------------------------------------------------------------ references
 
     def _unknown(self, ref: str, what: str, known: list[str], where: Where) -> None:
-        if ref.lower() not in self.unreadable:  # an item that failed validation is reported there, once
-            self.errors.append(Diagnostic(_place(where), f"unknown {what} {ref!r}", did_you_mean(ref, known)))
+        if ref.lower() in self.unreadable:  # an item that failed validation is reported there, once
+            return
+        if (file := self.unread.get(ref.lower())) is not None:  # follows from that file's error: say so
+            self.errors.append(Diagnostic(_place(where), f"{what} {ref!r} is defined in {file}, a file that could "
+                                          "not be read", "fix the error in that file first"))
+            return
+        self.errors.append(Diagnostic(_place(where), f"unknown {what} {ref!r}", did_you_mean(ref, known)))
 
     def service_ref(self, ref: str, where: Where, also: tuple[str, ...] = (), inherited: bool = False
                     ) -> tuple[str, str] | None:
@@ -266,9 +274,10 @@ class Resolver:
         if apart and "assessments" not in sources:
             sources["assessments"] = apart[0].where
         agreed = consensus(assessments, self.organisation.consensus, self.horizons)
+        links, depends_on, harms = self._links(entry, cat), self._dependencies(entry, cat), self._harms(entry, cat)
         timing = self._timing(entry, cat, agreed)
         if timing is None:
-            return None
+            return None  # its references are checked all the same: every problem is said at once
         term, months_to_value, months_given, running = timing
         if agreed is not None and spec.term is None and spec.months_to_value is None and agreed.months is not None:
             sources["term"] = sources["months_to_value"] = sources["assessments"]
@@ -279,6 +288,12 @@ class Resolver:
             c for i, ref in enumerate(spec.clients)
             if (c := self.client_ref(ref, lambda i=i: entry.at("clients", i))) is not None
         )
+        links, depends_on, harms = self._links(entry, cat), self._dependencies(entry, cat), self._harms(entry, cat)
+        timing = self._timing(entry, cat)
+        if timing is None:
+            return None  # its references are checked all the same: every problem is said at once
+        term, months_to_value, months_given, running = timing
+        sources.setdefault("months_to_value", sources.get("term", entry.where))
         return Service(
             id=spec.id,
             name=spec.name or (cat.name if cat else spec.id),
@@ -298,9 +313,9 @@ class Resolver:
             keep=spec.keep,
             tags=tuple(spec.tags if spec.tags is not None else (cat.tags if cat else [])),
             clients=clients,
-            links=self._links(entry, cat),
-            depends_on=self._dependencies(entry, cat),
-            harms=self._harms(entry, cat),
+            links=links,
+            depends_on=depends_on,
+            harms=harms,
             assessments=assessments,
             sources=sources,
             was=spec.was,
@@ -344,6 +359,8 @@ class Resolver:
                 )
         else:
             term = spec.term or (cat.term if cat else None)
+            if term is None and entry.dropped & {"term", "months_to_value", "catalogue"}:
+                return None  # its faulty term is reported already
             if term is None:
                 self.errors.append(Diagnostic(
                     entry.where, f"service {spec.id!r} has no term",

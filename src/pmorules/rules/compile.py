@@ -28,7 +28,7 @@ from ..facts import FACT_TYPES
 from ..text import MESSAGE_EACH, MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
 from .load import Rule, RuleBook
 from .regex import Pattern, PatternError, compile_pattern
-from .spec import COMPARISON_OPS, AllOf, AnyOf, Condition, Operand
+from .spec import COMPARISON_OPS, LIST_OPS, AllOf, AnyOf, Condition, Operand
 from .spec import Pattern as FactPattern
 
 GATE_TYPE = "__gate__"
@@ -138,11 +138,14 @@ def _matching(test: Any) -> int:
 
 
 def count_tests(test: Any) -> int:
-    """The engine tests in a compiled test: one per value of an ``in`` list, one per member of a group."""
+    """The engine tests in a compiled test: one per value of an ``in`` or ``any_in`` list, one per member of a
+    group."""
     if isinstance(test, dict) and len(test) == 1:
         ((key, value),) = test.items()
         if key in ("$or", "$and") and isinstance(value, list):
             return sum(count_tests(item) for item in value)
+        if key == "$iany":
+            return sum(count_tests(item) for item in value.values())
     return 1
 
 
@@ -156,11 +159,15 @@ class _RuleCompiler:
         self.where = rule.raw_locations.get("match", rule.source)
         self.matchers: dict[str, Matcher] = {}
 
-    def error(self, message: str, hint: str | None = None, key: str = "match", part: str | None = None) -> None:
-        """Report at the most precise known place: ``part`` of the pattern or condition in focus, or ``key``."""
+    def error(self, message: str, hint: str | None = None, key: str = "match", part: str | None = None,
+              param: str | None = None) -> None:
+        """Report at the most precise known place: where the organisation set ``param`` (its pmorules.toml line or
+        overlay), else ``part`` of the pattern or condition in focus, else ``key``."""
         locations = self.rule.raw_locations
-        where = None
-        if self.focus is not None:
+        where = self.rule.param_sources.get(param) if param else None
+        if where is not None:
+            message = f"param {param}: {message}"
+        elif self.focus is not None:
             where = (locations.get(f"{self.focus}.{part}") if part else None) or locations.get(self.focus)
         where = where or locations.get(key, self.rule.source)
         self.errors.append(Diagnostic(where, f"rule {self.rule.id}: {message}", hint))
@@ -180,7 +187,8 @@ class _RuleCompiler:
             if fld != "key":
                 self.referenced.setdefault(pattern, set()).add(fld)
             if pattern == own:
-                self.check_field(patterns[own].fact, fld, part or "ref")
+                if self.check_field(patterns[own].fact, fld, part or "ref") == "list":
+                    self.error(f"ref {op.ref!r} is a list; test it with contains or any_in", part=part or "ref")
                 return {"$m": "k" if fld == "key" else fld}
             target = patterns.get(pattern)
             if target is None or target.absent:
@@ -193,7 +201,8 @@ class _RuleCompiler:
                     message = f"ref {op.ref!r} names no earlier pattern"
                 self.error(message, None if later else did_you_mean(pattern, list(patterns)), part=part or "ref")
                 return 0
-            self.check_field(target.fact, fld, part or "ref")
+            if self.check_field(target.fact, fld, part or "ref") == "list":
+                self.error(f"ref {op.ref!r} is a list; test it in its own pattern with contains or any_in", part=part or "ref")
             return {target.engine: "k" if fld == "key" else fld}  # the join key travels as "k"
         return op.value
 
@@ -231,19 +240,26 @@ class _RuleCompiler:
         if cond.op in ("in", "not_in"):
             value = value if isinstance(value, list) else [value]
             if literal:
-                self.check_list(value, cond.op, part)
-        elif literal and isinstance(value, list):
-            self.error(f"'{cond.op}' compares with one value, but param {cond.param!r} is a list", part=part)
+                self.check_list(value, cond.op, part, cond.param)
+        elif literal and isinstance(value, list) and cond.op not in LIST_OPS:  # list_test says its own
+            self.error(f"'{cond.op}' compares with one value, but param {cond.param!r} is a list", part=part, param=cond.param)
         if literal and kind in ("float", "int") and cond.op in COMPARISON_OPS | {"in", "not_in"}:
             values = value if isinstance(value, list) else [value]
             if any(isinstance(v, (str, bool)) for v in values):
-                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}", part=part)
+                self.error(f"{cond.field} is a number; it cannot be compared with {value!r}", part=part, param=cond.param)
         if literal and kind == "str" and cond.op in COMPARISON_OPS | {"in", "not_in"}:
             values = value if isinstance(value, list) else [value]
             if any(not isinstance(v, str) for v in values):
-                self.error(f"{cond.field} is text; it cannot be compared with {value!r}", "quote the value", part=part)
+                self.error(f"{cond.field} is text; it cannot be compared with {value!r}", "quote the value", part=part,
+                           param=cond.param)
         if kind == "str" and cond.op in ("gt", "ge", "lt", "le"):
             self.error(f"{cond.field} is text; use eq, ne, in, not_in or matches", part="op")
+        if kind == "list" and cond.op not in LIST_OPS | {"exists", "missing"}:
+            self.error(f"{cond.field} is a list; use contains, any_in, exists or missing", part="op")
+        if kind not in ("list", None) and cond.op in LIST_OPS:
+            self.error(f"{cond.field} is not a list; '{cond.op}' tests a list", part="op")
+        if cond.op in LIST_OPS:
+            return self.list_test(cond, cond.field, value, part)
         for word, operand in (("times", cond.times), ("plus", cond.plus)):
             if operand is not None:
                 self.check_number(operand, patterns, own, word)
@@ -256,15 +272,34 @@ class _RuleCompiler:
             return {f: value}
         if cond.op in _ENGINE_OPS:
             return {_ENGINE_OPS[cond.op]: {f: value}}
-        if cond.op == "in":
-            return {"$or": [{f: v} for v in value]}
-        if cond.op == "not_in":
-            return {"$and": [{"$neq": {f: v}} for v in value]}
+        if cond.op == "in":  # an empty list (a param set to []) holds for no fact
+            return {"$or": [{f: v} for v in value]} if value else {"$and": [{"$ex": {f: 1}}, {"$nex": {f: 1}}]}
+        if cond.op == "not_in":  # ... and for every fact with the field, as any other list does
+            return {"$and": [{"$neq": {f: v}} for v in value]} if value else {"$ex": {f: 1}}
         if cond.op == "exists":
             return {"$ex": {f: 1}}
         if cond.op == "missing":
             return {"$nex": {f: 1}}
         return {self.matcher(cond, fact, f, kind, value, part): True}  # matches
+
+    def list_test(self, cond: Condition, field: str, value: Any, part: str) -> dict[str, Any]:
+        """``contains`` (one value) or ``any_in`` (a list of values) on a list field: the engine's ``$iany``,
+        which holds when some item of the list equals one of the values (never for a missing or empty list)."""
+        if cond.op == "contains":
+            if isinstance(value, list):
+                self.error(f"'contains' tests one value, but param {cond.param!r} is a list", "use any_in", part=part,
+                           param=cond.param)
+            values = [value]
+        else:
+            values = value if isinstance(value, list) else [value]
+            self.check_list(values, cond.op, part, cond.param)
+        if any(not isinstance(v, str) for v in values):
+            self.error(f"{cond.field} lists ids (text); it cannot contain {value!r}", "quote the value", part=part,
+                       param=cond.param)
+        if not values:  # an empty param list: holds for no fact, as 'in []'
+            return {"$and": [{"$ex": {field: 1}}, {"$nex": {field: 1}}]}
+        items = [{"$i": v} for v in values]
+        return {"$iany": {field: items[0] if len(items) == 1 else {"$or": items}}}
 
     def matcher(self, cond: Condition, fact: str, field: str, kind: str | None, value: Any, part: str) -> str:
         """The true/false field that answers a ``matches`` condition (rules/regex.py)."""
@@ -272,23 +307,24 @@ class _RuleCompiler:
         if kind not in ("str", None):
             self.error(f"{cond.field} is not text; 'matches' tests text", part="field")
         elif not isinstance(value, str):
-            self.error(f"'matches' needs a pattern (text), not {value!r}", part=part)
+            self.error(f"'matches' needs a pattern (text), not {value!r}", part=part, param=cond.param)
         else:
             try:
                 self.matchers[name] = Matcher(name, fact, field, compile_pattern(value))
             except PatternError as exc:
-                self.error(f"pattern {value!r}: {exc.message}", exc.hint, part=part)
+                self.error(f"pattern {value!r}: {exc.message}", exc.hint, part=part, param=cond.param)
         return name
 
-    def check_list(self, values: list[Any], op: str, part: str) -> None:
-        """An ``in`` list: not empty, each value once (the engine would report a fact once per copy)."""
-        if not values:
+    def check_list(self, values: list[Any], op: str, part: str, param: str | None) -> None:
+        """An ``in`` list: each value once (the engine would report a fact once per copy), and not empty when
+        written in the rule (a param may be empty: an organisation's ``quick_win_contexts = []`` means none)."""
+        if not values and param is None:
             self.error(f"'{op}' needs at least one value", part=part)
         seen: set[str] = set()
         for item in values:
             key = json.dumps(item)
             if key in seen:
-                self.error(f"{item!r} is listed twice in '{op}'", part=part)
+                self.error(f"{item!r} is listed twice in '{op}'", part=part, param=param)
                 return
             seen.add(key)
 
@@ -305,7 +341,7 @@ class _RuleCompiler:
         if operand.param is not None and operand.param not in self.rule.params:
             return  # reported by operand()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.error(f"'{part}' computes with numbers, not {value!r}", part=part)
+            self.error(f"'{part}' computes with numbers, not {value!r}", part=part, param=operand.param)
 
     def clause(self, clause: Any, fact: str, patterns: dict[str, PatternInfo], own: str) -> dict[str, Any]:
         """A clause inside an absent pattern, where ``any`` stays an engine ``$or``."""
@@ -354,8 +390,8 @@ def _clause_paths(spec: Any) -> dict[int, str]:
 
 
 def _nested(clause: Any) -> bool:
-    """Whether a clause compiles to a nested ``$or``/``$and`` group."""
-    return not isinstance(clause, Condition) or clause.op in ("in", "not_in")
+    """Whether a clause compiles to a nested group (``$or``/``$and``, or a list test, which holds one)."""
+    return not isinstance(clause, Condition) or clause.op in ("in", "not_in") or clause.op in LIST_OPS
 
 
 def _refs_others(clause: Any, own: str) -> bool:

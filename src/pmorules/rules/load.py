@@ -43,6 +43,7 @@ class Rule:
     origins: dict[str, str] = field(default_factory=dict)  # "level", "params.x", "enabled" -> who set it
     overlay: bool = False  # defined or changed by the organisation
     raw_locations: dict[str, Location] = field(default_factory=dict)  # field -> location in its rule file
+    param_sources: dict[str, Location] = field(default_factory=dict)  # param -> where an overlay or the config set it
 
     @property
     def id(self) -> str:
@@ -250,7 +251,9 @@ def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Locat
     inherited = {k: v for k, v in base.raw_locations.items() if not ("match" in keys and k.startswith("match["))}
     raw_locations = inherited | {k: v for k, v in keys.items() if k not in ("id", "extends")}
     params = {name: p.default for name, p in spec.params.items()}
-    return Rule(spec, base.source, params, origins, True, raw_locations)
+    param_sources = {name: where for name, where in base.param_sources.items() if name in params}
+    param_sources |= {name: keys.get("params", where) for name in given.get("params", {})}
+    return Rule(spec, base.source, params, origins, True, raw_locations, param_sources)
 
 
 def load_rulebook(config: ConfigFile, workspace: Path | None, shown: str = ".", confine: bool = True) -> RuleBook:
@@ -398,20 +401,34 @@ def _apply_settings(config: ConfigFile, rules: dict[str, Rule], errors: list[Dia
             rule.origins["level"] = config.where("rules", rule_id, "level").short()
             rule.overlay = True
         for name, value in setting.params.items():
+            where = config.where("rules", rule_id, "params", name)
             if name not in rule.params:
-                errors.append(
-                    Diagnostic(
-                        config.where("rules", rule_id, "params"), f"rule {rule_id} has no param {name!r}",
-                        did_you_mean(name, list(rule.params)),
-                    )
-                )
+                errors.append(Diagnostic(where, f"rule {rule_id} has no param {name!r}", did_you_mean(name, list(rule.params))))
                 continue
-            default = rule.params[name]
-            if isinstance(default, (int, float)) and not isinstance(default, bool) and (
-                isinstance(value, bool) or not isinstance(value, (int, float))
-            ):
-                errors.append(Diagnostic(config.where("rules", rule_id, "params"), f"param {rule_id}.{name} must be a number"))
+            problem = param_type_problem(rule.params[name], value)
+            if problem:
+                errors.append(Diagnostic(where, f"param {rule_id}.{name} must be {problem}"))
                 continue
             rule.params[name] = value
-            rule.origins[f"params.{name}"] = config.where("rules", rule_id, "params").short()
+            rule.origins[f"params.{name}"] = where.short()
+            rule.param_sources[name] = where
             rule.overlay = True
+
+
+_KINDS = {"true or false": "true/false values", "a number": "numbers", "text": "text"}
+
+
+def _kind(value: Any) -> str:
+    return "true or false" if isinstance(value, bool) else "a number" if isinstance(value, (int, float)) else "text"
+
+
+def param_type_problem(default: Any, value: Any) -> str | None:
+    """What an organisation's value of a param must be, when it is not of the default's kind: a number for a
+    number, text for text, a list (of the default's kinds of items) for a list; an empty list is a list."""
+    if not isinstance(default, list):
+        return None if not isinstance(value, list) and _kind(value) == _kind(default) else _kind(default)
+    kinds = sorted({_kind(item) for item in default})
+    items = " of " + " or ".join(_KINDS[k] for k in kinds) if kinds else ""
+    if not isinstance(value, list) or (kinds and any(_kind(item) not in kinds for item in value)):
+        return f"a list{items}"
+    return None

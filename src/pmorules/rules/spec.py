@@ -34,12 +34,16 @@ class Op(str, Enum):
     exists = "exists"
     missing = "missing"
     matches = "matches"
+    contains = "contains"
+    any_in = "any_in"
 
 
 COMPARISON_OPS = {"eq", "ne", "gt", "ge", "lt", "le"}
+LIST_OPS = {"contains", "any_in"}  # tests of a list field (a relation such as a service's client_ids)
 OP_WORDS = {
     "eq": "=", "ne": "≠", "gt": ">", "ge": "≥", "lt": "<", "le": "≤",
     "in": "in", "not_in": "not in", "exists": "is given", "missing": "is not given", "matches": "matches",
+    "contains": "contains", "any_in": "has one of",
 }
 
 Scalar = Union[bool, int, float, str]
@@ -98,10 +102,12 @@ class Condition(Strict):
             raise ValueError("give exactly one of 'value', 'param' or 'ref'")
         if self.op == "matches" and self.value is not None and not isinstance(self.value, str):
             raise ValueError("'matches' needs a regular expression string")  # its dialect: rules/regex.py
-        if self.op in ("in", "not_in") and self.value is not None and not isinstance(self.value, list):
+        if self.op in ("in", "not_in", "any_in") and self.value is not None and not isinstance(self.value, list):
             raise ValueError(f"'{self.op}' needs a list value")
-        if self.op not in ("in", "not_in") and isinstance(self.value, list):
+        if self.op not in ("in", "not_in", "any_in") and isinstance(self.value, list):
             raise ValueError(f"'{self.op}' compares with one value, not a list")
+        if self.op in LIST_OPS and self.ref is not None:  # the engine matches list items against literals only
+            raise ValueError(f"'{self.op}' takes a value or a param, not a ref")
         if (self.times or self.plus) and self.op not in COMPARISON_OPS:
             raise ValueError("'times' and 'plus' apply to comparisons only")
         return self
@@ -163,11 +169,13 @@ class RuleTest(Strict):
     @field_validator("facts")
     @classmethod
     def _facts_are_plain(cls, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """A fact's fields are plain values the engine can compare: text, true/false or a finite number."""
+        """A fact's fields are plain values the engine can compare: text, true/false, a finite number, or a
+        list of them (a relation such as ``client_ids: [exec, pm]``)."""
         for fact in facts:
             for name, value in fact.items():
-                if not isinstance(value, (str, bool, int, float)):
-                    raise ValueError(f"field {name!r} of a test fact must be text, a number or true/false")
+                items = value if isinstance(value, list) else [value]
+                if not all(isinstance(item, (str, bool, int, float)) for item in items):
+                    raise ValueError(f"field {name!r} of a test fact must be text, a number, true/false or a list of them")
                 _finite(value)
         return facts
 
