@@ -153,14 +153,18 @@ def _rows_to_section(
 def _is_note(header: list[str], rows: list[list[Any]], position: int) -> bool:
     """A row is a note when its first cell starts with ``#`` and that cannot be a value: in the id column (an id
     starts with a letter or digit), or, in a table without ids (the organisation), the row right under the header
-    with a row after it (where pmorules writes its notes row; the PMO's own row then follows)."""
+    with a row after it (where pmorules writes its notes row; the PMO's own row then follows), or alone there when
+    it starts as pmorules' notes do ("# ")."""
     row = rows[position]
     first = row[0] if row else None
     if not isinstance(first, str) or isinstance(first, ExcelError) or not first.lstrip().startswith(NOTE):
         return False
     if header and header[0] == "id":
         return True
-    return position == 0 and any(any(str(cell or "").strip() for cell in later) for later in rows[1:])
+    if position != 0:
+        return False
+    # the notes row pmorules writes starts "# " and may stand alone (a workbook with no organisation yet)
+    return first.lstrip().startswith(f"{NOTE} ") or any(any(str(cell or "").strip() for cell in later) for later in rows[1:])
 
 
 def _sections(

@@ -288,12 +288,6 @@ class Resolver:
             c for i, ref in enumerate(spec.clients)
             if (c := self.client_ref(ref, lambda i=i: entry.at("clients", i))) is not None
         )
-        links, depends_on, harms = self._links(entry, cat), self._dependencies(entry, cat), self._harms(entry, cat)
-        timing = self._timing(entry, cat)
-        if timing is None:
-            return None  # its references are checked all the same: every problem is said at once
-        term, months_to_value, months_given, running = timing
-        sources.setdefault("months_to_value", sources.get("term", entry.where))
         return Service(
             id=spec.id,
             name=spec.name or (cat.name if cat else spec.id),
