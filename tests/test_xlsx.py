@@ -156,8 +156,11 @@ def test_filled_in_errors_point_at_sheet_and_cell(workbook_ws: Path) -> None:
         "below short_max_months",
         f"ws/pmo.xlsx!{cell('Services!effort4')}: services.effort: should be greater than or equal to 0 (got '-5')",
         f"ws/pmo.xlsx!{cell('Services!clients5')}: unknown client 'exce' (hint: did you mean 'exec'?)",
+        # validation in one pass: the record with a bad probability is still checked, and it has no effort
+        f"ws/pmo.xlsx!{cell('Services!id7')}: service 'audits' has no effort while others do (hint: give 'effort' "
+        "for every service, or for none (then each service counts as 1))",
         f"ws/pmo.xlsx!{cell('Services!probability7')}: services.probability: should be less than or equal to 1 (got '2')",
-        "6 errors found",
+        "7 errors found",
     ]
 
 
