@@ -623,3 +623,25 @@ def test_a_warning_in_place_of_a_resolved_error_says_so(make_ws) -> None:
     stepped = [u for u in result.unavoidable if u.subjects == ("plan",)]
     assert [u.rule for u in stepped] == ["GOL005"]
     assert stepped[0].reason.startswith("it takes the place of GOL001 (error), which the mix resolves")
+
+
+def test_every_column_of_a_comparison_is_judged_by_the_same_hard_conditions(example) -> None:
+    """Issue 23, item 8: today, the recommendation and a scenario are feasible by one test. A variant that
+    changes nothing has today's errors, so it is exactly as (in)feasible as today, with the same problems."""
+    from pmorules.mix.recommend import comparison
+    from pmorules.mix.scenarios import hard_problems
+
+    today_errors = [f for f in example.before.findings if f.level == "error"]
+    assert today_errors  # the example has errors today that a mix can avoid
+    same = evaluate_scenario(example.before, example.problem, example.unattainable,
+                             from_options(["reporting"], [], [], [], []))
+    columns = {c["name"]: c for c in comparison(example, [same])}
+    assert not columns["Today"]["feasible"] and columns["Today"]["problems"] == same.problems
+    assert not columns["your variant"]["feasible"]
+    assert any(f.rule in p for f in today_errors for p in columns["Today"]["problems"])
+    assert columns["Recommended"]["feasible"] and columns["Recommended"]["problems"] == []
+    assert hard_problems(example.problem, example.unattainable, example.after) == []
+    run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", "--compare", "--keep", "reporting")
+    assert run.exit_code == 0
+    assert "Today: not feasible: it breaks" in " ".join(run.stdout.split())
+    assert "your variant: not feasible: it breaks" in " ".join(run.stdout.split())

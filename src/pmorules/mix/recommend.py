@@ -26,7 +26,7 @@ from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
 from .probe import flagged, variant
 from .problem import CAPACITY, CORE, Problem, additions, build_problem
-from .scenarios import Scenario, ScenarioResult, evaluate_scenario, load_scenarios, side
+from .scenarios import Scenario, ScenarioResult, evaluate_scenario, hard_problems, load_scenarios, side
 
 
 @dataclass
@@ -176,12 +176,19 @@ OBJECTIVE = (
 
 
 def comparison(result: MixResult, extra: list[ScenarioResult]) -> list[dict[str, Any]]:
-    """The columns of the side-by-side table: today, the recommended mix (when feasible), each scenario."""
+    """The columns of the side-by-side table: today, the recommended mix (when there is one), each scenario;
+    every column judged feasible by the one test (``hard_problems``: it meets the hard conditions)."""
     today = result.before
-    columns = [{"name": "Today", "feasible": True, **side(today, today)}]
+
+    def column(name: str, state: Analysis) -> dict[str, Any]:
+        problems = hard_problems(result.problem, result.unattainable, state)
+        return {"name": name, "scenario": False, "feasible": not problems, "problems": problems, **side(state, today)}
+
+    columns = [column("Today", today)]
     if result.status == "optimal":
-        columns.append({"name": "Recommended", "feasible": True, **side(result.after, today)})
-    columns += [{"name": r.name, "feasible": r.feasible, **side(r.analysis, today)} for r in list(result.scenarios) + extra]
+        columns.append(column("Recommended", result.after))
+    columns += [{"name": r.name, "scenario": True, "feasible": r.feasible, "problems": list(r.problems), **side(r.analysis, today)}
+                for r in list(result.scenarios) + extra]
     return columns
 
 

@@ -195,9 +195,11 @@ def print_compare(result: MixResult, extra: list[ScenarioResult], console: Conso
     for label, cells in rows:
         table.add_row(label, *cells)
     console.print(table)
-    for scenario in list(result.scenarios) + extra:
-        if scenario.problems:
-            console.print(printable(f"{scenario.name}: not feasible: {'; '.join(scenario.problems)}"), markup=False)
+    console.print("Feasible: meets the hard conditions (capacity, services kept and core, [mix] never, "
+                  "error-level rules a mix can meet).", markup=False, style="dim")
+    for column in comparison(result, extra):
+        if column["problems"]:
+            console.print(printable(f"{column['name']}: not feasible: {'; '.join(column['problems'])}"), markup=False)
 
 
 def print_scenario(result: MixResult, scenario: ScenarioResult, console: Console) -> None:
