@@ -265,8 +265,42 @@ def test_effort_moves_from_one_service_to_another(make_ws) -> None:
     config = "[mix]\ninclude_catalogue = false\nresize_steps = [-0.25, 0.25]\n"
     result = recommend(analyze(make_ws({"ws.yaml": services, "pmorules.toml": config}), AS_OF))
     resized = {c.service.id: (c.before, c.after) for c in result.of("resized")}
-    assert resized == {"dash": (10, 12.5), "admin": (10, 7.5)}
+    # issue 23, item 6: 25% of 10 is 2.5; without a headcount effort moves in whole points of capacity, the tie
+    # to the smaller move
+    assert resized == {"dash": (10, 12), "admin": (10, 8)}
     assert result.to_json()["effort"] == 20
+    assert result.to_json()["people"]["step_percent"] == 1 and result.to_json()["people"]["capacity_fte"] is None
+
+
+def test_effort_moves_in_quarter_ftes_and_shows_them(make_ws) -> None:
+    """Issue 23, item 6: with a headcount of 8, a step is 0.25 FTE (3.125 of a capacity of 100); every size
+    of every service is today's effort moved by whole steps, and the text shows FTE beside the percentage."""
+    services = """
+        organisation: {capacity_fte: 8}
+        services:
+          - {id: dash, term: short, probability: 0.5, effort: 35, outcomes: [O26]}
+          - {id: admin, term: short, probability: 0.9, effort: 35, outcomes: [O15]}
+        goals:
+          - {id: g1, outcomes: [O26], due_months: 3, priority: 3}
+          - {id: g2, outcomes: [O15], due_months: 3, priority: 1}
+    """
+    config = "[mix]\ninclude_catalogue = false\nresize_steps = [-0.25, 0.25]\n"
+    workspace = make_ws({"ws.yaml": services, "pmorules.toml": config})
+    result = recommend(analyze(workspace, AS_OF))
+    step = 100 * 0.25 / 8
+    for candidate in result.problem.candidates.values():
+        for size in candidate.sizes:
+            moved = (size.service.effort - candidate.service.effort) / step
+            assert abs(moved - round(moved)) < 1e-9 and (round(moved) != 0) == bool(size.step)
+    # 25% of 35 is 8.75, 2.8 steps: 3 steps of 0.25 FTE, not 26.25
+    assert {c.service.id: (c.before, c.after) for c in result.of("resized")} == {"dash": (35, 44.375),
+                                                                               "admin": (35, 25.625)}
+    run = cli("mix", str(workspace), "--as-of", "2026-03-20")
+    text = " ".join(run.stdout.split())
+    assert "effort 35% (2.8 FTE) -> 44.4% (3.55 FTE)" in text and "steps of 0.25 FTE" in text
+    assert "26.25" not in text and "8.75" not in text
+    data = result.to_json()
+    assert data["people"]["step_fte"] == 0.25 and data["resized"][0]["to_people"]["fte"] is not None
 
 
 # --- no new problems -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
 from .probe import flagged, variant
 from .problem import CAPACITY, CORE, Problem, additions, build_problem
+from .units import Units
 from .scenarios import Scenario, ScenarioResult, evaluate_scenario, hard_problems, load_scenarios, side
 
 
@@ -42,6 +43,11 @@ class Change:
     goals: tuple[tuple[str, float], ...] = ()  # goal id, adherence it adds
     frees: float = 0.0  # effort it frees where the mix would not fit otherwise
     forced: str = ""  # a core service dropped: why it had to go
+    units: Units | None = None  # effort in percent and FTE
+
+    def effort(self, value: float) -> str:
+        """An effort in words: a share of the capacity, and FTE when the headcount is known."""
+        return self.units.text(value) if self.units else f"{value:g}"
 
     def reason(self) -> str:
         parts = []
@@ -52,16 +58,16 @@ class Change:
         if self.goals:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
         if self.frees:
-            parts.append(f"frees {self.frees:g} effort the other changes need")
+            parts.append(f"frees {self.effort(self.frees)} of effort the other changes need")
         if self.kind == "resized" and self.after < self.before and not self.frees:
-            parts.append(f"frees {self.before - self.after:g} effort")
+            parts.append(f"frees {self.effort(self.before - self.after)} of effort")
         return "; ".join(parts) or "no effect on findings or goals"
 
     def assumptions(self) -> str:
         """What the mix assumes of an addition, in words."""
         s = self.service
         clients = ", ".join(s.clients) or "no client"
-        return (f"assumed effort {s.effort:g} ({self.assumed.get('effort', 'the workspace')}), probability "
+        return (f"assumed effort {self.effort(s.effort)} ({self.assumed.get('effort', 'the workspace')}), probability "
                 f"{s.probability * 100:g}% ({self.assumed.get('probability', 'the workspace')}), value after "
                 f"{s.months_to_value:g} months ({self.assumed.get('months_to_value', 'the workspace')}), serves "
                 f"{clients} ({self.assumed.get('clients', 'the workspace')})")
@@ -78,8 +84,12 @@ class Change:
         elif self.kind == "resized":
             data |= {"from": self.before, "to": self.after, "probability_from": self.probability_before,
                      "probability_to": s.probability}
+            if self.units:
+                data |= {"from_people": self.units.to_json(self.before), "to_people": self.units.to_json(self.after)}
         else:
             data |= {"from": self.before, "to": self.after}
+        if self.units and self.kind != "changed":
+            data["people"] = self.units.to_json(s.effort)
         return data | {
             "reason": self.reason(),
             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title, "subjects": f.subjects, "message": f.message}
@@ -127,6 +137,13 @@ class MixResult:
         after = {_key(f) for f in self.after.findings}
         return [f for f in self.before.findings if _key(f) not in after]
 
+    def _people(self) -> dict[str, Any]:
+        """Effort in people units: the step effort moves in, and today's and the recommended effort."""
+        units = self.problem.units
+        return {"step": round(units.step, 6), "step_fte": units.step_fte, "step_percent": round(units.step_percent, 4),
+                "capacity_fte": units.fte, "effort": units.to_json(effort_of(self.after.kb)),
+                "effort_before": units.to_json(effort_of(self.before.kb))}
+
     def to_json(self) -> dict[str, Any]:
         summary = self.after.facts.summary
         return {
@@ -144,6 +161,7 @@ class MixResult:
             "capacity": self.problem.capacity,
             "capacity_note": self.problem.capacity_note,
             "capacity_source": self.problem.capacity_source,
+            "people": self._people(),
             "objective": round(self.solution.objective, 6) if self.solution else None,
             "before": {
                 "mix": [s.id for s in self.before.kb.services.values() if s.active],
@@ -235,6 +253,13 @@ def mix_kb(kb: KnowledgeBase, problem: Problem, solution: Solution) -> Knowledge
 
 
 def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> list[Change]:
+    changes = _changes_of(before, after, problem)
+    for change in changes:
+        change.units = problem.units
+    return changes
+
+
+def _changes_of(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> list[Change]:
     changes = []
     for sid, service in after.services.items():
         old = before.services.get(sid)
