@@ -279,7 +279,7 @@ def test_effort_moves_in_quarter_ftes_and_shows_them(make_ws) -> None:
         organisation: {capacity_fte: 8}
         services:
           - {id: dash, term: short, probability: 0.5, effort: 35, outcomes: [O26]}
-          - {id: admin, term: short, probability: 0.9, effort: 35, outcomes: [O15]}
+          - {id: admin, term: short, probability: 0.9, effort: 35, outcomes: [O15], running_months: 14}
         goals:
           - {id: g1, outcomes: [O26], due_months: 3, priority: 3}
           - {id: g2, outcomes: [O15], due_months: 3, priority: 1}
@@ -301,6 +301,31 @@ def test_effort_moves_in_quarter_ftes_and_shows_them(make_ws) -> None:
     assert "26.25" not in text and "8.75" not in text
     data = result.to_json()
     assert data["people"]["step_fte"] == 0.25 and data["resized"][0]["to_people"]["fte"] is not None
+    # issue 23, item 2: the cut says what it loses, the larger effort loses nothing
+    cut = next(c for c in data["resized"] if c["service"] == "admin")
+    assert cut["loses"]["running_months"] == 14 and cut["loses"]["probability_from"] == 0.9
+    assert cut["loses"]["probability_to"] < 0.9 and cut["loses"]["goals"][0]["goal"] == "g2"
+    assert cut["loses"]["goals"][0]["adherence"] > 0
+    assert "loses" not in next(c for c in data["resized"] if c["service"] == "dash")
+    assert "loses: running for 14 months; probability 90% -> 82%; 8.5 points of adherence to g2" in text
+
+
+def test_every_drop_and_change_of_approach_says_what_it_loses(example) -> None:
+    """Issue 23, item 2: a drop names the clients who lose the service, the probability that goes with it and
+    the adherence its goals lose; a change of approach names who gets it another way."""
+    removed = {c["service"]: c for c in example.to_json()["removed"]}
+    resources = removed["resources"]["loses"]
+    assert resources["clients"] == ["pm", "bu-sponsors"] and resources["probability_from"] == 0.45
+    assert resources["probability_to"] is None
+    assert [g["goal"] for g in resources["goals"]] == ["pm-bench"] and resources["goals"][0]["adherence"] > 0
+    assert "no longer serves pm, bu-sponsors" in resources["text"] and "points of adherence to pm-bench" in resources["text"]
+    changed = example.to_json()["changed"][0]
+    assert changed["loses"]["probability_from"] == changed["loses"]["probability_to"]
+    assert "get it supportive instead of controlling" in changed["loses"]["text"]
+    assert all(c.losses is None for c in example.of("added"))
+    run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20")
+    assert " ".join(run.stdout.split()).count("loses: ") == len(example.of("removed")) + len(example.of("changed")) + sum(
+        c.after < c.before for c in example.of("resized"))
 
 
 # --- no new problems -----------------------------------------------------------------------------

@@ -31,6 +31,51 @@ from .scenarios import Scenario, ScenarioResult, evaluate_scenario, hard_problem
 
 
 @dataclass
+class Loss:
+    """What a drop, a cut or a change of approach gives up: the clients who lose the service (and those left
+    with no service at all), the goals whose adherence falls and by how much, the targets no longer covered in
+    time, the probability before and after, and how long the service has been running."""
+
+    clients: tuple[str, ...] = ()  # the service's clients, who lose it (dropped) or get it another way (approach)
+    unserved: tuple[str, ...] = ()  # of those, the clients no service of the recommended mix serves any more
+    goals: tuple[tuple[str, float], ...] = ()  # goal id, adherence it loses (positive)
+    uncovered: tuple[tuple[str, str], ...] = ()  # (goal id, target) no longer delivered in time
+    probability: tuple[float, float | None] | None = None  # before, after (None: the service is gone)
+    running_months: float = 0.0  # how long the service has been running today
+
+    def text(self, kind: str, before: Any = None, after: Any = None) -> str:
+        parts = []
+        if self.running_months > 0:
+            parts.append(f"running for {round(self.running_months, 1):g} months")
+        if kind == "removed" and self.clients:
+            alone = f" ({', '.join(self.unserved)} left with no service)" if self.unserved else ""
+            parts.append(f"no longer serves {', '.join(self.clients)}{alone}")
+        if kind == "changed":
+            who = f"{', '.join(self.clients)} get" if self.clients else "its clients get"
+            parts.append(f"{who} it {after} instead of {before}")
+        if self.probability is not None:
+            was, now = self.probability
+            if kind == "changed":
+                parts.append(f"probability {was * 100:.0f}%, unchanged (the model gives a change of approach no "
+                             "effect on it)")
+            else:
+                parts.append(f"probability {was * 100:.0f}% -> " + ("gone" if now is None else f"{now * 100:.0f}%"))
+        if self.goals:
+            parts.append(", ".join(f"{loss * 100:.1f} points of adherence to {goal}" for goal, loss in self.goals))
+        if self.uncovered:
+            parts.append(", ".join(f"{target} no longer delivered in time for {goal}" for goal, target in self.uncovered))
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clients": list(self.clients), "unserved": list(self.unserved),
+                "goals": [{"goal": goal, "adherence": round(loss, 4)} for goal, loss in self.goals],
+                "uncovered": [{"goal": goal, "target": target} for goal, target in self.uncovered],
+                "probability_from": self.probability[0] if self.probability else None,
+                "probability_to": self.probability[1] if self.probability else None,
+                "running_months": self.running_months}
+
+
+@dataclass
 class Change:
     kind: str  # added | removed | changed (approach) | resized (effort)
     service: Service  # as it is in the recommended mix (added, changed, resized) or today (removed)
@@ -41,9 +86,11 @@ class Change:
     probability_before: float | None = None  # resized: the probability at today's effort
     prevents: tuple[Finding, ...] = ()
     goals: tuple[tuple[str, float], ...] = ()  # goal id, adherence it adds
+    goal_losses: tuple[tuple[str, float], ...] = ()  # goal id, adherence it takes away
     frees: float = 0.0  # effort it frees where the mix would not fit otherwise
     forced: str = ""  # a core service dropped: why it had to go
     units: Units | None = None  # effort in percent and FTE
+    losses: Loss | None = None  # a drop, a cut or a change of approach: what is lost
 
     def effort(self, value: float) -> str:
         """An effort in words: a share of the capacity, and FTE when the headcount is known."""
@@ -62,6 +109,10 @@ class Change:
         if self.kind == "resized" and self.after < self.before and not self.frees:
             parts.append(f"frees {self.effort(self.before - self.after)} of effort")
         return "; ".join(parts) or "no effect on findings or goals"
+
+    def lost(self) -> str:
+        """What the change gives up, in words ("" for an addition or a larger effort)."""
+        return self.losses.text(self.kind, self.before, self.after) if self.losses else ""
 
     def assumptions(self) -> str:
         """What the mix assumes of an addition, in words."""
@@ -90,6 +141,8 @@ class Change:
             data |= {"from": self.before, "to": self.after}
         if self.units and self.kind != "changed":
             data["people"] = self.units.to_json(s.effort)
+        if self.losses is not None:
+            data["loses"] = self.losses.to_json() | {"text": self.lost()}
         return data | {
             "reason": self.reason(),
             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title, "subjects": f.subjects, "message": f.message}
@@ -313,6 +366,7 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
     for change in changes:
         change.prevents = tuple(prevents.get(id(change), ()))
     _gains(before, after, problem, changes)
+    _losses(before, after, changes)
     total = effort_of(kb_after)
     for change in changes:
         freed = change.service.effort if change.kind == "removed" else (
@@ -425,6 +479,27 @@ def _gains(before: Analysis, after: Analysis, problem: Problem, changes: list[Ch
             if undone != delivered:
                 lost[goal] = lost.get(goal, 0.0) + (adherence - target_adherence(undone.values(), redundancy)) / len(covers)
         change.goals = tuple((goal, gain) for goal, gain in sorted(lost.items()) if gain > 5e-5)
+        change.goal_losses = tuple((goal, -gain) for goal, gain in sorted(lost.items()) if gain < -5e-5)
+
+
+def _losses(before: Analysis, after: Analysis, changes: list[Change]) -> None:
+    """What each drop, cut and change of approach gives up (Loss), from the same before/after pair."""
+    served = {c for s in after.kb.services.values() if s.active for c in s.clients}
+    covered_after = {(goal, c.target) for goal, cs in after.facts.covers.items() for c in cs if c.in_time}
+    for change in changes:
+        cut = change.kind == "resized" and change.after < change.before
+        if change.kind not in ("removed", "changed") and not cut:
+            continue
+        sid, today = change.service.id, before.kb.services[change.service.id]
+        uncovered = tuple(sorted({(goal, c.target) for goal, cs in before.facts.covers.items() for c in cs
+                                  if any(d.service == sid for d in c.in_time) and (goal, c.target) not in covered_after}))
+        probability = (today.probability, None if change.kind == "removed" else
+                       today.probability if change.kind == "changed" else change.service.probability)
+        change.losses = Loss(
+            clients=tuple(today.clients) if change.kind != "resized" else (),
+            unserved=tuple(c for c in today.clients if c not in served) if change.kind == "removed" else (),
+            goals=change.goal_losses, uncovered=uncovered, probability=probability,
+            running_months=today.running_months if today.active else 0.0)
 
 
 # ------------------------------------------------------------------ the recommendation

@@ -53,7 +53,9 @@ class Units:
 
     def step_text(self) -> str:
         if self.step_fte is not None:
-            return f"{self.step_fte:g} FTE ({self.text(self.step)})"
+            share = f"{_short(self.step_percent, 1)}% of capacity" if self.capacity == 100 else \
+                f"{_short(self.step, 2)}, {_short(self.step_percent, 1)}% of capacity"
+            return f"{self.step_fte:g} FTE ({share})"
         return f"{self.step_percent:g} percentage point{'s' if self.step_percent != 1 else ''} of capacity"
 
     def to_json(self, effort: float) -> dict[str, float | None]:

@@ -85,6 +85,8 @@ def print_mix(result: MixResult, console: Console) -> None:
             if change.kind == "added":
                 console.print(printable(f"     {change.assumptions()}"), markup=False, style="dim")
             console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
+            if change.lost():
+                console.print(printable(f"     loses: {change.lost()}"), markup=False, style="dim")
     else:
         console.print("Today's mix is already the best one under the constraints.")
     if result.unavoidable:
