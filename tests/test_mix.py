@@ -704,3 +704,40 @@ def test_every_column_of_a_comparison_is_judged_by_the_same_hard_conditions(exam
     assert run.exit_code == 0
     assert "Today: not feasible: it breaks" in " ".join(run.stdout.split())
     assert "your variant: not feasible: it breaks" in " ".join(run.stdout.split())
+
+
+GOOD_NEWS = """
+    clients:
+      - {id: c1}
+    services:
+      - {id: q, term: short, probability: 0.9, effort: 10, outcomes: [O26], approach: directive, clients: [c1],
+         harms: [{target: c1, severity: medium, mitigated_by: [m]}]}
+      - {id: m, term: short, probability: 0.1, effort: 10, running_months: 24, clients: [c1]}
+      - {id: l, term: long, probability: 0.7, effort: 10, outcomes: [O15], clients: [c1]}
+    goals:
+      - {id: g1, outcomes: [O26], due_months: 3, client: c1}
+      - {id: g2, outcomes: [O15], due_months: 24, client: c1}
+"""
+
+
+def test_good_news_is_no_cost_and_losing_it_is_a_loss(make_ws) -> None:
+    """Issue 23, item 4: a rule file marks a finding as good news (HRM008, a harm held in check by a mitigator
+    that already delivers): it is never a condition or a cost of the optimiser, even with an implies block,
+    never something a change "avoids"; the change that makes it go (dropping the mitigator, which PRB002
+    forces out) lists it among what it loses."""
+    config = "[mix]\ninclude_catalogue = false\n"
+    costed = "- id: HRM008\n  extends: HRM008\n  implies: {kind: harm}\n"
+    workspace = make_ws({"ws.yaml": GOOD_NEWS, "pmorules.toml": config, "rules/hrm008.yaml": costed})
+    analysis = analyze(workspace, AS_OF)
+    assert analysis.rulebook.rules["HRM008"].spec.good_news
+    assert any(f.rule == "HRM008" for f in analysis.findings)
+    result = recommend(analysis)
+    assert "HRM008" not in {c.rule for c in result.problem.constraints}  # no cost, even with an implies block
+    assert "HRM008" in implied_constraints([analysis.rulebook.rules["HRM008"].__class__(
+        **{**vars(analysis.rulebook.rules["HRM008"]), "spec": analysis.rulebook.rules["HRM008"].spec.model_copy(
+            update={"good_news": False})})])[0].rule  # without the mark, the same block would be a cost
+    dropped = next(c for c in result.of("removed") if c.service.id == "m")
+    assert [f.rule for f in dropped.losses.good_news] == ["HRM008"]
+    assert all(f.rule != "HRM008" for c in result.changes for f in c.prevents)
+    data = next(c for c in result.to_json()["removed"] if c["service"] == "m")
+    assert data["loses"]["good_news"][0]["rule"] == "HRM008" and "no longer HRM008" in data["loses"]["text"]

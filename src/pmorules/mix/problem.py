@@ -225,6 +225,7 @@ class Problem:
     core_groups: list[tuple[tuple[str, ...], int, str]] = field(default_factory=list)
     flagged: frozenset[str] = frozenset()  # services a warning or error is about today (its first subject)
     units: Units | None = None  # the steps effort moves in, and effort in percent and FTE (units.py)
+    good_news: frozenset[str] = frozenset()  # rules whose findings are good news (good_news: true)
 
     def drop_cost(self, cid: str) -> float:
         """What dropping one of today's services costs: a service no warning or error is about works, and its
@@ -649,7 +650,7 @@ def implied_constraints(rules: list[Rule]) -> list[Constraint]:
     """The constraints of the rules that declare one (pass the enabled rules of a rulebook), before probing."""
     constraints, errors = [], []
     for rule in rules:
-        if rule.spec.implies is None:
+        if rule.spec.implies is None or rule.spec.good_news:  # good news is never a cost or a condition
             continue
         try:
             bounds = _bounds(rule)
@@ -746,9 +747,16 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
         excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given, core_exempt=exempt,
         core_groups=groups,
-        flagged=frozenset(f.subjects[0] for f in analysis.findings if f.level != "info" and f.subjects),
+        flagged=frozenset(f.subjects[0] for f in analysis.findings
+                          if f.level != "info" and f.subjects and f.rule not in good_news_rules(analysis)),
+        good_news=good_news_rules(analysis),
         capacity_source=source, units=Units.of(kb, settings),
     )
+
+
+def good_news_rules(analysis: Analysis) -> frozenset[str]:
+    """The rules a rule file marks ``good_news: true``: their findings say something holds."""
+    return frozenset(rule.id for rule in analysis.rulebook.rules.values() if rule.spec.good_news)
 
 
 def _capacity(analysis: Analysis, given: float | None, today: frozenset[str]) -> tuple[float, str]:

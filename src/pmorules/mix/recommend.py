@@ -42,6 +42,7 @@ class Loss:
     uncovered: tuple[tuple[str, str], ...] = ()  # (goal id, target) no longer delivered in time
     probability: tuple[float, float | None] | None = None  # before, after (None: the service is gone)
     running_months: float = 0.0  # how long the service has been running today
+    good_news: tuple[Finding, ...] = ()  # findings of good news today (good_news: true) the mix no longer has
 
     def text(self, kind: str, before: Any = None, after: Any = None) -> str:
         parts = []
@@ -64,6 +65,8 @@ class Loss:
             parts.append(", ".join(f"{loss * 100:.1f} points of adherence to {goal}" for goal, loss in self.goals))
         if self.uncovered:
             parts.append(", ".join(f"{target} no longer delivered in time for {goal}" for goal, target in self.uncovered))
+        if self.good_news:
+            parts.append("no longer " + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.good_news))
         return "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -72,7 +75,9 @@ class Loss:
                 "uncovered": [{"goal": goal, "target": target} for goal, target in self.uncovered],
                 "probability_from": self.probability[0] if self.probability else None,
                 "probability_to": self.probability[1] if self.probability else None,
-                "running_months": self.running_months}
+                "running_months": self.running_months,
+                "good_news": [{"rule": f.rule, "level": f.level, "title": f.title, "subjects": f.subjects}
+                              for f in self.good_news]}
 
 
 @dataclass
@@ -349,8 +354,13 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
                 delivering.setdefault(goal, set()).update(d.service for d in cover.deliveries)
     after_keys = {_key(f) for f in after.findings}
     prevents: dict[int, list[Finding]] = {}
+    good: dict[int, list[Finding]] = {}  # good news a change makes go: a loss, never something it avoids
     for finding in before.findings:
         if _key(finding) in after_keys:
+            continue
+        if finding.rule in problem.good_news:  # lost through what weakened: a loss of those changes
+            for owner in dict.fromkeys(map(id, _good_news_owners(finding, before, changes))):
+                good.setdefault(owner, []).append(finding)
             continue
         owners: list[Change] = []
         for subject in finding.subjects:
@@ -367,6 +377,9 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
         change.prevents = tuple(prevents.get(id(change), ()))
     _gains(before, after, problem, changes)
     _losses(before, after, changes)
+    for change in changes:
+        if good.get(id(change)):
+            change.losses = replace(change.losses or Loss(), good_news=tuple(good[id(change)]))
     total = effort_of(kb_after)
     for change in changes:
         freed = change.service.effort if change.kind == "removed" else (
@@ -385,6 +398,20 @@ APPROACH_MOVES = {("harm", "active"), ("harm", "applies"), ("harm_reach", "activ
 def _strengthens(change: Change) -> bool:
     """Whether a change can only raise what the service delivers (added, grown, or moved to another approach)."""
     return change.kind in ("added", "changed") or (change.kind == "resized" and change.after > change.before)
+
+
+def _good_news_owners(finding: Finding, before: Analysis, changes: list[Change]) -> list[Change]:
+    """The changes a good-news finding of today is lost through: those that weaken (a drop, a cut, a change of
+    approach) a service it is about or that its facts name (a mitigator holding a harm in check); else every
+    change that weakens."""
+    weak = [c for c in changes if not _strengthens(c)]
+    facts = {f"{f.type}:{f.key}": f for f in before.facts.facts}
+    named = set(finding.subjects)
+    for evidence in finding.evidence:
+        fact = facts.get(evidence.fact)
+        if fact is not None:
+            named |= {word for value in fact.fields.values() if isinstance(value, str) for word in value.split()}
+    return [c for c in weak if c.service.id in named] or weak
 
 
 def _of_service(changes: list[Change], finding: Finding) -> list[Change]:
@@ -505,10 +532,11 @@ def _losses(before: Analysis, after: Analysis, changes: list[Change]) -> None:
 # ------------------------------------------------------------------ the recommendation
 
 
-def _new(before: Analysis, after: Analysis) -> list[Finding]:
-    """Warnings and errors of a mix that today's mix does not have."""
+def _new(before: Analysis, after: Analysis, good_news: frozenset[str] = frozenset()) -> list[Finding]:
+    """Warnings and errors of a mix that today's mix does not have (good news is never a problem)."""
     today = {_key(f) for f in before.findings}
-    return [f for f in after.findings if f.level in ("error", "warning") and _key(f) not in today]
+    return [f for f in after.findings
+            if f.level in ("error", "warning") and _key(f) not in today and f.rule not in good_news]
 
 
 def _stepped_down(before: Analysis, after: Analysis, finding: Finding) -> str:
@@ -645,7 +673,7 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
             exhausted = bool(tried)
             break
         after = reanalyze(analysis, mix_kb(analysis.kb, problem, solution))
-        new = _new(analysis, after)
+        new = _new(analysis, after, problem.good_news)
         tried.append((solution, after, new))
         uncounted = [f for f in new if not _counted(f, solution.broken)]
         if not uncounted:
