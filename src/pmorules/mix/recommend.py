@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 from ..dates import long_date
 from ..analysis import Analysis, reanalyze
@@ -44,15 +44,17 @@ class Loss:
     running_months: float = 0.0  # how long the service has been running today
     good_news: tuple[Finding, ...] = ()  # findings of good news today (good_news: true) the mix no longer has
 
-    def text(self, kind: str, before: Any = None, after: Any = None) -> str:
+    def text(self, kind: str, before: Any = None, after: Any = None, arrow: str = "->",
+             name: Callable[[str], str] = str) -> str:
+        """In words; ``name`` words an id (the report gives names, the terminal ids)."""
         parts = []
         if self.running_months > 0:
             parts.append(f"running for {round(self.running_months, 1):g} months")
         if kind == "removed" and self.clients:
-            alone = f" ({', '.join(self.unserved)} left with no service)" if self.unserved else ""
-            parts.append(f"no longer serves {', '.join(self.clients)}{alone}")
+            alone = f" ({', '.join(map(name, self.unserved))} left with no service)" if self.unserved else ""
+            parts.append(f"no longer serves {', '.join(map(name, self.clients))}{alone}")
         if kind == "changed":
-            who = f"{', '.join(self.clients)} get" if self.clients else "its clients get"
+            who = f"{', '.join(map(name, self.clients))} get" if self.clients else "its clients get"
             parts.append(f"{who} it {after} instead of {before}")
         if self.probability is not None:
             was, now = self.probability
@@ -60,11 +62,12 @@ class Loss:
                 parts.append(f"probability {was * 100:.0f}%, unchanged (the model gives a change of approach no "
                              "effect on it)")
             else:
-                parts.append(f"probability {was * 100:.0f}% -> " + ("gone" if now is None else f"{now * 100:.0f}%"))
+                parts.append(f"probability {was * 100:.0f}% {arrow} " + ("gone" if now is None else f"{now * 100:.0f}%"))
         if self.goals:
-            parts.append(", ".join(f"{loss * 100:.1f} points of adherence to {goal}" for goal, loss in self.goals))
+            parts.append(", ".join(f"{loss * 100:.1f} points of adherence to {name(goal)}" for goal, loss in self.goals))
         if self.uncovered:
-            parts.append(", ".join(f"{target} no longer delivered in time for {goal}" for goal, target in self.uncovered))
+            parts.append(", ".join(f"{name(target)} no longer delivered in time for {name(goal)}"
+                                   for goal, target in self.uncovered))
         if self.good_news:
             parts.append("no longer " + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.good_news))
         return "; ".join(parts)
@@ -115,9 +118,9 @@ class Change:
             parts.append(f"frees {self.effort(self.before - self.after)} of effort")
         return "; ".join(parts) or "no effect on findings or goals"
 
-    def lost(self) -> str:
+    def lost(self, arrow: str = "->", name: Callable[[str], str] = str) -> str:
         """What the change gives up, in words ("" for an addition or a larger effort)."""
-        return self.losses.text(self.kind, self.before, self.after) if self.losses else ""
+        return self.losses.text(self.kind, self.before, self.after, arrow, name) if self.losses else ""
 
     def assumptions(self) -> str:
         """What the mix assumes of an addition, in words."""
@@ -525,7 +528,8 @@ def _losses(before: Analysis, after: Analysis, changes: list[Change]) -> None:
         change.losses = Loss(
             clients=tuple(today.clients) if change.kind != "resized" else (),
             unserved=tuple(c for c in today.clients if c not in served) if change.kind == "removed" else (),
-            goals=change.goal_losses, uncovered=uncovered, probability=probability,
+            goals=tuple((g, loss) for g, loss in change.goal_losses if loss >= 5e-4),  # a tenth of a point
+            uncovered=uncovered, probability=probability,
             running_months=today.running_months if today.active else 0.0)
 
 

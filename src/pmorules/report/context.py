@@ -298,7 +298,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "assumed": dict(c.assumed), "forced": c.forced,
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
-             "frees": c.frees, "loses": c.lost(), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
+             "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key)), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
              "from_text": c.effort(c.before) if c.kind == "resized" else None,
              "to_text": c.effort(c.after) if c.kind == "resized" else None}
             for c in result.changes
