@@ -265,8 +265,67 @@ def test_effort_moves_from_one_service_to_another(make_ws) -> None:
     config = "[mix]\ninclude_catalogue = false\nresize_steps = [-0.25, 0.25]\n"
     result = recommend(analyze(make_ws({"ws.yaml": services, "pmorules.toml": config}), AS_OF))
     resized = {c.service.id: (c.before, c.after) for c in result.of("resized")}
-    assert resized == {"dash": (10, 12.5), "admin": (10, 7.5)}
+    # issue 23, item 6: 25% of 10 is 2.5; without a headcount effort moves in whole points of capacity, the tie
+    # to the smaller move
+    assert resized == {"dash": (10, 12), "admin": (10, 8)}
     assert result.to_json()["effort"] == 20
+    assert result.to_json()["people"]["step_percent"] == 1 and result.to_json()["people"]["capacity_fte"] is None
+
+
+def test_effort_moves_in_quarter_ftes_and_shows_them(make_ws) -> None:
+    """Issue 23, item 6: with a headcount of 8, a step is 0.25 FTE (3.125 of a capacity of 100); every size
+    of every service is today's effort moved by whole steps, and the text shows FTE beside the percentage."""
+    services = """
+        organisation: {capacity_fte: 8}
+        services:
+          - {id: dash, term: short, probability: 0.5, effort: 35, outcomes: [O26]}
+          - {id: admin, term: short, probability: 0.9, effort: 35, outcomes: [O15], running_months: 14}
+        goals:
+          - {id: g1, outcomes: [O26], due_months: 3, priority: 3}
+          - {id: g2, outcomes: [O15], due_months: 3, priority: 1}
+    """
+    config = "[mix]\ninclude_catalogue = false\nresize_steps = [-0.25, 0.25]\n"
+    workspace = make_ws({"ws.yaml": services, "pmorules.toml": config})
+    result = recommend(analyze(workspace, AS_OF))
+    step = 100 * 0.25 / 8
+    for candidate in result.problem.candidates.values():
+        for size in candidate.sizes:
+            moved = (size.service.effort - candidate.service.effort) / step
+            assert abs(moved - round(moved)) < 1e-9 and (round(moved) != 0) == bool(size.step)
+    # 25% of 35 is 8.75, 2.8 steps: 3 steps of 0.25 FTE, not 26.25
+    assert {c.service.id: (c.before, c.after) for c in result.of("resized")} == {"dash": (35, 44.375),
+                                                                               "admin": (35, 25.625)}
+    run = cli("mix", str(workspace), "--as-of", "2026-03-20")
+    text = " ".join(run.stdout.split())
+    assert "effort 35% (2.8 FTE) -> 44.4% (3.55 FTE)" in text and "steps of 0.25 FTE" in text
+    assert "26.25" not in text and "8.75" not in text
+    data = result.to_json()
+    assert data["people"]["step_fte"] == 0.25 and data["resized"][0]["to_people"]["fte"] is not None
+    # issue 23, item 2: the cut says what it loses, the larger effort loses nothing
+    cut = next(c for c in data["resized"] if c["service"] == "admin")
+    assert cut["loses"]["running_months"] == 14 and cut["loses"]["probability_from"] == 0.9
+    assert cut["loses"]["probability_to"] < 0.9 and cut["loses"]["goals"][0]["goal"] == "g2"
+    assert cut["loses"]["goals"][0]["adherence"] > 0
+    assert "loses" not in next(c for c in data["resized"] if c["service"] == "dash")
+    assert "loses: running for 14 months; probability 90% -> 82%; 8.5 points of adherence to g2" in text
+
+
+def test_every_drop_and_change_of_approach_says_what_it_loses(example) -> None:
+    """Issue 23, item 2: a drop names the clients who lose the service, the probability that goes with it and
+    the adherence its goals lose; a change of approach names who gets it another way."""
+    removed = {c["service"]: c for c in example.to_json()["removed"]}
+    resources = removed["resources"]["loses"]
+    assert resources["clients"] == ["pm", "bu-sponsors"] and resources["probability_from"] == 0.45
+    assert resources["probability_to"] is None
+    assert [g["goal"] for g in resources["goals"]] == ["pm-bench"] and resources["goals"][0]["adherence"] > 0
+    assert "no longer serves pm, bu-sponsors" in resources["text"] and "points of adherence to pm-bench" in resources["text"]
+    changed = example.to_json()["changed"][0]
+    assert changed["loses"]["probability_from"] == changed["loses"]["probability_to"]
+    assert "get it supportive instead of controlling" in changed["loses"]["text"]
+    assert all(c.losses is None for c in example.of("added"))
+    run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20")
+    assert " ".join(run.stdout.split()).count("loses: ") == len(example.of("removed")) + len(example.of("changed")) + sum(
+        c.after < c.before for c in example.of("resized"))
 
 
 # --- no new problems -----------------------------------------------------------------------------
@@ -623,3 +682,62 @@ def test_a_warning_in_place_of_a_resolved_error_says_so(make_ws) -> None:
     stepped = [u for u in result.unavoidable if u.subjects == ("plan",)]
     assert [u.rule for u in stepped] == ["GOL005"]
     assert stepped[0].reason.startswith("it takes the place of GOL001 (error), which the mix resolves")
+
+
+def test_every_column_of_a_comparison_is_judged_by_the_same_hard_conditions(example) -> None:
+    """Issue 23, item 8: today, the recommendation and a scenario are feasible by one test. A variant that
+    changes nothing has today's errors, so it is exactly as (in)feasible as today, with the same problems."""
+    from pmorules.mix.recommend import comparison
+    from pmorules.mix.scenarios import hard_problems
+
+    today_errors = [f for f in example.before.findings if f.level == "error"]
+    assert today_errors  # the example has errors today that a mix can avoid
+    same = evaluate_scenario(example.before, example.problem, example.unattainable,
+                             from_options(["reporting"], [], [], [], []))
+    columns = {c["name"]: c for c in comparison(example, [same])}
+    assert not columns["Today"]["feasible"] and columns["Today"]["problems"] == same.problems
+    assert not columns["your variant"]["feasible"]
+    assert any(f.rule in p for f in today_errors for p in columns["Today"]["problems"])
+    assert columns["Recommended"]["feasible"] and columns["Recommended"]["problems"] == []
+    assert hard_problems(example.problem, example.unattainable, example.after) == []
+    run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", "--compare", "--keep", "reporting")
+    assert run.exit_code == 0
+    assert "Today: not feasible: it breaks" in " ".join(run.stdout.split())
+    assert "your variant: not feasible: it breaks" in " ".join(run.stdout.split())
+
+
+GOOD_NEWS = """
+    clients:
+      - {id: c1}
+    services:
+      - {id: q, term: short, probability: 0.9, effort: 10, outcomes: [O26], approach: directive, clients: [c1],
+         harms: [{target: c1, severity: medium, mitigated_by: [m]}]}
+      - {id: m, term: short, probability: 0.1, effort: 10, running_months: 24, clients: [c1]}
+      - {id: l, term: long, probability: 0.7, effort: 10, outcomes: [O15], clients: [c1]}
+    goals:
+      - {id: g1, outcomes: [O26], due_months: 3, client: c1}
+      - {id: g2, outcomes: [O15], due_months: 24, client: c1}
+"""
+
+
+def test_good_news_is_no_cost_and_losing_it_is_a_loss(make_ws) -> None:
+    """Issue 23, item 4: a rule file marks a finding as good news (HRM008, a harm held in check by a mitigator
+    that already delivers): it is never a condition or a cost of the optimiser, even with an implies block,
+    never something a change "avoids"; the change that makes it go (dropping the mitigator, which PRB002
+    forces out) lists it among what it loses."""
+    config = "[mix]\ninclude_catalogue = false\n"
+    costed = "- id: HRM008\n  extends: HRM008\n  implies: {kind: harm}\n"
+    workspace = make_ws({"ws.yaml": GOOD_NEWS, "pmorules.toml": config, "rules/hrm008.yaml": costed})
+    analysis = analyze(workspace, AS_OF)
+    assert analysis.rulebook.rules["HRM008"].spec.good_news
+    assert any(f.rule == "HRM008" for f in analysis.findings)
+    result = recommend(analysis)
+    assert "HRM008" not in {c.rule for c in result.problem.constraints}  # no cost, even with an implies block
+    assert "HRM008" in implied_constraints([analysis.rulebook.rules["HRM008"].__class__(
+        **{**vars(analysis.rulebook.rules["HRM008"]), "spec": analysis.rulebook.rules["HRM008"].spec.model_copy(
+            update={"good_news": False})})])[0].rule  # without the mark, the same block would be a cost
+    dropped = next(c for c in result.of("removed") if c.service.id == "m")
+    assert [f.rule for f in dropped.losses.good_news] == ["HRM008"]
+    assert all(f.rule != "HRM008" for c in result.changes for f in c.prevents)
+    data = next(c for c in result.to_json()["removed"] if c["service"] == "m")
+    assert data["loses"]["good_news"][0]["rule"] == "HRM008" and "no longer HRM008" in data["loses"]["text"]

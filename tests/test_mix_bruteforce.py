@@ -39,8 +39,10 @@ def random_workspace(root: Path, seed: int, size: int) -> Path:
     """A valid workspace of ``size`` services (some retired) with the catalogue switched off."""
     rng = random.Random(seed)
     tagging = random.Random(-1 - seed)  # its own stream: the instances are the same with or without tags
+    people = random.Random(-1000 - seed)  # its own stream too: a headcount, so effort moves in quarter FTEs
     ids = [f"s{i}" for i in range(size)]
-    lines = ["clients:", "  - {id: c1, weight: 1.0}", "  - {id: c2, weight: 0.5}", "services:"]
+    lines = [f"organisation: {{capacity_fte: {people.choice([3, 4, 7])}}}"] if people.random() < 0.5 else []
+    lines += ["clients:", "  - {id: c1, weight: 1.0}", "  - {id: c2, weight: 0.5}", "services:"]
     for sid in ids:
         status = rng.choices(["active", "proposed", "retired"], [6, 3, 1])[0]
         lines.append(f"  - id: {sid}")
@@ -220,6 +222,31 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
 DEPTH = ("share_min", "share_max", "adherence_min", "goal_adherence_min")
 
 
+def allocatable_sizes(problem) -> None:
+    """Every size is today's effort moved by whole steps a manager allocates, from the definition (docs/mix.md,
+    "Resizing"): a step is 0.25 FTE (capacity × 0.25 / capacity_fte) with a headcount, else one percentage point
+    of the capacity; a move of ``step`` of today's effort takes the nearest whole number of steps (at least one,
+    ties to the smaller move); a cut that leaves nothing is not a size; the probability follows the step taken."""
+    org = problem.units
+    unit = org.capacity * 0.25 / org.fte if org.fte else org.capacity / 100
+    for candidate in problem.candidates.values():
+        today = candidate.service
+        expected = set()
+        if candidate.origin != "catalogue" and today.effort > 0:
+            for step in problem.settings.resize_steps:
+                exact = abs(today.effort * step) / unit
+                count = max(1, math.floor(exact) + (exact - math.floor(exact) > 0.5 + 1e-9))
+                effort = today.effort + math.copysign(count * unit, step)
+                if effort > 1e-9:
+                    expected.add(round(effort, 6))
+        sizes = candidate.sizes
+        assert sizes[0].service.effort == today.effort and sizes[0].step == 0
+        assert {s.service.effort for s in sizes[1:]} == expected, (candidate.id, unit, expected)
+        for size in sizes[1:]:
+            k = 1 + problem.settings.resize_elasticity * (size.service.effort / today.effort - 1)
+            assert math.isclose(size.service.probability, round(1 - (1 - today.probability) ** max(0.0, k), 3))
+
+
 def brute_force(problem) -> float | None:
     """The best objective over every mix: each candidate off, or at each size in each approach."""
     options = [[None] + [(i, a) for i in range(len(c.sizes)) for a in c.approaches] for c in problem.candidates.values()]
@@ -239,6 +266,7 @@ def test_optimum_equals_brute_force(tmp_path: Path, seed: int) -> None:
     analysis = analyze(random_workspace(tmp_path / "ws", seed, 3 + seed % 4), TODAY)
     result = recommend(analysis)
     assert result.problem.candidates and len(result.problem.candidates) <= 6
+    allocatable_sizes(result.problem)
     best = brute_force(result.problem)
     if best is None:
         assert result.status == "infeasible" or result.problem.capacity_note or any(

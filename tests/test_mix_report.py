@@ -41,6 +41,13 @@ def test_the_example_report_shows_the_recommended_mix() -> None:
         if change["kind"] == "added":
             assert change["clients"] and {"effort", "probability", "months_to_value", "clients"} <= set(change["assumed"])
     assert "mix-scenarios" not in html  # no scenarios/ folder: no comparison table
+    # issue 23: what each drop, cut and change of approach loses; efforts with FTE beside the percentage
+    for view in (section, markdown):
+        assert "Loses: no longer serves Project managers (IT delivery, about 25 people), Warehouse" in view
+        assert "get it supportive instead of controlling" in view
+        assert "(5.76 FTE)" in view and "Effort moves in steps of 0.25 FTE" in view
+    assert all(c["loses"] for c in context["changes"] if c["kind"] in ("removed", "changed"))
+    assert not any(c["loses"] for c in context["changes"] if c["kind"] == "added")
 
 
 def test_the_report_compares_the_scenarios(tmp_path: Path) -> None:

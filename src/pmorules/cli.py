@@ -338,6 +338,7 @@ def mix(
     effort: Annotated[Optional[list[str]], typer.Option("--effort", help="What-if: SERVICE=EFFORT")] = None,
 ) -> None:
     from .mix import recommend
+    from .mix.recommend import comparison
     from .mix.scenarios import evaluate_scenario, from_options
     from .output import json_text
     from .present.mix import compare_rows, explain_json, print_compare, print_explain, print_mix, print_scenario
@@ -358,7 +359,8 @@ def mix(
             data["variant"] = mine[0].to_json(analysis)
         if compare:
             names, rows = compare_rows(result, mine)
-            data["compare"] = {"columns": names, "rows": [{"label": label, "cells": cells} for label, cells in rows]}
+            data["compare"] = {"columns": names, "rows": [{"label": label, "cells": cells} for label, cells in rows],
+                               "problems": [column["problems"] for column in comparison(result, mine)]}
         sys.stdout.write(json_text(data))
     elif explain:
         print_explain(result, stdout)

@@ -69,6 +69,10 @@ class MixSettings(BaseModel):
     # Effort steps a running or proposed service may move by, as fractions of its effort today.
     resize_steps: list[Annotated[float, Field(gt=-1, allow_inf_nan=False)]] = Field(
         default_factory=lambda: [-0.25, 0.25])
+    # Effort moves in steps a manager allocates: fte_step FTE when organisation.capacity_fte is stated,
+    # else percent_step percentage points of the capacity (docs/mix.md, "Resizing").
+    fte_step: float = Field(default=0.25, gt=0, allow_inf_nan=False)
+    percent_step: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     # How effort changes probability: p' = 1 - (1 - p) ** (1 + elasticity * (effort'/effort - 1)).
     resize_elasticity: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     warning_cost: float = Field(default=0.05, ge=0)  # a finding of a warning-level rule the mix keeps

@@ -203,8 +203,9 @@ def _effort() -> list[str]:
         "- the recommended mix keeps its total effort within a capacity in the same unit (`pmorules mix "
         "--capacity N`, or `[mix] capacity` in pmorules.toml).",
         "",
-        "`organisation.capacity_fte` is headcount, not the unit of effort: it only checks how many services each "
-        "person runs. Give `effort` for every service or for none (then each service counts 1).",
+        "`organisation.capacity_fte` is headcount, not the unit of effort: it checks how many services each "
+        "person runs, and the recommended mix moves effort in steps of 0.25 FTE and shows FTE beside each effort "
+        "(docs/mix.md). Give `effort` for every service or for none (then each service counts 1).",
         "",
     ]
 

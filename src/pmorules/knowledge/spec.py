@@ -76,8 +76,9 @@ class Organisation(Strict):
                           "with control, oversight is the mandate, not a sign of a PMO turned police.",
         examples=["control"])
     capacity_fte: Amount | None = Field(
-        None, description="Headcount of the PMO in full-time equivalents. Not the unit of effort: it only checks "
-                          "how many services each person runs.", examples=[6])
+        None, description="Headcount of the PMO in full-time equivalents. Not the unit of effort: it checks "
+                          "how many services each person runs, and the recommended mix moves effort in steps of "
+                          "0.25 FTE and shows FTE beside each effort.", examples=[6])
     capacity: Annotated[float, Field(gt=0.0, le=1e9, allow_inf_nan=False)] = Field(
         100.0, description="The PMO's capacity in effort units; every service's effort is in the same unit. "
                            "Default 100: effort is then a percentage of the PMO's capacity. The mix is over capacity "

@@ -33,6 +33,7 @@ from ..measures import (
 )
 from ..numbers import clean
 from ..rules.load import Rule
+from .units import Units
 from .probe import DELTA, flagged, reads_of, universe_facts, variant
 
 CAPACITY = "capacity"  # the constraint group of the effort cap, beside one group per implying rule
@@ -223,6 +224,8 @@ class Problem:
     # core services of which an error-level rule lets only some stay: (members, how many can stay, why)
     core_groups: list[tuple[tuple[str, ...], int, str]] = field(default_factory=list)
     flagged: frozenset[str] = frozenset()  # services a warning or error is about today (its first subject)
+    units: Units | None = None  # the steps effort moves in, and effort in percent and FTE (units.py)
+    good_news: frozenset[str] = frozenset()  # rules whose findings are good news (good_news: true)
 
     def drop_cost(self, cid: str) -> float:
         """What dropping one of today's services costs: a service no warning or error is about works, and its
@@ -321,6 +324,8 @@ def _pool(analysis: Analysis) -> dict[str, Service]:
     if settings.include_catalogue:
         given = any("effort" in s.sources for s in kb.services.values())
         default = settings.candidate_effort if given or "candidate_effort" in settings.model_fields_set else 1.0
+        if given:  # in whole steps a manager allocates
+            default = Units.of(kb, settings).whole(default)
         for service in kb.candidates.values():
             pool[service.id] = replace(service, effort=default, probability=settings.candidate_probability)
     return pool
@@ -359,14 +364,17 @@ def _assume(analysis: Analysis, service: Service, origin: str, covers_clients: d
     return service, assumed
 
 
-def _sizes(service: Service, origin: str, settings: MixSettings) -> tuple[Size, ...]:
+def _sizes(service: Service, origin: str, settings: MixSettings, units: Units) -> tuple[Size, ...]:
+    """Today's size, and each of ``[mix] resize_steps`` (fractions of today's effort) moved in whole steps a
+    manager allocates (units.py); the probability follows the step actually taken."""
     sizes = [Size(0.0, service)]
     if origin != "catalogue" and service.effort > 0:
-        for step in sorted(set(settings.resize_steps)):
-            if step:
-                sizes.append(Size(step, replace(
-                    service, effort=round(service.effort * (1 + step), 6),
-                    probability=resized_probability(service.probability, step, settings.resize_elasticity))))
+        efforts = {units.moved(service.effort, step) for step in settings.resize_steps if step}
+        for effort in sorted(e for e in efforts if e is not None):
+            step = effort / service.effort - 1
+            sizes.append(Size(step, replace(
+                service, effort=effort,
+                probability=resized_probability(service.probability, step, settings.resize_elasticity))))
     return tuple(sizes)
 
 
@@ -429,6 +437,7 @@ def additions(analysis: Analysis) -> dict[str, tuple[Service, dict[str, str]]]:
 
 def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str]]:
     kb, settings = analysis.kb, analysis.config.config.mix
+    units = Units.of(kb, settings)
     never = {k.lower() for k in settings.never}
     core = _core(analysis)
     candidates: dict[str, Candidate] = {}
@@ -437,7 +446,7 @@ def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str
         if service.active:
             candidates[service.id] = Candidate(
                 service, "active", _approach_options(service, list(settings.approaches)),
-                _sizes(service, "active", settings), {}, service.keep, core.get(service.id))
+                _sizes(service, "active", settings, units), {}, service.keep, core.get(service.id))
     for sid, (service, assumed) in additions(analysis).items():
         origin = "catalogue" if sid not in kb.services else "proposed"
         if sid.lower() in never:
@@ -446,7 +455,7 @@ def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str
             excluded[sid] = "it would serve no client of the workspace"
         else:
             candidates[sid] = Candidate(service, origin, _approach_options(service, list(settings.approaches)),
-                                        _sizes(service, origin, settings), assumed)
+                                        _sizes(service, origin, settings, units), assumed)
     return candidates, excluded
 
 
@@ -641,7 +650,7 @@ def implied_constraints(rules: list[Rule]) -> list[Constraint]:
     """The constraints of the rules that declare one (pass the enabled rules of a rulebook), before probing."""
     constraints, errors = [], []
     for rule in rules:
-        if rule.spec.implies is None:
+        if rule.spec.implies is None or rule.spec.good_news:  # good news is never a cost or a condition
             continue
         try:
             bounds = _bounds(rule)
@@ -738,9 +747,16 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
         excluded, frozenset((f.rule, frozenset(f.subjects)) for f in analysis.findings), given, core_exempt=exempt,
         core_groups=groups,
-        flagged=frozenset(f.subjects[0] for f in analysis.findings if f.level != "info" and f.subjects),
-        capacity_source=source,
+        flagged=frozenset(f.subjects[0] for f in analysis.findings
+                          if f.level != "info" and f.subjects and f.rule not in good_news_rules(analysis)),
+        good_news=good_news_rules(analysis),
+        capacity_source=source, units=Units.of(kb, settings),
     )
+
+
+def good_news_rules(analysis: Analysis) -> frozenset[str]:
+    """The rules a rule file marks ``good_news: true``: their findings say something holds."""
+    return frozenset(rule.id for rule in analysis.rulebook.rules.values() if rule.spec.good_news)
 
 
 def _capacity(analysis: Analysis, given: float | None, today: frozenset[str]) -> tuple[float, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 from ..dates import long_date
 from ..analysis import Analysis, reanalyze
@@ -26,7 +26,61 @@ from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
 from .probe import flagged, variant
 from .problem import CAPACITY, CORE, Problem, additions, build_problem
-from .scenarios import Scenario, ScenarioResult, evaluate_scenario, load_scenarios, side
+from .units import Units
+from .scenarios import Scenario, ScenarioResult, evaluate_scenario, hard_problems, load_scenarios, side
+
+
+@dataclass
+class Loss:
+    """What a drop, a cut or a change of approach gives up: the clients who lose the service (and those left
+    with no service at all), the goals whose adherence falls and by how much, the targets no longer covered in
+    time, the probability before and after, and how long the service has been running."""
+
+    clients: tuple[str, ...] = ()  # the service's clients, who lose it (dropped) or get it another way (approach)
+    unserved: tuple[str, ...] = ()  # of those, the clients no service of the recommended mix serves any more
+    goals: tuple[tuple[str, float], ...] = ()  # goal id, adherence it loses (positive)
+    uncovered: tuple[tuple[str, str], ...] = ()  # (goal id, target) no longer delivered in time
+    probability: tuple[float, float | None] | None = None  # before, after (None: the service is gone)
+    running_months: float = 0.0  # how long the service has been running today
+    good_news: tuple[Finding, ...] = ()  # findings of good news today (good_news: true) the mix no longer has
+
+    def text(self, kind: str, before: Any = None, after: Any = None, arrow: str = "->",
+             name: Callable[[str], str] = str) -> str:
+        """In words; ``name`` words an id (the report gives names, the terminal ids)."""
+        parts = []
+        if self.running_months > 0:
+            parts.append(f"running for {round(self.running_months, 1):g} months")
+        if kind == "removed" and self.clients:
+            alone = f" ({', '.join(map(name, self.unserved))} left with no service)" if self.unserved else ""
+            parts.append(f"no longer serves {', '.join(map(name, self.clients))}{alone}")
+        if kind == "changed":
+            who = f"{', '.join(map(name, self.clients))} get" if self.clients else "its clients get"
+            parts.append(f"{who} it {after} instead of {before}")
+        if self.probability is not None:
+            was, now = self.probability
+            if kind == "changed":
+                parts.append(f"probability {was * 100:.0f}%, unchanged (the model gives a change of approach no "
+                             "effect on it)")
+            else:
+                parts.append(f"probability {was * 100:.0f}% {arrow} " + ("gone" if now is None else f"{now * 100:.0f}%"))
+        if self.goals:
+            parts.append(", ".join(f"{loss * 100:.1f} points of adherence to {name(goal)}" for goal, loss in self.goals))
+        if self.uncovered:
+            parts.append(", ".join(f"{name(target)} no longer delivered in time for {name(goal)}"
+                                   for goal, target in self.uncovered))
+        if self.good_news:
+            parts.append("no longer " + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.good_news))
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clients": list(self.clients), "unserved": list(self.unserved),
+                "goals": [{"goal": goal, "adherence": round(loss, 4)} for goal, loss in self.goals],
+                "uncovered": [{"goal": goal, "target": target} for goal, target in self.uncovered],
+                "probability_from": self.probability[0] if self.probability else None,
+                "probability_to": self.probability[1] if self.probability else None,
+                "running_months": self.running_months,
+                "good_news": [{"rule": f.rule, "level": f.level, "title": f.title, "subjects": f.subjects}
+                              for f in self.good_news]}
 
 
 @dataclass
@@ -40,8 +94,15 @@ class Change:
     probability_before: float | None = None  # resized: the probability at today's effort
     prevents: tuple[Finding, ...] = ()
     goals: tuple[tuple[str, float], ...] = ()  # goal id, adherence it adds
+    goal_losses: tuple[tuple[str, float], ...] = ()  # goal id, adherence it takes away
     frees: float = 0.0  # effort it frees where the mix would not fit otherwise
     forced: str = ""  # a core service dropped: why it had to go
+    units: Units | None = None  # effort in percent and FTE
+    losses: Loss | None = None  # a drop, a cut or a change of approach: what is lost
+
+    def effort(self, value: float) -> str:
+        """An effort in words: a share of the capacity, and FTE when the headcount is known."""
+        return self.units.text(value) if self.units else f"{value:g}"
 
     def reason(self) -> str:
         parts = []
@@ -52,16 +113,20 @@ class Change:
         if self.goals:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
         if self.frees:
-            parts.append(f"frees {self.frees:g} effort the other changes need")
+            parts.append(f"frees {self.effort(self.frees)} of effort the other changes need")
         if self.kind == "resized" and self.after < self.before and not self.frees:
-            parts.append(f"frees {self.before - self.after:g} effort")
+            parts.append(f"frees {self.effort(self.before - self.after)} of effort")
         return "; ".join(parts) or "no effect on findings or goals"
+
+    def lost(self, arrow: str = "->", name: Callable[[str], str] = str) -> str:
+        """What the change gives up, in words ("" for an addition or a larger effort)."""
+        return self.losses.text(self.kind, self.before, self.after, arrow, name) if self.losses else ""
 
     def assumptions(self) -> str:
         """What the mix assumes of an addition, in words."""
         s = self.service
         clients = ", ".join(s.clients) or "no client"
-        return (f"assumed effort {s.effort:g} ({self.assumed.get('effort', 'the workspace')}), probability "
+        return (f"assumed effort {self.effort(s.effort)} ({self.assumed.get('effort', 'the workspace')}), probability "
                 f"{s.probability * 100:g}% ({self.assumed.get('probability', 'the workspace')}), value after "
                 f"{s.months_to_value:g} months ({self.assumed.get('months_to_value', 'the workspace')}), serves "
                 f"{clients} ({self.assumed.get('clients', 'the workspace')})")
@@ -78,8 +143,14 @@ class Change:
         elif self.kind == "resized":
             data |= {"from": self.before, "to": self.after, "probability_from": self.probability_before,
                      "probability_to": s.probability}
+            if self.units:
+                data |= {"from_people": self.units.to_json(self.before), "to_people": self.units.to_json(self.after)}
         else:
             data |= {"from": self.before, "to": self.after}
+        if self.units and self.kind != "changed":
+            data["people"] = self.units.to_json(s.effort)
+        if self.losses is not None:
+            data["loses"] = self.losses.to_json() | {"text": self.lost()}
         return data | {
             "reason": self.reason(),
             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title, "subjects": f.subjects, "message": f.message}
@@ -127,6 +198,13 @@ class MixResult:
         after = {_key(f) for f in self.after.findings}
         return [f for f in self.before.findings if _key(f) not in after]
 
+    def _people(self) -> dict[str, Any]:
+        """Effort in people units: the step effort moves in, and today's and the recommended effort."""
+        units = self.problem.units
+        return {"step": round(units.step, 6), "step_fte": units.step_fte, "step_percent": round(units.step_percent, 4),
+                "capacity_fte": units.fte, "effort": units.to_json(effort_of(self.after.kb)),
+                "effort_before": units.to_json(effort_of(self.before.kb))}
+
     def to_json(self) -> dict[str, Any]:
         summary = self.after.facts.summary
         return {
@@ -144,6 +222,7 @@ class MixResult:
             "capacity": self.problem.capacity,
             "capacity_note": self.problem.capacity_note,
             "capacity_source": self.problem.capacity_source,
+            "people": self._people(),
             "objective": round(self.solution.objective, 6) if self.solution else None,
             "before": {
                 "mix": [s.id for s in self.before.kb.services.values() if s.active],
@@ -176,12 +255,19 @@ OBJECTIVE = (
 
 
 def comparison(result: MixResult, extra: list[ScenarioResult]) -> list[dict[str, Any]]:
-    """The columns of the side-by-side table: today, the recommended mix (when feasible), each scenario."""
+    """The columns of the side-by-side table: today, the recommended mix (when there is one), each scenario;
+    every column judged feasible by the one test (``hard_problems``: it meets the hard conditions)."""
     today = result.before
-    columns = [{"name": "Today", "feasible": True, **side(today, today)}]
+
+    def column(name: str, state: Analysis) -> dict[str, Any]:
+        problems = hard_problems(result.problem, result.unattainable, state)
+        return {"name": name, "scenario": False, "feasible": not problems, "problems": problems, **side(state, today)}
+
+    columns = [column("Today", today)]
     if result.status == "optimal":
-        columns.append({"name": "Recommended", "feasible": True, **side(result.after, today)})
-    columns += [{"name": r.name, "feasible": r.feasible, **side(r.analysis, today)} for r in list(result.scenarios) + extra]
+        columns.append(column("Recommended", result.after))
+    columns += [{"name": r.name, "scenario": True, "feasible": r.feasible, "problems": list(r.problems), **side(r.analysis, today)}
+                for r in list(result.scenarios) + extra]
     return columns
 
 
@@ -228,6 +314,13 @@ def mix_kb(kb: KnowledgeBase, problem: Problem, solution: Solution) -> Knowledge
 
 
 def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> list[Change]:
+    changes = _changes_of(before, after, problem)
+    for change in changes:
+        change.units = problem.units
+    return changes
+
+
+def _changes_of(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> list[Change]:
     changes = []
     for sid, service in after.services.items():
         old = before.services.get(sid)
@@ -264,8 +357,13 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
                 delivering.setdefault(goal, set()).update(d.service for d in cover.deliveries)
     after_keys = {_key(f) for f in after.findings}
     prevents: dict[int, list[Finding]] = {}
+    good: dict[int, list[Finding]] = {}  # good news a change makes go: a loss, never something it avoids
     for finding in before.findings:
         if _key(finding) in after_keys:
+            continue
+        if finding.rule in problem.good_news:  # lost through what weakened: a loss of those changes
+            for owner in dict.fromkeys(map(id, _good_news_owners(finding, before, changes))):
+                good.setdefault(owner, []).append(finding)
             continue
         owners: list[Change] = []
         for subject in finding.subjects:
@@ -281,6 +379,10 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
     for change in changes:
         change.prevents = tuple(prevents.get(id(change), ()))
     _gains(before, after, problem, changes)
+    _losses(before, after, changes)
+    for change in changes:
+        if good.get(id(change)):
+            change.losses = replace(change.losses or Loss(), good_news=tuple(good[id(change)]))
     total = effort_of(kb_after)
     for change in changes:
         freed = change.service.effort if change.kind == "removed" else (
@@ -299,6 +401,20 @@ APPROACH_MOVES = {("harm", "active"), ("harm", "applies"), ("harm_reach", "activ
 def _strengthens(change: Change) -> bool:
     """Whether a change can only raise what the service delivers (added, grown, or moved to another approach)."""
     return change.kind in ("added", "changed") or (change.kind == "resized" and change.after > change.before)
+
+
+def _good_news_owners(finding: Finding, before: Analysis, changes: list[Change]) -> list[Change]:
+    """The changes a good-news finding of today is lost through: those that weaken (a drop, a cut, a change of
+    approach) a service it is about or that its facts name (a mitigator holding a harm in check); else every
+    change that weakens."""
+    weak = [c for c in changes if not _strengthens(c)]
+    facts = {f"{f.type}:{f.key}": f for f in before.facts.facts}
+    named = set(finding.subjects)
+    for evidence in finding.evidence:
+        fact = facts.get(evidence.fact)
+        if fact is not None:
+            named |= {word for value in fact.fields.values() if isinstance(value, str) for word in value.split()}
+    return [c for c in weak if c.service.id in named] or weak
 
 
 def _of_service(changes: list[Change], finding: Finding) -> list[Change]:
@@ -393,15 +509,38 @@ def _gains(before: Analysis, after: Analysis, problem: Problem, changes: list[Ch
             if undone != delivered:
                 lost[goal] = lost.get(goal, 0.0) + (adherence - target_adherence(undone.values(), redundancy)) / len(covers)
         change.goals = tuple((goal, gain) for goal, gain in sorted(lost.items()) if gain > 5e-5)
+        change.goal_losses = tuple((goal, -gain) for goal, gain in sorted(lost.items()) if gain < -5e-5)
+
+
+def _losses(before: Analysis, after: Analysis, changes: list[Change]) -> None:
+    """What each drop, cut and change of approach gives up (Loss), from the same before/after pair."""
+    served = {c for s in after.kb.services.values() if s.active for c in s.clients}
+    covered_after = {(goal, c.target) for goal, cs in after.facts.covers.items() for c in cs if c.in_time}
+    for change in changes:
+        cut = change.kind == "resized" and change.after < change.before
+        if change.kind not in ("removed", "changed") and not cut:
+            continue
+        sid, today = change.service.id, before.kb.services[change.service.id]
+        uncovered = tuple(sorted({(goal, c.target) for goal, cs in before.facts.covers.items() for c in cs
+                                  if any(d.service == sid for d in c.in_time) and (goal, c.target) not in covered_after}))
+        probability = (today.probability, None if change.kind == "removed" else
+                       today.probability if change.kind == "changed" else change.service.probability)
+        change.losses = Loss(
+            clients=tuple(today.clients) if change.kind != "resized" else (),
+            unserved=tuple(c for c in today.clients if c not in served) if change.kind == "removed" else (),
+            goals=tuple((g, loss) for g, loss in change.goal_losses if loss >= 5e-4),  # a tenth of a point
+            uncovered=uncovered, probability=probability,
+            running_months=today.running_months if today.active else 0.0)
 
 
 # ------------------------------------------------------------------ the recommendation
 
 
-def _new(before: Analysis, after: Analysis) -> list[Finding]:
-    """Warnings and errors of a mix that today's mix does not have."""
+def _new(before: Analysis, after: Analysis, good_news: frozenset[str] = frozenset()) -> list[Finding]:
+    """Warnings and errors of a mix that today's mix does not have (good news is never a problem)."""
     today = {_key(f) for f in before.findings}
-    return [f for f in after.findings if f.level in ("error", "warning") and _key(f) not in today]
+    return [f for f in after.findings
+            if f.level in ("error", "warning") and _key(f) not in today and f.rule not in good_news]
 
 
 def _stepped_down(before: Analysis, after: Analysis, finding: Finding) -> str:
@@ -538,7 +677,7 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
             exhausted = bool(tried)
             break
         after = reanalyze(analysis, mix_kb(analysis.kb, problem, solution))
-        new = _new(analysis, after)
+        new = _new(analysis, after, problem.good_news)
         tried.append((solution, after, new))
         uncounted = [f for f in new if not _counted(f, solution.broken)]
         if not uncounted:

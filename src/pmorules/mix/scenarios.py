@@ -3,8 +3,8 @@
 A variant keeps, drops or adds services, moves approaches and sets efforts. It comes from the command line
 (``pmorules mix WS --drop B --add S07 --approach reporting=supportive --effort reporting=10``) or from the
 YAML files of the workspace's ``scenarios/`` folder (a folder, because every ``*.yaml`` beside the knowledge
-is read as knowledge). Each variant costs one analysis; it is feasible when it fits the capacity, keeps the
-services marked keep and the core, adds nothing ``[mix] never`` forbids and raises no error a mix can avoid.
+is read as knowledge). Each variant costs one analysis; it is feasible when it meets the hard conditions
+(``hard_problems``, the one test of feasibility for today, the recommendation and every variant).
 """
 
 from __future__ import annotations
@@ -208,26 +208,38 @@ def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[U
     if errors:
         raise InputError(errors)
     after = reanalyze(analysis, replace(kb, services=services))
-    return ScenarioResult(scenario, after, _problems(problem, unattainable, after))
+    return ScenarioResult(scenario, after, hard_problems(problem, unattainable, after))
 
 
-def _problems(problem: Problem, unattainable: list[Unattainable], after: Analysis) -> list[str]:
-    """Why a variant is not a mix the optimiser could recommend."""
+def hard_problems(problem: Problem, unattainable: list[Unattainable], state: Analysis) -> list[str]:
+    """Why a mix does not meet the hard conditions, the one notion of feasibility of every column of a
+    comparison (today, the recommendation, each scenario): it fits the capacity, keeps the services marked
+    keep and the core (as far as the error-level rules let them stay), adds nothing ``[mix] never`` forbids
+    and raises no error-level finding a mix can avoid. Empty: the mix is feasible."""
     problems = []
-    effort = sum(s.effort for s in after.kb.services.values() if s.active)
+    active = {sid for sid, s in state.kb.services.items() if s.active}
+    effort = sum(s.effort for s in state.kb.services.values() if s.active)
     if effort > problem.capacity + 1e-9:
         problems.append(f"its effort {effort:g} exceeds the capacity {problem.capacity:g}")
     for cid, candidate in sorted(problem.candidates.items()):
-        running = cid in after.kb.services and after.kb.services[cid].active
-        if candidate.locked and not running:
+        if cid in active:
+            continue
+        if candidate.locked:
             problems.append(f"it drops {cid}, marked keep")
-        elif candidate.core and not running:
+        elif problem.forced(cid):
             problems.append(f"it drops the core service {cid} ({candidate.core})")
+    for members, keep, why in problem.core_groups:
+        if sum(m in active for m in members) < keep:
+            problems.append(f"it keeps fewer than {keep} of the core services {', '.join(members)} ({why})")
+    if problem.core_keep is not None:
+        core = [cid for cid, c in problem.candidates.items() if c.core and cid not in problem.core_exempt]
+        if sum(cid in active for cid in core) < problem.core_keep:
+            problems.append(f"it keeps fewer than {problem.core_keep} of the core services ({problem.core_note})")
     never = {k.lower() for k in problem.settings.never}
-    problems += [f"it adds {s.id}, which [mix] never forbids" for s in after.kb.services.values()
-                 if s.active and s.id.lower() in never]
+    problems += [f"it adds {sid}, which [mix] never forbids" for sid in sorted(active)
+                 if sid.lower() in never and sid not in problem.today]
     hard = {c.rule for c in problem.constraints if c.hard and c.applies}
     beyond = {(u.rule, u.goal) for u in unattainable} | {(u.rule, u.target) for u in unattainable}
-    problems += [f"it breaks {f.rule} ({f.title}) on {', '.join(f.subjects)}" for f in after.findings
+    problems += [f"it breaks {f.rule} ({f.title}) on {', '.join(f.subjects)}" for f in state.findings
                  if f.level == "error" and f.rule in hard and not all((f.rule, s) in beyond for s in f.subjects)]
     return problems

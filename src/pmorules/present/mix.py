@@ -19,6 +19,7 @@ from ..mix.recommend import (
     unattainable_text,
 )
 from ..mix.scenarios import ScenarioResult, side
+from ..mix.units import Units
 from ..text import printable
 from ..vocabulary import TERMS
 
@@ -36,8 +37,10 @@ def _table(result: MixResult) -> Table:
     table.add_column("Today", justify="right")
     table.add_column("Recommended", justify="right")
     table.add_row("Services", str(before.facts.summary["services"]), str(after.facts.summary["services"]))
+    units = result.problem.units
     table.add_row(
-        f"Effort (capacity {result.problem.capacity:g})", f"{effort_of(before.kb):g}", f"{effort_of(after.kb):g}"
+        f"Effort (capacity {units.text(result.problem.capacity)})", units.text(effort_of(before.kb)),
+        units.text(effort_of(after.kb))
     )
     for term in TERMS:
         table.add_row(
@@ -55,7 +58,7 @@ def _what(change) -> str:
     if change.kind == "changed":
         return what + f": approach {change.before} -> {change.after}"
     if change.kind == "resized":
-        return what + (f": effort {change.before:g} -> {change.after:g} (probability "
+        return what + (f": effort {change.effort(change.before)} -> {change.effort(change.after)} (probability "
                        f"{change.probability_before * 100:.0f}% -> {change.service.probability * 100:.0f}%)")
     if change.kind == "added":
         return what + f" [{change.origin}]"
@@ -72,7 +75,8 @@ def print_mix(result: MixResult, console: Console) -> None:
     console.print(OBJECTIVE, markup=False, style="dim")
     console.print(_table(result))
     problem = result.problem
-    console.print(f"Capacity {problem.capacity:g}: {problem.capacity_note or problem.capacity_source}.", markup=False)
+    console.print(f"Capacity {problem.units.text(problem.capacity)}: {problem.capacity_note or problem.capacity_source}. "
+                  f"Effort moves in steps of {problem.units.step_text()}.", markup=False)
     if result.changes:
         console.print()
         console.print("[bold]Changes[/bold]")
@@ -81,6 +85,8 @@ def print_mix(result: MixResult, console: Console) -> None:
             if change.kind == "added":
                 console.print(printable(f"     {change.assumptions()}"), markup=False, style="dim")
             console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
+            if change.lost():
+                console.print(printable(f"     loses: {change.lost()}"), markup=False, style="dim")
     else:
         console.print("Today's mix is already the best one under the constraints.")
     if result.unavoidable:
@@ -116,6 +122,7 @@ def explain_json(result: MixResult) -> dict[str, Any]:
             "approach_change_cost": s.approach_change_cost, "resize_cost": s.resize_cost,
         },
         "resizing": {"steps": s.resize_steps, "elasticity": s.resize_elasticity,
+                     "step": result.problem.units.step_text(),
                      "effect": "p' = 1 - (1 - p) ** (1 + elasticity * step): more effort, more chances to deliver"},
         "capacity": result.problem.capacity, "capacity_note": result.problem.capacity_note,
         "capacity_source": result.problem.capacity_source,
@@ -147,7 +154,7 @@ def print_explain(result: MixResult, console: Console) -> None:
     resizing = data["resizing"]
     steps = ", ".join(f"{step * 100:+g}%" for step in resizing["steps"]) or "none"
     console.print(Text.assemble("\n", ("Resizing", "bold"),
-                                f": effort steps {steps}; {resizing['effect']} (elasticity {resizing['elasticity']:g})"))
+                                f": effort steps {steps}, in whole steps of {resizing['step']}; {resizing['effect']} (elasticity {resizing['elasticity']:g})"))
     console.print(Text.assemble("\n", ("Capacity", "bold"),
                                 f": {data['capacity']:g} ({data['capacity_note'] or data['capacity_source']})"))
     table = Table(show_edge=False, pad_edge=False, title="Conditions the rules imply")
@@ -175,7 +182,7 @@ def compare_rows(result: MixResult, extra: list[ScenarioResult]) -> tuple[list[s
     columns = comparison(result, extra)
     rows = [
         ("Services", [str(c["services"]) for c in columns]),
-        ("Effort", [f"{c['effort']:g}" for c in columns]),
+        ("Effort", [result.problem.units.text(c["effort"]) for c in columns]),
         *[(f"{t.capitalize()}-term share", [_pct(c["shares"][t]) for c in columns]) for t in TERMS],
         ("Adherence", [_pct(c["adherence"]) for c in columns]),
         *[(f"{level.capitalize()} findings", [str(c["counts"][level]) for c in columns])
@@ -195,9 +202,11 @@ def print_compare(result: MixResult, extra: list[ScenarioResult], console: Conso
     for label, cells in rows:
         table.add_row(label, *cells)
     console.print(table)
-    for scenario in list(result.scenarios) + extra:
-        if scenario.problems:
-            console.print(printable(f"{scenario.name}: not feasible: {'; '.join(scenario.problems)}"), markup=False)
+    console.print("Feasible: meets the hard conditions (capacity, services kept and core, [mix] never, "
+                  "error-level rules a mix can meet).", markup=False, style="dim")
+    for column in comparison(result, extra):
+        if column["problems"]:
+            console.print(printable(f"{column['name']}: not feasible: {'; '.join(column['problems'])}"), markup=False)
 
 
 def print_scenario(result: MixResult, scenario: ScenarioResult, console: Console) -> None:
@@ -220,6 +229,10 @@ def print_scenario(result: MixResult, scenario: ScenarioResult, console: Console
                 console.print(printable(f" {f.rule} ({f.level}) {', '.join(f.subjects)}: {f.message}"), markup=False)
 
 
+def scenario_units(today) -> Units:
+    return Units.of(today.kb, today.config.config.mix)
+
+
 def print_compare_pair(today, scenario: ScenarioResult, console: Console) -> None:
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("")
@@ -227,7 +240,8 @@ def print_compare_pair(today, scenario: ScenarioResult, console: Console) -> Non
     table.add_column(Text(printable(scenario.name)), justify="right")
     a, b = side(today, today), side(scenario.analysis, today)
     table.add_row("Services", str(a["services"]), str(b["services"]))
-    table.add_row("Effort", f"{a['effort']:g}", f"{b['effort']:g}")
+    units = scenario_units(today)
+    table.add_row("Effort", units.text(a["effort"]), units.text(b["effort"]))
     for term in TERMS:
         table.add_row(f"{term.capitalize()}-term share", _pct(a["shares"][term]), _pct(b["shares"][term]))
     table.add_row("Adherence", _pct(a["adherence"]), _pct(b["adherence"]))

@@ -271,10 +271,13 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
     (or, when no mix is feasible, why), and the side-by-side table of today, the recommendation and each
     what-if scenario."""
 
+    units = result.problem.units
+
     def side(state: Analysis) -> dict[str, Any]:
         summary = state.facts.summary
         return {"services": summary["services"], "effort": effort_of(state.kb), "shares": summary["shares"],
-                "adherence": summary["adherence"], "counts": state.counts()}
+                "effort_text": units.text(effort_of(state.kb)), "adherence": summary["adherence"],
+                "counts": state.counts()}
 
     return {
         "status": result.status,
@@ -282,6 +285,8 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
         "capacity": result.problem.capacity,
         "capacity_note": result.problem.capacity_note,
         "capacity_source": result.problem.capacity_source,
+        "capacity_text": units.text(result.problem.capacity),
+        "step_text": units.step_text(),
         "today": side(result.before),
         "recommended": side(result.after),
         "changes": [
@@ -293,7 +298,9 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "assumed": dict(c.assumed), "forced": c.forced,
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
-             "frees": c.frees}
+             "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key)), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
+             "from_text": c.effort(c.before) if c.kind == "resized" else None,
+             "to_text": c.effort(c.after) if c.kind == "resized" else None}
             for c in result.changes
         ],
         "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
@@ -306,7 +313,8 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
         "conflict": result.conflict.text() if result.conflict else None,
         "constraints": [{"rule": c.rule, "text": c.text(), "level": c.level, "hard": c.hard, "applies": c.applies}
                         for c in result.problem.constraints],
-        "compare": [{k: v for k, v in column.items() if k not in ("findings", "mix")} for column in comparison(result, [])],
+        "compare": [{k: v for k, v in column.items() if k not in ("findings", "mix")} | {"effort_text": units.text(column["effort"])}
+                    for column in comparison(result, [])],
         "scenarios": [{"name": r.name, "description": r.scenario.spec.description, "problems": r.problems}
                       for r in result.scenarios],
     }

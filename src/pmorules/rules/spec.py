@@ -323,6 +323,9 @@ class RuleSpec(Strict):
     references: list[str] = Field(default_factory=list)
     tests: list[RuleTest] = Field(default_factory=list)
     implies: Implies | None = None
+    # Its findings say something holds (a harm held in check): the recommended mix never counts one as a cost
+    # or as something a change avoids; a change that makes one go says so among what it loses (docs/mix.md).
+    good_news: bool = False
     banner: bool = False  # its findings open the report, and a command says them first when the day it is run raises them
     verdict: Literal[VERDICTS] | None = None  # what its findings say of the goal they are about (goal rules)
 
