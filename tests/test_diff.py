@@ -227,6 +227,9 @@ def test_since_a_tag_reads_the_workspace_through_git(repo: Path, tmp_path: Path,
     assert ("PRB002", ("lessons",)) in by_rule(data["findings"]["still_open"])
     write_files(tmp_path / "copy", {"pmo.yaml": OLD})
     by_folder = diff_json(str(tmp_path / "copy"), "ws")
+    assert {f["open_since"]["label"] for f in data["findings"]["still_open"]} == {"v1.0"}
+    for f in by_folder["findings"]["still_open"] + data["findings"]["still_open"]:
+        f.pop("open_since")  # the older side: the folder, or the revision
     assert by_folder["findings"] == data["findings"] and by_folder["services"] == data["services"]
     assert git(repo, "status", "--porcelain") == status and git(repo, "stash", "list") == ""
 
@@ -321,3 +324,23 @@ def test_a_missing_baseline_is_located(tmp_path: Path) -> None:
     write_files(tmp_path / "ws", {"pmo.yaml": OLD})
     result = cli("analyze", str(tmp_path / "ws"), "--baseline", str(tmp_path / "nope.json"))
     assert result.exit_code == 2 and f"{tmp_path / 'nope.json'}: cannot read the baseline" in result.stderr
+
+
+# ------------------------------------------------------------------ what is still open
+
+
+def test_still_open_findings_are_listed_with_the_review_they_are_open_since(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text()})
+    still = diff_json(str(old), str(new))["findings"]["still_open"]
+    lessons = next(f for f in still if f["rule"] == "PRB002")
+    assert lessons["subjects"] == ["lessons"] and lessons["old_level"] == "error"
+    assert lessons["open_since"] == {"label": str(old), "as_of": "2026-06-01"}
+    text = cli("diff", str(old), str(new), *AS_OF).stdout
+    listed = text[text.index("STILL OPEN ("):]
+    assert " ERROR   PRB002 lessons: " in listed
+    assert f"(open since {old} (as of" not in listed and f"(open since {old} (2026-06-01))" in listed
+    assert listed.count("open since") == len(still)
+    md = cli("diff", str(old), str(new), *AS_OF, "--format", "md").stdout
+    listed = md[md.index("## Still open ("):]
+    assert f"- **error** PRB002 lessons: " in listed and listed.count("open since") == len(still)

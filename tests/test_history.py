@@ -266,3 +266,22 @@ def test_a_damaged_repository_is_a_located_error(tmp_path: Path, monkeypatch: py
     (root / ".git" / "objects" / commit[:2] / commit[2:]).unlink()
     result = cli("diff", str(root / "ws"), "--since", "v1")
     assert result.exit_code == 2 and "is damaged: 'v1' names a commit it cannot read" in result.stderr, result.output
+
+
+def test_still_open_findings_are_listed_in_the_report_open_since_their_first_review(reviewed: Path) -> None:
+    analysis = analyze(reviewed, AS_OF)
+    history = history_of(analysis)
+    assert history is not None
+    still = {(f.rule, f.subjects): f for f in history.since.still_open}
+    lessons = still[("PRB002", ("lessons",))]  # rated 25% in every review, 28% now
+    assert lessons.open_since is not None and (lessons.open_since.label, lessons.open_since.as_of) == ("q0", "2025-10-01")
+    since = context_of(analysis)["history"]["since"]
+    assert {f["fingerprint"]: f["open_since"]["label"] for f in since["findings"]["still_open"]}[lessons.fingerprint] == "q0"
+    md = report_of(analysis, "md").decode()
+    section = md[md.index("### Still open"):md.index("### The trend")]
+    assert section.count("open since ") == len(history.since.still_open) > 0
+    assert f"({lessons.names[0]}, {lessons.id}): open since q0 (2025-10-01)" in section
+    html = report_of(analysis, "html").decode()
+    section = html[html.index("<h3>Still open</h3>"):html.index("<h3>The trend</h3>")]
+    assert section.count("open since ") == len(history.since.still_open)
+    assert f'href="#{lessons.id}"' in section

@@ -12,7 +12,7 @@ findings ``analyze --baseline`` leaves out.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,17 @@ class FindingRef:
     names: tuple[str, ...]
     message: str
     old_level: str | None = None
+    open_since: Side | None = None  # of a finding still open: the earliest review it has been open since
 
     def to_json(self) -> dict[str, Any]:
         data = {"fingerprint": self.fingerprint, "id": self.id, "rule": self.rule, "title": self.title,
                 "level": self.level, "subjects": list(self.subjects), "subject_names": list(self.names),
                 "message": self.message}
-        return data | ({"old_level": self.old_level} if self.old_level is not None else {})
+        if self.old_level is not None:
+            data["old_level"] = self.old_level
+        if self.open_since is not None:
+            data["open_since"] = {"label": self.open_since.label, "as_of": self.open_since.as_of}
+        return data
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     after = {f.fingerprint: f for f in new.findings}
     resolved = [_ref(f, old_names) for key, f in before.items() if key not in after]
     appeared = [_ref(f, new_names) for key, f in after.items() if key not in before]
-    still = [_ref(f, new_names, before[key].level) for key, f in after.items() if key in before]
+    still = [replace(_ref(f, new_names, before[key].level), open_since=old_side) for key, f in after.items() if key in before]
     old_summary, new_summary = old.facts.summary, new.facts.summary
     old_counts, new_counts = old.counts(), new.counts()
     return Diff(
@@ -314,8 +319,26 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
         return None
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
+    since.still_open = _open_since(reviews, current, since.still_open)
     points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
     return History(points, since)
+
+
+def _open_since(reviews: list[Judged], current: Analysis, still: list[FindingRef]) -> list[FindingRef]:
+    """The still-open findings, each open since the earliest review of the unbroken run of reviews (ending with
+    the last one) that had it; a finding is followed across renames (``was:``) between each review and now."""
+    since = {f.fingerprint: f.open_since for f in still}
+    running = set(since)
+    for judged in reversed(reviews[:-1]):
+        try:
+            renamed = renames(judged.analysis.kb, current.kb)
+        except InputError:
+            break
+        then = {fingerprint(f.rule, [renamed.get(s.lower(), s) for s in f.subjects]) for f in judged.analysis.findings}
+        running &= then
+        for key in running:
+            since[key] = side_of(judged)
+    return [replace(f, open_since=since[f.fingerprint]) for f in still]
 
 
 def history_of(current: Analysis) -> History | None:

@@ -31,6 +31,14 @@ def _finding(f: FindingRef) -> str:
     return f"{f.rule} {', '.join(f.subjects)}: {f.message}"
 
 
+def _open_since(f: FindingRef) -> str:
+    """'open since Q4 2025 review (2025-12-19)', with 'was warning' when its level moved."""
+    parts = [f"was {f.old_level}"] if f.old_level and f.old_level != f.level else []
+    if f.open_since is not None:
+        parts.append(f"open since {f.open_since.label} ({f.open_since.as_of})")
+    return "; ".join(parts)
+
+
 def _tied(change: ServiceChange, diff: Diff) -> list[str]:
     by_print = {f.fingerprint: f for f in diff.resolved + diff.new_findings}
     out = [f"resolves {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.resolves]
@@ -68,8 +76,9 @@ def print_diff(diff: Diff, console: Console) -> None:
     moved = [f for f in diff.still_open if f.old_level != f.level]
     console.print()
     console.rule(f"[bold]STILL OPEN ({len(diff.still_open)}, {len(moved)} changed level)[/bold]", align="left")
-    for f in moved:
-        console.print(f" {f.old_level} → {f.level}: {f.rule} {', '.join(f.subjects)}", markup=False)
+    for f in diff.still_open:
+        console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
+        console.print(f"{_finding(f)} ({_open_since(f)})", markup=False)
 
 
 def _md(text: Any) -> str:
@@ -96,5 +105,5 @@ def diff_markdown(diff: Diff) -> str:
         lines += [f"- **{f.level}** {_md(_finding(f))}" for f in findings] or ["None."]
     moved = [f for f in diff.still_open if f.old_level != f.level]
     lines += ["", f"## Still open ({len(diff.still_open)}, {len(moved)} changed level)", ""]
-    lines += [f"- {f.old_level} → **{f.level}**: {f.rule} {_md(', '.join(f.subjects))}" for f in moved]
+    lines += [f"- **{f.level}** {_md(_finding(f))} ({_md(_open_since(f))})" for f in diff.still_open] or ["None."]
     return "\n".join(lines).rstrip("\n") + "\n"
