@@ -200,7 +200,15 @@ def test_the_example_report_shows_what_moved_since_december(monkeypatch: pytest.
     assert services["tools"]["fields"]["status"] == {"old": "active", "new": "retired"}
     assert {(f["rule"], tuple(f["subjects"])) for f in services["tools"]["causes"]} >= {("DEP005", ("risk", "tools"))}
     assert ("HRM001", ("reporting",)) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["new"]}
-    assert ("GOL001", ("budget-control",)) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["resolved"]}
+    # a goal's problem that got milder or graver is eased or escalated, never resolved and new
+    assert [(m["subjects"], m["old"]["rule"], m["new"]["rule"]) for m in since["findings"]["eased"]] == [(["budget-control"], "GOL001", "GOL005")]
+    assert [(m["subjects"], m["old"]["rule"], m["new"]["rule"]) for m in since["findings"]["escalated"]] == [(["budget-ranking"], "GOL005", "GOL001")]
+    assert not {"budget-control", "budget-ranking"} & {s for key in ("resolved", "new") for f in since["findings"][key] for s in f["subjects"]}
+    md = report_of(example, "md").decode()
+    assert "7 findings resolved, 7 new, 1 escalated, 1 eased, 11 still open." in md
+    escalated = md[md.index("### Escalated since Q4 2025 review"):md.index("### Eased since")]
+    assert "[Goal not covered in time](#" in escalated and "A ranked, evidence-based project list for the FY2027 budget round" in escalated
+    assert "was Goal at risk - below its target likelihood (warning)" in escalated
 
 
 # ------------------------------------------------------------------ whose repository a revision is read from
