@@ -76,8 +76,8 @@ def test_a_changed_service_is_tied_to_the_findings_that_name_it(tmp_path: Path) 
     lessons = next(s for s in data["services"] if s["id"] == "lessons")
     assert lessons["change"] == "changed"
     assert lessons["fields"] == {"probability": {"old": 0.25, "new": 0.45, "change": 0.2}, "effort": {"old": 5, "new": 3, "change": -2}}
-    assert lessons["resolves"] == [fingerprint("PRB002", ["lessons"])]
-    assert lessons["causes"] == [fingerprint("PRB001", ["lessons"])]
+    assert lessons["resolves"] == lessons["causes"] == lessons["escalates"] == []
+    assert lessons["eases"] == [fingerprint("PRB001", ["lessons"])]  # very unlikely (error) → unlikely (warning)
     assert [s["id"] for s in data["services"]] == ["lessons"], "unchanged services are not listed"
 
 
@@ -98,7 +98,7 @@ def test_was_makes_a_rename_one_change_and_keeps_its_findings_open(tmp_path: Pat
     data = diff_json(str(old), str(new))
     assert [s for s in data["services"] if s["id"] != "lessons"] == [{
         "change": "changed", "id": "academy", "name": "Training and development", "was": "training",
-        "fields": {"effort": {"old": 10, "new": 12, "change": 2}}, "resolves": [], "causes": [],
+        "fields": {"effort": {"old": 10, "new": 12, "change": 2}}, "resolves": [], "causes": [], "eases": [], "escalates": [],
     }]
     assert ("GOL004", ("academy",)) in by_rule(data["findings"]["still_open"])
     assert data["findings"]["resolved"] == [] and data["findings"]["new"] == []
@@ -227,6 +227,9 @@ def test_since_a_tag_reads_the_workspace_through_git(repo: Path, tmp_path: Path,
     assert ("PRB002", ("lessons",)) in by_rule(data["findings"]["still_open"])
     write_files(tmp_path / "copy", {"pmo.yaml": OLD})
     by_folder = diff_json(str(tmp_path / "copy"), "ws")
+    assert {f["open_since"]["label"] for f in data["findings"]["still_open"]} == {"v1.0"}
+    for f in by_folder["findings"]["still_open"] + data["findings"]["still_open"]:
+        f.pop("open_since")  # the older side: the folder, or the revision
     assert by_folder["findings"] == data["findings"] and by_folder["services"] == data["services"]
     assert git(repo, "status", "--porcelain") == status and git(repo, "stash", "list") == ""
 
@@ -321,3 +324,87 @@ def test_a_missing_baseline_is_located(tmp_path: Path) -> None:
     write_files(tmp_path / "ws", {"pmo.yaml": OLD})
     result = cli("analyze", str(tmp_path / "ws"), "--baseline", str(tmp_path / "nope.json"))
     assert result.exit_code == 2 and f"{tmp_path / 'nope.json'}: cannot read the baseline" in result.stderr
+
+
+# ------------------------------------------------------------------ what is still open
+
+
+def test_still_open_findings_are_listed_with_the_review_they_are_open_since(tmp_path: Path) -> None:
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": new_text()})
+    still = diff_json(str(old), str(new))["findings"]["still_open"]
+    lessons = next(f for f in still if f["rule"] == "PRB002")
+    assert lessons["subjects"] == ["lessons"] and lessons["old_level"] == "error"
+    assert lessons["open_since"] == {"label": str(old), "as_of": "2026-06-01"}
+    text = cli("diff", str(old), str(new), *AS_OF).stdout
+    listed = text[text.index("STILL OPEN ("):]
+    assert " ERROR   PRB002 lessons: " in listed
+    assert f"(open since {old} (as of" not in listed and f"(open since {old} (2026-06-01))" in listed
+    assert listed.count("open since") == len(still)
+    md = cli("diff", str(old), str(new), *AS_OF, "--format", "md").stdout
+    listed = md[md.index("## Still open ("):]
+    assert f"- **error** PRB002 lessons: " in listed and listed.count("open since") == len(still)
+
+
+# ------------------------------------------------------------------ escalated and eased
+
+
+def by_move(moves: list[dict]) -> set[tuple]:
+    return {(m["family"], tuple(m["subjects"]), m["old"]["rule"], m["old"]["level"], m["new"]["rule"], m["new"]["level"])
+            for m in moves}
+
+
+def test_a_graver_or_milder_form_of_one_problem_is_escalated_or_eased_not_resolved_and_new(tmp_path: Path) -> None:
+    very_unlikely = write_files(tmp_path / "old", {"pmo.yaml": OLD})  # lessons 25%: very unlikely (error)
+    unlikely = write_files(tmp_path / "new", {"pmo.yaml": OLD.replace("probability: 0.25", "probability: 0.45")})
+    eased = diff_json(str(very_unlikely), str(unlikely))
+    assert by_move(eased["findings"]["eased"]) == {("unlikely-service", ("lessons",), "PRB002", "error", "PRB001", "warning")}
+    assert eased["findings"]["escalated"] == []
+    everything = [f for key in ("resolved", "new", "still_open") for f in eased["findings"][key]]
+    assert not any("lessons" in f["subjects"] and f["rule"].startswith("PRB") for f in everything)
+    escalated = diff_json(str(unlikely), str(very_unlikely))
+    assert by_move(escalated["findings"]["escalated"]) == {("unlikely-service", ("lessons",), "PRB001", "warning", "PRB002", "error")}
+    assert escalated["findings"]["eased"] == [] and escalated["findings"]["new"] == []
+    # an escalation to an error is no new finding, but it fails --fail-on-new error
+    assert cli("diff", str(unlikely), str(very_unlikely), *AS_OF, "--fail-on-new", "error").exit_code == 1
+    text = cli("diff", str(unlikely), str(very_unlikely), *AS_OF).stdout
+    assert "problems:  0 resolved · 0 new · 1 escalated · 0 eased · " in text
+    assert " ERROR   PRB001 warning → PRB002 error lessons: " in text[text.index("ESCALATED (1)"):]
+    md = cli("diff", str(unlikely), str(very_unlikely), *AS_OF, "--format", "md").stdout
+    assert "## Escalated (1)\n\n- **error** PRB001 warning → PRB002 error lessons: " in md
+
+
+def test_a_rule_without_the_family_is_resolved_and_new_as_before(tmp_path: Path) -> None:
+    overlay = {"rules/own.yaml": "- id: PRB002\n  extends: PRB002\n  family: null\n"}
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    new = write_files(tmp_path / "new", {"pmo.yaml": OLD.replace("probability: 0.25", "probability: 0.45")} | overlay)
+    findings = diff_json(str(old), str(new))["findings"]
+    assert findings["eased"] == [] and findings["escalated"] == []
+    assert ("PRB002", ("lessons",)) in by_rule(findings["resolved"]) and ("PRB001", ("lessons",)) in by_rule(findings["new"])
+
+
+def test_within_a_family_and_level_the_family_rank_decides() -> None:
+    from pmorules.diff import FindingRef, _moves
+
+    def ref(rule: str, level: str, subject: str = "g1") -> FindingRef:
+        return FindingRef(f"{rule}-{subject}", "F1", rule, rule, level, (subject,), (subject,), "")
+
+    families = {"A1": ("shortfall", 0), "A2": ("shortfall", 1), "A3": ("shortfall", 0), "B1": ("other", 0)}
+    escalated, eased, reformed = _moves([ref("A1", "error"), ref("B1", "error", "g2")],
+                                        [ref("A2", "error"), ref("A1", "error", "g2")], {}, families)
+    assert [(m.old.rule, m.new.rule) for m in escalated] == [("A1", "A2")] and eased == [] and reformed == []
+    escalated, eased, reformed = _moves([ref("A2", "error")], [ref("A1", "error")], {}, families)
+    assert escalated == [] and [(m.old.rule, m.new.rule) for m in eased] == [("A2", "A1")]
+    escalated, eased, reformed = _moves([ref("A1", "error")], [ref("A3", "error")], {}, families)
+    assert escalated == eased == [] and [(m.old.rule, m.new.rule) for m in reformed] == [("A1", "A3")]
+
+
+def test_the_examples_budget_ranking_goal_is_escalated_not_resolved_and_new(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = CliRunner().invoke(app, ["diff", "knowledge/example/reviews/2025-12", "knowledge/example", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.stdout)["findings"]
+    assert ("goal-shortfall", ("budget-ranking",), "GOL005", "warning", "GOL001", "error") in by_move(findings["escalated"])
+    assert ("goal-shortfall", ("budget-control",), "GOL001", "error", "GOL005", "warning") in by_move(findings["eased"])
+    for key in ("resolved", "new"):
+        assert not {("GOL001", ("budget-ranking",)), ("GOL005", ("budget-ranking",))} & by_rule(findings[key])

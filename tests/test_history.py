@@ -200,7 +200,15 @@ def test_the_example_report_shows_what_moved_since_december(monkeypatch: pytest.
     assert services["tools"]["fields"]["status"] == {"old": "active", "new": "retired"}
     assert {(f["rule"], tuple(f["subjects"])) for f in services["tools"]["causes"]} >= {("DEP005", ("risk", "tools"))}
     assert ("HRM001", ("reporting",)) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["new"]}
-    assert ("GOL001", ("budget-control",)) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["resolved"]}
+    # a goal's problem that got milder or graver is eased or escalated, never resolved and new
+    assert [(m["subjects"], m["old"]["rule"], m["new"]["rule"]) for m in since["findings"]["eased"]] == [(["budget-control"], "GOL001", "GOL005")]
+    assert [(m["subjects"], m["old"]["rule"], m["new"]["rule"]) for m in since["findings"]["escalated"]] == [(["budget-ranking"], "GOL005", "GOL001")]
+    assert not {"budget-control", "budget-ranking"} & {s for key in ("resolved", "new") for f in since["findings"][key] for s in f["subjects"]}
+    md = report_of(example, "md").decode()
+    assert "7 findings resolved, 7 new, 1 escalated, 1 eased, 11 still open." in md
+    escalated = md[md.index("### Escalated since Q4 2025 review"):md.index("### Eased since")]
+    assert "[Goal not covered in time](#" in escalated and "A ranked, evidence-based project list for the FY2027 budget round" in escalated
+    assert "was Goal at risk - below its target likelihood (warning)" in escalated
 
 
 # ------------------------------------------------------------------ whose repository a revision is read from
@@ -266,3 +274,22 @@ def test_a_damaged_repository_is_a_located_error(tmp_path: Path, monkeypatch: py
     (root / ".git" / "objects" / commit[:2] / commit[2:]).unlink()
     result = cli("diff", str(root / "ws"), "--since", "v1")
     assert result.exit_code == 2 and "is damaged: 'v1' names a commit it cannot read" in result.stderr, result.output
+
+
+def test_still_open_findings_are_listed_in_the_report_open_since_their_first_review(reviewed: Path) -> None:
+    analysis = analyze(reviewed, AS_OF)
+    history = history_of(analysis)
+    assert history is not None
+    still = {(f.rule, f.subjects): f for f in history.since.still_open}
+    lessons = still[("PRB002", ("lessons",))]  # rated 25% in every review, 28% now
+    assert lessons.open_since is not None and (lessons.open_since.label, lessons.open_since.as_of) == ("q0", "2025-10-01")
+    since = context_of(analysis)["history"]["since"]
+    assert {f["fingerprint"]: f["open_since"]["label"] for f in since["findings"]["still_open"]}[lessons.fingerprint] == "q0"
+    md = report_of(analysis, "md").decode()
+    section = md[md.index("### Still open"):md.index("### The trend")]
+    assert section.count("open since ") == len(history.since.still_open) > 0
+    assert f"({lessons.names[0]}, {lessons.id}): open since q0 (2025-10-01)" in section
+    html = report_of(analysis, "html").decode()
+    section = html[html.index("<h3>Still open</h3>"):html.index("<h3>The trend</h3>")]
+    assert section.count("open since ") == len(history.since.still_open)
+    assert f'href="#{lessons.id}"' in section

@@ -77,7 +77,7 @@ def test_csv_with_bom_and_header_only(make_ws) -> None:
 
 def test_csv_file_name_must_name_a_section(errors) -> None:
     assert errors({"stuff.csv": "id\na\n"}) == [
-        "ws/stuff.csv: cannot tell which section 'stuff' holds (hint: name it one of organisation, clients, services, goals, outcomes, assessments)"
+        "ws/stuff.csv: cannot tell which section 'stuff' holds (hint: name it one of organisation, clients, services, goals, outcomes, assessments, actions)"
     ]
 
 
@@ -164,7 +164,7 @@ def test_xlsx_unknown_sheet_and_broken_workbook(make_ws, monkeypatch: pytest.Mon
     assert info.value.render().splitlines() == [
         "ws/broken.xlsx: cannot read workbook: File is not a zip file",
         "ws/k.xlsx!Sheet1!A1: cannot tell which section 'Sheet1' holds "
-        "(hint: name it one of organisation, clients, services, goals, outcomes, assessments)",
+        "(hint: name it one of organisation, clients, services, goals, outcomes, assessments, actions)",
     ]
 
 

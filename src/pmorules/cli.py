@@ -321,6 +321,25 @@ MIX_HELP = (
 )
 
 
+@app.command()
+def actions(
+    workspace: WorkspaceArg = Path("."),
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+    as_of: AsOfOption = None,
+) -> None:
+    """The action register (actions: sections, e.g. actions.yaml): overdue first, each with the finding it answers."""
+    from .actions import action_register
+    from .output import json_text
+    from .present.actions import print_actions
+
+    analysis = _analyze(workspace, as_of)
+    states = action_register(analysis)
+    if format is TextOrJson.json:
+        sys.stdout.write(json_text({"as_of": analysis.today.isoformat(), "actions": [s.to_json() for s in states]}))
+    else:
+        print_actions(states, stdout)
+
+
 @app.command(help=MIX_HELP)
 def mix(
     workspace: WorkspaceArg = Path("."),

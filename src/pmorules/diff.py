@@ -1,7 +1,9 @@
 """Compare two analyses of one PMO: what was fixed, what is new, how the balance, the goals and the mix moved.
 
 Findings are matched by fingerprint (rule + subjects, findings.py), so a finding whose numbers or wording
-moved is the same finding, still open. A service keeps its identity by id; a renamed one is removed + added
+moved is the same finding, still open. A finding that went away and one that appeared, of rules of one
+``family`` (declared in the rule files) on the same subjects, are one problem that escalated or eased: neither
+resolved nor new. A service keeps its identity by id; a renamed one is removed + added
 unless it says ``was: old-id``, which also carries its findings' identity across the rename. A service
 change is tied to the resolved and new findings that name it among their subjects: the rules decide.
 
@@ -12,9 +14,9 @@ findings ``analyze --baseline`` leaves out.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from . import __version__
 from .analysis import Analysis
@@ -55,12 +57,34 @@ class FindingRef:
     names: tuple[str, ...]
     message: str
     old_level: str | None = None
+    old_rule: str | None = None  # of a finding still open in another form of its family: the rule that found it before
+    open_since: Side | None = None  # of a finding still open: the earliest review it has been open since
 
     def to_json(self) -> dict[str, Any]:
         data = {"fingerprint": self.fingerprint, "id": self.id, "rule": self.rule, "title": self.title,
                 "level": self.level, "subjects": list(self.subjects), "subject_names": list(self.names),
                 "message": self.message}
-        return data | ({"old_level": self.old_level} if self.old_level is not None else {})
+        if self.old_level is not None:
+            data["old_level"] = self.old_level
+        if self.old_rule is not None:
+            data["old_rule"] = self.old_rule
+        if self.open_since is not None:
+            data["open_since"] = {"label": self.open_since.label, "as_of": self.open_since.as_of}
+        return data
+
+
+@dataclass(frozen=True)
+class Move:
+    """One problem that got graver or milder: a finding that went away paired with one of the same family on the
+    same subjects that appeared (``old`` as it was, ``new`` as it is)."""
+
+    family: str
+    old: FindingRef
+    new: FindingRef
+
+    def to_json(self) -> dict[str, Any]:
+        return {"family": self.family, "subjects": list(self.new.subjects), "subject_names": list(self.new.names),
+                "old": self.old.to_json(), "new": self.new.to_json()}
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,8 @@ class ServiceChange:
     fields: dict[str, tuple[Any, Any]]
     resolves: tuple[str, ...]  # fingerprints of resolved findings on it
     causes: tuple[str, ...]  # fingerprints of new findings on it
+    eases: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got milder
+    escalates: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got graver
 
     def text(self) -> str:
         """'was pm-support, effort 18 → 12, probability 60% → 75%'; of one added or removed, what it is (was)."""
@@ -101,7 +127,8 @@ class ServiceChange:
     def to_json(self) -> dict[str, Any]:
         return {"change": self.change, "id": self.id, "name": self.name, "was": self.was,
                 "fields": {name: _pair(pair) for name, pair in self.fields.items()},
-                "resolves": list(self.resolves), "causes": list(self.causes)}
+                "resolves": list(self.resolves), "causes": list(self.causes),
+                "eases": list(self.eases), "escalates": list(self.escalates)}
 
 
 @dataclass
@@ -117,10 +144,13 @@ class Diff:
     still_open: list[FindingRef]
     goals: list[GoalMove]
     changes: list[ServiceChange]
+    escalated: list[Move] = field(default_factory=list)
+    eased: list[Move] = field(default_factory=list)
 
     def new_at_or_above(self, level: str) -> list[FindingRef]:
-        """The new findings at or above ``level`` (a finding still open never counts, whatever its level did)."""
-        return [f for f in self.new_findings if LEVEL_ORDER[f.level] <= LEVEL_ORDER[level]]
+        """The new findings, and the graver forms of escalated problems, at or above ``level`` (a finding still
+        open never counts, whatever its level did)."""
+        return [f for f in self.new_findings + [m.new for m in self.escalated] if LEVEL_ORDER[f.level] <= LEVEL_ORDER[level]]
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``pmorules diff --format json`` (docs/history.md)."""
@@ -138,6 +168,8 @@ class Diff:
                 "resolved": [f.to_json() for f in self.resolved],
                 "new": [f.to_json() for f in self.new_findings],
                 "still_open": [f.to_json() for f in self.still_open],
+                "escalated": [m.to_json() for m in self.escalated],
+                "eased": [m.to_json() for m in self.eased],
             },
             "goals": [g.to_json() for g in self.goals],
             "services": [c.to_json() for c in self.changes],
@@ -166,7 +198,15 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     after = {f.fingerprint: f for f in new.findings}
     resolved = [_ref(f, old_names) for key, f in before.items() if key not in after]
     appeared = [_ref(f, new_names) for key, f in after.items() if key not in before]
-    still = [_ref(f, new_names, before[key].level) for key, f in after.items() if key in before]
+    still = [replace(_ref(f, new_names, before[key].level), open_since=old_side) for key, f in after.items() if key in before]
+    escalated, eased, reformed = _moves(resolved, appeared, renamed, _families(old, new))
+    paired = {id(m.old) for m in escalated + eased + reformed} | {id(m.new) for m in escalated + eased + reformed}
+    resolved = [f for f in resolved if id(f) not in paired]
+    appeared = [f for f in appeared if id(f) not in paired]
+    if reformed:
+        order = {f.fingerprint: i for i, f in enumerate(new.findings)}
+        still = sorted(still + [replace(m.new, old_level=m.old.level, old_rule=m.old.rule, open_since=old_side) for m in reformed],
+                       key=lambda f: order[f.fingerprint])
     old_summary, new_summary = old.facts.summary, new.facts.summary
     old_counts, new_counts = old.counts(), new.counts()
     return Diff(
@@ -180,8 +220,48 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
         new_findings=appeared,
         still_open=still,
         goals=_goals(old, new),
-        changes=_services(old.kb, new.kb, renamed, resolved, appeared),
+        changes=_services(old.kb, new.kb, renamed, resolved, appeared, eased, escalated),
+        escalated=escalated,
+        eased=eased,
     )
+
+
+def _families(old: Analysis, new: Analysis) -> dict[str, tuple[str, int]]:
+    """Rule id → (family, family_rank) of every rule that declares a family (the newer side's rulebook first)."""
+    out: dict[str, tuple[str, int]] = {}
+    for book in (new.rulebook, old.rulebook):
+        for rule in book.rules.values():
+            if rule.spec.family and rule.id not in out:
+                out[rule.id] = (rule.spec.family, rule.spec.family_rank)
+    return out
+
+
+def _moves(resolved: list[FindingRef], appeared: list[FindingRef], renamed: dict[str, str],
+           families: dict[str, tuple[str, int]]) -> tuple[list[Move], list[Move], list[Move]]:
+    """Pair findings that went away with findings that appeared, of one family on the same subjects: escalated
+    (the new one graver), eased (milder) and reformed (as grave: still open in another form). In each family and
+    subject, the gravest that went away pairs with the gravest that appeared, and so on; the rest stay resolved
+    or new. Gravity is the level, then the rule's ``family_rank``; ties go by rule id."""
+
+    def gravity(f: FindingRef) -> tuple[int, int]:
+        return (-LEVEL_ORDER[f.level], families[f.rule][1])
+
+    def groups(findings: list[FindingRef], subjects: Any) -> dict[tuple[str, tuple[str, ...]], list[FindingRef]]:
+        out: dict[tuple[str, tuple[str, ...]], list[FindingRef]] = {}
+        for f in findings:
+            if f.rule in families:
+                out.setdefault((families[f.rule][0], subjects(f)), []).append(f)
+        return {key: sorted(fs, key=lambda f: (gravity(f), f.rule), reverse=True) for key, fs in out.items()}
+
+    then = groups(resolved, lambda f: tuple(renamed.get(s.lower(), s).lower() for s in f.subjects))
+    now = groups(appeared, lambda f: tuple(s.lower() for s in f.subjects))
+    escalated, eased, reformed = [], [], []
+    for key in sorted(set(then) & set(now)):
+        for old, new in zip(then[key], now[key]):
+            move = Move(key[0], old, new)
+            (escalated if gravity(new) > gravity(old) else eased if gravity(new) < gravity(old) else reformed).append(move)
+    by_level = lambda m: (LEVEL_ORDER[m.new.level], m.new.rule, m.new.subjects)  # noqa: E731
+    return sorted(escalated, key=by_level), sorted(eased, key=by_level), reformed
 
 
 def renames(old: KnowledgeBase, new: KnowledgeBase) -> dict[str, str]:
@@ -229,8 +309,9 @@ def _goals(old: Analysis, new: Analysis) -> list[GoalMove]:
 
 
 def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], resolved: list[FindingRef],
-              appeared: list[FindingRef]) -> list[ServiceChange]:
-    """Services added, removed or changed (field by field), each with the findings that name it."""
+              appeared: list[FindingRef], eased: Sequence[Move] = (), escalated: Sequence[Move] = ()) -> list[ServiceChange]:
+    """Services added, removed or changed (field by field), each with the findings that name it: resolved, new,
+    and the problems on it that eased or escalated (named by their finding now)."""
     before = {renamed.get(i.lower(), i).lower(): s for i, s in old.services.items()}
     after = {i.lower(): s for i, s in new.services.items()}
 
@@ -243,6 +324,7 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
         return {subject: tuple(prints) for subject, prints in out.items()}
 
     resolved_by, appeared_by = index(resolved), index(appeared)
+    eased_by, escalated_by = index([m.new for m in eased]), index([m.new for m in escalated])
 
     def naming(by: dict[str, tuple[str, ...]], service: Service | None) -> tuple[str, ...]:
         return by.get(service.id.lower(), ()) if service else ()
@@ -262,7 +344,8 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
         service = now or then
         assert service is not None
         changes.append(ServiceChange(kind, service.id, service.name, was, fields,
-                                     naming(resolved_by, then), naming(appeared_by, now)))
+                                     naming(resolved_by, then), naming(appeared_by, now),
+                                     naming(eased_by, now), naming(escalated_by, now)))
     order = {"added": 0, "removed": 1, "changed": 2}
     return sorted(changes, key=lambda c: (order[c.change], c.id.lower()))
 
@@ -314,8 +397,26 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
         return None
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
+    since.still_open = _open_since(reviews, current, since.still_open)
     points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
     return History(points, since)
+
+
+def _open_since(reviews: list[Judged], current: Analysis, still: list[FindingRef]) -> list[FindingRef]:
+    """The still-open findings, each open since the earliest review of the unbroken run of reviews (ending with
+    the last one) that had it; a finding is followed across renames (``was:``) between each review and now."""
+    since = {f.fingerprint: f.open_since for f in still}
+    running = set(since)
+    for judged in reversed(reviews[:-1]):
+        try:
+            renamed = renames(judged.analysis.kb, current.kb)
+        except InputError:
+            break
+        then = {fingerprint(f.rule, [renamed.get(s.lower(), s) for s in f.subjects]) for f in judged.analysis.findings}
+        running &= then
+        for key in running:
+            since[key] = side_of(judged)
+    return [replace(f, open_since=since[f.fingerprint]) for f in still]
 
 
 def history_of(current: Analysis) -> History | None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from .knowledge.base import DEFAULT_MONTHS, DEFAULT_PROBABILITY, OUTCOME_MONTHS
 from .knowledge.catalogue import load_catalogue
 from .knowledge.spec import (
-    Assessment, Client, DependencySpec, Goal, HarmSpec, Horizons, Organisation, Outcome, OutcomeLinkSpec,
+    Action, Assessment, Client, DependencySpec, Goal, HarmSpec, Horizons, Organisation, Outcome, OutcomeLinkSpec,
     Review, ServiceAssessment, ServiceSpec, TargetProfile,
 )
 from .schema import SHORT_FORMS, knowledge_schema
@@ -33,6 +33,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("goals", Goal),
     ("outcomes", Outcome),
     ("assessments", ServiceAssessment),
+    ("actions", Action),
 )
 NESTED: tuple[tuple[str, type[BaseModel]], ...] = (
     ("organisation.target_profile", TargetProfile),

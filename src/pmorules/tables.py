@@ -34,7 +34,7 @@ from .inputs import decode_text, read_input
 from .numbers import number_problem
 from .yamlio import parse_yaml
 
-SECTIONS = ("organisation", "clients", "services", "goals", "outcomes", "assessments")
+SECTIONS = ("organisation", "clients", "services", "goals", "outcomes", "assessments", "actions")
 SINGLE = "organisation"  # the section that is one item (one row), not a list
 LIST_FIELDS = {"tags", "clients", "outcomes", "depends_on", "services", "reviews", "reviews_months", "mitigated_by"}
 FLOW_FIELDS = LIST_FIELDS | {"harms", "assessments"}  # columns whose cell may be a YAML flow list

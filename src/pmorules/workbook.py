@@ -26,7 +26,7 @@ from pydantic.fields import FieldInfo
 from .config import load_config
 from .knowledge.catalogue import load_catalogue
 from .knowledge.load import knowledge_files
-from .knowledge.spec import Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceAssessment, ServiceSpec
+from .knowledge.spec import Action, Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceAssessment, ServiceSpec
 from .output import check_output, write_output
 from .tables import NOTE, read_csv, read_xlsx
 from .vocabulary import Vocabulary
@@ -39,7 +39,7 @@ SHEETS: tuple[tuple[str, str, type[BaseModel]], ...] = (  # (sheet title, sectio
     ("Goals", "goals", Goal),
     ("Outcomes", "outcomes", Outcome),
 )
-WHEN_GIVEN = (("Assessments", "assessments", ServiceAssessment),)  # sheets written only when the knowledge has items
+WHEN_GIVEN = (("Assessments", "assessments", ServiceAssessment), ("Actions", "actions", Action))  # sheets written only when the knowledge has items
 FIRST_ROW = 3  # header, notes, then the items
 LAST_ROW = 500  # drop-downs cover the rows up to here
 CELL_SYNTAX = {  # how a list of items with fields is written in one cell, added to the column's note

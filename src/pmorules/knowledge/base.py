@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ..errors import Location
 from typing import TYPE_CHECKING
 
-from .spec import Assessment, Client, Goal, Horizons, Organisation, Outcome
+from .spec import Action, Assessment, Client, Goal, Horizons, Organisation, Outcome
 
 if TYPE_CHECKING:
     from .consensus import Consensus
@@ -125,6 +125,14 @@ class ReviewDate:
 
 
 @dataclass(frozen=True)
+class AgreedAction:
+    """An action of the workspace's action register, and where it was written."""
+
+    spec: Action
+    where: Location = field(compare=False, hash=False)
+
+
+@dataclass(frozen=True)
 class InputFile:
     path: str
     sha256: str
@@ -154,6 +162,7 @@ class KnowledgeBase:
     switched_off: tuple[SwitchedOff, ...] = ()
     candidates: dict[str, Service] = field(default_factory=dict)  # catalogue services not offered, for the mix
     reviews: tuple[ReviewDate, ...] = ()  # every review stated, past and ahead, by date
+    actions: tuple[AgreedAction, ...] = ()  # the action register (`actions:` sections), in file order
 
     def source(self, kind: str, item_id: str, field: str = "") -> Location | None:
         return self.sources.get((kind, item_id, field)) or self.sources.get((kind, item_id, ""))

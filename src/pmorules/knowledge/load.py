@@ -27,14 +27,14 @@ from ..output import KNOWLEDGE_FOLDER, KNOWLEDGE_SUFFIXES
 from ..tables import Locator, parse_csv, parse_xlsx
 from ..yamlio import PosDict, PosList, locate, long_list, parse_yaml
 from .base import (
-    DEFAULT_PROBABILITY, OUTCOME_MONTHS, InputFile, KnowledgeBase, ReviewDate, Service, term_for_months,
+    DEFAULT_PROBABILITY, OUTCOME_MONTHS, AgreedAction, InputFile, KnowledgeBase, ReviewDate, Service, term_for_months,
 )
 from .catalogue import Catalogue, load_catalogue
 from .resolve import Collected, Entry, Resolver
 from .spec import Goal, KnowledgeFile, Organisation, Outcome
 
 MAX_ITEMS = 120_000  # services, clients, goals or outcomes in a workspace: above the largest shape benchmarked (100,000)
-LIST_SECTIONS = ("clients", "services", "goals", "outcomes")
+LIST_SECTIONS = ("clients", "services", "goals", "outcomes", "actions")
 
 
 
@@ -161,7 +161,7 @@ def _validate_file(raw: Any, locator: Locator, into: Collected) -> list[Diagnost
     except ValidationError as exc:
         _collect_valid_items(raw, locator, into)
         return [Diagnostic(locator(tuple(e["loc"])), *_friendly(e)) for e in exc.errors()]
-    for section in ("clients", "services", "goals", "outcomes", "assessments"):
+    for section in ("clients", "services", "goals", "outcomes", "assessments", "actions"):
         nodes = raw.get(section) if isinstance(raw, PosDict) else None
         for index, item in enumerate(getattr(parsed, section)):
             node = nodes[index] if isinstance(nodes, PosList) and isinstance(nodes[index], PosDict) else None
@@ -363,6 +363,7 @@ def _load_workspace(workspace: Path, shown: str, today: dt.date | None, undated:
         switched_off=tuple(resolver.switched_off),
         candidates=_catalogue_candidates(catalogue, resolver, services),
         reviews=reviews,
+        actions=tuple(AgreedAction(e.value, e.where) for e in collected.actions),
     )
 
 

@@ -66,6 +66,7 @@ class Collected:
     goals: list[Entry] = field(default_factory=list)
     outcomes: list[Entry] = field(default_factory=list)
     assessments: list[Entry] = field(default_factory=list)  # expert ratings kept apart from their services
+    actions: list[Entry] = field(default_factory=list)  # the action register
     unreadable: set[str] = field(default_factory=set)  # ids of items that failed validation: no "unknown id" for them
     unread: dict[str, str] = field(default_factory=dict)  # id (lower case) -> the file it seems defined in, unparsable
 

@@ -248,6 +248,35 @@ class ServiceAssessment(Assessment):
     service: Id = Field(description="The service rated (a workspace service id).", examples=["resources"])
 
 
+class Action(Strict):
+    """What the PMO agreed to do about a finding (by its fingerprint) or a decision of a steering committee, who
+    owns it, by when, and where it stands. Kept in the workspace (e.g. actions.yaml) and carried across reviews."""
+
+    finding: str | None = Field(None, pattern=r"^[0-9a-f]{16}$", description="The fingerprint of the finding it "
+                                "answers (`pmorules analyze --format json`, `findings[].fingerprint`).",
+                                examples=["9c1d3f0e5a7b2c48"])
+    decision: str | None = Field(None, min_length=1, max_length=200, description="The decision it carries out, "
+                                 "when it answers no single finding.", examples=["Retire the legacy register by Q3"])
+    action: str = Field(min_length=1, max_length=2000, description="What was agreed.",
+                        examples=["Move the weekly pack to the supportive approach"])
+    owner: str | None = Field(None, max_length=200, description="Who carries it out.", examples=["J. Lin"])
+    due: dt.date | None = Field(None, description="By when (YYYY-MM-DD).", examples=["2026-06-30"])
+    status: Literal["open", "done", "dropped"] = Field("open", description="open, done or dropped (with a reason).",
+                                                       examples=["open"])
+    reason: str | None = Field(None, max_length=2000, description="Why it was dropped.",
+                               examples=["the steering committee accepted the risk"])
+    notes: str | None = Field(None, max_length=2000, description="Anything else worth knowing.",
+                              examples=["new pack template in use since January"])
+
+    @model_validator(mode="after")
+    def _answers_one_thing(self) -> "Action":
+        if (self.finding is None) == (self.decision is None):
+            raise ValueError("give 'finding' (a fingerprint) or 'decision', exactly one")
+        if self.status == "dropped" and not self.reason:
+            raise ValueError("a dropped action gives its 'reason'")
+        return self
+
+
 class ServiceSpec(Strict):
     """A service as written in a workspace; unset fields come from the catalogue or the defaults."""
 
@@ -373,8 +402,10 @@ class KnowledgeFile(Strict):
         default_factory=list, description="Expert ratings of services, kept apart from the services (as "
                                           "`pmorules assess --collect` writes them); each counts as one of its "
                                           "service's assessments.")
+    actions: list[Action] = Field(default_factory=list, description="What the PMO agreed to do about findings and "
+                                  "decisions: action, owner, due date and status (`pmorules actions`).")
 
-    @field_validator("clients", "services", "goals", "outcomes", "assessments", mode="before")
+    @field_validator("clients", "services", "goals", "outcomes", "assessments", "actions", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value

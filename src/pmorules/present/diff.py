@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..diff import Diff, FindingRef, ServiceChange, Side
+from ..diff import Diff, FindingRef, Move, ServiceChange, Side
 from ..text import pct
 from ..vocabulary import TERMS
 
@@ -31,10 +31,32 @@ def _finding(f: FindingRef) -> str:
     return f"{f.rule} {', '.join(f.subjects)}: {f.message}"
 
 
+def _tally(diff: Diff) -> str:
+    """'7 resolved · 7 new · 1 escalated · 1 eased · 11 still open': an escalation is neither resolved nor new."""
+    return (f"{len(diff.resolved)} resolved · {len(diff.new_findings)} new · {len(diff.escalated)} escalated · "
+            f"{len(diff.eased)} eased · {len(diff.still_open)} still open")
+
+
+def _move(m: Move) -> str:
+    """'GOL005 warning → GOL001 error budget-ranking: <the message now>'."""
+    return f"{m.old.rule} {m.old.level} → {m.new.rule} {m.new.level} {', '.join(m.new.subjects)}: {m.new.message}"
+
+
+def _open_since(f: FindingRef) -> str:
+    """'open since Q4 2025 review (2025-12-19)', with 'was warning' when its level moved."""
+    parts = [f"was {f.old_rule} {f.old_level}"] if f.old_rule else [f"was {f.old_level}"] if f.old_level and f.old_level != f.level else []
+    if f.open_since is not None:
+        parts.append(f"open since {f.open_since.label} ({f.open_since.as_of})")
+    return "; ".join(parts)
+
+
 def _tied(change: ServiceChange, diff: Diff) -> list[str]:
     by_print = {f.fingerprint: f for f in diff.resolved + diff.new_findings}
+    moved = {m.new.fingerprint: m for m in diff.eased + diff.escalated}
     out = [f"resolves {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.resolves]
-    return out + [f"causes {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.causes]
+    out += [f"causes {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.causes]
+    return out + [f"{verb} {moved[p].old.rule} → {moved[p].new.rule} {', '.join(moved[p].new.subjects)}"
+                  for verb, prints in (("eases", change.eases), ("escalates", change.escalates)) for p in prints]
 
 
 def print_diff(diff: Diff, console: Console) -> None:
@@ -45,6 +67,7 @@ def print_diff(diff: Diff, console: Console) -> None:
     console.print(f"adherence: {_points(*diff.adherence)}", markup=False)
     console.print("findings:  " + " · ".join(f"{level}s {a} → {b}" for level, (a, b) in diff.counts.items()), markup=False)
     console.print(f"services:  {diff.services[0]} → {diff.services[1]} active", markup=False)
+    console.print(f"problems:  {_tally(diff)}", markup=False)
     if diff.goals:
         console.print()
         console.rule("[bold]GOALS[/bold]", align="left")
@@ -65,11 +88,18 @@ def print_diff(diff: Diff, console: Console) -> None:
         for f in findings:
             console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
             console.print(_finding(f), markup=False)
+    for title, moves in (("ESCALATED", diff.escalated), ("EASED", diff.eased)):
+        console.print()
+        console.rule(f"[bold]{title} ({len(moves)})[/bold]", align="left")
+        for m in moves:
+            console.print(f" [{LEVEL_STYLE[m.new.level]}]{m.new.level.upper():7}[/] ", end="")
+            console.print(_move(m), markup=False)
     moved = [f for f in diff.still_open if f.old_level != f.level]
     console.print()
     console.rule(f"[bold]STILL OPEN ({len(diff.still_open)}, {len(moved)} changed level)[/bold]", align="left")
-    for f in moved:
-        console.print(f" {f.old_level} → {f.level}: {f.rule} {', '.join(f.subjects)}", markup=False)
+    for f in diff.still_open:
+        console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
+        console.print(f"{_finding(f)} ({_open_since(f)})", markup=False)
 
 
 def _md(text: Any) -> str:
@@ -83,6 +113,7 @@ def diff_markdown(diff: Diff) -> str:
     lines.append(f"| Adherence | {pct(diff.adherence[0])} | {pct(diff.adherence[1])} |")
     lines += [f"| {level.capitalize()} findings | {a} | {b} |" for level, (a, b) in diff.counts.items()]
     lines.append(f"| Active services | {diff.services[0]} | {diff.services[1]} |")
+    lines += ["", f"Problems: {_tally(diff)}."]
     if diff.goals:
         lines += ["", "## Goals", "", "| Goal | Status then | Status now | Adherence |", "|---|---|---|---|"]
         lines += [f"| {_md(g.name)} ({g.id}) | {g.status[0] or '–'} | {g.status[1] or '–'} | {_points(*g.adherence)} |"
@@ -94,7 +125,10 @@ def diff_markdown(diff: Diff) -> str:
     for title, findings in (("Resolved", diff.resolved), ("New", diff.new_findings)):
         lines += ["", f"## {title} ({len(findings)})", ""]
         lines += [f"- **{f.level}** {_md(_finding(f))}" for f in findings] or ["None."]
+    for title, moves in (("Escalated", diff.escalated), ("Eased", diff.eased)):
+        lines += ["", f"## {title} ({len(moves)})", ""]
+        lines += [f"- **{m.new.level}** {_md(_move(m))}" for m in moves] or ["None."]
     moved = [f for f in diff.still_open if f.old_level != f.level]
     lines += ["", f"## Still open ({len(diff.still_open)}, {len(moved)} changed level)", ""]
-    lines += [f"- {f.old_level} → **{f.level}**: {f.rule} {_md(', '.join(f.subjects))}" for f in moved]
+    lines += [f"- **{f.level}** {_md(_finding(f))} ({_md(_open_since(f))})" for f in diff.still_open] or ["None."]
     return "\n".join(lines).rstrip("\n") + "\n"

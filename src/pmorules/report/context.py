@@ -155,10 +155,13 @@ def _history(history: History | None) -> dict[str, Any] | None:
     data = history.to_json()
     since = data["since_last_review"]
     tied = {f["fingerprint"]: f for f in since["findings"]["resolved"] + since["findings"]["new"]}
+    moved = {m["new"]["fingerprint"]: m for m in since["findings"]["eased"] + since["findings"]["escalated"]}
     for change, service in zip(history.since.changes, since["services"]):
         service["text"] = change.text()
         service["resolves"] = [tied[p] for p in service["resolves"]]
         service["causes"] = [tied[p] for p in service["causes"]]
+        service["eases"] = [moved[p] for p in service["eases"]]
+        service["escalates"] = [moved[p] for p in service["escalates"]]
     since["moved"] = [f for f in since["findings"]["still_open"] if f["old_level"] != f["level"]]
     return {"last": data["trend"][-2], "trend": data["trend"], "since": since}
 

@@ -328,6 +328,12 @@ class RuleSpec(Strict):
     good_news: bool = False
     banner: bool = False  # its findings open the report, and a command says them first when the day it is run raises them
     verdict: Literal[VERDICTS] | None = None  # what its findings say of the goal they are about (goal rules)
+    # The kind of problem its findings are, shared by the rules that are milder or graver forms of one problem
+    # (a goal at risk, not covered, cannot be met): ``pmorules diff`` pairs a finding that went away with one of
+    # the same family on the same subjects that appeared, as escalated or eased rather than resolved and new.
+    # Gravity within a family: the level, then ``family_rank`` (higher is graver) between rules of one level.
+    family: Annotated[str, Field(pattern=NAME)] | None = None
+    family_rank: Annotated[int, Field(ge=0, le=100)] = 0
 
     @field_validator("implies")
     @classmethod

@@ -1,0 +1,62 @@
+"""The action register (``actions:`` sections, e.g. actions.yaml) and ``pmorules actions``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pmorules.cli import app
+from pmorules.findings import fingerprint
+from conftest import write_files
+from test_diff import OLD
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def actions_json(*args: str) -> dict:
+    result = CliRunner().invoke(app, ["actions", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_examples_register_lists_overdue_first_and_calls_out_done_but_still_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    data = actions_json("knowledge/example")
+    assert [(a["status"], a["overdue"]) for a in data["actions"]] == [
+        ("open", True), ("open", False), ("done", False), ("dropped", False)]
+    overdue = data["actions"][0]
+    assert overdue["still_found"]["subject_names"] == ["Lessons-learned library"] and overdue["due"] == "2026-02-27"
+    done = data["actions"][2]
+    assert done["done_but_open"] is True and done["still_found"]["rule"] == "HRM002"
+    assert data["actions"][3]["reason"].startswith("The steering committee accepted the risk")
+    text = CliRunner().invoke(app, ["actions", "knowledge/example"]).stdout
+    assert text.index("OVERDUE  Re-scope the lessons-learned library") < text.index("OPEN     Migrate") < text.index("DONE     ")
+    assert "marked done, but its finding is still there" in text
+
+
+def test_an_action_follows_its_finding_by_fingerprint(tmp_path: Path) -> None:
+    register = ("actions:\n"
+                f"  - {{finding: {fingerprint('PRB002', ['lessons'])}, action: Retire it, due: 2026-05-01, status: open}}\n"
+                f"  - {{finding: {fingerprint('PRB002', ['training'])}, action: Keep it, status: done}}\n")
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": OLD, "actions.yaml": register})
+    data = actions_json(str(ws), "--as-of", "2026-06-01")
+    first, second = data["actions"]
+    assert first["overdue"] and first["still_found"]["subjects"] == ["lessons"]
+    assert second["still_found"] is None and second["done_but_open"] is False
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("{action: Do it}", "give 'finding' (a fingerprint) or 'decision', exactly one"),
+    ("{decision: Retire it, finding: 0123456789abcdef, action: Do it}", "give 'finding' (a fingerprint) or 'decision', exactly one"),
+    ("{decision: Retire it, action: Do it, status: dropped}", "a dropped action gives its 'reason'"),
+    ("{decision: Retire it, action: Do it, status: parked}", "actions.status"),
+    ("{finding: F3, action: Do it}", "actions.finding"),
+])
+def test_a_bad_action_is_located(tmp_path: Path, entry: str, message: str) -> None:
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": OLD, "actions.yaml": f"actions:\n  - {entry}\n"})
+    result = CliRunner().invoke(app, ["actions", str(ws)])
+    assert result.exit_code == 2, result.output
+    assert "actions.yaml:2:" in result.stderr and message in result.stderr, result.stderr
