@@ -45,7 +45,10 @@ def test_a_long_term_outcome_is_not_covered_by_a_fast_service(make_ws) -> None:
           - {id: aligned, name: Portfolio aligned to strategy, outcomes: [O12], due_months: 6}
     """
     slow = analyze(make_ws({"k.yaml": base}))
-    assert fired(slow, "GOL001") == [["aligned"]]  # O12 is perceived after 9 months, whatever the service
+    # O12 is usually perceived after 9 months: a catalogue assumption, so the goal is at risk, not lost (GOL007)
+    assert fired(slow, "GOL001") == [] and fired(slow, "GOL007") == [["aligned"]]
+    own = analyze(make_ws({"k.yaml": base.replace("months_to_value: 3", "months_to_value: 8")}))
+    assert fired(own, "GOL002") == [["aligned"]]  # the service itself is late: it cannot be met by its date
     linked = analyze(make_ws({"k.yaml": base.replace("months_to_value: 3,", "months_to_value: 3, outcomes: [{id: O12, months: 5}],")}))
     assert fired(linked, "GOL001") == [] and goal(linked, "aligned")["adherence"] == pytest.approx(0.9)
 
@@ -101,7 +104,15 @@ def test_controlling_reporting_harms_culture_without_a_culture_service(make_ws) 
           - {id: reporting, catalogue: S16, approach: controlling, probability: 0.8}
           - {id: support, catalogue: S22, probability: 0.8}
         """}))
-    assert "O17" in harmed(data, "HRM001", "reporting")
+    assert "O17" in harmed(data, "HRM009", "reporting")  # the catalogue's pattern for the approach: a risk to watch
+    signed = analyze(make_ws({"k.yaml": """
+        services:
+          - {id: reporting, catalogue: S16, approach: controlling, probability: 0.8}
+          - {id: support, catalogue: S22, probability: 0.8}
+        goals:
+          - {id: commitment, outcomes: [O17], due_months: 24}
+        """}))
+    assert "O17" in harmed(signed, "HRM001", "reporting")  # a goal on the harmed outcome not on track: a sign
 
 
 def test_harm_to_a_client_relationship(make_ws) -> None:
@@ -155,7 +166,7 @@ def test_a_harm_the_context_contradicts_is_turned_off(make_ws) -> None:
             harms: [{target: O30, applies: false, reason: cycle time fell 20% with the method}]
         """}))
     assert [(x["target"], x["reason"]) for x in data["switched_off"]] == [("O30", "cycle time fell 20% with the method")]
-    assert "O30" not in harmed(data, "HRM003", "method") and "O25" in harmed(data, "HRM003", "method")
+    assert "O30" not in harmed(data, "HRM009", "method") and "O25" in harmed(data, "HRM009", "method")
 
 
 # 7. harms that fall on the served party only
