@@ -275,6 +275,10 @@ class Resolver:
         if apart and "assessments" not in sources:
             sources["assessments"] = apart[0].where
         agreed = consensus(assessments, self.organisation.consensus, self.horizons)
+        clients = tuple(
+            c for i, ref in enumerate(spec.clients)
+            if (c := self.client_ref(ref, lambda i=i: entry.at("clients", i))) is not None
+        )
         links, depends_on, harms = self._links(entry, cat), self._dependencies(entry, cat), self._harms(entry, cat)
         timing = self._timing(entry, cat, agreed)
         if timing is None:
@@ -285,10 +289,6 @@ class Resolver:
         if agreed is not None and spec.probability is None and agreed.probability is not None:
             sources["probability"] = sources["assessments"]
         sources.setdefault("months_to_value", sources.get("term", entry.where))
-        clients = tuple(
-            c for i, ref in enumerate(spec.clients)
-            if (c := self.client_ref(ref, lambda i=i: entry.at("clients", i))) is not None
-        )
         return Service(
             id=spec.id,
             name=spec.name or (cat.name if cat else spec.id),
