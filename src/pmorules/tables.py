@@ -1,7 +1,10 @@
 """Read CSV and XLSX knowledge tables into the same shape as YAML sections.
 
 A table's section comes from its file name (``services.csv``) or, in a
-workbook, from each sheet's name. Columns are the YAML field names; a dotted
+workbook, from each sheet's name. Columns are the YAML field names or the same
+names in words, as the workbooks pmorules writes head them (``Months to value``
+is ``months_to_value``, ``Horizons: short max months`` is
+``horizons.short_max_months``, ``label``/``column_name``); a dotted
 column (``target_profile.short``) fills a nested field, and the organisation
 table's ``horizons.*`` columns fill the horizons section. List cells are
 ``;``-separated (``tools:soft; methodology``), or a YAML flow list (``[...]``)
@@ -9,6 +12,9 @@ for items with more fields. A row whose first cell starts with ``#`` is a note
 and is skipped where that cannot be a value (``_is_note``): in the id column,
 or right under the header of a table without ids (the workbooks pmorules
 writes have one there). A workbook's text cells stay text (never numbers).
+The reference sheets pmorules writes beside the sections (``REFERENCE_SHEETS``:
+the catalogue's services and outcomes, protected) are not knowledge and are
+not read.
 
 Nothing in a table is dropped silently: a blank header row, a column named
 twice, or a value in a column without a header (beyond the last one, too) is a
@@ -39,6 +45,8 @@ SINGLE = "organisation"  # the section that is one item (one row), not a list
 LIST_FIELDS = {"tags", "clients", "outcomes", "depends_on", "services", "reviews", "reviews_months", "mitigated_by"}
 FLOW_FIELDS = LIST_FIELDS | {"harms", "assessments"}  # columns whose cell may be a YAML flow list
 NOTE = "#"
+REFERENCE_SHEETS = ("Catalogue", "Catalogue outcomes")  # written for reading, never read back
+WORDS = {"id": "Id", "capacity_fte": "Capacity (FTE)"}  # labels the field name in words would say badly
 MAX_ROWS = 100_000
 MAX_COLUMNS = 100
 MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # what a workbook's archive may expand to
@@ -87,9 +95,22 @@ def _flow(text: str, where: Location) -> Any:
         raise InputError([Diagnostic(where, f"cannot read the list in this cell: {problem}")]) from None
 
 
+def label(column: str) -> str:
+    """A column's header in words: ``horizons.short_max_months`` → ``Horizons: short max months``."""
+    text = ": ".join(WORDS.get(part, part.replace("_", " ")) for part in column.split("."))
+    return text[:1].upper() + text[1:]
+
+
+def column_name(header: str) -> str:
+    """The column a header names, as the field (``months_to_value``) or in words (``Months to value``)."""
+    words = " ".join(header.split())
+    parts = [next((f for f, w in WORDS.items() if w.lower() == part.lower()), part) for part in words.split(": ")]
+    return ".".join(part.lower().replace(" ", "_") if " " in part or part[:1].isupper() else part for part in parts)
+
+
 def _header(row: list[Any], cell_at: CellAt, has_data: bool) -> tuple[list[str], list[Diagnostic]]:
     """The column names of a table's first row; a blank header over data, or a name used twice, is an error."""
-    header = [str(column or "").strip() for column in row]
+    header = [column_name(str(column or "").strip()) for column in row]
     errors = []
     if has_data and not any(header):
         errors.append(Diagnostic(cell_at(1, 0), "the header row is blank", "name the columns in the first row: id, name, ..."))
@@ -318,6 +339,8 @@ def parse_xlsx(data: bytes, display: str) -> Table:
     titles: dict[str, str] = {}  # section -> the sheet that holds it
     try:
         for sheet in workbook.worksheets:
+            if sheet.title.lower() in {name.lower() for name in REFERENCE_SHEETS}:
+                continue
             try:
                 where = Location(display, cell=f"{sheet.title}!A1")
                 section = _section_for(sheet.title, where)

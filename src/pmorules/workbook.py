@@ -1,19 +1,25 @@
 """Write knowledge as an XLSX workbook a PMO lead fills in: ``pmorules init --xlsx`` and ``pmorules export``.
 
 One sheet per section (Organisation, Clients, Services, Goals, Outcomes).
-Columns are the fields of the knowledge models, in their order; the row under
-the header explains each column with the field's description (so the workbook
-never drifts from the format), and drop-downs offer the vocabularies,
-catalogue ids and client ids. tables.py reads the workbook back: the notes row
-starts with ``#`` and is skipped; the organisation sheet is one row that also
-holds the horizons; list cells use the short forms where they say everything,
-else a YAML flow list.
+Columns are the fields of the knowledge models, in their order, headed in
+words (tables.label); the row under the header explains each column with the
+field's description (so the workbook never drifts from the format), in a
+spreadsheet user's words, and ends with the field's name. Drop-downs offer the
+vocabularies, client ids and the catalogue's services and outcomes as
+``S16 – Data analytics and reporting``, taken from two protected reference
+sheets (the catalogue's services and outcomes) that the forms of ``pmorules
+assess`` carry too. tables.py reads the workbook back: headers in words or as
+fields, the notes row starts with ``#`` and is skipped, the reference sheets
+are not read; knowledge/load.py turns a chosen ``S16 – …`` into ``S16``. The
+organisation sheet is one row that also holds the horizons; list cells use the
+short forms where they say everything, else a YAML flow list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import types
 import zipfile
 from pathlib import Path
@@ -24,11 +30,11 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .config import load_config
-from .knowledge.catalogue import load_catalogue
-from .knowledge.load import knowledge_files
+from .knowledge.catalogue import Catalogue, load_catalogue
+from .knowledge.load import chosen_ids, knowledge_files
 from .knowledge.spec import Action, Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceAssessment, ServiceSpec
 from .output import check_output, write_output
-from .tables import NOTE, read_csv, read_xlsx
+from .tables import NOTE, REFERENCE_SHEETS, label, read_csv, read_xlsx
 from .vocabulary import Vocabulary
 from .yamlio import read_yaml
 
@@ -41,6 +47,7 @@ SHEETS: tuple[tuple[str, str, type[BaseModel]], ...] = (  # (sheet title, sectio
 )
 WHEN_GIVEN = (("Assessments", "assessments", ServiceAssessment), ("Actions", "actions", Action))  # sheets written only when the knowledge has items
 FIRST_ROW = 3  # header, notes, then the items
+NOTE_SIZE = 9  # the notes' font size; a wrapped line of it takes 12 points of row height
 LAST_ROW = 500  # drop-downs cover the rows up to here
 CELL_SYNTAX = {  # how a list of items with fields is written in one cell, added to the column's note
     ("services", "outcomes"): "In a cell: ids separated by ';', or a YAML list such as [{id: O12, contribution: supporting}].",
@@ -82,9 +89,37 @@ def _sheet_columns(section: str, model: type[BaseModel]) -> list[tuple[str, Fiel
     return columns(model) + (columns(Horizons, "horizons.") if section == "organisation" else [])
 
 
-def _note(section: str, column: str, field: FieldInfo) -> str:
+_COMMANDS = re.compile(r"[ ,;]*\(?`?pmorules [^)`]*`?\)?|\s*unless --[a-z-]+ says otherwise")
+_VALUES = re.compile(r"one of the [A-Z][A-Za-z]* values")
+_FIELD = re.compile(r"\b[a-z]+(?:_[a-z]+)+(?:\.[a-z_]+)?\b|\b[a-z_]+\.[a-z_]+\b")
+
+
+def _note(section: str, column: str, field: FieldInfo, names: set[str]) -> str:
+    """A column's note for someone in a spreadsheet: the field's description, what a drop-down offers in place of
+    the vocabulary's name, the sheet's other columns by their headers, no commands; then the field's name."""
     syntax = CELL_SYNTAX.get((section, column), LIST_SYNTAX) if _is_list(field) else ""
-    return " ".join(part for part in (field.description or "", syntax) if part)
+    text = _VALUES.sub("choose from the list", _COMMANDS.sub("", field.description or ""))
+    text = _FIELD.sub(lambda m: _field_words(m.group(), names), text)
+    listed = f"The {REFERENCE_SHEETS[0]} sheet describes each." if (section, column) == ("services", "catalogue") \
+        else f"The {REFERENCE_SHEETS[1]} sheet lists them." if column == "outcomes" or (section, column) == (
+            "outcomes", "id") else ""
+    return " ".join(part for part in (text, syntax, listed, f"Field name: {column}.") if part)
+
+
+def _field_words(token: str, names: set[str]) -> str:
+    """A field named in a description, as the sheet heads it: ``short_max_months`` → 'Horizons: short max months',
+    ``organisation.capacity`` → 'Capacity' on the Organisation sheet."""
+    found = [n for n in names if n == token or n.endswith(f".{token}")]
+    if len(found) == 1:
+        return f"'{label(found[0])}'"
+    sheet, _, leaf = token.partition(".")
+    title = next((t for t, section, _ in SHEETS if section == sheet), None)
+    return f"'{label(leaf)}' on the {title} sheet" if title and leaf else token
+
+
+def _lines(text: str, width: float) -> int:
+    """How many lines a wrapped text takes in a column ``width`` characters wide (a rough count that errs long)."""
+    return sum(max(1, -(-len(line) // max(int(width), 1))) for line in text.split("\n"))
 
 
 # ------------------------------------------------------------------ values to cells
@@ -115,8 +150,13 @@ def _list_cell(column: str, items: list[Any]) -> str:
     return _flow(items)
 
 
-def _cell_value(column: str, value: Any) -> Any:
+def _cell_value(column: str, value: Any, section: str, catalogue: Catalogue) -> Any:
+    """A value as its cell shows it; a catalogue service or outcome as the column's drop-down shows it."""
     leaf = column.rsplit(".", 1)[-1]
+    if (section, leaf) == ("services", "catalogue") and value in catalogue.services:
+        return catalogue.choice(value)
+    if section in ("services", "goals") and leaf == "outcomes" and isinstance(value, list):
+        value = [catalogue.choice(v) if isinstance(v, str) and v in catalogue.outcomes else v for v in value]
     if isinstance(value, list):
         return _list_cell(leaf, [v if isinstance(v, dict) else _scalar(v) for v in value])
     if isinstance(value, dt.date):
@@ -169,18 +209,19 @@ def _choices(section: str, column: str, field: FieldInfo) -> tuple[str, bool] | 
         return '"' + ",".join(vocabulary.meanings()) + '"', True
     if field.annotation is bool:
         return '"true,false"', True
-    catalogue = load_catalogue()
     if (section, leaf) == ("services", "catalogue"):
-        return '"' + ",".join(catalogue.services) + '"', True
-    if (section, leaf) == ("goals", "outcomes"):
-        return '"' + ",".join(catalogue.outcomes) + '"', False  # several may be typed: offer, do not refuse
+        return _reference_range(REFERENCE_SHEETS[0], len(load_catalogue().services)), True
+    if (section, leaf) in (("goals", "outcomes"), ("services", "outcomes"), ("outcomes", "id")):
+        # several may be typed, or a new outcome: offer, do not refuse
+        return _reference_range(REFERENCE_SHEETS[1], len(load_catalogue().outcomes)), False
     if (section, leaf) in (("services", "clients"), ("goals", "client")):
         return f"Clients!$A${FIRST_ROW}:$A${LAST_ROW}", leaf == "client"
     return None
 
 
 def build_workbook(knowledge: KnowledgeFile) -> Any:
-    """An openpyxl workbook of the knowledge: header, notes row and drop-downs on every sheet."""
+    """An openpyxl workbook of the knowledge: header, notes row and drop-downs on every sheet, then the reference
+    sheets the drop-downs take the catalogue from."""
     import openpyxl
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -188,34 +229,106 @@ def build_workbook(knowledge: KnowledgeFile) -> Any:
 
     book = openpyxl.Workbook()
     book.remove(book.active)
+    catalogue = load_catalogue()
     for title, section, model in SHEETS + tuple(s for s in WHEN_GIVEN if getattr(knowledge, s[1])):
         sheet = book.create_sheet(title)
         sheet_columns = _sheet_columns(section, model)
+        names = [column for column, _ in sheet_columns]
+        note_lines = 1
         for index, (column, field) in enumerate(sheet_columns, start=1):
-            head = sheet.cell(1, index, column)
+            head = sheet.cell(1, index, label(column))
             head.font = Font(bold=True)
             head.fill = PatternFill("solid", fgColor="DCE6F2")
-            note = sheet.cell(2, index, (f"{NOTE} " if index == 1 else "") + _note(section, column, field))
-            note.font = Font(italic=True, color="667085", size=9)
+            head.alignment = Alignment(wrap_text=True, vertical="top")
+            text = (f"{NOTE} " if index == 1 else "") + _note(section, column, field, set(names))
+            note = sheet.cell(2, index, text)
+            note.font = Font(italic=True, color="667085", size=NOTE_SIZE)
             note.alignment = Alignment(wrap_text=True, vertical="top")
-            sheet.column_dimensions[get_column_letter(index)].width = max(14, min(34, len(column) + 4))
+            width = max(14, min(34, len(label(column)) + 4))
+            sheet.column_dimensions[get_column_letter(index)].width = width
+            note_lines = max(note_lines, _lines(text, width * 10 / NOTE_SIZE))  # small type: more to a line
             choices = _choices(section, column, field)
             if choices is not None:
                 formula, strict = choices
                 validation = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=strict,
-                                            errorTitle=column, error=f"Choose a value from the list for {column}.")
+                                            errorTitle=label(column),
+                                            error=f"Choose a value from the list for {label(column)}.")
                 last = FIRST_ROW if section == "organisation" else LAST_ROW
                 validation.add(f"{get_column_letter(index)}{FIRST_ROW}:{get_column_letter(index)}{last}")
                 sheet.add_data_validation(validation)
-        sheet.row_dimensions[2].height = 110
+        sheet.row_dimensions[2].height = min(409, 12 * note_lines + 4)  # 409 points: the most a row may be
         sheet.freeze_panes = f"B{FIRST_ROW}"
-        names = [column for column, _ in sheet_columns]
         for number, row in enumerate(_rows(section, knowledge), start=FIRST_ROW):
             for column, value in row.items():
-                cell = sheet.cell(number, names.index(column) + 1, _cell_value(column, value))
+                cell = sheet.cell(number, names.index(column) + 1, _cell_value(column, value, section, catalogue))
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # text as written: not a formula (=1+1), nor an error value (#N/A)
+    add_reference_sheets(book)
     return book
+
+
+def _reference_range(title: str, rows: int) -> str:
+    """The cells of a reference sheet's last column, which holds the entries its drop-downs show."""
+    from openpyxl.utils import get_column_letter
+
+    letter = get_column_letter(len(_SERVICE_COLUMNS if title == REFERENCE_SHEETS[0] else _OUTCOME_COLUMNS))
+    return f"'{title}'!${letter}$2:${letter}${rows + 1}"
+
+
+_SERVICE_COLUMNS = ("Id", "Name", "Term", "Delivers outcomes", "Depends on", "Harms", "What it does", "Drop-down entry")
+_OUTCOME_COLUMNS = ("Id", "Name", "Term", "Months until perceived", "What takes time", "Drop-down entry")
+_REFERENCE_WIDTHS = {"Id": 8, "Name": 30, "Term": 9, "Months until perceived": 12}
+
+
+def _listed(ids: list[str], catalogue: Catalogue, how: list[str] | None = None) -> str:
+    """Catalogue entries one a line, as a drop-down shows them (an id the catalogue lacks as it is)."""
+    how = how or [""] * len(ids)
+    return "\n".join((catalogue.choice(i) if i in catalogue.services or i in catalogue.outcomes else i) + h
+                     for i, h in zip(ids, how))
+
+
+def _word(value: Any) -> str:
+    """A vocabulary's value as its word (models keep either)."""
+    return str(getattr(value, "value", value))
+
+
+def add_reference_sheets(book: Any) -> None:
+    """The catalogue's services and outcomes as two protected sheets, to read while filling in the others; their last
+    column (hidden) holds the drop-down entries. tables.py does not read them back."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    catalogue = load_catalogue()
+    services = [(s.id, s.name, _word(s.term), _listed(s.outcomes, catalogue),
+                 _listed([d.service for d in s.depends_on], catalogue,
+                         [f" ({_word(d.kind)})" if _word(d.kind) != "hard" else "" for d in s.depends_on]),
+                 _listed([h.target for h in s.harms], catalogue, [f" ({_word(h.severity)})" for h in s.harms]),
+                 s.description or "", catalogue.choice(s.id)) for s in catalogue.services.values()]
+    outcomes = [(o.id, o.name, _word(o.term), _scalar(o.months), o.time_hint or "", catalogue.choice(o.id))
+                for o in catalogue.outcomes.values()]
+    for title, header, rows in ((REFERENCE_SHEETS[0], _SERVICE_COLUMNS, services),
+                                (REFERENCE_SHEETS[1], _OUTCOME_COLUMNS, outcomes)):
+        sheet = book.create_sheet(title)
+        for index, text in enumerate(header, start=1):
+            head = sheet.cell(1, index, text)
+            head.font = Font(bold=True)
+            head.fill = PatternFill("solid", fgColor="E4E7EC")
+            width = _REFERENCE_WIDTHS.get(text, 36)
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.column_dimensions[get_column_letter(len(header))].hidden = True
+        for number, row in enumerate(rows, start=2):
+            lines = 1
+            for index, value in enumerate(row, start=1):
+                cell = sheet.cell(number, index, value)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                if isinstance(value, str):
+                    cell.data_type = "s"
+                    if index < len(row):
+                        lines = max(lines, _lines(value, _REFERENCE_WIDTHS.get(header[index - 1], 36)))
+            sheet.row_dimensions[number].height = min(409, 15 * lines)
+        sheet.freeze_panes = "C2"
+        sheet.protection.sheet = True  # read-only: the catalogue changes with pmorules, not in a workbook
+        sheet.protection.formatColumns = sheet.protection.formatRows = False  # widths and heights may still change
 
 
 class _StableZip(zipfile.ZipFile):
@@ -256,8 +369,11 @@ def workspace_knowledge(workspace: Path, shown: str) -> KnowledgeFile:
     for file in knowledge_files(workspace):
         display = str(Path(shown) / file.relative_to(workspace))
         suffix = file.suffix.lower()
-        raw = (read_csv(file, display)[0] if suffix == ".csv" else read_xlsx(file, display)[0] if suffix == ".xlsx"
-               else read_yaml(file, display))
+        if suffix in (".csv", ".xlsx"):
+            raw, locator = read_csv(file, display) if suffix == ".csv" else read_xlsx(file, display)
+            chosen_ids(raw, locator)  # S16 – Data analytics and reporting → S16
+        else:
+            raw = read_yaml(file, display)
         parsed = KnowledgeFile.model_validate(raw or {})
         for section in KnowledgeFile.model_fields:
             value = getattr(parsed, section)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,8 +21,32 @@ class Catalogue:
     outcomes: dict[str, CatalogueOutcome]
     locations: dict[tuple[str, ...], Location]
 
+    def choice(self, entry_id: str) -> str:
+        """A catalogue service or outcome as a workbook's drop-down shows it: ``S16 – Data analytics and reporting``."""
+        entry = self.services.get(entry_id) or self.outcomes[entry_id]
+        return f"{entry_id}{DASH}{entry.name}"
+
     def service_location(self, service_id: str, field: str | None = None) -> Location:
         return self.locations.get(("services", service_id, field or ""), self.locations[("services", service_id, "")])
+
+
+DASH = " – "  # between id and name in a drop-down entry
+_CHOSEN = re.compile(r"(\S+)\s+[–—-]\s+(.+)", re.DOTALL)  # an id holds no space, so the first dash ends it
+
+
+def chosen_id(text: str, entries: dict[str, CatalogueService] | dict[str, CatalogueOutcome]) -> tuple[str, str | None]:
+    """The id a drop-down entry (``S16 – Data analytics and reporting``) stands for, or the text unchanged when it is
+    not one; and what is wrong when the id is not in ``entries`` or the name is not that entry's."""
+    found = _CHOSEN.fullmatch(text.strip())
+    if found is None:
+        return text, None
+    entry_id, name = found.group(1), " ".join(found.group(2).split())
+    entry = entries.get(entry_id)
+    if entry is None:
+        return text, f"{text!r}: {entry_id} is not in the catalogue"
+    if name.casefold() != " ".join(entry.name.split()).casefold():
+        return text, f"{text!r}: {entry_id} is {entry.name!r}, not {name!r}"
+    return entry_id, None
 
 
 @lru_cache(maxsize=1)

@@ -29,7 +29,7 @@ from ..yamlio import PosDict, PosList, locate, long_list, parse_yaml
 from .base import (
     DEFAULT_PROBABILITY, OUTCOME_MONTHS, AgreedAction, InputFile, KnowledgeBase, ReviewDate, Service, term_for_months,
 )
-from .catalogue import Catalogue, load_catalogue
+from .catalogue import Catalogue, chosen_id, load_catalogue
 from .resolve import Collected, Entry, Resolver
 from .spec import Goal, KnowledgeFile, Organisation, Outcome
 
@@ -117,14 +117,38 @@ def _fields_at(loc: tuple[Any, ...]) -> frozenset[str]:
     return _fields_at_path(tuple(p for p in loc if isinstance(p, str)))
 
 
+CHOSEN_FROM = (("services", "catalogue", "services"), ("services", "outcomes", "outcomes"),
+               ("goals", "outcomes", "outcomes"), ("outcomes", "id", "outcomes"))  # (section, field, catalogue part)
+
+
+def chosen_ids(sections: Any, locator: Locator) -> list[Diagnostic]:
+    """Turn the catalogue entries a table names as its drop-downs show them (``S16 – Data analytics and reporting``)
+    into their ids, in place; an entry whose id or name is not the catalogue's is a problem of its cell."""
+    catalogue = load_catalogue()
+    problems = []
+    for section, name, part in CHOSEN_FROM:
+        items = sections.get(section) if isinstance(sections, dict) else None
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            value = item.get(name) if isinstance(item, dict) else None
+            places = [(item, name)] if isinstance(value, str) else [
+                (value, at) for at, v in enumerate(value) if isinstance(v, str)] if isinstance(value, list) else []
+            places += [(v, "id") for v in (value if isinstance(value, list) else []) if isinstance(v, dict)
+                       and isinstance(v.get("id"), str)]
+            for holder, key in places:
+                holder[key], problem = chosen_id(holder[key], getattr(catalogue, part))
+                if problem is not None:
+                    problems.append(Diagnostic(locator((section, index, name)), problem,
+                                               "choose it from the list, or write the id alone"))
+    return problems
+
+
 def _read_one(path: Path, display: str, workspace: Path) -> tuple[bytes, Any, Locator, list[Diagnostic]]:
     """A knowledge file's bytes, parsed content, locator, and problems of single table cells."""
     data = read_input(path, display, inside=workspace)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return (data, *parse_csv(data, path.stem, display))
-    if suffix == ".xlsx":
-        return (data, *parse_xlsx(data, display))
+    if suffix in (".csv", ".xlsx"):
+        raw, locator, problems = parse_csv(data, path.stem, display) if suffix == ".csv" else parse_xlsx(data, display)
+        return data, raw, locator, problems + chosen_ids(raw, locator)
     text = decode_text(data, display)
     if len(data) > 2 * MAX_ITEMS and (found := long_list(text, MAX_ITEMS)) and found[0] in LIST_SECTIONS:
         # a list this long takes two bytes an item at least; counted before the document is built
