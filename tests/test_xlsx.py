@@ -21,8 +21,10 @@ from pmorules.analysis import analyze
 from pmorules.cli import app
 from pmorules.errors import InputError, Location
 from pmorules.knowledge import load_workspace
+from pmorules.knowledge.catalogue import load_catalogue
 from pmorules.knowledge.spec import Horizons
 from pmorules.paths import example_dir
+from pmorules.tables import column_name, label
 from pmorules.workbook import SHEETS, columns
 from strategies import scalar, workspaces, write_workspace
 
@@ -36,6 +38,12 @@ def invoke(*args: str):
 def rows_of(path: Path, title: str) -> list[list[Any]]:
     sheet = openpyxl.load_workbook(path)[title]
     return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def fields_of(path: Path, title: str) -> list[list[Any]]:
+    """A sheet's rows, its header read back to field names as the importer reads it."""
+    header, *rows = rows_of(path, title)
+    return [[column_name(h) for h in header], *rows]
 
 
 def cell(ref: str) -> str:
@@ -80,18 +88,28 @@ def test_init_xlsx_writes_a_workbook_that_explains_itself(workbook_ws: Path) -> 
     path = workbook_ws / "pmo.xlsx"
     assert not (workbook_ws / "knowledge.yaml").exists()
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Organisation", "Clients", "Services", "Goals", "Outcomes"]
+    assert book.sheetnames == ["Organisation", "Clients", "Services", "Goals", "Outcomes", "Catalogue",
+                               "Catalogue outcomes"]
     for title, section, model in SHEETS:
         header, notes, example = rows_of(path, title)[:3]
         expected = columns(model) + (columns(Horizons, "horizons.") if section == "organisation" else [])
-        assert header == [name for name, _ in expected]
+        assert header == [label(name) for name, _ in expected]  # in words ...
         assert notes[0].startswith("# ")  # the notes row is skipped when the workbook is read
-        for note, (_, field) in zip(notes, expected):
-            assert field.description in note  # the notes are the field descriptions: they cannot drift
+        for note, (name, field) in zip(notes, expected):
+            assert note.endswith(f"Field name: {name}.")  # ... with the field's name in the note
+            assert field.description[:12] in note  # the notes are the field descriptions: they cannot drift
+            assert "--" not in note and "pmorules" not in note and " values)" not in note, note  # no commands
         assert example[0] is not None, f"{title} has no example row"
+        # the notes row is as high as its longest note needs (about 12 points a line of 9-point type)
+        sheet = book[title]
+        longest = max(len(n) / sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width
+                      for i, n in enumerate(notes, start=1))
+        assert sheet.row_dimensions[2].height >= 12 * longest * 0.9
     services = rows_of(path, "Services")
-    assert services[2][:3] == ["reporting", None, "S16"]
-    assert "In a cell: tools or tools:soft" in services[1][services[0].index("depends_on")]
+    assert services[2][:3] == ["reporting", None, "S16 – Data analytics and reporting"]
+    assert "In a cell: tools or tools:soft" in services[1][services[0].index("Depends on")]
+    effort = services[1][services[0].index("Effort")]
+    assert "'Capacity' on the Organisation sheet" in effort  # another field, as the workbook heads it
 
 
 def test_init_xlsx_offers_drop_downs(workbook_ws: Path) -> None:
@@ -106,18 +124,29 @@ def test_init_xlsx_offers_drop_downs(workbook_ws: Path) -> None:
             found[column] = (validation.formula1, bool(validation.showErrorMessage))
         return found
 
+    def entries(formula: str) -> list[str]:
+        """The values a drop-down over a reference sheet's cells shows."""
+        title, cells = formula.rsplit("!", 1)
+        return [c.value for row in book[title.strip("'")][cells.replace("$", "")] for c in row]
+
     services = validations("Services")
-    assert services["status"] == ('"active,proposed,retired"', True)
-    assert services["term"] == ('"short,medium,long"', True)
-    assert services["approach"][0].count(",") == 5
-    assert services["keep"] == ('"true,false"', True)
-    assert services["catalogue"][0].startswith('"S01,S02,') and "X04" in services["catalogue"][0]
-    assert services["clients"] == ("Clients!$A$3:$A$500", False)  # several clients may be typed into one cell
-    assert validations("Organisation")["context"][0].startswith('"potential,kickoff,')
+    assert services["Status"] == ('"active,proposed,retired"', True)
+    assert services["Term"] == ('"short,medium,long"', True)
+    assert services["Approach"][0].count(",") == 5
+    assert services["Keep"] == ('"true,false"', True)
+    assert services["Catalogue"][1] is True
+    catalogue = load_catalogue()
+    shown = entries(services["Catalogue"][0])
+    assert shown == [f"{s.id} – {s.name}" for s in catalogue.services.values()]
+    assert "S16 – Data analytics and reporting" in shown
+    assert services["Clients"] == ("Clients!$A$3:$A$500", False)  # several clients may be typed into one cell
+    assert validations("Organisation")["Context"][0].startswith('"potential,kickoff,')
     goals = validations("Goals")
-    assert goals["client"] == ("Clients!$A$3:$A$500", True)
-    assert goals["outcomes"][0].startswith('"O01,O02,') and goals["outcomes"][1] is False
-    assert validations("Outcomes")["term"] == ('"short,medium,long"', True)
+    assert goals["Client"] == ("Clients!$A$3:$A$500", True)
+    assert goals["Outcomes"][1] is False  # several may be typed: offered, not enforced
+    assert entries(goals["Outcomes"][0]) == [f"{o.id} – {o.name}" for o in catalogue.outcomes.values()]
+    assert entries(services["Outcomes"][0]) == entries(goals["Outcomes"][0])
+    assert validations("Outcomes")["Term"] == ('"short,medium,long"', True)
 
 
 def test_the_new_workbook_runs_through_validate_analyze_and_report(workbook_ws: Path) -> None:
@@ -268,12 +297,12 @@ def test_export_round_trip_gives_the_same_knowledge_and_findings(exported: Path)
 
 
 def test_export_writes_what_the_user_wrote(exported: Path) -> None:
-    header, _, *rows = rows_of(exported / "pmo.xlsx", "Services")
+    header, _, *rows = fields_of(exported / "pmo.xlsx", "Services")
     reporting = dict(zip(header, rows[0]))
     assert reporting["status"] is None and reporting["term"] is None  # defaults and catalogue values stay unwritten
     assert (reporting["clients"], reporting["effort"], reporting["probability"]) == ("exec; pm", 12, 0.8)
     assert reporting["harms"].startswith("[{target: culture, severity: high, reason:")
-    organisation = dict(zip(*rows_of(exported / "pmo.xlsx", "Organisation")[::2]))
+    organisation = dict(zip(*fields_of(exported / "pmo.xlsx", "Organisation")[::2]))
     assert organisation["target_profile.short"] == 0.4 and organisation["horizons.medium_max_months"] == 12
     assert organisation["assessed_on"] == "2026-03-20"
 
@@ -299,7 +328,7 @@ def test_export_keeps_formula_like_text_as_text(make_ws, tmp_path: Path) -> None
     ws = make_ws({"services.yaml": "services:\n  - {id: a, term: short, description: '=1+1 is not a formula'}\n"})
     assert invoke("export", str(ws), "--xlsx", str(tmp_path / "out.xlsx")).exit_code == 0
     sheet = openpyxl.load_workbook(tmp_path / "out.xlsx")["Services"]
-    cell = sheet.cell(3, [c.value for c in sheet[1]].index("description") + 1)
+    cell = sheet.cell(3, [c.value for c in sheet[1]].index("Description") + 1)
     assert (cell.value, cell.data_type) == ("=1+1 is not a formula", "s")
 
 

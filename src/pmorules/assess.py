@@ -3,7 +3,8 @@
 Forms out: one workbook per expert (``write_forms``), a sheet ``Assessments``
 with one row per service to rate, its context in words (what it does, for
 whom, what it is meant to deliver, the goals it serves) and cells for the
-expert's term or months to value, probability, confidence and comment. A
+expert's term or months to value, probability, confidence and comment, and
+the catalogue's reference sheets (workbook.py) to look things up in. A
 second round's forms show the first round's ratings of each service without
 names, and its comments.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ import yaml
 from pydantic import ValidationError
 
 from .analysis import Analysis, analyze
-from .estimates import consensus_rows
+from .estimates import consensus_rows, second_round
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .inputs import decode_text, list_folder, read_input
 from .knowledge import KnowledgeBase, Service, knowledge_files, load_workspace
@@ -41,10 +43,10 @@ from .knowledge.load import _friendly
 from .knowledge.spec import KnowledgeFile, ServiceAssessment
 from .config import load_config
 from .output import check_output, write_output
-from .tables import NOTE, parse_xlsx
+from .tables import NOTE, column_name, parse_xlsx
 from .text import num, pct, printable
 from .vocabulary import Confidence, Term
-from .workbook import book_bytes, workspace_knowledge
+from .workbook import add_reference_sheets, book_bytes, workspace_knowledge
 from .yamlio import parse_yaml
 
 SHEET = "Assessments"
@@ -91,7 +93,7 @@ def _columns(blind: bool, round_: int) -> list[Column]:
         ]
     columns += [
         Column("Description", None, 40, "What the service does."),
-        Column("Clients", None, 26, "Whose perception of the PMO's value it serves."),
+        Column("For whom", None, 26, "The PMO's clients whose view of its value this service serves."),
         Column("Meant to deliver", None, 36, "The outcomes it is meant to deliver."),
         Column("Goals it serves", None, 36, "The goals of the PMO's clients it contributes to."),
         Column("Expert", "by", 20, "Who rates (do not change it)."),
@@ -142,8 +144,15 @@ def form_file(name: str, index: int) -> str:
     return f"{slug or f'expert-{index}'}.xlsx"
 
 
-def _services(kb: KnowledgeBase, chosen: str | None) -> list[Service]:
-    """The services to rate: those not retired, in the workspace's order, or those ``--services`` names."""
+KEYWORDS = {  # what --services may name besides service ids: a set of services, by what is known of them
+    "disagreement": "the services a finding says their experts disagree on",
+    "unassessed": "the services no expert has rated yet",
+}
+
+
+def _services(kb: KnowledgeBase, chosen: str | None, disagreeing: Callable[[], set[str]]) -> list[Service]:
+    """The services to rate: those not retired, in the workspace's order, or those ``--services`` names (by id, or
+    by a keyword of ``KEYWORDS``; a service whose id is the keyword is that service)."""
     rated = [s for s in kb.services.values() if s.status != "retired"]
     if chosen is None:
         return rated
@@ -152,12 +161,21 @@ def _services(kb: KnowledgeBase, chosen: str | None) -> list[Service]:
     for ref in (part.strip() for part in re.split(r"[;,]", chosen)):
         if not ref:
             continue
-        if ref.lower() not in by_key:
-            problems.append(Diagnostic(Location("--services"), f"unknown service {ref!r}", did_you_mean(ref, list(by_key))))
-        elif by_key[ref.lower()] not in picked:
-            picked.append(by_key[ref.lower()])
+        if ref.lower() in by_key:
+            found = [by_key[ref.lower()]]
+        elif ref.lower() == "disagreement":
+            disagreed = disagreeing()  # an analysis: only when asked for
+            found = [s for s in rated if s.id in disagreed]
+        elif ref.lower() == "unassessed":
+            found = [s for s in rated if not s.assessments]
+        else:
+            problems.append(Diagnostic(Location("--services"), f"unknown service {ref!r}",
+                                       did_you_mean(ref, [*by_key, *KEYWORDS])))
+            continue
+        picked += [s for s in found if s not in picked]
     if not picked and not problems:
-        problems.append(Diagnostic(Location("--services"), "names no service", "separate the ids with ','"))
+        problems.append(Diagnostic(Location("--services"), "names no service to rate",
+                                   "separate the ids with ','; " + "; ".join(f"{k}: {v}" for k, v in KEYWORDS.items())))
     if problems:
         raise InputError(problems)
     order = list(kb.services.values())
@@ -205,7 +223,7 @@ def _context(service: Service, kb: KnowledgeBase, descriptions: dict[str, str]) 
     return {
         "Name": service.name,
         "Description": descriptions.get(service.id.lower(), ""),
-        "Clients": "; ".join(kb.clients[c].name or c for c in service.clients if c in kb.clients),
+        "For whom": "; ".join(kb.clients[c].name or c for c in service.clients if c in kb.clients),
         "Meant to deliver": "; ".join(kb.outcomes[o].name or o for o in service.outcomes if o in kb.outcomes),
         "Goals it serves": "; ".join(goals),
     }
@@ -284,6 +302,7 @@ def form_bytes(expert: str, services: list[Service], kb: KnowledgeBase, descript
     sheet.freeze_panes = sheet.cell(FIRST_ROW, labels.index("Term") + 1).coordinate
     sheet.protection.sheet = True  # only the rating cells can be changed; columns and rows may still be resized
     sheet.protection.formatColumns = sheet.protection.formatRows = False
+    add_reference_sheets(book)
     return book_bytes(book)
 
 
@@ -317,7 +336,7 @@ def write_forms(workspace: Path, shown: str, experts: list[str], folder: Path, t
     """Write one form per expert into ``folder`` (created if missing, its parent must exist); never replace a file
     there (it may be a filled form). Every problem is reported before anything is written."""
     kb = load_workspace(workspace, today, shown)
-    services = _services(kb, chosen)
+    services = _services(kb, chosen, lambda: set(second_round(analyze(workspace, today))))
     _forms_folder(workspace, folder, "-o")
     targets = [folder / form_file(name, index) for index, name in enumerate(experts, start=1)]
     problems = [Diagnostic(Location(str(t)), "exists: it may be a filled form, and is not replaced",
@@ -371,7 +390,7 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase) -> tuple[list[Rated]
     if "assessments" not in sections:
         problems.append(Diagnostic(Location(display), f"no {SHEET} sheet", "collect the forms pmorules assess wrote"))
         return [], problems
-    labels = {c.label: c.field for c in _columns(blind=False, round_=1) if c.field}
+    labels = {column_name(c.label): c.field for c in _columns(blind=False, round_=1) if c.field}  # as tables reads them
     field_label = {v: k for k, v in labels.items()}
     ratings = []
     for index, record in enumerate(sections["assessments"]):
