@@ -193,6 +193,79 @@ def test_filled_in_errors_point_at_sheet_and_cell(workbook_ws: Path) -> None:
     ]
 
 
+def test_a_catalogue_entry_is_read_as_its_drop_down_shows_it_or_as_its_id(workbook_ws: Path) -> None:
+    set_cells(workbook_ws / "pmo.xlsx", {
+        "Services!catalogue4": "S09",  # the bare id, as before
+        "Services!catalogue5": "S12 -  training AND development",  # typed by hand: a hyphen, spaces and case differ
+        "Goals!outcomes3": "O26 – Increased visibility of project progress; O05 – Better project prioritisation",
+    })
+    kb = load_workspace(workbook_ws)
+    assert (kb.services["methodology"].catalogue, kb.services["training"].catalogue) == ("S09", "S12")
+    assert kb.services["reporting"].catalogue == "S16"  # the workbook writes "S16 – Data analytics and reporting"
+    assert kb.goals["G1"].outcomes == ["O26", "O05"]
+
+    set_cells(workbook_ws / "pmo.xlsx", {
+        "Services!catalogue4": "S09 – Risk management",  # the name of another entry
+        "Services!catalogue5": "Training and development",  # the name alone
+        "Goals!outcomes3": "O77 – Something else",
+    })
+    result = invoke("validate", "ws")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    hint = " (hint: choose it from the list, or write the id alone)"
+    assert result.stderr.splitlines()[:3] == [
+        f"ws/pmo.xlsx!{cell('Goals!outcomes3')}: goals.outcomes: not a valid id (got 'O77 – Something else') (hint: "
+        "use letters, digits, '_', '-' or '.', starting with a letter or digit)",
+        f"ws/pmo.xlsx!{cell('Services!catalogue4')}: 'S09 – Risk management': S09 is 'Methodologies and frameworks "
+        f"management', not 'Risk management'{hint}",
+        f"ws/pmo.xlsx!{cell('Services!catalogue5')}: services.catalogue: not a valid id (got 'Training and "
+        "development') (hint: use letters, digits, '_', '-' or '.', starting with a letter or digit)",
+    ]
+
+
+def test_headers_in_words_and_field_names_read_the_same(tmp_path: Path) -> None:
+    for _, section, model in SHEETS:
+        from pmorules.workbook import _sheet_columns
+
+        for name, _ in _sheet_columns(section, model):
+            assert column_name(label(name)) == name and column_name(name) == name
+            assert " " in label(name) or label(name)[0].isupper()  # words, not the field's name
+    (tmp_path / "services.csv").write_text("Id,Term,Months to value,Probability,effort\na,short,2,0.5,10\n")
+    (tmp_path / "organisation.csv").write_text("Name,Capacity (FTE),Horizons: short max months\nP,3,4\n")
+    kb = load_workspace(tmp_path, AS_OF)
+    assert (kb.services["a"].months_to_value, kb.services["a"].probability) == (2, 0.5)
+    assert (kb.organisation.capacity_fte, kb.horizons.short_max_months) == (3, 4)
+    (tmp_path / "services.csv").write_text("id,Months to value,months_to_value\na,2,3\n")
+    with pytest.raises(InputError) as info:
+        load_workspace(tmp_path, AS_OF)
+    assert "services.csv:1: column 'months_to_value' is named twice (first in column B)" in str(info.value)
+
+
+def test_the_catalogue_sheets_are_read_only_and_list_the_whole_catalogue(workbook_ws: Path) -> None:
+    book = openpyxl.load_workbook(workbook_ws / "pmo.xlsx")
+    catalogue = load_catalogue()
+    services, outcomes = book["Catalogue"], book["Catalogue outcomes"]
+    assert services.protection.sheet and outcomes.protection.sheet
+    header = [c.value for c in services[1]]
+    assert header[:6] == ["Id", "Name", "Term", "Delivers outcomes", "Depends on", "Harms"]
+    rows = [dict(zip(header, row)) for row in services.iter_rows(min_row=2, values_only=True)]
+    assert [r["Id"] for r in rows] == list(catalogue.services)
+    s01 = rows[0]
+    assert s01["Name"] == catalogue.services["S01"].name
+    assert "O05 – Better project prioritisation" in s01["Delivers outcomes"].split("\n")
+    assert "S16 – Data analytics and reporting (soft)" in s01["Depends on"].split("\n")
+    assert any(r["Harms"] for r in rows)
+    assert [r[0] for r in outcomes.iter_rows(min_row=2, values_only=True)] == list(catalogue.outcomes)
+    # a row as high as its longest text needs: the outcomes one a line
+    assert services.row_dimensions[2].height >= 15 * len(s01["Delivers outcomes"].split("\n"))
+    # what is typed into them (the protection taken off) is not knowledge
+    before = _plain(load_workspace(workbook_ws))
+    services.protection.sheet = False
+    services["B2"] = "Advice"
+    services["A40"] = "S99"
+    book.save(workbook_ws / "pmo.xlsx")
+    assert _plain(load_workspace(workbook_ws)) == before
+
+
 def test_the_organisation_sheet_holds_one_row(workbook_ws: Path) -> None:
     set_cells(workbook_ws / "pmo.xlsx", {"Organisation!A4": "Another PMO"})
     result = invoke("validate", "ws")

@@ -35,18 +35,17 @@ _CHOSEN = re.compile(r"(\S+)\s+[–—-]\s+(.+)", re.DOTALL)  # an id holds no s
 
 
 def chosen_id(text: str, entries: dict[str, CatalogueService] | dict[str, CatalogueOutcome]) -> tuple[str, str | None]:
-    """The id a drop-down entry (``S16 – Data analytics and reporting``) stands for, or the text unchanged when it is
-    not one; and what is wrong when the id is not in ``entries`` or the name is not that entry's."""
+    """The id a drop-down entry (``S16 – Data analytics and reporting``) stands for, else the text unchanged (the
+    format then refuses it as an id); and what is wrong when the name is not that entry's (the id is kept, so the
+    cell has one error)."""
     found = _CHOSEN.fullmatch(text.strip())
-    if found is None:
+    entry = entries.get(found.group(1)) if found else None
+    if found is None or entry is None:
         return text, None
-    entry_id, name = found.group(1), " ".join(found.group(2).split())
-    entry = entries.get(entry_id)
-    if entry is None:
-        return text, f"{text!r}: {entry_id} is not in the catalogue"
+    name = " ".join(found.group(2).split())
     if name.casefold() != " ".join(entry.name.split()).casefold():
-        return text, f"{text!r}: {entry_id} is {entry.name!r}, not {name!r}"
-    return entry_id, None
+        return entry.id, f"{text!r}: {entry.id} is {entry.name!r}, not {name!r}"
+    return entry.id, None
 
 
 @lru_cache(maxsize=1)
