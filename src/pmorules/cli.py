@@ -472,7 +472,8 @@ def assess(
                                                     readable=False)] = None,
     blind: Annotated[bool, typer.Option("--blind", help="Forms out: hide the current estimates")] = False,
     services: Annotated[Optional[str], typer.Option("--services", help="Forms out: only these services (ids "
-                                                    "separated by ',')")] = None,
+                                                    "separated by ','; 'disagreement': those a finding says the "
+                                                    "experts disagree on; 'unassessed': those no expert rated)")] = None,
     round_: Annotated[int, typer.Option("--round", min=1, max=99, help="Forms out: the round; from 2, each "
                                         "service shows the previous round's ratings and comments without names")] = 1,
     partial: Annotated[bool, typer.Option("--partial", help="Ratings in: merge the valid forms even when others "

@@ -288,7 +288,14 @@ def _files() -> list[str]:
         "case). `pmorules init DIR --xlsx` writes a workbook to fill in; `pmorules export WS --xlsx FILE` writes "
         "a workspace as one.",
         "",
-        "In a table, the first row holds the field names. A row whose first cell starts with `#` is a note and "
+        "In a table, the first row holds the field names, or the same names in words as the workbooks pmorules "
+        "writes head them (`Months to value` for `months_to_value`, `Horizons: short max months` for "
+        "`horizons.short_max_months`, `Capacity (FTE)` for `capacity_fte`; each note ends with the field's name). "
+        "A catalogue service or outcome (a service's `catalogue` and `outcomes`, a goal's `outcomes`, an "
+        "outcome's `id`) may be written as the workbook's drop-downs show it, `S16 – Data analytics and "
+        "reporting`: the id, a dash, and that entry's name (a different name is an error). The sheets `Catalogue` "
+        "and `Catalogue outcomes` pmorules writes beside the sections (the catalogue to read, protected) are not "
+        "read. A row whose first cell starts with `#` is a note and "
         "is skipped when that cell is in the `id` column (an id never starts with `#`), or, in a table without "
         "ids (the organisation), when it is the row right under the header and a row follows it (a workbook "
         "written by pmorules has one there, explaining each column). A workbook's text cells are read as text, "
