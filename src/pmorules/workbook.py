@@ -89,7 +89,7 @@ def _sheet_columns(section: str, model: type[BaseModel]) -> list[tuple[str, Fiel
     return columns(model) + (columns(Horizons, "horizons.") if section == "organisation" else [])
 
 
-_COMMANDS = re.compile(r"[ ,;]*\(?`?pmorules [^)`]*`?\)?|\s*unless --[a-z-]+ says otherwise")
+_COMMANDS = re.compile(r"\s*\([^()]*(?:pmorules |--)[^()]*\)|\s*unless --[a-z-]+ says otherwise")  # asides on commands
 _VALUES = re.compile(r"one of the [A-Z][A-Za-z]* values")
 _FIELD = re.compile(r"\b[a-z]+(?:_[a-z]+)+(?:\.[a-z_]+)?\b|\b[a-z_]+\.[a-z_]+\b")
 
