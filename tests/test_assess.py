@@ -354,6 +354,10 @@ def test_forms_carry_the_catalogue_to_read_and_are_read_back_without_it(round_di
     assert book["Catalogue"].protection.sheet and book["Catalogue outcomes"].protection.sheet
     notes = [c.value for c in book["Assessments"][2]]
     assert not [n for n in notes if "--" in n or "pmorules" in n]  # a spreadsheet user's words
+    sheet = book["Assessments"]
+    widths = [sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width for i in range(1, len(notes) + 1)]
+    # the notes row is as high as its longest note needs (about 12 points a line of 9-point type)
+    assert sheet.row_dimensions[2].height >= max(12 * len(n) / (w * 10 / 9) for n, w in zip(notes, widths))
     fill(forms / "a-berg.xlsx", {"risk": {"Term": "short", "Probability": 0.8}})
     result = invoke("assess", ws, "--collect", forms, "--as-of", AS_OF)
     assert result.exit_code == 0, result.output

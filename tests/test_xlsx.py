@@ -385,6 +385,12 @@ def test_export_of_an_export_is_the_same_workbook(exported: Path, tmp_path: Path
     assert (tmp_path / "again.xlsx").read_bytes() == (exported / "pmo.xlsx").read_bytes()
 
 
+def test_a_workbook_exported_again_is_the_same_workbook(workbook_ws: Path, tmp_path: Path) -> None:
+    """Headers in words, catalogue entries with their names, notes: all read back to what was written."""
+    assert invoke("export", "ws", "--xlsx", str(tmp_path / "again.xlsx")).exit_code == 0
+    assert (tmp_path / "again.xlsx").read_bytes() == (workbook_ws / "pmo.xlsx").read_bytes()
+
+
 def test_export_refuses_bad_input_and_its_own_workspace(make_ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_ws({"services.yaml": "services:\n  - {id: a, term: soon}\n"}, name="ws")
     monkeypatch.chdir(tmp_path)

@@ -46,7 +46,7 @@ from .output import check_output, write_output
 from .tables import NOTE, column_name, parse_xlsx
 from .text import num, pct, printable
 from .vocabulary import Confidence, Term
-from .workbook import add_reference_sheets, book_bytes, workspace_knowledge
+from .workbook import NOTE_SIZE, add_reference_sheets, book_bytes, notes_height, workspace_knowledge
 from .yamlio import parse_yaml
 
 SHEET = "Assessments"
@@ -267,15 +267,14 @@ def form_bytes(expert: str, services: list[Service], kb: KnowledgeBase, descript
         head.fill = PatternFill("solid", fgColor="FFF2CC" if column.filled else "DCE6F2")
         head.alignment = Alignment(wrap_text=True, vertical="top")
         note = sheet.cell(2, index, (f"{NOTE} " if index == 1 else "") + column.note)
-        note.font = Font(italic=True, color="667085", size=9)
+        note.font = Font(italic=True, color="667085", size=NOTE_SIZE)
         note.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.column_dimensions[letter].width = column.width
         validation = _validation(column, DataValidation)
         if validation is not None:
             validation.add(f"{letter}{FIRST_ROW}:{letter}{last}")
             sheet.add_data_validation(validation)
-    longest = max(len(c.note) / max(c.width, 1) for c in columns)
-    sheet.row_dimensions[2].height = min(180, 14 * (int(longest) + 2))
+    sheet.row_dimensions[2].height = notes_height([(c.note, c.width) for c in columns])
     labels = [c.label for c in columns]
     for number, service in enumerate(services, start=FIRST_ROW):
         values: dict[str, Any] = _context(service, kb, descriptions) | {

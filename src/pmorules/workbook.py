@@ -122,6 +122,13 @@ def _lines(text: str, width: float) -> int:
     return sum(max(1, -(-len(line) // max(int(width), 1))) for line in text.split("\n"))
 
 
+def notes_height(notes: list[tuple[str, float]]) -> float:
+    """The height of a notes row (in points) that shows each (note, its column's width) whole, as far as a row may
+    be high: spreadsheet programs do not grow a row for wrapped text they did not write."""
+    lines = max((_lines(text, width * 10 / NOTE_SIZE) for text, width in notes), default=1)  # small type: more a line
+    return min(409, 12 * lines + 4)  # 409 points: the most a row may be
+
+
 # ------------------------------------------------------------------ values to cells
 
 
@@ -234,7 +241,7 @@ def build_workbook(knowledge: KnowledgeFile) -> Any:
         sheet = book.create_sheet(title)
         sheet_columns = _sheet_columns(section, model)
         names = [column for column, _ in sheet_columns]
-        note_lines = 1
+        notes: list[tuple[str, float]] = []
         for index, (column, field) in enumerate(sheet_columns, start=1):
             head = sheet.cell(1, index, label(column))
             head.font = Font(bold=True)
@@ -246,7 +253,7 @@ def build_workbook(knowledge: KnowledgeFile) -> Any:
             note.alignment = Alignment(wrap_text=True, vertical="top")
             width = max(14, min(34, len(label(column)) + 4))
             sheet.column_dimensions[get_column_letter(index)].width = width
-            note_lines = max(note_lines, _lines(text, width * 10 / NOTE_SIZE))  # small type: more to a line
+            notes.append((text, width))
             choices = _choices(section, column, field)
             if choices is not None:
                 formula, strict = choices
@@ -256,7 +263,7 @@ def build_workbook(knowledge: KnowledgeFile) -> Any:
                 last = FIRST_ROW if section == "organisation" else LAST_ROW
                 validation.add(f"{get_column_letter(index)}{FIRST_ROW}:{get_column_letter(index)}{last}")
                 sheet.add_data_validation(validation)
-        sheet.row_dimensions[2].height = min(409, 12 * note_lines + 4)  # 409 points: the most a row may be
+        sheet.row_dimensions[2].height = notes_height(notes)
         sheet.freeze_panes = f"B{FIRST_ROW}"
         for number, row in enumerate(_rows(section, knowledge), start=FIRST_ROW):
             for column, value in row.items():
