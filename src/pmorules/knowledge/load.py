@@ -123,17 +123,18 @@ CHOSEN_FROM = (("services", "catalogue", "services"), ("services", "outcomes", "
 
 def chosen_ids(sections: Any, locator: Locator) -> list[Diagnostic]:
     """Turn the catalogue entries a table names as its drop-downs show them (``S16 – Data analytics and reporting``)
-    into their ids, in place; an entry whose id or name is not the catalogue's is a problem of its cell."""
+    into their ids, in place. An entry with another name than its id's is a problem of its cell; an id the catalogue
+    lacks stays as written, for the format or the references to refuse."""
     catalogue = load_catalogue()
     problems = []
     for section, name, part in CHOSEN_FROM:
         items = sections.get(section) if isinstance(sections, dict) else None
         for index, item in enumerate(items if isinstance(items, list) else []):
             value = item.get(name) if isinstance(item, dict) else None
-            places = [(item, name)] if isinstance(value, str) else [
-                (value, at) for at, v in enumerate(value) if isinstance(v, str)] if isinstance(value, list) else []
-            places += [(v, "id") for v in (value if isinstance(value, list) else []) if isinstance(v, dict)
-                       and isinstance(v.get("id"), str)]
+            places: list[tuple[Any, Any]] = [(item, name)] if isinstance(value, str) else []  # (holder, key)
+            for at, element in enumerate(value if isinstance(value, list) else []):  # a list: ids, or {id: ...}
+                places += [(value, at)] if isinstance(element, str) else [(element, "id")] if isinstance(
+                    element, dict) and isinstance(element.get("id"), str) else []
             for holder, key in places:
                 holder[key], problem = chosen_id(holder[key], getattr(catalogue, part))
                 if problem is not None:
