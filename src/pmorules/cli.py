@@ -516,12 +516,14 @@ def serve(
     workspace: WorkspaceArg = Path("."),
     port: Annotated[int, typer.Option("--port", callback=_port, help="Port on 127.0.0.1 (0: any free port)")] = 8765,
     as_of: AsOfOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default 127.0.0.1, this machine only)")] = "127.0.0.1",
 ) -> None:
-    """Preview the HTML report in a browser; it updates whenever a workspace file changes. Ctrl-C stops."""
+    """Preview the HTML report in a browser, with a what-if panel; it updates whenever a workspace file changes.
+    Ctrl-C stops."""
     from .serve import serve as serve_workspace
 
     try:
-        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False))
+        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False), host)
     except InputError as error:
         _fail_input(error)
 
