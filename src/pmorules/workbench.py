@@ -186,7 +186,7 @@ class Workbench:
                     "effort": service.effort}
                    for sid, (service, _) in sorted(self.open_services.items(), key=lambda item: (item[0] not in self.today.kb.services, item[1][0].name))]
         return {"services": services, "addable": addable, "approaches": list(Approach.meanings()),
-                "step": units.step, "step_text": units.step_text(),
+                "step": round(units.step, 6), "step_text": units.step_text(),
                 "capacity": self.result.problem.capacity}
 
     def save(self, request: Any) -> Path:
