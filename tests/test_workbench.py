@@ -33,15 +33,16 @@ WHAT_IFS = [
     {"add": ["portfolio"]},
     {"approach": {"reporting": "supportive"}},
     {"effort": {"risk": 6}},
+    {"probability": {"lessons": 0.5}},
     {"keep": ["reporting"], "drop": ["training", "benchmarking"], "add": ["scorecard"],
-     "approach": {"governance": "facilitative"}, "effort": {"coaching": 4.5}},
+     "approach": {"governance": "facilitative"}, "effort": {"coaching": 4.5, "audits": 8}, "probability": {"audits": 0.9}},
 ]
 
 
 def _options(what_if: dict) -> list[str]:
     """The same what-if as ``pmorules mix`` options."""
     options = [f"--{name}={sid}" for name in ("keep", "drop", "add") for sid in what_if.get(name, [])]
-    return options + [f"--{name}={sid}={value}" for name in ("approach", "effort")
+    return options + [f"--{name}={sid}={value}" for name in ("approach", "effort", "probability")
                       for sid, value in what_if.get(name, {}).items()]
 
 
@@ -192,5 +193,11 @@ def test_a_what_if_names_its_problems_where_they_are(bench: Workbench) -> None:
         "request:drop[2]: unknown service '../x'",
         "request:effort.risk: should be at least 0",
         "request:effort.xx: unknown service 'xx'",
-        "request:size: unknown field (use drop, keep, add, effort, approach)",
+        "request:size: unknown field (use drop, keep, add, effort, approach, probability)",
     ]
+
+
+def test_a_stated_probability_wins_over_the_one_an_effort_moves(bench: Workbench) -> None:
+    moved = bench.apply({"effort": {"audits": 8}}).analysis.kb.services["audits"]
+    stated = bench.apply({"effort": {"audits": 8}, "probability": {"audits": 0.9}}).analysis.kb.services["audits"]
+    assert moved.probability != 0.6 and (stated.effort, stated.probability) == (8, 0.9)

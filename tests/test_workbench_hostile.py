@@ -113,9 +113,10 @@ def test_a_huge_body_is_refused_unread(served) -> None:
     (b'{"effort": {"risk": "6"}}', "request:effort.risk: should be a number"),
     (b'{"effort": {"risk": 1e300}}', "request:effort.risk: 1e+300 is out of range (numbers are at most 1e+15 in size)"),
     (b'{"effort": {"risk": true}}', "request:effort.risk: should be a number"),
+    (b'{"probability": {"risk": 1.5}}', "request:probability.risk: should be from 0 to 1"),
     (json.dumps({"drop": ["lessons"] * (MOST_ITEMS + 1)}).encode(), f"request:drop: has more than {MOST_ITEMS} entries"),
     (json.dumps({"add": ["x" * 5000]}).encode(), "request:add[0]: is longer than 200 characters"),
-    (b'{"path": "/etc/passwd"}', "request:path: unknown field (use drop, keep, add, effort, approach)"),
+    (b'{"path": "/etc/passwd"}', "request:path: unknown field (use drop, keep, add, effort, approach, probability)"),
     (b'{"drop": ["../../etc/passwd"]}', "request:drop[0]: unknown service '../../etc/passwd'"),
 ])
 def test_a_malformed_what_if_is_a_located_json_error(served, body: bytes, message: str) -> None:

@@ -355,6 +355,7 @@ def mix(
     add: Annotated[Optional[list[str]], typer.Option("--add", help="What-if: add this proposed or catalogue service")] = None,
     approach: Annotated[Optional[list[str]], typer.Option("--approach", help="What-if: SERVICE=APPROACH")] = None,
     effort: Annotated[Optional[list[str]], typer.Option("--effort", help="What-if: SERVICE=EFFORT")] = None,
+    probability: Annotated[Optional[list[str]], typer.Option("--probability", help="What-if: SERVICE=PROBABILITY (0 to 1)")] = None,
 ) -> None:
     from .mix import recommend
     from .mix.recommend import comparison
@@ -363,9 +364,9 @@ def mix(
     from .present.mix import compare_rows, explain_json, print_compare, print_explain, print_mix, print_scenario
 
     analysis = _analyze(workspace, as_of)
-    variant = any((keep, drop, add, approach, effort))
+    variant = any((keep, drop, add, approach, effort, probability))
     try:
-        own = from_options(keep or [], drop or [], add or [], approach or [], effort or []) if variant else None
+        own = from_options(keep or [], drop or [], add or [], approach or [], effort or [], probability or []) if variant else None
         result = recommend(analysis, capacity=capacity)
         mine = [evaluate_scenario(analysis, result.problem, result.unattainable, own)] if own else []
     except InputError as error:

@@ -35,7 +35,7 @@ MOST_ITEMS = 500  # entries in one list or map of a request: more than any works
 LONGEST_TEXT = 200  # characters of a service id or a scenario name
 LONGEST_DESCRIPTION = 2000
 LISTS = ("drop", "keep", "add")
-MAPS = ("effort", "approach")
+MAPS = ("effort", "approach", "probability")
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 OWNED = "# Written by pmorules serve (the what-if workbench); it replaces only files that start with this line.\n"
 
@@ -84,13 +84,13 @@ def what_if_fields(request: Any, allowed: tuple[str, ...] = ()) -> tuple[dict[st
             where = f"{name}.{key[:LONGEST_TEXT]}"
             if _text(key, name, errors) is None:
                 continue
-            if name == "effort":
+            if name in ("effort", "probability"):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     errors.append(_problem(where, "should be a number"))
                 elif problem := number_problem(float(value), str(value)):
                     errors.append(_problem(where, problem))
-                elif value < 0:
-                    errors.append(_problem(where, "should be at least 0"))
+                elif value < 0 or (name == "probability" and value > 1):
+                    errors.append(_problem(where, "should be at least 0" if name == "effort" else "should be from 0 to 1"))
                 else:
                     fields[name][key] = float(value)
             elif value not in Approach.meanings():
