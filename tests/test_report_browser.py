@@ -254,7 +254,8 @@ def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> 
         assert page.locator("#wb-services tr.wb-moved").count() == 3
 
         page.locator("#wb-recommend").click()
-        _until(lambda: "optimiser" in page.locator("#wb-recommendation").inner_text())
+        _until(lambda: "From this what-if, the optimiser recommends:" in page.locator("#wb-recommendation").inner_text())
+        assert page.locator("#wb-recommendation li").count() >= 1
 
         page.locator("#wb-name").fill("no-training")
         page.locator("#wb-save").click()
