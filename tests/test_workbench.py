@@ -96,6 +96,7 @@ def test_a_what_if_report_is_the_report_with_the_changes_against_today(served) -
     raised = answer["changes"]["raised"]
     assert raised and all(f'data-fingerprint="{f["fingerprint"]}"' in html for f in raised)
     assert answer["changes"]["summary"]["before"]["services"] == answer["changes"]["summary"]["after"]["services"] + 1
+    assert post(port, "/api/what-if/changes", {"drop": ["training"]}, token) == (200, answer["changes"])
 
 
 def test_the_served_page_carries_the_panel_and_today_is_unchanged(served) -> None:

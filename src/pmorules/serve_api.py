@@ -4,7 +4,8 @@ The page and any script call the same routes, each a POST of one JSON object (``
 already checked the Host, the Origin and the token):
 
 - ``/api/what-if``: what ``pmorules mix WS --drop … --format json`` prints for the what-if;
-- ``/api/what-if/report``: the report of the what-if (HTML) and what it changes against today;
+- ``/api/what-if/changes``: what the what-if changes against today (goals, findings), in a blink;
+- ``/api/what-if/report``: the report of the what-if (HTML) and those changes;
 - ``/api/recommend``: the optimiser's recommended mix starting from the what-if;
 - ``/api/scenarios``: save the what-if as ``scenarios/NAME.yaml``.
 
@@ -60,6 +61,7 @@ class Api:
         self._busy = threading.Lock()
         self.routes: dict[str, Callable[[Workbench, Any], dict[str, Any]]] = {
             "/api/what-if": self._what_if,
+            "/api/what-if/changes": lambda bench, request: bench.changes(bench.apply(request)),
             "/api/what-if/report": self._report,
             "/api/recommend": lambda bench, request: bench.recommendation(request),
             "/api/scenarios": self._save,
