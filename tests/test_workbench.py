@@ -202,3 +202,15 @@ def test_a_stated_probability_wins_over_the_one_an_effort_moves(bench: Workbench
     moved = bench.apply({"effort": {"audits": 8}}).analysis.kb.services["audits"]
     stated = bench.apply({"effort": {"audits": 8}, "probability": {"audits": 0.9}}).analysis.kb.services["audits"]
     assert moved.probability != 0.6 and (stated.effort, stated.probability) == (8, 0.9)
+
+
+def test_a_what_if_adding_services_renders(bench: Workbench) -> None:
+    catalogue = next(sid for sid, (_, _) in bench.open_services.items() if sid not in bench.today.kb.services)
+    variant = bench.apply({"add": ["portfolio", catalogue]})
+    html = bench.report(variant).decode()
+    assert variant.analysis.kb.services[catalogue].active and bench.open_services[catalogue][0].name in html
+
+
+def test_the_command_line_states_a_probability_too() -> None:
+    result = CliRunner().invoke(app, ["mix", str(ROOT / "knowledge" / "example"), "--probability", "lessons=1.5"])
+    assert result.exit_code == 2 and "--probability: lessons: should be less than or equal to 1" in result.output
