@@ -9,6 +9,7 @@ import shutil
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from email.message import Message
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -175,9 +176,7 @@ class _Body:
         return self.data[:size]
 
 
-def _length(size: int):
-    from email.message import Message
-
+def _length(size: int) -> Message:
     headers = Message()
     headers["Content-Length"] = str(size)
     return headers

@@ -137,7 +137,6 @@ class Preview:
 
     def render(self) -> None:
         """Render the workspace now: the report, or the page of its errors (never raises)."""
-        bench = None
         try:
             bench = Workbench.load(self.workspace, self.as_of)
             page = bench.report(None).decode()
