@@ -8,6 +8,7 @@ under CI and is skipped elsewhere.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -225,3 +226,55 @@ def test_the_live_preview_follows_the_files(browser, tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         code = server.wait(timeout=30)
     assert code == 0 and "Traceback" not in server.stderr.read()
+
+
+def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> None:
+    """Issue 26: drop a service, change an approach and an effort in the served page, see a goal's status
+    change in place, save the what-if and find it in ``mix --compare``."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "pmorules", "serve", "ws", "--port", str(port),
+                               "--as-of", "2026-03-20"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        assert server.stderr.readline().startswith(f"serving ws at {url}")
+        page.goto(url)
+        goal = page.locator("#goal-pm-bench")
+        _until(lambda: page.locator("#workbench").count() == 1 and "On track" in goal.inner_text())
+        status = page.locator("#wb-status")
+
+        page.locator('tr[data-service="training"] .wb-run').uncheck()
+        page.locator('tr[data-service="reporting"] .wb-approach').select_option("supportive")
+        page.locator('tr[data-service="risk"] .wb-effort').fill("6")
+        _until(lambda: "At risk" in goal.inner_text() and "wb-changed" in (goal.get_attribute("class") or ""))
+        assert "A bench of certified project managers" in status.inner_text() and "on track → at risk" in status.inner_text()
+        assert page.locator("#wb-services tr.wb-moved").count() == 3
+
+        page.locator("#wb-recommend").click()
+        _until(lambda: "From this what-if, the optimiser recommends:" in page.locator("#wb-recommendation").inner_text())
+        assert page.locator("#wb-recommendation li").count() >= 1
+
+        page.locator("#wb-name").fill("no-training")
+        page.locator("#wb-save").click()
+        _until(lambda: (workspace / "scenarios" / "no-training.yaml").exists())
+        # the saved file makes the page render again; the what-if survives the reload
+        _until(lambda: "At risk" in page.locator("#goal-pm-bench").inner_text()
+                       and not page.locator('tr[data-service="training"] .wb-run').is_checked())
+
+        page.locator("#wb-reset").click()
+        _until(lambda: "On track" in page.locator("#goal-pm-bench").inner_text())
+        assert page.locator(".wb-changed").count() == 0
+    finally:
+        page.close()
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=30)
+    assert code == 0 and "Traceback" not in server.stderr.read()
+    compare = subprocess.run([sys.executable, "-m", "pmorules", "mix", "ws", "--as-of", "2026-03-20", "--compare",
+                              "--format", "json"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    columns = json.loads(compare.stdout)["compare"]["columns"]
+    assert "no-training" in columns
+    saved = (workspace / "scenarios" / "no-training.yaml").read_text()
+    assert "training" in saved and "supportive" in saved and "risk: 6" in saved

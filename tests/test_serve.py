@@ -220,7 +220,7 @@ def test_an_internal_error_shows_no_traceback_in_the_page(make_ws, monkeypatch, 
     def broken(*args, **kwargs):
         raise KeyError("a bug")
 
-    monkeypatch.setattr("pmorules.analysis.analyze", broken)
+    monkeypatch.setattr("pmorules.workbench.analyze", broken)
     lines: list[str] = []
     preview = Preview(ws, None, lines.append, "")
     preview.render()
@@ -391,3 +391,22 @@ def test_a_client_that_hangs_up_early_is_no_error(live, capfd) -> None:
     assert _raw(port, f"GET /version HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()).startswith(b"HTTP/1.0 200 ")
     err = capfd.readouterr().err
     assert "Traceback" not in err and "Exception" not in err, err
+
+
+def test_another_host_is_served_with_a_warning(make_ws, tmp_path: Path) -> None:
+    make_ws(SMALL, name="ws")
+    server = subprocess.Popen([sys.executable, "-m", "pmorules", "serve", "ws", "--port", "0", "--host", "127.0.0.2"],
+                              cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    watchdog = threading.Timer(120, server.kill)
+    watchdog.start()
+    try:
+        warning, serving = server.stderr.readline(), server.stderr.readline()
+        assert warning.startswith("warning: serving on 127.0.0.2, not only to this machine")
+        assert serving.startswith("serving ws at http://127.0.0.2:")
+        url = serving.split(" at ")[1].split(" ")[0]
+        assert _until(lambda: _get(url + "version")[0] == 200)
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+    finally:
+        watchdog.cancel()
+        server.kill()

@@ -355,6 +355,7 @@ def mix(
     add: Annotated[Optional[list[str]], typer.Option("--add", help="What-if: add this proposed or catalogue service")] = None,
     approach: Annotated[Optional[list[str]], typer.Option("--approach", help="What-if: SERVICE=APPROACH")] = None,
     effort: Annotated[Optional[list[str]], typer.Option("--effort", help="What-if: SERVICE=EFFORT")] = None,
+    probability: Annotated[Optional[list[str]], typer.Option("--probability", help="What-if: SERVICE=PROBABILITY (0 to 1)")] = None,
 ) -> None:
     from .mix import recommend
     from .mix.recommend import comparison
@@ -363,9 +364,9 @@ def mix(
     from .present.mix import compare_rows, explain_json, print_compare, print_explain, print_mix, print_scenario
 
     analysis = _analyze(workspace, as_of)
-    variant = any((keep, drop, add, approach, effort))
+    variant = any((keep, drop, add, approach, effort, probability))
     try:
-        own = from_options(keep or [], drop or [], add or [], approach or [], effort or []) if variant else None
+        own = from_options(keep or [], drop or [], add or [], approach or [], effort or [], probability or []) if variant else None
         result = recommend(analysis, capacity=capacity)
         mine = [evaluate_scenario(analysis, result.problem, result.unattainable, own)] if own else []
     except InputError as error:
@@ -517,12 +518,14 @@ def serve(
     workspace: WorkspaceArg = Path("."),
     port: Annotated[int, typer.Option("--port", callback=_port, help="Port on 127.0.0.1 (0: any free port)")] = 8765,
     as_of: AsOfOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default 127.0.0.1, this machine only)")] = "127.0.0.1",
 ) -> None:
-    """Preview the HTML report in a browser; it updates whenever a workspace file changes. Ctrl-C stops."""
+    """Preview the HTML report in a browser, with a what-if panel; it updates whenever a workspace file changes.
+    Ctrl-C stops."""
     from .serve import serve as serve_workspace
 
     try:
-        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False))
+        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False), host)
     except InputError as error:
         _fail_input(error)
 

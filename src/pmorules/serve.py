@@ -1,11 +1,13 @@
 """``pmorules serve``: the HTML report of a workspace, live in a browser while its files are edited.
 
-A local HTTP server (standard library, 127.0.0.1 only) serves the latest
+A local HTTP server (standard library, 127.0.0.1 unless ``--host``) serves the latest
 rendering; one background thread renders the workspace at start and again
 whenever watchfiles reports a change inside it. The page asks ``/version`` every
 second and reloads when a newer rendering exists, so the page stays
 self-contained (no CDN, no websocket library). A workspace with errors renders
-as a page listing them, and the server keeps running until Ctrl-C.
+as a page listing them, and the server keeps running until Ctrl-C. Each rendering
+keeps its workspace warm in a ``Workbench``, which answers the page's what-ifs
+(the panel, ``serve_api``).
 
 Which requests are answered is decided in ``serve_security``. The server itself
 is bounded so that no client can starve it: a connection idle for
@@ -30,7 +32,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, Location
+from .serve_api import Api
 from .serve_security import Guard
+from .workbench import Workbench
 
 HOST = "127.0.0.1"
 POLL_MS = 1000
@@ -112,11 +116,16 @@ class Preview:
         self.head = head  # put in every page's head: the session's token
         self._lock = threading.Lock()
         self._version = 0
+        self._bench: Workbench | None = None  # the latest rendering's, while the workspace has no errors
         self._page = message_page("rendering", "Rendering the report…", "<p>This page updates when it is ready.</p>")
 
     def current(self) -> tuple[int, bytes]:
         with self._lock:
             return self._version, self._served(self._page, self._version)
+
+    def workbench(self) -> Workbench | None:
+        with self._lock:
+            return self._bench
 
     def _served(self, page: str, version: int) -> bytes:
         """The page with the session's head tags and the reload script."""
@@ -128,19 +137,17 @@ class Preview:
 
     def render(self) -> None:
         """Render the workspace now: the report, or the page of its errors (never raises)."""
-        from .analysis import analyze
-        from .mix import recommend
-        from .report import render_report
-
         try:
-            analysis = analyze(self.workspace, self.as_of)
-            page = render_report(analysis, recommend(analysis), "html").decode()
-            self.log(f"report updated: {sum(analysis.counts().values())} findings")
+            bench = Workbench.load(self.workspace, self.as_of)
+            page = bench.report(None).decode()
+            self.log(f"report updated: {sum(bench.today.counts().values())} findings")
         except InputError as error:
+            bench = None
             page = errors_page(self.workspace, error)
             count = len(set(error.diagnostics))
             self.log(f"{count} error{'s' if count != 1 else ''} in the workspace (shown in the page)")
         except Exception:  # an internal error: say so in the page, the traceback only in the server's log
+            bench = None
             page = message_page("internal-error", "pmorules: internal error",
                                 "<p>The report could not be rendered. The server's output has the details; "
                                 "please report them.</p>")
@@ -148,6 +155,7 @@ class Preview:
             traceback.print_exc(file=sys.stderr)
         with self._lock:
             self._page = page
+            self._bench = bench
             self._version += 1
 
 
@@ -202,7 +210,9 @@ def _cut(request: socket.socket) -> None:
         pass
 
 
-def _handler(preview: Preview, guard: Guard) -> type[BaseHTTPRequestHandler]:
+def _handler(preview: Preview, guard: Guard, api: Api | None = None) -> type[BaseHTTPRequestHandler]:
+    api = api or Api(lambda text: within(text, preview.workspace))
+
     class Handler(BaseHTTPRequestHandler):
         timeout = IDLE_SECONDS
 
@@ -214,7 +224,10 @@ def _handler(preview: Preview, guard: Guard) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             if not self._refused():
-                self._send(404, "text/plain; charset=utf-8", b"not found")  # nothing takes a POST yet
+                answer = api.answer(self.path, self.headers, self.rfile, preview.workbench())
+                if answer.status in (411, 413):  # the body was not read: the connection cannot carry another request
+                    self.close_connection = True
+                self._send(answer.status, "application/json", answer.body, headers=answer.headers)
 
         def _answer(self, body: bool) -> None:
             if self._refused():
@@ -235,8 +248,11 @@ def _handler(preview: Preview, guard: Guard) -> type[BaseHTTPRequestHandler]:
                 self._send(refusal.status, "text/plain; charset=utf-8", refusal.reason.encode(), self.command != "HEAD")
             return refusal is not None
 
-        def _send(self, status: int, kind: str, content: bytes, body: bool = True) -> None:
+        def _send(self, status: int, kind: str, content: bytes, body: bool = True,
+                  headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(content)))
             self.send_header("Cache-Control", "no-store")
@@ -279,24 +295,27 @@ def _watch(preview: Preview, stop: threading.Event) -> None:
         preview.log(f"stopped watching {preview.workspace}: {exc}")
 
 
-def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str], None]) -> None:
-    """Serve the live report on 127.0.0.1 until Ctrl-C; ``log`` gets the URL and one line per rendering."""
+def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str], None], host: str = HOST) -> None:
+    """Serve the live report on ``host`` (127.0.0.1) until Ctrl-C; ``log`` gets the URL and one line per rendering."""
     if not workspace.is_dir():
         raise InputError([Diagnostic(Location(str(workspace)), "no such workspace directory")])
     try:
-        server = LiveServer((HOST, port), BaseHTTPRequestHandler)  # its handler is set below, once the port is known
+        server = LiveServer((host, port), BaseHTTPRequestHandler)  # its handler is set below, once the port is known
     except OSError as exc:
-        problem = f"port {port} on {HOST} is in use" if exc.errno == errno.EADDRINUSE else \
-            f"cannot listen on {HOST}:{port}: {exc.strerror}"
+        problem = f"port {port} on {host} is in use" if exc.errno == errno.EADDRINUSE else \
+            f"cannot listen on {host}:{port}: {exc.strerror}"
         raise InputError([Diagnostic(Location(f"--port {port}"), problem,
                                      "choose another with --port, or --port 0 for any free port")]) from None
-    guard = Guard(HOST, server.server_address[1])  # the port chosen, when it was 0
+    if host != HOST:
+        log(f"warning: serving on {host}, not only to this machine: whoever reaches {host}:{server.server_address[1]} "
+            "can read the report (changes still need the page's token)")
+    guard = Guard(host, server.server_address[1])  # the port chosen, when it was 0
     preview = Preview(workspace, as_of, log, guard.meta())
     server.RequestHandlerClass = _handler(preview, guard)
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(preview, stop), name="pmorules-watch", daemon=True)
     watcher.start()
-    log(f"serving {workspace} at http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)")
+    log(f"serving {workspace} at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """What-if scenarios: a PMO lead's own variants of today's mix, run through the full rulebook.
 
-A variant keeps, drops or adds services, moves approaches and sets efforts. It comes from the command line
-(``pmorules mix WS --drop B --add S07 --approach reporting=supportive --effort reporting=10``) or from the
+A variant keeps, drops or adds services, moves approaches and sets efforts and probabilities. It comes from the
+command line (``pmorules mix WS --drop B --add S07 --approach reporting=supportive --effort reporting=10``) or from the
 YAML files of the workspace's ``scenarios/`` folder (a folder, because every ``*.yaml`` beside the knowledge
 is read as knowledge). Each variant costs one analysis; it is feasible when it meets the hard conditions
 (``hard_problems``, the one test of feasibility for today, the recommendation and every variant).
@@ -39,6 +39,7 @@ class ScenarioSpec(BaseModel):
     add: list[str] = Field(default_factory=list)
     approach: dict[str, Approach] = Field(default_factory=dict)
     effort: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    probability: dict[str, Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(default_factory=dict)
 
 
 class ScenariosFile(BaseModel):
@@ -138,12 +139,15 @@ def _pairs(option: str, values: list[str], number: bool) -> tuple[dict[str, Any]
     return out, errors
 
 
-def from_options(keep: list[str], drop: list[str], add: list[str], approach: list[str], effort: list[str]) -> Scenario:
+def from_options(keep: list[str], drop: list[str], add: list[str], approach: list[str], effort: list[str],
+                 probability: list[str] = ()) -> Scenario:
     """The variant the command-line options describe ("your variant")."""
     approaches, errors = _pairs("--approach", approach, number=False)
     efforts, more = _pairs("--effort", effort, number=True)
-    errors += more
-    data = {"name": "your variant", "keep": keep, "drop": drop, "add": add, "approach": approaches, "effort": efforts}
+    chances, most = _pairs("--probability", list(probability), number=True)
+    errors += more + most
+    data = {"name": "your variant", "keep": keep, "drop": drop, "add": add, "approach": approaches, "effort": efforts,
+            "probability": chances}
     try:
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as exc:
@@ -190,7 +194,7 @@ def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[U
     for sid in filter(None, (resolve("keep", s) for s in spec.keep)):
         if not (sid in services and services[sid].active):
             bad("keep", f"{sid!r} is not in this variant (add it)")
-    for name, changes in (("approach", spec.approach), ("effort", spec.effort)):
+    for name, changes in (("approach", spec.approach), ("effort", spec.effort), ("probability", spec.probability)):
         for key, value in changes.items():
             sid = resolve(name, key)
             if sid is None:
@@ -201,6 +205,8 @@ def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[U
             service = services[sid]
             if name == "approach":
                 services[sid] = replace(service, approach=value)
+            elif name == "probability":  # after the effort: a probability stated wins over the resized one
+                services[sid] = replace(service, probability=value)
             else:
                 step = value / service.effort - 1 if service.effort else 0.0
                 services[sid] = replace(service, effort=value, probability=resized_probability(

@@ -327,6 +327,7 @@ def _finding(finding: Finding, analysis: Analysis, names: dict[str, str], shown:
     rule = analysis.rulebook.rules.get(finding.rule)
     return {
         "id": finding.id,
+        "fingerprint": finding.fingerprint,
         "rule": finding.rule,
         "name": finding.name,
         "title": finding.title,

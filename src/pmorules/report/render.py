@@ -43,10 +43,12 @@ FORMATS = ("html", "md", "json", "pdf")
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
 
 
-def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None) -> bytes:
+def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None,
+                  workbench: dict[str, Any] | None = None) -> bytes:
     """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only.
 
-    ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend.
+    ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend;
+    ``workbench`` (what ``pmorules serve`` offers to change) adds the what-if panel to the HTML page.
     """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
@@ -58,7 +60,7 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
             return _render(analysis, "report.md.j2", context, markdown=True).encode()
         from .charts import report_charts  # matplotlib is only needed for the pictures
 
-        html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context)}, markdown=False)
+        html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context), "workbench": workbench}, markdown=False)
     return html.encode() if fmt == "html" else html_to_pdf(html)
 
 

@@ -1,0 +1,252 @@
+"""The what-if workbench behind ``pmorules serve``: today's analysis kept warm, a what-if applied to it.
+
+A PMO lead tries options with the people in the room, so a what-if must answer in a blink. The workbench
+keeps what costs time (the loaded workspace, its compiled rules, today's recommended mix) from one
+rendering of the workspace to the next; a what-if then costs one re-analysis (``evaluate_scenario``,
+the same code as ``pmorules mix --drop …``), and its report is the same render function ``report`` uses.
+Requests come as JSON from a browser or a script: every field is checked here, every problem is located
+as ``request:FIELD[INDEX]: message``, and a request never names a path (a saved scenario's file name is
+its validated name, in the workspace's ``scenarios/`` folder).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .analysis import Analysis, analyze
+from .errors import Diagnostic, InputError, Location, did_you_mean
+from .mix import MixResult, recommend
+from .mix.problem import additions
+from .mix.scenarios import FOLDER, Scenario, ScenarioResult, ScenarioSpec, evaluate_scenario, load_scenarios
+from .numbers import number_problem
+from .output import Protected, write_output
+from .report import render_report
+from .vocabulary import Approach
+
+MOST_ITEMS = 500  # entries in one list or map of a request: more than any workspace a person clicks through
+LONGEST_TEXT = 200  # characters of a service id or a scenario name
+LONGEST_DESCRIPTION = 2000
+LISTS = ("drop", "keep", "add")
+MAPS = ("effort", "approach", "probability")
+SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+OWNED = "# Written by pmorules serve (the what-if workbench); it replaces only files that start with this line.\n"
+
+
+def _problem(where: str, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(Location(f"request:{where}"), message, hint)
+
+
+def _text(value: Any, where: str, errors: list[Diagnostic], longest: int = LONGEST_TEXT) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        errors.append(_problem(where, "should be a non-empty text"))
+        return None
+    if len(value) > longest:
+        errors.append(_problem(where, f"is longer than {longest} characters"))
+        return None
+    return value
+
+
+def what_if_fields(request: Any, allowed: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The what-if a request describes, as a ScenarioSpec's fields, with the problems of its shape located."""
+    if not isinstance(request, dict):
+        return {}, [Diagnostic(Location("request"), "should be a JSON object")]
+    errors: list[Diagnostic] = []
+    fields: dict[str, Any] = {}
+    for key in request:
+        if key not in (*LISTS, *MAPS, *allowed):
+            errors.append(_problem(str(key)[:LONGEST_TEXT], f"unknown field (use {', '.join((*LISTS, *MAPS, *allowed))})"))
+    for name in LISTS:
+        values = request.get(name, [])
+        if not isinstance(values, list):
+            errors.append(_problem(name, "should be a list of service ids"))
+        elif len(values) > MOST_ITEMS:
+            errors.append(_problem(name, f"has more than {MOST_ITEMS} entries"))
+        else:
+            fields[name] = [_text(v, f"{name}[{i}]", errors) for i, v in enumerate(values)]
+    for name in MAPS:
+        values = request.get(name, {})
+        if not isinstance(values, dict):
+            errors.append(_problem(name, "should be an object of service id to value"))
+            continue
+        if len(values) > MOST_ITEMS:
+            errors.append(_problem(name, f"has more than {MOST_ITEMS} entries"))
+            continue
+        fields[name] = {}
+        for key, value in values.items():
+            where = f"{name}.{key[:LONGEST_TEXT]}"
+            if _text(key, name, errors) is None:
+                continue
+            if name in ("effort", "probability"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    errors.append(_problem(where, "should be a number"))
+                elif problem := number_problem(float(value), str(value)):
+                    errors.append(_problem(where, problem))
+                elif value < 0 or (name == "probability" and value > 1):
+                    errors.append(_problem(where, "should be at least 0" if name == "effort" else "should be from 0 to 1"))
+                else:
+                    fields[name][key] = float(value)
+            elif value not in Approach.meanings():
+                errors.append(_problem(where, f"should be one of {', '.join(Approach.meanings())}"))
+            else:
+                fields[name][key] = value
+    return fields, errors
+
+
+@dataclass
+class Workbench:
+    """Today's analysis and recommended mix of one workspace, kept to answer what-ifs on it."""
+
+    today: Analysis
+    result: MixResult  # today's recommendation, with the workspace's saved scenarios evaluated
+    open_services: dict  # what the mix could add (proposed and catalogue services), as it assumes them
+
+    @classmethod
+    def load(cls, workspace: Path, as_of: dt.date | None) -> Workbench:
+        """Analyse the workspace and recommend its mix, as ``pmorules mix WS`` does (InputError when it is bad)."""
+        today = analyze(workspace, as_of)
+        result = recommend(today)
+        return cls(today, result, additions(today))
+
+    def scenario(self, request: Any, name: str = "your variant", allowed: tuple[str, ...] = ()) -> Scenario:
+        """The scenario a request describes (InputError, located in the request, when it is malformed or
+        names a service the workspace and the catalogue do not have)."""
+        fields, errors = what_if_fields(request, allowed)
+        ids = [*self.today.kb.services, *self.open_services]
+        known = {sid.lower() for sid in ids}
+        for field in LISTS:
+            errors += [_problem(f"{field}[{i}]", f"unknown service {sid!r}", did_you_mean(sid, ids))
+                       for i, sid in enumerate(fields.get(field, [])) if sid is not None and sid.lower() not in known]
+        for field in MAPS:
+            errors += [_problem(f"{field}.{sid}", f"unknown service {sid!r}", did_you_mean(sid, ids))
+                       for sid in fields.get(field, {}) if sid.lower() not in known]
+        if errors:
+            raise InputError(errors)
+        spec = ScenarioSpec.model_validate({"name": name, **fields})
+        return Scenario(spec, {field: Location(f"request:{field}") for field in ScenarioSpec.model_fields})
+
+    def apply(self, request: Any) -> ScenarioResult:
+        """The what-if run through the full rulebook: one analysis of today's knowledge base, changed."""
+        return evaluate_scenario(self.today, self.result.problem, self.result.unattainable, self.scenario(request),
+                                 self.open_services)
+
+    def mix_json(self, variant: ScenarioResult) -> dict[str, Any]:
+        """What ``pmorules mix WS --drop … --format json`` prints for the same what-if."""
+        return self.result.to_json() | {"variant": variant.to_json(self.today)}
+
+    def report(self, variant: ScenarioResult | None) -> bytes:
+        """The HTML report of the what-if (of today with None), beside today's recommendation."""
+        analysis = variant.analysis if variant else self.today
+        return render_report(analysis, self.result, "html", workbench=None if variant else self.panel())
+
+    def changes(self, variant: ScenarioResult) -> dict[str, Any]:
+        """What the what-if changes against today, for the page to highlight: each goal whose status or
+        adherence moves, the findings it raises and those it resolves (by fingerprint), the mix's figures."""
+        before = {g["id"]: g for g in self.today.goals()}
+        goals = [{"id": g["id"], "name": g["name"], "before": before[g["id"]]["verdict"], "after": g["verdict"],
+                  "status_before": before[g["id"]]["status"], "status_after": g["status"],
+                  "adherence_before": before[g["id"]]["adherence"], "adherence_after": g["adherence"]}
+                 for g in variant.analysis.goals()
+                 if (g["verdict"], g["status"], g["adherence"]) != (before[g["id"]]["verdict"], before[g["id"]]["status"],
+                                                                   before[g["id"]]["adherence"])]
+        old = {f.fingerprint: f for f in self.today.findings}
+        new = {f.fingerprint: f for f in variant.analysis.findings}
+
+        def listed(findings: list) -> list[dict[str, Any]]:
+            return [{"fingerprint": f.fingerprint, "level": f.level, "title": f.title, "message": f.message}
+                    for f in findings]
+
+        return {
+            "goals": goals,
+            "raised": listed([f for key, f in new.items() if key not in old]),
+            "resolved": listed([f for key, f in old.items() if key not in new]),
+            "feasible": variant.feasible, "problems": variant.problems,
+            "summary": {"before": self.today.facts.summary, "after": variant.analysis.facts.summary,
+                        "counts_before": self.today.counts(), "counts_after": variant.analysis.counts()},
+        }
+
+    def recommendation(self, request: Any) -> dict[str, Any]:
+        """The optimiser's recommended mix starting from the what-if, as ``mix --format json`` gives it."""
+        return recommend(self.apply(request).analysis, scenarios=[]).to_json()
+
+    def panel(self) -> dict[str, Any]:
+        """What the what-if panel offers: today's services with their effort, approach and probability, the
+        services the mix could add, the approaches and the effort step people are allocated in."""
+        units = self.result.problem.units
+        services = [{"id": s.id, "name": s.name, "effort": s.effort, "approach": s.approach, "probability": s.probability}
+                    for s in self.today.kb.services.values() if s.active]
+        addable = [{"id": sid, "name": service.name, "origin": "catalogue" if sid not in self.today.kb.services else "proposed",
+                    "effort": service.effort}
+                   for sid, (service, _) in sorted(self.open_services.items(), key=lambda item: (item[0] not in self.today.kb.services, item[1][0].name))]
+        return {"services": services, "addable": addable, "approaches": list(Approach.meanings()),
+                "step": round(units.step, 6), "step_text": units.step_text(),
+                "capacity": self.result.problem.capacity}
+
+    def save(self, request: Any) -> Path:
+        """Save the what-if as ``scenarios/NAME.yaml`` so ``mix --compare`` and the report show it.
+
+        The name is checked (letters, digits, ``-`` and ``_``: never a path) and must not be another
+        scenario's; an existing file is replaced only with ``"overwrite": true`` and only when pmorules
+        wrote it. The file is written beside and renamed into place, so it is whole or absent.
+        """
+        if not isinstance(request, dict):
+            raise InputError([Diagnostic(Location("request"), "should be a JSON object")])
+        errors: list[Diagnostic] = []
+        name = request.get("name")
+        if not isinstance(name, str) or not SCENARIO_NAME.fullmatch(name):
+            errors.append(_problem("name", "should be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"))
+        description = request.get("description", "")
+        if not isinstance(description, str) or len(description) > LONGEST_DESCRIPTION:
+            errors.append(_problem("description", f"should be a text of at most {LONGEST_DESCRIPTION} characters"))
+        overwrite = request.get("overwrite", False)
+        if not isinstance(overwrite, bool):
+            errors.append(_problem("overwrite", "should be true or false"))
+        if errors:
+            raise InputError(errors)
+        what_if = {key: value for key, value in request.items() if key not in ("name", "description", "overwrite")}
+        evaluate_scenario(self.today, self.result.problem, self.result.unattainable,
+                          self.scenario(what_if, name), self.open_services)  # a what-if that does not apply is not saved
+        workspace = Path(self.today.kb.workspace)
+        folder = workspace / FOLDER
+        target = folder / f"{name}.yaml"
+        self._check_place(workspace, folder, target, name, overwrite)
+        spec = {"name": name, **({"description": description} if description else {}),
+                **{key: value for key, value in self.scenario(what_if, name).spec.model_dump().items()
+                   if key in (*LISTS, *MAPS) and value}}
+        text = OWNED + yaml.safe_dump({"scenarios": [spec]}, sort_keys=False, allow_unicode=True, width=100)
+        folder.mkdir(exist_ok=True)
+        inputs = self.today.inputs()
+        protected = Protected(inputs.files, tuple(f for f in inputs.folders if Path(f).name != FOLDER),
+                              inputs.knowledge_folders)
+        if not write_output(target, text.encode(), protected, new=not overwrite, inside=folder.resolve(),
+                            hint="choose another name"):
+            raise InputError([_problem("name", f"a scenario file {name}.yaml exists already (send \"overwrite\": true to replace it)")])
+        return target
+
+    def _check_place(self, workspace: Path, folder: Path, target: Path, name: str, overwrite: bool) -> None:
+        """The scenarios folder is a real folder inside the workspace, the name is no other scenario's, and a
+        file replaced is one pmorules wrote."""
+        if os.path.lexists(folder) and (folder.is_symlink() or not folder.is_dir()):
+            raise InputError([Diagnostic(Location(FOLDER), "is not a plain folder inside the workspace; no scenario is saved there")])
+        others = [s for s in load_scenarios(workspace) if s.spec.name.lower() == name.lower()
+                  and Path(s.where["name"].file).name != target.name]
+        if others:
+            raise InputError([_problem("name", f"scenario {name!r} is defined in {Path(others[0].where['name'].file).name} already")])
+        try:
+            info = os.lstat(target)
+        except FileNotFoundError:
+            return
+        if not overwrite:
+            raise InputError([_problem("name", f"a scenario file {name}.yaml exists already (send \"overwrite\": true to replace it)")])
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError([_problem("name", f"{name}.yaml is not a regular file; it is left alone")])
+        with open(target, encoding="utf-8", errors="replace") as existing:
+            if existing.readline() != OWNED:
+                raise InputError([_problem("name", f"{name}.yaml was not written by pmorules serve; it is left alone")])

@@ -1,0 +1,216 @@
+"""The what-if workbench of ``pmorules serve`` (issue 26): the API answers what ``mix --format json``
+prints, a what-if's report and its changes against today, and saving a what-if as a scenario.
+
+The browser side is tested in test_report_browser.py, hostile requests in test_workbench_hostile.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import os
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pmorules import serve as serve_module
+from pmorules.cli import app
+from pmorules.errors import InputError
+from pmorules.mix.scenarios import load_scenarios
+from pmorules.serve import LiveServer, Preview
+from pmorules.serve_security import Guard
+from pmorules.workbench import OWNED, Workbench
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = dt.date(2026, 3, 20)
+WHAT_IFS = [
+    {"drop": ["lessons"]},
+    {"add": ["portfolio"]},
+    {"approach": {"reporting": "supportive"}},
+    {"effort": {"risk": 6}},
+    {"probability": {"lessons": 0.5}},
+    {"keep": ["reporting"], "drop": ["training", "benchmarking"], "add": ["scorecard"],
+     "approach": {"governance": "facilitative"}, "effort": {"coaching": 4.5, "audits": 8}, "probability": {"audits": 0.9}},
+]
+
+
+def _options(what_if: dict) -> list[str]:
+    """The same what-if as ``pmorules mix`` options."""
+    options = [f"--{name}={sid}" for name in ("keep", "drop", "add") for sid in what_if.get(name, [])]
+    return options + [f"--{name}={sid}={value}" for name in ("approach", "effort", "probability")
+                      for sid, value in what_if.get(name, {}).items()]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The example served in this process (rendered once, no watcher); yields (port, token, workspace)."""
+    workspace = tmp_path_factory.mktemp("served") / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    server = LiveServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    guard = Guard("127.0.0.1", server.server_address[1])
+    preview = Preview(workspace, AS_OF, lambda line: None, guard.meta())
+    preview.render()
+    server.RequestHandlerClass = serve_module._handler(preview, guard)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server.server_address[1], guard.token, workspace
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def post(port: int, path: str, body: object, token: str) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", path, json.dumps(body), {"X-Pmorules-Token": token, "Content-Type": "application/json"})
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("what_if", WHAT_IFS, ids=lambda w: ",".join(w))
+def test_the_api_answers_what_the_command_line_prints(served, what_if: dict) -> None:
+    port, token, workspace = served
+    status, api = post(port, "/api/what-if", what_if, token)
+    assert status == 200, api
+    cli = CliRunner().invoke(app, ["mix", str(workspace), "--as-of", AS_OF.isoformat(), "--format", "json", *_options(what_if)])
+    assert cli.exit_code == 0, cli.output
+    assert api == json.loads(cli.stdout)
+    assert api["variant"]["name"] == "your variant"
+
+
+def test_a_what_if_report_is_the_report_with_the_changes_against_today(served) -> None:
+    port, token, _ = served
+    status, answer = post(port, "/api/what-if/report", {"drop": ["training"]}, token)
+    assert status == 200
+    html = answer["html"]
+    assert "<main>" in html and 'id="workbench"' not in html  # the panel stays the page's own
+    assert [(g["id"], g["before"], g["after"]) for g in answer["changes"]["goals"] if g["before"] != g["after"]] == [
+        ("pm-bench", "on track", "at risk")]
+    raised = answer["changes"]["raised"]
+    assert raised and all(f'data-fingerprint="{f["fingerprint"]}"' in html for f in raised)
+    assert answer["changes"]["summary"]["before"]["services"] == answer["changes"]["summary"]["after"]["services"] + 1
+    assert post(port, "/api/what-if/changes", {"drop": ["training"]}, token) == (200, answer["changes"])
+
+
+def test_the_served_page_carries_the_panel_and_today_is_unchanged(served) -> None:
+    port, _, _ = served
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", "/")
+    page = connection.getresponse().read().decode()
+    connection.close()
+    assert page.count('id="workbench"') == 1 and 'tr data-service="training"' in page
+    assert page.count('step="4.166667"') == 17  # the example's effort step: a quarter FTE of its 6-FTE PMO
+    assert "Effort moves in steps of 0.25 FTE (4.2% of capacity)" in page
+
+
+def test_the_recommendation_starts_from_the_what_if(served) -> None:
+    port, token, _ = served
+    status, mix = post(port, "/api/recommend", {"drop": ["training"]}, token)
+    assert status == 200 and mix["status"] == "optimal"
+    assert "training" not in mix["before"]["mix"]
+
+
+# ------------------------------------------------------------------ saving a what-if as a scenario
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory) -> Workbench:
+    workspace = tmp_path_factory.mktemp("saves") / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    return Workbench.load(workspace, AS_OF)
+
+
+def _problems(call) -> list[str]:
+    with pytest.raises(InputError) as error:
+        call()
+    return sorted(str(d) for d in error.value.diagnostics)
+
+
+def test_a_saved_what_if_is_a_scenario_of_the_workspace(bench: Workbench) -> None:
+    target = bench.save({"name": "stop-lessons", "description": "Stop the library, feed portfolio",
+                         "drop": ["lessons"], "add": ["portfolio"], "effort": {"risk": 6}})
+    workspace = Path(bench.today.kb.workspace)
+    assert target == workspace / "scenarios" / "stop-lessons.yaml"
+    assert target.read_text().startswith(OWNED)
+    [scenario] = [s for s in load_scenarios(workspace) if s.spec.name == "stop-lessons"]
+    assert (scenario.spec.drop, scenario.spec.add, scenario.spec.effort) == (["lessons"], ["portfolio"], {"risk": 6.0})
+    assert scenario.spec.description == "Stop the library, feed portfolio"
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+
+
+def test_a_scenario_is_replaced_only_when_asked_and_only_when_pmorules_wrote_it(bench: Workbench) -> None:
+    bench.save({"name": "twice", "drop": ["lessons"]})
+    assert _problems(lambda: bench.save({"name": "twice", "drop": ["audits"]})) == [
+        "request:name: a scenario file twice.yaml exists already (send \"overwrite\": true to replace it)"]
+    bench.save({"name": "twice", "drop": ["audits"], "overwrite": True})
+    folder = Path(bench.today.kb.workspace) / "scenarios"
+    assert "audits" in (folder / "twice.yaml").read_text()
+    (folder / "mine.yaml").write_text("scenarios:\n  - {name: mine, drop: [lessons]}\n")
+    assert _problems(lambda: bench.save({"name": "mine", "overwrite": True})) == [
+        "request:name: mine.yaml was not written by pmorules serve; it is left alone"]
+    assert _problems(lambda: bench.save({"name": "MINE", "drop": ["audits"]})) == [
+        "request:name: scenario 'MINE' is defined in mine.yaml already"]
+    assert (folder / "mine.yaml").read_text() == "scenarios:\n  - {name: mine, drop: [lessons]}\n"
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "/etc/passwd", ".hidden", "x.yaml", "", "-x", "x" * 65, 7, None])
+def test_a_name_is_never_a_path(bench: Workbench, name: object) -> None:
+    before = sorted(Path(bench.today.kb.workspace).rglob("*"))
+    assert _problems(lambda: bench.save({"name": name, "drop": ["lessons"]})) == [
+        "request:name: should be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"]
+    assert sorted(Path(bench.today.kb.workspace).rglob("*")) == before
+
+
+def test_a_what_if_that_does_not_apply_is_not_saved(bench: Workbench) -> None:
+    assert _problems(lambda: bench.save({"name": "bad", "drop": ["portfolio"]})) == [
+        "request:drop: 'portfolio' is not running today"]
+    assert not (Path(bench.today.kb.workspace) / "scenarios" / "bad.yaml").exists()
+
+
+def test_a_symlinked_scenarios_folder_is_not_written(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, workspace / "scenarios")
+    bench = Workbench.load(workspace, AS_OF)
+    assert _problems(lambda: bench.save({"name": "out", "drop": ["lessons"]})) == [
+        "scenarios: is not a plain folder inside the workspace; no scenario is saved there"]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_what_if_names_its_problems_where_they_are(bench: Workbench) -> None:
+    assert _problems(lambda: bench.apply({"drop": ["lessons", "lesons", "../x"], "effort": {"risk": -1, "xx": 2},
+                                          "approach": {"risk": "bossy"}, "size": 3})) == [
+        "request:approach.risk: should be one of consultative, supportive, facilitative, directive, controlling, managed",
+        "request:drop[1]: unknown service 'lesons' (hint: did you mean 'lessons'?)",
+        "request:drop[2]: unknown service '../x'",
+        "request:effort.risk: should be at least 0",
+        "request:effort.xx: unknown service 'xx'",
+        "request:size: unknown field (use drop, keep, add, effort, approach, probability)",
+    ]
+
+
+def test_a_stated_probability_wins_over_the_one_an_effort_moves(bench: Workbench) -> None:
+    moved = bench.apply({"effort": {"audits": 8}}).analysis.kb.services["audits"]
+    stated = bench.apply({"effort": {"audits": 8}, "probability": {"audits": 0.9}}).analysis.kb.services["audits"]
+    assert moved.probability != 0.6 and (stated.effort, stated.probability) == (8, 0.9)
+
+
+def test_a_what_if_adding_services_renders(bench: Workbench) -> None:
+    catalogue = next(sid for sid, (_, _) in bench.open_services.items() if sid not in bench.today.kb.services)
+    variant = bench.apply({"add": ["portfolio", catalogue]})
+    html = bench.report(variant).decode()
+    assert variant.analysis.kb.services[catalogue].active and bench.open_services[catalogue][0].name in html
+
+
+def test_the_command_line_states_a_probability_too() -> None:
+    result = CliRunner().invoke(app, ["mix", str(ROOT / "knowledge" / "example"), "--probability", "lessons=1.5"])
+    assert result.exit_code == 2 and "--probability: lessons: should be less than or equal to 1" in result.output
