@@ -82,6 +82,8 @@ class Program:
     y: dict[tuple[str, str | None], int] = field(default_factory=dict)  # (candidate, approach) -> runs in it
     a: dict[tuple[str, str, float], int] = field(default_factory=dict)  # target -> its adherence
     effort: Expr = field(default_factory=dict)
+    floor: Expr = field(default_factory=dict)  # effort with running services never below today's (options.py's row)
+    floor_constant: float = 0.0  # ... its constant: today's effort of the running services
     unattainable: list[Unattainable] = field(default_factory=list)
     soft: list[Soft] = field(default_factory=list)
     nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
@@ -124,14 +126,15 @@ class _Builder:
     # --- soft or hard ---------------------------------------------------------------------------
 
     def holds(self, constraint: Constraint, ids: tuple[str, ...], expr: Expr, lo: float, hi: float,
-              depth: float = 0.0) -> None:
+              depth: float = 0.0, assumed: bool = False) -> None:
         """``lo ≤ expr ≤ hi``: a row of the rule's group when it is an error, else a cost when broken.
 
         With ``depth`` (the value of one unit of expr in "how far the mix misses", e.g. 1/capacity for an
-        effort), a broken condition also costs the miss_cost times the distance it misses by.
+        effort), a broken condition also costs the miss_cost times the distance it misses by. An error only
+        options to assess can meet (``assumed``) is a cost too: no mix is refused for lack of an assumption.
         """
         prog = self.prog
-        if constraint.hard:
+        if constraint.hard and not assumed:
             prog.row(expr, lo, hi, constraint.rule)
             return
         new = constraint.level != "info" and not self.p.present_today(constraint.rule, ids)
@@ -154,6 +157,8 @@ class _Builder:
         for cid, candidate in self.p.candidates.items():
             today = cid in self.p.today
             drop = self.p.drop_cost(cid) if today else settings.change_cost
+            if not candidate.assessed:
+                drop += settings.unassessed_cost
             prog.x[cid] = prog.var(cost=-drop if today else drop)
             prog.constant += drop if today else 0.0
             if len(candidate.sizes) > 1:
@@ -190,6 +195,28 @@ class _Builder:
         else:
             for members, keep, _ in problem.core_groups:
                 prog.row({prog.x[cid]: 1.0 for cid in members}, float(keep), math.inf, CORE)
+
+    def options(self) -> None:
+        """Options to assess are never funded by cutting or dropping a running service: when the mix holds one,
+        it fits the capacity with every running service counted at no less than its effort today."""
+        prog, problem = self.prog, self.p
+        unassessed = [cid for cid, c in problem.candidates.items() if not c.assessed]
+        if not unassessed:
+            return
+        floor: Expr = {}
+        constant = 0.0
+        for cid, candidate in problem.candidates.items():
+            today = candidate.sizes[0].service.effort if cid in problem.today else 0.0
+            constant += today
+            for index, size in enumerate(candidate.sizes):
+                if size.service.effort > today:
+                    _add(floor, prog.size(cid, index), size.service.effort - today)
+        some = prog.var()  # 1 when the mix holds an option to assess
+        for cid in unassessed:
+            prog.row({some: 1.0, prog.x[cid]: -1.0}, 0.0, math.inf, None)
+        big = constant + sum(floor.values())
+        prog.row({**floor, some: big}, -math.inf, problem.capacity - constant + big, CAPACITY)
+        prog.floor, prog.floor_constant = floor, constant
 
     # --- adherence --------------------------------------------------------------------------------
 
@@ -337,7 +364,8 @@ class _Builder:
                     expr: Expr = {}
                     for vid in sorted(eligible):
                         _add(expr, prog.size(*split_vid(vid)), 1.0)
-                    self.holds(constraint, (goal,), expr, 1.0, math.inf)
+                    assumed = not any(self.p.candidates[split_vid(vid)[0]].assessed for vid in eligible)
+                    self.holds(constraint, (goal,), expr, 1.0, math.inf, assumed=assumed)
                 else:
                     prog.unattainable.append(Unattainable(constraint.rule, goal, key[1], key[2], constraint.bound))
 
@@ -478,6 +506,7 @@ def build_program(problem: Problem) -> Program:
     builder = _Builder(problem)
     builder.choices()
     builder.protections()
+    builder.options()
     for key, weight in problem.coverage_weights().items():
         builder.coverage(key, problem.targets[key], weight)
     for key, weight in problem.late_weights().items():

@@ -39,6 +39,7 @@ from .probe import DELTA, flagged, reads_of, universe_facts, variant
 CAPACITY = "capacity"  # the constraint group of the effort cap, beside one group per implying rule
 CORE = "core"  # the group of the rows that keep core services
 KEEP = "keep"  # the group of the rows that keep services marked keep: true
+ASSUMED = frozenset({"[mix] candidate_effort", "[mix] candidate_probability", "the default"})  # nobody stated it
 SEP = "\x1f"  # joins a candidate id and a size index in the ids the coverage measure sees
 SHARE_FIELDS = {"short": "share_short", "medium": "share_medium", "long": "share_long", "quick": "share_quick",
                 "control": "control_share", "lasting": "share_lasting"}  # the mix fact's field of each share
@@ -93,6 +94,12 @@ class Candidate:
     @property
     def id(self) -> str:
         return self.service.id
+
+    @property
+    def assessed(self) -> bool:
+        """Whether someone stated its effort and probability (a running service, a proposed one with its own
+        estimates, or a candidate given both in ``[mix.candidates]``); else it is an option to assess."""
+        return self.origin == "active" or all(self.assumed.get(name) not in ASSUMED for name in ("effort", "probability"))
 
     def vid(self, size: int) -> str:
         return f"{self.id}{SEP}{size}"
@@ -282,7 +289,9 @@ class Problem:
         return found
 
     def level_cost(self, level: str) -> float:
-        return self.settings.warning_cost if level == "warning" else self.settings.info_cost
+        """What a finding the mix keeps costs: an info little, a warning more, an error (one only options to
+        assess could avoid) as a warning."""
+        return self.settings.info_cost if level == "info" else self.settings.warning_cost
 
 
 # ------------------------------------------------------------------ candidates

@@ -99,6 +99,7 @@ class Change:
     forced: str = ""  # a core service dropped: why it had to go
     units: Units | None = None  # effort in percent and FTE
     losses: Loss | None = None  # a drop, a cut or a change of approach: what is lost
+    option: bool = False  # an addition nobody has assessed (assumed effort or probability): an option to assess
 
     def effort(self, value: float) -> str:
         """An effort in words: a share of the capacity, and FTE when the headcount is known."""
@@ -187,7 +188,17 @@ class MixResult:
     scenarios: list[ScenarioResult] = field(default_factory=list)  # the workspace's what-if variants, evaluated
 
     def of(self, kind: str) -> list[Change]:
-        return [c for c in self.changes if c.kind == kind]
+        """The recommended changes of a kind (options to assess are apart: ``options``)."""
+        return [c for c in self.changes if c.kind == kind and not c.option]
+
+    @property
+    def recommended(self) -> list[Change]:
+        return [c for c in self.changes if not c.option]
+
+    @property
+    def options(self) -> list[Change]:
+        """Additions nobody has assessed that the mix would take: options worth assessing, not decisions."""
+        return [c for c in self.changes if c.option]
 
     @property
     def mix(self) -> list[str]:
@@ -216,6 +227,7 @@ class MixResult:
             "removed": [c.to_json() for c in self.of("removed")],
             "changed": [c.to_json() for c in self.of("changed")],
             "resized": [c.to_json() for c in self.of("resized")],
+            "options": [c.to_json() for c in self.options],
             "shares": summary["shares"],
             "adherence": summary["adherence"],
             "effort": effort_of(self.after.kb),
@@ -326,7 +338,8 @@ def _changes_of(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -
         old = before.services.get(sid)
         candidate = problem.candidates.get(sid)
         if service.active and (old is None or not old.active):
-            changes.append(Change("added", service, origin=candidate.origin, assumed=dict(candidate.assumed)))
+            changes.append(Change("added", service, origin=candidate.origin, assumed=dict(candidate.assumed),
+                                  option=not candidate.assessed))
         elif old is not None and old.active and not service.active:
             forced = ""
             if candidate is not None and candidate.core:
@@ -628,11 +641,12 @@ def _raise_capacity(program: Program, problem: Problem, conflict: Conflict, orga
     if problem.capacity_given or problem.capacity_note or needed is None or needed > organisation or needed <= problem.capacity:
         return False
     problem.capacity_note = (f"today's effort ({problem.capacity:g}) cannot keep every core service and meet the "
-                             f"error-level rules; {needed:g} is the least effort that can")
-    problem.capacity = needed
+                             f"error-level rules without cutting a running service to fund an option to assess; "
+                             f"{needed:g} is the least effort that can")
     for row in program.rows:
         if row.group == CAPACITY:
-            row.hi = needed
+            row.hi += needed - problem.capacity
+    problem.capacity = needed
     return True
 
 

@@ -77,10 +77,10 @@ def print_mix(result: MixResult, console: Console) -> None:
     problem = result.problem
     console.print(f"Capacity {problem.units.text(problem.capacity)}: {problem.capacity_note or problem.capacity_source}. "
                   f"Effort moves in steps of {problem.units.step_text()}.", markup=False)
-    if result.changes:
+    if result.recommended:
         console.print()
         console.print("[bold]Changes[/bold]")
-        for change in result.changes:
+        for change in result.recommended:
             console.print(printable(f" {MARKS[change.kind]} {_what(change)}"), markup=False)
             if change.kind == "added":
                 console.print(printable(f"     {change.assumptions()}"), markup=False, style="dim")
@@ -89,6 +89,13 @@ def print_mix(result: MixResult, console: Console) -> None:
                 console.print(printable(f"     loses: {change.lost()}"), markup=False, style="dim")
     else:
         console.print("Today's mix is already the best one under the constraints.")
+    if result.options:
+        console.print()
+        console.print("[bold]Options worth assessing[/bold] (assumed figures: assess them before deciding)")
+        for change in result.options:
+            console.print(printable(f" ? {_what(change)}"), markup=False)
+            console.print(printable(f"     {change.assumptions()}"), markup=False, style="dim")
+            console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
     if result.unavoidable:
         console.print()
         console.print("[bold]New findings no mix avoids[/bold]")

@@ -298,7 +298,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "probability": c.service.probability, "probability_from": c.probability_before,
              "months_to_value": c.service.months_to_value,
              "clients": [{"id": k, "name": names.get(k, k)} for k in c.service.clients],
-             "assumed": dict(c.assumed), "forced": c.forced,
+             "assumed": dict(c.assumed), "forced": c.forced, "option": c.option,
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
              "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key)), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
