@@ -21,8 +21,12 @@ class Conflict:
     groups: list[str]  # every group that was tried
     min_capacity: float | None  # the least effort of a mix meeting every rule's constraint
     texts: dict[str, str]  # group -> what it requires
+    note: str = ""  # the protected services alone exceed the capacity
 
     def text(self) -> str:
+        return " ".join(filter(None, [self.note, self._text()]))
+
+    def _text(self) -> str:
         if not self.fixes:
             return (
                 "No mix meets every constraint, and relaxing any one or two of them does not help: "

@@ -180,10 +180,14 @@ class _Builder:
 
     def protections(self) -> None:
         """Services marked keep stay; core services stay unless the hard conditions force them out (all of them
-        but the exempt ones, or, once the problem says how many the hard conditions leave room for, that many)."""
+        but the exempt ones, or, once the problem says how many the hard conditions leave room for, that many).
+        Neither is cut below its effort today."""
         prog, problem = self.prog, self.p
         core = []
         for cid, candidate in problem.candidates.items():
+            cuts = {prog.size(cid, i): 1.0 for i, size in enumerate(candidate.sizes) if size.step < 0}
+            if cuts and problem.protected(cid):  # never cut: a protected service keeps at least today's effort
+                prog.row(cuts, 0.0, 0.0, KEEP if candidate.locked else CORE)
             if candidate.locked:
                 prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, KEEP)
             elif candidate.core and cid not in problem.core_exempt:

@@ -244,6 +244,16 @@ class Problem:
         """Why a core service may go: it is in a group of core services of which only some can stay."""
         return next((why for members, _, why in self.core_groups if cid in members), None)
 
+    def protected(self, cid: str) -> bool:
+        """Whether the mix must keep this service at no less than its effort today: marked keep, or core (unless
+        the error-level rules force it out)."""
+        candidate = self.candidates[cid]
+        return candidate.locked or (bool(candidate.core) and cid not in self.core_exempt and self.paired(cid) is None)
+
+    def core_effort(self) -> float:
+        """Today's effort of the services the mix must keep whole."""
+        return sum(c.sizes[0].service.effort for cid, c in self.candidates.items() if self.protected(cid))
+
     def forced(self, cid: str) -> bool:
         """Whether every mix holds this candidate (marked keep, or core while every core service is kept)."""
         candidate = self.candidates[cid]
@@ -402,8 +412,8 @@ def _approach_options(service: Service, alternatives: list[str]) -> tuple[str | 
 def _core(analysis: Analysis) -> dict[str, str]:
     """Today's services the mix must not drop, with why: the only in-time cover of a goal target, the only
     service working towards a target at all (late, but dropping it would abandon that part of the goal, a
-    decision for the PMO lead and the goal's owner, not the optimiser), or delivering a goal of top priority
-    (its goal fact has priority_rank 1)."""
+    decision for the PMO lead and the goal's owner, not the optimiser), delivering a goal of top priority
+    (its goal fact has priority_rank 1), or one whose approach is mandated (a funding gate, a review board)."""
     kb = analysis.kb
     top = {f.key for f in analysis.facts.facts if f.type == "goal" and f.fields.get("priority_rank") == 1}
     core: dict[str, str] = {}
@@ -422,6 +432,9 @@ def _core(analysis: Analysis) -> dict[str, str]:
             for cover in covers:
                 for delivery in cover.deliveries:
                     core.setdefault(delivery.service, f"it serves {name}, a goal of top priority")
+    for sid, service in kb.services.items():
+        if service.mandated:
+            core.setdefault(sid, "its approach is mandated: the PMO's mandate rests on it")
     return {sid: why for sid, why in core.items() if sid in kb.services and kb.services[sid].active}
 
 
@@ -453,8 +466,9 @@ def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str
     excluded: dict[str, str] = {}
     for service in kb.services.values():
         if service.active:
+            fixed = service.keep or service.mandated  # it keeps its approach
             candidates[service.id] = Candidate(
-                service, "active", _approach_options(service, list(settings.approaches)),
+                service, "active", _approach_options(service, [] if fixed else list(settings.approaches)),
                 _sizes(service, "active", settings, units), {}, service.keep, core.get(service.id))
     for sid, (service, assumed) in additions(analysis).items():
         origin = "catalogue" if sid not in kb.services else "proposed"

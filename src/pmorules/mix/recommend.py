@@ -651,10 +651,11 @@ def _raise_capacity(program: Program, problem: Problem, conflict: Conflict, orga
 
 
 def _make_room(analysis: Analysis, program: Program, problem: Problem, conflict: Conflict) -> Program | None:
-    """When keeping every core service leaves no feasible mix, keep as many as the hard conditions allow: the
-    fewest drops first (a solve that minimises them), then the best mix with that many (a new program)."""
-    if problem.core_keep is not None or not any(CORE in fix for fix in conflict.fixes):
-        return None
+    """When keeping every core service leaves no feasible mix and more capacity would not help, keep as many
+    as the error-level conditions allow: the fewest drops first (a solve that minimises them), then the best
+    mix with that many (a new program)."""
+    if problem.core_keep is not None or not any(CORE in fix for fix in conflict.fixes) or [CAPACITY] in conflict.fixes:
+        return None  # a core service never goes to fit the capacity: the conflict says what it needs
     core = [program.x[cid] for cid, c in problem.candidates.items() if c.core and cid not in problem.core_exempt]
     fewest = solve(program, problem, frozenset([CORE]), cost={var: -1.0 for var in core})
     if fewest is None:
@@ -704,6 +705,11 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         if _raise_capacity(program, problem, conflict, analysis.kb.organisation.capacity):
             return recommend_program(analysis, problem, program)
         roomier = _make_room(analysis, program, problem, conflict)
+        core = sorted(cid for cid in problem.candidates if problem.protected(cid))
+        if roomier is None and problem.core_effort() > problem.capacity + 1e-9:
+            conflict.note = (f"The services the mix must keep whole ({', '.join(core)}) alone need "
+                             f"{problem.core_effort():g} of effort, more than the capacity {problem.capacity:g}: "
+                             "which of them to give up is for the PMO lead and the goals' owners, not the optimiser.")
         if roomier is None:
             return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable, conflict)
         return recommend_program(analysis, problem, roomier)
