@@ -68,6 +68,7 @@ class Soft:
     ids: tuple[str, ...]  # what the finding would be about
     new: bool  # today's mix has no such finding
     cost: float
+    miss: int | None = None  # the variable of how far the mix misses the bound (its cost follows the level's)
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Program:
     soft: list[Soft] = field(default_factory=list)
     nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
     tangents: set[tuple[tuple[str, str, float], float]] = field(default_factory=set)  # (target, L) already cut
+    settled: bool = False  # the running services the best mix with info findings free keeps whole are held
 
     def var(self, cost: float = 0.0, upper: float = 1.0, integer: bool = True) -> int:
         self.cost.append(cost)
@@ -137,14 +139,15 @@ class _Builder:
         if constraint.hard and not assumed:
             prog.row(expr, lo, hi, constraint.rule)
             return
-        new = constraint.level != "info" and not self.p.present_today(constraint.rule, ids)
+        new = self.p.is_new(constraint.rule, constraint.level, ids)
         cost = self.p.level_cost(constraint.level) * (self.p.settings.new_finding_factor if new else 1.0)
         broken = prog.var(cost=cost)
-        prog.soft.append(Soft(broken, constraint.rule, constraint.level, ids, new, cost))
         span = sum(abs(c) for c in expr.values()) + abs(lo if math.isfinite(lo) else 0) + abs(hi if math.isfinite(hi) else 0) + 1
+        miss = None
         if depth:
             miss = prog.var(cost=cost * self.p.settings.miss_cost * depth, upper=span, integer=False)
             prog.row({miss: 1.0, broken: -span}, -math.inf, 0.0, None)
+        prog.soft.append(Soft(broken, constraint.rule, constraint.level, ids, new, cost, miss))
         if math.isfinite(hi):
             prog.row({**expr, **({miss: -1.0} if depth else {broken: -span})}, -math.inf, hi, None)
         if math.isfinite(lo):
@@ -471,8 +474,9 @@ class _Builder:
         floor = -math.inf if constraint.bound is None else constraint.bound - 1e-12
         for client in constraint.clients:
             serving = {prog.size(cid, index): 1.0 for cid, c in self.p.candidates.items()
-                       if client in c.service.clients and is_quick(c.service, self.p.horizons)
-                       for index, size in enumerate(c.sizes) if size.service.probability >= floor}
+                       if is_quick(c.service, self.p.horizons)
+                       for index, size in enumerate(c.sizes)
+                       if client in size.service.clients and size.service.probability >= floor}
             if not serving:
                 prog.unattainable.append(Unattainable(constraint.rule, None, client, None, None))
                 continue

@@ -30,6 +30,7 @@ from ..measures import (
     goal_covers,
     goal_weight,
     imposes,
+    is_quick,
 )
 from ..numbers import clean
 from ..rules.load import Rule
@@ -72,10 +73,13 @@ def resized_probability(probability: float, step: float, elasticity: float) -> f
 @dataclass(frozen=True)
 class Size:
     step: float  # the effort change, as a fraction of today's effort (0: as today)
-    service: Service  # the candidate at this size: its effort and probability
+    service: Service  # the candidate at this size: its effort, probability and clients
+    extends_to: str | None = None  # a client a running quick service is extended to, with one more step of effort
 
     @property
     def label(self) -> str:
+        if self.extends_to:
+            return f"extended to {self.extends_to}"
         return "as today" if not self.step else f"{self.step * 100:+g}%"
 
 
@@ -233,6 +237,8 @@ class Problem:
     flagged: frozenset[str] = frozenset()  # services a warning or error is about today (its first subject)
     units: Units | None = None  # the steps effort moves in, and effort in percent and FTE (units.py)
     good_news: frozenset[str] = frozenset()  # rules whose findings are good news (good_news: true)
+    # the best mix with info findings free (recommend.py): a running service it keeps whole stays whole
+    info_free: dict[str, tuple[int, str | None]] | None = None
 
     def drop_cost(self, cid: str) -> float:
         """What dropping one of today's services costs: a service no warning or error is about works, and its
@@ -297,6 +303,11 @@ class Problem:
         for rule, subjects in self.today_findings:
             found.setdefault(rule, []).append(subjects)
         return found
+
+    def is_new(self, rule: str, level: str, ids: tuple[str, ...]) -> bool:
+        """Whether a finding would be one today's mix lacks, and so cost new_finding_factor times more: a new
+        warning or error, or a new info about one of today's services (resizing never creates a finding)."""
+        return (level != "info" or any(i in self.today for i in ids)) and not self.present_today(rule, ids)
 
     def level_cost(self, level: str) -> float:
         """What a finding the mix keeps costs: an info little, a warning more, an error (one only options to
@@ -397,6 +408,16 @@ def _sizes(service: Service, origin: str, settings: MixSettings, units: Units) -
     return tuple(sizes)
 
 
+def _extensions(service: Service, unserved: list[str], units: Units, horizons: Horizons) -> tuple[Size, ...]:
+    """A running quick service extended to a client no quick service serves today: one more step of effort,
+    the same probability (the step pays for the new client's share of the work), a quick win for the client."""
+    if not is_quick(service, horizons) or service.effort <= 0:
+        return ()
+    effort = round(service.effort + units.step, 6)
+    return tuple(Size(effort / service.effort - 1, replace(service, effort=effort, clients=service.clients + (client,)),
+                      client) for client in unserved if client not in service.clients)
+
+
 def _approach_options(service: Service, alternatives: list[str]) -> tuple[str | None, ...]:
     """Today's approach, plus alternatives that change which of its harms apply or whether it controls."""
     def pattern(approach: str | None) -> tuple[bool, ...]:
@@ -462,14 +483,16 @@ def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str
     units = Units.of(kb, settings)
     never = {k.lower() for k in settings.never}
     core = _core(analysis)
+    unserved = sorted(f.key for f in analysis.facts.facts if f.type == "client" and f.fields.get("quick_services") == 0)
     candidates: dict[str, Candidate] = {}
     excluded: dict[str, str] = {}
     for service in kb.services.values():
         if service.active:
             fixed = service.keep or service.mandated  # it keeps its approach
+            sizes = _sizes(service, "active", settings, units) + _extensions(service, unserved, units, kb.horizons)
             candidates[service.id] = Candidate(
                 service, "active", _approach_options(service, [] if fixed else list(settings.approaches)),
-                _sizes(service, "active", settings, units), {}, service.keep, core.get(service.id))
+                sizes, {}, service.keep, core.get(service.id))
     for sid, (service, assumed) in additions(analysis).items():
         origin = "catalogue" if sid not in kb.services else "proposed"
         if sid.lower() in never:

@@ -85,7 +85,7 @@ class Loss:
 
 @dataclass
 class Change:
-    kind: str  # added | removed | changed (approach) | resized (effort)
+    kind: str  # added | removed | changed (approach) | resized (effort) | extended (to another client)
     service: Service  # as it is in the recommended mix (added, changed, resized) or today (removed)
     before: Any = None  # approach (changed) or effort (resized) today
     after: Any = None  # approach or effort recommended
@@ -100,6 +100,7 @@ class Change:
     units: Units | None = None  # effort in percent and FTE
     losses: Loss | None = None  # a drop, a cut or a change of approach: what is lost
     option: bool = False  # an addition nobody has assessed (assumed effort or probability): an option to assess
+    extends_to: tuple[str, ...] = ()  # extended: the clients a running quick service now serves too
 
     def effort(self, value: float) -> str:
         """An effort in words: a share of the capacity, and FTE when the headcount is known."""
@@ -115,6 +116,9 @@ class Change:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
         if self.frees:
             parts.append(f"frees {self.effort(self.frees)} of effort the other changes need")
+        if self.kind == "extended":
+            parts.insert(0, f"gives {', '.join(self.extends_to)} a quick win for {self.effort(self.after - self.before)} "
+                            "more effort")
         if self.kind == "resized" and self.after < self.before and not self.frees:
             parts.append(f"frees {self.effort(self.before - self.after)} of effort")
         return "; ".join(parts) or "no effect on findings or goals"
@@ -141,9 +145,11 @@ class Change:
                      "assumed": dict(self.assumed)}
         elif self.kind == "removed":
             data |= {"term": s.term, "effort": s.effort}
-        elif self.kind == "resized":
+        elif self.kind in ("resized", "extended"):
             data |= {"from": self.before, "to": self.after, "probability_from": self.probability_before,
                      "probability_to": s.probability}
+            if self.kind == "extended":
+                data["clients"] = list(self.extends_to)
             if self.units:
                 data |= {"from_people": self.units.to_json(self.before), "to_people": self.units.to_json(self.after)}
         else:
@@ -227,6 +233,7 @@ class MixResult:
             "removed": [c.to_json() for c in self.of("removed")],
             "changed": [c.to_json() for c in self.of("changed")],
             "resized": [c.to_json() for c in self.of("resized")],
+            "extended": [c.to_json() for c in self.of("extended")],
             "options": [c.to_json() for c in self.options],
             "shares": summary["shares"],
             "adherence": summary["adherence"],
@@ -349,7 +356,11 @@ def _changes_of(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -
         elif service.active and old is not None:
             if service.approach != old.approach:
                 changes.append(Change("changed", service, old.approach, service.approach))
-            if service.effort != old.effort:
+            gained = tuple(c for c in service.clients if c not in old.clients)
+            if gained:
+                changes.append(Change("extended", service, old.effort, service.effort,
+                                      probability_before=old.probability, extends_to=gained))
+            elif service.effort != old.effort:
                 changes.append(Change("resized", service, old.effort, service.effort,
                                       probability_before=old.probability))
     return changes
@@ -413,7 +424,7 @@ APPROACH_MOVES = {("harm", "active"), ("harm", "applies"), ("harm_reach", "activ
 
 def _strengthens(change: Change) -> bool:
     """Whether a change can only raise what the service delivers (added, grown, or moved to another approach)."""
-    return change.kind in ("added", "changed") or (change.kind == "resized" and change.after > change.before)
+    return change.kind in ("added", "changed", "extended") or (change.kind == "resized" and change.after > change.before)
 
 
 def _good_news_owners(finding: Finding, before: Analysis, changes: list[Change]) -> list[Change]:
@@ -682,8 +693,37 @@ def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list
     return result
 
 
+def _no_cuts_for_infos(program: Program, problem: Problem) -> None:
+    """A running service is never cut or dropped to avoid info-level findings only: the best mix with every
+    info finding free keeps some running services whole, and so must the recommendation."""
+    free = [v for s in program.soft if s.level == "info" for v in (s.var, s.miss) if v is not None]
+    if not free or program.settled:
+        return
+    program.settled = True
+    saved = {v: program.cost[v] for v in free}
+    for v in free:
+        program.cost[v] = 0.0
+    try:
+        first = solve(program, problem)
+    finally:
+        for v, cost in saved.items():
+            program.cost[v] = cost
+    if first is None:
+        return
+    problem.info_free = dict(first.chosen)
+    for cid in sorted(problem.today & set(problem.candidates)):
+        candidate, state = problem.candidates[cid], first.chosen.get(cid)
+        if state is None or candidate.sizes[state[0]].step < 0:
+            continue  # cut or dropped for more than info findings
+        program.row({program.x[cid]: 1.0}, 1.0, math.inf, None)
+        cuts = {program.size(cid, i): 1.0 for i, size in enumerate(candidate.sizes) if size.step < 0}
+        if cuts:
+            program.row(cuts, 0.0, 0.0, None)
+
+
 def recommend_program(analysis: Analysis, problem: Problem, program: Program) -> MixResult:
     """The verified optimum of a built program."""
+    _no_cuts_for_infos(program, problem)
     tried: list[tuple[Solution, Analysis, list[Finding]]] = []
     exhausted = False  # the cuts left no mix: the findings the rulebook raised on every mix tried are unavoidable
     for _ in range(problem.settings.verify_rounds + 1):

@@ -23,7 +23,7 @@ from ..mix.units import Units
 from ..text import printable
 from ..vocabulary import TERMS
 
-MARKS = {"added": "+", "removed": "-", "changed": "~", "resized": "="}
+MARKS = {"added": "+", "removed": "-", "changed": "~", "resized": "=", "extended": ">"}
 
 
 def _pct(value: float | None) -> str:
@@ -60,6 +60,9 @@ def _what(change) -> str:
     if change.kind == "resized":
         return what + (f": effort {change.effort(change.before)} -> {change.effort(change.after)} (probability "
                        f"{change.probability_before * 100:.0f}% -> {change.service.probability * 100:.0f}%)")
+    if change.kind == "extended":
+        return what + (f": extended to {', '.join(change.extends_to)}, effort {change.effort(change.before)} -> "
+                       f"{change.effort(change.after)}")
     if change.kind == "added":
         return what + f" [{change.origin}]"
     return what
