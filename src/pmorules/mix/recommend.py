@@ -756,6 +756,9 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
     solution, after, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[2]), len(t[2]),
                                                       -t[0].objective))
     unavoidable, reasons = [], {}
+    kept = {_key(f) for f in after.findings}
+    resolved_errors = ", ".join(dict.fromkeys(f"{f.rule} (error)" for f in analysis.findings
+                                              if f.level == "error" and _key(f) not in kept))
     for finding in new:
         if _counted(finding, solution.broken):
             if finding.rule not in reasons:
@@ -770,6 +773,8 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         stepped = _stepped_down(analysis, after, finding)
         if stepped:
             reason = f"it takes the place of {stepped}, which the mix resolves; {reason}"
+        elif reason.startswith("every mix") and resolved_errors:
+            reason += f"; today's mix avoids it only by keeping its errors ({resolved_errors}), which the mix resolves"
         unavoidable.append(Unavoidable(finding.rule, finding.level, tuple(finding.subjects), reason))
     changes = _changes(analysis.kb, after.kb, problem)
     _explain(analysis, after, problem, changes)
