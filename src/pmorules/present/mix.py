@@ -129,7 +129,8 @@ def explain_json(result: MixResult) -> dict[str, Any]:
         "weights": {
             "warning_cost": s.warning_cost, "info_cost": s.info_cost, "miss_cost": s.miss_cost,
             "new_finding_factor": s.new_finding_factor, "change_cost": s.change_cost,
-            "approach_change_cost": s.approach_change_cost, "resize_cost": s.resize_cost,
+            "unassessed_cost": s.unassessed_cost, "approach_change_cost": s.approach_change_cost,
+            "resize_cost": s.resize_cost,
         },
         "resizing": {"steps": s.resize_steps, "elasticity": s.resize_elasticity,
                      "step": result.problem.units.step_text(),
@@ -139,6 +140,7 @@ def explain_json(result: MixResult) -> dict[str, Any]:
         "constraints": [c.to_json() for c in result.problem.constraints],
         "core": {cid: c.core for cid, c in sorted(result.problem.candidates.items()) if c.core},
         "locked": sorted(cid for cid, c in result.problem.candidates.items() if c.locked),
+        "options_to_assess": sorted(cid for cid, c in result.problem.candidates.items() if not c.assessed),
         "not_proposed": dict(sorted(result.problem.excluded.items())),
     }
 
@@ -147,8 +149,9 @@ WEIGHT_WORDS = {
     "warning_cost": "points of adherence a warning-level finding costs",
     "info_cost": "points of adherence an info-level finding costs",
     "miss_cost": "times the level's cost, per whole unit a share or adherence misses its bound by",
-    "new_finding_factor": "a warning today's mix does not have costs this many times more",
+    "new_finding_factor": "a warning today's mix does not have (or an info about one of today's services) costs this many times more",
     "change_cost": "points of adherence per service added or dropped",
+    "unassessed_cost": "points of adherence more per option to assess (an addition on assumed figures)",
     "approach_change_cost": "points of adherence per change of approach",
     "resize_cost": "points of adherence per whole effort of a service moved",
 }
