@@ -437,7 +437,7 @@ def _core(analysis: Analysis) -> dict[str, str]:
     (its goal fact has priority_rank 1), or one whose approach is mandated (a funding gate, a review board)."""
     kb = analysis.kb
     top = {f.key for f in analysis.facts.facts if f.type == "goal" and f.fields.get("priority_rank") == 1}
-    core: dict[str, str] = {}
+    core = {sid: "its approach is mandated: the PMO's mandate rests on it" for sid, s in kb.services.items() if s.mandated}
     for goal, covers in sorted(analysis.facts.covers.items()):
         name = kb.goals[goal].name or goal
         for cover in covers:
@@ -453,9 +453,6 @@ def _core(analysis: Analysis) -> dict[str, str]:
             for cover in covers:
                 for delivery in cover.deliveries:
                     core.setdefault(delivery.service, f"it serves {name}, a goal of top priority")
-    for sid, service in kb.services.items():
-        if service.mandated:
-            core.setdefault(sid, "its approach is mandated: the PMO's mandate rests on it")
     return {sid: why for sid, why in core.items() if sid in kb.services and kb.services[sid].active}
 
 

@@ -90,6 +90,8 @@ def print_mix(result: MixResult, console: Console) -> None:
             console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
             if change.lost():
                 console.print(printable(f"     loses: {change.lost()}"), markup=False, style="dim")
+    elif result.options:
+        console.print("No change to today's services; the options below would help once assessed.")
     else:
         console.print("Today's mix is already the best one under the constraints.")
     if result.options:
