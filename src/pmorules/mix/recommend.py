@@ -651,9 +651,11 @@ def _raise_capacity(program: Program, problem: Problem, conflict: Conflict, orga
     needed = conflict.min_capacity
     if problem.capacity_given or problem.capacity_note or needed is None or needed > organisation or needed <= problem.capacity:
         return False
-    problem.capacity_note = (f"today's effort ({problem.capacity:g}) cannot keep every core service and meet the "
-                             f"error-level rules without cutting a running service to fund an option to assess; "
-                             f"{needed:g} is the least effort that can")
+    options = any(not c.assessed for c in problem.candidates.values())
+    problem.capacity_note = (f"today's effort ({problem.units.text(problem.capacity)}) cannot keep every core service "
+                             "and meet the error-level rules" + (" without cutting a running service to fund an option "
+                                                                 "to assess" if options else "") +
+                             f"; {problem.units.text(needed)} is the least effort that can")
     for row in program.rows:
         if row.group == CAPACITY:
             row.hi += needed - problem.capacity
