@@ -83,8 +83,7 @@ class Program:
     y: dict[tuple[str, str | None], int] = field(default_factory=dict)  # (candidate, approach) -> runs in it
     a: dict[tuple[str, str, float], int] = field(default_factory=dict)  # target -> its adherence
     effort: Expr = field(default_factory=dict)
-    floor: Expr = field(default_factory=dict)  # effort with running services never below today's (options.py's row)
-    floor_constant: float = 0.0  # ... its constant: today's effort of the running services
+    floor: Expr = field(default_factory=dict)  # with an option: effort beyond today's running services (options())
     unattainable: list[Unattainable] = field(default_factory=list)
     soft: list[Soft] = field(default_factory=list)
     nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
@@ -223,7 +222,7 @@ class _Builder:
             prog.row({some: 1.0, prog.x[cid]: -1.0}, 0.0, math.inf, None)
         big = constant + sum(floor.values())
         prog.row({**floor, some: big}, -math.inf, problem.capacity - constant + big, CAPACITY)
-        prog.floor, prog.floor_constant = floor, constant
+        prog.floor = floor
 
     # --- adherence --------------------------------------------------------------------------------
 
