@@ -67,7 +67,7 @@ class MixSettings(BaseModel):
     unassessed_cost: float = Field(default=0.03, ge=0)
     drop_working_cost: float = Field(default=0.06, ge=0)  # per service dropped that no warning or error is about
     # Per change of approach: it keeps the service and its people, so it costs less than a drop, but it
-    # retrains the team and resets what clients expect (docs/mix.md, "Changes of approach").
+    # retrains the team and resets what clients expect (docs/mix.md, "A change of approach is not free").
     approach_change_cost: float = Field(default=0.02, ge=0)
     resize_cost: float = Field(default=0.04, ge=0)  # per whole effort of a service moved (a 25% step costs a quarter)
     # Effort steps a running or proposed service may move by, as fractions of its effort today.
