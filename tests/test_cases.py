@@ -104,3 +104,32 @@ def test_a_pending_expectation_still_waits_for_its_fix(name: str, kind: str, ite
     """Fails (xfail) while the known problem lasts; passes (strict XPASS, reported) once the fix lands."""
     found = _matching(_analysis(name), item)
     assert found if kind == "expect" else not found, f"{name}: {kind} {item['rule']} {item.get('subjects') or ''}: {found}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_recommended_mix_is_defensible_line_by_line(name: str) -> None:
+    """Issue 23: no core service of the expert's is cut; no running service is cut or dropped for info findings
+    only (the mix with info findings free cuts or drops it too); no option to assess is funded by a cut; a new
+    warning only where the mix removes an error, and said so; every effort moved in whole steps."""
+    analysis = _analysis(name)
+    result = recommend(analysis)
+    before, after = analysis.kb.services, result.after.kb.services
+    cut = [s for s in _expected(name).get("keep", []) if after[s].effort < before[s].effort]
+    assert not cut, f"{name}: the recommended mix cuts the core services {cut}"
+    problem = result.problem
+    weakened = {sid for sid in problem.today if not after[sid].active or after[sid].effort < before[sid].effort}
+    if problem.info_free is not None:
+        free = problem.info_free
+        whole = {sid for sid in problem.today if sid in free and problem.candidates[sid].sizes[free[sid][0]].step >= 0}
+        assert not weakened & whole, f"{name}: {sorted(weakened & whole)} cut or dropped for info findings only"
+    if result.options:
+        room = sum(max(before[sid].effort, after[sid].effort if after[sid].active else 0.0) for sid in problem.today)
+        room += sum(s.effort for sid, s in after.items() if s.active and sid not in problem.today)
+        assert room <= problem.capacity + 1e-6, f"{name}: options to assess funded by cutting running services"
+    for item in result.unavoidable:
+        assert item.level != "warning" or "(error)" in item.reason, f"{name}: new {item.rule} without an error removed"
+    step = problem.units.step
+    for change in result.changes:
+        if change.kind in ("resized", "extended"):
+            moved = (change.after - change.before) / step
+            assert abs(moved - round(moved)) < 1e-6, f"{name}: {change.service.id} moves {change.after - change.before}"

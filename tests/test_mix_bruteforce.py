@@ -40,6 +40,7 @@ def random_workspace(root: Path, seed: int, size: int) -> Path:
     rng = random.Random(seed)
     tagging = random.Random(-1 - seed)  # its own stream: the instances are the same with or without tags
     people = random.Random(-1000 - seed)  # its own stream too: a headcount, so effort moves in quarter FTEs
+    evidence = random.Random(-2000 - seed)  # and one for what is assessed and whom services serve (issue 23)
     ids = [f"s{i}" for i in range(size)]
     lines = [f"organisation: {{capacity_fte: {people.choice([3, 4, 7])}}}"] if people.random() < 0.5 else []
     lines += ["clients:", "  - {id: c1, weight: 1.0}", "  - {id: c2, weight: 0.5}", "services:"]
@@ -51,7 +52,11 @@ def random_workspace(root: Path, seed: int, size: int) -> Path:
             lines.append(f"    months_to_value: {rng.choice([1, 2, 3, 5, 8, 14, 20])}")
         else:
             lines.append(f"    term: {rng.choice(TERMS)}")
-        lines.append(f"    probability: {rng.choice([0.2, 0.5, 0.6, 0.75, 0.9])}")
+        probability = f"    probability: {rng.choice([0.2, 0.5, 0.6, 0.75, 0.9])}"
+        if status != "proposed" or evidence.random() < 0.7:  # else an option to assess (assumed probability)
+            lines.append(probability)
+        if evidence.random() < 0.25:  # serves one client: a quick one may be extended to the other
+            lines.append("    clients: [c1]")
         lines.append(f"    effort: {rng.randint(1, 10)}")
         if status == "active" and rng.random() < 0.3:  # some run long enough to deliver (and mitigate) today
             lines.append(f"    running_months: {rng.choice([1, 6, 24])}")
@@ -87,7 +92,7 @@ def random_workspace(root: Path, seed: int, size: int) -> Path:
         f"approaches = {rng.choice([['supportive'], ['supportive', 'facilitative', 'controlling']])}".replace("'", '"'),
         f"resize_steps = {rng.choice(['[]', '[-0.5]', '[0.5]'])}", f"resize_cost = {rng.choice([0.0, 0.04])}",
         f"warning_cost = {rng.choice([0.05, 0.2])}", f"new_finding_factor = {rng.choice([1, 100])}",
-        f"miss_cost = {rng.choice([0.0, 1.0])}",
+        f"miss_cost = {rng.choice([0.0, 1.0])}", f"unassessed_cost = {evidence.choice([0.0, 0.03])}",
     ]
     if rng.random() < 0.5:
         config.append(f"capacity = {rng.randint(10, 50)}")
@@ -105,18 +110,28 @@ def random_workspace(root: Path, seed: int, size: int) -> Path:
     return root
 
 
-def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | None:
-    """The objective of one mix (candidate -> size, approach), or None when it breaks a hard condition.
+def _objective(problem, state: dict[str, tuple[int, str | None]], infos: bool = True) -> float | None:
+    """The objective of one mix (candidate -> size, approach), or None when it breaks a hard condition;
+    without ``infos``, info findings cost nothing (the mix that decides which running services stay whole).
 
     Written from the definitions, independently of the model: adherence through measures.target_adherence
     (the one definition), shares as effort ratios, each condition as the rule kinds describe it, with the
-    cost of a broken one as the settings say (level, new, how far it misses)."""
+    cost of a broken one as the settings say (level, new, how far it misses). Issue 23: an option to assess
+    (an addition with an assumed probability) costs unassessed_cost more and needs room with every running
+    service at no less than today's effort; a core or keep service is never cut; an error only options
+    could avoid is a cost, as a warning."""
     settings, cands = problem.settings, problem.candidates
     chosen = {cid: cands[cid].sizes[size].service for cid, (size, _) in state.items()}
     approach = {cid: a for cid, (_, a) in state.items()}
     effort = sum(s.effort for s in chosen.values())
     if not chosen or effort > problem.capacity + 1e-9:
         return None
+    unassessed = {cid for cid, c in cands.items() if c.origin != "active" and not c.service.probability_given}
+    if state.keys() & unassessed:
+        today = {cid: cands[cid].service.effort for cid in problem.today}
+        floor = sum(today.values()) + sum(max(0.0, s.effort - today.get(cid, 0.0)) for cid, s in chosen.items())
+        if floor > problem.capacity + 1e-9:
+            return None
     value = 0.0
     for key, weight in [*problem.coverage_weights().items(), *problem.late_weights().items()]:
         values = [d.value for d in problem.targets[key].in_time
@@ -126,8 +141,13 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
         today = cid in problem.today
         if (cid in state) != today:
             value -= problem.drop_cost(cid) if today else settings.change_cost
+            value -= settings.unassessed_cost * (cid in unassessed)
         if cid in state:
             size, a = state[cid]
+            protected = candidate.locked or (candidate.core and cid not in problem.core_exempt
+                                             and problem.paired(cid) is None)
+            if protected and candidate.sizes[size].service.effort < candidate.service.effort:
+                return None
             value -= settings.resize_cost * abs(candidate.sizes[size].step)
             value -= settings.approach_change_cost * (a != candidate.approaches[0])
         elif candidate.locked or (candidate.core and cid not in problem.core_exempt):
@@ -170,7 +190,8 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
                     eligible = c.eligible.get((goal, key))
                     if eligible and not any(split_vid(v)[0] in state and state[split_vid(v)[0]][0] == split_vid(v)[1]
                                             for v in eligible):
-                        broken.append(((goal,), 0.0))
+                        assumed = all(split_vid(v)[0] in unassessed for v in eligible)
+                        broken.append(((goal,), 0.0, assumed))
         elif c.kind == "min_probability":
             broken += [((cid,), 0.0) for cid, flags in c.services.items() if cid in state and state[cid] in flags]
         elif c.kind == "requires_prerequisites":
@@ -192,11 +213,11 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
                     broken.append(((edge.src, edge.target), 0.0))
         elif c.kind == "client_quick":
             floor = -1.0 if c.bound is None else c.bound - 1e-12
-            for client in c.clients:
-                serving = [cid for cid, cand in cands.items()
-                           if client in cand.service.clients and is_quick(cand.service, problem.horizons)
-                           and any(size.service.probability >= floor for size in cand.sizes)]
-                if serving and not any(cid in state and chosen[cid].probability >= floor for cid in serving):
+            for client in c.clients:  # a size serves the client when it lists it (an extension adds it)
+                serving = [(cid, i) for cid, cand in cands.items() if is_quick(cand.service, problem.horizons)
+                           for i, size in enumerate(cand.sizes)
+                           if client in size.service.clients and size.service.probability >= floor]
+                if serving and not any(cid in state and state[cid][0] == i for cid, i in serving):
                     broken.append(((client,), 0.0))
         elif c.kind == "quick_probability_min":
             quick = [s.probability for s in chosen.values() if is_quick(s, problem.horizons)]
@@ -210,11 +231,15 @@ def _objective(problem, state: dict[str, tuple[int, str | None]]) -> float | Non
             for goal in c.goals:
                 if adherence_of(goal) < c.bound - 1e-9:
                     broken.append(((goal,), c.bound - adherence_of(goal)))
-        if broken and c.hard:
+        broken = [(b[0], b[1], b[2] if len(b) > 2 else False) for b in broken]
+        if c.hard and any(not assumed for _, _, assumed in broken):
             return None
-        for ids, miss in broken:
-            new = c.level != "info" and not problem.present_today(c.rule, ids)
-            cost = problem.level_cost(c.level) * (settings.new_finding_factor if new else 1.0)
+        for ids, miss, _ in broken:
+            if c.level == "info" and not infos:
+                continue
+            new = (c.level != "info" or any(i in problem.today for i in ids)) and not problem.present_today(c.rule, ids)
+            level = settings.info_cost if c.level == "info" else settings.warning_cost
+            cost = level * (settings.new_finding_factor if new else 1.0)
             value -= cost * (1 + (settings.miss_cost * miss if c.kind in DEPTH else 0.0))
     return value
 
@@ -239,24 +264,41 @@ def allocatable_sizes(problem) -> None:
                 effort = today.effort + math.copysign(count * unit, step)
                 if effort > 1e-9:
                     expected.add(round(effort, 6))
-        sizes = candidate.sizes
+        sizes = [s for s in candidate.sizes if not s.extends_to]
         assert sizes[0].service.effort == today.effort and sizes[0].step == 0
         assert {s.service.effort for s in sizes[1:]} == expected, (candidate.id, unit, expected)
+        for size in candidate.sizes:  # an extension: one more step, the same probability, one more client
+            if size.extends_to:
+                assert math.isclose(size.service.effort, today.effort + unit, abs_tol=1e-5)
+                assert size.service.probability == today.probability
+                assert size.service.clients == today.clients + (size.extends_to,)
         for size in sizes[1:]:
             k = 1 + problem.settings.resize_elasticity * (size.service.effort / today.effort - 1)
             assert math.isclose(size.service.probability, round(1 - (1 - today.probability) ** max(0.0, k), 3))
 
 
+def _whole(problem, state: dict[str, tuple[int, str | None]]) -> set[str]:
+    """The running services a mix keeps at no less than today's effort."""
+    return {cid for cid in problem.today if cid in state
+            and problem.candidates[cid].sizes[state[cid][0]].service.effort >= problem.candidates[cid].service.effort}
+
+
 def brute_force(problem) -> float | None:
-    """The best objective over every mix: each candidate off, or at each size in each approach."""
+    """The best objective over every mix (each candidate off, or at each size in each approach) that keeps
+    whole every running service the solver's mix with info findings free keeps whole; and that mix must be
+    the best one with info findings free (so no running service is cut or dropped for info findings only)."""
     options = [[None] + [(i, a) for i in range(len(c.sizes)) for a in c.approaches] for c in problem.candidates.values()]
     ids = list(problem.candidates)
-    best = None
+    mixes = []
     for combo in itertools.product(*options):
-        value = _objective(problem, {cid: o for cid, o in zip(ids, combo) if o is not None})
-        if value is not None and (best is None or value > best):
-            best = value
-    return best
+        state = {cid: o for cid, o in zip(ids, combo) if o is not None}
+        mixes.append((state, _objective(problem, state)))
+    if problem.info_free is None:
+        return max((v for _, v in mixes if v is not None), default=None)
+    free = max((v for s, _ in mixes if (v := _objective(problem, s, infos=False)) is not None), default=None)
+    assert free is not None and math.isclose(_objective(problem, problem.info_free, infos=False), free, abs_tol=1e-6)
+    whole = _whole(problem, problem.info_free)
+    return max((v for s, v in mixes if v is not None and whole <= _whole(problem, s)), default=None)
 
 
 @pytest.mark.parametrize("seed", range(36))
@@ -281,8 +323,9 @@ def test_optimum_equals_brute_force(tmp_path: Path, seed: int) -> None:
 def _assert_rules_confirm(analysis, result) -> None:
     hard = {c.rule for c in result.problem.constraints if c.hard and c.applies}
     unattainable = {u.goal for u in result.unattainable} | {u.target for u in result.unattainable}
+    left = [s for s in result.solution.broken if s.level == "error"]  # only options to assess could meet them
     for finding in result.after.findings:
-        if finding.rule in hard:
+        if finding.rule in hard and not any(s.rule == finding.rule and set(s.ids) <= set(finding.subjects) for s in left):
             assert set(finding.subjects) <= unattainable, finding.message
     today = {(f.rule, tuple(f.subjects)) for f in analysis.findings}
     explained = {(u.rule, u.subjects) for u in result.unavoidable}

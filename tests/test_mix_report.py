@@ -24,11 +24,8 @@ def test_the_example_report_shows_the_recommended_mix() -> None:
     html = report_of(analysis, "html").decode()
     section = _section(html)
     assert '<a href="#recommended-mix">Recommended mix</a>' in html  # in the contents
-    added = [c for c in context_of(analysis)["mix"]["changes"] if c["kind"] == "added"]
-    assert added
-    for text in ("Change approach", "controlling → supportive", "Drop", "Lessons-learned library", "Add",
-                 added[0]["name"], "What no mix can fix", "Errors left", "Resize",
-                 "most likely to meet your goals", "Assumed: effort", "(the clients of the goals it would serve)",
+    for text in ("Change approach", "controlling → supportive", "Drop", "Lessons-learned library",
+                 "What no mix can fix", "Errors left", "Resize", "most likely to meet your goals",
                  "must hold", "a cost when broken"):
         assert text in section
     assert '<span class="badge error">PRB002</span>' in section
@@ -36,7 +33,7 @@ def test_the_example_report_shows_the_recommended_mix() -> None:
     assert '<a id="recommended-mix"></a>' in markdown and "| **Drop** | Lessons-learned library" in markdown
     context = context_of(analysis)["mix"]
     assert context["status"] == "optimal" and context["recommended"]["counts"]["error"] == 1
-    assert {"changed", "removed", "added", "resized"} <= {c["kind"] for c in context["changes"]}
+    assert {"changed", "removed", "resized"} <= {c["kind"] for c in context["changes"]}
     for change in context["changes"]:
         if change["kind"] == "added":
             assert change["clients"] and {"effort", "probability", "months_to_value", "clients"} <= set(change["assumed"])
@@ -48,6 +45,38 @@ def test_the_example_report_shows_the_recommended_mix() -> None:
         assert "(5.76 FTE)" in view and "Effort moves in steps of 0.25 FTE" in view
     assert all(c["loses"] for c in context["changes"] if c["kind"] in ("removed", "changed"))
     assert not any(c["loses"] for c in context["changes"] if c["kind"] == "added")
+
+
+def test_the_report_shows_additions_extensions_and_options_apart(tmp_path: Path) -> None:
+    """Issue 23: with room to grow the example adds its proposed portfolio service and extends a quick service
+    to a client without a quick win; an addition on assumed figures is listed apart, as an option to assess."""
+    workspace = tmp_path / "example"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    config = workspace / "pmorules.toml"
+    config.write_text(config.read_text() + "\n[mix]\ncapacity = 120\n", encoding="utf-8")
+    analysis = analyze(workspace, AS_OF)
+    section = _section(report_of(analysis, "html").decode())
+    for text in ("<strong>Add</strong>", "Portfolio prioritisation and capacity balancing", "Assumed: effort",
+                 "<strong>Extend</strong>", "Planning and coordination support for project managers"):
+        assert text in section
+    assert "| **Extend** | Planning and coordination support for project managers (support, to Finance" in \
+        report_of(analysis, "md").decode()
+    options = tmp_path / "options"
+    options.mkdir()
+    (options / "ws.yaml").write_text(
+        "services:\n"
+        "  - {id: a, term: short, probability: 0.7, effort: 10, outcomes: [O26], running_months: 6}\n"
+        "  - {id: guess, name: Benefits tracking, status: proposed, term: short, effort: 5, outcomes: [O15]}\n"
+        "goals:\n  - {id: g1, outcomes: [O26], due_months: 3, priority: 1}\n"
+        "  - {id: g2, outcomes: [O15], due_months: 6, priority: 3}\n", encoding="utf-8")
+    (options / "pmorules.toml").write_text(
+        "[rules.GOL005]\nparams = { target_adherence = 0.5 }\n[mix]\ninclude_catalogue = false\ncapacity = 20\n",
+        encoding="utf-8")
+    analysis = analyze(options, AS_OF)
+    markdown = report_of(analysis, "md").decode()
+    assert "### Options worth assessing" in markdown and "- Benefits tracking (guess, short term, proposed)" in markdown
+    assert "| **Add** |" not in markdown  # an option is not a decided addition
+    assert "<h3>Options worth assessing</h3>" in _section(report_of(analysis, "html").decode())
 
 
 def test_the_report_compares_the_scenarios(tmp_path: Path) -> None:

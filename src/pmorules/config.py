@@ -62,9 +62,13 @@ class MixSettings(BaseModel):
     candidates: dict[str, CandidateSettings] = Field(default_factory=dict)  # per candidate not running yet
     never: list[str] = Field(default_factory=list)  # candidates the mix must never add
     change_cost: float = Field(default=0.01, ge=0)  # per service added, or dropped when a warning or error is about it
+    # An option to assess (an addition whose effort or probability nobody stated) costs this much more than an
+    # assessed one: its figures are assumptions (docs/mix.md, "Options worth assessing").
+    unassessed_cost: float = Field(default=0.03, ge=0)
     drop_working_cost: float = Field(default=0.06, ge=0)  # per service dropped that no warning or error is about
-    # ... and per change of approach: it keeps the service and its people, so it comes first (docs/domain.md#recommendations).
-    approach_change_cost: float = Field(default=0.005, ge=0)
+    # Per change of approach: it keeps the service and its people, so it costs less than a drop, but it
+    # retrains the team and resets what clients expect (docs/mix.md, "A change of approach is not free").
+    approach_change_cost: float = Field(default=0.02, ge=0)
     resize_cost: float = Field(default=0.04, ge=0)  # per whole effort of a service moved (a 25% step costs a quarter)
     # Effort steps a running or proposed service may move by, as fractions of its effort today.
     resize_steps: list[Annotated[float, Field(gt=-1, allow_inf_nan=False)]] = Field(

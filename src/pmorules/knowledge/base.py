@@ -91,6 +91,7 @@ class Service:
     effort: float
     approach: str | None
     keep: bool
+    mandated: bool  # its approach is mandated: a core service that keeps its approach
     tags: tuple[str, ...]
     clients: tuple[str, ...]
     links: tuple[OutcomeLink, ...]

@@ -306,6 +306,7 @@ class Resolver:
             effort=spec.effort if spec.effort is not None else effort_default,
             approach=spec.approach,
             keep=spec.keep,
+            mandated=spec.mandated,
             tags=tuple(spec.tags if spec.tags is not None else (cat.tags if cat else [])),
             clients=clients,
             links=links,

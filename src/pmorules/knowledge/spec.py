@@ -313,7 +313,12 @@ class ServiceSpec(Strict):
     approach: Approach | None = Field(
         None, description="How it is delivered (one of the Approach values; default: not stated, and harms "
                           "limited to some approaches then do not count).", examples=["facilitative"])
-    keep: bool = Field(False, description="true: the recommended mix never drops this service.", examples=[True])
+    keep: bool = Field(False, description="true: the recommended mix never drops or cuts this service, nor changes "
+                                          "its approach.", examples=[True])
+    mandated: bool = Field(
+        False, description="true: its approach is mandated (a funding gate, a review board the PMO's mandate rests "
+                           "on): the recommended mix keeps the service as a core service, never cuts it and never "
+                           "changes its approach.", examples=[True])
     was: Id | None = Field(
         None, description="The id this service had before it was renamed: comparisons with earlier snapshots "
                           "(pmorules diff, the report's history) then show one service changed, not one removed "

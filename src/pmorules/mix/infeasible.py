@@ -21,8 +21,12 @@ class Conflict:
     groups: list[str]  # every group that was tried
     min_capacity: float | None  # the least effort of a mix meeting every rule's constraint
     texts: dict[str, str]  # group -> what it requires
+    note: str = ""  # the protected services alone exceed the capacity
 
     def text(self) -> str:
+        return " ".join(filter(None, [self.note, self._text()]))
+
+    def _text(self) -> str:
         if not self.fixes:
             return (
                 "No mix meets every constraint, and relaxing any one or two of them does not help: "
@@ -48,6 +52,17 @@ def _feasible(program: Program, problem: Problem, omit: frozenset[str]) -> bool:
     return solve(program, problem, omit, cost={}) is not None
 
 
+def _needed(problem: Problem, chosen: dict[str, tuple[int, str | None]]) -> float:
+    """The capacity a mix needs: its effort, and with an option to assess, its effort with no running service
+    counted below today's (options are never funded by cuts)."""
+    effort = sum(problem.candidates[c].sizes[size].service.effort for c, (size, _) in chosen.items())
+    if all(problem.candidates[c].assessed for c in chosen):
+        return effort
+    today = {c: problem.candidates[c].sizes[0].service.effort for c in problem.today if c in problem.candidates}
+    return sum(today.values()) + sum(
+        max(0.0, problem.candidates[c].sizes[size].service.effort - today.get(c, 0.0)) for c, (size, _) in chosen.items())
+
+
 def explain_infeasible(program: Program, problem: Problem) -> Conflict:
     groups = problem.groups()
     fixes = [[g] for g in groups if _feasible(program, problem, frozenset([g]))]
@@ -55,10 +70,9 @@ def explain_infeasible(program: Program, problem: Problem) -> Conflict:
         fixes = [list(pair) for pair in combinations(groups, 2) if _feasible(program, problem, frozenset(pair))]
     min_capacity = None
     if any(CAPACITY in fix for fix in fixes):
-        cheapest = solve(program, problem, frozenset([CAPACITY]), cost=program.effort)
+        cheapest = solve(program, problem, frozenset([CAPACITY]), cost=program.floor or program.effort)
         if cheapest is not None:
-            min_capacity = round(sum(problem.candidates[c].sizes[size].service.effort
-                                     for c, (size, _) in cheapest.chosen.items()), 6)
+            min_capacity = round(_needed(problem, cheapest.chosen), 6)
     core = sorted(c for c, candidate in problem.candidates.items() if candidate.core)
     locked = sorted(c for c, candidate in problem.candidates.items() if candidate.locked)
     texts = {CAPACITY: f"total effort ≤ {problem.capacity:g}",

@@ -68,6 +68,7 @@ class Soft:
     ids: tuple[str, ...]  # what the finding would be about
     new: bool  # today's mix has no such finding
     cost: float
+    miss: int | None = None  # the variable of how far the mix misses the bound (its cost follows the level's)
 
 
 @dataclass
@@ -82,10 +83,12 @@ class Program:
     y: dict[tuple[str, str | None], int] = field(default_factory=dict)  # (candidate, approach) -> runs in it
     a: dict[tuple[str, str, float], int] = field(default_factory=dict)  # target -> its adherence
     effort: Expr = field(default_factory=dict)
+    floor: Expr = field(default_factory=dict)  # with an option: effort beyond today's running services (options())
     unattainable: list[Unattainable] = field(default_factory=list)
     soft: list[Soft] = field(default_factory=list)
     nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
     tangents: set[tuple[tuple[str, str, float], float]] = field(default_factory=set)  # (target, L) already cut
+    settled: bool = False  # the running services the best mix with info findings free keeps whole are held
 
     def var(self, cost: float = 0.0, upper: float = 1.0, integer: bool = True) -> int:
         self.cost.append(cost)
@@ -124,24 +127,26 @@ class _Builder:
     # --- soft or hard ---------------------------------------------------------------------------
 
     def holds(self, constraint: Constraint, ids: tuple[str, ...], expr: Expr, lo: float, hi: float,
-              depth: float = 0.0) -> None:
+              depth: float = 0.0, assumed: bool = False) -> None:
         """``lo ≤ expr ≤ hi``: a row of the rule's group when it is an error, else a cost when broken.
 
         With ``depth`` (the value of one unit of expr in "how far the mix misses", e.g. 1/capacity for an
-        effort), a broken condition also costs the miss_cost times the distance it misses by.
+        effort), a broken condition also costs the miss_cost times the distance it misses by. An error only
+        options to assess can meet (``assumed``) is a cost too: no mix is refused for lack of an assumption.
         """
         prog = self.prog
-        if constraint.hard:
+        if constraint.hard and not assumed:
             prog.row(expr, lo, hi, constraint.rule)
             return
-        new = constraint.level != "info" and not self.p.present_today(constraint.rule, ids)
+        new = self.p.is_new(constraint.rule, constraint.level, ids)
         cost = self.p.level_cost(constraint.level) * (self.p.settings.new_finding_factor if new else 1.0)
         broken = prog.var(cost=cost)
-        prog.soft.append(Soft(broken, constraint.rule, constraint.level, ids, new, cost))
         span = sum(abs(c) for c in expr.values()) + abs(lo if math.isfinite(lo) else 0) + abs(hi if math.isfinite(hi) else 0) + 1
+        miss = None
         if depth:
             miss = prog.var(cost=cost * self.p.settings.miss_cost * depth, upper=span, integer=False)
             prog.row({miss: 1.0, broken: -span}, -math.inf, 0.0, None)
+        prog.soft.append(Soft(broken, constraint.rule, constraint.level, ids, new, cost, miss))
         if math.isfinite(hi):
             prog.row({**expr, **({miss: -1.0} if depth else {broken: -span})}, -math.inf, hi, None)
         if math.isfinite(lo):
@@ -154,6 +159,8 @@ class _Builder:
         for cid, candidate in self.p.candidates.items():
             today = cid in self.p.today
             drop = self.p.drop_cost(cid) if today else settings.change_cost
+            if not candidate.assessed:
+                drop += settings.unassessed_cost
             prog.x[cid] = prog.var(cost=-drop if today else drop)
             prog.constant += drop if today else 0.0
             if len(candidate.sizes) > 1:
@@ -175,10 +182,14 @@ class _Builder:
 
     def protections(self) -> None:
         """Services marked keep stay; core services stay unless the hard conditions force them out (all of them
-        but the exempt ones, or, once the problem says how many the hard conditions leave room for, that many)."""
+        but the exempt ones, or, once the problem says how many the hard conditions leave room for, that many).
+        Neither is cut below its effort today."""
         prog, problem = self.prog, self.p
         core = []
         for cid, candidate in problem.candidates.items():
+            cuts = {prog.size(cid, i): 1.0 for i, size in enumerate(candidate.sizes) if size.step < 0}
+            if cuts and problem.protected(cid):  # never cut: a protected service keeps at least today's effort
+                prog.row(cuts, 0.0, 0.0, KEEP if candidate.locked else CORE)
             if candidate.locked:
                 prog.row({prog.x[cid]: 1.0}, 1.0, math.inf, KEEP)
             elif candidate.core and cid not in problem.core_exempt:
@@ -190,6 +201,28 @@ class _Builder:
         else:
             for members, keep, _ in problem.core_groups:
                 prog.row({prog.x[cid]: 1.0 for cid in members}, float(keep), math.inf, CORE)
+
+    def options(self) -> None:
+        """Options to assess are never funded by cutting or dropping a running service: when the mix holds one,
+        it fits the capacity with every running service counted at no less than its effort today."""
+        prog, problem = self.prog, self.p
+        unassessed = [cid for cid, c in problem.candidates.items() if not c.assessed]
+        if not unassessed:
+            return
+        floor: Expr = {}
+        constant = 0.0
+        for cid, candidate in problem.candidates.items():
+            today = candidate.sizes[0].service.effort if cid in problem.today else 0.0
+            constant += today
+            for index, size in enumerate(candidate.sizes):
+                if size.service.effort > today:
+                    _add(floor, prog.size(cid, index), size.service.effort - today)
+        some = prog.var()  # 1 when the mix holds an option to assess
+        for cid in unassessed:
+            prog.row({some: 1.0, prog.x[cid]: -1.0}, 0.0, math.inf, None)
+        big = constant + sum(floor.values())
+        prog.row({**floor, some: big}, -math.inf, problem.capacity - constant + big, CAPACITY)
+        prog.floor = floor
 
     # --- adherence --------------------------------------------------------------------------------
 
@@ -337,7 +370,8 @@ class _Builder:
                     expr: Expr = {}
                     for vid in sorted(eligible):
                         _add(expr, prog.size(*split_vid(vid)), 1.0)
-                    self.holds(constraint, (goal,), expr, 1.0, math.inf)
+                    assumed = not any(self.p.candidates[split_vid(vid)[0]].assessed for vid in eligible)
+                    self.holds(constraint, (goal,), expr, 1.0, math.inf, assumed=assumed)
                 else:
                     prog.unattainable.append(Unattainable(constraint.rule, goal, key[1], key[2], constraint.bound))
 
@@ -439,8 +473,9 @@ class _Builder:
         floor = -math.inf if constraint.bound is None else constraint.bound - 1e-12
         for client in constraint.clients:
             serving = {prog.size(cid, index): 1.0 for cid, c in self.p.candidates.items()
-                       if client in c.service.clients and is_quick(c.service, self.p.horizons)
-                       for index, size in enumerate(c.sizes) if size.service.probability >= floor}
+                       if is_quick(c.service, self.p.horizons)
+                       for index, size in enumerate(c.sizes)
+                       if client in size.service.clients and size.service.probability >= floor}
             if not serving:
                 prog.unattainable.append(Unattainable(constraint.rule, None, client, None, None))
                 continue
@@ -478,6 +513,7 @@ def build_program(problem: Problem) -> Program:
     builder = _Builder(problem)
     builder.choices()
     builder.protections()
+    builder.options()
     for key, weight in problem.coverage_weights().items():
         builder.coverage(key, problem.targets[key], weight)
     for key, weight in problem.late_weights().items():

@@ -30,6 +30,7 @@ from ..measures import (
     goal_covers,
     goal_weight,
     imposes,
+    is_quick,
 )
 from ..numbers import clean
 from ..rules.load import Rule
@@ -39,6 +40,7 @@ from .probe import DELTA, flagged, reads_of, universe_facts, variant
 CAPACITY = "capacity"  # the constraint group of the effort cap, beside one group per implying rule
 CORE = "core"  # the group of the rows that keep core services
 KEEP = "keep"  # the group of the rows that keep services marked keep: true
+ASSUMED = frozenset({"[mix] candidate_effort", "[mix] candidate_probability", "the default"})  # nobody stated it
 SEP = "\x1f"  # joins a candidate id and a size index in the ids the coverage measure sees
 SHARE_FIELDS = {"short": "share_short", "medium": "share_medium", "long": "share_long", "quick": "share_quick",
                 "control": "control_share", "lasting": "share_lasting"}  # the mix fact's field of each share
@@ -71,10 +73,13 @@ def resized_probability(probability: float, step: float, elasticity: float) -> f
 @dataclass(frozen=True)
 class Size:
     step: float  # the effort change, as a fraction of today's effort (0: as today)
-    service: Service  # the candidate at this size: its effort and probability
+    service: Service  # the candidate at this size: its effort, probability and clients
+    extends_to: str | None = None  # a client a running quick service is extended to, with one more step of effort
 
     @property
     def label(self) -> str:
+        if self.extends_to:
+            return f"extended to {self.extends_to}"
         return "as today" if not self.step else f"{self.step * 100:+g}%"
 
 
@@ -93,6 +98,12 @@ class Candidate:
     @property
     def id(self) -> str:
         return self.service.id
+
+    @property
+    def assessed(self) -> bool:
+        """Whether someone stated its effort and probability (a running service, a proposed one with its own
+        estimates, or a candidate given both in ``[mix.candidates]``); else it is an option to assess."""
+        return self.origin == "active" or all(self.assumed.get(name) not in ASSUMED for name in ("effort", "probability"))
 
     def vid(self, size: int) -> str:
         return f"{self.id}{SEP}{size}"
@@ -226,6 +237,8 @@ class Problem:
     flagged: frozenset[str] = frozenset()  # services a warning or error is about today (its first subject)
     units: Units | None = None  # the steps effort moves in, and effort in percent and FTE (units.py)
     good_news: frozenset[str] = frozenset()  # rules whose findings are good news (good_news: true)
+    # the best mix with info findings free (recommend.py): a running service it keeps whole stays whole
+    info_free: dict[str, tuple[int, str | None]] | None = None
 
     def drop_cost(self, cid: str) -> float:
         """What dropping one of today's services costs: a service no warning or error is about works, and its
@@ -236,6 +249,16 @@ class Problem:
     def paired(self, cid: str) -> str | None:
         """Why a core service may go: it is in a group of core services of which only some can stay."""
         return next((why for members, _, why in self.core_groups if cid in members), None)
+
+    def protected(self, cid: str) -> bool:
+        """Whether the mix must keep this service at no less than its effort today: marked keep, or core (unless
+        the error-level rules force it out)."""
+        candidate = self.candidates[cid]
+        return candidate.locked or (bool(candidate.core) and cid not in self.core_exempt and self.paired(cid) is None)
+
+    def core_effort(self) -> float:
+        """Today's effort of the services the mix must keep whole."""
+        return sum(c.sizes[0].service.effort for cid, c in self.candidates.items() if self.protected(cid))
 
     def forced(self, cid: str) -> bool:
         """Whether every mix holds this candidate (marked keep, or core while every core service is kept)."""
@@ -281,8 +304,15 @@ class Problem:
             found.setdefault(rule, []).append(subjects)
         return found
 
+    def is_new(self, rule: str, level: str, ids: tuple[str, ...]) -> bool:
+        """Whether a finding would be one today's mix lacks, and so cost new_finding_factor times more: a new
+        warning or error, or a new info about one of today's services (resizing never creates a finding)."""
+        return (level != "info" or any(i in self.today for i in ids)) and not self.present_today(rule, ids)
+
     def level_cost(self, level: str) -> float:
-        return self.settings.warning_cost if level == "warning" else self.settings.info_cost
+        """What a finding the mix keeps costs: an info little, a warning more, an error (one only options to
+        assess could avoid) as a warning."""
+        return self.settings.info_cost if level == "info" else self.settings.warning_cost
 
 
 # ------------------------------------------------------------------ candidates
@@ -378,6 +408,16 @@ def _sizes(service: Service, origin: str, settings: MixSettings, units: Units) -
     return tuple(sizes)
 
 
+def _extensions(service: Service, unserved: list[str], units: Units, horizons: Horizons) -> tuple[Size, ...]:
+    """A running quick service extended to a client no quick service serves today: one more step of effort,
+    the same probability (the step pays for the new client's share of the work), a quick win for the client."""
+    if not is_quick(service, horizons) or service.effort <= 0:
+        return ()
+    effort = round(service.effort + units.step, 6)
+    return tuple(Size(effort / service.effort - 1, replace(service, effort=effort, clients=service.clients + (client,)),
+                      client) for client in unserved if client not in service.clients)
+
+
 def _approach_options(service: Service, alternatives: list[str]) -> tuple[str | None, ...]:
     """Today's approach, plus alternatives that change which of its harms apply or whether it controls."""
     def pattern(approach: str | None) -> tuple[bool, ...]:
@@ -393,11 +433,11 @@ def _approach_options(service: Service, alternatives: list[str]) -> tuple[str | 
 def _core(analysis: Analysis) -> dict[str, str]:
     """Today's services the mix must not drop, with why: the only in-time cover of a goal target, the only
     service working towards a target at all (late, but dropping it would abandon that part of the goal, a
-    decision for the PMO lead and the goal's owner, not the optimiser), or delivering a goal of top priority
-    (its goal fact has priority_rank 1)."""
+    decision for the PMO lead and the goal's owner, not the optimiser), delivering a goal of top priority
+    (its goal fact has priority_rank 1), or one whose approach is mandated (a funding gate, a review board)."""
     kb = analysis.kb
     top = {f.key for f in analysis.facts.facts if f.type == "goal" and f.fields.get("priority_rank") == 1}
-    core: dict[str, str] = {}
+    core = {sid: "its approach is mandated: the PMO's mandate rests on it" for sid, s in kb.services.items() if s.mandated}
     for goal, covers in sorted(analysis.facts.covers.items()):
         name = kb.goals[goal].name or goal
         for cover in covers:
@@ -440,13 +480,16 @@ def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str
     units = Units.of(kb, settings)
     never = {k.lower() for k in settings.never}
     core = _core(analysis)
+    unserved = sorted(f.key for f in analysis.facts.facts if f.type == "client" and f.fields.get("quick_services") == 0)
     candidates: dict[str, Candidate] = {}
     excluded: dict[str, str] = {}
     for service in kb.services.values():
         if service.active:
+            fixed = service.keep or service.mandated  # it keeps its approach
+            sizes = _sizes(service, "active", settings, units) + _extensions(service, unserved, units, kb.horizons)
             candidates[service.id] = Candidate(
-                service, "active", _approach_options(service, list(settings.approaches)),
-                _sizes(service, "active", settings, units), {}, service.keep, core.get(service.id))
+                service, "active", _approach_options(service, [] if fixed else list(settings.approaches)),
+                sizes, {}, service.keep, core.get(service.id))
     for sid, (service, assumed) in additions(analysis).items():
         origin = "catalogue" if sid not in kb.services else "proposed"
         if sid.lower() in never:

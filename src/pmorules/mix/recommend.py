@@ -85,7 +85,7 @@ class Loss:
 
 @dataclass
 class Change:
-    kind: str  # added | removed | changed (approach) | resized (effort)
+    kind: str  # added | removed | changed (approach) | resized (effort) | extended (to another client)
     service: Service  # as it is in the recommended mix (added, changed, resized) or today (removed)
     before: Any = None  # approach (changed) or effort (resized) today
     after: Any = None  # approach or effort recommended
@@ -99,6 +99,8 @@ class Change:
     forced: str = ""  # a core service dropped: why it had to go
     units: Units | None = None  # effort in percent and FTE
     losses: Loss | None = None  # a drop, a cut or a change of approach: what is lost
+    option: bool = False  # an addition nobody has assessed (assumed effort or probability): an option to assess
+    extends_to: tuple[str, ...] = ()  # extended: the clients a running quick service now serves too
 
     def effort(self, value: float) -> str:
         """An effort in words: a share of the capacity, and FTE when the headcount is known."""
@@ -114,6 +116,9 @@ class Change:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
         if self.frees:
             parts.append(f"frees {self.effort(self.frees)} of effort the other changes need")
+        if self.kind == "extended":
+            parts.insert(0, f"gives {', '.join(self.extends_to)} a quick win for {self.effort(self.after - self.before)} "
+                            "more effort")
         if self.kind == "resized" and self.after < self.before and not self.frees:
             parts.append(f"frees {self.effort(self.before - self.after)} of effort")
         return "; ".join(parts) or "no effect on findings or goals"
@@ -140,9 +145,11 @@ class Change:
                      "assumed": dict(self.assumed)}
         elif self.kind == "removed":
             data |= {"term": s.term, "effort": s.effort}
-        elif self.kind == "resized":
+        elif self.kind in ("resized", "extended"):
             data |= {"from": self.before, "to": self.after, "probability_from": self.probability_before,
                      "probability_to": s.probability}
+            if self.kind == "extended":
+                data["clients"] = list(self.extends_to)
             if self.units:
                 data |= {"from_people": self.units.to_json(self.before), "to_people": self.units.to_json(self.after)}
         else:
@@ -187,7 +194,17 @@ class MixResult:
     scenarios: list[ScenarioResult] = field(default_factory=list)  # the workspace's what-if variants, evaluated
 
     def of(self, kind: str) -> list[Change]:
-        return [c for c in self.changes if c.kind == kind]
+        """The recommended changes of a kind (options to assess are apart: ``options``)."""
+        return [c for c in self.changes if c.kind == kind and not c.option]
+
+    @property
+    def recommended(self) -> list[Change]:
+        return [c for c in self.changes if not c.option]
+
+    @property
+    def options(self) -> list[Change]:
+        """Additions nobody has assessed that the mix would take: options worth assessing, not decisions."""
+        return [c for c in self.changes if c.option]
 
     @property
     def mix(self) -> list[str]:
@@ -216,6 +233,8 @@ class MixResult:
             "removed": [c.to_json() for c in self.of("removed")],
             "changed": [c.to_json() for c in self.of("changed")],
             "resized": [c.to_json() for c in self.of("resized")],
+            "extended": [c.to_json() for c in self.of("extended")],
+            "options": [c.to_json() for c in self.options],
             "shares": summary["shares"],
             "adherence": summary["adherence"],
             "effort": effort_of(self.after.kb),
@@ -326,7 +345,8 @@ def _changes_of(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -
         old = before.services.get(sid)
         candidate = problem.candidates.get(sid)
         if service.active and (old is None or not old.active):
-            changes.append(Change("added", service, origin=candidate.origin, assumed=dict(candidate.assumed)))
+            changes.append(Change("added", service, origin=candidate.origin, assumed=dict(candidate.assumed),
+                                  option=not candidate.assessed))
         elif old is not None and old.active and not service.active:
             forced = ""
             if candidate is not None and candidate.core:
@@ -336,7 +356,11 @@ def _changes_of(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -
         elif service.active and old is not None:
             if service.approach != old.approach:
                 changes.append(Change("changed", service, old.approach, service.approach))
-            if service.effort != old.effort:
+            gained = tuple(c for c in service.clients if c not in old.clients)
+            if gained:
+                changes.append(Change("extended", service, old.effort, service.effort,
+                                      probability_before=old.probability, extends_to=gained))
+            elif service.effort != old.effort:
                 changes.append(Change("resized", service, old.effort, service.effort,
                                       probability_before=old.probability))
     return changes
@@ -400,7 +424,7 @@ APPROACH_MOVES = {("harm", "active"), ("harm", "applies"), ("harm_reach", "activ
 
 def _strengthens(change: Change) -> bool:
     """Whether a change can only raise what the service delivers (added, grown, or moved to another approach)."""
-    return change.kind in ("added", "changed") or (change.kind == "resized" and change.after > change.before)
+    return change.kind in ("added", "changed", "extended") or (change.kind == "resized" and change.after > change.before)
 
 
 def _good_news_owners(finding: Finding, before: Analysis, changes: list[Change]) -> list[Change]:
@@ -627,20 +651,24 @@ def _raise_capacity(program: Program, problem: Problem, conflict: Conflict, orga
     needed = conflict.min_capacity
     if problem.capacity_given or problem.capacity_note or needed is None or needed > organisation or needed <= problem.capacity:
         return False
-    problem.capacity_note = (f"today's effort ({problem.capacity:g}) cannot keep every core service and meet the "
-                             f"error-level rules; {needed:g} is the least effort that can")
-    problem.capacity = needed
+    options = any(not c.assessed for c in problem.candidates.values())
+    problem.capacity_note = (f"today's effort ({problem.units.text(problem.capacity)}) cannot keep every core service "
+                             "and meet the error-level rules" + (" without cutting a running service to fund an option "
+                                                                 "to assess" if options else "") +
+                             f"; {problem.units.text(needed)} is the least effort that can")
     for row in program.rows:
         if row.group == CAPACITY:
-            row.hi = needed
+            row.hi += needed - problem.capacity
+    problem.capacity = needed
     return True
 
 
 def _make_room(analysis: Analysis, program: Program, problem: Problem, conflict: Conflict) -> Program | None:
-    """When keeping every core service leaves no feasible mix, keep as many as the hard conditions allow: the
-    fewest drops first (a solve that minimises them), then the best mix with that many (a new program)."""
-    if problem.core_keep is not None or not any(CORE in fix for fix in conflict.fixes):
-        return None
+    """When keeping every core service leaves no feasible mix and more capacity would not help, keep as many
+    as the error-level conditions allow: the fewest drops first (a solve that minimises them), then the best
+    mix with that many (a new program)."""
+    if problem.core_keep is not None or not any(CORE in fix for fix in conflict.fixes) or [CAPACITY] in conflict.fixes:
+        return None  # a core service never goes to fit the capacity: the conflict says what it needs
     core = [program.x[cid] for cid, c in problem.candidates.items() if c.core and cid not in problem.core_exempt]
     fewest = solve(program, problem, frozenset([CORE]), cost={var: -1.0 for var in core})
     if fewest is None:
@@ -667,8 +695,37 @@ def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list
     return result
 
 
+def _no_cuts_for_infos(program: Program, problem: Problem) -> None:
+    """A running service is never cut or dropped to avoid info-level findings only: the best mix with every
+    info finding free keeps some running services whole, and so must the recommendation."""
+    free = [v for s in program.soft if s.level == "info" for v in (s.var, s.miss) if v is not None]
+    if not free or program.settled:
+        return
+    program.settled = True
+    saved = {v: program.cost[v] for v in free}
+    for v in free:
+        program.cost[v] = 0.0
+    try:
+        first = solve(program, problem)
+    finally:
+        for v, cost in saved.items():
+            program.cost[v] = cost
+    if first is None:
+        return
+    problem.info_free = dict(first.chosen)
+    for cid in sorted(problem.today & set(problem.candidates)):
+        candidate, state = problem.candidates[cid], first.chosen.get(cid)
+        if state is None or candidate.sizes[state[0]].step < 0:
+            continue  # cut or dropped for more than info findings
+        program.row({program.x[cid]: 1.0}, 1.0, math.inf, None)
+        cuts = {program.size(cid, i): 1.0 for i, size in enumerate(candidate.sizes) if size.step < 0}
+        if cuts:
+            program.row(cuts, 0.0, 0.0, None)
+
+
 def recommend_program(analysis: Analysis, problem: Problem, program: Program) -> MixResult:
     """The verified optimum of a built program."""
+    _no_cuts_for_infos(program, problem)
     tried: list[tuple[Solution, Analysis, list[Finding]]] = []
     exhausted = False  # the cuts left no mix: the findings the rulebook raised on every mix tried are unavoidable
     for _ in range(problem.settings.verify_rounds + 1):
@@ -690,12 +747,20 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         if _raise_capacity(program, problem, conflict, analysis.kb.organisation.capacity):
             return recommend_program(analysis, problem, program)
         roomier = _make_room(analysis, program, problem, conflict)
+        core = sorted(cid for cid in problem.candidates if problem.protected(cid))
+        if roomier is None and problem.core_effort() > problem.capacity + 1e-9:
+            conflict.note = (f"The services the mix must keep whole ({', '.join(core)}) alone need "
+                             f"{problem.core_effort():g} of effort, more than the capacity {problem.capacity:g}: "
+                             "which of them to give up is for the PMO lead and the goals' owners, not the optimiser.")
         if roomier is None:
             return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable, conflict)
         return recommend_program(analysis, problem, roomier)
     solution, after, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[2]), len(t[2]),
                                                       -t[0].objective))
     unavoidable, reasons = [], {}
+    kept = {_key(f) for f in after.findings}
+    resolved_errors = ", ".join(dict.fromkeys(f"{f.rule} (error)" for f in analysis.findings
+                                              if f.level == "error" and _key(f) not in kept))
     for finding in new:
         if _counted(finding, solution.broken):
             if finding.rule not in reasons:
@@ -710,6 +775,8 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         stepped = _stepped_down(analysis, after, finding)
         if stepped:
             reason = f"it takes the place of {stepped}, which the mix resolves; {reason}"
+        elif reason.startswith("every mix") and resolved_errors:
+            reason += f"; today's mix avoids it only by keeping its errors ({resolved_errors}), which the mix resolves"
         unavoidable.append(Unavoidable(finding.rule, finding.level, tuple(finding.subjects), reason))
     changes = _changes(analysis.kb, after.kb, problem)
     _explain(analysis, after, problem, changes)

@@ -229,6 +229,9 @@ def hard_problems(problem: Problem, unattainable: list[Unattainable], state: Ana
         problems.append(f"its effort {effort:g} exceeds the capacity {problem.capacity:g}")
     for cid, candidate in sorted(problem.candidates.items()):
         if cid in active:
+            if problem.protected(cid) and state.kb.services[cid].effort < candidate.sizes[0].service.effort - 1e-9:
+                problems.append(f"it cuts {cid}, " + ("marked keep" if candidate.locked else
+                                                      f"a core service ({candidate.core})"))
             continue
         if candidate.locked:
             problems.append(f"it drops {cid}, marked keep")

@@ -23,7 +23,7 @@ from ..mix.units import Units
 from ..text import printable
 from ..vocabulary import TERMS
 
-MARKS = {"added": "+", "removed": "-", "changed": "~", "resized": "="}
+MARKS = {"added": "+", "removed": "-", "changed": "~", "resized": "=", "extended": ">"}
 
 
 def _pct(value: float | None) -> str:
@@ -60,6 +60,9 @@ def _what(change) -> str:
     if change.kind == "resized":
         return what + (f": effort {change.effort(change.before)} -> {change.effort(change.after)} (probability "
                        f"{change.probability_before * 100:.0f}% -> {change.service.probability * 100:.0f}%)")
+    if change.kind == "extended":
+        return what + (f": extended to {', '.join(change.extends_to)}, effort {change.effort(change.before)} -> "
+                       f"{change.effort(change.after)}")
     if change.kind == "added":
         return what + f" [{change.origin}]"
     return what
@@ -77,18 +80,27 @@ def print_mix(result: MixResult, console: Console) -> None:
     problem = result.problem
     console.print(f"Capacity {problem.units.text(problem.capacity)}: {problem.capacity_note or problem.capacity_source}. "
                   f"Effort moves in steps of {problem.units.step_text()}.", markup=False)
-    if result.changes:
+    if result.recommended:
         console.print()
         console.print("[bold]Changes[/bold]")
-        for change in result.changes:
+        for change in result.recommended:
             console.print(printable(f" {MARKS[change.kind]} {_what(change)}"), markup=False)
             if change.kind == "added":
                 console.print(printable(f"     {change.assumptions()}"), markup=False, style="dim")
             console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
             if change.lost():
                 console.print(printable(f"     loses: {change.lost()}"), markup=False, style="dim")
+    elif result.options:
+        console.print("No change to today's services; the options below would help once assessed.")
     else:
         console.print("Today's mix is already the best one under the constraints.")
+    if result.options:
+        console.print()
+        console.print("[bold]Options worth assessing[/bold] (assumed figures: assess them before deciding)")
+        for change in result.options:
+            console.print(printable(f" ? {_what(change)}"), markup=False)
+            console.print(printable(f"     {change.assumptions()}"), markup=False, style="dim")
+            console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
     if result.unavoidable:
         console.print()
         console.print("[bold]New findings no mix avoids[/bold]")
@@ -119,7 +131,8 @@ def explain_json(result: MixResult) -> dict[str, Any]:
         "weights": {
             "warning_cost": s.warning_cost, "info_cost": s.info_cost, "miss_cost": s.miss_cost,
             "new_finding_factor": s.new_finding_factor, "change_cost": s.change_cost,
-            "approach_change_cost": s.approach_change_cost, "resize_cost": s.resize_cost,
+            "unassessed_cost": s.unassessed_cost, "approach_change_cost": s.approach_change_cost,
+            "resize_cost": s.resize_cost,
         },
         "resizing": {"steps": s.resize_steps, "elasticity": s.resize_elasticity,
                      "step": result.problem.units.step_text(),
@@ -129,6 +142,7 @@ def explain_json(result: MixResult) -> dict[str, Any]:
         "constraints": [c.to_json() for c in result.problem.constraints],
         "core": {cid: c.core for cid, c in sorted(result.problem.candidates.items()) if c.core},
         "locked": sorted(cid for cid, c in result.problem.candidates.items() if c.locked),
+        "options_to_assess": sorted(cid for cid, c in result.problem.candidates.items() if not c.assessed),
         "not_proposed": dict(sorted(result.problem.excluded.items())),
     }
 
@@ -137,8 +151,9 @@ WEIGHT_WORDS = {
     "warning_cost": "points of adherence a warning-level finding costs",
     "info_cost": "points of adherence an info-level finding costs",
     "miss_cost": "times the level's cost, per whole unit a share or adherence misses its bound by",
-    "new_finding_factor": "a warning today's mix does not have costs this many times more",
+    "new_finding_factor": "a warning today's mix does not have (or an info about one of today's services) costs this many times more",
     "change_cost": "points of adherence per service added or dropped",
+    "unassessed_cost": "points of adherence more per option to assess (an addition on assumed figures)",
     "approach_change_cost": "points of adherence per change of approach",
     "resize_cost": "points of adherence per whole effort of a service moved",
 }

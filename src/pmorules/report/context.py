@@ -298,12 +298,13 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "probability": c.service.probability, "probability_from": c.probability_before,
              "months_to_value": c.service.months_to_value,
              "clients": [{"id": k, "name": names.get(k, k)} for k in c.service.clients],
-             "assumed": dict(c.assumed), "forced": c.forced,
+             "assumed": dict(c.assumed), "forced": c.forced, "option": c.option,
+             "extends_to": [{"id": k, "name": names.get(k, k)} for k in c.extends_to],
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
              "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key)), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
-             "from_text": c.effort(c.before) if c.kind == "resized" else None,
-             "to_text": c.effort(c.after) if c.kind == "resized" else None}
+             "from_text": c.effort(c.before) if c.kind in ("resized", "extended") else None,
+             "to_text": c.effort(c.after) if c.kind in ("resized", "extended") else None}
             for c in result.changes
         ],
         "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
