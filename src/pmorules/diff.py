@@ -3,7 +3,9 @@
 Findings are matched by fingerprint (rule + subjects, findings.py), so a finding whose numbers or wording
 moved is the same finding, still open. A finding that went away and one that appeared, of rules of one
 ``family`` (declared in the rule files) on the same subjects, are one problem that escalated or eased: neither
-resolved nor new. A service keeps its identity by id; a renamed one is removed + added
+resolved nor new. Each finding still there carries the action the register (actions.py) records for it, and
+the ones that most need the committee come first: an overdue action, or a finding open across two reviews or more.
+A service keeps its identity by id; a renamed one is removed + added
 unless it says ``was: old-id``, which also carries its findings' identity across the rename. A service
 change is tied to the resolved and new findings that name it among their subjects: the rules decide.
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
+from .actions import ActionState, action_register
 from .analysis import Analysis
 from .errors import Diagnostic, InputError, Location
 from .findings import Finding, fingerprint, names_of
@@ -59,6 +62,13 @@ class FindingRef:
     old_level: str | None = None
     old_rule: str | None = None  # of a finding still open in another form of its family: the rule that found it before
     open_since: Side | None = None  # of a finding still open: the earliest review it has been open since
+    reviews: int = 0  # of a finding still open: how many reviews in a row (ending with the last) already had it
+    action: ActionState | None = field(default=None, compare=False)  # what the register says is done about it
+
+    @property
+    def urgent(self) -> bool:
+        """Its action is overdue, or it was already found at two reviews or more."""
+        return bool(self.action and self.action.overdue) or self.reviews >= 2
 
     def to_json(self) -> dict[str, Any]:
         data = {"fingerprint": self.fingerprint, "id": self.id, "rule": self.rule, "title": self.title,
@@ -70,6 +80,12 @@ class FindingRef:
             data["old_rule"] = self.old_rule
         if self.open_since is not None:
             data["open_since"] = {"label": self.open_since.label, "as_of": self.open_since.as_of}
+            data["reviews"] = self.reviews
+        if self.action is not None:
+            spec = self.action.action.spec
+            data["action"] = {"action": spec.action, "owner": spec.owner, "due": spec.due.isoformat() if spec.due else None,
+                              "status": spec.status, "overdue": self.action.overdue,
+                              "done_but_open": self.action.done_but_open}
         return data
 
 
@@ -198,15 +214,24 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     after = {f.fingerprint: f for f in new.findings}
     resolved = [_ref(f, old_names) for key, f in before.items() if key not in after]
     appeared = [_ref(f, new_names) for key, f in after.items() if key not in before]
-    still = [replace(_ref(f, new_names, before[key].level), open_since=old_side) for key, f in after.items() if key in before]
+    still = [replace(_ref(f, new_names, before[key].level), open_since=old_side, reviews=1) for key, f in after.items() if key in before]
     escalated, eased, reformed = _moves(resolved, appeared, renamed, _families(old, new))
     paired = {id(m.old) for m in escalated + eased + reformed} | {id(m.new) for m in escalated + eased + reformed}
     resolved = [f for f in resolved if id(f) not in paired]
     appeared = [f for f in appeared if id(f) not in paired]
     if reformed:
         order = {f.fingerprint: i for i, f in enumerate(new.findings)}
-        still = sorted(still + [replace(m.new, old_level=m.old.level, old_rule=m.old.rule, open_since=old_side) for m in reformed],
+        still = sorted(still + [replace(m.new, old_level=m.old.level, old_rule=m.old.rule, open_since=old_side, reviews=1)
+                                for m in reformed],
                        key=lambda f: order[f.fingerprint])
+    answers: dict[str, ActionState] = {}
+    for state in action_register(new):  # overdue first: a finding shows the action that most needs the committee
+        if state.finding is not None:
+            answers.setdefault(state.finding.fingerprint, state)
+    act = lambda f: replace(f, action=answers.get(f.fingerprint))  # noqa: E731
+    appeared, still = [act(f) for f in appeared], urgent_first([act(f) for f in still])
+    escalated = [replace(m, new=act(m.new)) for m in escalated]
+    eased = [replace(m, new=act(m.new)) for m in eased]
     old_summary, new_summary = old.facts.summary, new.facts.summary
     old_counts, new_counts = old.counts(), new.counts()
     return Diff(
@@ -224,6 +249,11 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
         escalated=escalated,
         eased=eased,
     )
+
+
+def urgent_first(still: list[FindingRef]) -> list[FindingRef]:
+    """Findings still open with an overdue action or open across two reviews or more first, each part in its order."""
+    return sorted(still, key=lambda f: not f.urgent)
 
 
 def _families(old: Analysis, new: Analysis) -> dict[str, tuple[str, int]]:
@@ -397,7 +427,7 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
         return None
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
-    since.still_open = _open_since(reviews, current, since.still_open)
+    since.still_open = urgent_first(_open_since(reviews, current, since.still_open))
     points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
     return History(points, since)
 
@@ -406,6 +436,7 @@ def _open_since(reviews: list[Judged], current: Analysis, still: list[FindingRef
     """The still-open findings, each open since the earliest review of the unbroken run of reviews (ending with
     the last one) that had it; a finding is followed across renames (``was:``) between each review and now."""
     since = {f.fingerprint: f.open_since for f in still}
+    count = {f.fingerprint: f.reviews for f in still}
     running = set(since)
     for judged in reversed(reviews[:-1]):
         try:
@@ -416,7 +447,8 @@ def _open_since(reviews: list[Judged], current: Analysis, still: list[FindingRef
         running &= then
         for key in running:
             since[key] = side_of(judged)
-    return [replace(f, open_since=since[f.fingerprint]) for f in still]
+            count[key] += 1
+    return [replace(f, open_since=since[f.fingerprint], reviews=count[f.fingerprint]) for f in still]
 
 
 def history_of(current: Analysis) -> History | None:

@@ -43,11 +43,23 @@ def _move(m: Move) -> str:
 
 
 def _open_since(f: FindingRef) -> str:
-    """'open since Q4 2025 review (2025-12-19)', with 'was warning' when its level moved."""
+    """'open since Q4 2025 review (2025-12-19), 2 reviews', with 'was warning' when its level moved."""
     parts = [f"was {f.old_rule} {f.old_level}"] if f.old_rule else [f"was {f.old_level}"] if f.old_level and f.old_level != f.level else []
     if f.open_since is not None:
-        parts.append(f"open since {f.open_since.label} ({f.open_since.as_of})")
+        parts.append(f"open since {f.open_since.label} ({f.open_since.as_of})" + (f", {f.reviews} reviews" if f.reviews > 1 else ""))
     return "; ".join(parts)
+
+
+def _action(f: FindingRef) -> str:
+    """'action: Re-scope it (PMO lead, due 2026-02-27, OVERDUE)'; a done action whose finding is still there is said
+    so; no action recorded is said too."""
+    if f.action is None:
+        return "no action recorded"
+    spec = f.action.action.spec
+    state = ("OVERDUE" if f.action.overdue else "marked DONE, but the finding is still there" if f.action.done_but_open
+             else spec.status)
+    who = [part for part in (spec.owner, f"due {spec.due.isoformat()}" if spec.due else None, state) if part]
+    return f"action: {spec.action} ({', '.join(who)})"
 
 
 def _tied(change: ServiceChange, diff: Diff) -> list[str]:
@@ -100,6 +112,7 @@ def print_diff(diff: Diff, console: Console) -> None:
     for f in diff.still_open:
         console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
         console.print(f"{_finding(f)} ({_open_since(f)})", markup=False)
+        console.print(f"         {_action(f)}", markup=False, style="bold red" if f.urgent or (f.action and f.action.done_but_open) else "dim")
 
 
 def _md(text: Any) -> str:
@@ -130,5 +143,5 @@ def diff_markdown(diff: Diff) -> str:
         lines += [f"- **{m.new.level}** {_md(_move(m))}" for m in moves] or ["None."]
     moved = [f for f in diff.still_open if f.old_level != f.level]
     lines += ["", f"## Still open ({len(diff.still_open)}, {len(moved)} changed level)", ""]
-    lines += [f"- **{f.level}** {_md(_finding(f))} ({_md(_open_since(f))})" for f in diff.still_open] or ["None."]
+    lines += [f"- **{f.level}** {_md(_finding(f))} ({_md(_open_since(f))}); {_md(_action(f))}" for f in diff.still_open] or ["None."]
     return "\n".join(lines).rstrip("\n") + "\n"
