@@ -91,3 +91,16 @@ def test_an_action_survives_a_rename_of_its_service(tmp_path: Path) -> None:
     assert state["still_found"]["subjects"] == ["library"] and state["done_but_open"] is True
     draft = CliRunner().invoke(app, ["actions", str(ws), "--draft", "--as-of", "2026-06-01"]).stdout
     assert fingerprint("PRB002", ["library"]) not in draft  # answered under its old fingerprint: not drafted again
+
+
+def test_the_examples_diff_shows_each_open_finding_with_its_action(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, ["diff", "knowledge/example/reviews/2025-12", "knowledge/example", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    still = json.loads(result.stdout)["findings"]["still_open"]
+    assert still[0]["rule"] == "PRB002" and still[0]["action"]["overdue"] is True  # the untouched error, overdue
+    pack = next(f for f in still if f["rule"] == "HRM002")
+    assert pack["action"]["status"] == "done" and pack["action"]["done_but_open"] is True
+    assert all(f["action"] is None for f in still if f["fingerprint"] not in {a["finding"] for a in actions_json("knowledge/example")["actions"]})
+    text = CliRunner().invoke(app, ["diff", "knowledge/example/reviews/2025-12", "knowledge/example"]).stdout
+    assert "(PMO lead, due 2026-02-27, OVERDUE)" in text and "marked DONE, but the finding is still there" in text

@@ -81,6 +81,7 @@ class FindingRef:
         if self.open_since is not None:
             data["open_since"] = {"label": self.open_since.label, "as_of": self.open_since.as_of}
             data["reviews"] = self.reviews
+            data["action"] = None  # still open: what the register records about it, if anything
         if self.action is not None:
             spec = self.action.action.spec
             data["action"] = {"action": spec.action, "owner": spec.owner, "due": spec.due.isoformat() if spec.due else None,
@@ -229,7 +230,7 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
         if state.finding is not None:
             answers.setdefault(state.finding.fingerprint, state)
     act = lambda f: replace(f, action=answers.get(f.fingerprint))  # noqa: E731
-    appeared, still = [act(f) for f in appeared], urgent_first([act(f) for f in still])
+    appeared, still = [act(f) for f in appeared], urgent_first([act(f) for f in still], new.findings)
     escalated = [replace(m, new=act(m.new)) for m in escalated]
     eased = [replace(m, new=act(m.new)) for m in eased]
     old_summary, new_summary = old.facts.summary, new.facts.summary
@@ -251,9 +252,11 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     )
 
 
-def urgent_first(still: list[FindingRef]) -> list[FindingRef]:
-    """Findings still open with an overdue action or open across two reviews or more first, each part in its order."""
-    return sorted(still, key=lambda f: not f.urgent)
+def urgent_first(still: list[FindingRef], findings: list[Finding]) -> list[FindingRef]:
+    """Findings still open with an overdue action or open across two reviews or more first; each part in the
+    analysis's order (level, rule, subjects)."""
+    order = {f.fingerprint: i for i, f in enumerate(findings)}
+    return sorted(still, key=lambda f: (not f.urgent, order[f.fingerprint]))
 
 
 def _families(old: Analysis, new: Analysis) -> dict[str, tuple[str, int]]:
@@ -427,7 +430,7 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
         return None
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
-    since.still_open = urgent_first(_open_since(reviews, current, since.still_open))
+    since.still_open = urgent_first(_open_since(reviews, current, since.still_open), current.findings)
     points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
     return History(points, since)
 

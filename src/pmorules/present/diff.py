@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ..actions import DRAFTED_LEVELS
 from ..diff import Diff, FindingRef, Move, ServiceChange, Side
 from ..text import pct
 from ..vocabulary import TERMS
@@ -52,7 +53,7 @@ def _open_since(f: FindingRef) -> str:
 
 def _action(f: FindingRef) -> str:
     """'action: Re-scope it (PMO lead, due 2026-02-27, OVERDUE)'; a done action whose finding is still there is said
-    so; no action recorded is said too."""
+    so, and an error or warning without one (the findings a committee acts on)."""
     if f.action is None:
         return "no action recorded"
     spec = f.action.action.spec
@@ -112,7 +113,8 @@ def print_diff(diff: Diff, console: Console) -> None:
     for f in diff.still_open:
         console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
         console.print(f"{_finding(f)} ({_open_since(f)})", markup=False)
-        console.print(f"         {_action(f)}", markup=False, style="bold red" if f.urgent or (f.action and f.action.done_but_open) else "dim")
+        if f.action is not None or f.level in DRAFTED_LEVELS:
+            console.print(f"         {_action(f)}", markup=False, style="bold red" if f.urgent or (f.action and f.action.done_but_open) else "dim")
 
 
 def _md(text: Any) -> str:
@@ -143,5 +145,6 @@ def diff_markdown(diff: Diff) -> str:
         lines += [f"- **{m.new.level}** {_md(_move(m))}" for m in moves] or ["None."]
     moved = [f for f in diff.still_open if f.old_level != f.level]
     lines += ["", f"## Still open ({len(diff.still_open)}, {len(moved)} changed level)", ""]
-    lines += [f"- **{f.level}** {_md(_finding(f))} ({_md(_open_since(f))}); {_md(_action(f))}" for f in diff.still_open] or ["None."]
+    lines += [f"- **{f.level}** {_md(_finding(f))} ({_md(_open_since(f))})"
+              + (f"; {_md(_action(f))}" if f.action is not None or f.level in DRAFTED_LEVELS else "") for f in diff.still_open] or ["None."]
     return "\n".join(lines).rstrip("\n") + "\n"
