@@ -3,11 +3,13 @@
 Findings are matched by fingerprint (rule + subjects, findings.py), so a finding whose numbers or wording
 moved is the same finding, still open. A finding that went away and one that appeared, of rules of one
 ``family`` (declared in the rule files) on the same subjects, are one problem that escalated or eased: neither
-resolved nor new. Each finding still there carries the action the register (actions.py) records for it, and
+resolved nor new. A service change is credited with a finding by counterfactual (counterfactual.py): only if
+undoing that change alone on the newer side makes the finding go away (it caused it) or come back (it resolved
+it); a finding several changes are each credited with is their joint doing. Above the counterfactual's size limit
+the changes are tied to the findings about them instead, and the comparison says so. Each finding still there carries the action the register (actions.py) records for it, and
 the ones that most need the committee come first: an overdue action, or a finding open across two reviews or more.
 A service keeps its identity by id; a renamed one is removed + added
-unless it says ``was: old-id``, which also carries its findings' identity across the rename. A service
-change is tied to the resolved and new findings that name it among their subjects: the rules decide.
+unless it says ``was: old-id``, which also carries its findings' identity across the rename.
 
 Also the linters' baseline: ``read_baseline`` reads a previous ``analyze --format json`` output, whose
 findings ``analyze --baseline`` leaves out.
@@ -23,6 +25,7 @@ from typing import Any, Sequence
 from . import __version__
 from .actions import ActionState, action_register
 from .analysis import Analysis
+from .counterfactual import affordable, credited, found_without, with_service
 from .errors import Diagnostic, InputError, Location
 from .findings import Finding, fingerprint, names_of
 from .knowledge import KnowledgeBase, Service
@@ -130,6 +133,7 @@ class ServiceChange:
     causes: tuple[str, ...]  # fingerprints of new findings on it
     eases: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got milder
     escalates: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got graver
+    jointly: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fingerprint -> the other services credited with it
 
     def text(self) -> str:
         """'was pm-support, effort 18 → 12, probability 60% → 75%'; of one added or removed, what it is (was)."""
@@ -145,7 +149,8 @@ class ServiceChange:
         return {"change": self.change, "id": self.id, "name": self.name, "was": self.was,
                 "fields": {name: _pair(pair) for name, pair in self.fields.items()},
                 "resolves": list(self.resolves), "causes": list(self.causes),
-                "eases": list(self.eases), "escalates": list(self.escalates)}
+                "eases": list(self.eases), "escalates": list(self.escalates),
+                "jointly": {p: list(ids) for p, ids in self.jointly.items()}}
 
 
 @dataclass
@@ -163,6 +168,7 @@ class Diff:
     changes: list[ServiceChange]
     escalated: list[Move] = field(default_factory=list)
     eased: list[Move] = field(default_factory=list)
+    attribution: str = "counterfactual"  # how changes are tied to findings: counterfactual, or "findings about" them
 
     def new_at_or_above(self, level: str) -> list[FindingRef]:
         """The new findings, and the graver forms of escalated problems, at or above ``level`` (a finding still
@@ -189,6 +195,7 @@ class Diff:
                 "eased": [m.to_json() for m in self.eased],
             },
             "goals": [g.to_json() for g in self.goals],
+            "attribution": self.attribution,
             "services": [c.to_json() for c in self.changes],
         }
 
@@ -235,6 +242,10 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     eased = [replace(m, new=act(m.new)) for m in eased]
     old_summary, new_summary = old.facts.summary, new.facts.summary
     old_counts, new_counts = old.counts(), new.counts()
+    changes = _services(old.kb, new.kb, renamed, resolved, appeared, eased, escalated)
+    attribution = "counterfactual" if affordable(len(changes), len(new.kb.services)) else "findings about"
+    if attribution == "counterfactual":
+        changes = _credit(changes, old.kb, new, renamed, resolved, appeared, eased, escalated)
     return Diff(
         old=old_side,
         new=new_side,
@@ -246,9 +257,10 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
         new_findings=appeared,
         still_open=still,
         goals=_goals(old, new),
-        changes=_services(old.kb, new.kb, renamed, resolved, appeared, eased, escalated),
+        changes=changes,
         escalated=escalated,
         eased=eased,
+        attribution=attribution,
     )
 
 
@@ -381,6 +393,50 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
                                      naming(eased_by, now), naming(escalated_by, now)))
     order = {"added": 0, "removed": 1, "changed": 2}
     return sorted(changes, key=lambda c: (order[c.change], c.id.lower()))
+
+
+def _undone(then: Service | None, now: Service | None, fields: dict[str, tuple[Any, Any]]) -> Service | None:
+    """The service as it is now with one change undone: the fields that moved back to what they were (the months
+    to its value counted from now), a removed one back as it was, an added one gone."""
+    if then is None or now is None:
+        return then
+    back = {name: old for name, (old, _) in fields.items()}
+    if "months_to_value" in back:
+        back["months"] = max(0.0, back["months_to_value"] - now.running_months)
+    return replace(now, **back)
+
+
+def _credit(changes: list[ServiceChange], old: KnowledgeBase, new: Analysis, renamed: dict[str, str],
+            resolved: list[FindingRef], appeared: list[FindingRef], eased: list[Move], escalated: list[Move]) -> list[ServiceChange]:
+    """Each change credited by counterfactual: undone alone on the newer side (one evaluation per change), the
+    findings that go away are its doing (caused, escalated or eased), those that come back it resolved."""
+    before = {renamed.get(i.lower(), i).lower(): s for i, s in old.services.items()}
+    ids = {i.lower(): i for i in new.kb.services}
+    variants = {}
+    for change in changes:
+        if change.fields or change.change != "changed":  # a rename alone changes nothing to undo
+            sid = ids.get(change.id.lower(), change.id)
+            undone = _undone(before.get(change.id.lower()), new.kb.services.get(sid), change.fields)
+            variants[change.id] = with_service(new.kb, sid, undone)
+    moves = eased + escalated
+    old_key = lambda f: fingerprint(f.rule, [renamed.get(s.lower(), s) for s in f.subjects])  # noqa: E731
+    keys = {f.fingerprint: old_key(f) for f in resolved} | {m.new.fingerprint: old_key(m.old) for m in moves}
+    back = {key: fp for fp, key in keys.items()}
+    credit = credited(found_without(new, variants), [f.fingerprint for f in appeared] + [m.new.fingerprint for m in moves],
+                      list(keys.values()))
+    doing = {cid: set(caused) | {back[k] for k in came_back} for cid, (caused, came_back) in credit.items()}
+    owners: dict[str, list[str]] = {}
+    for cid, prints in doing.items():
+        for p in prints:
+            owners.setdefault(p, []).append(cid)
+    out = []
+    for change in changes:
+        mine = doing.get(change.id, set())
+        pick = lambda refs: tuple(f.fingerprint for f in refs if f.fingerprint in mine)  # noqa: E731
+        jointly = {p: tuple(o for o in owners[p] if o != change.id) for p in sorted(mine) if len(owners[p]) > 1}
+        out.append(replace(change, resolves=pick(resolved), causes=pick(appeared), eases=pick([m.new for m in eased]),
+                           escalates=pick([m.new for m in escalated]), jointly=jointly))
+    return out
 
 
 # ------------------------------------------------------------------ history

@@ -13,6 +13,13 @@ from ..vocabulary import TERMS
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 MARKS = {"added": "+", "removed": "-", "changed": "~"}
+# How a change is tied to findings: by counterfactual (undoing it alone moves them), or above the size limit only
+# as the findings about the service, named so.
+VERBS = {"counterfactual": ("resolves", "causes", "eases", "escalates"),
+         "findings about": ("about it, resolved:", "about it, new:", "about it, eased:", "about it, escalated:")}
+ATTRIBUTION = {"counterfactual": "A change is credited with a finding only if undoing it alone removes or restores it.",
+               "findings about": "Too many changes to undo each one alone (above the size limit): each service is shown "
+                                 "with the findings about it, not the findings it caused."}
 
 
 def _side(side: Side) -> str:
@@ -66,10 +73,12 @@ def _action(f: FindingRef) -> str:
 def _tied(change: ServiceChange, diff: Diff) -> list[str]:
     by_print = {f.fingerprint: f for f in diff.resolved + diff.new_findings}
     moved = {m.new.fingerprint: m for m in diff.eased + diff.escalated}
-    out = [f"resolves {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.resolves]
-    out += [f"causes {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.causes]
-    return out + [f"{verb} {moved[p].old.rule} → {moved[p].new.rule} {', '.join(moved[p].new.subjects)}"
-                  for verb, prints in (("eases", change.eases), ("escalates", change.escalates)) for p in prints]
+    verbs = VERBS[diff.attribution]
+    joint = lambda p: f" (jointly with {', '.join(change.jointly[p])})" if p in change.jointly else ""  # noqa: E731
+    out = [f"{verbs[0]} {by_print[p].rule} {', '.join(by_print[p].subjects)}{joint(p)}" for p in change.resolves]
+    out += [f"{verbs[1]} {by_print[p].rule} {', '.join(by_print[p].subjects)}{joint(p)}" for p in change.causes]
+    return out + [f"{verb} {moved[p].old.rule} → {moved[p].new.rule} {', '.join(moved[p].new.subjects)}{joint(p)}"
+                  for verb, prints in ((verbs[2], change.eases), (verbs[3], change.escalates)) for p in prints]
 
 
 def print_diff(diff: Diff, console: Console) -> None:
@@ -90,6 +99,7 @@ def print_diff(diff: Diff, console: Console) -> None:
     if diff.changes:
         console.print()
         console.rule("[bold]SERVICES[/bold]", align="left")
+        console.print(ATTRIBUTION[diff.attribution], markup=False, style="dim")
         for change in diff.changes:
             detail = change.text()
             console.print(f" {MARKS[change.change]} {change.id} ({change.name})" + (f": {detail}" if detail else ""), markup=False)
@@ -134,7 +144,7 @@ def diff_markdown(diff: Diff) -> str:
         lines += [f"| {_md(g.name)} ({g.id}) | {g.status[0] or '–'} | {g.status[1] or '–'} | {_points(*g.adherence)} |"
                   for g in diff.goals]
     if diff.changes:
-        lines += ["", "## Services", "", "| | Service | Change | Findings |", "|---|---|---|---|"]
+        lines += ["", "## Services", "", ATTRIBUTION[diff.attribution], "", "| | Service | Change | Findings |", "|---|---|---|---|"]
         lines += [f"| {change.change} | {_md(change.name)} ({change.id}) | {_md(change.text())} | "
                   f"{_md('; '.join(_tied(change, diff)))} |" for change in diff.changes]
     for title, findings in (("Resolved", diff.resolved), ("New", diff.new_findings)):
