@@ -301,13 +301,15 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "months_to_value": c.service.months_to_value,
              "clients": [{"id": k, "name": names.get(k, k)} for k in c.service.clients],
              "assumed": dict(c.assumed), "forced": c.forced,
-             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
+             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents], "tested": c.tested,
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
              "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key)), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
              "from_text": c.effort(c.before) if c.kind == "resized" else None,
              "to_text": c.effort(c.after) if c.kind == "resized" else None}
             for c in result.changes
         ],
+        "together": [{"rule": f.rule, "level": f.level, "title": f.title} for f in result.together()]
+                    if result.status == "optimal" else [],
         "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
                          "reason": u.reason} for u in result.unavoidable],
         "unattainable": [unattainable_text(u, analysis.kb) for u in result.unattainable],
