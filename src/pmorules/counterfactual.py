@@ -18,7 +18,9 @@ from typing import Hashable, Mapping, TypeVar
 from .analysis import Analysis, reanalyze
 from .knowledge import KnowledgeBase, Service
 
-LIMIT = 10_000  # changes × services re-evaluated at most: 10 changes on 1,000 services, ~2.5 s each (benchmarks/bench_cause.py)
+# Changes × services re-evaluated at most: 10 changes on 1,000 services, about 2.5 s each there
+# (benchmarks/bench_cause.py); documented in docs/history.md.
+LIMIT = 10_000
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -41,7 +43,8 @@ def with_service(kb: KnowledgeBase, sid: str, service: Service | None) -> Knowle
     return replace(kb, services=services)
 
 
-def credited(found: Mapping[Key, frozenset[str]], appeared: list[str], went: list[str]) -> dict[Key, tuple[tuple[str, ...], tuple[str, ...]]]:
+def credited(found: Mapping[Key, frozenset[str]], appeared: list[str],
+             went: list[str]) -> dict[Key, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Per change: the fingerprints that appeared and go away when it alone is undone (it caused them), and those
     that went away and come back (it resolved them)."""
     return {key: (tuple(p for p in appeared if p not in prints), tuple(p for p in went if p in prints))

@@ -3,13 +3,15 @@
 Findings are matched by fingerprint (rule + subjects, findings.py), so a finding whose numbers or wording
 moved is the same finding, still open. A finding that went away and one that appeared, of rules of one
 ``family`` (declared in the rule files) on the same subjects, are one problem that escalated or eased: neither
-resolved nor new. A service change is credited with a finding by counterfactual (counterfactual.py): only if
-undoing that change alone on the newer side makes the finding go away (it caused it) or come back (it resolved
-it); a finding several changes are each credited with is their joint doing. Above the counterfactual's size limit
-the changes are tied to the findings about them instead, and the comparison says so. Each finding still there carries the action the register (actions.py) records for it, and
-the ones that most need the committee come first: an overdue action, or a finding open across two reviews or more.
-A service keeps its identity by id; a renamed one is removed + added
-unless it says ``was: old-id``, which also carries its findings' identity across the rename.
+resolved nor new. A service keeps its identity by id; a renamed one is removed + added unless it says
+``was: old-id``, which also carries its findings' identity across the rename.
+
+A service change is credited with a finding by counterfactual (counterfactual.py): only if undoing that change
+alone on the newer side makes the finding go away (it caused it) or come back (it resolved it); a finding several
+changes are each credited with is their joint doing. Above the counterfactual's size limit the changes are tied
+to the findings about them instead, and the comparison says so. Each finding still there carries the action the
+register (actions.py) records for it, and the ones that most need the committee come first: an overdue action,
+or a finding already found at two reviews or more.
 
 Also the linters' baseline: ``read_baseline`` reads a previous ``analyze --format json`` output, whose
 findings ``analyze --baseline`` leaves out.
@@ -237,7 +239,7 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
         if state.finding is not None:
             answers.setdefault(state.finding.fingerprint, state)
     act = lambda f: replace(f, action=answers.get(f.fingerprint))  # noqa: E731
-    appeared, still = [act(f) for f in appeared], urgent_first([act(f) for f in still], new.findings)
+    appeared, still = [act(f) for f in appeared], _urgent_first([act(f) for f in still], new.findings)
     escalated = [replace(m, new=act(m.new)) for m in escalated]
     eased = [replace(m, new=act(m.new)) for m in eased]
     old_summary, new_summary = old.facts.summary, new.facts.summary
@@ -264,7 +266,7 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     )
 
 
-def urgent_first(still: list[FindingRef], findings: list[Finding]) -> list[FindingRef]:
+def _urgent_first(still: list[FindingRef], findings: list[Finding]) -> list[FindingRef]:
     """Findings still open with an overdue action or open across two reviews or more first; each part in the
     analysis's order (level, rule, subjects)."""
     order = {f.fingerprint: i for i, f in enumerate(findings)}
@@ -486,7 +488,7 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
         return None
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
-    since.still_open = urgent_first(_open_since(reviews, current, since.still_open), current.findings)
+    since.still_open = _urgent_first(_open_since(reviews, current, since.still_open), current.findings)
     points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
     return History(points, since)
 
