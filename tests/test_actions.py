@@ -60,3 +60,47 @@ def test_a_bad_action_is_located(tmp_path: Path, entry: str, message: str) -> No
     result = CliRunner().invoke(app, ["actions", str(ws)])
     assert result.exit_code == 2, result.output
     assert "actions.yaml:2:" in result.stderr and message in result.stderr, result.stderr
+
+
+def test_a_draft_is_printed_never_written_and_pasted_it_answers_everything(tmp_path: Path) -> None:
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": OLD, "actions.yaml": (
+        "# agreed at the March review\nactions:\n"
+        "  - {decision: Stop Knowledge management, action: Retire the library, owner: PMO lead}  # as the mix says\n")})
+    before = {p.name: p.read_bytes() for p in ws.iterdir()}
+    result = CliRunner().invoke(app, ["actions", str(ws), "--draft", "--as-of", "2026-06-01"])
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in ws.iterdir()} == before  # nothing written, the person's text untouched
+    draft = result.stdout
+    assert f"  - finding: {fingerprint('PRB002', ['lessons'])}   # error: " in draft  # the error no action answers
+    assert fingerprint("GOL004", ["training"]) not in draft  # only errors and warnings are drafted
+    assert "Stop Knowledge management" not in draft  # the mix's decision is already recorded
+    entries = draft.split("actions:\n", 1)[1]
+    assert "    owner:\n    due:\n    status: open" in entries
+    (ws / "actions.yaml").write_bytes(before["actions.yaml"] + entries.encode())  # pasted as the header says
+    again = CliRunner().invoke(app, ["actions", str(ws), "--draft", "--as-of", "2026-06-01"])
+    assert again.exit_code == 0, again.output
+    assert "actions: []" in again.stdout and "- finding:" not in again.stdout and "- decision:" not in again.stdout
+
+
+def test_an_action_survives_a_rename_of_its_service(tmp_path: Path) -> None:
+    """An action written against 'lessons' keeps answering its finding once the service is 'library', was: lessons."""
+    register = f"actions:\n  - {{finding: {fingerprint('PRB002', ['lessons'])}, action: Retire it, status: done}}\n"
+    renamed = OLD.replace("{id: lessons,", "{id: library, was: lessons,")
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": renamed, "actions.yaml": register})
+    (state,) = actions_json(str(ws), "--as-of", "2026-06-01")["actions"]
+    assert state["still_found"]["subjects"] == ["library"] and state["done_but_open"] is True
+    draft = CliRunner().invoke(app, ["actions", str(ws), "--draft", "--as-of", "2026-06-01"]).stdout
+    assert fingerprint("PRB002", ["library"]) not in draft  # answered under its old fingerprint: not drafted again
+
+
+def test_the_examples_diff_shows_each_open_finding_with_its_action(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, ["diff", "knowledge/example/reviews/2025-12", "knowledge/example", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    still = json.loads(result.stdout)["findings"]["still_open"]
+    assert still[0]["rule"] == "PRB002" and still[0]["action"]["overdue"] is True  # the untouched error, overdue
+    pack = next(f for f in still if f["rule"] == "HRM002")
+    assert pack["action"]["status"] == "done" and pack["action"]["done_but_open"] is True
+    assert all(f["action"] is None for f in still if f["fingerprint"] not in {a["finding"] for a in actions_json("knowledge/example")["actions"]})
+    text = CliRunner().invoke(app, ["diff", "knowledge/example/reviews/2025-12", "knowledge/example"]).stdout
+    assert "(PMO lead, due 2026-02-27, OVERDUE)" in text and "marked DONE, but the finding is still there" in text

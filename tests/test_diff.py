@@ -69,15 +69,17 @@ def test_findings_are_matched_by_fingerprint_even_when_their_numbers_moved(tmp_p
     assert data["old"]["label"] == str(old) and data["new"]["label"] == str(new) and data["old"]["commit"] is None
 
 
-def test_a_changed_service_is_tied_to_the_findings_that_name_it(tmp_path: Path) -> None:
+def test_a_changed_service_is_credited_with_what_undoing_it_moves(tmp_path: Path) -> None:
     old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
     new = write_files(tmp_path / "new", {"pmo.yaml": OLD.replace("probability: 0.25, effort: 5", "probability: 0.45, effort: 3")})
     data = diff_json(str(old), str(new))
     lessons = next(s for s in data["services"] if s["id"] == "lessons")
     assert lessons["change"] == "changed"
     assert lessons["fields"] == {"probability": {"old": 0.25, "new": 0.45, "change": 0.2}, "effort": {"old": 5, "new": 3, "change": -2}}
-    assert lessons["resolves"] == lessons["causes"] == lessons["escalates"] == []
+    assert lessons["resolves"] == lessons["escalates"] == []
+    assert lessons["causes"] == [fingerprint("BAL005", ["mix"])]  # its cut tips the mix short-term: about the mix, its doing
     assert lessons["eases"] == [fingerprint("PRB001", ["lessons"])]  # very unlikely (error) → unlikely (warning)
+    assert data["attribution"] == "counterfactual"
     assert [s["id"] for s in data["services"]] == ["lessons"], "unchanged services are not listed"
 
 
@@ -99,6 +101,7 @@ def test_was_makes_a_rename_one_change_and_keeps_its_findings_open(tmp_path: Pat
     assert [s for s in data["services"] if s["id"] != "lessons"] == [{
         "change": "changed", "id": "academy", "name": "Training and development", "was": "training",
         "fields": {"effort": {"old": 10, "new": 12, "change": 2}}, "resolves": [], "causes": [], "eases": [], "escalates": [],
+        "jointly": {},
     }]
     assert ("GOL004", ("academy",)) in by_rule(data["findings"]["still_open"])
     assert data["findings"]["resolved"] == [] and data["findings"]["new"] == []
@@ -408,3 +411,51 @@ def test_the_examples_budget_ranking_goal_is_escalated_not_resolved_and_new(monk
     assert ("goal-shortfall", ("budget-control",), "GOL001", "error", "GOL005", "warning") in by_move(findings["eased"])
     for key in ("resolved", "new"):
         assert not {("GOL001", ("budget-ranking",)), ("GOL005", ("budget-ranking",))} & by_rule(findings[key])
+
+
+# ------------------------------------------------------------------ cause by counterfactual
+
+
+def example_diff(monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example", "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_status_pack_harm_is_credited_to_retiring_the_tool_that_checked_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = example_diff(monkeypatch)
+    harm = next(f for f in data["findings"]["new"] if f["rule"] == "HRM001")
+    crediting = [s["id"] for s in data["services"] if harm["fingerprint"] in s["causes"]]
+    assert crediting == ["tools"]  # not the pack's own figures, not the culture programme's probability
+    culture = next(s for s in data["services"] if s["id"] == "culture")
+    assert culture["causes"] == culture["resolves"] == []
+    assert [(m["old"]["rule"], m["new"]["rule"], m["subjects"]) for m in data["findings"]["escalated"]] == [
+        ("GOL005", "GOL001", ["budget-ranking"])]  # the budget-ranking goal escalated, not resolved + new
+    assert "budget-ranking" not in {s for f in data["findings"]["resolved"] for s in f["subjects"]}
+
+
+def test_a_finding_two_changes_each_bring_about_is_shown_as_their_joint_doing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Risk management, added, works better with the tool that was retired at the same time: undoing either alone
+    removes the missing-prerequisite finding, so both are credited, jointly."""
+    data = example_diff(monkeypatch)
+    joint = fingerprint("DEP005", ["risk", "tools"])
+    services = {s["id"]: s for s in data["services"]}
+    assert joint in services["risk"]["causes"] and joint in services["tools"]["causes"]
+    assert services["risk"]["jointly"] == {joint: ["tools"]} and services["tools"]["jointly"][joint] == ["risk"]
+    assert fingerprint("DEP005", ["reporting", "tools"]) not in services["tools"]["jointly"]  # the retirement alone
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    text = cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example").stdout
+    assert "causes DEP005 risk, tools (jointly with tools)" in text
+
+
+def test_above_the_size_limit_changes_are_shown_with_the_findings_about_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pmorules import counterfactual
+
+    monkeypatch.setattr(counterfactual, "LIMIT", 10)
+    data = example_diff(monkeypatch)
+    assert data["attribution"] == "findings about"
+    harm = next(f for f in data["findings"]["new"] if f["rule"] == "HRM001")
+    assert [s["id"] for s in data["services"] if harm["fingerprint"] in s["causes"]] == ["reporting"]  # named, so listed
+    text = cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example").stdout
+    assert "each service is shown with the findings about it" in text and "about it, new: HRM001 reporting" in text

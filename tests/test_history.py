@@ -15,6 +15,7 @@ from pmorules.analysis import analyze
 from pmorules.cli import app
 from pmorules.diff import history_of
 from pmorules.errors import InputError
+from pmorules.findings import fingerprint
 from pmorules.report.charts import trend_chart
 from conftest import context_of, report_of, write_files
 from test_diff import OLD, git, new_text
@@ -293,3 +294,32 @@ def test_still_open_findings_are_listed_in_the_report_open_since_their_first_rev
     section = html[html.index("<h3>Still open</h3>"):html.index("<h3>The trend</h3>")]
     assert section.count("open since ") == len(history.since.still_open)
     assert f'href="#{lessons.id}"' in section
+
+
+def test_overdue_actions_and_findings_open_at_two_reviews_come_first_with_their_action(tmp_path: Path) -> None:
+    """q1 and q2 both had the lessons error; resource planning (training) became unlikely at q2 and its action is
+    overdue; the goal at risk since q2 has no action: it comes after both, and says so."""
+    q2 = OLD.replace("probability: 0.7, effort: 10", "probability: 0.45, effort: 10").replace(
+        "probability: 0.8, effort: 20", "probability: 0.55, effort: 20")
+    toml = "[history.q1]\ndate = 2026-01-15\npath = 'reviews/q1'\n[history.q2]\ndate = 2026-04-01\npath = 'reviews/q2'\n"
+    register = (f"actions:\n  - {{finding: {fingerprint('PRB001', ['training'])}, action: Staff it, owner: CIO office, "
+                "due: 2026-05-01}\n")
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": q2, "pmorules.toml": toml, "actions.yaml": register,
+                                       "reviews/q1/pmo.yaml": OLD, "reviews/q2/pmo.yaml": q2})
+    analysis = analyze(ws, AS_OF)
+    history = history_of(analysis)
+    assert history is not None
+    order = [(f.rule, f.subjects, f.reviews) for f in history.since.still_open]
+    assert order[:2] == [("PRB002", ("lessons",), 2), ("PRB001", ("training",), 1)]
+    goal = order.index(("GOL005", ("G1",), 1))
+    assert all(reviews == 2 for _, _, reviews in order[2:goal])  # the rest of the urgent ones, then the others
+    md = report_of(analysis, "md").decode()
+    section = md[md.index("### Still open"):md.index("### The trend")]
+    assert "Action: Staff it (CIO office, due 2026-05-01): **overdue**." in section
+    assert "open since q1 (2026-01-15), found at 2 reviews." in section
+    goal_line = next(line for line in section.splitlines() if "Goal at risk" in line)
+    assert goal_line.endswith("open since q2 (2026-04-01). No action recorded.")
+    data = json.loads(report_of(analysis, "json"))["history"]["since"]["findings"]["still_open"]
+    training = next(f for f in data if f["rule"] == "PRB001")
+    assert training["action"] == {"action": "Staff it", "owner": "CIO office", "due": "2026-05-01", "status": "open",
+                                  "overdue": True, "done_but_open": False} and training["reviews"] == 1

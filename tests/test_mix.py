@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import pmorules.analysis
+from pmorules.diff import history_of
 from pmorules.analysis import analyze, load_rules
 from pmorules.cli import app
 from pmorules.errors import InputError
@@ -85,10 +86,14 @@ def test_example_changes_have_reasons_from_the_findings_they_avoid(example) -> N
     reporting = changes[("changed", "reporting")]
     assert (reporting.before, reporting.after) == ("controlling", "supportive")  # the harm applies no more
     assert {"HRM001", "HRM002"} <= {f.rule for f in reporting.prevents}
-    # the same service also grows: the quick share it raises is the resize's doing, the harm the approach's
+    # the same service also grows: the harm is the approach's doing, not the resize's (by counterfactual: the mix
+    # without the resize alone still avoids it); the quick share is raised by the resize, the drops and the
+    # addition together, and the mix without any one of them still avoids BAL007: it is their joint doing
     resized = changes[("resized", "reporting")]
-    assert "BAL007" in {f.rule for f in resized.prevents} and "BAL007" not in {f.rule for f in reporting.prevents}
     assert not {"HRM001", "HRM002"} & {f.rule for f in resized.prevents}
+    assert all(c.tested for c in example.changes)
+    assert not any("BAL007" in {f.rule for f in c.prevents} for c in example.changes)
+    assert "BAL007" in {f.rule for f in example.together()}
     assert "PRB002" in {f.rule for f in changes[("removed", "lessons")].prevents}  # p = 25%
     # capacity is today's effort and the drops free room only for assessed services: no option to assess
     added = [c for (kind, _), c in changes.items() if kind == "added"]
@@ -418,6 +423,17 @@ def test_context_moves_follow_the_rules(make_ws) -> None:
 # --- issue 14: explanations cost a bounded number of analyses -------------------------------------
 
 
+def test_above_the_size_limit_avoids_falls_back_to_what_a_change_touches_named_so(monkeypatch) -> None:
+    from pmorules import counterfactual
+
+    monkeypatch.setattr(counterfactual, "LIMIT", 0)
+    result = recommend(analyze(EXAMPLE, AS_OF))
+    assert result.changes and not any(c.tested for c in result.changes)
+    credited = [c for c in result.changes if c.prevents]
+    assert credited and all("(not tested alone)" in c.reason() and "avoids" not in c.reason() for c in credited)
+    assert "BAL007" in {f.rule for c in result.changes for f in c.prevents}  # the heuristic credits a change with it
+
+
 def test_a_recommendation_costs_a_bounded_number_of_analyses(monkeypatch, example_copy) -> None:
     calls = []
     original = pmorules.analysis.build_findings
@@ -426,12 +442,17 @@ def test_a_recommendation_costs_a_bounded_number_of_analyses(monkeypatch, exampl
     assert len(calls) == 1
     result = recommend(analysis)
     assert len(result.changes) >= 5
-    assert len(calls) - 1 == result.rounds <= result.problem.settings.verify_rounds + 1
+    assert result.rounds <= result.problem.settings.verify_rounds + 1
+    assert len(calls) - 1 == result.rounds + len(result.changes)  # verifying rounds, then one per change (avoids)
+    since = history_of(analysis).since.changes
+    undone = sum(1 for c in since if c.fields or c.change != "changed")  # a rename alone has nothing to undo
     calls.clear()
     run = cli("report", str(EXAMPLE), "--as-of", "2026-03-20", "-f", "md")
     assert run.exit_code == 0
     reviews = len(analysis.config.config.history)  # the report also judges each past review once
-    assert len(calls) == 1 + reviews + result.rounds  # the report analyses once, the mix verifies its optimum once
+    # the report analyses once, the mix verifies its optimum and undoes each change once, and "since the last
+    # review" undoes each change since once
+    assert len(calls) == 1 + reviews + result.rounds + len(result.changes) + undone
 
 
 # --- infeasibility -------------------------------------------------------------------------------

@@ -2,7 +2,11 @@
 workspace's knowledge, e.g. actions.yaml), each joined with the finding it answers as the analysis finds it now.
 
 An action names its finding by fingerprint (rule + subjects), so it follows the finding whatever its numbers
-do. Overdue actions come first, then open ones, then done and dropped ones; each by due date.
+do, and across a rename: a service that says ``was: old-id`` answers to the fingerprints its findings had under the
+old id. Overdue actions come first, then open ones, then done and dropped ones; each by due date.
+
+Drafting (``pmorules actions --draft``) only proposes: the findings no action answers yet are printed for a person
+to complete and paste; no file is ever written.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .analysis import Analysis
-from .findings import Finding, names_of
+from .findings import Finding, fingerprint, names_of
 from .knowledge import AgreedAction
 
 ORDER = {"overdue": 0, "open": 1, "done": 2, "dropped": 3}
+DRAFTED_LEVELS = ("error", "warning")  # what a committee acts on; an info finding is for information
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,27 @@ class ActionState:
                 "source": str(self.action.where)}
 
 
+def findings_by_print(analysis: Analysis) -> dict[str, Finding]:
+    """Each finding now under every fingerprint an action may name it by: its own, and the one it had before a
+    service it is about was renamed (``was:``, the old id no longer in use), so an action survives the rename."""
+    ids = {i.lower() for i in analysis.kb.services}
+    was = {s.id.lower(): s.was for s in analysis.kb.services.values() if s.was and s.was.lower() not in ids}
+    out = {f.fingerprint: f for f in analysis.findings}
+    for f in analysis.findings:
+        out.setdefault(fingerprint(f.rule, [was.get(s.lower(), s) for s in f.subjects]), f)
+    return out
+
+
+def unanswered(analysis: Analysis) -> list[Finding]:
+    """The errors and warnings found now that no action in the register answers (in the analysis's order)."""
+    found = findings_by_print(analysis)
+    answered = {id(found[a.spec.finding]) for a in analysis.kb.actions if a.spec.finding in found}
+    return [f for f in analysis.findings if f.level in DRAFTED_LEVELS and id(f) not in answered]
+
+
 def action_register(analysis: Analysis) -> list[ActionState]:
     """The workspace's actions, overdue first, then open, done and dropped; each group by due date, then file order."""
-    findings = {f.fingerprint: f for f in analysis.findings}
+    findings = findings_by_print(analysis)
     names = names_of(analysis.kb)
     states = []
     for action in analysis.kb.actions:

@@ -326,13 +326,22 @@ def actions(
     workspace: WorkspaceArg = Path("."),
     format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
     as_of: AsOfOption = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Print draft entries (YAML to paste) for the errors, warnings and mix changes "
+                           "no action answers yet; nothing is written")
+    ] = False,
 ) -> None:
     """The action register (actions: sections, e.g. actions.yaml): overdue first, each with the finding it answers."""
     from .actions import action_register
     from .output import json_text
-    from .present.actions import print_actions
+    from .present.actions import draft_yaml, print_actions
 
     analysis = _analyze(workspace, as_of)
+    if draft:
+        from .mix import recommend
+
+        sys.stdout.write(draft_yaml(analysis, recommend(analysis)))
+        return
     states = action_register(analysis)
     if format is TextOrJson.json:
         sys.stdout.write(json_text({"as_of": analysis.today.isoformat(), "actions": [s.to_json() for s in states]}))

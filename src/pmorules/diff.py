@@ -3,9 +3,15 @@
 Findings are matched by fingerprint (rule + subjects, findings.py), so a finding whose numbers or wording
 moved is the same finding, still open. A finding that went away and one that appeared, of rules of one
 ``family`` (declared in the rule files) on the same subjects, are one problem that escalated or eased: neither
-resolved nor new. A service keeps its identity by id; a renamed one is removed + added
-unless it says ``was: old-id``, which also carries its findings' identity across the rename. A service
-change is tied to the resolved and new findings that name it among their subjects: the rules decide.
+resolved nor new. A service keeps its identity by id; a renamed one is removed + added unless it says
+``was: old-id``, which also carries its findings' identity across the rename.
+
+A service change is credited with a finding by counterfactual (counterfactual.py): only if undoing that change
+alone on the newer side makes the finding go away (it caused it) or come back (it resolved it); a finding several
+changes are each credited with is their joint doing. Above the counterfactual's size limit the changes are tied
+to the findings about them instead, and the comparison says so. Each finding still there carries the action the
+register (actions.py) records for it, and the ones that most need the committee come first: an overdue action,
+or a finding already found at two reviews or more.
 
 Also the linters' baseline: ``read_baseline`` reads a previous ``analyze --format json`` output, whose
 findings ``analyze --baseline`` leaves out.
@@ -19,7 +25,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
+from .actions import ActionState, action_register
 from .analysis import Analysis
+from .counterfactual import affordable, credited, found_without, with_service
 from .errors import Diagnostic, InputError, Location
 from .findings import Finding, fingerprint, names_of
 from .knowledge import KnowledgeBase, Service
@@ -59,6 +67,13 @@ class FindingRef:
     old_level: str | None = None
     old_rule: str | None = None  # of a finding still open in another form of its family: the rule that found it before
     open_since: Side | None = None  # of a finding still open: the earliest review it has been open since
+    reviews: int = 0  # of a finding still open: how many reviews in a row (ending with the last) already had it
+    action: ActionState | None = field(default=None, compare=False)  # what the register says is done about it
+
+    @property
+    def urgent(self) -> bool:
+        """Its action is overdue, or it was already found at two reviews or more."""
+        return bool(self.action and self.action.overdue) or self.reviews >= 2
 
     def to_json(self) -> dict[str, Any]:
         data = {"fingerprint": self.fingerprint, "id": self.id, "rule": self.rule, "title": self.title,
@@ -70,6 +85,13 @@ class FindingRef:
             data["old_rule"] = self.old_rule
         if self.open_since is not None:
             data["open_since"] = {"label": self.open_since.label, "as_of": self.open_since.as_of}
+            data["reviews"] = self.reviews
+            data["action"] = None  # still open: what the register records about it, if anything
+        if self.action is not None:
+            spec = self.action.action.spec
+            data["action"] = {"action": spec.action, "owner": spec.owner, "due": spec.due.isoformat() if spec.due else None,
+                              "status": spec.status, "overdue": self.action.overdue,
+                              "done_but_open": self.action.done_but_open}
         return data
 
 
@@ -113,6 +135,7 @@ class ServiceChange:
     causes: tuple[str, ...]  # fingerprints of new findings on it
     eases: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got milder
     escalates: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got graver
+    jointly: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fingerprint -> the other services credited with it
 
     def text(self) -> str:
         """'was pm-support, effort 18 → 12, probability 60% → 75%'; of one added or removed, what it is (was)."""
@@ -128,7 +151,8 @@ class ServiceChange:
         return {"change": self.change, "id": self.id, "name": self.name, "was": self.was,
                 "fields": {name: _pair(pair) for name, pair in self.fields.items()},
                 "resolves": list(self.resolves), "causes": list(self.causes),
-                "eases": list(self.eases), "escalates": list(self.escalates)}
+                "eases": list(self.eases), "escalates": list(self.escalates),
+                "jointly": {p: list(ids) for p, ids in self.jointly.items()}}
 
 
 @dataclass
@@ -146,6 +170,7 @@ class Diff:
     changes: list[ServiceChange]
     escalated: list[Move] = field(default_factory=list)
     eased: list[Move] = field(default_factory=list)
+    attribution: str = "counterfactual"  # how changes are tied to findings: counterfactual, or "findings about" them
 
     def new_at_or_above(self, level: str) -> list[FindingRef]:
         """The new findings, and the graver forms of escalated problems, at or above ``level`` (a finding still
@@ -172,6 +197,7 @@ class Diff:
                 "eased": [m.to_json() for m in self.eased],
             },
             "goals": [g.to_json() for g in self.goals],
+            "attribution": self.attribution,
             "services": [c.to_json() for c in self.changes],
         }
 
@@ -198,17 +224,30 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     after = {f.fingerprint: f for f in new.findings}
     resolved = [_ref(f, old_names) for key, f in before.items() if key not in after]
     appeared = [_ref(f, new_names) for key, f in after.items() if key not in before]
-    still = [replace(_ref(f, new_names, before[key].level), open_since=old_side) for key, f in after.items() if key in before]
+    still = [replace(_ref(f, new_names, before[key].level), open_since=old_side, reviews=1) for key, f in after.items() if key in before]
     escalated, eased, reformed = _moves(resolved, appeared, renamed, _families(old, new))
     paired = {id(m.old) for m in escalated + eased + reformed} | {id(m.new) for m in escalated + eased + reformed}
     resolved = [f for f in resolved if id(f) not in paired]
     appeared = [f for f in appeared if id(f) not in paired]
     if reformed:
         order = {f.fingerprint: i for i, f in enumerate(new.findings)}
-        still = sorted(still + [replace(m.new, old_level=m.old.level, old_rule=m.old.rule, open_since=old_side) for m in reformed],
+        still = sorted(still + [replace(m.new, old_level=m.old.level, old_rule=m.old.rule, open_since=old_side, reviews=1)
+                                for m in reformed],
                        key=lambda f: order[f.fingerprint])
+    answers: dict[str, ActionState] = {}
+    for state in action_register(new):  # overdue first: a finding shows the action that most needs the committee
+        if state.finding is not None:
+            answers.setdefault(state.finding.fingerprint, state)
+    act = lambda f: replace(f, action=answers.get(f.fingerprint))  # noqa: E731
+    appeared, still = [act(f) for f in appeared], _urgent_first([act(f) for f in still], new.findings)
+    escalated = [replace(m, new=act(m.new)) for m in escalated]
+    eased = [replace(m, new=act(m.new)) for m in eased]
     old_summary, new_summary = old.facts.summary, new.facts.summary
     old_counts, new_counts = old.counts(), new.counts()
+    changes = _services(old.kb, new.kb, renamed, resolved, appeared, eased, escalated)
+    attribution = "counterfactual" if affordable(len(changes), len(new.kb.services)) else "findings about"
+    if attribution == "counterfactual":
+        changes = _credit(changes, old.kb, new, renamed, resolved, appeared, eased, escalated)
     return Diff(
         old=old_side,
         new=new_side,
@@ -220,10 +259,18 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
         new_findings=appeared,
         still_open=still,
         goals=_goals(old, new),
-        changes=_services(old.kb, new.kb, renamed, resolved, appeared, eased, escalated),
+        changes=changes,
         escalated=escalated,
         eased=eased,
+        attribution=attribution,
     )
+
+
+def _urgent_first(still: list[FindingRef], findings: list[Finding]) -> list[FindingRef]:
+    """Findings still open with an overdue action or open across two reviews or more first; each part in the
+    analysis's order (level, rule, subjects)."""
+    order = {f.fingerprint: i for i, f in enumerate(findings)}
+    return sorted(still, key=lambda f: (not f.urgent, order[f.fingerprint]))
 
 
 def _families(old: Analysis, new: Analysis) -> dict[str, tuple[str, int]]:
@@ -350,6 +397,50 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
     return sorted(changes, key=lambda c: (order[c.change], c.id.lower()))
 
 
+def _undone(then: Service | None, now: Service | None, fields: dict[str, tuple[Any, Any]]) -> Service | None:
+    """The service as it is now with one change undone: the fields that moved back to what they were (the months
+    to its value counted from now), a removed one back as it was, an added one gone."""
+    if then is None or now is None:
+        return then
+    back = {name: old for name, (old, _) in fields.items()}
+    if "months_to_value" in back:
+        back["months"] = max(0.0, back["months_to_value"] - now.running_months)
+    return replace(now, **back)
+
+
+def _credit(changes: list[ServiceChange], old: KnowledgeBase, new: Analysis, renamed: dict[str, str],
+            resolved: list[FindingRef], appeared: list[FindingRef], eased: list[Move], escalated: list[Move]) -> list[ServiceChange]:
+    """Each change credited by counterfactual: undone alone on the newer side (one evaluation per change), the
+    findings that go away are its doing (caused, escalated or eased), those that come back it resolved."""
+    before = {renamed.get(i.lower(), i).lower(): s for i, s in old.services.items()}
+    ids = {i.lower(): i for i in new.kb.services}
+    variants = {}
+    for change in changes:
+        if change.fields or change.change != "changed":  # a rename alone changes nothing to undo
+            sid = ids.get(change.id.lower(), change.id)
+            undone = _undone(before.get(change.id.lower()), new.kb.services.get(sid), change.fields)
+            variants[change.id] = with_service(new.kb, sid, undone)
+    moves = eased + escalated
+    old_key = lambda f: fingerprint(f.rule, [renamed.get(s.lower(), s) for s in f.subjects])  # noqa: E731
+    keys = {f.fingerprint: old_key(f) for f in resolved} | {m.new.fingerprint: old_key(m.old) for m in moves}
+    back = {key: fp for fp, key in keys.items()}
+    credit = credited(found_without(new, variants), [f.fingerprint for f in appeared] + [m.new.fingerprint for m in moves],
+                      list(keys.values()))
+    doing = {cid: set(caused) | {back[k] for k in came_back} for cid, (caused, came_back) in credit.items()}
+    owners: dict[str, list[str]] = {}
+    for cid, prints in doing.items():
+        for p in prints:
+            owners.setdefault(p, []).append(cid)
+    out = []
+    for change in changes:
+        mine = doing.get(change.id, set())
+        pick = lambda refs: tuple(f.fingerprint for f in refs if f.fingerprint in mine)  # noqa: E731
+        jointly = {p: tuple(o for o in owners[p] if o != change.id) for p in sorted(mine) if len(owners[p]) > 1}
+        out.append(replace(change, resolves=pick(resolved), causes=pick(appeared), eases=pick([m.new for m in eased]),
+                           escalates=pick([m.new for m in escalated]), jointly=jointly))
+    return out
+
+
 # ------------------------------------------------------------------ history
 
 
@@ -397,7 +488,7 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
         return None
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
-    since.still_open = _open_since(reviews, current, since.still_open)
+    since.still_open = _urgent_first(_open_since(reviews, current, since.still_open), current.findings)
     points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
     return History(points, since)
 
@@ -406,6 +497,7 @@ def _open_since(reviews: list[Judged], current: Analysis, still: list[FindingRef
     """The still-open findings, each open since the earliest review of the unbroken run of reviews (ending with
     the last one) that had it; a finding is followed across renames (``was:``) between each review and now."""
     since = {f.fingerprint: f.open_since for f in still}
+    count = {f.fingerprint: f.reviews for f in still}
     running = set(since)
     for judged in reversed(reviews[:-1]):
         try:
@@ -416,7 +508,8 @@ def _open_since(reviews: list[Judged], current: Analysis, still: list[FindingRef
         running &= then
         for key in running:
             since[key] = side_of(judged)
-    return [replace(f, open_since=since[f.fingerprint]) for f in still]
+            count[key] += 1
+    return [replace(f, open_since=since[f.fingerprint], reviews=count[f.fingerprint]) for f in still]
 
 
 def history_of(current: Analysis) -> History | None:

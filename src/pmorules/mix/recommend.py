@@ -15,8 +15,9 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ..dates import long_date
 from ..analysis import Analysis, reanalyze
+from ..counterfactual import affordable, found_without, with_service
+from ..dates import long_date
 from ..findings import Finding
 from ..gcpause import gc_paused
 from ..knowledge import KnowledgeBase, Service
@@ -101,6 +102,7 @@ class Change:
     losses: Loss | None = None  # a drop, a cut or a change of approach: what is lost
     option: bool = False  # an addition nobody has assessed (assumed effort or probability): an option to assess
     extends_to: tuple[str, ...] = ()  # extended: the clients a running quick service now serves too
+    tested: bool = True  # ``prevents`` by counterfactual (the mix without it alone has them); else what it touches
 
     def effort(self, value: float) -> str:
         """An effort in words: a share of the capacity, and FTE when the headcount is known."""
@@ -111,7 +113,8 @@ class Change:
         if self.forced:
             parts.append(self.forced)
         if self.prevents:
-            parts.append("avoids " + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.prevents))
+            verb = "avoids " if self.tested else "findings about what it touches that go (not tested alone): "
+            parts.append(verb + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.prevents))
         if self.goals:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
         if self.frees:
@@ -162,6 +165,7 @@ class Change:
             "reason": self.reason(),
             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title, "subjects": f.subjects, "message": f.message}
                          for f in self.prevents],
+            "tested": self.tested,
             "goals": [{"goal": goal, "adherence": round(gain, 4)} for goal, gain in self.goals],
         }
 
@@ -215,6 +219,12 @@ class MixResult:
         after = {_key(f) for f in self.after.findings}
         return [f for f in self.before.findings if _key(f) not in after]
 
+    def together(self) -> list[Finding]:
+        """Findings of today the recommended mix no longer has that no change avoids alone (the mix without any one
+        of them still has none of them): the changes' joint doing. Good news is a loss, never listed here."""
+        credited = {id(f) for c in self.changes for f in c.prevents}
+        return [f for f in self.resolved() if id(f) not in credited and f.rule not in self.problem.good_news]
+
     def _people(self) -> dict[str, Any]:
         """Effort in people units: the step effort moves in, and today's and the recommended effort."""
         units = self.problem.units
@@ -262,6 +272,8 @@ class MixResult:
             "conflict": self.conflict.to_json() if self.conflict else None,
             "scenarios": [r.to_json(self.before) for r in self.scenarios],
             "resolved": [{"rule": f.rule, "level": f.level, "subjects": f.subjects, "message": f.message} for f in self.resolved()],
+            "avoided_together": [{"rule": f.rule, "level": f.level, "title": f.title, "subjects": f.subjects}
+                                 for f in self.together()],
             "findings_after": [f.to_json() for f in self.after.findings],
         }
 
@@ -382,12 +394,18 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
     after_keys = {_key(f) for f in after.findings}
     prevents: dict[int, list[Finding]] = {}
     good: dict[int, list[Finding]] = {}  # good news a change makes go: a loss, never something it avoids
+    without = _found_without_each(before, after, changes) if affordable(len(changes), len(after.kb.services)) else None
     for finding in before.findings:
         if _key(finding) in after_keys:
             continue
         if finding.rule in problem.good_news:  # lost through what weakened: a loss of those changes
             for owner in dict.fromkeys(map(id, _good_news_owners(finding, before, changes))):
                 good.setdefault(owner, []).append(finding)
+            continue
+        if without is not None:  # by counterfactual: the mix without that change alone still has it
+            for change in changes:
+                if finding.fingerprint in without[id(change)]:
+                    prevents.setdefault(id(change), []).append(finding)
             continue
         owners: list[Change] = []
         for subject in finding.subjects:
@@ -402,6 +420,7 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
             prevents.setdefault(owner, []).append(finding)
     for change in changes:
         change.prevents = tuple(prevents.get(id(change), ()))
+        change.tested = without is not None
     _gains(before, after, problem, changes)
     _losses(before, after, changes)
     for change in changes:
@@ -413,6 +432,28 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
             change.before - change.after if change.kind == "resized" and change.after < change.before else 0.0)
         if freed and total + freed > problem.capacity + 1e-9:
             change.frees = round(freed, 6)
+
+
+def _found_without_each(before: Analysis, after: Analysis, changes: list[Change]) -> dict[int, frozenset[str]]:
+    """The fingerprints the recommended mix has without each change alone (one evaluation per change): an addition
+    left out, a drop kept, a change of approach or a resize left as today."""
+    kb, today = after.kb, before.kb
+    variants = {}
+    for change in changes:
+        sid, now = change.service.id, kb.services.get(change.service.id)
+        if change.kind in ("added", "removed"):
+            variant = with_service(kb, sid, today.services.get(sid))
+            if sid in today.absent_catalogue:  # a catalogue service added: referenced, but not offered, again
+                variant = replace(variant, absent_catalogue={**variant.absent_catalogue, sid: today.absent_catalogue[sid]})
+        elif change.kind == "changed":
+            variant = with_service(kb, sid, replace(now, approach=change.before))
+        elif change.kind == "extended":  # the clients it was extended to lose it again
+            variant = with_service(kb, sid, replace(now, effort=change.before, probability=change.probability_before,
+                                                    clients=tuple(c for c in now.clients if c not in change.extends_to)))
+        else:
+            variant = with_service(kb, sid, replace(now, effort=change.before, probability=change.probability_before))
+        variants[id(change)] = variant
+    return found_without(after, variants)
 
 
 # What a change of approach moves: whether a harm applies (and so is active), the service's approach, the share

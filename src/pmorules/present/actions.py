@@ -1,10 +1,16 @@
-"""The action register on the terminal (``pmorules actions``): in words, overdue first."""
+"""The action register on the terminal (``pmorules actions``): in words, overdue first; and its drafts
+(``--draft``), printed as YAML for a person to complete and paste, never written over what a person wrote."""
 
 from __future__ import annotations
 
+import json
+
 from rich.console import Console
 
-from ..actions import ActionState
+from ..actions import ActionState, unanswered
+from ..analysis import Analysis
+from ..findings import names_of
+from ..mix.recommend import Change, MixResult
 
 STATE_STYLE = {"overdue": "bold red", "open": "yellow", "done": "green", "dropped": "dim"}
 
@@ -32,3 +38,46 @@ def print_actions(states: list[ActionState], console: Console) -> None:
             console.print(f"         dropped: {spec.reason}", markup=False, style="dim")
         if spec.notes:
             console.print(f"         notes: {spec.notes}", markup=False, style="dim")
+
+
+def _decision(change: Change) -> str:
+    """A change of the recommended mix as a decision a committee takes: 'Stop the weekly status pack'."""
+    name = change.service.name
+    if change.kind == "removed":
+        return f"Stop {name}"
+    if change.kind == "added":
+        return f"Start {name}"
+    if change.kind == "changed":
+        return f"Run {name} in the {change.after} approach"
+    verb = "Raise" if change.after > change.before else "Cut"
+    return f"{verb} the effort of {name} from {change.effort(change.before)} to {change.effort(change.after)}"
+
+
+def _scalar(text: str) -> str:
+    """A YAML scalar that reads back as ``text`` whatever it holds (a JSON string is a YAML double-quoted one)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def draft_yaml(analysis: Analysis, mix: MixResult) -> str:
+    """Draft entries for the register, to complete and paste: one per error or warning no action answers, and one
+    per change of the recommended mix no action records as its decision. Owner and due are left for a person."""
+    names = names_of(analysis.kb)
+    recorded = {a.spec.decision.casefold() for a in analysis.kb.actions if a.spec.decision}
+    lines = [f"# Drafted by pmorules actions --draft as of {analysis.today.isoformat()}: the errors and warnings no action answers",
+             "# yet, and the changes of the recommended mix no action records as its decision. Nothing was written: reword",
+             "# each action, give its owner and due date, and paste the entries you agree under 'actions:' (actions.yaml).",
+             "actions:"]
+    for finding in unanswered(analysis):
+        about = ", ".join(names.get(s, s) for s in finding.subjects)
+        lines += [f"  - finding: {finding.fingerprint}   # {finding.level}: {finding.title} ({about})".replace("\n", " "),
+                  f"    action: {_scalar(finding.recommendation or finding.title)}",
+                  "    owner:", "    due:", "    status: open"]
+    for change in mix.changes:
+        decision = _decision(change)
+        if decision.casefold() in recorded:
+            continue
+        lines += [f"  - decision: {_scalar(decision)}   # the recommended mix: {change.reason()}".replace("\n", " "),
+                  f"    action: {_scalar(decision)}", "    owner:", "    due:", "    status: open"]
+    if lines[-1] == "actions:":
+        lines[-1] = "actions: []   # every error and warning has an action, every change of the recommended mix a decision"
+    return "\n".join(lines) + "\n"

@@ -6,12 +6,20 @@ from typing import Any
 
 from rich.console import Console
 
+from ..actions import DRAFTED_LEVELS
 from ..diff import Diff, FindingRef, Move, ServiceChange, Side
 from ..text import pct
 from ..vocabulary import TERMS
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 MARKS = {"added": "+", "removed": "-", "changed": "~"}
+# How a change is tied to findings: by counterfactual (undoing it alone moves them), or above the size limit only
+# as the findings about the service, named so.
+VERBS = {"counterfactual": ("resolves", "causes", "eases", "escalates"),
+         "findings about": ("about it, resolved:", "about it, new:", "about it, eased:", "about it, escalated:")}
+ATTRIBUTION = {"counterfactual": "A change is credited with a finding only if undoing it alone removes or restores it.",
+               "findings about": "Too many changes to undo each one alone (above the size limit): each service is shown "
+                                 "with the findings about it, not the findings it caused."}
 
 
 def _side(side: Side) -> str:
@@ -43,20 +51,34 @@ def _move(m: Move) -> str:
 
 
 def _open_since(f: FindingRef) -> str:
-    """'open since Q4 2025 review (2025-12-19)', with 'was warning' when its level moved."""
+    """'open since Q4 2025 review (2025-12-19), 2 reviews', with 'was warning' when its level moved."""
     parts = [f"was {f.old_rule} {f.old_level}"] if f.old_rule else [f"was {f.old_level}"] if f.old_level and f.old_level != f.level else []
     if f.open_since is not None:
-        parts.append(f"open since {f.open_since.label} ({f.open_since.as_of})")
+        parts.append(f"open since {f.open_since.label} ({f.open_since.as_of})" + (f", {f.reviews} reviews" if f.reviews > 1 else ""))
     return "; ".join(parts)
+
+
+def _action(f: FindingRef) -> str:
+    """'action: Re-scope it (PMO lead, due 2026-02-27, OVERDUE)'; a done action whose finding is still there is said
+    so, and an error or warning without one (the findings a committee acts on)."""
+    if f.action is None:
+        return "no action recorded"
+    spec = f.action.action.spec
+    state = ("OVERDUE" if f.action.overdue else "marked DONE, but the finding is still there" if f.action.done_but_open
+             else spec.status)
+    who = [part for part in (spec.owner, f"due {spec.due.isoformat()}" if spec.due else None, state) if part]
+    return f"action: {spec.action} ({', '.join(who)})"
 
 
 def _tied(change: ServiceChange, diff: Diff) -> list[str]:
     by_print = {f.fingerprint: f for f in diff.resolved + diff.new_findings}
     moved = {m.new.fingerprint: m for m in diff.eased + diff.escalated}
-    out = [f"resolves {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.resolves]
-    out += [f"causes {by_print[p].rule} {', '.join(by_print[p].subjects)}" for p in change.causes]
-    return out + [f"{verb} {moved[p].old.rule} → {moved[p].new.rule} {', '.join(moved[p].new.subjects)}"
-                  for verb, prints in (("eases", change.eases), ("escalates", change.escalates)) for p in prints]
+    verbs = VERBS[diff.attribution]
+    joint = lambda p: f" (jointly with {', '.join(change.jointly[p])})" if p in change.jointly else ""  # noqa: E731
+    out = [f"{verbs[0]} {by_print[p].rule} {', '.join(by_print[p].subjects)}{joint(p)}" for p in change.resolves]
+    out += [f"{verbs[1]} {by_print[p].rule} {', '.join(by_print[p].subjects)}{joint(p)}" for p in change.causes]
+    return out + [f"{verb} {moved[p].old.rule} → {moved[p].new.rule} {', '.join(moved[p].new.subjects)}{joint(p)}"
+                  for verb, prints in ((verbs[2], change.eases), (verbs[3], change.escalates)) for p in prints]
 
 
 def print_diff(diff: Diff, console: Console) -> None:
@@ -77,6 +99,7 @@ def print_diff(diff: Diff, console: Console) -> None:
     if diff.changes:
         console.print()
         console.rule("[bold]SERVICES[/bold]", align="left")
+        console.print(ATTRIBUTION[diff.attribution], markup=False, style="dim")
         for change in diff.changes:
             detail = change.text()
             console.print(f" {MARKS[change.change]} {change.id} ({change.name})" + (f": {detail}" if detail else ""), markup=False)
@@ -100,6 +123,8 @@ def print_diff(diff: Diff, console: Console) -> None:
     for f in diff.still_open:
         console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
         console.print(f"{_finding(f)} ({_open_since(f)})", markup=False)
+        if f.action is not None or f.level in DRAFTED_LEVELS:
+            console.print(f"         {_action(f)}", markup=False, style="bold red" if f.urgent or (f.action and f.action.done_but_open) else "dim")
 
 
 def _md(text: Any) -> str:
@@ -119,7 +144,7 @@ def diff_markdown(diff: Diff) -> str:
         lines += [f"| {_md(g.name)} ({g.id}) | {g.status[0] or '–'} | {g.status[1] or '–'} | {_points(*g.adherence)} |"
                   for g in diff.goals]
     if diff.changes:
-        lines += ["", "## Services", "", "| | Service | Change | Findings |", "|---|---|---|---|"]
+        lines += ["", "## Services", "", ATTRIBUTION[diff.attribution], "", "| | Service | Change | Findings |", "|---|---|---|---|"]
         lines += [f"| {change.change} | {_md(change.name)} ({change.id}) | {_md(change.text())} | "
                   f"{_md('; '.join(_tied(change, diff)))} |" for change in diff.changes]
     for title, findings in (("Resolved", diff.resolved), ("New", diff.new_findings)):
@@ -130,5 +155,6 @@ def diff_markdown(diff: Diff) -> str:
         lines += [f"- **{m.new.level}** {_md(_move(m))}" for m in moves] or ["None."]
     moved = [f for f in diff.still_open if f.old_level != f.level]
     lines += ["", f"## Still open ({len(diff.still_open)}, {len(moved)} changed level)", ""]
-    lines += [f"- **{f.level}** {_md(_finding(f))} ({_md(_open_since(f))})" for f in diff.still_open] or ["None."]
+    lines += [f"- **{f.level}** {_md(_finding(f))} ({_md(_open_since(f))})"
+              + (f"; {_md(_action(f))}" if f.action is not None or f.level in DRAFTED_LEVELS else "") for f in diff.still_open] or ["None."]
     return "\n".join(lines).rstrip("\n") + "\n"

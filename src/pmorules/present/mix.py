@@ -90,6 +90,10 @@ def print_mix(result: MixResult, console: Console) -> None:
             console.print(printable(f"     {change.reason()}"), markup=False, style="dim")
             if change.lost():
                 console.print(printable(f"     loses: {change.lost()}"), markup=False, style="dim")
+        together = result.together()
+        if together:
+            console.print(printable(" Avoided by the changes together, not by any one alone: " + "; ".join(
+                f"{f.rule} ({f.level}) {f.title}" for f in together)), markup=False, style="dim")
     elif result.options:
         console.print("No change to today's services; the options below would help once assessed.")
     else:

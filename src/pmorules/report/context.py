@@ -156,8 +156,10 @@ def _history(history: History | None) -> dict[str, Any] | None:
     since = data["since_last_review"]
     tied = {f["fingerprint"]: f for f in since["findings"]["resolved"] + since["findings"]["new"]}
     moved = {m["new"]["fingerprint"]: m for m in since["findings"]["eased"] + since["findings"]["escalated"]}
+    names = {s["id"]: s["name"] for s in since["services"]}
     for change, service in zip(history.since.changes, since["services"]):
         service["text"] = change.text()
+        service["jointly"] = {p: ", ".join(names[i] for i in ids) for p, ids in service["jointly"].items()}
         service["resolves"] = [tied[p] for p in service["resolves"]]
         service["causes"] = [tied[p] for p in service["causes"]]
         service["eases"] = [moved[p] for p in service["eases"]]
@@ -300,13 +302,15 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "clients": [{"id": k, "name": names.get(k, k)} for k in c.service.clients],
              "assumed": dict(c.assumed), "forced": c.forced, "option": c.option,
              "extends_to": [{"id": k, "name": names.get(k, k)} for k in c.extends_to],
-             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
+             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents], "tested": c.tested,
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
              "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key)), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
              "from_text": c.effort(c.before) if c.kind in ("resized", "extended") else None,
              "to_text": c.effort(c.after) if c.kind in ("resized", "extended") else None}
             for c in result.changes
         ],
+        "together": [{"rule": f.rule, "level": f.level, "title": f.title} for f in result.together()]
+                    if result.status == "optimal" else [],
         "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
                          "reason": u.reason} for u in result.unavoidable],
         "unattainable": [unattainable_text(u, analysis.kb) for u in result.unattainable],
