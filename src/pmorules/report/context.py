@@ -24,8 +24,10 @@ from ..paths import default_rules_dir
 from ..rules.spec import OP_WORDS
 from ..measures import group_shares, longest_wait, share_of
 from ..rules.texts import Names
-from ..text import num
-from ..vocabulary import LEVEL_ORDER, TERMS, VERDICTS
+from ..text import first_sentence, num
+from ..vocabulary import LEVEL_ORDER, LEVEL_WORDS, OUTLOOK, TERMS, VERDICTS
+from .decisions import decisions, link_changes
+from .reviews import review_calendar
 
 TOP_RECOMMENDATIONS = 5
 TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
@@ -39,6 +41,10 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
     names = Labels(names_of(analysis.kb), analysis.kb)
     shown = in_workspace(analysis.kb.workspace)
     findings = [_finding(f, analysis, names, shown) for f in analysis.findings]
+    goals = _goals(analysis, names)
+    mixed = _mix(analysis, mix, names)
+    link_changes(findings, mixed["changes"], mix)
+    units = mix.problem.units
     return {
         "pmorules_version": __version__,
         "today": analysis.today.isoformat(),  # the evaluation date: the `when` filter turns months into dates
@@ -46,11 +52,16 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "organisation": _organisation(analysis),
         "dates": _dates(analysis, findings),
         "terms": _terms(analysis),
-        "summary": _summary(analysis, findings),
+        "summary": _summary(analysis, findings) | {
+            "capacity_text": units.text(mix.problem.capacity), "effort_text": units.text(mixed["today"]["effort"]),
+            "outlook": {word: sum(1 for g in goals if g["outlook"] == word) for word in dict.fromkeys(OUTLOOK.values())},
+        },
+        "decisions": decisions(findings, goals, mixed, mix, analysis.config.config.report),
+        "reviews": review_calendar(analysis, goals, names),
         "history": _history(history),
         "timeline": _timeline(analysis),
-        "goals": _goals(analysis, names),
-        "mix": _mix(analysis, mix, names),
+        "goals": goals,
+        "mix": mixed,
         "categories": _categories(findings),
         "graph": _graph(analysis, names),
         "estimates": _estimates(analysis),
@@ -254,6 +265,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "client": {"id": goal.client, "name": names[goal.client]} if goal.client else None,
             "due_months": goal.due_months,
             "due": long_date(goal.due),
+            "due_short": f"{goal.due.day} {month_label(goal.due)}",
             "overdue": facts[goal.id]["overdue"],
             "priority": goal.priority,
             "weight": facts[goal.id]["weight"],
@@ -263,6 +275,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "level": worst,
             "rag": status.get(goal.id, "green"),
             "verdict": verdict.get(goal.id, VERDICTS[0]),
+            "outlook": OUTLOOK[verdict.get(goal.id, VERDICTS[0])],
             "findings": [f.id for f in on_goal],
         })
     return rows
@@ -331,10 +344,13 @@ def _finding(finding: Finding, analysis: Analysis, names: dict[str, str], shown:
         "name": finding.name,
         "title": finding.title,
         "level": finding.level,
+        "severity": LEVEL_WORDS[finding.level],
+        "good_news": bool(rule and rule.spec.good_news),
         "category": finding.category,
         "subjects": [{"id": s, "name": names[s]} for s in finding.subjects],
         "message": finding.message,
         "why": finding.why,
+        "why_short": first_sentence(finding.why),
         "recommendation": finding.recommendation,
         "evidence": [
             {"fact": e.fact, "field": e.field, "op": e.op, "op_text": OP_WORDS.get(e.op, e.op), "expected": e.expected,
