@@ -52,6 +52,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "organisation": _organisation(analysis),
         "dates": _dates(analysis, findings),
         "terms": _terms(analysis),
+        "level_words": LEVEL_WORDS,
         "summary": _summary(analysis, findings) | {
             "capacity_text": units.text(mix.problem.capacity), "effort_text": units.text(mixed["today"]["effort"]),
             "outlook": {word: sum(1 for g in goals if g["outlook"] == word) for word in dict.fromkeys(OUTLOOK.values())},
@@ -277,6 +278,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "verdict": verdict.get(goal.id, VERDICTS[0]),
             "outlook": OUTLOOK[verdict.get(goal.id, VERDICTS[0])],
             "findings": [f.id for f in on_goal],
+            "finding_titles": [{"id": f.id, "title": f.title} for f in on_goal],
         })
     return rows
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..analysis import Analysis
 from ..dates import long_date
+from ..vocabulary import OUTLOOK
 
 
 def review_calendar(analysis: Analysis, goals: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
@@ -35,6 +36,7 @@ def _entry(name: str | None, date: str | None, since: float, until: float, goals
         "name": name,
         "date": date,
         "goals": [{"id": g["id"], "name": g["name"], "due": g["due"], "outlook": g["outlook"]} for g in due],
+        "outlook": {word: sum(1 for g in due if g["outlook"] == word) for word in dict.fromkeys(OUTLOOK.values())},
         "visible": [s.name for s in active if since < s.months <= until] if name else [],
         "running": sum(1 for s in active if s.months <= until) if name else len(active),
     }
