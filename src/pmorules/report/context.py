@@ -323,7 +323,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
         ],
         "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
                          "reason": u.reason} for u in result.unavoidable],
-        "unattainable": [unattainable_text(u, analysis.kb) for u in result.unattainable],
+        "unattainable": [unattainable_text(u, analysis.kb, ids=False) for u in result.unattainable],
         "errors_left": [
             {"rule": f.rule, "title": f.title, "subjects": [{"id": s, "name": names[s]} for s in f.subjects], "message": f.message}
             for f in result.after.findings if f.level == "error"
