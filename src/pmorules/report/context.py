@@ -7,6 +7,7 @@ recommendation) comes from the findings, i.e. from the rule files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,6 @@ from ..vocabulary import LEVEL_ORDER, LEVEL_WORDS, OUTLOOK, TERMS, VERDICTS
 from .decisions import decisions, link_changes
 from .reviews import review_calendar
 
-TOP_RECOMMENDATIONS = 5
 TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
 TIMELINE_GOALS = 12  # likewise for goal deadlines
 GRAPH_NODES = 60  # a larger graph picture is unreadable: keep the nodes nearest the finding paths
@@ -145,7 +145,6 @@ def _terms(analysis: Analysis) -> list[dict[str, Any]]:
 
 def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, Any]:
     counts = analysis.counts()
-    pressing = [f for f in findings if f["level"] != "info"] or findings
     load = next(f.fields for f in analysis.facts.facts if f.type == "mix")  # the figures the capacity rule reads
     return {
         "services": analysis.facts.summary["services"],
@@ -156,7 +155,6 @@ def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, An
         "adherence": analysis.facts.summary["adherence"],
         "counts": counts,
         "findings": sum(counts.values()),
-        "top": pressing[:TOP_RECOMMENDATIONS],
     }
 
 
@@ -290,6 +288,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
     what-if scenario."""
 
     units = result.problem.units
+    plain = Plain(analysis)
 
     def side(state: Analysis) -> dict[str, Any]:
         summary = state.facts.summary
@@ -322,20 +321,42 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
             for c in result.changes
         ],
         "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
-                         "reason": u.reason} for u in result.unavoidable],
+                         "title": plain.title(u.rule), "reason": plain(u.reason)} for u in result.unavoidable],
         "unattainable": [unattainable_text(u, analysis.kb, ids=False) for u in result.unattainable],
         "errors_left": [
             {"rule": f.rule, "title": f.title, "subjects": [{"id": s, "name": names[s]} for s in f.subjects], "message": f.message}
             for f in result.after.findings if f.level == "error"
         ] if result.status == "optimal" else [],
-        "conflict": result.conflict.text() if result.conflict else None,
-        "constraints": [{"rule": c.rule, "text": c.text(), "level": c.level, "hard": c.hard, "applies": c.applies}
+        "conflict": plain(result.conflict.text()) if result.conflict else None,
+        "constraints": [{"rule": c.rule, "text": plain(c.text()), "level": c.level, "hard": c.hard, "applies": c.applies}
                         for c in result.problem.constraints],
         "compare": [{k: v for k, v in column.items() if k not in ("findings", "mix")} | {"effort_text": units.text(column["effort"])}
                     for column in comparison(result, [])],
-        "scenarios": [{"name": r.name, "description": r.scenario.spec.description, "problems": r.problems}
+        "scenarios": [{"name": r.name, "description": r.scenario.spec.description, "problems": [plain(p) for p in r.problems]}
                       for r in result.scenarios],
     }
+
+
+class Plain:
+    """The optimiser's explanations (written for the terminal, with rule ids and settings) in the report's words:
+    each rule id as its title, and the clauses that name a setting to change left to the appendix and JSON."""
+
+    SETTING = re.compile(r"\[[a-z_.]+\]|\b[a-z]+_[a-z_]+\b")
+
+    def __init__(self, analysis: Analysis):
+        self.titles = {rule.id: rule.spec.title or rule.id for rule in analysis.rulebook.rules.values()}
+        ids = "|".join(re.escape(i) for i in sorted(self.titles, key=len, reverse=True))
+        self.rule = re.compile(rf"\b({ids})\b(?: \((error|warning|info)\))?") if ids else None
+
+    def title(self, rule: str) -> str:
+        return self.titles.get(rule, rule)
+
+    def __call__(self, text: str) -> str:
+        text = "; ".join(part for part in text.split("; ") if not self.SETTING.search(part))
+        if self.rule is None:
+            return text
+        return self.rule.sub(lambda m: f"“{self.titles[m.group(1)]}”" + (f" ({LEVEL_WORDS[m.group(2)]})" if m.group(2) else ""),
+                             text)
 
 
 def _finding(finding: Finding, analysis: Analysis, names: dict[str, str], shown: Callable) -> dict[str, Any]:
