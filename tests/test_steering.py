@@ -61,19 +61,35 @@ def test_one_decision_per_goal_or_service_with_options_and_links(example) -> Non
 
 
 def test_a_healthy_pmo_is_told_to_keep_its_mix(make_ws) -> None:
-    workspace = make_ws({"pmo.yaml": textwrap.dedent("""
-        organisation: {name: Calm office, age_months: 60, context: thriving}
-        clients: [{id: board, name: The board, weight: 1}]
-        services:
-          - {id: reporting, name: Status reporting, catalogue: S16, probability: 0.9, effort: 40, approach: supportive, clients: [board]}
-        """)})
+    """With only information findings (here: a rulebook with one info-level rule) nothing asks a decision."""
+    workspace = make_ws({
+        "pmo.yaml": textwrap.dedent("""
+            organisation: {name: Calm office, age_months: 60, context: thriving}
+            clients: [{id: board, name: The board, weight: 1}]
+            services:
+              - {id: reporting, name: Status reporting, catalogue: S16, probability: 0.9, effort: 40, approach: supportive, clients: [board]}
+            """),
+        "pmorules.toml": "default_rules = false\n",
+        "rules/note.yaml": textwrap.dedent("""
+            - id: ORG001
+              name: any-service
+              title: A service is running
+              category: balance
+              level: info
+              match: [{fact: service, as: s}]
+              subjects: [s]
+              message: "{{ s.name }} is running."
+              why: It is running.
+              recommendation: Keep it.
+            """),
+    })
     analysis = analyze(workspace, AS_OF)
+    assert [f.level for f in analysis.findings] == ["info"]
     context = context_of(analysis)
-    if any(f.level != "info" for f in analysis.findings):
-        pytest.skip("the one-service office has a warning: no healthy case to check")
     assert context["decisions"] == []
     html = report_of(analysis, "html").decode()
     assert "The mix is sound: keep it. No decision is requested." in html
+    assert "Decisions requested" not in html
 
 
 class _Visible(HTMLParser):
