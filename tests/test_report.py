@@ -137,14 +137,14 @@ def test_sections_come_in_the_order_an_executive_reads(example_html: str, exampl
     assert positions == sorted(positions)
 
 
-def test_every_finding_has_an_anchor_and_the_summary_links_to_the_top_ones(example, example_html: str) -> None:
+def test_every_finding_has_an_anchor_and_the_summary_links_to_the_findings_behind_its_decisions(example, example_html: str) -> None:
     ids = {attrs.get("id") for _, attrs in elements(example_html)}
     links = {attrs["href"][1:] for tag, attrs in elements(example_html) if tag == "a" and (attrs.get("href") or "").startswith("#")}
     assert {f.id for f in example.findings} <= ids
     assert links <= ids, f"links to missing anchors: {links - ids}"
-    summary = example_html[example_html.index('id="summary"'):example_html.index('id="mix-over-time"')]
-    top = [f for f in example.findings if f.level != "info"][:5]
-    assert all(f'href="#{f.id}"' in summary for f in top)
+    summary = example_html[example_html.index('id="summary"'):example_html.index('id="since-last-review"')]
+    behind = [f["id"] for d in context_of(example)["decisions"] for f in d["findings"]]
+    assert behind and all(f'href="#{f}"' in summary for f in behind)
 
 
 def test_goal_status_comes_from_the_findings_on_the_goal(example) -> None:
