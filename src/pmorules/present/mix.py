@@ -153,9 +153,9 @@ def plain_explanation(result: MixResult) -> list[str]:
         f"It prefers changing how a service is delivered ({points(s.approach_change_cost)} of overall goal coverage) "
         f"to adding or dropping one ({points(s.change_cost)}), and keeps services that work: dropping one that no "
         f"warning or error is about costs {points(s.drop_working_cost)}.",
-        "It never " + join_and(["goes over the capacity", "keeps an error a mix can avoid"]
-                               + ([f"drops the {protected} protected service{'s' if protected != 1 else ''}"] if protected else [])
-                               + ([f"adds the {len(s.never)} service{'s' if len(s.never) != 1 else ''} listed as never"]
+        "It " + join_and(["never goes over the capacity", "never keeps an error a mix can avoid"]
+                               + ([f"never drops the {protected} protected service{'s' if protected != 1 else ''}"] if protected else [])
+                               + ([f"never adds the {len(s.never)} service{'s' if len(s.never) != 1 else ''} listed as never"]
                                   if s.never else [])) + ".",
         f"Each warning it keeps costs {points(s.warning_cost)} of overall goal coverage, as much as one goal of "
         f"average weight losing {points(s.warning_cost * max(1, len(result.before.kb.goals)))} of its own; a warning "
