@@ -154,7 +154,7 @@ def test_why_lists_findings_with_rule_source_evidence_and_path(example_json: dic
 def test_why_keeps_the_engine_matches_behind_evidence() -> None:
     result = cli("why", "reporting", "knowledge/example", *AS_OF)
     assert result.exit_code == 0, result.output
-    assert "matched:" not in result.stdout and "<- " not in result.stdout
+    assert "  matched:" not in result.stdout and "<- " not in result.stdout
     assert "engine conditions matched: --evidence lists them" in result.stdout
 
 

@@ -173,7 +173,7 @@ def test_harm_and_dependency_findings_show_their_path(example, example_html: str
         card = card[:card.index("</article>")]
         assert 'class="path"' in card
         steps = next(f["path"] for c in context_of(example)["categories"] for f in c["findings"] if f["id"] == finding.id)
-        assert all(f">{html.escape(step['label'])}<" in card for step in steps)  # outcomes by name, not O25
+        assert all(f">{html.escape(step['name'])}<" in card for step in steps)  # every step by name, not O25 or an id
 
 
 def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(example, example_html: str) -> None:
@@ -235,7 +235,7 @@ def test_html_is_self_contained(example_html: str) -> None:
     assert "@import" not in example_html and "@font-face" not in example_html
     ids = [attrs["id"] for _, attrs in elements(example_html) if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids (charts must prefix theirs)"
-    assert example_html.count("<svg") == 4  # shares, timeline, graph, and the trend over the example's reviews
+    assert example_html.count("<svg") == 5  # shares, goals met by review, timeline, graph, and the trend over the reviews
 
 
 def test_rendering_twice_gives_the_same_bytes(example) -> None:
