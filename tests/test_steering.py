@@ -175,3 +175,12 @@ def test_front_page_figures_equal_the_goals_table(example) -> None:
                          rf'<td class="status"><span class="rag {goal["rag"]}">{goal["verdict"].capitalize()}<', front)
     calendar = context["reviews"]
     assert sum(len(r["goals"]) for r in calendar) == len(goals)  # every goal falls at exactly one review
+
+
+def test_deltas_since_the_last_review_are_taken_from_the_shown_values(example) -> None:
+    html = report_of(example, "html").decode()
+    since = html.split('id="since-last-review"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<td class="num">(\d+)%</td><td class="num">(\d+)%</td><td class="num">([^<]+)</td>', since)
+    assert len(rows) == 4  # three shares and the coverage score
+    for old, new, change in rows:
+        assert change == ("±0" if old == new else f"{int(new) - int(old):+d} pts")
