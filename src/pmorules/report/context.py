@@ -312,7 +312,8 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "probability": c.service.probability, "probability_from": c.probability_before,
              "months_to_value": c.service.months_to_value,
              "clients": [{"id": k, "name": names.get(k, k)} for k in c.service.clients],
-             "assumed": dict(c.assumed), "forced": c.forced,
+             "assumed": dict(c.assumed), "assumed_plain": {k: plain.source(v) for k, v in c.assumed.items()},
+             "forced": c.forced,
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents],
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
              "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key)), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
@@ -347,6 +348,10 @@ class Plain:
         self.titles = {rule.id: rule.spec.title or rule.id for rule in analysis.rulebook.rules.values()}
         ids = "|".join(re.escape(i) for i in sorted(self.titles, key=len, reverse=True))
         self.rule = re.compile(rf"\b({ids})\b(?: \((error|warning|info)\))?") if ids else None
+
+    def source(self, text: str) -> str:
+        """Where an assumption comes from, or, when that is a setting, that it is the default."""
+        return "the default for a service not offered yet" if self.SETTING.search(text) else text
 
     def title(self, rule: str) -> str:
         return self.titles.get(rule, rule)
