@@ -54,7 +54,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "terms": _terms(analysis),
         "level_words": LEVEL_WORDS,
         "summary": _summary(analysis, findings) | {
-            "capacity_text": units.text(mix.problem.capacity), "effort_text": units.text(mixed["today"]["effort"]),
+            "effort_text": units.text(mixed["today"]["effort"]),
             "outlook": {word: sum(1 for g in goals if g["outlook"] == word) for word in dict.fromkeys(OUTLOOK.values())},
         },
         "decisions": decisions(findings, goals, mixed, mix, analysis.config.config.report),
