@@ -238,7 +238,7 @@ def goals_met_chart(goals: list[dict[str, Any]], timeline: dict[str, Any]) -> Ma
         axes.yaxis.get_major_locator().set_params(integer=True)
         axes.set_ylabel("goals")
         axes.grid(axis="y", color=GRID, linewidth=0.6, zorder=0)
-        axes.legend(loc="upper left", fontsize=7.5)
+        axes.legend(loc="lower right", fontsize=7.5)
         return _svg(figure, "goals-met", "Goals expected to be met by their dates, against the calendar and the reviews")
 
 
