@@ -137,7 +137,7 @@ def test_a_bad_date_is_bad_input() -> None:
 
 
 def test_why_lists_findings_with_rule_source_evidence_and_path(example_json: dict) -> None:
-    result = cli("why", "reporting", "knowledge/example", *AS_OF)
+    result = cli("why", "reporting", "knowledge/example", *AS_OF, "--evidence")
     assert result.exit_code == 0, result.output
     out = result.stdout
     on_reporting = [f for f in example_json["findings"] if "reporting" in f["subjects"]]
@@ -151,8 +151,26 @@ def test_why_lists_findings_with_rule_source_evidence_and_path(example_json: dic
     assert re.search(r"harm:reporting>culture#\d+\.severity: 'high'", out)
 
 
+def test_why_keeps_the_engine_matches_behind_evidence() -> None:
+    result = cli("why", "reporting", "knowledge/example", *AS_OF)
+    assert result.exit_code == 0, result.output
+    assert "  matched:" not in result.stdout and "<- " not in result.stdout
+    assert "engine conditions matched: --evidence lists them" in result.stdout
+
+
+def test_why_goal_explains_a_goal_on_track_and_one_at_risk() -> None:
+    green = cli("why", "exec-visibility", "knowledge/example", *AS_OF)
+    assert green.exit_code == 0, green.output
+    assert "due 30 June 2026: on track." in green.stdout
+    assert "Coverage score 87.0%" in green.stdout
+    assert "In time: Sponsor and stakeholder engagement (monthly BU sponsor forum) (engagement), value after 2 months" in green.stdout
+    amber = cli("why", "budget-control", "knowledge/example", *AS_OF)
+    assert "due 30 September 2026: at risk." in amber.stdout and "Coverage score 79.8%" in amber.stdout
+    assert "1 finding on budget-control" in amber.stdout
+
+
 def test_why_shows_where_a_threshold_came_from() -> None:
-    result = cli("why", "resources", "knowledge/example", *AS_OF)
+    result = cli("why", "resources", "knowledge/example", *AS_OF, "--evidence")
     assert result.exit_code == 0, result.output
     assert "PRB001" in result.stdout
     assert "threshold set at rules/probability.yaml:" in result.stdout

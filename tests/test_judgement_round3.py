@@ -116,7 +116,8 @@ def test_one_harm_gives_one_finding_per_service_listing_its_targets(tmp_path: Pa
               - {target: O24, severity: high, reason: nobody learns from a pack they fill in for others}
     """)
     [finding] = [f for f in data["findings"] if f["rule"] in ("HRM001", "HRM002", "HRM003") and f["subjects"] == ["reporting"]]
-    assert "(O17)" in finding["message"] and "(O24)" in finding["message"]
+    assert "Improved organisational commitment to results" in finding["message"]
+    assert "Increased organisational learning" in finding["message"]
 
 
 def test_one_goal_gets_one_verdict(tmp_path: Path) -> None:

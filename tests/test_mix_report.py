@@ -28,7 +28,8 @@ def test_the_example_report_shows_the_recommended_mix() -> None:
                  "What no mix can fix", "Errors left", "Resize", "most likely to meet your goals",
                  "must hold", "a cost when broken"):
         assert text in section
-    assert '<span class="badge error">PRB002</span>' in section
+    assert '<span class="badge error">critical</span>' in section and "PRB002" not in section
+    assert "the default for a service not offered yet" in section and "[mix]" not in section
     markdown = report_of(analysis, "md").decode()
     assert '<a id="recommended-mix"></a>' in markdown and "| **Drop** | Lessons-learned library" in markdown
     context = context_of(analysis)["mix"]

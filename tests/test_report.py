@@ -17,6 +17,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 from hypothesis import HealthCheck, given, settings
+from markupsafe import escape
 from typer.testing import CliRunner
 
 from pmorules.analysis import analyze
@@ -137,14 +138,14 @@ def test_sections_come_in_the_order_an_executive_reads(example_html: str, exampl
     assert positions == sorted(positions)
 
 
-def test_every_finding_has_an_anchor_and_the_summary_links_to_the_top_ones(example, example_html: str) -> None:
+def test_every_finding_has_an_anchor_and_the_summary_links_to_the_findings_behind_its_decisions(example, example_html: str) -> None:
     ids = {attrs.get("id") for _, attrs in elements(example_html)}
     links = {attrs["href"][1:] for tag, attrs in elements(example_html) if tag == "a" and (attrs.get("href") or "").startswith("#")}
     assert {f.id for f in example.findings} <= ids
     assert links <= ids, f"links to missing anchors: {links - ids}"
-    summary = example_html[example_html.index('id="summary"'):example_html.index('id="mix-over-time"')]
-    top = [f for f in example.findings if f.level != "info"][:5]
-    assert all(f'href="#{f.id}"' in summary for f in top)
+    summary = example_html[example_html.index('id="summary"'):example_html.index('id="since-last-review"')]
+    behind = [f["id"] for d in context_of(example)["decisions"] for f in d["findings"]]
+    assert behind and all(f'href="#{f}"' in summary for f in behind)
 
 
 def test_goal_status_comes_from_the_findings_on_the_goal(example) -> None:
@@ -173,7 +174,7 @@ def test_harm_and_dependency_findings_show_their_path(example, example_html: str
         card = card[:card.index("</article>")]
         assert 'class="path"' in card
         steps = next(f["path"] for c in context_of(example)["categories"] for f in c["findings"] if f["id"] == finding.id)
-        assert all(f">{html.escape(step['label'])}<" in card for step in steps)  # outcomes by name, not O25
+        assert all(f">{escape(step['name'])}<" in card for step in steps)  # every step by name, not O25 or an id
 
 
 def test_the_appendix_marks_organisation_overrides_and_lists_inputs_and_notes(example, example_html: str) -> None:
@@ -235,7 +236,7 @@ def test_html_is_self_contained(example_html: str) -> None:
     assert "@import" not in example_html and "@font-face" not in example_html
     ids = [attrs["id"] for _, attrs in elements(example_html) if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids (charts must prefix theirs)"
-    assert example_html.count("<svg") == 4  # shares, timeline, graph, and the trend over the example's reviews
+    assert example_html.count("<svg") == 5  # shares, goals met by review, timeline, graph, and the trend over the reviews
 
 
 def test_rendering_twice_gives_the_same_bytes(example) -> None:

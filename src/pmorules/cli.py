@@ -250,8 +250,9 @@ def why(
     not_: Annotated[Optional[str], typer.Option("--not", help="Explain why this rule did not fire")] = None,
     format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
     as_of: AsOfOption = None,
+    evidence: Annotated[bool, typer.Option("--evidence", help="List the rule engine's matched conditions")] = False,
 ) -> None:
-    """Explain every finding on SUBJECT, or with --not RULE why that rule did not fire."""
+    """Explain every finding on SUBJECT (a goal's standing first), or with --not RULE why that rule did not fire."""
     from .why import why as explain_why
     from .why import why_not
     from .output import json_text
@@ -270,7 +271,7 @@ def why(
             if format is TextOrJson.json:
                 sys.stdout.write(json_text({"subject": subject, "findings": [f.to_json() for f in findings]}))
             else:
-                print_why(analysis, subject, findings, stdout)
+                print_why(analysis, subject, findings, stdout, evidence)
     except InputError as error:
         _fail_input(error)
 

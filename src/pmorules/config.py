@@ -89,6 +89,24 @@ class MixSettings(BaseModel):
     approaches: list[Approach] = Field(default_factory=lambda: ["supportive", "facilitative"])
 
 
+class ReportSettings(BaseModel):
+    """How the report's front page ranks the decisions it asks for (``[report]``; README, "The steering pack").
+
+    A decision's weight is goal priority × client weight × urgency × severity: urgency is
+    ``1 / (1 + months to the goal's date / urgency_months)`` (a goal due in ``urgency_months`` counts half of
+    one due now), severity the weight of the gravest finding behind it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: int = Field(default=5, ge=0, le=20)  # the most decisions the front page asks for
+    urgency_months: float = Field(default=6.0, gt=0, allow_inf_nan=False)
+    error_weight: float = Field(default=3.0, ge=0, allow_inf_nan=False)
+    warning_weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    info_weight: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # 0: an info finding never asks a decision
+    unlinked_weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)  # a service or the mix no goal names
+
+
 class AdherenceSettings(BaseModel):
     """How service-to-outcome links count towards a goal's adherence (``[adherence]``; docs/measures.md)."""
 
@@ -151,6 +169,7 @@ class Config(BaseModel):
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     mix: MixSettings = Field(default_factory=MixSettings)
     adherence: AdherenceSettings = Field(default_factory=AdherenceSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     history: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")], Review] = Field(default_factory=dict)
 
     def reviews(self) -> list[tuple[str, Review]]:

@@ -15,6 +15,7 @@ from typing import Any
 from .evaluate import Match
 from .gcpause import gc_paused
 from .knowledge import KnowledgeBase
+from .knowledge.catalogue import load_catalogue
 from .rules.compile import CompiledRule, leaf_conditions
 from .rules.texts import Names, render_texts, subjects_of
 from .rules.spec import OP_WORDS, Condition, Operand
@@ -221,11 +222,15 @@ def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
+    """The workspace as lists a message template may read; a service's ``role`` is its catalogue entry's name
+    (what a retired service did, for a text that asks for a replacement rather than the old tool)."""
+    catalogue = load_catalogue().services
     return {
         "services": [
             {"id": s.id, "name": s.name, "status": s.status, "term": s.term, "months": s.months,
              "probability": s.probability, "effort": s.effort, "approach": s.approach, "tags": list(s.tags),
-             "clients": list(s.clients), "outcomes": list(s.outcomes)}
+             "clients": list(s.clients), "outcomes": list(s.outcomes),
+             "role": catalogue[s.catalogue].name if s.catalogue in catalogue else None}
             for s in sorted(kb.services.values(), key=lambda s: s.id)
         ],
         "goals": [

@@ -488,3 +488,12 @@ def _selectattr(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
 
 MESSAGE_ENV = make_environment(MESSAGE_LIMITS, autoescape=False)
 MESSAGE_ENV.filters["selectattr"] = _selectattr
+
+
+SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)[.?!]\s+(?=[A-Z(\"'“])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a rule's text: the report's body says it in one, the rest is on demand."""
+    match = SENTENCE_END.search(text)
+    return text[:match.start() + 1] if match else text

@@ -85,6 +85,9 @@ class Mandate(Vocabulary):
 # What a finding says of the goal it is about, in the committee's words, mildest first; a rule file gives
 # each goal rule its verdict. A goal no such finding is about is on track; with several, the gravest counts.
 VERDICTS: tuple[str, ...] = ("on track", "at risk", "not covered", "cannot be met by its date", "past its date")
+# What each verdict means for the goal by its date, as the report's review calendar says it.
+OUTLOOK: dict[str, str] = {"on track": "likely met", "at risk": "at risk", "not covered": "at risk",
+                           "cannot be met by its date": "cannot be met", "past its date": "cannot be met"}
 
 
 class DependencyKind(Vocabulary):
@@ -132,5 +135,7 @@ class Level(str, Enum):
 
 
 LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+# A finding's level in the words a steering committee uses (the report's body; codes stay in its appendix).
+LEVEL_WORDS = {"error": "critical", "warning": "needs attention", "info": "for information"}
 
 IMPOSING_APPROACHES = ("directive", "controlling")  # the approaches in which the PMO imposes or decides

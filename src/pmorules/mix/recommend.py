@@ -302,15 +302,19 @@ def comparison(result: MixResult, extra: list[ScenarioResult]) -> list[dict[str,
     return columns
 
 
-def unattainable_text(item: Unattainable, kb: KnowledgeBase) -> str:
+def unattainable_text(item: Unattainable, kb: KnowledgeBase, ids: bool = True) -> str:
+    """In words, each thing by its name and (``ids``, the terminal's and the JSON's way) its id."""
+    def tag(key: str) -> str:
+        return f" ({key})" if ids else ""
+
     if item.goal is None:
         client = kb.clients[item.target].name if item.target in kb.clients else item.target
-        return f"No candidate whose value is perceived within the short horizon serves {client} ({item.target})"
+        return f"No candidate whose value is perceived within the short horizon serves {client}{tag(item.target)}"
     target = kb.outcomes[item.target].name if item.target in kb.outcomes else item.target
     goal = kb.goals[item.goal].name or item.goal
     bound = f" with a value of at least {item.bound * 100:g}%" if item.bound is not None else ""
     due = long_date(kb.goals[item.goal].due)
-    return (f"No candidate delivers {target} ({item.target}) by {due}{bound}, as the goal {goal} ({item.goal}) due "
+    return (f"No candidate delivers {target}{tag(item.target)} by {due}{bound}, as the goal {goal}{tag(item.goal)} due "
             f"then needs: renegotiate its date or scope with its owner")
 
 

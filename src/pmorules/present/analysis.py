@@ -16,10 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis import Analysis
-from ..findings import Finding
+from ..dates import long_date
+from ..findings import Finding, names_of, verdicts
 from ..rules.load import Rule, RuleBook
 from ..rules.spec import OP_WORDS, AllOf, AnyOf
 from ..text import markdown_text, num, printable
+from ..vocabulary import VERDICTS
 from ..why import ConditionCheck, GroupCheck, WhyNot
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -95,30 +97,67 @@ def analysis_markdown(analysis: Analysis) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_finding_detail(finding: Finding, console: Console) -> None:
+def print_finding_detail(finding: Finding, console: Console, evidence: bool = True) -> None:
+    """One finding in full; the engine's matched conditions only with ``evidence`` (``why --evidence``)."""
     style = LEVEL_STYLE[finding.level]
     console.print(f"[{style}]{finding.level.upper()} {_markup(finding.rule)}[/] {_markup(finding.title)} ({_markup(finding.id)})")
     console.print(f"  rule: {printable(finding.rule_source)}", markup=False)
     console.print(f"  {printable(finding.message)}", markup=False)
-    console.print("  matched:", style="bold")
-    for item in finding.evidence:
-        origin = f" [threshold set at {item.param_source}]" if item.param_source else ""
-        source = f"  <- {item.source}" if item.source else ""
-        console.print(printable(f"    {item.text()}{origin}{source}"), markup=False)
+    if evidence:
+        console.print("  matched:", style="bold")
+        for item in finding.evidence:
+            origin = f" [threshold set at {item.param_source}]" if item.param_source else ""
+            source = f"  <- {item.source}" if item.source else ""
+            console.print(printable(f"    {item.text()}{origin}{source}"), markup=False)
+    else:
+        count = len(finding.evidence)
+        console.print(f"  ({count} engine condition{'s' if count != 1 else ''} matched: --evidence lists them)",
+                      markup=False)
     if finding.path:
         console.print(printable(f"  path: {' -> '.join(finding.path)}"), markup=False)
     console.print(f"  why it matters: {printable(finding.why)}", markup=False)
     console.print(f"  recommendation: {printable(finding.recommendation)}", markup=False)
 
 
-def print_why(analysis: Analysis, subject: str, findings: list[Finding], console: Console) -> None:
+def goal_standing(analysis: Analysis, goal_id: str) -> list[str]:
+    """A goal's standing in words: its verdict from the findings, its date, its coverage score and the services
+    that deliver it in time or later. What ``why GOAL`` says first, finding or none."""
+    goal = analysis.kb.goals[goal_id]
+    names = names_of(analysis.kb)
+    verdict = verdicts(analysis.findings).get(goal_id, VERDICTS[0])
+    fact = next(f.fields for f in analysis.facts.facts if f.type == "goal" and f.key == goal_id)
+    due = long_date(goal.due)
+    lines = [f"Goal {goal.name or goal_id} ({goal_id}), due {due}: {verdict}."]
+    if fact.get("adherence") is not None:
+        lines.append(f"Coverage score {fact['adherence'] * 100:.1f}%: how much of its outcomes its services deliver "
+                     "by the date, weighted by how likely each is to deliver (a measure of coverage, not a forecast).")
+    deliveries: dict[str, float] = {}
+    for cover in analysis.facts.covers[goal_id]:
+        for d in cover.deliveries:
+            deliveries[d.service] = min(d.months, deliveries.get(d.service, d.months))
+    in_time = sorted((m, s) for s, m in deliveries.items() if m <= goal.due_months)
+    later = sorted((m, s) for s, m in deliveries.items() if m > goal.due_months)
+    if in_time:
+        lines.append("In time: " + "; ".join(f"{names[s]} ({s}), value after {m:g} months" for m, s in in_time) + ".")
+    if later:
+        lines.append("Later than its date: " + "; ".join(f"{names[s]} ({s}), after {m:g} months" for m, s in later) + ".")
+    if not deliveries:
+        lines.append("No active service delivers any of its outcomes.")
+    return lines
+
+
+def print_why(analysis: Analysis, subject: str, findings: list[Finding], console: Console, evidence: bool = False) -> None:
+    if subject in analysis.kb.goals:
+        for line in goal_standing(analysis, subject):
+            console.print(printable(line), markup=False)
+        console.print()
     if not findings:
         console.print(printable(f"No finding on {subject}. Use --not RULE to see why a rule did not fire."), markup=False)
         return
     console.print(printable(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} on {subject}:"), markup=False)
     for finding in findings:
         console.print()
-        print_finding_detail(finding, console)
+        print_finding_detail(finding, console, evidence)
         rule = analysis.rulebook.rules[finding.rule]
         for key in ("level", "enabled"):
             if key in rule.origins:

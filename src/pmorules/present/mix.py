@@ -20,7 +20,7 @@ from ..mix.recommend import (
 )
 from ..mix.scenarios import ScenarioResult, side
 from ..mix.units import Units
-from ..text import printable
+from ..text import join_and, printable
 from ..vocabulary import TERMS
 
 MARKS = {"added": "+", "removed": "-", "changed": "~", "resized": "=", "extended": ">"}
@@ -163,9 +163,31 @@ WEIGHT_WORDS = {
 }
 
 
+def plain_explanation(result: MixResult) -> list[str]:
+    """A few sentences before the weights: what the mix prefers, what it never does, what a warning costs."""
+    s = result.problem.settings
+    points = lambda cost: f"{cost * 100:g} point{'s' if cost * 100 != 1 else ''}"  # noqa: E731 (one-line unit)
+    protected = sum(1 for c in result.problem.candidates.values() if c.core or c.locked)
+    return [
+        f"It prefers changing how a service is delivered ({points(s.approach_change_cost)} of overall goal coverage) "
+        f"to adding or dropping one ({points(s.change_cost)}), and keeps services that work: dropping one that no "
+        f"warning or error is about costs {points(s.drop_working_cost)}.",
+        "It " + join_and(["never goes over the capacity", "never keeps an error a mix can avoid"]
+                               + ([f"never drops the {protected} protected service{'s' if protected != 1 else ''}"] if protected else [])
+                               + ([f"never adds the {len(s.never)} service{'s' if len(s.never) != 1 else ''} listed as never"]
+                                  if s.never else [])) + ".",
+        f"Each warning it keeps costs {points(s.warning_cost)} of overall goal coverage, as much as one goal of "
+        f"average weight losing {points(s.warning_cost * max(1, len(result.before.kb.goals)))} of its own; a warning "
+        f"today's mix does not have costs {s.new_finding_factor:g} times more.",
+    ]
+
+
 def print_explain(result: MixResult, console: Console) -> None:
     data = explain_json(result)
-    console.print("[bold]What the optimiser maximises[/bold]")
+    console.print("[bold]In short[/bold]")
+    for sentence in plain_explanation(result):
+        console.print(printable(sentence), markup=False)
+    console.print("\n[bold]What the optimiser maximises[/bold]")
     console.print(OBJECTIVE, markup=False)
     console.print("\n[bold]Weights[/bold] (\\[mix] in pmorules.toml; 0.01 = one point of overall adherence)")
     for key, value in data["weights"].items():

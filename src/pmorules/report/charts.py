@@ -201,6 +201,47 @@ def timeline_chart(timeline: dict[str, Any]) -> Markup:
         return _svg(figure, "timeline", "When each service's value is first perceived, against reviews and goal deadlines")
 
 
+def goals_met_chart(goals: list[dict[str, Any]], timeline: dict[str, Any]) -> Markup:
+    """The goals expected to be met, cumulated over the calendar: a step at each goal's date for the goals likely
+    met (and, above it, those at risk), with the total for reference and every review marked, its name wrapped."""
+    if not goals:
+        return Markup("")
+    end = max(timeline["horizon_months"], 1.0) * 1.08 + 1
+    dated = sorted(goals, key=lambda g: g["due_months"])
+
+    def steps(counted: set[str]) -> tuple[list[float], list[int]]:
+        months, total = [0.0], [0]
+        for goal in dated:
+            if goal["outlook"] in counted:
+                months.append(max(goal["due_months"], 0.0))
+                total.append(total[-1] + 1)
+        return months + [end], total + [total[-1]]
+
+    with rc_context(RC):
+        figure = Figure(figsize=(7.6, 2.9))
+        axes = figure.add_axes((0.07, 0.2, 0.9, 0.62))
+        axes.set_xlim(0, end)
+        axes.set_ylim(0, len(goals) + 0.4)
+        axes.axhline(len(goals), color=MUTED, linestyle=(0, (1, 2)), linewidth=0.9)
+        axes.text(end * 0.995, len(goals), f"all {len(goals)} goals", ha="right", va="bottom", fontsize=7.5, color=MUTED)
+        for counted, colour, label in (({"likely met", "at risk"}, "#f79009", "likely met or at risk"),
+                                       ({"likely met"}, "#039855", "likely met")):
+            months, total = steps(counted)
+            axes.step(months, total, where="post", color=colour, linewidth=1.8, label=label)
+        for index, review in enumerate(timeline["reviews"]):
+            axes.axvline(review["month"], color=INK, linestyle=(0, (4, 3)), linewidth=0.9)
+            axes.annotate(f"{_wrapped(review['name'], 18)}\n{review['date']}", xy=(review["month"], 1),
+                          xycoords=("data", "axes fraction"), xytext=(3, 2), textcoords="offset points", ha="left",
+                          va="bottom", fontsize=7, color=INK)
+        ticks, today = _month_ticks(end), dt.date.fromisoformat(timeline["today"])
+        axes.set_xticks(ticks, [month_label(date_after(today, m)) for m in ticks])
+        axes.yaxis.get_major_locator().set_params(integer=True)
+        axes.set_ylabel("goals")
+        axes.grid(axis="y", color=GRID, linewidth=0.6, zorder=0)
+        axes.legend(loc="lower right", fontsize=7.5)
+        return _svg(figure, "goals-met", "Goals expected to be met by their dates, against the calendar and the reviews")
+
+
 def _month_ticks(end: float) -> list[int]:
     """Months to mark on a time axis: every quarter, half-year or year, by how far it reaches (none so close to
     the end that its calendar label would spill past the chart)."""
@@ -379,6 +420,7 @@ def report_charts(context: dict[str, Any]) -> dict[str, Markup]:
     return {
         "shares": shares_chart(context["terms"]),
         "timeline": timeline_chart(context["timeline"]),
+        "goals_met": goals_met_chart(context["goals"], context["timeline"]),
         "graph": graph_chart(context["graph"]) if context["graph"]["nodes"] else Markup(""),
         "trend": trend_chart(context["history"]["trend"]) if context["history"] else Markup(""),
     }

@@ -7,6 +7,7 @@ recommendation) comes from the findings, i.e. from the rule files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,11 @@ from ..paths import default_rules_dir
 from ..rules.spec import OP_WORDS
 from ..measures import group_shares, longest_wait, share_of
 from ..rules.texts import Names
-from ..text import num
-from ..vocabulary import LEVEL_ORDER, TERMS, VERDICTS
+from ..text import first_sentence, num
+from ..vocabulary import LEVEL_ORDER, LEVEL_WORDS, OUTLOOK, TERMS, VERDICTS
+from .decisions import decisions, link_changes
+from .reviews import review_calendar
 
-TOP_RECOMMENDATIONS = 5
 TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
 TIMELINE_GOALS = 12  # likewise for goal deadlines
 GRAPH_NODES = 60  # a larger graph picture is unreadable: keep the nodes nearest the finding paths
@@ -39,6 +41,10 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
     names = Labels(names_of(analysis.kb), analysis.kb)
     shown = in_workspace(analysis.kb.workspace)
     findings = [_finding(f, analysis, names, shown) for f in analysis.findings]
+    goals = _goals(analysis, names)
+    mixed = _mix(analysis, mix, names)
+    link_changes(findings, mixed["changes"], mix)
+    units = mix.problem.units
     return {
         "pmorules_version": __version__,
         "today": analysis.today.isoformat(),  # the evaluation date: the `when` filter turns months into dates
@@ -46,11 +52,17 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "organisation": _organisation(analysis),
         "dates": _dates(analysis, findings),
         "terms": _terms(analysis),
-        "summary": _summary(analysis, findings),
+        "level_words": LEVEL_WORDS,
+        "summary": _summary(analysis, findings) | {
+            "effort_text": units.text(mixed["today"]["effort"]),
+            "outlook": {word: sum(1 for g in goals if g["outlook"] == word) for word in dict.fromkeys(OUTLOOK.values())},
+        },
+        "decisions": decisions(findings, goals, mixed, mix, analysis.config.config.report),
+        "reviews": review_calendar(analysis, goals, names),
         "history": _history(history),
         "timeline": _timeline(analysis),
-        "goals": _goals(analysis, names),
-        "mix": _mix(analysis, mix, names),
+        "goals": goals,
+        "mix": mixed,
         "categories": _categories(findings),
         "graph": _graph(analysis, names),
         "estimates": _estimates(analysis),
@@ -133,7 +145,6 @@ def _terms(analysis: Analysis) -> list[dict[str, Any]]:
 
 def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, Any]:
     counts = analysis.counts()
-    pressing = [f for f in findings if f["level"] != "info"] or findings
     load = next(f.fields for f in analysis.facts.facts if f.type == "mix")  # the figures the capacity rule reads
     return {
         "services": analysis.facts.summary["services"],
@@ -144,7 +155,6 @@ def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, An
         "adherence": analysis.facts.summary["adherence"],
         "counts": counts,
         "findings": sum(counts.values()),
-        "top": pressing[:TOP_RECOMMENDATIONS],
     }
 
 
@@ -256,6 +266,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "client": {"id": goal.client, "name": names[goal.client]} if goal.client else None,
             "due_months": goal.due_months,
             "due": long_date(goal.due),
+            "due_short": f"{goal.due.day} {month_label(goal.due)}",
             "overdue": facts[goal.id]["overdue"],
             "priority": goal.priority,
             "weight": facts[goal.id]["weight"],
@@ -265,7 +276,9 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "level": worst,
             "rag": status.get(goal.id, "green"),
             "verdict": verdict.get(goal.id, VERDICTS[0]),
+            "outlook": OUTLOOK[verdict.get(goal.id, VERDICTS[0])],
             "findings": [f.id for f in on_goal],
+            "finding_titles": [{"id": f.id, "title": f.title} for f in on_goal],
         })
     return rows
 
@@ -277,6 +290,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
     what-if scenario."""
 
     units = result.problem.units
+    plain = Plain(analysis)
 
     def side(state: Analysis) -> dict[str, Any]:
         summary = state.facts.summary
@@ -300,7 +314,8 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "probability": c.service.probability, "probability_from": c.probability_before,
              "months_to_value": c.service.months_to_value,
              "clients": [{"id": k, "name": names.get(k, k)} for k in c.service.clients],
-             "assumed": dict(c.assumed), "forced": c.forced, "option": c.option,
+             "assumed": dict(c.assumed), "assumed_plain": {k: plain.source(v) for k, v in c.assumed.items()},
+             "forced": c.forced, "option": c.option,
              "extends_to": [{"id": k, "name": names.get(k, k)} for k in c.extends_to],
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents], "tested": c.tested,
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
@@ -312,20 +327,46 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
         "together": [{"rule": f.rule, "level": f.level, "title": f.title} for f in result.together()]
                     if result.status == "optimal" else [],
         "unavoidable": [{"rule": u.rule, "level": u.level, "subjects": [{"id": s, "name": names.get(s, s)} for s in u.subjects],
-                         "reason": u.reason} for u in result.unavoidable],
-        "unattainable": [unattainable_text(u, analysis.kb) for u in result.unattainable],
+                         "title": plain.title(u.rule), "reason": plain(u.reason)} for u in result.unavoidable],
+        "unattainable": [unattainable_text(u, analysis.kb, ids=False) for u in result.unattainable],
         "errors_left": [
             {"rule": f.rule, "title": f.title, "subjects": [{"id": s, "name": names[s]} for s in f.subjects], "message": f.message}
             for f in result.after.findings if f.level == "error"
         ] if result.status == "optimal" else [],
-        "conflict": result.conflict.text() if result.conflict else None,
-        "constraints": [{"rule": c.rule, "text": c.text(), "level": c.level, "hard": c.hard, "applies": c.applies}
+        "conflict": plain(result.conflict.text()) if result.conflict else None,
+        "constraints": [{"rule": c.rule, "text": plain(c.text()), "level": c.level, "hard": c.hard, "applies": c.applies}
                         for c in result.problem.constraints],
         "compare": [{k: v for k, v in column.items() if k not in ("findings", "mix")} | {"effort_text": units.text(column["effort"])}
                     for column in comparison(result, [])],
-        "scenarios": [{"name": r.name, "description": r.scenario.spec.description, "problems": r.problems}
+        "scenarios": [{"name": r.name, "description": r.scenario.spec.description, "problems": [plain(p) for p in r.problems]}
                       for r in result.scenarios],
     }
+
+
+class Plain:
+    """The optimiser's explanations (written for the terminal, with rule ids and settings) in the report's words:
+    each rule id as its title, and the clauses that name a setting to change left to the appendix and JSON."""
+
+    SETTING = re.compile(r"\[[a-z_.]+\]|\b[a-z]+_[a-z_]+\b")
+
+    def __init__(self, analysis: Analysis):
+        self.titles = {rule.id: rule.spec.title or rule.id for rule in analysis.rulebook.rules.values()}
+        ids = "|".join(re.escape(i) for i in sorted(self.titles, key=len, reverse=True))
+        self.rule = re.compile(rf"\b({ids})\b(?: \((error|warning|info)\))?") if ids else None
+
+    def source(self, text: str) -> str:
+        """Where an assumption comes from, or, when that is a setting, that it is the default."""
+        return "the default for a service not offered yet" if self.SETTING.search(text) else text
+
+    def title(self, rule: str) -> str:
+        return self.titles.get(rule, rule)
+
+    def __call__(self, text: str) -> str:
+        text = "; ".join(part for part in text.split("; ") if not self.SETTING.search(part))
+        if self.rule is None:
+            return text
+        return self.rule.sub(lambda m: f"“{self.titles[m.group(1)]}”" + (f" ({LEVEL_WORDS[m.group(2)]})" if m.group(2) else ""),
+                             text)
 
 
 def _finding(finding: Finding, analysis: Analysis, names: dict[str, str], shown: Callable) -> dict[str, Any]:
@@ -337,10 +378,13 @@ def _finding(finding: Finding, analysis: Analysis, names: dict[str, str], shown:
         "name": finding.name,
         "title": finding.title,
         "level": finding.level,
+        "severity": LEVEL_WORDS[finding.level],
+        "good_news": bool(rule and rule.spec.good_news),
         "category": finding.category,
         "subjects": [{"id": s, "name": names[s]} for s in finding.subjects],
         "message": finding.message,
         "why": finding.why,
+        "why_short": first_sentence(finding.why),
         "recommendation": finding.recommendation,
         "evidence": [
             {"fact": e.fact, "field": e.field, "op": e.op, "op_text": OP_WORDS.get(e.op, e.op), "expected": e.expected,
