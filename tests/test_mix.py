@@ -184,7 +184,7 @@ def test_cli_json_text_explain_and_help() -> None:
                   "costs when broken", "Protected", "elasticity"):
         assert words in explain.stdout
     opening = explain.stdout.split("What the optimiser maximises")[0]  # plain sentences come before the weights
-    assert "It prefers changing how a service is delivered (0.5 points of overall goal coverage)" in opening
+    assert "It prefers changing how a service is delivered (2 points of overall goal coverage)" in opening
     assert "It never goes over the capacity, never keeps an error a mix can avoid and never drops the 6 protected" in opening
     assert "Each warning it keeps costs 5 points of overall goal coverage" in opening and "_cost" not in opening
     assert "most likely to meet" in " ".join(cli("mix", "--help").stdout.split())

@@ -46,8 +46,9 @@ class Loss:
     good_news: tuple[Finding, ...] = ()  # findings of good news today (good_news: true) the mix no longer has
 
     def text(self, kind: str, before: Any = None, after: Any = None, arrow: str = "->",
-             name: Callable[[str], str] = str) -> str:
-        """In words; ``name`` words an id (the report gives names, the terminal ids)."""
+             name: Callable[[str], str] = str, plain: bool = False) -> str:
+        """In words; ``name`` words an id (the report gives names, the terminal ids); ``plain`` leaves rule codes out
+        and names adherence the goal's coverage score, as a committee reads it."""
         parts = []
         if self.running_months > 0:
             parts.append(f"running for {round(self.running_months, 1):g} months")
@@ -65,12 +66,14 @@ class Loss:
             else:
                 parts.append(f"probability {was * 100:.0f}% {arrow} " + ("gone" if now is None else f"{now * 100:.0f}%"))
         if self.goals:
-            parts.append(", ".join(f"{loss * 100:.1f} points of adherence to {name(goal)}" for goal, loss in self.goals))
+            score = "coverage of" if plain else "adherence to"
+            parts.append(", ".join(f"{loss * 100:.1f} points of {score} {name(goal)}" for goal, loss in self.goals))
         if self.uncovered:
             parts.append(", ".join(f"{name(target)} no longer delivered in time for {name(goal)}"
                                    for goal, target in self.uncovered))
         if self.good_news:
-            parts.append("no longer " + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.good_news))
+            parts.append("no longer " + "; ".join(f.title if plain else f"{f.rule} ({f.level}) {f.title}"
+                                                  for f in self.good_news))
         return "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -126,9 +129,9 @@ class Change:
             parts.append(f"frees {self.effort(self.before - self.after)} of effort")
         return "; ".join(parts) or "no effect on findings or goals"
 
-    def lost(self, arrow: str = "->", name: Callable[[str], str] = str) -> str:
+    def lost(self, arrow: str = "->", name: Callable[[str], str] = str, plain: bool = False) -> str:
         """What the change gives up, in words ("" for an addition or a larger effort)."""
-        return self.losses.text(self.kind, self.before, self.after, arrow, name) if self.losses else ""
+        return self.losses.text(self.kind, self.before, self.after, arrow, name, plain) if self.losses else ""
 
     def assumptions(self) -> str:
         """What the mix assumes of an addition, in words."""

@@ -319,7 +319,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "extends_to": [{"id": k, "name": names.get(k, k)} for k in c.extends_to],
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents], "tested": c.tested,
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
-             "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key)), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
+             "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key), plain=True), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
              "from_text": c.effort(c.before) if c.kind in ("resized", "extended") else None,
              "to_text": c.effort(c.after) if c.kind in ("resized", "extended") else None}
             for c in result.changes

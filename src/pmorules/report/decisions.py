@@ -30,7 +30,8 @@ def link_changes(findings: list[dict[str, Any]], changes: list[dict[str, Any]], 
             finding = by_key.get((prevented.rule, tuple(prevented.subjects)))
             if finding is not None:
                 row["addresses"].append({"id": finding["id"], "title": finding["title"]})
-                finding["addressed_by"].append({"anchor": row["anchor"], "kind": row["kind"], "name": row["name"]})
+                finding["addressed_by"].append({"anchor": row["anchor"], "name": row["name"],
+                                                "kind": "option" if row.get("option") else row["kind"]})
 
 
 def urgency(due_months: float | None, settings: ReportSettings) -> float:
