@@ -221,7 +221,8 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000, 10000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bench-load", action="store_true", help="use benchmarks/bench_load.py's generator")
-    parser.add_argument("--shape", choices=["departments", "federation", "dense-cycle"], default="departments",
+    parser.add_argument("--shape", choices=["departments", "federation", "dense-cycle", "random-dependency", "deep-chain"],
+                        default="departments",
                         help="departments (default, this file's generator) or a shape of benchmarks/shapes.py")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: measure one workspace
     args = parser.parse_args()
