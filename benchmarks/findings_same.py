@@ -24,6 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shapes import SHAPES  # noqa: E402
 
 
+def generate(shape: str, workspace: Path, n: int) -> None:
+    """Write a workspace in a child process, so that this process stays small: a child forked from it starts
+    with its memory, which would count in the child's peak."""
+    code = f"from shapes import SHAPES; from pathlib import Path; SHAPES[{shape!r}](Path({str(workspace)!r}), {n})"
+    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent, check=True)
+
+
 def run(workspace: Path) -> tuple[bytes, float, float]:
     """The JSON of one analysis, its wall time and the peak memory (MiB) of its process."""
     command = [sys.executable, "-m", "pmorules", "analyze", str(workspace), "--format", "json"]
@@ -53,7 +60,7 @@ def main() -> None:
         for shape in args.shape or list(SHAPES):
             for n in args.sizes:
                 workspace = Path(tmp) / f"{shape}-{n}"
-                SHAPES[shape](workspace, n)
+                generate(shape, workspace, n)
                 text, wall, peak = run(workspace)
                 findings = json.loads(text)["findings"]
                 body = json.dumps(findings, indent=2, ensure_ascii=False).encode()
