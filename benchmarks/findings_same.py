@@ -12,8 +12,10 @@ run against that baseline and exits 1 when any differ.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,19 +33,29 @@ def generate(shape: str, workspace: Path, n: int) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent, check=True)
 
 
-def run(workspace: Path) -> tuple[bytes, float, float]:
-    """The JSON of one analysis, its wall time and the peak memory (MiB) of its process."""
+def run(workspace: Path, out: Path) -> tuple[float, float]:
+    """Write the JSON of one analysis to ``out``; its wall time and the peak memory (MiB) of its process.
+
+    This process stays small (workspaces are written and outputs read by children): a child starts as a copy
+    of its parent, whose memory would count in the child's peak."""
     command = [sys.executable, "-m", "pmorules", "analyze", str(workspace), "--format", "json"]
-    with tempfile.TemporaryFile() as out:
+    with out.open("wb") as sink:
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode not in (0, 1):
-            raise SystemExit(f"{workspace}: pmorules analyze exited {process.returncode}")
-        out.seek(0)
-        return out.read(), wall, usage.ru_maxrss / 1024
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{workspace}: pmorules analyze exited {os.waitstatus_to_exitcode(status)}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def findings(output: Path, workspace: str, body: Path) -> None:
+    """(In a child.) Write the findings of an analysis's JSON, the workspace's path written as <workspace> so
+    that runs in different folders compare; print how many there are."""
+    text = output.read_bytes().replace(workspace.encode(), b"<workspace>")
+    found = json.loads(text)["findings"]
+    body.write_bytes(json.dumps(found, indent=2, ensure_ascii=False).encode())
+    print(len(found))
 
 
 def main() -> None:
@@ -53,30 +65,33 @@ def main() -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--save", type=Path, help="keep the findings here (the baseline)")
     group.add_argument("--compare", type=Path, help="compare the findings with a baseline saved here")
+    parser.add_argument("--findings", nargs=3, help=argparse.SUPPRESS)  # internal: output, workspace, body
     args = parser.parse_args()
+    if args.findings:
+        findings(Path(args.findings[0]), args.findings[1], Path(args.findings[2]))
+        return
     differ = []
     print(f"{'shape':>18} {'services':>8} {'wall s':>7} {'peak MiB':>8} {'JSON MB':>8} {'findings':>8}  same")
     with tempfile.TemporaryDirectory(prefix="pmorules-same-") as tmp:
         for shape in args.shape or list(SHAPES):
             for n in args.sizes:
-                workspace = Path(tmp) / f"{shape}-{n}"
+                workspace, output, body = Path(tmp) / f"{shape}-{n}", Path(tmp) / "out.json", Path(tmp) / "body.json"
                 generate(shape, workspace, n)
-                text, wall, peak = run(workspace)
-                text = text.replace(str(workspace).encode(), b"<workspace>")  # the same wherever it was written
-                findings = json.loads(text)["findings"]
-                body = json.dumps(findings, indent=2, ensure_ascii=False).encode()
+                wall, peak = run(workspace, output)
+                count = subprocess.run([sys.executable, __file__, "--findings", str(output), str(workspace), str(body)],
+                                       capture_output=True, text=True, check=True).stdout.strip()
                 name = f"{shape}-{n}.findings.json"
                 same = "-"
                 if args.save:
                     args.save.mkdir(parents=True, exist_ok=True)
-                    (args.save / name).write_bytes(body)
-                    (args.save / f"{shape}-{n}.json").write_bytes(text)
+                    shutil.copyfile(body, args.save / name)
+                    shutil.copyfile(output, args.save / f"{shape}-{n}.json")
                 if args.compare:
-                    same = "yes" if (args.compare / name).read_bytes() == body else "NO"
+                    same = "yes" if filecmp.cmp(args.compare / name, body, shallow=False) else "NO"
                     if same == "NO":
                         differ.append(name)
-                print(f"{shape:>18} {n:>8} {wall:>7.2f} {peak:>8.0f} {len(text) / 1e6:>8.2f} {len(findings):>8}  {same}",
-                      flush=True)
+                print(f"{shape:>18} {n:>8} {wall:>7.2f} {peak:>8.0f} {output.stat().st_size / 1e6:>8.2f} {count:>8}  "
+                      f"{same}", flush=True)
     if differ:
         raise SystemExit(f"findings differ: {', '.join(differ)}")
 
