@@ -105,14 +105,15 @@ class Analysis:
     def conventions(self) -> Conventions:
         return self.config.config.adherence.conventions()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, findings: list[Finding] | None = None) -> dict[str, Any]:
+        """The analysis as JSON, listing these findings (default: all of them)."""
         return {
             "pmorules_version": __version__,
             "workspace": self.kb.workspace,
             "dates": self.dates(),
             "summary": self.summary(),
             "goals": self.goals(),
-            "findings": [f.to_json() for f in self.findings],
+            "findings": [f.to_json() for f in (self.findings if findings is None else findings)],
             "switched_off": [
                 {"service": x.service, "kind": x.kind, "target": x.target, "reason": x.reason, "source": x.location.short()}
                 for x in self.kb.switched_off
