@@ -167,8 +167,8 @@ def analyze(
 
     from .diff import read_baseline
     from .gcpause import gc_paused
+    from .output import write_json
     from .present.analysis import analysis_markdown, print_analysis
-    from .output import json_text
     from .vocabulary import LEVEL_ORDER
 
     analysis = _analyze(workspace, as_of)
@@ -185,7 +185,7 @@ def analyze(
             data["summary"]["findings"] = shown.counts()
             if baseline is not None:
                 data["baseline"] = {"file": str(baseline), "left_out": len(analysis.findings) - len(shown.findings)}
-            sys.stdout.write(json_text(data))
+            write_json(data, sys.stdout)
     elif format is AnalyzeFormat.md:
         sys.stdout.write(analysis_markdown(shown))
     else:
