@@ -6,6 +6,12 @@ federation: a federation of PMOs; every service delivers 3 of the 30 standard ou
 dense-cycle: departments of 25 services whose hard dependencies tie each department into one tangle
     (every service needs the next three of its ring), plus soft links across departments: many
     cycles, deep transitive dependants.
+random-dependency: the federation's services (3 of the 30 standard outcomes each, about 2 dependencies drawn
+    among all services, a third of them hard) with one goal per 50 services on 2 outcomes (goals not scoped to
+    a sub-organisation: every goal reaches a fifteenth of all services) and harms on a third of the services.
+deep-chain: chains of 300 services, each needing the one before it (hard), so dependency chains are hundreds
+    long, plus one soft link to a random service; 3 outcomes per service, one goal per 50 services on 2
+    outcomes, harms on a third of the services, mostly on a service further down the same chain.
 """
 
 from __future__ import annotations
@@ -98,4 +104,60 @@ def dense_cycle(workspace: Path, n: int, seed: int = 5) -> None:
     (workspace / "dense.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-SHAPES = {"federation": federation, "dense-cycle": dense_cycle}
+def random_dependency(workspace: Path, n: int, seed: int = 7) -> None:
+    """The random-dependency shape of issue 22: federation-like services, one goal per 50 services."""
+    rng = random.Random(seed)
+    clients = max(4, n // 100)
+    lines = _organisation(n, clients, rng)
+    lines.append("goals:")
+    for g in range(max(3, n // 50)):
+        lines.append(f"  - {{id: G{g:05d}, outcomes: [{', '.join(rng.sample(OUTCOMES, 2))}], "
+                     f"due_months: {rng.choice([3, 6, 9, 12, 18, 24])}, priority: {rng.randint(1, 3)}, "
+                     f"client: c{rng.randrange(clients):03d}}}")
+    lines.append("services:")
+    for i in range(n):
+        lines += _service(i, rng, clients)
+        lines.append(f"    outcomes: [{', '.join(rng.sample(OUTCOMES, 3))}]")
+        deps = [d for d in dict.fromkeys(rng.randrange(n) for _ in range(2)) if d != i]
+        if deps:
+            lines.append("    depends_on: [" + ", ".join(
+                f"'s{d:06d}:{'hard' if rng.random() < 1 / 3 else 'soft'}'" for d in deps) + "]")
+        if rng.random() < 1 / 3:
+            target = rng.choice([f"s{rng.randrange(n):06d}", rng.choice(OUTCOMES)])
+            if target != f"s{i:06d}":
+                lines.append(f"    harms: [{{target: {target}, severity: {rng.choice(['low', 'medium', 'high'])}}}]")
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "random.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def deep_chain(workspace: Path, n: int, seed: int = 9) -> None:
+    """Chains of 300 services, each needing the one before it: dependency chains hundreds long."""
+    rng = random.Random(seed)
+    clients = max(4, n // 100)
+    chain = 300
+    lines = _organisation(n, clients, rng)
+    lines.append("goals:")
+    for g in range(max(3, n // 50)):
+        lines.append(f"  - {{id: G{g:05d}, outcomes: [{', '.join(rng.sample(OUTCOMES, 2))}], "
+                     f"due_months: {rng.choice([3, 6, 12, 24])}, client: c{rng.randrange(clients):03d}}}")
+    lines.append("services:")
+    for i in range(n):
+        lines += _service(i, rng, clients)
+        lines.append(f"    outcomes: [{', '.join(rng.sample(OUTCOMES, 3))}]")
+        refs = [f"'s{i - 1:06d}'"] if i % chain else []
+        soft = rng.randrange(n)
+        if soft != i and soft != i - 1:
+            refs.append(f"'s{soft:06d}:soft'")
+        if refs:
+            lines.append(f"    depends_on: [{', '.join(refs)}]")
+        if rng.random() < 1 / 3:
+            start = i - i % chain
+            target = f"s{rng.randrange(start, min(n, start + chain)):06d}" if rng.random() < 0.8 else rng.choice(OUTCOMES)
+            if target != f"s{i:06d}":
+                lines.append(f"    harms: [{{target: {target}, severity: {rng.choice(['low', 'medium', 'high'])}}}]")
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "chain.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+SHAPES = {"federation": federation, "dense-cycle": dense_cycle, "random-dependency": random_dependency,
+          "deep-chain": deep_chain}

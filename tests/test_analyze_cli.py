@@ -253,3 +253,19 @@ def test_unknown_subject_or_rule_is_bad_input_with_a_hint(args: list[str], messa
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output and result.stdout == ""
+
+
+def test_a_goal_target_lists_its_best_few_deliveries_and_counts_them_all(tmp_path: Path) -> None:
+    """Twenty services deliver the goal's outcome, twelve of them in time: the JSON lists the best eight, those
+    in time first, and says how many there are; the goal's counts and adherence still take every one."""
+    services = [f"  - {{id: s{i:02d}, months_to_value: {3 if i < 12 else 24}, probability: 0.{50 + i}, outcomes: [O01]}}"
+                for i in range(20)]
+    (tmp_path / "services.yaml").write_text("services:\n" + "\n".join(services) + "\n")
+    (tmp_path / "goals.yaml").write_text("goals:\n  - {id: G1, outcomes: [O01], due_months: 12}\n")  # O01 shows in 9
+    result = cli("analyze", str(tmp_path), *AS_OF, "--format", "json")
+    assert result.exit_code == 0, result.output
+    target = json.loads(result.stdout)["goals"][0]["targets"][0]
+    assert (target["deliveries_total"], target["deliveries_in_time"]) == (20, 12)
+    listed = target["deliveries"]
+    assert [d["service"] for d in listed] == [f"s{i:02d}" for i in range(11, 3, -1)]  # best value in time first
+    assert all(d["in_time"] for d in listed)

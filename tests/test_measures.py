@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from pmorules.knowledge import load_workspace
-from pmorules.measures import (Conventions, Deliveries, Delivery, builds_lasting, group_shares, share_of, target_adherence,
+from pmorules.measures import (CONTRIBUTORS_LISTED, Conventions, Deliveries, Delivery, builds_lasting, group_shares, share_of, target_adherence,
                                term_shares)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "knowledge" / "example"
@@ -51,6 +51,19 @@ def test_adherence_by_deadline_is_the_prefix_of_the_deliveries_by_then() -> None
     assert deliveries.adherence_by(3, 0.5) == pytest.approx(target_adherence([0.6], 0.5))
     assert deliveries.adherence_by(6, 0.5) == pytest.approx(target_adherence([0.6, 0.4], 0.5))
     assert deliveries.adherence_by(math.inf, 0.5) == pytest.approx(target_adherence([0.9, 0.6, 0.4], 0.5))
+
+
+def test_a_target_lists_its_best_few_deliveries_in_time_first_however_many_deliver_it() -> None:
+    """Goals × services per outcome grew the outputs with the square of the organisation: a target lists at most
+    CONTRIBUTORS_LISTED deliveries, those by the deadline first (best value first), then the late ones."""
+    many = [Delivery(f"s{i:03d}", float(i % 24), 1.0, 0.3 + (i % 7) / 10) for i in range(200)]
+    deliveries = Deliveries(sorted(many, key=lambda d: (-d.value, d.months, d.service)))
+    listed = deliveries.listed(6.0)
+    assert len(listed) == CONTRIBUTORS_LISTED < deliveries.count_by(6.0)
+    assert list(listed) == [d for d in deliveries if d.months <= 6.0][:CONTRIBUTORS_LISTED]
+    few = Deliveries([Delivery("late", 18.0, 1.0, 0.9), Delivery("soon", 2.0, 1.0, 0.6)])
+    assert [d.service for d in few.listed(6.0)] == ["soon", "late"]  # in time before a better late one
+    assert few.listed(1.0) == tuple(few) and few.listed(6.0) is few.listed(6.0)  # worked out once per deadline
 
 
 def test_group_shares_in_one_pass_agree_with_one_share_at_a_time() -> None:

@@ -121,3 +121,17 @@ def test_init_never_writes_through_a_dangling_symlink(tmp_path: Path, monkeypatc
     result = invoke("init", "new")
     assert result.exit_code == 0 and "kept existing new/pmorules.toml" in result.stderr
     assert not (tmp_path / "outside.toml").exists()
+
+
+def test_json_written_a_piece_at_a_time_is_the_same_text() -> None:
+    """analyze --format json streams its output: the same bytes as the whole text, steering characters escaped
+    even where a piece boundary falls (batches of 64 KiB)."""
+    import io
+
+    from pmorules.output import json_text, write_json
+
+    data = {"name": "a\u202eb\x85c" * 5000, "rows": [{"n": 1.5, "none": None, "empty": [], "nested": {}}] * 3000}
+    stream = io.StringIO()
+    write_json(data, stream)
+    assert stream.getvalue() == json_text(data)
+    assert "\\u202e" in stream.getvalue() and "\u202e" not in stream.getvalue()

@@ -20,7 +20,7 @@ from .evaluate import evaluate
 from .facts import FactBase, data_age, derive_facts
 from .findings import Finding, build_findings, statuses, verdicts
 from .knowledge import KnowledgeBase, load_workspace
-from .measures import Conventions
+from .measures import Conventions, TargetCover
 from .numbers import clean
 from .output import CONFIG_NAME, Protected
 from .paths import default_rules_dir
@@ -70,9 +70,25 @@ class Analysis:
         return evaluation_words(self.today, self.kb.organisation.assessed_on, self.kb.clock)
 
     def goals(self) -> list[dict[str, Any]]:
-        """Each goal: its status (the colour of its worst finding), adherence, and who delivers each target when."""
+        """Each goal: its status (the colour of its worst finding), adherence, and who delivers each target when:
+        the best few deliveries of each target and how many there are (the list would grow with goals × services)."""
         facts = {f.key: f.fields for f in self.facts.facts if f.type == "goal"}
         status, verdict = statuses(self.findings), verdicts(self.findings)
+        targets: dict[tuple[str, str, float], dict[str, Any]] = {}  # goals aiming at a target by one date share it
+
+        def target(c: TargetCover) -> dict[str, Any]:
+            key = (c.kind, c.target, c.due_months)
+            if key not in targets:
+                targets[key] = {
+                    "target": c.target, "kind": c.kind, "months": c.months,
+                    "adherence": clean(c.adherence(self.conventions)),
+                    "deliveries": [{"service": d.service, "months": d.months, "contribution": d.contribution,
+                                    "probability": d.probability, "in_time": d.months <= c.due_months}
+                                   for d in c.listed],
+                    "deliveries_total": len(c.deliveries), "deliveries_in_time": c.in_time_count,
+                }
+            return targets[key]
+
         return [
             {
                 "id": goal.id, "name": goal.name or goal.id, "client": goal.client, "due_months": goal.due_months,
@@ -80,14 +96,7 @@ class Analysis:
                 "status": status.get(goal.id, "green"), "verdict": verdict.get(goal.id, VERDICTS[0]),
                 "adherence": facts[goal.id].get("adherence"),
                 "adherence_eventual": facts[goal.id].get("adherence_eventual"),
-                "targets": [
-                    {"target": c.target, "kind": c.kind, "months": c.months,
-                     "adherence": clean(c.adherence(self.conventions)),
-                     "deliveries": [{"service": d.service, "months": d.months, "contribution": d.contribution,
-                                     "probability": d.probability, "in_time": d.months <= c.due_months}
-                                    for d in c.deliveries]}
-                    for c in self.facts.covers[goal.id]
-                ],
+                "targets": [target(c) for c in self.facts.covers[goal.id]],
             }
             for goal in sorted(self.kb.goals.values(), key=lambda g: (g.due_months, g.id))
         ]
@@ -96,14 +105,15 @@ class Analysis:
     def conventions(self) -> Conventions:
         return self.config.config.adherence.conventions()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, findings: list[Finding] | None = None) -> dict[str, Any]:
+        """The analysis as JSON, listing these findings (default: all of them)."""
         return {
             "pmorules_version": __version__,
             "workspace": self.kb.workspace,
             "dates": self.dates(),
             "summary": self.summary(),
             "goals": self.goals(),
-            "findings": [f.to_json() for f in self.findings],
+            "findings": [f.to_json() for f in (self.findings if findings is None else findings)],
             "switched_off": [
                 {"service": x.service, "kind": x.kind, "target": x.target, "reason": x.reason, "source": x.location.short()}
                 for x in self.kb.switched_off

@@ -166,8 +166,9 @@ def analyze(
     from dataclasses import replace
 
     from .diff import read_baseline
+    from .gcpause import gc_paused
+    from .output import write_json
     from .present.analysis import analysis_markdown, print_analysis
-    from .output import json_text
     from .vocabulary import LEVEL_ORDER
 
     analysis = _analyze(workspace, as_of)
@@ -179,12 +180,12 @@ def analyze(
             _fail_input(error)
     shown = replace(analysis, findings=[f for f in analysis.findings if f.fingerprint not in known])
     if format is AnalyzeFormat.json:
-        data = analysis.to_json()  # goals keep the status every finding gives them; the list leaves out the known
-        data["findings"] = [f.to_json() for f in shown.findings]
-        data["summary"]["findings"] = shown.counts()
-        if baseline is not None:
-            data["baseline"] = {"file": str(baseline), "left_out": len(analysis.findings) - len(shown.findings)}
-        sys.stdout.write(json_text(data))
+        with gc_paused():  # a record per finding and evidence item: the collector kept rescanning the analysis
+            data = analysis.to_json(shown.findings)  # goals keep the status every finding gives them
+            data["summary"]["findings"] = shown.counts()
+            if baseline is not None:
+                data["baseline"] = {"file": str(baseline), "left_out": len(analysis.findings) - len(shown.findings)}
+            write_json(data, sys.stdout)
     elif format is AnalyzeFormat.md:
         sys.stdout.write(analysis_markdown(shown))
     else:

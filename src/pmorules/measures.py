@@ -7,6 +7,7 @@ docs/measures.md; tests check them against hand-computed cases.
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable
@@ -146,6 +147,11 @@ def target_adherence(values: Iterable[float], redundancy: float) -> float:
     return (1 - redundancy) * max(values) + redundancy * (1 - math.prod(1 - v for v in values))
 
 
+CONTRIBUTORS_LISTED = 8
+"""How many of a goal target's deliveries are listed (in facts' words, the JSON and the report): the best few, in
+time first. Every delivery still counts in the measures; what grows with goals × services is never listed."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One service delivering one goal target: when, and how much it is worth."""
@@ -183,11 +189,26 @@ class Deliveries(tuple):
     def _services_by(self) -> dict[float, frozenset[str]]:
         return {}
 
+    @cached_property
+    def _listed(self) -> dict[float, tuple[Delivery, ...]]:
+        return {}
+
     def services_by(self, due: float) -> frozenset[str]:
         """The services delivering by month ``due`` (``inf``: all of them), worked out once per deadline."""
         found = self._services_by.get(due)
         if found is None:
             found = self._services_by[due] = frozenset(self._profile[3][:self.count_by(due)])
+        return found
+
+    def listed(self, due: float) -> tuple[Delivery, ...]:
+        """The best few deliveries for deadline ``due`` (at most CONTRIBUTORS_LISTED): those by the deadline best
+        value first, then the late ones in the same order. Worked out once per deadline, whatever the goals."""
+        found = self._listed.get(due)
+        if found is None:
+            in_time = list(itertools.islice((d for d in self if d.months <= due), CONTRIBUTORS_LISTED))
+            late = [] if len(in_time) == CONTRIBUTORS_LISTED else list(
+                itertools.islice((d for d in self if d.months > due), CONTRIBUTORS_LISTED - len(in_time)))
+            found = self._listed[due] = tuple(in_time + late)
         return found
 
     def count_by(self, due: float) -> int:
@@ -227,9 +248,15 @@ class TargetCover:
         return self.deliveries.adherence_by(self.due_months if in_time else math.inf, conventions.redundancy)
 
     @property
+    def listed(self) -> tuple[Delivery, ...]:
+        """The best few deliveries (Deliveries.listed): what is shown of a target, however many deliver it."""
+        return self.deliveries.listed(self.due_months)
+
+    @property
     def best(self) -> Delivery | None:
         """The most valuable delivery in time (the earliest among equals)."""
-        return next((d for d in self.deliveries if d.months <= self.due_months), None)
+        listed = self.listed
+        return listed[0] if listed and listed[0].months <= self.due_months else None
 
     @property
     def earliest(self) -> float | None:
@@ -292,6 +319,12 @@ def goal_covers(kb: KnowledgeBase, conventions: Conventions, services: Iterable[
             for target, kind in targets
         ]
     return covers
+
+
+def delivering(covers: list[TargetCover], due: float) -> tuple[int, int]:
+    """How many services deliver some of a goal's targets: at all (in time or later), and by month ``due``."""
+    return (len(frozenset().union(*(c.deliveries.services_by(math.inf) for c in covers))),
+            len(frozenset().union(*(c.deliveries.services_by(due) for c in covers))))
 
 
 def goal_adherence(covers: list[TargetCover], conventions: Conventions, in_time: bool = True) -> float:

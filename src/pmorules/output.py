@@ -14,6 +14,7 @@ writes a file (``report -o``, ``export``, ``init``) writes through it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import Diagnostic, InputError, Location
 from .inputs import kind_of, os_message
@@ -49,7 +50,27 @@ def json_text(data: Any) -> str:
     Characters that could steer a terminal (C1 controls, bidirectional overrides) are written as
     ``\\u`` escapes, as json.dumps already does for the C0 controls.
     """
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return _safe(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def write_json(data: Any, stream: TextIO) -> None:
+    """``json_text(data)`` written to ``stream`` a piece at a time: the same bytes, without the whole text (and
+    the millions of small pieces the encoder makes of it) in memory at once, which at 100,000 services was
+    hundreds of MiB."""
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False)
+    batch: list[str] = []
+    size = 0
+    for piece in itertools.chain(encoder.iterencode(data), ["\n"]):
+        batch.append(piece)
+        size += len(piece)
+        if size >= 1 << 16:
+            stream.write(_safe("".join(batch)))
+            batch, size = [], 0
+    stream.write(_safe("".join(batch)))
+
+
+def _safe(text: str) -> str:
+    """Characters that could steer a terminal as ``\\u`` escapes (whole pieces of JSON text: never split one)."""
     return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 

@@ -73,18 +73,27 @@ class Derivation:
         return overall_adherence(self.adherence, self.weights)
 
     @cached_property
-    def goals_of_service(self) -> dict[str, set[str]]:
-        """The goals each active service delivers some target of (in time or later)."""
+    def goals_of_service(self) -> dict[str, list[str]]:
+        """The goals each active service delivers some target of (in time or later), sorted. Services delivering
+        the same targets share one list (never modify it): goals and the services delivering each target both
+        grow with the organisation, and a list per service would grow with their product."""
         goals_of_target: dict[tuple[str, str], list[str]] = {}
         deliveries: dict[tuple[str, str], tuple] = {}
         for goal, covers in self.covers.items():
             for cover in covers:
                 goals_of_target.setdefault((cover.kind, cover.target), []).append(goal)
                 deliveries[(cover.kind, cover.target)] = cover.deliveries  # goals share one tuple per target
-        out: dict[str, set[str]] = {}
-        for target, goals in goals_of_target.items():
-            for delivery in deliveries[target]:
-                out.setdefault(delivery.service, set()).update(goals)
+        targets_of: dict[str, list[tuple[str, str]]] = {}
+        for target, found in deliveries.items():
+            for delivery in found:
+                targets_of.setdefault(delivery.service, []).append(target)
+        shared: dict[tuple[tuple[str, str], ...], list[str]] = {}
+        out: dict[str, list[str]] = {}
+        for service, targets in targets_of.items():
+            key = tuple(targets)  # in the order of `deliveries`, so the same targets give the same key
+            if key not in shared:
+                shared[key] = sorted({goal for target in targets for goal in goals_of_target[target]})
+            out[service] = shared[key]
         return out
 
     @cached_property

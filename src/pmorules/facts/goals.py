@@ -6,13 +6,12 @@ the input, and evidence still names the services (best service, contributors).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator
 from typing import Any
 
 from ..dates import long_date
-from ..measures import TargetCover, goal_adherence, is_overdue, is_quick, months_without_default
+from ..measures import TargetCover, delivering, goal_adherence, is_overdue, is_quick, months_without_default
 from .base import Fact, fact_type
 from .derivation import Derivation
 
@@ -53,13 +52,12 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
             yield Fact("goal", goal.id, fields, sources)
             continue
         covers = d.covers[goal.id]
-        delivering = frozenset().union(*(c.deliveries.services_by(math.inf) for c in covers))
-        in_time = frozenset().union(*(c.deliveries.services_by(c.due_months) for c in covers))
+        linked, in_time = d.shared(_Shared).counts(covers, goal.due_months)
         fields |= {
             "adherence": d.adherence[goal.id],
             "adherence_eventual": goal_adherence(covers, conventions, in_time=False),
             "covered": sum(1 for c in covers if c.in_time_count),
-            "linked": len(delivering), "in_time": len(in_time),
+            "linked": linked, "in_time": in_time,
         }
         earliest = [c.earliest for c in covers if c.earliest is not None]
         if earliest:
@@ -90,35 +88,83 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
     "assumed_months": (float, "that typical perception time, in months (when best_value_own_time is given)"),
 }, title="{target} for goal {goal}")
 def goal_target_facts(d: Derivation) -> Iterator[Fact]:
+    shared = d.shared(_Shared)
     for goal in d.ahead:
         for cover in d.covers[goal]:
-            yield _target_fact(d, cover)
+            fields, sources, tail, words = shared.target(cover)
+            sources = {"due_months": d.src("goal", cover.goal, "due_months")} | sources
+            path = [cover.goal, *tail] if cover.kind == "outcome" or len(tail) == 1 else [cover.goal, tail[-1]]
+            yield Fact("goal_target", f"{cover.goal}/{cover.target}", {"goal": cover.goal} | fields, sources, path,
+                       words)
 
 
-def _target_fact(d: Derivation, cover: TargetCover) -> Fact:
-    fields: dict[str, Any] = {
-        "goal": cover.goal, "target": cover.target, "target_kind": cover.kind, "due_months": cover.due_months,
-        "linked": len(cover.deliveries), "in_time": cover.in_time_count,
-        "adherence": cover.adherence(d.conventions), "adherence_eventual": cover.adherence(d.conventions, False),
-    }
-    if cover.months is not None:
-        fields["months"] = cover.months
-    sources = {"due_months": d.src("goal", cover.goal, "due_months")}
-    best = cover.best
-    path = [cover.goal, cover.target]
-    if best is not None:
-        fields |= {"best_value": best.value, "best_service": best.service, "best_months": best.months}
-        sources |= {"best_value": d.src("service", best.service, "probability"),
-                    "best_months": d.src("service", best.service, "months_to_value")}
-        path = path + [best.service] if cover.kind == "outcome" else [cover.goal, best.service]
-    if cover.earliest is not None:
-        fields["earliest_months"] = cover.earliest
-    if cover.kind == "outcome" and cover.in_time_count < len(cover.deliveries):
-        fields |= _without_default(d, cover)
-    contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})"
-                             for x in itertools.islice((d for d in cover.deliveries if d.months <= cover.due_months), 8))
-    words = {"in_time": f"delivered in time by {contributors}" if contributors else "nothing delivers it in time"}
-    return Fact("goal_target", f"{cover.goal}/{cover.target}", fields, sources, path, words)
+class _Shared:
+    """What goals aiming at the same targets by the same deadline share, worked out once: a target's fact by
+    deadline, and the services delivering a set of targets. Goals grow with the services, and so do the services
+    delivering a target: worked out per goal, these would grow with the square of the input."""
+
+    def __init__(self, d: Derivation):
+        self.d = d
+        self._targets: dict[tuple[str, str, float], tuple] = {}
+        self._counts: dict[tuple, tuple[int, int]] = {}
+        self._own: dict[tuple[str, str], float] = {}
+
+    def counts(self, covers: list[TargetCover], due: float) -> tuple[int, int]:
+        """How many active services deliver some of these targets, in time or later, and by the deadline."""
+        key = (tuple((c.kind, c.target) for c in covers), due)
+        found = self._counts.get(key)
+        if found is None:
+            found = self._counts[key] = delivering(covers, due)
+        return found
+
+    def target(self, cover: TargetCover) -> tuple[dict[str, Any], dict[str, str], list[str], dict[str, str]]:
+        """A goal target's fields, sources, path after the goal and words: the same for every goal aiming at
+        it by the same deadline."""
+        key = (cover.kind, cover.target, cover.due_months)
+        found = self._targets.get(key)
+        if found is None:
+            found = self._targets[key] = self._target(cover)
+        return found
+
+    def _target(self, cover: TargetCover) -> tuple[dict[str, Any], dict[str, str], list[str], dict[str, str]]:
+        d = self.d
+        fields: dict[str, Any] = {
+            "target": cover.target, "target_kind": cover.kind, "due_months": cover.due_months,
+            "linked": len(cover.deliveries), "in_time": cover.in_time_count,
+            "adherence": cover.adherence(d.conventions), "adherence_eventual": cover.adherence(d.conventions, False),
+        }
+        if cover.months is not None:
+            fields["months"] = cover.months
+        sources: dict[str, str] = {}
+        best = cover.best
+        tail = [cover.target]
+        if best is not None:
+            fields |= {"best_value": best.value, "best_service": best.service, "best_months": best.months}
+            sources |= {"best_value": d.src("service", best.service, "probability"),
+                        "best_months": d.src("service", best.service, "months_to_value")}
+            tail.append(best.service)
+        if cover.earliest is not None:
+            fields["earliest_months"] = cover.earliest
+        if cover.kind == "outcome" and cover.in_time_count < len(cover.deliveries):
+            fields |= _without_default(d, cover)
+        contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})"
+                                 for x in cover.listed if x.months <= cover.due_months)
+        words = {"in_time": f"delivered in time by {contributors}" if contributors else "nothing delivers it in time"}
+        return fields, sources, tail, words
+
+    def own_earliest(self, cover: TargetCover) -> float:
+        """The earliest delivery of an outcome target with the catalogue's typical perception time set aside."""
+        key = (cover.kind, cover.target)
+        found = self._own.get(key)
+        if found is None:
+            found = math.inf
+            for delivery in cover.deliveries:
+                service = self.d.kb.services[delivery.service]
+                link = next((link for link in service.links if link.outcome == cover.target), None)
+                own = months_without_default(service, link, self.d.kb)
+                found = min(found, delivery.months if own is None else own)
+            self._own[key] = found
+        return found
 
 
 def _earliest_own(d: Derivation, covers: list[TargetCover], earliest: float, due: float) -> float:
@@ -126,16 +172,8 @@ def _earliest_own(d: Derivation, covers: list[TargetCover], earliest: float, due
     worked out when everything is late: otherwise it is in time either way)."""
     if earliest <= due:
         return earliest
-    found = earliest
-    for cover in covers:
-        if cover.kind != "outcome":
-            continue
-        for delivery in cover.deliveries:
-            service = d.kb.services[delivery.service]
-            link = next((link for link in service.links if link.outcome == cover.target), None)
-            own = months_without_default(service, link, d.kb)
-            found = min(found, delivery.months if own is None else own)
-    return found
+    shared = d.shared(_Shared)
+    return min([earliest] + [shared.own_earliest(c) for c in covers if c.kind == "outcome"])
 
 
 def _without_default(d: Derivation, cover: TargetCover) -> dict[str, Any]:

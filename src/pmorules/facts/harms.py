@@ -8,6 +8,7 @@ from typing import Any
 
 from ..graph import nearest_dependants, node, node_id
 from ..knowledge import Harm, Service
+from ..knowledge.spec import Goal
 from ..measures import Mitigators, harm_applies, harm_present, horizon
 from ..vocabulary import SEVERITY_RANK, TERMS
 from .base import Fact, fact_type
@@ -19,6 +20,7 @@ class _Harms:
 
     def __init__(self, d: Derivation):
         self.d = d
+        self._first_due: dict[int, tuple[list[str], list[tuple[str, Goal]]]] = {}
 
     @cached_property
     def goals_naming(self) -> dict[str, list[str]]:
@@ -33,7 +35,7 @@ class _Harms:
         """The goals aiming at a harm's target (a harmed service: the goals it delivers), whoever owns them."""
         goals = self.goals_naming.get(harm.target, [])
         if harm.target_kind == "service":
-            goals = sorted(set(goals) | self.d.goals_of_service.get(harm.target, set()))
+            goals = sorted(set(goals).union(self.d.goals_of_service.get(harm.target, ())))
         return goals
 
     def goals_hit(self, service: Service, harm: Harm) -> list[str]:
@@ -43,6 +45,20 @@ class _Harms:
         if harm.party != "served":
             return goals
         return [g for g in goals if (client := self.d.kb.goals[g].client) is None or client in service.clients]
+
+    def first_due(self, goals: list[str]) -> list[tuple[str, Goal]]:
+        """Per horizon, the first-due of these goals (the lowest id among equals). Services delivering the same
+        targets share one list of goals (Derivation.goals_of_service), worked out once."""
+        found = self._first_due.get(id(goals))
+        if found is None:
+            first: dict[str, Goal] = {}
+            for goal_id in goals:
+                goal = self.d.kb.goals[goal_id]
+                term = horizon(goal.due_months, self.d.kb.horizons)
+                if term not in first or goal.due_months < first[term].due_months:
+                    first[term] = goal
+            found = self._first_due[id(goals)] = (goals, sorted(first.items()))
+        return found[1]
 
     @cached_property
     def nearest(self) -> dict[str, dict[str, list[str]]]:
@@ -192,12 +208,6 @@ def _reach(d: Derivation, shared: _Harms, via: Service) -> list[tuple[str, str, 
         chain = shared.nearest[term].get(key)
         if chain:
             reach.append((node_id(chain[-1]), "service", term, [node_id(k) for k in chain]))
-    first: dict[str, Any] = {}
-    for goal_id in sorted(d.goals_of_service.get(via.id, ())):
-        goal = d.kb.goals[goal_id]
-        term = horizon(goal.due_months, d.kb.horizons)
-        if term not in first or goal.due_months < first[term].due_months:
-            first[term] = goal
-    for term, goal in sorted(first.items()):
+    for term, goal in shared.first_due(d.goals_of_service.get(via.id, [])):
         reach.append((goal.id, "goal", term, [via.id, goal.id]))
     return reach

@@ -65,7 +65,7 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
             "probability": service.probability, "effort": service.effort, "keep": service.keep,
             "clients": len(service.clients), "client_ids": sorted(service.clients),
             "goals": len(d.goals_of_service.get(service.id, ())),
-            "goal_ids": sorted(d.goals_of_service.get(service.id, ())),
+            "goal_ids": d.goals_of_service.get(service.id, []),
             "outcome_ids": sorted({link.outcome for link in service.links}),
         }
         if service.active:

@@ -7,6 +7,7 @@ recommendation) comes from the findings, i.e. from the rule files.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,9 @@ from ..mix import MixResult
 from ..mix.recommend import OBJECTIVE, comparison, effort_of, unattainable_text
 from ..paths import default_rules_dir
 from ..rules.spec import OP_WORDS
-from ..measures import group_shares, longest_wait, share_of
+from ..measures import (
+    CONTRIBUTORS_LISTED, Delivery, TargetCover, delivering, group_shares, longest_wait, share_of,
+)
 from ..rules.texts import Names
 from ..text import first_sentence, num
 from ..vocabulary import LEVEL_ORDER, LEVEL_WORDS, OUTLOOK, TERMS, VERDICTS
@@ -246,18 +249,11 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
     facts = {f.key: f.fields for f in analysis.facts.facts if f.type == "goal"}
     about, status, verdict = by_subject(analysis.findings), statuses(analysis.findings), verdicts(analysis.findings)
     rows = []
+    first = _FirstDelivering(names)
     for goal in sorted(analysis.kb.goals.values(), key=lambda g: (g.due_months, g.id)):
-        services: dict[str, dict[str, Any]] = {}
-        for cover in analysis.facts.covers[goal.id]:
-            for d in cover.deliveries:
-                entry = services.get(d.service)
-                if entry is None:
-                    entry = services[d.service] = {"id": d.service, "name": names[d.service], "months": d.months,
-                                                   "probability": d.probability, "targets": []}
-                elif d.months < entry["months"]:
-                    entry["months"] = d.months
-                entry["targets"].append(cover.target)
-        ordered = sorted(services.values(), key=lambda s: (s["months"], s["name"].lower(), s["id"]))
+        covers = analysis.facts.covers[goal.id]
+        in_time, later = first.of(covers, goal.due_months)
+        linked, in_time_count = delivering(covers, goal.due_months)
         on_goal = about.get(goal.id, [])
         worst = min((f.level for f in on_goal if f.level != "info"), key=LEVEL_ORDER.__getitem__, default=None)
         rows.append({
@@ -271,8 +267,8 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "priority": goal.priority,
             "weight": facts[goal.id]["weight"],
             "adherence": facts[goal.id].get("adherence"),
-            "in_time": [s for s in ordered if s["months"] <= goal.due_months],
-            "later": [s for s in ordered if s["months"] > goal.due_months],
+            "in_time": in_time, "in_time_count": in_time_count,
+            "later": later, "later_count": linked - in_time_count,
             "level": worst,
             "rag": status.get(goal.id, "green"),
             "verdict": verdict.get(goal.id, VERDICTS[0]),
@@ -281,6 +277,41 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
             "finding_titles": [{"id": f.id, "title": f.title} for f in on_goal],
         })
     return rows
+
+
+class _FirstDelivering:
+    """The first services delivering a goal's targets, in time and later, by month then name: at most
+    CONTRIBUTORS_LISTED of each, however many deliver (a goal can reach a fifteenth of all services)."""
+
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+        self._by_month: dict[tuple[str, str], list[Delivery]] = {}
+
+    def by_month(self, cover: TargetCover) -> list[Delivery]:
+        """A target's deliveries by month, then name (sorted once per target, whatever the goals)."""
+        key = (cover.kind, cover.target)
+        if key not in self._by_month:
+            self._by_month[key] = sorted(cover.deliveries, key=lambda d: (d.months, self.names[d.service].lower(),
+                                                                          d.service))
+        return self._by_month[key]
+
+    def of(self, covers: list[TargetCover], due: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A service's month is its earliest over the goal's targets; the first few of every target by that order
+        hold the first few of the goal, and a late service is one no target has in time."""
+        months: dict[str, Delivery] = {}
+        for cover in covers:
+            by_month, split = self.by_month(cover), cover.deliveries.count_by(due)
+            late = itertools.islice((d for d in by_month[split:]
+                                     if not any(d.service in c.deliveries.services_by(due) for c in covers)),
+                                    CONTRIBUTORS_LISTED)
+            for d in itertools.chain(by_month[:min(split, CONTRIBUTORS_LISTED)], late):
+                if d.service not in months or d.months < months[d.service].months:
+                    months[d.service] = d
+        ordered = sorted(months.values(), key=lambda d: (d.months, self.names[d.service].lower(), d.service))
+        rows = [{"id": d.service, "name": self.names[d.service], "months": d.months, "probability": d.probability}
+                for d in ordered]
+        return ([r for r in rows if r["months"] <= due][:CONTRIBUTORS_LISTED],
+                [r for r in rows if r["months"] > due][:CONTRIBUTORS_LISTED])
 
 
 def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[str, Any]:
