@@ -275,6 +275,10 @@ def why(
         _fail_input(error)
 
 
+AppendixOption = Annotated[bool, typer.Option("--appendix", help="Add the analyst's appendix: each finding's evidence "
+                                             "and rule, the full network, the rulebook and the run manifest")]
+
+
 @app.command()
 def report(
     workspace: WorkspaceArg = Path("."),
@@ -283,8 +287,10 @@ def report(
     ] = None,
     format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="Default: from -o's suffix, else md")] = None,
     as_of: AsOfOption = None,
+    appendix: AppendixOption = False,
 ) -> None:
-    """Write the recommendations report (Markdown to stdout by default)."""
+    """Write the recommendations report (Markdown to stdout by default): the steering pack, and with --appendix
+    the analyst's appendix (evidence, full network, rulebook, manifest)."""
     from .diff import history_of
     from .mix import recommend
     from .output import check_output, write_output
@@ -297,7 +303,7 @@ def report(
         protected = analysis.inputs()
         if output is not None:
             check_output(output, protected)
-        data = render_report(analysis, recommend(analysis), fmt, history=history)
+        data = render_report(analysis, recommend(analysis), fmt, history=history, appendix=appendix)
         if output is None:
             if fmt == "pdf":
                 raise InputError([Diagnostic(Location("--output"), "a PDF report needs a file: give -o FILE")])
@@ -516,12 +522,13 @@ def serve(
     workspace: WorkspaceArg = Path("."),
     port: Annotated[int, typer.Option("--port", callback=_port, help="Port on 127.0.0.1 (0: any free port)")] = 8765,
     as_of: AsOfOption = None,
+    appendix: AppendixOption = False,
 ) -> None:
     """Preview the HTML report in a browser; it updates whenever a workspace file changes. Ctrl-C stops."""
     from .serve import serve as serve_workspace
 
     try:
-        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False))
+        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False), appendix)
     except InputError as error:
         _fail_input(error)
 

@@ -105,9 +105,11 @@ def within(text: str, workspace: Path) -> str:
 class Preview:
     """The latest rendering of a workspace and its version (0 until the first rendering is done)."""
 
-    def __init__(self, workspace: Path, as_of: dt.date | None, log: Callable[[str], None], head: str):
+    def __init__(self, workspace: Path, as_of: dt.date | None, log: Callable[[str], None], head: str,
+                 appendix: bool = False):
         self.workspace = workspace
         self.as_of = as_of
+        self.appendix = appendix  # as `report --appendix`: the page is the report that command writes
         self.log = log
         self.head = head  # put in every page's head: the session's token
         self._lock = threading.Lock()
@@ -129,12 +131,14 @@ class Preview:
     def render(self) -> None:
         """Render the workspace now: the report, or the page of its errors (never raises)."""
         from .analysis import analyze
+        from .diff import history_of
         from .mix import recommend
         from .report import render_report
 
         try:
             analysis = analyze(self.workspace, self.as_of)
-            page = render_report(analysis, recommend(analysis), "html").decode()
+            page = render_report(analysis, recommend(analysis), "html", history=history_of(analysis),
+                                 appendix=self.appendix).decode()
             self.log(f"report updated: {sum(analysis.counts().values())} findings")
         except InputError as error:
             page = errors_page(self.workspace, error)
@@ -279,7 +283,7 @@ def _watch(preview: Preview, stop: threading.Event) -> None:
         preview.log(f"stopped watching {preview.workspace}: {exc}")
 
 
-def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str], None]) -> None:
+def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str], None], appendix: bool = False) -> None:
     """Serve the live report on 127.0.0.1 until Ctrl-C; ``log`` gets the URL and one line per rendering."""
     if not workspace.is_dir():
         raise InputError([Diagnostic(Location(str(workspace)), "no such workspace directory")])
@@ -291,7 +295,7 @@ def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str]
         raise InputError([Diagnostic(Location(f"--port {port}"), problem,
                                      "choose another with --port, or --port 0 for any free port")]) from None
     guard = Guard(HOST, server.server_address[1])  # the port chosen, when it was 0
-    preview = Preview(workspace, as_of, log, guard.meta())
+    preview = Preview(workspace, as_of, log, guard.meta(), appendix)
     server.RequestHandlerClass = _handler(preview, guard)
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(preview, stop), name="pmorules-watch", daemon=True)

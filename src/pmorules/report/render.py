@@ -43,15 +43,19 @@ FORMATS = ("html", "md", "json", "pdf")
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
 
 
-def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None) -> bytes:
+def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None,
+                  appendix: bool = False) -> bytes:
     """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only.
 
     ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend.
+    ``appendix`` adds the analyst's appendix (each finding's evidence and rule, the full network, the rulebook,
+    the run manifest) to the HTML, PDF and Markdown: the steering pack leaves it out unless asked
+    (``report --appendix``). The JSON report is data and always has all of it.
     """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
     with gc_paused():  # rendering allocates a great deal; the collector kept rescanning the whole analysis
-        context = build_context(analysis, mix, history=history)
+        context = build_context(analysis, mix, history=history) | {"with_appendix": appendix}
         if fmt == "json":
             return json_text(report_json(analysis, mix, context)).encode()
         if fmt == "md":
@@ -149,7 +153,7 @@ def environment(dirs: list[TemplateDir], markdown: bool) -> SandboxedEnvironment
         lstrip_blocks=True,
         **options,
     )
-    env.filters.update(show=show, md=md, code=code, mermaid=mermaid)
+    env.filters.update(show=show, md=md, code=code, mermaid=mermaid, css_string=css_string)
     return env
 
 
@@ -221,6 +225,14 @@ def code(value: Any) -> Markup:
     """Inline Markdown code; a backtick becomes a quote so the span cannot be broken out of, a pipe is escaped for tables."""
     text = printable(str(value).replace("`", "'").replace("|", "\\|").replace("\n", " "))
     return Markup(f"`{text}`") if text else Markup("")
+
+
+def css_string(value: Any) -> Markup:
+    """A quoted CSS string (the printed footer's text): every character but letters, digits, space and a few
+    punctuation marks becomes a CSS escape, so no value can end the string or the style element."""
+    safe = set(" .,:-()")
+    text = "".join(c if c.isalnum() and c.isascii() or c in safe else f"\\{ord(c):x} " for c in printable(str(value)))
+    return Markup(f'"{text}"')
 
 
 def mermaid(value: Any) -> Markup:
