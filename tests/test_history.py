@@ -293,3 +293,24 @@ def test_still_open_findings_are_listed_in_the_report_open_since_their_first_rev
     section = html[html.index("<h3>Still open</h3>"):html.index("<h3>The trend</h3>")]
     assert section.count("open since ") == len(history.since.still_open)
     assert f'href="#{lessons.id}"' in section
+
+
+def test_the_report_reads_the_reviews_from_paths_in_the_workspace(reviewed: Path) -> None:
+    assert reviewed.is_absolute()
+    analysis = analyze(reviewed, AS_OF)
+    html = report_of(analysis, "html").decode()
+    assert "<code>reviews/q0</code>" in html and str(reviewed) not in html, "no machine path in a circulated report"
+    assert json.loads(report_of(analysis, "json"))["history"]["trend"][0]["source"] == "reviews/q0"
+
+
+def test_serve_shows_the_report_with_its_history(reviewed: Path) -> None:
+    from pmorules.serve import POLL_MS, RELOAD, Preview
+
+    head = '<meta name="pmorules-token" content="T">'
+    preview = Preview(reviewed, AS_OF, lambda line: None, head)
+    preview.render()
+    version, page = preview.current()
+    script = (RELOAD % {"version": version, "poll": POLL_MS}).encode()
+    assert page.count(script) == 1 and page.count(head.encode() + b"\n") == 1
+    served = page.replace(script, b"").replace(head.encode() + b"\n", b"")
+    assert served == report_of(analyze(reviewed, AS_OF), "html"), "the preview is the report, history included"
