@@ -451,3 +451,13 @@ def test_the_report_shows_what_the_workspace_turned_off_and_why(make_ws) -> None
         assert "cycle time fell 20% since the method came in" in text, fmt
         assert "its harm to Reduction of project life cycle (O30)" in text, fmt
     assert not [f for f in analysis.findings if "O30" in f.subjects]
+
+
+def test_the_appendix_is_printed_only_on_request(workspace: Path, tmp_path: Path) -> None:
+    plain, full = tmp_path / "plain.html", tmp_path / "full.html"
+    assert run("report", str(workspace), "--as-of", "2026-03-20", "-o", str(plain)).exit_code == 0
+    assert run("report", str(workspace), "--as-of", "2026-03-20", "-o", str(full), "--appendix").exit_code == 0
+    plain_html, full_html = plain.read_text(), full.read_text()
+    assert '<body class="with-appendix">' in full_html and "<body>" in plain_html
+    assert "body:not(.with-appendix) .appendix" in plain_html  # the print stylesheet leaves it out
+    assert 'id="appendix"' in plain_html, "on screen the appendix is there either way"
