@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from .harms import finding_diagram, harm_ledger
 from ..analysis import Analysis
 from ..dates import long_date, month_label
 from ..diff import History
@@ -38,7 +39,9 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
     """Everything the report shows, in the order a reader meets it."""
     names = Labels(names_of(analysis.kb), analysis.kb)
     shown = in_workspace(analysis.kb.workspace)
-    findings = [_finding(f, analysis, names, shown) for f in analysis.findings]
+    harms = harm_ledger(analysis, names)
+    findings = [_finding(f, analysis, names, shown) | {"diagram": finding_diagram(f, analysis, names, harms)}
+                for f in analysis.findings]
     return {
         "pmorules_version": __version__,
         "today": analysis.today.isoformat(),  # the evaluation date: the `when` filter turns months into dates
@@ -52,6 +55,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "goals": _goals(analysis, names),
         "mix": _mix(analysis, mix, names),
         "categories": _categories(findings),
+        "harms": harms,
         "graph": _graph(analysis, names),
         "estimates": _estimates(analysis),
         "appendix": _appendix(analysis, shown),
