@@ -221,13 +221,13 @@ def test_a_large_mix_is_grouped_by_month_in_the_timeline(example, monkeypatch: p
     assert graph["shown"] == 6 < graph["total"]
     refs = {n["ref"] for n in graph["nodes"]}
     assert all(e["src"] in refs and e["dst"] in refs for e in graph["edges"])
-    assert "Showing 6 of" in report_of(example, "html").decode()
+    assert "showing 6 of the" in report_of(example, "html").decode()
 
 
 # --- self-contained, deterministic ---------------------------------------------------------------
 
 
-def test_html_is_self_contained(example_html: str) -> None:
+def test_html_is_self_contained(example, example_html: str) -> None:
     for tag, attrs in elements(example_html):
         assert tag not in ("link", "img", "iframe", "object", "embed"), tag
         assert tag != "script" or "src" not in attrs
@@ -238,7 +238,9 @@ def test_html_is_self_contained(example_html: str) -> None:
     assert "@import" not in example_html and "@font-face" not in example_html
     ids = [attrs["id"] for _, attrs in elements(example_html) if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids (charts must prefix theirs)"
-    assert example_html.count("<svg") == 4  # shares, timeline, graph, and the trend over the example's reviews
+    assert example_html.count('<svg class="chart"') == 4  # shares, timeline, graph, and the trend over the example's reviews
+    diagrams = sum(1 for c in context_of(example)["categories"] for f in c["findings"] if f["diagram"])
+    assert diagrams and example_html.count('<svg class="diagram"') == diagrams  # one inside each harm or dependency finding
 
 
 def test_rendering_twice_gives_the_same_bytes(example) -> None:
@@ -461,3 +463,33 @@ def test_the_appendix_is_printed_only_on_request(workspace: Path, tmp_path: Path
     assert '<body class="with-appendix">' in full_html and "<body>" in plain_html
     assert "body:not(.with-appendix) .appendix" in plain_html  # the print stylesheet leaves it out
     assert 'id="appendix"' in plain_html, "on screen the appendix is there either way"
+
+
+def test_harms_are_told_in_a_ledger_and_a_small_diagram(example, example_html: str, example_md: str) -> None:
+    ledger = example_html[example_html.index('<section class="report-section" id="harms">'):]
+    ledger = ledger[:ledger.index("</section>")]
+    first = ledger[ledger.index("<tbody>"):ledger.index("</tr>", ledger.index("<tbody>"))]  # the most severe harm first
+    assert "Weekly project status pack and executive dashboard" in first and "project-culture programme" in first
+    assert "serious" in first and "Project register and timesheet tool (MS Access, legacy)" in first
+    assert '<span class="unheld">(retired)</span>' in first, "the mitigator the PMO retired shows as not running"
+    assert "| Weekly project status pack and executive dashboard | " in example_md
+    harm = next(f for f in example.findings if f.rule == "HRM001")
+    article = example_html[example_html.index(f'<article class="finding error" id="{harm.id}">'):]
+    article = article[:article.index("</article>")]
+    diagram = article[article.index('<svg class="diagram"'):article.index("</svg>")]
+    assert ">harms</text>" in diagram and "retired</tspan>" in diagram and "Meant to hold the harm in check" in diagram
+    soft = next(f for f in example.findings if f.rule == "DEP005")
+    article = example_html[example_html.index(f'id="{soft.id}"'):]
+    assert ">works better with</text>" in article[:article.index("</article>")]
+    no_path = next(f for f in example.findings if not f.path)
+    article = example_html[example_html.index(f'id="{no_path.id}"'):]
+    assert "finding-diagram" not in article[:article.index("</article>")]
+
+
+def test_the_network_picture_keeps_only_what_is_behind_findings(example) -> None:
+    graph = context_of(example)["graph"]
+    assert 0 < graph["shown"] < graph["total"]
+    harms_on_paths = {(e["src"], e["dst"]) for e in graph["edges"] if e["kind"] == "harms"}
+    assert harms_on_paths and all(e["on_path"] for e in graph["edges"] if e["kind"] != "mitigates")
+    protected = {dst for _, dst in harms_on_paths}
+    assert all(e["dst"] in protected for e in graph["edges"] if e["kind"] == "mitigates")
