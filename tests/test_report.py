@@ -23,6 +23,9 @@ from pmorules.analysis import analyze
 from conftest import context_of, report_of
 from pmorules.cli import app
 from pmorules.errors import InputError
+from pmorules.diff import history_of
+from pmorules.mix import recommend
+from pmorules.report import render_report
 from strategies import workspaces, write_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -493,3 +496,13 @@ def test_the_network_picture_keeps_only_what_is_behind_findings(example) -> None
     assert harms_on_paths and all(e["on_path"] for e in graph["edges"] if e["kind"] != "mitigates")
     protected = {dst for _, dst in harms_on_paths}
     assert all(e["dst"] in protected for e in graph["edges"] if e["kind"] == "mitigates")
+
+
+def test_the_weasyprint_pdf_is_the_same_steering_pack(example) -> None:
+    weasyprint = pytest.importorskip("weasyprint", reason="PDF output comes with the pdf extra")
+    analysis = example
+    plain = weasyprint.HTML(string=report_of(analysis, "html").decode()).render()
+    full_html = render_report(analysis, recommend(analysis), "html", history=history_of(analysis), appendix=True)
+    full = weasyprint.HTML(string=full_html.decode()).render()
+    assert 1 <= len(plain.pages) <= 8, f"the steering pack prints to {len(plain.pages)} A4 pages"
+    assert len(full.pages) > len(plain.pages) + 2, "--appendix prints the appendix"
