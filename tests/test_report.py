@@ -506,3 +506,13 @@ def test_the_weasyprint_pdf_is_the_same_steering_pack(example) -> None:
     full = weasyprint.HTML(string=full_html.decode()).render()
     assert 1 <= len(plain.pages) <= 8, f"the steering pack prints to {len(plain.pages)} A4 pages"
     assert len(full.pages) > len(plain.pages) + 2, "--appendix prints the appendix"
+
+
+def test_the_printed_footer_quotes_the_organisation_name_safely() -> None:
+    from pmorules.report.render import css_string
+
+    quoted = str(css_string('Ops "North" </style><script>x()</script> \\ café'))
+    inner = quoted[1:-1]
+    assert quoted[0] == quoted[-1] == '"' and not set(inner) & set('"<>\'{};')
+    assert "<" not in inner and '"' not in inner and inner.count("\\") == len(re.findall(r"\\[0-9a-f]+ ", inner))
+    assert "caf\\e9 " in inner and "Ops " in inner
