@@ -275,8 +275,9 @@ def why(
         _fail_input(error)
 
 
-AppendixOption = Annotated[bool, typer.Option("--appendix", help="Add the analyst's appendix: each finding's evidence "
-                                             "and rule, the full network, the rulebook and the run manifest")]
+AppendixOption = Annotated[bool, typer.Option("--appendix", help="Print the analyst's appendix too (the network behind "
+                                             "the findings, each finding's evidence, the rulebook, the run manifest): "
+                                             "always on screen, left out of print and PDF without it")]
 
 
 @app.command()
@@ -289,8 +290,8 @@ def report(
     as_of: AsOfOption = None,
     appendix: AppendixOption = False,
 ) -> None:
-    """Write the recommendations report (Markdown to stdout by default): the steering pack, and with --appendix
-    the analyst's appendix (evidence, full network, rulebook, manifest)."""
+    """Write the recommendations report (Markdown to stdout by default); printed or as PDF, the steering pack, and
+    with --appendix the analyst's appendix too."""
     from .diff import history_of
     from .mix import recommend
     from .output import check_output, write_output

@@ -48,9 +48,9 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
     """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only.
 
     ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend.
-    ``appendix`` adds the analyst's appendix (each finding's evidence and rule, the full network, the rulebook,
-    the run manifest) to the HTML, PDF and Markdown: the steering pack leaves it out unless asked
-    (``report --appendix``). The JSON report is data and always has all of it.
+    ``appendix`` prints the analyst's appendix (the network behind the findings, each finding's evidence, the
+    rulebook, the run manifest): the HTML always shows it on screen, and its print stylesheet (so the PDF too)
+    leaves it out unless asked (``report --appendix``). Markdown and JSON always have all of it.
     """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
