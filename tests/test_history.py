@@ -323,3 +323,25 @@ def test_overdue_actions_and_findings_open_at_two_reviews_come_first_with_their_
     training = next(f for f in data if f["rule"] == "PRB001")
     assert training["action"] == {"action": "Staff it", "owner": "CIO office", "due": "2026-05-01", "status": "open",
                                   "overdue": True, "done_but_open": False} and training["reviews"] == 1
+
+
+def test_the_report_reads_the_reviews_from_paths_in_the_workspace(reviewed: Path) -> None:
+    assert reviewed.is_absolute()
+    analysis = analyze(reviewed, AS_OF)
+    html = report_of(analysis, "html").decode()
+    assert "<code>reviews/q0</code>" in html and str(reviewed) not in html, "no machine path in a circulated report"
+    assert json.loads(report_of(analysis, "json"))["history"]["trend"][0]["source"] == "reviews/q0"
+
+
+def test_serve_shows_the_report_with_its_history(reviewed: Path) -> None:
+    from pmorules.serve import POLL_MS, RELOAD, Preview
+
+    head = '<meta name="pmorules-token" content="T">'
+    preview = Preview(reviewed, AS_OF, lambda line: None, head)
+    preview.render()
+    version, page = preview.current()
+    script = (RELOAD % {"version": version, "poll": POLL_MS}).encode()
+    assert page.count(script) == 1 and page.count(head.encode() + b"\n") == 1
+    served = page.replace(script, b"").replace(head.encode() + b"\n", b"")
+    served = re.sub(rb'<aside id="workbench".*?</aside>', b"", served, count=1, flags=re.S)  # the what-if panel
+    assert served == report_of(analyze(reviewed, AS_OF), "html"), "the preview is the report, history included"

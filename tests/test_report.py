@@ -24,6 +24,9 @@ from pmorules.analysis import analyze
 from conftest import context_of, report_of
 from pmorules.cli import app
 from pmorules.errors import InputError
+from pmorules.diff import history_of
+from pmorules.mix import recommend
+from pmorules.report import render_report
 from strategies import workspaces, write_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,10 +133,13 @@ def test_an_input_file_is_never_overwritten(workspace: Path) -> None:
 
 
 def test_sections_come_in_the_order_an_executive_reads(example_html: str, example_md: str) -> None:
+    order = ["summary", "mix-over-time", "goals", "findings", "appendix", "graph", "estimates", "evidence",
+             "rulebook-and-inputs"]  # the appendix holds the analyst's part: network, estimates, evidence, rulebook
+    positions = [example_html.index(f' id="{s}">') for s in order]
+    assert positions == sorted(positions)
+    appendix = example_html[example_html.index('<div class="appendix" id="appendix">'):]
+    assert all(f' id="{s}">' in appendix for s in order[5:])
     order = ["summary", "mix-over-time", "goals", "findings", "graph", "appendix"]
-    assert [example_html.index(f'<section class="report-section" id="{s}">') for s in order] == sorted(
-        example_html.index(f'<section class="report-section" id="{s}">') for s in order
-    )
     positions = [example_md.index(f'<a id="{s}"></a>') for s in order]
     assert positions == sorted(positions)
 
@@ -219,13 +225,13 @@ def test_a_large_mix_is_grouped_by_month_in_the_timeline(example, monkeypatch: p
     assert graph["shown"] == 6 < graph["total"]
     refs = {n["ref"] for n in graph["nodes"]}
     assert all(e["src"] in refs and e["dst"] in refs for e in graph["edges"])
-    assert "Showing 6 of" in report_of(example, "html").decode()
+    assert "showing 6 of the" in report_of(example, "html").decode()
 
 
 # --- self-contained, deterministic ---------------------------------------------------------------
 
 
-def test_html_is_self_contained(example_html: str) -> None:
+def test_html_is_self_contained(example, example_html: str) -> None:
     for tag, attrs in elements(example_html):
         assert tag not in ("link", "img", "iframe", "object", "embed"), tag
         assert tag != "script" or "src" not in attrs
@@ -236,7 +242,9 @@ def test_html_is_self_contained(example_html: str) -> None:
     assert "@import" not in example_html and "@font-face" not in example_html
     ids = [attrs["id"] for _, attrs in elements(example_html) if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids (charts must prefix theirs)"
-    assert example_html.count("<svg") == 5  # shares, goals met by review, timeline, graph, and the trend over the reviews
+    assert example_html.count('<svg class="chart"') == 5  # shares, goals met by review, timeline, graph, and the trend over the reviews
+    diagrams = sum(1 for c in context_of(example)["categories"] for f in c["findings"] if f["diagram"])
+    assert diagrams and example_html.count('<svg class="diagram"') == diagrams  # one inside each harm or dependency finding
 
 
 def test_rendering_twice_gives_the_same_bytes(example) -> None:
@@ -449,3 +457,63 @@ def test_the_report_shows_what_the_workspace_turned_off_and_why(make_ws) -> None
         assert "cycle time fell 20% since the method came in" in text, fmt
         assert "its harm to Reduction of project life cycle (O30)" in text, fmt
     assert not [f for f in analysis.findings if "O30" in f.subjects]
+
+
+def test_the_appendix_is_printed_only_on_request(workspace: Path, tmp_path: Path) -> None:
+    plain, full = tmp_path / "plain.html", tmp_path / "full.html"
+    assert run("report", str(workspace), "--as-of", "2026-03-20", "-o", str(plain)).exit_code == 0
+    assert run("report", str(workspace), "--as-of", "2026-03-20", "-o", str(full), "--appendix").exit_code == 0
+    plain_html, full_html = plain.read_text(), full.read_text()
+    assert '<body class="with-appendix">' in full_html and "<body>" in plain_html
+    assert "body:not(.with-appendix) .appendix" in plain_html  # the print stylesheet leaves it out
+    assert 'id="appendix"' in plain_html, "on screen the appendix is there either way"
+
+
+def test_harms_are_told_in_a_ledger_and_a_small_diagram(example, example_html: str, example_md: str) -> None:
+    ledger = example_html[example_html.index('<section class="report-section" id="harms">'):]
+    ledger = ledger[:ledger.index("</section>")]
+    first = ledger[ledger.index("<tbody>"):ledger.index("</tr>", ledger.index("<tbody>"))]  # the most severe harm first
+    assert "Weekly project status pack and executive dashboard" in first and "project-culture programme" in first
+    assert "serious" in first and "Project register and timesheet tool (MS Access, legacy)" in first
+    assert '<span class="unheld">(retired)</span>' in first, "the mitigator the PMO retired shows as not running"
+    assert "| Weekly project status pack and executive dashboard | " in example_md
+    harm = next(f for f in example.findings if f.rule == "HRM001")
+    article = example_html[example_html.index(f'<article class="finding error" id="{harm.id}">'):]
+    article = article[:article.index("</article>")]
+    diagram = article[article.index('<svg class="diagram"'):article.index("</svg>")]
+    assert ">harms</text>" in diagram and "retired</tspan>" in diagram and "Meant to hold the harm in check" in diagram
+    soft = next(f for f in example.findings if f.rule == "DEP005")
+    article = example_html[example_html.index(f'id="{soft.id}"'):]
+    assert ">works better with</text>" in article[:article.index("</article>")]
+    no_path = next(f for f in example.findings if not f.path)
+    article = example_html[example_html.index(f'id="{no_path.id}"'):]
+    assert "finding-diagram" not in article[:article.index("</article>")]
+
+
+def test_the_network_picture_keeps_only_what_is_behind_findings(example) -> None:
+    graph = context_of(example)["graph"]
+    assert 0 < graph["shown"] < graph["total"]
+    harms_on_paths = {(e["src"], e["dst"]) for e in graph["edges"] if e["kind"] == "harms"}
+    assert harms_on_paths and all(e["on_path"] for e in graph["edges"] if e["kind"] != "mitigates")
+    protected = {dst for _, dst in harms_on_paths}
+    assert all(e["dst"] in protected for e in graph["edges"] if e["kind"] == "mitigates")
+
+
+def test_the_weasyprint_pdf_is_the_same_steering_pack(example) -> None:
+    weasyprint = pytest.importorskip("weasyprint", reason="PDF output comes with the pdf extra")
+    analysis = example
+    plain = weasyprint.HTML(string=report_of(analysis, "html").decode()).render()
+    full_html = render_report(analysis, recommend(analysis), "html", history=history_of(analysis), appendix=True)
+    full = weasyprint.HTML(string=full_html.decode()).render()
+    assert 1 <= len(plain.pages) <= 8, f"the steering pack prints to {len(plain.pages)} A4 pages"
+    assert len(full.pages) > len(plain.pages) + 2, "--appendix prints the appendix"
+
+
+def test_the_printed_footer_quotes_the_organisation_name_safely() -> None:
+    from pmorules.report.render import css_string
+
+    quoted = str(css_string('Ops "North" </style><script>x()</script> \\ café'))
+    inner = quoted[1:-1]
+    assert quoted[0] == quoted[-1] == '"' and not set(inner) & set('"<>\'{};')
+    assert "<" not in inner and '"' not in inner and inner.count("\\") == len(re.findall(r"\\[0-9a-f]+ ", inner))
+    assert "caf\\e9 " in inner and "Ops " in inner

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from pmorules.analysis import analyze
+from pmorules.analysis import Analysis, analyze
+from pmorules.diff import history_of
+from pmorules.mix import recommend
+from pmorules.report import render_report
 from conftest import context_of, report_of, write_files
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -93,7 +97,9 @@ def test_the_example_report_in_chromium(browser, tmp_path: Path, monkeypatch: py
 
     page.goto(url)
     page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
-    assert page.eval_on_selector_all("details", "all => all.every(d => d.open)"), "printing opens every section"
+    assert page.eval_on_selector_all("details.category, details.more", "all => all.every(d => d.open)"), \
+        "printing opens every category of findings"
+    assert not page.locator(f"#{collapsed.id} details.evidence").evaluate("d => d.open"), "evidence opens on a click only"
     assert errors == []
 
     page.goto(url)
@@ -278,3 +284,115 @@ def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> 
     assert "no-training" in columns
     saved = (workspace / "scenarios" / "no-training.yaml").read_text()
     assert "training" in saved and "supportive" in saved and "risk: 6" in saved
+
+
+# ------------------------------------------------------------------ the steering pack: print, screens, phones
+
+CASES = ROOT / "tests" / "cases"
+PACKS = ["example", *sorted(p.name for p in CASES.iterdir() if (p / "expected.yaml").is_file())]
+A4_TEXT_HEIGHT_PX = round((297 - 12 - 14) / 25.4 * 96)  # A4 less the print margins (style.css.j2's @page)
+MAX_PAGES = 8
+LONG_DATE = re.compile(r"\b\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|"
+                       r"December) \d{4}\b")
+_PACK_ANALYSES: dict[str, Analysis] = {}
+
+
+def _pack_analysis(name: str) -> Analysis:
+    """The example as of its review date; a case as of the date its data describe (as tests/test_cases.py)."""
+    if name not in _PACK_ANALYSES:
+        _PACK_ANALYSES[name] = (analyze(ROOT / "knowledge" / "example", dt.date(2026, 3, 20)) if name == "example"
+                                else analyze(CASES / name / "ws"))
+    return _PACK_ANALYSES[name]
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+def _pdf_text(pdf: Path) -> str | None:
+    """The PDF's text by poppler's pdftotext, None where it is not installed."""
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        return None
+    return subprocess.run([tool, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _front_page(browser, tmp_path: Path, name: str, media: str) -> tuple[float, str]:
+    """The front page's height in px and its text: on a 1280×800 screen, or on A4 paper."""
+    report = tmp_path / "report.html"
+    report.write_bytes(report_of(_pack_analysis(name), "html"))
+    page = browser.new_page(viewport={"width": 1280 if media == "screen" else A4_TEXT_WIDTH_PX, "height": 800})
+    page.emulate_media(media=media)
+    page.goto(report.as_uri())
+    front = page.locator("#front-page")
+    assert front.count() == 1
+    box, text = front.bounding_box(), front.inner_text()
+    page.close()
+    assert box
+    return box["height"], text
+
+
+@pytest.mark.parametrize("name", PACKS)
+def test_the_front_page_fits_one_a4_page_and_is_dated(browser, tmp_path: Path, name: str) -> None:
+    height, text = _front_page(browser, tmp_path, name, "print")
+    assert LONG_DATE.search(text), "the front page carries the evaluation date"
+    assert height <= A4_TEXT_HEIGHT_PX, f"the front page is {height:.0f} px high on A4 ({A4_TEXT_HEIGHT_PX} fit)"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 24 item 1: the decision front page replaces the executive summary")
+@pytest.mark.parametrize("name", PACKS)
+def test_the_front_page_fits_one_1280_by_800_screen(browser, tmp_path: Path, name: str) -> None:
+    height, _ = _front_page(browser, tmp_path, name, "screen")
+    assert height <= 800, f"the front page is {height:.0f} px high on a 1280×800 screen"
+
+
+@pytest.mark.parametrize("name", PACKS)
+def test_the_steering_pack_prints_in_eight_pages_with_page_numbers(browser, tmp_path: Path, name: str) -> None:
+    report = tmp_path / "report.html"
+    report.write_bytes(report_of(_pack_analysis(name), "html"))
+    page = browser.new_page()
+    page.goto(report.as_uri())
+    page.emulate_media(media="print")
+    appendix = page.locator("#appendix").evaluate("e => getComputedStyle(e).display")
+    pdf = page.pdf(format="A4", print_background=True)
+    page.close()
+    assert appendix == "none", "the appendix prints only when the report is written with --appendix"
+    pages = _pdf_pages(pdf)
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    printed = _pdf_text(tmp_path / "report.pdf")
+    if printed is not None:
+        assert f"Page 1 of {pages}" in printed and f"Page {pages} of {pages}" in printed
+        assert LONG_DATE.search(printed.split("\f")[-2]), "the last page's footer carries the date"
+    assert 1 <= pages <= MAX_PAGES, f"{name} prints to {pages} A4 pages"
+
+
+@pytest.mark.parametrize("name", PACKS)
+def test_no_sideways_scrolling_on_a_390_px_phone(browser, tmp_path: Path, name: str) -> None:
+    report = tmp_path / "report.html"
+    report.write_bytes(report_of(_pack_analysis(name), "html"))
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(report.as_uri())
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    labelled = page.eval_on_selector_all("tbody td[data-label]", "cells => cells.length")
+    page.close()
+    assert width <= 390, f"{name} is {width} px wide at 390 px"
+    assert labelled > 0, "table cells carry their column's name for the cards"
+
+
+def test_the_appendix_prints_on_request(browser, tmp_path: Path) -> None:
+    analysis = _pack_analysis("example")
+    plain = report_of(analysis, "html")
+    full = render_report(analysis, recommend(analysis), "html", history=history_of(analysis), appendix=True)
+    page = browser.new_page()
+    pages = {}
+    for which, html in (("plain", plain), ("full", full)):
+        report = tmp_path / f"{which}.html"
+        report.write_bytes(html)
+        page.goto(report.as_uri())
+        assert page.locator("#appendix #rulebook").is_visible(), "the appendix is on screen either way"
+        pages[which] = _pdf_pages(page.pdf(format="A4"))
+    page.emulate_media(media="print")
+    shown = page.locator("#appendix").evaluate("e => getComputedStyle(e).display")
+    page.close()
+    assert shown != "none" and pages["full"] > pages["plain"] + 2, pages

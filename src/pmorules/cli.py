@@ -277,6 +277,11 @@ def why(
         _fail_input(error)
 
 
+AppendixOption = Annotated[bool, typer.Option("--appendix", help="Print the analyst's appendix too (the network behind "
+                                             "the findings, each finding's evidence, the rulebook, the run manifest): "
+                                             "always on screen, left out of print and PDF without it")]
+
+
 @app.command()
 def report(
     workspace: WorkspaceArg = Path("."),
@@ -285,8 +290,10 @@ def report(
     ] = None,
     format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="Default: from -o's suffix, else md")] = None,
     as_of: AsOfOption = None,
+    appendix: AppendixOption = False,
 ) -> None:
-    """Write the recommendations report (Markdown to stdout by default)."""
+    """Write the recommendations report (Markdown to stdout by default); printed or as PDF, the steering pack, and
+    with --appendix the analyst's appendix too."""
     from .diff import history_of
     from .mix import recommend
     from .output import check_output, write_output
@@ -299,7 +306,7 @@ def report(
         protected = analysis.inputs()
         if output is not None:
             check_output(output, protected)
-        data = render_report(analysis, recommend(analysis), fmt, history=history)
+        data = render_report(analysis, recommend(analysis), fmt, history=history, appendix=appendix)
         if output is None:
             if fmt == "pdf":
                 raise InputError([Diagnostic(Location("--output"), "a PDF report needs a file: give -o FILE")])
@@ -530,13 +537,15 @@ def serve(
     port: Annotated[int, typer.Option("--port", callback=_port, help="Port on 127.0.0.1 (0: any free port)")] = 8765,
     as_of: AsOfOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (default 127.0.0.1, this machine only)")] = "127.0.0.1",
+    appendix: AppendixOption = False,
 ) -> None:
     """Preview the HTML report in a browser, with a what-if panel; it updates whenever a workspace file changes.
     Ctrl-C stops."""
     from .serve import serve as serve_workspace
 
     try:
-        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False), host)
+        serve_workspace(workspace, port, _as_of(as_of), lambda line: stderr.print(line, markup=False), host,
+                        appendix)
     except InputError as error:
         _fail_input(error)
 

@@ -20,6 +20,7 @@ findings ``analyze --baseline`` leaves out.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -474,12 +475,18 @@ class History:
         return {"trend": [p.to_json() for p in self.points], "since_last_review": self.since.to_json()}
 
 
-def _point(judged: Judged | None, analysis: Analysis, label: str) -> Point:
+def _point(judged: Judged | None, analysis: Analysis, label: str, workspace: str) -> Point:
     summary = analysis.facts.summary
     snapshot = judged.snapshot if judged else None
-    source = "" if snapshot is None else f"{snapshot.rev}" if snapshot.rev else str(snapshot.folder)
+    source = "" if snapshot is None else f"{snapshot.rev}" if snapshot.rev else _within(snapshot.folder, workspace)
     return Point(label, analysis.today.isoformat(), source, judged.commit if judged else None, summary["services"],
                  dict(summary["shares"]), summary["adherence"], analysis.counts())
+
+
+def _within(folder: Path, workspace: str) -> str:
+    """A snapshot folder as a report may show it: relative to the workspace (reviews() keeps it inside), never a
+    path of the machine the report was made on."""
+    return Path(os.path.relpath(folder.resolve(), Path(workspace).resolve())).as_posix()
 
 
 def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> History | None:
@@ -489,7 +496,8 @@ def history(reviews: list[Judged], current: Analysis, label: str = "Now") -> His
     last = reviews[-1]
     since = compare(last.analysis, current, side_of(last), Side(label, current.today.isoformat()))
     since.still_open = _urgent_first(_open_since(reviews, current, since.still_open), current.findings)
-    points = [_point(r, r.analysis, r.snapshot.label) for r in reviews] + [_point(None, current, label)]
+    workspace = current.kb.workspace
+    points = [_point(r, r.analysis, r.snapshot.label, workspace) for r in reviews] + [_point(None, current, label, workspace)]
     return History(points, since)
 
 

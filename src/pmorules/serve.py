@@ -109,9 +109,11 @@ def within(text: str, workspace: Path) -> str:
 class Preview:
     """The latest rendering of a workspace and its version (0 until the first rendering is done)."""
 
-    def __init__(self, workspace: Path, as_of: dt.date | None, log: Callable[[str], None], head: str):
+    def __init__(self, workspace: Path, as_of: dt.date | None, log: Callable[[str], None], head: str,
+                 appendix: bool = False):
         self.workspace = workspace
         self.as_of = as_of
+        self.appendix = appendix  # as `report --appendix`: the page is the report that command writes
         self.log = log
         self.head = head  # put in every page's head: the session's token
         self._lock = threading.Lock()
@@ -138,7 +140,7 @@ class Preview:
     def render(self) -> None:
         """Render the workspace now: the report, or the page of its errors (never raises)."""
         try:
-            bench = Workbench.load(self.workspace, self.as_of)
+            bench = Workbench.load(self.workspace, self.as_of, self.appendix)
             page = bench.report(None).decode()
             self.log(f"report updated: {sum(bench.today.counts().values())} findings")
         except InputError as error:
@@ -295,7 +297,8 @@ def _watch(preview: Preview, stop: threading.Event) -> None:
         preview.log(f"stopped watching {preview.workspace}: {exc}")
 
 
-def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str], None], host: str = HOST) -> None:
+def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str], None], host: str = HOST,
+          appendix: bool = False) -> None:
     """Serve the live report on ``host`` (127.0.0.1) until Ctrl-C; ``log`` gets the URL and one line per rendering."""
     if not workspace.is_dir():
         raise InputError([Diagnostic(Location(str(workspace)), "no such workspace directory")])
@@ -310,7 +313,7 @@ def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str]
         log(f"warning: serving on {host}, not only to this machine: whoever reaches {host}:{server.server_address[1]} "
             "can read the report (changes still need the page's token)")
     guard = Guard(host, server.server_address[1])  # the port chosen, when it was 0
-    preview = Preview(workspace, as_of, log, guard.meta())
+    preview = Preview(workspace, as_of, log, guard.meta(), appendix)
     server.RequestHandlerClass = _handler(preview, guard)
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(preview, stop), name="pmorules-watch", daemon=True)

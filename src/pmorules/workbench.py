@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .analysis import Analysis, analyze
+from .diff import History, history_of
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .mix import MixResult, recommend
 from .mix.problem import additions
@@ -107,13 +108,16 @@ class Workbench:
     today: Analysis
     result: MixResult  # today's recommendation, with the workspace's saved scenarios evaluated
     open_services: dict  # what the mix could add (proposed and catalogue services), as it assumes them
+    history: History | None = None  # today's past reviews, judged: the page is the report `report` writes
+    appendix: bool = False  # as `report --appendix`
 
     @classmethod
-    def load(cls, workspace: Path, as_of: dt.date | None) -> Workbench:
-        """Analyse the workspace and recommend its mix, as ``pmorules mix WS`` does (InputError when it is bad)."""
+    def load(cls, workspace: Path, as_of: dt.date | None, appendix: bool = False) -> Workbench:
+        """Analyse the workspace and recommend its mix, as ``pmorules mix WS`` does (InputError when it is bad),
+        and judge its past reviews, as ``pmorules report`` does."""
         today = analyze(workspace, as_of)
         result = recommend(today)
-        return cls(today, result, additions(today))
+        return cls(today, result, additions(today), history_of(today), appendix)
 
     def scenario(self, request: Any, name: str = "your variant", allowed: tuple[str, ...] = ()) -> Scenario:
         """The scenario a request describes (InputError, located in the request, when it is malformed or
@@ -142,9 +146,12 @@ class Workbench:
         return self.result.to_json() | {"variant": variant.to_json(self.today)}
 
     def report(self, variant: ScenarioResult | None) -> bytes:
-        """The HTML report of the what-if (of today with None), beside today's recommendation."""
-        analysis = variant.analysis if variant else self.today
-        return render_report(analysis, self.result, "html", workbench=None if variant else self.panel())
+        """The HTML report of the what-if (of today with None, with its review history, as ``report`` writes it),
+        beside today's recommendation. A what-if's page leaves the history out: the reviews judged today's mix."""
+        if variant:
+            return render_report(variant.analysis, self.result, "html", appendix=self.appendix)
+        return render_report(self.today, self.result, "html", history=self.history, workbench=self.panel(),
+                             appendix=self.appendix)
 
     def changes(self, variant: ScenarioResult) -> dict[str, Any]:
         """What the what-if changes against today, for the page to highlight: each goal whose status or

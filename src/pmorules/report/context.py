@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from .harms import finding_diagram, harm_ledger
 from ..analysis import Analysis
 from ..dates import long_date, month_label
 from ..diff import History
@@ -43,7 +44,9 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
     """Everything the report shows, in the order a reader meets it."""
     names = Labels(names_of(analysis.kb), analysis.kb)
     shown = in_workspace(analysis.kb.workspace)
-    findings = [_finding(f, analysis, names, shown) for f in analysis.findings]
+    harms = harm_ledger(analysis, names)
+    findings = [_finding(f, analysis, names, shown) | {"diagram": finding_diagram(f, analysis, names, harms)}
+                for f in analysis.findings]
     goals = _goals(analysis, names)
     mixed = _mix(analysis, mix, names)
     link_changes(findings, mixed["changes"], mix)
@@ -67,6 +70,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "goals": goals,
         "mix": mixed,
         "categories": _categories(findings),
+        "harms": harms,
         "graph": _graph(analysis, names),
         "estimates": _estimates(analysis),
         "appendix": _appendix(analysis, shown),
@@ -447,7 +451,8 @@ def _categories(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
-    """Dependencies, harms and mitigations among the services, with the finding paths marked."""
+    """The dependencies, harms and mitigations on the paths behind findings, and the mitigators of those harms
+    (``total``: the nodes of the whole network, for the caption)."""
     graph = analysis.facts.graph
     harm_active: dict[tuple[str, str], bool] = {}
     for fact in analysis.facts.facts:
@@ -463,6 +468,7 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
 
     edges: dict[tuple[str, str, str], dict[str, Any]] = {}
     rank: dict[tuple[str, str, str], tuple] = {}
+    total_keys: set[str] = set()
     for src, dst, data in ((src, dst, data) for src, near in graph.adj.items() for dst, keyed in near.items()
                            for data in keyed.values()):  # graph.edges(data=True), without its view's overhead
         kind = data["kind"]
@@ -474,6 +480,9 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
             continue
         kind = data["dep"] if kind == "depends_on" else kind
         on_path = kind != "mitigates" and frozenset((a, b)) in on_paths
+        if not on_path and not (kind == "mitigates" and frozenset((owner, b)) in on_paths):
+            total_keys.update((src, dst))
+            continue  # the picture is the network behind the findings; a mitigator stays with the harm it checks
         edges[(src, dst, kind)] = {
             "src": src, "dst": dst, "kind": kind,
             "active": harm_active.get((a, b), False) if kind == "harms" else True,
@@ -482,7 +491,7 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
         severity = on_paths[frozenset((a, b))] if on_path else 9
         rank[(src, dst, kind)] = (severity, ("harms", "hard", "soft", "mitigates").index(kind), src, dst)
     keys = sorted({e["src"] for e in edges.values()} | {e["dst"] for e in edges.values()})
-    total = len(keys)
+    total = len(total_keys | set(keys))
     if total > GRAPH_NODES:  # keep whole edges, those behind the most severe findings first
         kept: set[str] = set()
         for edge in sorted(edges, key=rank.__getitem__):

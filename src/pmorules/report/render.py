@@ -44,16 +44,19 @@ _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": 
 
 
 def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None,
-                  workbench: dict[str, Any] | None = None) -> bytes:
+                  workbench: dict[str, Any] | None = None, appendix: bool = False) -> bytes:
     """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only.
 
     ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend;
     ``workbench`` (what ``pmorules serve`` offers to change) adds the what-if panel to the HTML page.
+    ``appendix`` prints the analyst's appendix (the network behind the findings, each finding's evidence, the
+    rulebook, the run manifest): the HTML always shows it on screen, and its print stylesheet (so the PDF too)
+    leaves it out unless asked (``report --appendix``). Markdown and JSON always have all of it.
     """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
     with gc_paused():  # rendering allocates a great deal; the collector kept rescanning the whole analysis
-        context = build_context(analysis, mix, history=history)
+        context = build_context(analysis, mix, history=history) | {"with_appendix": appendix}
         if fmt == "json":
             return json_text(report_json(analysis, mix, context)).encode()
         if fmt == "md":
@@ -151,7 +154,7 @@ def environment(dirs: list[TemplateDir], markdown: bool) -> SandboxedEnvironment
         lstrip_blocks=True,
         **options,
     )
-    env.filters.update(show=show, md=md, code=code, mermaid=mermaid)
+    env.filters.update(show=show, md=md, code=code, mermaid=mermaid, css_string=css_string)
     return env
 
 
@@ -223,6 +226,14 @@ def code(value: Any) -> Markup:
     """Inline Markdown code; a backtick becomes a quote so the span cannot be broken out of, a pipe is escaped for tables."""
     text = printable(str(value).replace("`", "'").replace("|", "\\|").replace("\n", " "))
     return Markup(f"`{text}`") if text else Markup("")
+
+
+def css_string(value: Any) -> Markup:
+    """A quoted CSS string (the printed footer's text): every character but letters, digits, space and a few
+    punctuation marks becomes a CSS escape, so no value can end the string or the style element."""
+    safe = set(" .,:-()")
+    text = "".join(c if c.isalnum() and c.isascii() or c in safe else f"\\{ord(c):x} " for c in printable(str(value)))
+    return Markup(f'"{text}"')
 
 
 def mermaid(value: Any) -> Markup:
