@@ -478,7 +478,7 @@ def test_harms_are_told_in_a_ledger_and_a_small_diagram(example, example_html: s
     assert '<span class="unheld">(retired)</span>' in first, "the mitigator the PMO retired shows as not running"
     assert "| Weekly project status pack and executive dashboard | " in example_md
     harm = next(f for f in example.findings if f.rule == "HRM001")
-    article = example_html[example_html.index(f'<article class="finding error" id="{harm.id}">'):]
+    article = example_html[example_html.index(f'<article class="finding error" id="{harm.id}"'):]
     article = article[:article.index("</article>")]
     diagram = article[article.index('<svg class="diagram"'):article.index("</svg>")]
     assert ">harms</text>" in diagram and "retired</tspan>" in diagram and "Meant to hold the harm in check" in diagram
