@@ -505,7 +505,7 @@ def assess(
     from .assess import collect as collect_forms
     from .assess import consensus_text, parse_experts, write_forms
 
-    today = _as_of(as_of) or dt.date.today()
+    today = _as_of(as_of) or dates.system_today()
     if (experts is None) == (collect is None):
         _fail_input(InputError([Diagnostic(Location("assess"), "give --experts with -o (forms out) or --collect "
                                            "(ratings in)")]))
