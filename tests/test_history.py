@@ -291,7 +291,7 @@ def test_still_open_findings_are_listed_in_the_report_open_since_their_first_rev
     assert section.count("open since ") == len(history.since.still_open) > 0
     assert f"({lessons.names[0]}, {lessons.id}): open since q0 (2025-10-01)" in section
     html = report_of(analysis, "html").decode()
-    section = html[html.index("<h3>Still open</h3>"):html.index("<h3>The trend</h3>")]
+    section = html[html.index("<h3>Still open</h3>"):html.index(">The trend</h3>")]
     assert section.count("open since ") == len(history.since.still_open)
     assert f'href="#{lessons.id}"' in section
 
