@@ -104,7 +104,7 @@ def test_extends_overrides_a_field_and_a_param(ws) -> None:
     assert finding["level"] == "error"
     assert "(above 40%)" in finding["message"]
     assert finding["rule_source"].startswith("rules/balance.yaml:")  # still the default rule, changed
-    why = cli("why", "mix", "ws", "--as-of", "2026-03-20")
+    why = cli("why", "mix", "ws", "--as-of", "2026-03-20", "--evidence")  # the engine matches
     assert "mix:mix.share_short: 0.5 > 0.4 (max_short_share) [threshold set at ws/rules/acme.yaml:" in why.stdout
     assert "level set at ws/rules/acme.yaml:" in why.stdout
     listed = cli("rules", "list", "--workspace", "ws")
@@ -155,7 +155,7 @@ def test_toml_params_change_behaviour_and_why_shows_the_toml_line(ws) -> None:
     workspace = ws({"pmorules.toml": 'name = "Acme"\n# stricter\n[rules.PRB001]\nparams = { low = 0.75 }\n'})
     found = findings(workspace)
     assert {s for rule, s in found if rule == "PRB001"} == {("governance",), ("coaching",)}
-    why = cli("why", "governance", workspace)
+    why = cli("why", "governance", workspace, "--evidence")  # the engine matches
     assert "service:governance.probability: 0.7 < 0.75 (low) [threshold set at ws/pmorules.toml:4]" in why.stdout
     assert "(very_low) [threshold set at rules/probability.yaml:" in why.stdout
     listed = cli("rules", "list", "--workspace", workspace)
