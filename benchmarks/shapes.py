@@ -49,6 +49,21 @@ def _service(i: int, rng: random.Random, clients: int) -> list[str]:
     ]
 
 
+def _random_links(i: int, n: int, rng: random.Random, harm_share: float) -> list[str]:
+    """Service i's outcomes (3 at random), two random dependencies (a third hard) and, for ``harm_share`` of the
+    services, a harm on a random service or outcome: the links of the federation and random-dependency shapes."""
+    lines = [f"    outcomes: [{', '.join(rng.sample(OUTCOMES, 3))}]"]
+    deps = [d for d in dict.fromkeys(rng.randrange(n) for _ in range(2)) if d != i]
+    if deps:
+        lines.append("    depends_on: [" + ", ".join(
+            f"'s{d:06d}:{'hard' if rng.random() < 1 / 3 else 'soft'}'" for d in deps) + "]")
+    if rng.random() < harm_share:
+        target = rng.choice([f"s{rng.randrange(n):06d}", rng.choice(OUTCOMES)])
+        if target != f"s{i:06d}":
+            lines.append(f"    harms: [{{target: {target}, severity: {rng.choice(['low', 'medium', 'high'])}}}]")
+    return lines
+
+
 def federation(workspace: Path, n: int, seed: int = 3) -> None:
     """The federation shape of issue 14 at ``n`` services (200 goals whatever n)."""
     rng = random.Random(seed)
@@ -62,16 +77,7 @@ def federation(workspace: Path, n: int, seed: int = 3) -> None:
     lines.append("services:")
     for i in range(n):
         lines += _service(i, rng, clients)
-        lines.append(f"    outcomes: [{', '.join(rng.sample(OUTCOMES, 3))}]")
-        deps = [rng.randrange(n) for _ in range(2)]
-        deps = [d for d in dict.fromkeys(deps) if d != i]
-        if deps:
-            lines.append("    depends_on: [" + ", ".join(
-                f"'s{d:06d}:{'hard' if rng.random() < 1 / 3 else 'soft'}'" for d in deps) + "]")
-        if rng.random() < 0.3:
-            target = rng.choice([f"s{rng.randrange(n):06d}", rng.choice(OUTCOMES)])
-            if target != f"s{i:06d}":
-                lines.append(f"    harms: [{{target: {target}, severity: {rng.choice(['low', 'medium', 'high'])}}}]")
+        lines += _random_links(i, n, rng, harm_share=0.3)
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "federation.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -117,15 +123,7 @@ def random_dependency(workspace: Path, n: int, seed: int = 7) -> None:
     lines.append("services:")
     for i in range(n):
         lines += _service(i, rng, clients)
-        lines.append(f"    outcomes: [{', '.join(rng.sample(OUTCOMES, 3))}]")
-        deps = [d for d in dict.fromkeys(rng.randrange(n) for _ in range(2)) if d != i]
-        if deps:
-            lines.append("    depends_on: [" + ", ".join(
-                f"'s{d:06d}:{'hard' if rng.random() < 1 / 3 else 'soft'}'" for d in deps) + "]")
-        if rng.random() < 1 / 3:
-            target = rng.choice([f"s{rng.randrange(n):06d}", rng.choice(OUTCOMES)])
-            if target != f"s{i:06d}":
-                lines.append(f"    harms: [{{target: {target}, severity: {rng.choice(['low', 'medium', 'high'])}}}]")
+        lines += _random_links(i, n, rng, harm_share=1 / 3)
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "random.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
