@@ -122,7 +122,7 @@ def test_the_report_shows_since_the_last_review_after_the_summary(reviewed: Path
     html = report_of(analysis, "html").decode()
     assert md.index('<a id="summary"></a>') < md.index('<a id="since-last-review"></a>') < md.index('<a id="mix-over-time"></a>')
     assert "2. [Since the last review](#since-last-review)" in md
-    assert "> **Since Spring review (2026-04-01): 0 findings resolved, 3 new, " in md
+    assert "> **Since Spring review (1 April 2026): 0 findings resolved, 3 new, " in md
     assert "| Winter review | 2026-01-15 | " in md
     assert html.index('id="summary"') < html.index('id="since-last-review"') < html.index('id="mix-over-time"')
     assert '<li><a href="#since-last-review">Since the last review</a></li>' in html
@@ -167,7 +167,7 @@ def test_a_review_can_be_a_git_tag(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     workspace(root / "ws", "[history.q1]\nlabel = 'Q1'\ndate = 2026-01-15\nrev = 'review-q1'\n")
     monkeypatch.chdir(root)
     md = report_of(analyze("ws", AS_OF), "md").decode()
-    assert "> **Since Q1 (2026-01-15): 0 findings resolved, " in md
+    assert "> **Since Q1 (15 January 2026): 0 findings resolved, " in md
     html = report_of(analyze("ws", AS_OF), "html").decode()
     assert f'<span class="muted small">{git(root, "rev-parse", "review-q1")[:12]}</span>' in html
     assert "<code>review-q1</code>" in html
@@ -289,7 +289,7 @@ def test_still_open_findings_are_listed_in_the_report_open_since_their_first_rev
     md = report_of(analysis, "md").decode()
     section = md[md.index("### Still open"):md.index("### The trend")]
     assert section.count("open since ") == len(history.since.still_open) > 0
-    assert f"({lessons.names[0]}, {lessons.id}): open since q0 (2025-10-01)" in section
+    assert f"({lessons.names[0]}, {lessons.id}): open since q0 (1 October 2025)" in section
     html = report_of(analysis, "html").decode()
     section = html[html.index("<h3>Still open</h3>"):html.index(">The trend</h3>")]
     assert section.count("open since ") == len(history.since.still_open)
@@ -316,9 +316,9 @@ def test_overdue_actions_and_findings_open_at_two_reviews_come_first_with_their_
     md = report_of(analysis, "md").decode()
     section = md[md.index("### Still open"):md.index("### The trend")]
     assert "Action: Staff it (CIO office, due 2026-05-01): **overdue**." in section
-    assert "open since q1 (2026-01-15), found at 2 reviews." in section
+    assert "open since q1 (15 January 2026), found at 2 reviews." in section
     goal_line = next(line for line in section.splitlines() if "Goal at risk" in line)
-    assert goal_line.endswith("open since q2 (2026-04-01). No action recorded.")
+    assert goal_line.endswith("open since q2 (1 April 2026). No action recorded.")
     data = json.loads(report_of(analysis, "json"))["history"]["since"]["findings"]["still_open"]
     training = next(f for f in data if f["rule"] == "PRB001")
     assert training["action"] == {"action": "Staff it", "owner": "CIO office", "due": "2026-05-01", "status": "open",
