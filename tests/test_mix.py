@@ -24,7 +24,7 @@ from pmorules.cli import app
 from pmorules.errors import InputError
 from pmorules.measures import imposes
 from pmorules.mix import recommend
-from pmorules.mix.problem import implied_constraints, resized_probability
+from pmorules.mix.problem import approached_probability, implied_constraints, resized_probability
 from pmorules.mix.scenarios import evaluate_scenario, from_options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -338,7 +338,9 @@ def test_every_drop_and_change_of_approach_says_what_it_loses(example) -> None:
     assert [g["goal"] for g in resources["goals"]] == ["pm-bench"] and resources["goals"][0]["adherence"] > 0
     assert "no longer serves pm, bu-sponsors" in resources["text"] and "points of adherence to pm-bench" in resources["text"]
     changed = example.to_json()["changed"][0]
-    assert changed["loses"]["probability_from"] == changed["loses"]["probability_to"]
+    moved = example.problem.settings.approach_change_probability  # issue 23, item 5: not free in probability either
+    assert moved < 0 and changed["loses"]["probability_to"] == round(changed["loses"]["probability_from"] + moved, 3)
+    assert "while its team and clients adjust to the new approach" in changed["loses"]["text"]
     assert "get it supportive instead of controlling" in changed["loses"]["text"]
     assert all(c.losses is None for c in example.of("added"))
     run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20")
@@ -646,7 +648,8 @@ def test_a_variant_from_the_command_line_is_evaluated(example) -> None:
     kb = found.analysis.kb
     assert not kb.services["lessons"].active and kb.services["S07"].active
     assert kb.services["reporting"].approach == "supportive" and kb.services["reporting"].effort == 10
-    assert kb.services["reporting"].probability == resized_probability(0.8, 10 / 12 - 1, 1.0)
+    moved = approached_probability(0.8, example.problem.settings.approach_change_probability)  # the change of approach
+    assert moved == 0.75 and kb.services["reporting"].probability == resized_probability(moved, 10 / 12 - 1, 1.0)
     assert not found.feasible and "exceeds the capacity" in found.problems[0]
     run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", "--drop", "lessons", "--approach", "reporting=supportive")
     assert run.exit_code == 0 and "your variant" in run.stdout and "Findings it resolves" in run.stdout

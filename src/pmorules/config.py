@@ -69,6 +69,10 @@ class MixSettings(BaseModel):
     # Per change of approach: it keeps the service and its people, so it costs less than a drop, but it
     # retrains the team and resets what clients expect (docs/mix.md, "A change of approach is not free").
     approach_change_cost: float = Field(default=0.02, ge=0)
+    # How much a change of approach moves a running service's probability while its team relearns how it works
+    # and its clients adjust (docs/mix.md, "A change of approach is not free"); what the move gains is counted
+    # where it shows, in the harms it ends.
+    approach_change_probability: float = Field(default=-0.05, ge=-1, le=1, allow_inf_nan=False)
     resize_cost: float = Field(default=0.04, ge=0)  # per whole effort of a service moved (a 25% step costs a quarter)
     # Effort steps a running or proposed service may move by, as fractions of its effort today.
     resize_steps: list[Annotated[float, Field(gt=-1, allow_inf_nan=False)]] = Field(

@@ -177,6 +177,10 @@ class _Builder:
                     prog.y[(cid, approach)] = prog.var(cost=settings.approach_change_cost if index else 0.0)
                     choice[prog.y[(cid, approach)]] = 1.0
                 prog.row(choice, 0.0, 0.0, None)
+                for number, approach in enumerate(candidate.approaches):  # sizes tied to an approach run in it
+                    tied = {prog.z[(cid, i)]: -1.0 for i, size in enumerate(candidate.sizes) if size.approach == number}
+                    if tied:
+                        prog.row({prog.y[(cid, approach)]: 1.0, **tied}, 0.0, 0.0, None)
         prog.row({v: 1.0 for v in prog.x.values()}, 1.0, math.inf, None)  # a PMO with no service is no mix
         prog.row(dict(prog.effort), -math.inf, self.p.capacity, CAPACITY)
 
@@ -379,12 +383,12 @@ class _Builder:
         prog = self.prog
         for cid, found in sorted(constraint.services.items()):
             candidate = self.p.candidates[cid]
-            if len(found) == len(candidate.sizes) * len(candidate.approaches):
+            if len(found) == len(candidate.pairs):
                 self.holds(constraint, (cid,), {prog.x[cid]: 1.0}, -math.inf, 0.0)
                 continue
             for index in range(len(candidate.sizes)):
                 approaches = [a for a in candidate.approaches if (index, a) in found]
-                if len(approaches) == len(candidate.approaches):
+                if len(approaches) == sum(1 for i, _ in candidate.pairs if i == index):
                     self.holds(constraint, (cid,), {prog.size(cid, index): 1.0}, -math.inf, 0.0)
                     continue
                 for approach in approaches:

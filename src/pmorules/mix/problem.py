@@ -70,11 +70,18 @@ def resized_probability(probability: float, step: float, elasticity: float) -> f
     return round(1 - (1 - probability) ** exponent, 3)
 
 
+def approached_probability(probability: float, change: float) -> float:
+    """The probability of a running service moved to another approach: ``change`` (``[mix]
+    approach_change_probability``) added, kept within 0 and 1, rounded to 3 decimals as resizing is."""
+    return round(min(1.0, max(0.0, probability + change)), 3)
+
+
 @dataclass(frozen=True)
 class Size:
     step: float  # the effort change, as a fraction of today's effort (0: as today)
     service: Service  # the candidate at this size: its effort, probability and clients
     extends_to: str | None = None  # a client a running quick service is extended to, with one more step of effort
+    approach: int | None = None  # the approach (index) this size runs in, when the probability depends on it
 
     @property
     def label(self) -> str:
@@ -107,6 +114,12 @@ class Candidate:
 
     def vid(self, size: int) -> str:
         return f"{self.id}{SEP}{size}"
+
+    @cached_property
+    def pairs(self) -> tuple[tuple[int, str | None], ...]:
+        """Every (size index, approach) the candidate may run at: a size tied to an approach runs only in it."""
+        return tuple((index, approach) for index, size in enumerate(self.sizes)
+                     for number, approach in enumerate(self.approaches) if size.approach in (None, number))
 
 
 def split_vid(vid: str) -> tuple[str, int]:
@@ -418,6 +431,17 @@ def _extensions(service: Service, unserved: list[str], units: Units, horizons: H
                       client) for client in unserved if client not in service.clients)
 
 
+def _in_approaches(sizes: tuple[Size, ...], approaches: tuple[str | None, ...], change: float) -> tuple[Size, ...]:
+    """A running service's sizes in each approach it may take, when a change of approach moves its probability:
+    today's sizes in today's approach, then each again in every other approach at the moved probability."""
+    if len(approaches) < 2 or not change:
+        return sizes
+    return tuple(replace(size, approach=0) for size in sizes) + tuple(
+        replace(size, approach=number, service=replace(
+            size.service, approach=approach, probability=approached_probability(size.service.probability, change)))
+        for number, approach in enumerate(approaches) if number for size in sizes)
+
+
 def _approach_options(service: Service, alternatives: list[str]) -> tuple[str | None, ...]:
     """Today's approach, plus alternatives that change which of its harms apply or whether it controls."""
     def pattern(approach: str | None) -> tuple[bool, ...]:
@@ -487,9 +511,10 @@ def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str
         if service.active:
             fixed = service.keep or service.mandated  # it keeps its approach
             sizes = _sizes(service, "active", settings, units) + _extensions(service, unserved, units, kb.horizons)
+            approaches = _approach_options(service, [] if fixed else list(settings.approaches))
             candidates[service.id] = Candidate(
-                service, "active", _approach_options(service, [] if fixed else list(settings.approaches)),
-                sizes, {}, service.keep, core.get(service.id))
+                service, "active", approaches, _in_approaches(sizes, approaches, settings.approach_change_probability),
+                {}, service.keep, core.get(service.id))
     for sid, (service, assumed) in additions(analysis).items():
         origin = "catalogue" if sid not in kb.services else "proposed"
         if sid.lower() in never:
@@ -638,13 +663,13 @@ class _Prober:
         facts |= {f.key: f for f in self.today if f.type == "service" and f.fields.get("status") == "active"}
         probes, owners = [], []
         for cid, candidate in self.candidates.items():
-            for index, size in enumerate(candidate.sizes):
-                for approach in candidate.approaches:
-                    fields = {"status": "active", "probability": size.service.probability, "effort": size.service.effort}
-                    if approach is not None:
-                        fields["approach"] = approach
-                    probes.append(variant(facts[cid], **fields))
-                    owners.append((cid, index, approach))
+            for index, approach in candidate.pairs:
+                size = candidate.sizes[index]
+                fields = {"status": "active", "probability": size.service.probability, "effort": size.service.effort}
+                if approach is not None:
+                    fields["approach"] = approach
+                probes.append(variant(facts[cid], **fields))
+                owners.append((cid, index, approach))
         hits: dict[str, set[tuple[int, str | None]]] = {}
         for (cid, index, approach), hit in zip(owners, self.run(rule, probes)):
             if hit:
@@ -845,7 +870,7 @@ def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints
                 continue
             why = None
             if constraint.kind == "min_probability":
-                if len(constraint.services.get(cid, ())) == len(candidate.sizes) * len(candidate.approaches):
+                if len(constraint.services.get(cid, ())) == len(candidate.pairs):
                     why = "every size and approach of it"
             elif constraint.kind == "harm":
                 for edge in harms:

@@ -26,7 +26,7 @@ from ..vocabulary import LEVEL_ORDER
 from .infeasible import Conflict, explain_infeasible
 from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
 from .probe import flagged, variant
-from .problem import CAPACITY, CORE, Problem, additions, build_problem
+from .problem import CAPACITY, CORE, Problem, additions, approached_probability, build_problem
 from .units import Units
 from .scenarios import Scenario, ScenarioResult, evaluate_scenario, hard_problems, load_scenarios, side
 
@@ -61,8 +61,8 @@ class Loss:
         if self.probability is not None:
             was, now = self.probability
             if kind == "changed":
-                parts.append(f"probability {was * 100:.0f}%, unchanged (the model gives a change of approach no "
-                             "effect on it)")
+                parts.append(f"probability {was * 100:.0f}% {arrow} {now * 100:.0f}% while its team and clients "
+                             "adjust to the new approach" if now != was else f"probability {was * 100:.0f}%, unchanged")
             else:
                 parts.append(f"probability {was * 100:.0f}% {arrow} " + ("gone" if now is None else f"{now * 100:.0f}%"))
         if self.goals:
@@ -429,7 +429,7 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
         change.prevents = tuple(prevents.get(id(change), ()))
         change.tested = without is not None
     _gains(before, after, problem, changes)
-    _losses(before, after, changes)
+    _losses(before, after, changes, problem.settings.approach_change_probability)
     for change in changes:
         if good.get(id(change)):
             change.losses = replace(change.losses or Loss(), good_news=tuple(good[id(change)]))
@@ -584,8 +584,9 @@ def _gains(before: Analysis, after: Analysis, problem: Problem, changes: list[Ch
         change.goal_losses = tuple((goal, -gain) for goal, gain in sorted(lost.items()) if gain < -5e-5)
 
 
-def _losses(before: Analysis, after: Analysis, changes: list[Change]) -> None:
-    """What each drop, cut and change of approach gives up (Loss), from the same before/after pair."""
+def _losses(before: Analysis, after: Analysis, changes: list[Change], approach_change: float) -> None:
+    """What each drop, cut and change of approach gives up (Loss), from the same before/after pair; a change of
+    approach gives its own effect on the probability (a resize beside it gives the two together)."""
     served = {c for s in after.kb.services.values() if s.active for c in s.clients}
     covered_after = {(goal, c.target) for goal, cs in after.facts.covers.items() for c in cs if c.in_time}
     for change in changes:
@@ -596,7 +597,8 @@ def _losses(before: Analysis, after: Analysis, changes: list[Change]) -> None:
         uncovered = tuple(sorted({(goal, c.target) for goal, cs in before.facts.covers.items() for c in cs
                                   if any(d.service == sid for d in c.in_time) and (goal, c.target) not in covered_after}))
         probability = (today.probability, None if change.kind == "removed" else
-                       today.probability if change.kind == "changed" else change.service.probability)
+                       approached_probability(today.probability, approach_change) if change.kind == "changed" else
+                       change.service.probability)
         change.losses = Loss(
             clients=tuple(today.clients) if change.kind != "resized" else (),
             unserved=tuple(c for c in today.clients if c not in served) if change.kind == "removed" else (),
@@ -641,11 +643,11 @@ def _forbid_states(analysis: Analysis, after: Analysis, problem: Problem, progra
         candidate = problem.candidates.get(cid)
         if candidate is None or cid not in facts or "service" not in {p.fact for p in rule.spec.match or []}:
             continue
-        for index, size in enumerate(candidate.sizes):
-            for approach in candidate.approaches:
-                fields = {"status": "active", "probability": size.service.probability, "effort": size.service.effort}
-                probes.append(variant(facts[cid], **fields, **({"approach": approach} if approach else {})))
-                owners.append((cid, index, approach))
+        for index, approach in candidate.pairs:
+            size = candidate.sizes[index]
+            fields = {"status": "active", "probability": size.service.probability, "effort": size.service.effort}
+            probes.append(variant(facts[cid], **fields, **({"approach": approach} if approach else {})))
+            owners.append((cid, index, approach))
     hits = flagged(analysis.compiled, rule, probes, after.facts.facts)
     for (cid, index, approach), hit in zip(owners, hits):
         if hit:

@@ -22,7 +22,7 @@ from ..numbers import number_problem
 from ..vocabulary import Approach
 from ..yamlio import locate, read_yaml
 from .milp import Unattainable
-from .problem import Problem, additions, resized_probability
+from .problem import Problem, additions, approached_probability, resized_probability
 
 FOLDER = SCENARIOS_FOLDER
 
@@ -203,8 +203,11 @@ def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[U
                 bad(name, f"{sid!r} is not in this variant")
                 continue
             service = services[sid]
-            if name == "approach":
-                services[sid] = replace(service, approach=value)
+            if name == "approach":  # a running service moved to another approach: its probability moves too
+                today = kb.services.get(sid)
+                moved = today is not None and today.active and value != today.approach
+                services[sid] = replace(service, approach=value, probability=approached_probability(
+                    today.probability, problem.settings.approach_change_probability) if moved else service.probability)
             elif name == "probability":  # after the effort: a probability stated wins over the resized one
                 services[sid] = replace(service, probability=value)
             else:

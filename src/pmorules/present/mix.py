@@ -141,6 +141,8 @@ def explain_json(result: MixResult) -> dict[str, Any]:
         "resizing": {"steps": s.resize_steps, "elasticity": s.resize_elasticity,
                      "step": result.problem.units.step_text(),
                      "effect": "p' = 1 - (1 - p) ** (1 + elasticity * step): more effort, more chances to deliver"},
+        "approach_change": {"probability": s.approach_change_probability,
+                            "effect": "a running service moved to another approach runs at p + this, within 0 and 1"},
         "capacity": result.problem.capacity, "capacity_note": result.problem.capacity_note,
         "capacity_source": result.problem.capacity_source,
         "constraints": [c.to_json() for c in result.problem.constraints],
@@ -171,7 +173,10 @@ def plain_explanation(result: MixResult) -> list[str]:
     return [
         f"It prefers changing how a service is delivered ({points(s.approach_change_cost)} of overall goal coverage) "
         f"to adding or dropping one ({points(s.change_cost)}), and keeps services that work: dropping one that no "
-        f"warning or error is about costs {points(s.drop_working_cost)}.",
+        f"warning or error is about costs {points(s.drop_working_cost)}. A service that changes approach "
+        + (f"is {abs(s.approach_change_probability) * 100:g} points {'less' if s.approach_change_probability < 0 else 'more'} "
+           "likely to deliver while its team and clients adjust." if s.approach_change_probability else
+           "keeps its probability."),
         "It " + join_and(["never goes over the capacity", "never keeps an error a mix can avoid"]
                                + ([f"never drops the {protected} protected service{'s' if protected != 1 else ''}"] if protected else [])
                                + ([f"never adds the {len(s.never)} service{'s' if len(s.never) != 1 else ''} listed as never"]
@@ -196,6 +201,9 @@ def print_explain(result: MixResult, console: Console) -> None:
     steps = ", ".join(f"{step * 100:+g}%" for step in resizing["steps"]) or "none"
     console.print(Text.assemble("\n", ("Resizing", "bold"),
                                 f": effort steps {steps}, in whole steps of {resizing['step']}; {resizing['effect']} (elasticity {resizing['elasticity']:g})"))
+    moved = data["approach_change"]
+    console.print(Text.assemble("\n", ("Change of approach", "bold"),
+                                f": approach_change_probability = {moved['probability']:g}; {moved['effect']}"))
     console.print(Text.assemble("\n", ("Capacity", "bold"),
                                 f": {data['capacity']:g} ({data['capacity_note'] or data['capacity_source']})"))
     table = Table(show_edge=False, pad_edge=False, title="Conditions the rules imply")
