@@ -84,6 +84,22 @@ def make_ws(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
+def cwd_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], str]:
+    """``cwd_ws({path: text})`` writes the workspace ``ws`` under a fresh directory, which becomes the cwd, and
+    returns "ws" (so messages name short paths)."""
+    monkeypatch.chdir(tmp_path)
+
+    def make(files: dict[str, str]) -> str:
+        for name, text in files.items():  # dedented only: line numbers in messages count from the text's first line
+            path = tmp_path / "ws" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return "ws"
+
+    return make
+
+
+@pytest.fixture
 def load(make_ws: Callable[..., Path]) -> Callable[..., KnowledgeBase]:
     """``load({"services.yaml": "..."})`` → the loaded KnowledgeBase."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -55,18 +54,9 @@ EXTEND_BAL005 = """\
 
 
 @pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """``ws({path: text})`` writes a workspace ``ws`` under a fresh directory, which becomes the cwd."""
-    monkeypatch.chdir(tmp_path)
-
-    def make(files: dict[str, str]) -> str:
-        for name, text in {"services.yaml": SERVICES, **files}.items():
-            path = tmp_path / "ws" / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(textwrap.dedent(text), encoding="utf-8")
-        return "ws"
-
-    return make
+def ws(cwd_ws):
+    """``ws({path: text})``: this module's services and the given files, as the workspace ``ws`` in the cwd."""
+    return lambda files: cwd_ws({"services.yaml": SERVICES, **files})
 
 
 def cli(*args: str) -> Result:

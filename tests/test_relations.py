@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import textwrap
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -58,17 +56,9 @@ ANY_IN = """\
 
 
 @pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-
-    def make(files: dict[str, str]) -> str:
-        for name, text in {"services.yaml": SERVICES, **files}.items():
-            path = tmp_path / "ws" / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(textwrap.dedent(text), encoding="utf-8")
-        return "ws"
-
-    return make
+def ws(cwd_ws):
+    """``ws({path: text})``: this module's services and the given files, as the workspace ``ws`` in the cwd."""
+    return lambda files: cwd_ws({"services.yaml": SERVICES, **files})
 
 
 def cli(*args: str) -> Result:
