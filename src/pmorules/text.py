@@ -294,6 +294,11 @@ class BoundedSandbox(SandboxedEnvironment):
         self.globals.pop("lipsum", None)
         self.filters = {name: _checked_filter(name, function) for name, function in self.filters.items()}
 
+    def make_globals(self, d: Any) -> dict[str, Any]:
+        """A template's globals as a plain dict, not Jinja's ChainMap over the environment's: every render copies
+        them, and copying a ChainMap was a tenth of rendering a rule's message. Nothing sets a global later."""
+        return {**self.globals, **(d or {})}
+
     def counted(self, items: Any) -> Iterator[Any]:
         budget = _current()
         for item in items:
