@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, Location
+from .report.warm import Warm
 from .serve_api import Api
 from .serve_security import Guard
 from .workbench import Workbench
@@ -119,6 +120,7 @@ class Preview:
         self._lock = threading.Lock()
         self._version = 0
         self._bench: Workbench | None = None  # the latest rendering's, while the workspace has no errors
+        self._warm = Warm()  # compiled templates and drawn charts, for the next rendering
         self._page = message_page("rendering", "Rendering the report…", "<p>This page updates when it is ready.</p>")
 
     def current(self) -> tuple[int, bytes]:
@@ -140,7 +142,7 @@ class Preview:
     def render(self) -> None:
         """Render the workspace now: the report, or the page of its errors (never raises)."""
         try:
-            bench = Workbench.load(self.workspace, self.as_of, self.appendix)
+            bench = Workbench.load(self.workspace, self.as_of, self.appendix, self._warm)
             page = bench.report(None).decode()
             self.log(f"report updated: {sum(bench.today.counts().values())} findings")
         except InputError as error:

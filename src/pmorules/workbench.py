@@ -30,6 +30,7 @@ from .mix.scenarios import FOLDER, Scenario, ScenarioResult, ScenarioSpec, evalu
 from .numbers import number_problem
 from .output import Protected, write_output
 from .report import render_report
+from .report.warm import Warm
 from .vocabulary import Approach
 
 MOST_ITEMS = 500  # entries in one list or map of a request: more than any workspace a person clicks through
@@ -110,14 +111,15 @@ class Workbench:
     open_services: dict  # what the mix could add (proposed and catalogue services), as it assumes them
     history: History | None = None  # today's past reviews, judged: the page is the report `report` writes
     appendix: bool = False  # as `report --appendix`
+    warm: Warm | None = None  # the server's compiled templates and drawn charts, kept from rendering to rendering
 
     @classmethod
-    def load(cls, workspace: Path, as_of: dt.date | None, appendix: bool = False) -> Workbench:
+    def load(cls, workspace: Path, as_of: dt.date | None, appendix: bool = False, warm: Warm | None = None) -> Workbench:
         """Analyse the workspace and recommend its mix, as ``pmorules mix WS`` does (InputError when it is bad),
         and judge its past reviews, as ``pmorules report`` does."""
         today = analyze(workspace, as_of)
         result = recommend(today)
-        return cls(today, result, additions(today), history_of(today), appendix)
+        return cls(today, result, additions(today), history_of(today), appendix, warm)
 
     def scenario(self, request: Any, name: str = "your variant", allowed: tuple[str, ...] = ()) -> Scenario:
         """The scenario a request describes (InputError, located in the request, when it is malformed or
@@ -149,9 +151,9 @@ class Workbench:
         """The HTML report of the what-if (of today with None, with its review history, as ``report`` writes it),
         beside today's recommendation. A what-if's page leaves the history out: the reviews judged today's mix."""
         if variant:
-            return render_report(variant.analysis, self.result, "html", appendix=self.appendix)
+            return render_report(variant.analysis, self.result, "html", appendix=self.appendix, warm=self.warm)
         return render_report(self.today, self.result, "html", history=self.history, workbench=self.panel(),
-                             appendix=self.appendix)
+                             appendix=self.appendix, warm=self.warm)
 
     def changes(self, variant: ScenarioResult) -> dict[str, Any]:
         """What the what-if changes against today, for the page to highlight: each goal whose status or
