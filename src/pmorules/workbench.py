@@ -25,7 +25,7 @@ from .analysis import Analysis, analyze
 from .diff import History, history_of
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .mix import MixResult, recommend
-from .mix.problem import additions
+from .mix.problem import additions, resized_probability
 from .mix.scenarios import FOLDER, Scenario, ScenarioResult, ScenarioSpec, evaluate_scenario, load_scenarios
 from .numbers import number_problem
 from .output import Protected, write_output
@@ -182,8 +182,33 @@ class Workbench:
         }
 
     def recommendation(self, request: Any) -> dict[str, Any]:
-        """The optimiser's recommended mix starting from the what-if, as ``mix --format json`` gives it."""
-        return recommend(self.apply(request).analysis, scenarios=[]).to_json()
+        """The optimiser's recommended mix starting from the what-if, as ``mix --format json`` gives it, and
+        under ``what_if`` that mix as a what-if on today, for the panel to apply in one click."""
+        mix = recommend(self.apply(request).analysis, scenarios=[])
+        return mix.to_json() | {"what_if": self.what_if_of(mix.after)}
+
+    def what_if_of(self, mix: Analysis) -> dict[str, Any]:
+        """The what-if on today that gives ``mix``'s services: those it stops and adds, and the efforts,
+        approaches and probabilities it sets (a probability only where it is not what the effort gives).
+        Its other changes (a quick service extended to more clients) are not the panel's to set."""
+        today = {sid: s for sid, s in self.today.kb.services.items() if s.active}
+        running = {sid: s for sid, s in mix.kb.services.items() if s.active}
+        what_if: dict[str, Any] = {"drop": [sid for sid in today if sid not in running],
+                                   "add": [sid for sid in running if sid not in today],
+                                   "effort": {}, "approach": {}, "probability": {}}
+        elasticity = self.result.problem.settings.resize_elasticity
+        for sid, service in running.items():
+            was = today[sid] if sid in today else self.open_services[sid][0]
+            probability = was.probability
+            if service.effort != was.effort:
+                what_if["effort"][sid] = service.effort
+                probability = resized_probability(was.probability, service.effort / was.effort - 1 if was.effort else 0.0,
+                                                  elasticity)
+            if service.approach != was.approach:
+                what_if["approach"][sid] = service.approach
+            if abs(service.probability - probability) > 1e-9:
+                what_if["probability"][sid] = service.probability
+        return what_if
 
     def panel(self) -> dict[str, Any]:
         """What the what-if panel offers: today's services with their effort, approach and probability, the
