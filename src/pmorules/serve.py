@@ -2,8 +2,9 @@
 
 A local HTTP server (standard library, 127.0.0.1 unless ``--host``) serves the latest
 rendering; one background thread renders the workspace at start and again
-whenever watchfiles reports a change inside it. The page asks ``/version`` every
-second and reloads when a newer rendering exists, so the page stays
+whenever watchfiles reports a change inside it. The page asks ``/version`` four
+times a second (an edit shows as soon as it is rendered, not up to a second later)
+and reloads when a newer rendering exists, so the page stays
 self-contained (no CDN, no websocket library). A workspace with errors renders
 as a page listing them, and the server keeps running until Ctrl-C. Each rendering
 keeps its workspace warm in a ``Workbench``, which answers the page's what-ifs
@@ -38,7 +39,7 @@ from .serve_security import Guard
 from .workbench import Workbench
 
 HOST = "127.0.0.1"
-POLL_MS = 1000
+POLL_MS = 250
 IDLE_SECONDS = 10  # a client silent this long while sending a request or reading the answer is dropped
 CONNECTION_SECONDS = 30  # no connection stays open longer (a request sent a byte at a time)
 MAX_CONNECTIONS = 32  # open at once; the page needs one at a time
@@ -266,7 +267,7 @@ def _handler(preview: Preview, guard: Guard, api: Api | None = None) -> type[Bas
                 self.wfile.write(content)
 
         def log_message(self, format: str, *args: object) -> None:
-            """Quiet: the page polls every second."""
+            """Quiet: the page polls four times a second."""
 
     return Handler
 
