@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, Location
+from .gcpause import gc_paused
 from .report.warm import Warm
 from .serve_api import Api
 from .serve_security import Guard
@@ -143,8 +144,9 @@ class Preview:
     def render(self) -> None:
         """Render the workspace now: the report, or the page of its errors (never raises)."""
         try:
-            bench = Workbench.load(self.workspace, self.as_of, self.appendix, self._warm)
-            page = bench.report(None).decode()
+            with gc_paused():  # between the stages that pause it, the collector kept rescanning what is kept warm
+                bench = Workbench.load(self.workspace, self.as_of, self.appendix, self._warm)
+                page = bench.report(None).decode()
             self.log(f"report updated: {sum(bench.today.counts().values())} findings")
         except InputError as error:
             bench = None
