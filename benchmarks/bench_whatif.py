@@ -67,7 +67,7 @@ def what_if_of(bench: Workbench) -> dict:
 
 def measure(workspace: Path, runs: int, label: str, target: float, table: Table) -> None:
     start = time.perf_counter()
-    bench = Workbench.load(workspace, AS_OF)
+    bench = Workbench.load(workspace, AS_OF, warm=Warm())  # as the server keeps it
     loaded = time.perf_counter() - start
     what_if = what_if_of(bench)
     answer = best(runs, lambda: bench.mix_json(bench.apply(what_if)))
