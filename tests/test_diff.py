@@ -6,13 +6,16 @@ import json
 import os
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from pmorules import snapshots
+from pmorules.analysis import reanalyze
 from pmorules.cli import app
+from pmorules.counterfactual import found_without, with_service
 from pmorules.findings import fingerprint
 from conftest import write_files
 
@@ -459,3 +462,15 @@ def test_above_the_size_limit_changes_are_shown_with_the_findings_about_them(mon
     assert [s["id"] for s in data["services"] if harm["fingerprint"] in s["causes"]] == ["reporting"]  # named, so listed
     text = cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example").stdout
     assert "each service is shown with the findings about it" in text and "about it, new: HRM001 reporting" in text
+
+
+def test_a_counterfactual_finds_what_a_full_reanalysis_finds(example) -> None:
+    """found_without skips the findings' texts and evidence: the fingerprints are those of the findings."""
+    kb = example.kb
+    variants = {sid: with_service(kb, sid, None) for sid in kb.services}
+    variants |= {f"{sid} halved": with_service(kb, sid, replace(s, effort=s.effort / 2, probability=s.probability / 2))
+                 for sid, s in kb.services.items()}
+    found = found_without(example, variants)
+    assert found == {key: frozenset(f.fingerprint for f in reanalyze(example, variant).findings)
+                     for key, variant in variants.items()}
+    assert len(set(found.values())) > 1  # the variants differ in what they find

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import pmorules.analysis
+import pmorules.counterfactual
 from pmorules.diff import history_of
 from pmorules.analysis import analyze, load_rules
 from pmorules.cli import app
@@ -444,9 +445,11 @@ def test_above_the_size_limit_avoids_falls_back_to_what_a_change_touches_named_s
 
 
 def test_a_recommendation_costs_a_bounded_number_of_analyses(monkeypatch, example_copy) -> None:
-    calls = []
+    calls = []  # evaluations of the whole rulebook: an analysis, or a counterfactual's (fingerprints only)
     original = pmorules.analysis.build_findings
     monkeypatch.setattr(pmorules.analysis, "build_findings", lambda *a: calls.append(1) or original(*a))
+    fingerprints = pmorules.counterfactual.fingerprints_of
+    monkeypatch.setattr(pmorules.counterfactual, "fingerprints_of", lambda *a: calls.append(1) or fingerprints(*a))
     analysis = analyze(EXAMPLE, AS_OF)
     assert len(calls) == 1
     result = recommend(analysis)

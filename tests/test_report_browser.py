@@ -286,6 +286,45 @@ def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> 
     assert "training" in saved and "supportive" in saved and "risk: 6" in saved
 
 
+def test_the_workbench_applies_the_optimisers_recommendation(browser, tmp_path: Path) -> None:
+    """Issue 26: the optimiser's recommendation, applied in one click, sets the panel to the recommended mix
+    (services stopped, an approach and efforts moved) and the goals follow."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "pmorules", "serve", "ws", "--port", str(port),
+                               "--as-of", "2026-03-20"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        assert server.stderr.readline().startswith(f"serving ws at {url}")
+        page.goto(url)
+        goal = page.locator("#goal-budget-control")
+        _until(lambda: page.locator("#workbench").count() == 1 and "At risk" in goal.inner_text())
+        assert page.locator("#wb-apply").count() == 0
+
+        page.locator("#wb-recommend").click()
+        _until(lambda: page.locator("#wb-apply").count() == 1)
+        assert "Stop Lessons-learned library" in page.locator("#wb-recommendation").inner_text()
+        page.locator("#wb-apply").click()
+
+        _until(lambda: "On track" in goal.inner_text() and "wb-changed" in (goal.get_attribute("class") or ""))
+        for stopped in ("resources", "lessons", "benchmarking"):
+            assert not page.locator(f'tr[data-service="{stopped}"] .wb-run').is_checked()
+        assert page.locator('tr[data-service="reporting"] .wb-approach').input_value() == "supportive"
+        assert float(page.locator('tr[data-service="reporting"] .wb-effort').input_value()) > 12
+        assert page.locator("#wb-services tr.wb-moved").count() == 5
+        status = page.locator("#wb-status").inner_text()
+        assert "Cost overruns are flagged before quarter close, not after: at risk → on track" in status
+        assert page.locator("#wb-recommendation").inner_text() == ""  # applied: the panel now holds it
+    finally:
+        page.close()
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=30)
+    assert code == 0 and "Traceback" not in server.stderr.read()
+
+
 # ------------------------------------------------------------------ the steering pack: print, screens, phones
 
 CASES = ROOT / "tests" / "cases"

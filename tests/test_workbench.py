@@ -117,6 +117,24 @@ def test_the_recommendation_starts_from_the_what_if(served) -> None:
     assert "training" not in mix["before"]["mix"]
 
 
+@pytest.mark.parametrize("what_if", [{}, {"drop": ["training"], "approach": {"reporting": "supportive"}, "effort": {"risk": 6}},
+                                     {"add": ["portfolio"], "effort": {"coaching": 4.5}, "probability": {"audits": 0.9}}],
+                         ids=["today", "a what-if", "an addition"])
+def test_the_recommendation_applied_as_a_what_if_is_the_recommended_mix(served, what_if: dict) -> None:
+    """The panel's "apply" sends the recommendation's ``what_if`` back: the same services, findings and goals."""
+    port, token, _ = served
+    status, mix = post(port, "/api/recommend", what_if, token)
+    assert status == 200 and mix["status"] == "optimal"
+    applied = mix["what_if"]
+    assert applied["drop"] or applied["add"] or applied["effort"] or applied["approach"]  # the example's mix moves
+    status, variant = post(port, "/api/what-if", applied, token)
+    assert status == 200, variant
+    assert sorted(variant["variant"]["mix"]) == sorted(mix["mix"])
+    assert ([(f["fingerprint"], f["message"]) for f in variant["variant"]["findings"]]
+            == [(f["fingerprint"], f["message"]) for f in mix["findings_after"]])
+    assert variant["variant"]["adherence"] == mix["adherence"]
+
+
 # ------------------------------------------------------------------ saving a what-if as a scenario
 
 

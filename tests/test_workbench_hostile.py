@@ -81,7 +81,7 @@ def test_another_site_is_refused(served) -> None:
 @pytest.mark.parametrize("token", [None, "", "guess", "x" * 10_000])
 def test_a_post_without_the_session_token_is_refused(served, token: str | None) -> None:
     port, _, _, workspace = served
-    for path in ("/api/what-if", "/api/scenarios"):
+    for path in ("/api/what-if", "/api/what-if/changes", "/api/what-if/report", "/api/recommend", "/api/scenarios"):
         status, _, body = post(port, token, b'{"name": "sneaky", "drop": ["lessons"]}', path)
         assert status == 403 and b"token" in body
     assert not (workspace / "scenarios" / "sneaky.yaml").exists()

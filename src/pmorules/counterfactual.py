@@ -15,7 +15,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Hashable, Mapping, TypeVar
 
-from .analysis import Analysis, reanalyze
+from .analysis import Analysis
+from .evaluate import evaluate
+from .facts import derive_facts
+from .findings import fingerprints_of
 from .knowledge import KnowledgeBase, Service
 
 # Changes × services re-evaluated at most: 10 changes on 1,000 services, about 2.5 s each there
@@ -31,8 +34,11 @@ def affordable(changes: int, services: int) -> bool:
 
 
 def found_without(analysis: Analysis, variants: Mapping[Key, KnowledgeBase]) -> dict[Key, frozenset[str]]:
-    """The fingerprints found on each variant of the analysis's knowledge (one change undone): one evaluation each."""
-    return {key: frozenset(f.fingerprint for f in reanalyze(analysis, kb).findings) for key, kb in variants.items()}
+    """The fingerprints found on each variant of the analysis's knowledge (one change undone): one evaluation
+    each, as ``reanalyze`` runs it, without the findings' texts and evidence."""
+    conventions = analysis.config.config.adherence.conventions()
+    return {key: fingerprints_of(evaluate(analysis.compiled, derive_facts(kb, analysis.today, conventions).facts))
+            for key, kb in variants.items()}
 
 
 def with_service(kb: KnowledgeBase, sid: str, service: Service | None) -> KnowledgeBase:

@@ -15,7 +15,7 @@ from typing import Any
 from .engine import Engine, fact_ids
 from .facts import Fact
 from .gcpause import gc_paused
-from .rules.compile import GATE_PATTERN, GATE_TYPE, CompiledBook, CompiledRule, fields_read
+from .rules.compile import GATE_PATTERN, GATE_TYPE, CompiledBook, CompiledRule
 
 
 @dataclass
@@ -60,7 +60,7 @@ def evaluate(book: CompiledBook, facts: list[Fact]) -> list[Match]:
 def _evaluate(book: CompiledBook, facts: list[Fact]) -> list[Match]:
     records, by_id = engine_facts(book, facts)
     matches: list[Match] = []
-    for index, shard in enumerate(book.shards()):
+    for index, (shard, types) in enumerate(book.runs()):
         actions = {}
         for compiled in shard:
             names = {p.engine: p.name for p in compiled.positive}
@@ -71,7 +71,6 @@ def _evaluate(book: CompiledBook, facts: list[Fact]) -> list[Match]:
 
             actions[compiled.engine_name] = act
         rules = {c.engine_name: c.definition for c in shard}
-        types = set(fields_read(shard))
         with Engine(f"pmorules{index}", rules, actions) as engine:
             engine.assert_facts([r for r in records if r["t"] in types])
             if any(c.gated for c in shard):

@@ -243,6 +243,12 @@ def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def fingerprints_of(matches: list[Match]) -> frozenset[str]:
+    """The fingerprints of the findings ``matches`` make, without building them: a fingerprint is the rule and
+    the subjects only, which is all a counterfactual compares (their texts took a third of its evaluation)."""
+    return frozenset(fingerprint(m.compiled.rule.id, subjects_of(m.compiled, m)) for m in matches)
+
+
 def build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
     """One finding per rule and subjects, sorted by level, rule and subjects, numbered F1…"""
     with gc_paused():  # many small acyclic objects (contexts, evidence): collections cost a third

@@ -25,11 +25,12 @@ from .analysis import Analysis, analyze
 from .diff import History, history_of
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .mix import MixResult, recommend
-from .mix.problem import additions
+from .mix.problem import additions, resized_probability
 from .mix.scenarios import FOLDER, Scenario, ScenarioResult, ScenarioSpec, evaluate_scenario, load_scenarios
 from .numbers import number_problem
 from .output import Protected, write_output
 from .report import render_report
+from .report.warm import Warm
 from .vocabulary import Approach
 
 MOST_ITEMS = 500  # entries in one list or map of a request: more than any workspace a person clicks through
@@ -110,14 +111,15 @@ class Workbench:
     open_services: dict  # what the mix could add (proposed and catalogue services), as it assumes them
     history: History | None = None  # today's past reviews, judged: the page is the report `report` writes
     appendix: bool = False  # as `report --appendix`
+    warm: Warm | None = None  # the server's compiled templates and drawn charts, kept from rendering to rendering
 
     @classmethod
-    def load(cls, workspace: Path, as_of: dt.date | None, appendix: bool = False) -> Workbench:
+    def load(cls, workspace: Path, as_of: dt.date | None, appendix: bool = False, warm: Warm | None = None) -> Workbench:
         """Analyse the workspace and recommend its mix, as ``pmorules mix WS`` does (InputError when it is bad),
         and judge its past reviews, as ``pmorules report`` does."""
         today = analyze(workspace, as_of)
         result = recommend(today)
-        return cls(today, result, additions(today), history_of(today), appendix)
+        return cls(today, result, additions(today), history_of(today), appendix, warm)
 
     def scenario(self, request: Any, name: str = "your variant", allowed: tuple[str, ...] = ()) -> Scenario:
         """The scenario a request describes (InputError, located in the request, when it is malformed or
@@ -149,9 +151,9 @@ class Workbench:
         """The HTML report of the what-if (of today with None, with its review history, as ``report`` writes it),
         beside today's recommendation. A what-if's page leaves the history out: the reviews judged today's mix."""
         if variant:
-            return render_report(variant.analysis, self.result, "html", appendix=self.appendix)
+            return render_report(variant.analysis, self.result, "html", appendix=self.appendix, warm=self.warm)
         return render_report(self.today, self.result, "html", history=self.history, workbench=self.panel(),
-                             appendix=self.appendix)
+                             appendix=self.appendix, warm=self.warm)
 
     def changes(self, variant: ScenarioResult) -> dict[str, Any]:
         """What the what-if changes against today, for the page to highlight: each goal whose status or
@@ -180,8 +182,33 @@ class Workbench:
         }
 
     def recommendation(self, request: Any) -> dict[str, Any]:
-        """The optimiser's recommended mix starting from the what-if, as ``mix --format json`` gives it."""
-        return recommend(self.apply(request).analysis, scenarios=[]).to_json()
+        """The optimiser's recommended mix starting from the what-if, as ``mix --format json`` gives it, and
+        under ``what_if`` that mix as a what-if on today, for the panel to apply in one click."""
+        mix = recommend(self.apply(request).analysis, scenarios=[])
+        return mix.to_json() | {"what_if": self.what_if_of(mix.after)}
+
+    def what_if_of(self, mix: Analysis) -> dict[str, Any]:
+        """The what-if on today that gives ``mix``'s services: those it stops and adds, and the efforts,
+        approaches and probabilities it sets (a probability only where it is not what the effort gives).
+        Its other changes (a quick service extended to more clients) are not the panel's to set."""
+        today = {sid: s for sid, s in self.today.kb.services.items() if s.active}
+        running = {sid: s for sid, s in mix.kb.services.items() if s.active}
+        what_if: dict[str, Any] = {"drop": [sid for sid in today if sid not in running],
+                                   "add": [sid for sid in running if sid not in today],
+                                   "effort": {}, "approach": {}, "probability": {}}
+        elasticity = self.result.problem.settings.resize_elasticity
+        for sid, service in running.items():
+            was = today[sid] if sid in today else self.open_services[sid][0]
+            probability = was.probability
+            if service.effort != was.effort:
+                what_if["effort"][sid] = service.effort
+                probability = resized_probability(was.probability, service.effort / was.effort - 1 if was.effort else 0.0,
+                                                  elasticity)
+            if service.approach != was.approach:
+                what_if["approach"][sid] = service.approach
+            if abs(service.probability - probability) > 1e-9:
+                what_if["probability"][sid] = service.probability
+        return what_if
 
     def panel(self) -> dict[str, Any]:
         """What the what-if panel offers: today's services with their effort, approach and probability, the

@@ -38,13 +38,14 @@ from ..paths import default_templates_dir
 from ..text import make_environment, markdown_text, num, printable
 from .context import build_context
 from .template_cache import template_cache
+from .warm import Warm
 
 FORMATS = ("html", "md", "json", "pdf")
 _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ", "\r": " "})
 
 
 def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None,
-                  workbench: dict[str, Any] | None = None, appendix: bool = False) -> bytes:
+                  workbench: dict[str, Any] | None = None, appendix: bool = False, warm: Warm | None = None) -> bytes:
     """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only.
 
     ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend;
@@ -52,6 +53,7 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
     ``appendix`` prints the analyst's appendix (the network behind the findings, each finding's evidence, the
     rulebook, the run manifest): the HTML always shows it on screen, and its print stylesheet (so the PDF too)
     leaves it out unless asked (``report --appendix``). Markdown and JSON always have all of it.
+    ``warm`` (``pmorules serve``'s) keeps compiled templates and drawn charts for the next rendering: same bytes.
     """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
@@ -60,10 +62,11 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
         if fmt == "json":
             return json_text(report_json(analysis, mix, context)).encode()
         if fmt == "md":
-            return _render(analysis, "report.md.j2", context, markdown=True).encode()
+            return _render(analysis, "report.md.j2", context, markdown=True, warm=warm).encode()
         from .charts import report_charts  # matplotlib is only needed for the pictures
 
-        html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context), "workbench": workbench}, markdown=False)
+        html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context, warm), "workbench": workbench},
+                       markdown=False, warm=warm)
     return html.encode() if fmt == "html" else html_to_pdf(html)
 
 
@@ -143,12 +146,14 @@ class _FolderLoader(BaseLoader):
         raise TemplateNotFound(template)
 
 
-def environment(dirs: list[TemplateDir], markdown: bool) -> SandboxedEnvironment:
+def environment(dirs: list[TemplateDir], markdown: bool, warm: Warm | None = None) -> SandboxedEnvironment:
     """The sandboxed environment of one format, with the report's filters."""
     options: dict[str, Any] = {"finalize": _md_finalize if markdown else _html_finalize}
+    flavour = "md" if markdown else "html"
+    disk = template_cache(default_templates_dir(), flavour)
     env = make_environment(
         loader=_FolderLoader(dirs),
-        bytecode_cache=template_cache(default_templates_dir(), "md" if markdown else "html"),
+        bytecode_cache=warm.templates(flavour, disk) if warm else disk,
         autoescape=select_autoescape(["html", "html.j2"], default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -158,9 +163,9 @@ def environment(dirs: list[TemplateDir], markdown: bool) -> SandboxedEnvironment
     return env
 
 
-def _render(analysis: Analysis, name: str, context: dict[str, Any], markdown: bool) -> str:
+def _render(analysis: Analysis, name: str, context: dict[str, Any], markdown: bool, warm: Warm | None = None) -> str:
     dirs = template_dirs(analysis)
-    env = environment(dirs, markdown)
+    env = environment(dirs, markdown, warm)
     try:
         text = env.get_template(name).render(context)
     except TemplateFileError as exc:

@@ -90,9 +90,20 @@ class CompiledBook:
     rules: list[CompiledRule]
     reads: dict[str, set[str]]  # fact type -> fields some rule reads
     matchers: dict[str, Matcher] = field(init=False, repr=False)
+    # the shards and the fact types each reads, and the rules they were worked out for
+    _runs: tuple[list[CompiledRule], list[tuple[list[CompiledRule], frozenset[str]]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.matchers = {name: m for compiled in self.rules for name, m in compiled.matchers.items()}
+
+    def runs(self) -> list[tuple[list[CompiledRule], frozenset[str]]]:
+        """The shards, each with the fact types its rules read (only those facts reach it), worked out once for
+        the book's rules: an analysis evaluates one book, a recommendation or a history dozens of times."""
+        if self._runs is None or len(self._runs[0]) != len(self.rules) or any(
+                a is not b for a, b in zip(self._runs[0], self.rules)):
+            self._runs = (list(self.rules), [(shard, frozenset(fields_read(shard))) for shard in self.shards()])
+        return self._runs[1]
 
     def shards(self) -> list[list[CompiledRule]]:
         """Rulesets small enough for the engine's limits; each is run over the same facts."""
