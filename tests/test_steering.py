@@ -171,8 +171,8 @@ def test_front_page_figures_equal_the_goals_table(example) -> None:
     front = html.split('id="summary"', 1)[1].split("</section>", 1)[0]
     assert f"Of {len(goals)} goals, {outlook['likely met'] or 'none'} {'are' if outlook['likely met'] > 1 else 'is'} likely met" in front
     for goal in goals:  # each goal's status on the front page is the goals table's
-        assert re.search(rf'href="#goal-{re.escape(goal["id"])}">.*?</a></td><td class="due">[^<]*</td>'
-                         rf'<td class="status"><span class="rag {goal["rag"]}">{goal["verdict"].capitalize()}<', front)
+        assert re.search(rf'href="#goal-{re.escape(goal["id"])}">.*?</a></td><td class="when"><span class="due">[^<]*'
+                         rf'</span> <span class="rag {goal["rag"]}">{goal["verdict"].capitalize()}<', front)
     calendar = context["reviews"]
     assert sum(len(r["goals"]) for r in calendar) == len(goals)  # every goal falls at exactly one review
 

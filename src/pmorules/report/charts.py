@@ -219,8 +219,8 @@ def goals_met_chart(goals: list[dict[str, Any]], timeline: dict[str, Any]) -> Ma
         return months + [end], total + [total[-1]]
 
     with rc_context(RC):
-        figure = Figure(figsize=(7.6, 2.9))
-        axes = figure.add_axes((0.07, 0.2, 0.9, 0.62))
+        figure = Figure(figsize=(7.6, 2.2))  # wide and low: printed at most 44 mm high, it still spans the page
+        axes = figure.add_axes((0.07, 0.17, 0.9, 0.58))
         axes.set_xlim(0, end)
         axes.set_ylim(0, len(goals) + 0.4)
         axes.axhline(len(goals), color=MUTED, linestyle=(0, (1, 2)), linewidth=0.9)
