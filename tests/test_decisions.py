@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import textwrap
+from pathlib import Path
+
+import pytest
 
 from conftest import context_of, report_of
 from pmorules.analysis import analyze
+from test_steering import CASES, RULE_CODE, machine_words
 
 AS_OF = dt.date(2026, 3, 20)
 
@@ -84,3 +89,17 @@ def test_the_json_report_carries_the_front_page(example) -> None:
     change = next(o for o in first["options"] if o["kind"] == "change")
     assert change["service"]["name"] and first["goal"]["id"] in {g["id"] for g in change["goals"]}
     assert report_of(example, "json") == report_of(example, "json")  # deterministic
+
+
+@pytest.mark.parametrize("case", [None, *CASES], ids=["example", *(p.name for p in CASES)])
+def test_markdown_body_speaks_in_names_as_the_html_does(example, case: Path | None) -> None:
+    """The Markdown report keeps the HTML's order and its rule: codes, ids and settings only in the appendix."""
+    analysis = example if case is None else analyze(case / "ws")
+    md = report_of(analysis, "md").decode()
+    body, appendix = md.split('<a id="appendix"></a>', 1)
+    assert machine_words(analysis, body) == []
+    assert RULE_CODE.search(appendix) and "evidence-F1" in appendix  # the appendix keeps the codes and evidence
+    headings = re.findall(r'^<a id="([\w-]+)"></a>\n## ', md, flags=re.M)
+    html = report_of(analysis, "html").decode()
+    order = [i for i in re.findall(r'<section class="report-section[^"]*" id="([\w-]+)"', html.split('id="appendix"', 1)[0])]
+    assert headings[:len(order)] == order
