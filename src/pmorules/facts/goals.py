@@ -38,6 +38,8 @@ from .derivation import Derivation
     "earliest_own_months": (float, "the same, were each outcome perceived as soon as the service's own value where "
                                    "only the catalogue's typical perception time makes it later (when any)"),
     "client": (str, "the client the goal belongs to (when given)"),
+    "weakest_target": (str, "the target least likely delivered in time (lowest adherence, then id; when any)"),
+    "weakest_service": (str, "the most valuable service delivering that target in time (when any)"),
 }, title="goal {key}")
 def goal_facts(d: Derivation) -> Iterator[Fact]:
     kb, conventions = d.kb, d.conventions
@@ -63,6 +65,11 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
             "covered": sum(1 for c in covers if c.in_time_count),
             "linked": linked, "in_time": in_time,
         }
+        if covers:
+            weakest = min(covers, key=lambda c: (c.adherence(conventions), c.target))
+            fields["weakest_target"] = weakest.target
+            if weakest.best is not None:
+                fields["weakest_service"] = weakest.best.service
         earliest = [c.earliest for c in covers if c.earliest is not None]
         if earliest:
             fields["earliest_months"] = min(earliest)
