@@ -17,6 +17,7 @@ from pmorules.analysis import analyze
 from test_steering import CASES, RULE_CODE, machine_words
 
 AS_OF = dt.date(2026, 3, 20)
+CASES_DIR = Path(__file__).resolve().parent / "cases"
 
 
 def uncovered_goal() -> str:
@@ -103,3 +104,15 @@ def test_markdown_body_speaks_in_names_as_the_html_does(example, case: Path | No
     html = report_of(analysis, "html").decode()
     order = [i for i in re.findall(r'<section class="report-section[^"]*" id="([\w-]+)"', html.split('id="appendix"', 1)[0])]
     assert headings[:len(order)] == order
+
+
+def test_a_decision_left_with_only_references_offers_the_rules_advice() -> None:
+    """Universal Credit: one resize answers four decisions; those after the first still offer something of
+    their own (the rule's recommendation), not only "see decision 1" and accepting the risk."""
+    analysis = analyze(CASES_DIR / "universal-credit-programme-office-2013" / "ws")
+    decisions = context_of(analysis)["decisions"]
+    assert any(o["kind"] == "see" for d in decisions for o in d["options"])
+    for decision in decisions:
+        kinds = [o["kind"] for o in decision["options"]]
+        assert {"change", "renegotiate", "recommendation"} & set(kinds), decision["name"]
+        assert kinds[-1] == "accept"

@@ -76,6 +76,7 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
             "findings": [{"id": f["id"], "fingerprint": f["fingerprint"], "title": f["title"], "message": f["message"]}
                          for f in about],
             "options": _options(key, goal, about, mix, result),
+            "advice": first_sentence(about[0]["recommendation"]),  # the rule's own, when no option is left here
             "score": round(score, 6),
         })
     out.sort(key=lambda d: (-d["score"], d["name"].lower(), d["key"]))
@@ -89,7 +90,8 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
 
 def _fold_shared_changes(ranked: list[dict[str, Any]]) -> None:
     """One change of the mix is offered under one decision, the highest-ranked that needs it; a later decision
-    it also answers refers to that one instead of offering it again (in place)."""
+    it also answers refers to that one instead of offering it again, and when that leaves it nothing of its own
+    to decide, it offers the rule's recommendation too (in place)."""
     offered: dict[str, dict[str, Any]] = {}  # change anchor -> the decision that offers it
     for decision in ranked:
         for option in decision["options"]:
@@ -99,6 +101,8 @@ def _fold_shared_changes(ranked: list[dict[str, Any]]) -> None:
             if first is not decision:
                 option.update(kind="see", decision={"number": first["number"], "anchor": first["anchor"],
                                                     "name": first["name"]})
+        if not any(o["kind"] in ("change", "renegotiate", "recommendation") for o in decision["options"]):
+            decision["options"].insert(-1, {"kind": "recommendation", "text": decision["advice"]})
 
 
 def _options(key: str, goal: dict[str, Any] | None, about: list[dict[str, Any]], mix: dict[str, Any],
