@@ -75,3 +75,11 @@ def test_the_crisis_rule_names_the_weakest_goal() -> None:
     mix = next(f.fields for f in analysis.facts.facts if f.type == "mix")
     text = finding(analysis, "CTX002", "mix").recommendation
     assert f"first “{analysis.kb.goals[mix['weakest_goal']].name}”" in text
+
+
+def test_an_unlikely_prerequisite_names_the_services_that_wait_on_it() -> None:
+    analysis = analyze(CASES / "nz-msd-pmo-disbanded-2005" / "ws")
+    text = finding(analysis, "DEP004", "method-compliance").recommendation
+    waiting = sorted(s.name for s in analysis.kb.services.values()
+                     if s.active and "method-compliance" in [d.target for d in s.depends_on])
+    assert waiting and all(f"“{name}”" in text for name in waiting)
