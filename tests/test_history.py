@@ -209,7 +209,7 @@ def test_the_example_report_shows_what_moved_since_december(monkeypatch: pytest.
     assert "12 findings resolved, 7 new, 1 escalated, 1 eased, 12 still open." in md  # NWL002 judged the old side too
     escalated = md[md.index("### Escalated since Q4 2025 review"):md.index("### Eased since")]
     assert "[Goal not covered in time](#" in escalated and "A ranked, evidence-based project list for the FY2027 budget round" in escalated
-    assert "was Goal at risk - below its target likelihood (warning)" in escalated
+    assert "was Goal at risk - below its target likelihood (needs attention)" in escalated  # level words, as the HTML
 
 
 # ------------------------------------------------------------------ whose repository a revision is read from
@@ -289,7 +289,7 @@ def test_still_open_findings_are_listed_in_the_report_open_since_their_first_rev
     md = report_of(analysis, "md").decode()
     section = md[md.index("### Still open"):md.index("### The trend")]
     assert section.count("open since ") == len(history.since.still_open) > 0
-    assert f"({lessons.names[0]}, {lessons.id}): open since q0 (1 October 2025)" in section
+    assert f"({lessons.names[0]}): open since q0 (1 October 2025)" in section
     html = report_of(analysis, "html").decode()
     section = html[html.index("<h3>Still open</h3>"):html.index(">The trend</h3>")]
     assert section.count("open since ") == len(history.since.still_open)

@@ -97,7 +97,7 @@ def test_json_is_the_analysis_the_mix_and_what_only_the_report_computes(example)
     data = json.loads(report_of(example, "json"))
     analysis = json.loads(json.dumps(example.to_json()))
     assert {k: data[k] for k in analysis} == analysis  # findings, goals, manifest: once, in the analyze shape
-    assert set(data) == set(analysis) | {"mix", "timeline", "graph", "history"}
+    assert set(data) == set(analysis) | {"mix", "timeline", "graph", "history", "verdict", "decisions"}
     assert data["mix"]["status"] == "optimal" and "findings_after" in data["mix"]
     assert data["timeline"] == json.loads(json.dumps(context_of(example)["timeline"]))
 
@@ -139,8 +139,8 @@ def test_sections_come_in_the_order_an_executive_reads(example_html: str, exampl
     assert positions == sorted(positions)
     appendix = example_html[example_html.index('<div class="appendix" id="appendix">'):]
     assert all(f' id="{s}">' in appendix for s in order[5:])
-    order = ["summary", "mix-over-time", "goals", "findings", "graph", "appendix"]
-    positions = [example_md.index(f'<a id="{s}"></a>') for s in order]
+    order = ["summary", "mix-over-time", "goals", "findings", "appendix", "graph", "estimates", "evidence"]
+    positions = [example_md.index(f'<a id="{s}"></a>') for s in order]  # the Markdown keeps the HTML's order
     assert positions == sorted(positions)
 
 

@@ -223,13 +223,14 @@ def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
 
 def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
     """The workspace as lists a message template may read; a service's ``role`` is its catalogue entry's name
-    (what a retired service did, for a text that asks for a replacement rather than the old tool)."""
+    (what a retired service did, for a text that asks for a replacement rather than the old tool), its
+    ``needs`` the services it depends on (for a text that names who waits on it)."""
     catalogue = load_catalogue().services
     return {
         "services": [
             {"id": s.id, "name": s.name, "status": s.status, "term": s.term, "months": s.months,
              "probability": s.probability, "effort": s.effort, "approach": s.approach, "tags": list(s.tags),
-             "clients": list(s.clients), "outcomes": list(s.outcomes),
+             "clients": list(s.clients), "outcomes": list(s.outcomes), "needs": [d.target for d in s.depends_on],
              "role": catalogue[s.catalogue].name if s.catalogue in catalogue else None}
             for s in sorted(kb.services.values(), key=lambda s: s.id)
         ],

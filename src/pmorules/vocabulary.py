@@ -86,7 +86,7 @@ class Mandate(Vocabulary):
 # each goal rule its verdict. A goal no such finding is about is on track; with several, the gravest counts.
 VERDICTS: tuple[str, ...] = ("on track", "at risk", "not covered", "cannot be met by its date", "past its date")
 # What each verdict means for the goal by its date, as the report's review calendar says it.
-OUTLOOK: dict[str, str] = {"on track": "likely met", "at risk": "at risk", "not covered": "at risk",
+OUTLOOK: dict[str, str] = {"on track": "likely met", "at risk": "at risk", "not covered": "not covered",
                            "cannot be met by its date": "cannot be met", "past its date": "cannot be met"}
 
 

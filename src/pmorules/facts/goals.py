@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..dates import long_date
-from ..measures import TargetCover, delivering, goal_adherence, is_overdue, is_quick, months_without_default
+from ..knowledge import Service
+from ..measures import (
+    Deliveries, TargetCover, by_outcome, deliveries, delivering, goal_adherence, is_overdue, is_quick,
+    months_without_default,
+)
 from .base import Fact, fact_type
 from .derivation import Derivation
 
@@ -34,6 +38,8 @@ from .derivation import Derivation
     "earliest_own_months": (float, "the same, were each outcome perceived as soon as the service's own value where "
                                    "only the catalogue's typical perception time makes it later (when any)"),
     "client": (str, "the client the goal belongs to (when given)"),
+    "weakest_target": (str, "the target least likely delivered in time (lowest adherence, then id; when any)"),
+    "weakest_service": (str, "the most valuable service delivering that target in time (when any)"),
 }, title="goal {key}")
 def goal_facts(d: Derivation) -> Iterator[Fact]:
     kb, conventions = d.kb, d.conventions
@@ -59,6 +65,11 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
             "covered": sum(1 for c in covers if c.in_time_count),
             "linked": linked, "in_time": in_time,
         }
+        if covers:
+            weakest = min(covers, key=lambda c: (c.adherence(conventions), c.target))
+            fields["weakest_target"] = weakest.target
+            if weakest.best is not None:
+                fields["weakest_service"] = weakest.best.service
         earliest = [c.earliest for c in covers if c.earliest is not None]
         if earliest:
             fields["earliest_months"] = min(earliest)
@@ -86,6 +97,10 @@ def goal_facts(d: Derivation) -> Iterator[Fact]:
                                    "own value, for services late only by the catalogue's typical perception time "
                                    "of the outcome (when any)"),
     "assumed_months": (float, "that typical perception time, in months (when best_value_own_time is given)"),
+    "candidates_in_time": (int, "services not running (proposed or retired here, or in the catalogue and not "
+                                "offered) that would deliver it by the deadline if started now"),
+    "candidate": (str, "the most valuable of those (contribution × probability, then earliest; when any)"),
+    "candidate_months": (float, "when that service would deliver it"),
 }, title="{target} for goal {goal}")
 def goal_target_facts(d: Derivation) -> Iterator[Fact]:
     shared = d.shared(_Shared)
@@ -108,6 +123,8 @@ class _Shared:
         self._targets: dict[tuple[str, str, float], tuple] = {}
         self._counts: dict[tuple, tuple[int, int]] = {}
         self._own: dict[tuple[str, str], float] = {}
+        self._candidates: dict[tuple[str, str], Deliveries] = {}
+        self._pool: tuple[dict[str, list[Service]], dict[str, Service]] | None = None
 
     def counts(self, covers: list[TargetCover], due: float) -> tuple[int, int]:
         """How many active services deliver some of these targets, in time or later, and by the deadline."""
@@ -147,10 +164,31 @@ class _Shared:
             fields["earliest_months"] = cover.earliest
         if cover.kind == "outcome" and cover.in_time_count < len(cover.deliveries):
             fields |= _without_default(d, cover)
+        fields |= self.candidates(cover)
         contributors = ", ".join(f"{x.service} (month {x.months:g}, value {x.value:.2f})"
                                  for x in cover.listed if x.months <= cover.due_months)
         words = {"in_time": f"delivered in time by {contributors}" if contributors else "nothing delivers it in time"}
         return fields, sources, tail, words
+
+    def candidates(self, cover: TargetCover) -> dict[str, Any]:
+        """What a service not running yet could do for a target by its deadline: how many would make it, and the
+        most valuable of them (what a text offers before it asks to renegotiate the date)."""
+        key = (cover.kind, cover.target)
+        found = self._candidates.get(key)
+        if found is None:
+            if self._pool is None:
+                pool = [s for s in self.d.kb.services.values() if not s.active] + list(self.d.kb.candidates.values())
+                self._pool = (by_outcome(pool), {s.id: s for s in pool})
+            linked, by_id = self._pool
+            services = linked.get(cover.target, []) if cover.kind == "outcome" else \
+                [by_id[cover.target]] if cover.target in by_id else []
+            found = self._candidates[key] = deliveries(cover.target, cover.kind, services, self.d.kb,
+                                                       self.d.conventions)
+        in_time = [x for x in found if x.months <= cover.due_months]  # best value first, then earliest
+        if not in_time:
+            return {"candidates_in_time": 0}
+        return {"candidates_in_time": len(in_time), "candidate": in_time[0].service,
+                "candidate_months": in_time[0].months}
 
     def own_earliest(self, cover: TargetCover) -> float:
         """The earliest delivery of an outcome target with the catalogue's typical perception time set aside."""

@@ -30,6 +30,8 @@ DEFAULT_TAGS = ("capability", "control", "delivery", "firefighting", "reporting"
     "load": (float, "total effort divided by the capacity"),
     "goals": (int, "number of goals whose due date is not past"),
     "adherence": (float, "weighted mean adherence of the goals in time (only when there are goals)"),
+    "weakest_goal": (str, "the goal ahead least likely met in time (lowest adherence, then the heaviest, then id; "
+                          "when there are goals)"),
     "age_months": (float, "age of the PMO in months (when given)"),
     "context": (str, "contextual scenario of the PMO (when given)"),
     "mandate": (str, "what the PMO was set up to do: control, support or delivery (when given)"),
@@ -60,6 +62,8 @@ def mix_facts(d: Derivation) -> Iterator[Fact]:
     }
     if d.overall is not None:
         fields["adherence"] = d.overall
+    if d.ahead:
+        fields["weakest_goal"] = min(d.ahead, key=lambda g: (d.adherence[g], -d.weights[g], g))
     for name in ("age_months", "context", "mandate", "capacity_fte"):
         if getattr(org, name) is not None:
             fields[name] = getattr(org, name)

@@ -73,14 +73,36 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
             "level": worst["level"],
             "severity": worst["severity"],
             "goal": goal,
-            "findings": [{"id": f["id"], "title": f["title"], "message": f["message"]} for f in about],
+            "findings": [{"id": f["id"], "fingerprint": f["fingerprint"], "title": f["title"], "message": f["message"]}
+                         for f in about],
             "options": _options(key, goal, about, mix, result),
+            "advice": first_sentence(about[0]["recommendation"]),  # the rule's own, when no option is left here
             "score": round(score, 6),
         })
     out.sort(key=lambda d: (-d["score"], d["name"].lower(), d["key"]))
+    out = out[:settings.decisions]
     for number, decision in enumerate(out, start=1):
+        decision["number"] = number
         decision["anchor"] = f"decision-{number}"
-    return out[:settings.decisions]
+    _fold_shared_changes(out)
+    return out
+
+
+def _fold_shared_changes(ranked: list[dict[str, Any]]) -> None:
+    """One change of the mix is offered under one decision, the highest-ranked that needs it; a later decision
+    it also answers refers to that one instead of offering it again, and when that leaves it nothing of its own
+    to decide, it offers the rule's recommendation too (in place)."""
+    offered: dict[str, dict[str, Any]] = {}  # change anchor -> the decision that offers it
+    for decision in ranked:
+        for option in decision["options"]:
+            if option["kind"] != "change":
+                continue
+            first = offered.setdefault(option["change"]["anchor"], decision)
+            if first is not decision:
+                option.update(kind="see", decision={"number": first["number"], "anchor": first["anchor"],
+                                                    "name": first["name"]})
+        if not any(o["kind"] in ("change", "renegotiate", "recommendation") for o in decision["options"]):
+            decision["options"].insert(-1, {"kind": "recommendation", "text": decision["advice"]})
 
 
 def _options(key: str, goal: dict[str, Any] | None, about: list[dict[str, Any]], mix: dict[str, Any],
@@ -104,3 +126,45 @@ def _options(key: str, goal: dict[str, Any] | None, about: list[dict[str, Any]],
         options.append({"kind": "recommendation", "text": first_sentence(about[0]["recommendation"])})
     options.append({"kind": "accept", "goal": goal})
     return options
+
+
+def front_page_json(context: dict[str, Any]) -> dict[str, Any]:
+    """The front page as data for the JSON report: the verdict's counts and the ranked decisions, each with its
+    options (a mix change by its service, with its effect on goals; a change offered under a higher decision
+    by that decision's number), its goal and the findings behind it by id and fingerprint."""
+    summary = context["summary"]
+    return {
+        "verdict": {"goals": len(context["goals"]), "outlook": summary["outlook"],
+                    "decisions": len(context["decisions"])},
+        "decisions": [{
+            "rank": d["number"],
+            "about": d["about"],
+            "subject": {"id": d["key"], "name": d["name"]} if d["about"] != MIX else None,
+            "level": d["level"],
+            "severity": d["severity"],
+            "score": d["score"],
+            "goal": {"id": d["goal"]["id"], "name": d["goal"]["name"], "due": d["goal"]["due"],
+                     "verdict": d["goal"]["verdict"], "outlook": d["goal"]["outlook"]} if d["goal"] else None,
+            "findings": [{"id": f["id"], "fingerprint": f["fingerprint"], "title": f["title"]} for f in d["findings"]],
+            "options": [_option_json(o) for o in d["options"]],
+        } for d in context["decisions"]],
+    }
+
+
+def _option_json(option: dict[str, Any]) -> dict[str, Any]:
+    kind = option["kind"]
+    if kind in ("change", "see"):
+        change = option["change"]
+        out = {"kind": kind, "change": change["kind"], "service": {"id": change["id"], "name": change["name"]},
+               "effort": change["effort"], "from": change["from"], "to": change["to"],
+               "goal_gain": None if option["gain"] is None else round(option["gain"], 6),
+               "goals": [g | {"adherence": round(g["adherence"], 6)} for g in change["goals"]],
+               "addresses": [a["id"] for a in change["addresses"]]}
+        return out | ({"decision": option["decision"]["number"]} if kind == "see" else {})
+    if kind == "renegotiate":
+        client = option["goal"]["client"]
+        return {"kind": kind, "goal": option["goal"]["id"], "outcome": option["outcome"],
+                "with": client["name"] if client else None}
+    if kind == "recommendation":
+        return {"kind": kind, "text": option["text"]}
+    return {"kind": kind, "goal_stays": option["goal"]["verdict"] if option["goal"] else None}

@@ -37,6 +37,7 @@ from ..output import json_text
 from ..paths import default_templates_dir
 from ..text import make_environment, markdown_text, num, printable
 from .context import build_context
+from .decisions import front_page_json
 from .template_cache import template_cache
 from .warm import Warm
 
@@ -73,10 +74,10 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
 def report_json(analysis: Analysis, mix: MixResult, context: dict[str, Any]) -> dict[str, Any]:
     """The report as data, one shape per thing: the analysis as ``analyze --format json`` gives it, the
     recommended mix as ``mix --format json`` gives it, and what only the report computes (the timeline, the
-    graph, the history of reviews)."""
+    graph, the history of reviews, the front page's verdict and ranked decisions)."""
     return analysis.to_json() | {
         "mix": mix.to_json(), "timeline": context["timeline"], "graph": context["graph"], "history": context["history"],
-    }
+    } | front_page_json(context)
 
 
 def html_to_pdf(html: str) -> bytes:

@@ -1,0 +1,118 @@
+"""The front page's decisions as a committee and a script read them: a goal nobody covers is counted as not
+covered (not at risk), one mix change is offered under one decision only, and the JSON report carries the
+verdict and the ranked decisions with their options and the findings behind them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import context_of, report_of
+from pmorules.analysis import analyze
+from test_steering import CASES, RULE_CODE, machine_words
+
+AS_OF = dt.date(2026, 3, 20)
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+
+
+def uncovered_goal() -> str:
+    """One goal a running service covers in time, one that nothing in the workspace works towards."""
+    return textwrap.dedent("""
+        clients: [{id: board, name: The board, weight: 1}]
+        services:
+          - {id: reporting, name: Status reporting, catalogue: S16, probability: 0.9, effort: 50, approach: supportive, clients: [board]}
+        goals:
+          - {id: seen, name: The board sees every project, outcomes: [O09], due_months: 12, client: board}
+          - {id: ranked, name: Projects ranked for the budget, outcomes: [O14], due_months: 6, client: board}
+        """)
+
+
+def test_a_goal_nobody_covers_is_not_covered_not_at_risk(make_ws) -> None:
+    analysis = analyze(make_ws({"pmo.yaml": uncovered_goal()}), AS_OF)
+    context = context_of(analysis)
+    by_id = {g["id"]: g for g in context["goals"]}
+    assert by_id["ranked"]["verdict"] == "not covered" and by_id["ranked"]["outlook"] == "not covered"
+    outlook = context["summary"]["outlook"]
+    assert outlook["not covered"] == 1 and outlook["at risk"] == sum(g["outlook"] == "at risk" for g in context["goals"])
+    assert sum(outlook.values()) == len(context["goals"])
+    for fmt in ("md", "html"):
+        text = report_of(analysis, fmt).decode()
+        front = text.split('id="summary"', 1)[1][:3000]
+        assert "1 not covered in time by any running service" in front, fmt
+        assert "1 at risk" not in front or outlook["at risk"] == 1
+    data = json.loads(report_of(analysis, "json"))
+    assert data["verdict"]["outlook"]["not covered"] == 1
+
+
+def test_one_mix_change_is_offered_under_one_decision(example) -> None:
+    decisions = context_of(example)["decisions"]
+    offered: dict[str, int] = {}
+    referred = []
+    for decision in decisions:
+        for option in decision["options"]:
+            if option["kind"] == "change":
+                assert option["change"]["anchor"] not in offered, "the same change offered twice"
+                offered[option["change"]["anchor"]] = decision["number"]
+            elif option["kind"] == "see":
+                referred.append((option["change"]["anchor"], option["decision"]["number"], decision["number"]))
+    assert referred, "on the example, the status pack's resize answers two decisions"
+    for anchor, number, here in referred:
+        assert offered[anchor] == number < here  # offered under the higher-ranked decision, referred to after
+    md = report_of(example, "md").decode()
+    front = md.split('<a id="summary"></a>', 1)[1].split("\n## ", 2)[1]
+    resize = [line for line in front.splitlines() if line.strip().startswith("- Move “Weekly project status pack")]
+    assert len(resize) == 2 and sum("(see decision 1)" in line for line in resize) == 1
+
+
+def test_the_json_report_carries_the_front_page(example) -> None:
+    data = json.loads(report_of(example, "json"))
+    context = context_of(example)
+    assert data["verdict"] == {"goals": len(context["goals"]), "outlook": context["summary"]["outlook"],
+                               "decisions": len(context["decisions"])}
+    ranked = data["decisions"]
+    assert [d["rank"] for d in ranked] == list(range(1, len(ranked) + 1))
+    assert [d["score"] for d in ranked] == sorted((d["score"] for d in ranked), reverse=True)
+    findings = {f["id"]: f["fingerprint"] for f in data["findings"]}
+    for decision in ranked:
+        assert decision["findings"] and all(findings[f["id"]] == f["fingerprint"] for f in decision["findings"])
+        assert decision["options"][-1]["kind"] == "accept"
+        for option in decision["options"]:
+            if option["kind"] == "see":
+                assert option["decision"] < decision["rank"]
+    first = ranked[0]
+    assert first["goal"]["verdict"] == "not covered"
+    assert {o["kind"] for o in first["options"]} >= {"change", "renegotiate", "accept"}
+    change = next(o for o in first["options"] if o["kind"] == "change")
+    assert change["service"]["name"] and first["goal"]["id"] in {g["id"] for g in change["goals"]}
+    assert report_of(example, "json") == report_of(example, "json")  # deterministic
+
+
+@pytest.mark.parametrize("case", [None, *CASES], ids=["example", *(p.name for p in CASES)])
+def test_markdown_body_speaks_in_names_as_the_html_does(example, case: Path | None) -> None:
+    """The Markdown report keeps the HTML's order and its rule: codes, ids and settings only in the appendix."""
+    analysis = example if case is None else analyze(case / "ws")
+    md = report_of(analysis, "md").decode()
+    body, appendix = md.split('<a id="appendix"></a>', 1)
+    assert machine_words(analysis, body) == []
+    assert RULE_CODE.search(appendix) and "evidence-F1" in appendix  # the appendix keeps the codes and evidence
+    headings = re.findall(r'^<a id="([\w-]+)"></a>\n## ', md, flags=re.M)
+    html = report_of(analysis, "html").decode()
+    order = [i for i in re.findall(r'<section class="report-section[^"]*" id="([\w-]+)"', html.split('id="appendix"', 1)[0])]
+    assert headings[:len(order)] == order
+
+
+def test_a_decision_left_with_only_references_offers_the_rules_advice() -> None:
+    """Universal Credit: one resize answers four decisions; those after the first still offer something of
+    their own (the rule's recommendation), not only "see decision 1" and accepting the risk."""
+    analysis = analyze(CASES_DIR / "universal-credit-programme-office-2013" / "ws")
+    decisions = context_of(analysis)["decisions"]
+    assert any(o["kind"] == "see" for d in decisions for o in d["options"])
+    for decision in decisions:
+        kinds = [o["kind"] for o in decision["options"]]
+        assert {"change", "renegotiate", "recommendation"} & set(kinds), decision["name"]
+        assert kinds[-1] == "accept"

@@ -1,0 +1,85 @@
+"""Recommendations that use what the analysis knows: the service that could still make a date or, when none
+can, renegotiating it; a retired prerequisite by its role; a harm's own mitigators; a goal's weakest part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pmorules.analysis import analyze
+from pmorules.findings import names_of
+
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def finding(analysis, rule: str, *subjects: str):
+    return next(f for f in analysis.findings if f.rule == rule and list(subjects) == f.subjects[:len(subjects)])
+
+
+def target_fact(analysis, key: str) -> dict:
+    return next(f.fields for f in analysis.facts.facts if f.type == "goal_target" and f.key == key)
+
+
+def test_no_candidate_can_make_the_date_so_renegotiate(example) -> None:
+    fields = target_fact(example, "budget-ranking/O05")
+    assert fields["candidates_in_time"] == 0 and "candidate" not in fields
+    text = finding(example, "GOL001", "budget-ranking").recommendation
+    assert text.startswith("No service the PMO runs or could add shows “Better project prioritisation” by 22 June 2026.")
+    assert "Renegotiate the date or the scope with the goal's owner (CIO and executive committee)" in text
+    assert "Add or strengthen" not in text
+
+
+@pytest.fixture(scope="module")
+def athabasca():
+    return analyze(CASES / "athabasca-university-it-pmo-2010" / "ws")
+
+
+def test_a_candidate_that_makes_the_date_is_named(athabasca) -> None:
+    fields = target_fact(athabasca, "integrated-plan/delivery-plan")
+    assert fields["candidates_in_time"] == 1 and fields["candidate"] == "delivery-plan"
+    text = finding(athabasca, "GOL001", "integrated-plan").recommendation
+    assert text.startswith("Start the proposed “Integrated IT delivery plan with a business case for every IT project” now")
+    assert "renegotiate the date" in text  # the fallback, after the candidate
+    project = finding(athabasca, "GOL001", "project-performance").recommendation
+    assert "add “Systems and tools management”" in project  # from the catalogue, not offered yet
+    assert "more likely to deliver than its 45%" in project  # or strengthen the one that is too unlikely
+
+
+def test_a_retired_prerequisite_is_asked_back_by_its_role(example) -> None:
+    text = finding(example, "DEP005", "reporting", "tools").recommendation
+    assert text.startswith("Nothing to decide now.")
+    assert "misses is its role, systems and tools management" in text and "need not be the same tool" in text
+
+
+def test_a_goal_at_risk_names_its_weakest_part(example) -> None:
+    names = names_of(example.kb)
+    at_risk = [f for f in example.findings if f.rule == "GOL005"]
+    assert at_risk
+    for f in at_risk:
+        fields = next(x.fields for x in example.facts.facts if x.type == "goal" and x.key == f.subjects[0])
+        assert f"is weakest, “{names[fields['weakest_target']]}”" in f.recommendation
+    cost = finding(example, "GOL005", "budget-control").recommendation
+    assert "“Change requests and budget change control”: give it the sponsor, data or people it lacks" in cost
+
+
+def test_a_harm_names_its_own_mitigators() -> None:
+    analysis = analyze(CASES / "healthcare-gov-tech-surge-2013" / "ws")
+    text = finding(analysis, "HRM003", "punch-list").recommendation
+    assert "put one of its mitigators in place: “Audit assessments” (not offered yet) or" in text
+    assert "for example coaching" not in text
+
+
+def test_the_crisis_rule_names_the_weakest_goal() -> None:
+    analysis = analyze(CASES / "healthcare-gov-tech-surge-2013" / "ws")
+    mix = next(f.fields for f in analysis.facts.facts if f.type == "mix")
+    text = finding(analysis, "CTX002", "mix").recommendation
+    assert f"first “{analysis.kb.goals[mix['weakest_goal']].name}”" in text
+
+
+def test_an_unlikely_prerequisite_names_the_services_that_wait_on_it() -> None:
+    analysis = analyze(CASES / "nz-msd-pmo-disbanded-2005" / "ws")
+    text = finding(analysis, "DEP004", "method-compliance").recommendation
+    waiting = sorted(s.name for s in analysis.kb.services.values()
+                     if s.active and "method-compliance" in [d.target for d in s.depends_on])
+    assert waiting and all(f"“{name}”" in text for name in waiting)
