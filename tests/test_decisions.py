@@ -66,7 +66,23 @@ def test_one_mix_change_is_offered_under_one_decision(example) -> None:
     md = report_of(example, "md").decode()
     front = md.split('<a id="summary"></a>', 1)[1].split("\n## ", 2)[1]
     resize = [line for line in front.splitlines() if line.strip().startswith("- Move “Weekly project status pack")]
-    assert len(resize) == 2 and sum("(see decision 1)" in line for line in resize) == 1
+    assert len(resize) == 1, "a change is spelled out once, under the decision that offers it"
+    assert "- Also helped by decision 1." in front
+
+
+def test_a_service_decision_with_nothing_of_its_own_folds_into_the_one_offering_its_change() -> None:
+    """Athabasca: the only change for the status reports' own problems is the resize decision 1 already offers
+    (for a goal): that is one decision, its findings listed behind decision 1, not a fifth decision."""
+    analysis = analyze(CASES_DIR / "athabasca-university-it-pmo-2010" / "ws")
+    decisions = context_of(analysis)["decisions"]
+    reports = "Ad hoc status reports on IT projects to the IT steering committees"
+    assert reports not in [d["name"] for d in decisions]
+    first = decisions[0]
+    assert any(o["kind"] == "change" and o["change"]["name"] == reports for o in first["options"])
+    behind = {f["title"] for f in first["findings"]}
+    assert {"Goal not covered in time", "Service unlikely to deliver"} <= behind
+    for decision in decisions[1:]:
+        assert any(o["kind"] in ("change", "renegotiate", "recommendation") for o in decision["options"]), decision["name"]
 
 
 def test_the_json_report_carries_the_front_page(example) -> None:

@@ -198,6 +198,8 @@ def test_the_example_report_shows_what_moved_since_december(monkeypatch: pytest.
     services = {s["id"]: s for s in since["services"]}
     assert services["risk"]["change"] == "added"
     assert services["support"]["was"] == "pm-support" and "pm-support" not in services
+    assert "pm-support" not in services["support"]["text"], "the report speaks of a rename by name, never by the old id"
+    assert any("was pm-support" in c.text() for c in history_of(example).since.changes), "the terminal keeps the id"
     assert services["tools"]["fields"]["status"] == {"old": "active", "new": "retired"}
     assert {(f["rule"], tuple(f["subjects"])) for f in services["tools"]["causes"]} >= {("DEP005", ("risk", "tools"))}
     assert ("HRM001", ("reporting",)) in {(f["rule"], tuple(f["subjects"])) for f in since["findings"]["new"]}

@@ -477,6 +477,9 @@ def test_harms_are_told_in_a_ledger_and_a_small_diagram(example, example_html: s
     assert "serious" in first and "Project register and timesheet tool (MS Access, legacy)" in first
     assert '<span class="unheld">(retired)</span>' in first, "the mitigator the PMO retired shows as not running"
     assert "| Weekly project status pack and executive dashboard | " in example_md
+    rows = ledger.split("</tr>")  # a service's harms of one severity held in check by the same services: one row
+    same = [r for r in rows if "Improved reliability of information" in r]
+    assert len(same) == 1 and "Improved stakeholder engagement" in same[0] and "Improved organisational commitment" in same[0]
     harm = next(f for f in example.findings if f.rule == "HRM001")
     article = example_html[example_html.index(f'<article class="finding error" id="{harm.id}"'):]
     article = article[:article.index("</article>")]

@@ -137,14 +137,22 @@ class ServiceChange:
     eases: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got milder
     escalates: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got graver
     jointly: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fingerprint -> the other services credited with it
+    was_name: str | None = None  # its name before, when it was renamed
 
-    def text(self) -> str:
-        """'was pm-support, effort 18 → 12, probability 60% → 75%'; of one added or removed, what it is (was)."""
+    def text(self, plain: bool = False) -> str:
+        """'was pm-support, effort 18 → 12, probability 60% → 75%'; of one added or removed, what it is (was).
+        ``plain`` speaks of a rename by the old name (a committee never saw the id), and not at all when only
+        the id changed."""
         if self.change != "changed":
             side = 1 if self.change == "added" else 0
             values = {name: _shown(name, pair[side]) for name, pair in self.fields.items()}
             return f"{values['status']}, {values['term']} term, effort {values['effort']}, probability {values['probability']}"
-        parts = [f"was {self.was}"] if self.was else []
+        if not self.was:
+            parts = []
+        elif plain:
+            parts = [f"formerly “{self.was_name}”"] if self.was_name and self.was_name != self.name else []
+        else:
+            parts = [f"was {self.was}"]
         return ", ".join(parts + [f"{name.replace('_', ' ')} {_shown(name, a)} → {_shown(name, b)}"
                                   for name, (a, b) in self.fields.items()])
 
@@ -393,7 +401,8 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
         assert service is not None
         changes.append(ServiceChange(kind, service.id, service.name, was, fields,
                                      naming(resolved_by, then), naming(appeared_by, now),
-                                     naming(eased_by, now), naming(escalated_by, now)))
+                                     naming(eased_by, now), naming(escalated_by, now),
+                                     was_name=then.name if was and then else None))
     order = {"added": 0, "removed": 1, "changed": 2}
     return sorted(changes, key=lambda c: (order[c.change], c.id.lower()))
 

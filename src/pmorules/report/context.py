@@ -175,7 +175,7 @@ def _history(history: History | None) -> dict[str, Any] | None:
     moved = {m["new"]["fingerprint"]: m for m in since["findings"]["eased"] + since["findings"]["escalated"]}
     names = {s["id"]: s["name"] for s in since["services"]}
     for change, service in zip(history.since.changes, since["services"]):
-        service["text"] = change.text()
+        service["text"] = change.text(plain=True)
         service["jointly"] = {p: ", ".join(names[i] for i in ids) for p, ids in service["jointly"].items()}
         service["resolves"] = [tied[p] for p in service["resolves"]]
         service["causes"] = [tied[p] for p in service["causes"]]

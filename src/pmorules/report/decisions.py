@@ -80,29 +80,46 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
             "score": round(score, 6),
         })
     out.sort(key=lambda d: (-d["score"], d["name"].lower(), d["key"]))
-    out = out[:settings.decisions]
+    out = _fold_shared_changes(out)[:settings.decisions]
     for number, decision in enumerate(out, start=1):
         decision["number"] = number
         decision["anchor"] = f"decision-{number}"
-    _fold_shared_changes(out)
+    for decision in out:
+        helped: dict[int, dict[str, Any]] = {}  # the decisions whose changes also help this one, in words once each
+        for option in decision["options"]:
+            if option["kind"] == "see":
+                first = option.pop("under")
+                option["decision"] = {"number": first["number"], "anchor": first["anchor"], "name": first["name"]}
+                entry = helped.setdefault(first["number"], {**option["decision"], "gains": []})
+                if option["gain"] is not None:
+                    entry["gains"].append(option["gain"])
+        decision["helped_by"] = list(helped.values())
     return out
 
 
-def _fold_shared_changes(ranked: list[dict[str, Any]]) -> None:
+def _fold_shared_changes(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One change of the mix is offered under one decision, the highest-ranked that needs it; a later decision
-    it also answers refers to that one instead of offering it again, and when that leaves it nothing of its own
-    to decide, it offers the rule's recommendation too (in place)."""
+    it also answers refers to that one instead of offering it again. A service's decision left with nothing of
+    its own is the same decision: it folds into the one offering its change, its findings listed there. A goal's
+    keeps its place (the committee decides per goal) and offers the rule's recommendation too."""
     offered: dict[str, dict[str, Any]] = {}  # change anchor -> the decision that offers it
+    kept = []
     for decision in ranked:
         for option in decision["options"]:
             if option["kind"] != "change":
                 continue
             first = offered.setdefault(option["change"]["anchor"], decision)
             if first is not decision:
-                option.update(kind="see", decision={"number": first["number"], "anchor": first["anchor"],
-                                                    "name": first["name"]})
-        if not any(o["kind"] in ("change", "renegotiate", "recommendation") for o in decision["options"]):
+                option.update(kind="see", under=first)
+        if any(o["kind"] in ("change", "renegotiate", "recommendation") for o in decision["options"]):
+            kept.append(decision)
+        elif decision["about"] == "service" and any(o["kind"] == "see" for o in decision["options"]):
+            first = next(o["under"] for o in decision["options"] if o["kind"] == "see")
+            first["findings"] += [f for f in decision["findings"] if f not in first["findings"]]
+        else:
             decision["options"].insert(-1, {"kind": "recommendation", "text": decision["advice"]})
+            kept.append(decision)
+    return kept
 
 
 def _options(key: str, goal: dict[str, Any] | None, about: list[dict[str, Any]], mix: dict[str, Any],

@@ -16,18 +16,26 @@ from ..findings import Finding
 
 def harm_ledger(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
     """Every harm that applies now, most severe first: the harming service, what it harms, the severity and
-    its mitigators with whether each runs."""
-    rows = []
+    its mitigators with whether each runs. A service's harms of one severity held in check by the same
+    services are one row (a status pack harming three outcomes the same way is one line to decide on)."""
+    harms = []
     for fact in analysis.facts.facts:
         if fact.type != "harm" or not fact.fields["active"]:
             continue
         f = fact.fields
-        rows.append({
-            "src": f["src"], "src_name": names[f["src"]], "target": f["target"], "target_name": names[f["target"]],
-            "target_kind": f["target_kind"], "severity": f["severity"], "severity_rank": f["severity_rank"],
-            "goals": f["goals"], "mitigators": _mitigators(analysis, names, f),
+        harms.append({
+            "src": f["src"], "src_name": names[f["src"]], "severity": f["severity"], "severity_rank": f["severity_rank"],
+            "targets": [{"id": f["target"], "name": names[f["target"]], "kind": f["target_kind"], "goals": f["goals"]}],
+            "mitigators": _mitigators(analysis, names, f),
         })
-    rows.sort(key=lambda r: (-r["severity_rank"], r["src_name"], r["target_name"]))
+    harms.sort(key=lambda r: (-r["severity_rank"], r["src_name"], r["targets"][0]["name"]))
+    rows: list[dict[str, Any]] = []
+    for harm in harms:
+        last = rows[-1] if rows else None
+        if last and (last["src"], last["severity"], last["mitigators"]) == (harm["src"], harm["severity"], harm["mitigators"]):
+            last["targets"] += harm["targets"]
+        else:
+            rows.append(harm)
     return rows
 
 
@@ -78,5 +86,6 @@ def finding_diagram(finding: Finding, analysis: Analysis, names: dict[str, str],
     nodes = [{"id": p, "name": names[p], "kind": graph.nodes[keys[p]].get("kind", "service"),
               "status": graph.nodes[keys[p]].get("status")} for p in path]
     mitigators = [m for row in ledger for m in row["mitigators"]
-                  if any(row["src"] == a and row["target"] == b and k == "harms" for a, b, k in zip(path, path[1:], links))]
+                  if any(row["src"] == a and any(t["id"] == b for t in row["targets"]) and k == "harms"
+                         for a, b, k in zip(path, path[1:], links))]
     return {"nodes": nodes, "links": links, "mitigators": mitigators}
