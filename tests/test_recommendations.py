@@ -83,3 +83,17 @@ def test_an_unlikely_prerequisite_names_the_services_that_wait_on_it() -> None:
     waiting = sorted(s.name for s in analysis.kb.services.values()
                      if s.active and "method-compliance" in [d.target for d in s.depends_on])
     assert waiting and all(f"“{name}”" in text for name in waiting)
+
+
+def test_the_balance_rules_name_the_services_to_grow_or_start(example, athabasca) -> None:
+    """Too few quick wins: grow the quick services the PMO already runs, by name; too little lasting capability:
+    start the capability service already proposed; the generic examples only when the workspace has none."""
+    quick = finding(example, "BAL007").recommendation
+    assert "give more effort to what already shows value within 3 months" in quick
+    assert "“Weekly project status pack and executive dashboard”" in quick and "status reporting and dashboards" not in quick
+    lasting = finding(athabasca, "BAL004").recommendation
+    assert lasting.startswith("Start “Tracking whether IT projects deliver their expected results and benefits”, proposed")
+    assert "for example mentoring" not in lasting
+    surge = analyze(CASES / "healthcare-gov-tech-surge-2013" / "ws")
+    medium = finding(surge, "BAL006").recommendation
+    assert medium.startswith("Start “Single accountable leadership and decision rights for the marketplace programme”")
