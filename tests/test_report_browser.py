@@ -86,7 +86,7 @@ def test_the_example_report_in_chromium(browser, tmp_path: Path, monkeypatch: py
     box = trend.bounding_box()
     assert box and box["width"] > 500 and box["height"] > 250, box
     labels = trend.locator("text").all_text_contents()
-    assert "Q4 2025 review" in labels and "Now" in labels and "Goal adherence" in labels
+    assert "Q4 2025 review" in labels and "Now" in labels and "Goal coverage score" in labels
     assert page.locator("nav.toc a[href='#since-last-review']").is_visible()
 
     with_errors = {f.category for f in analysis.findings if f.level == "error"}

@@ -29,6 +29,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from ..dates import date_after, long_date, month_label
 from ..text import printable
+from ..vocabulary import LEVEL_WORDS
 from .warm import Warm
 
 INK = "#344054"
@@ -391,20 +392,22 @@ def trend_chart(trend: list[dict[str, Any]]) -> Markup:
             adherence.annotate(f"{value * 100:.0f}%", (x, value), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=7.5)
         adherence.set_ylim(0, 1.15)
         adherence.set_yticks([0, 0.5, 1], ["0%", "50%", "100%"])
-        adherence.set_title("Goal adherence", loc="left", fontsize=8.5, color=INK)
+        adherence.set_title("Goal coverage score", loc="left", fontsize=8.5, color=INK)
         base = [0] * len(trend)
         for level, colour in LEVEL_COLOURS.items():
             counts = [point["findings"][level] for point in trend]
-            findings.bar(xs, counts, bottom=base, width=0.5, color=colour, edgecolor="white", linewidth=1, label=level)
+            findings.bar(xs, counts, bottom=base, width=0.5, color=colour, edgecolor="white", linewidth=1,
+                         label=LEVEL_WORDS[level])
             for x, count, below in zip(xs, counts, base):
                 if count:
                     findings.text(x, below + count / 2, str(count), ha="center", va="center", fontsize=7.5,
                                   color="white" if level == "error" else INK, fontweight="bold")
             base = [b + c for b, c in zip(base, counts)]
         findings.set_ylim(0, max(base + [1]) * 1.1)
-        findings.set_title("Open findings by level", loc="left", fontsize=8.5, color=INK)
+        findings.set_title("Open findings by severity", loc="left", fontsize=8.5, color=INK)
         # Each review under its date; the state now without one (the run date belongs in the appendix only).
-        ticks = [f"{_short(p['label'], 24)}\n{p['date']}" for p in trend[:-1]] + [_short(trend[-1]["label"], 24)]
+        ticks = [f"{_short(p['label'], 24)}\n{long_date(dt.date.fromisoformat(p['date']))}" for p in trend[:-1]] + [
+            _short(trend[-1]["label"], 24)]
         for axes in (shares, adherence, findings):
             axes.set_xlim(-0.6, len(trend) - 0.4)
             axes.set_xticks(xs, ticks if axes is findings else [])
@@ -413,7 +416,7 @@ def trend_chart(trend: list[dict[str, Any]]) -> Markup:
             axes.set_axisbelow(True)
         shares.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), handlelength=1.2)
         findings.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), handlelength=1.2)
-        return _svg(figure, "trend", "The trend over the reviews: effort by term, goal adherence and open findings")
+        return _svg(figure, "trend", "The trend over the reviews: effort by term, goal coverage score and open findings")
 
 
 def report_charts(context: dict[str, Any], warm: Warm | None = None) -> dict[str, Markup]:
