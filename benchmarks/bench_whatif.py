@@ -4,7 +4,8 @@
    ``/api/what-if/changes``: what the panel shows first; target 300 ms), the report of a what-if with its changes
    (``/api/what-if/report``, what the page swaps in), and the page rendered again after a file edit, as the
    server does it when watchfiles reports the change (target 1 s): in all, and stage by stage (analysis,
-   recommended mix, the history of reviews judged, the page with its charts). Each edit writes a new value
+   the recommended mix with the history of reviews judged meanwhile in a second thread, the page with its
+   charts). Each edit writes a new value
    (a service's probability), so nothing keyed by content is found from an earlier edit.
 2. The federation shape of issue 14 (benchmarks/shapes.py) at 1,000 services: the same what-ifs
    (target 2 s).
@@ -33,12 +34,10 @@ from rich.console import Console
 from rich.table import Table
 
 from pmorules.analysis import analyze
-from pmorules.diff import history_of
-from pmorules.mix import recommend
 from pmorules.mix.problem import additions
 from pmorules.report.warm import Warm
 from pmorules.serve import Preview, _watch
-from pmorules.workbench import Workbench
+from pmorules.workbench import Workbench, recommend_and_judge
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shapes import federation
@@ -133,13 +132,12 @@ def rerender(workspace: Path, runs: int, table: Table) -> None:
         times = [time.perf_counter()]
         today = analyze(workspace, AS_OF)
         times.append(time.perf_counter())
-        result = recommend(today)
-        times.append(time.perf_counter())
-        history = history_of(today)
+        result, history = recommend_and_judge(today)
         times.append(time.perf_counter())
         Workbench(today, result, additions(today), history, warm=warm).report(None)
         times.append(time.perf_counter())
-        for name, start, end in zip(("analysis", "recommended mix", "history of reviews", "page and charts"), times, times[1:]):
+        stage_names = ("analysis", "recommended mix, the reviews judged meanwhile", "page and charts")
+        for name, start, end in zip(stage_names, times, times[1:]):
             stages[name] = min(stages.get(name, end - start), end - start)
 
     best(runs, staged)

