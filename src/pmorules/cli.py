@@ -294,19 +294,18 @@ def report(
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default); printed or as PDF, the steering pack, and
     with --appendix the analyst's appendix too."""
-    from .diff import history_of
-    from .mix import recommend
     from .output import check_output, write_output
     from .report import render_report
+    from .workbench import recommend_and_judge
 
     fmt = format.value if format else _format_from_suffix(output)
     analysis = _analyze(workspace, as_of)
     try:
-        history = history_of(analysis)
         protected = analysis.inputs()
         if output is not None:
             check_output(output, protected)
-        data = render_report(analysis, recommend(analysis), fmt, history=history, appendix=appendix)
+        result, history = recommend_and_judge(analysis)
+        data = render_report(analysis, result, fmt, history=history, appendix=appendix)
         if output is None:
             if fmt == "pdf":
                 raise InputError([Diagnostic(Location("--output"), "a PDF report needs a file: give -o FILE")])
