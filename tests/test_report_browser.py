@@ -231,7 +231,8 @@ def test_the_live_preview_follows_the_files(browser, tmp_path: Path) -> None:
         page.close()
         server.send_signal(signal.SIGINT)
         code = server.wait(timeout=30)
-    assert code == 0 and "Traceback" not in server.stderr.read()
+    log = server.stderr.read()
+    assert code == 0 and "Traceback" not in log, log
 
 
 def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> None:
@@ -277,7 +278,8 @@ def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> 
         page.close()
         server.send_signal(signal.SIGINT)
         code = server.wait(timeout=30)
-    assert code == 0 and "Traceback" not in server.stderr.read()
+    log = server.stderr.read()
+    assert code == 0 and "Traceback" not in log, log
     compare = subprocess.run([sys.executable, "-m", "pmorules", "mix", "ws", "--as-of", "2026-03-20", "--compare",
                               "--format", "json"], cwd=tmp_path, capture_output=True, text=True, check=True)
     columns = json.loads(compare.stdout)["compare"]["columns"]
@@ -322,7 +324,8 @@ def test_the_workbench_applies_the_optimisers_recommendation(browser, tmp_path: 
         page.close()
         server.send_signal(signal.SIGINT)
         code = server.wait(timeout=30)
-    assert code == 0 and "Traceback" not in server.stderr.read()
+    log = server.stderr.read()
+    assert code == 0 and "Traceback" not in log, log
 
 
 # ------------------------------------------------------------------ the steering pack: print, screens, phones

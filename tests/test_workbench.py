@@ -236,9 +236,10 @@ def test_the_command_line_states_a_probability_too() -> None:
     assert result.exit_code == 2 and "--probability: lessons: should be less than or equal to 1" in result.output
 
 
-def test_the_reviews_judged_beside_the_optimiser_are_judged_as_alone(bench: Workbench) -> None:
+def test_the_reviews_judged_beside_the_optimiser_are_judged_as_alone() -> None:
     """serve judges the review history in a second thread while the optimiser solves: the same mix and the same
     history as one after the other, and a rule text rendered by both threads at once keeps a budget per thread."""
+    bench = Workbench.load(ROOT / "knowledge" / "example", AS_OF)
     alone = recommend(bench.today)
     assert bench.result.to_json() == alone.to_json()
     assert bench.history is not None and bench.history.to_json() == history_of(bench.today).to_json()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -122,6 +123,12 @@ def encode(obj: Any) -> str:
     return _PLACEHOLDER.sub(lambda m: numbers[int(m.group(1))], text)
 
 
+# serve runs analyses in several threads at once (a what-if, a re-rendering, the reviews judged beside the
+# optimiser), and nothing in durable_rules' C engine promises that calls on different rulesets may interleave:
+# one analysis shard holds the engine from registering its rules to deleting them.
+_ONE_AT_A_TIME = threading.RLock()
+
+
 class Engine:
     """One analysis on durable_rules: register, assert, collect, clean up.
 
@@ -147,21 +154,29 @@ class Engine:
         missing = sorted(set(self._rules) - set(self._actions))
         if missing:
             raise EngineError(f"no action for rule(s) {', '.join(missing)}")
+        _ONE_AT_A_TIME.acquire()
         try:
-            self._handle = _dre.create_ruleset(self._name, encode(rules))
-        except _dre.error as exc:
-            raise EngineError(f"the engine refused the compiled rules: {exc}") from None
-        # delete_state crashes on a state where no action ever ran: the sentinel's action always runs
-        self._assert_json('[{"id":"__sentinel__","t":"' + SENTINEL_TYPE + '"}]')
+            try:
+                self._handle = _dre.create_ruleset(self._name, encode(rules))
+            except _dre.error as exc:
+                raise EngineError(f"the engine refused the compiled rules: {exc}") from None
+            # delete_state crashes on a state where no action ever ran: the sentinel's action always runs
+            self._assert_json('[{"id":"__sentinel__","t":"' + SENTINEL_TYPE + '"}]')
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         handle, self._handle = self._handle, None
-        if handle is not None:
-            try:
-                _dre.delete_state(handle, "0")
-            finally:
-                _dre.delete_ruleset(handle)
+        try:
+            if handle is not None:
+                try:
+                    _dre.delete_state(handle, "0")
+                finally:
+                    _dre.delete_ruleset(handle)
+        finally:
+            _ONE_AT_A_TIME.release()
 
     def assert_facts(self, facts: list[dict[str, Any]]) -> None:
         """Assert one batch; facts matching no rule are fine, duplicates are not."""
