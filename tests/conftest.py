@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import textwrap
-from collections.abc import Callable
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,9 @@ from pmorules.errors import InputError
 from pmorules.knowledge import KnowledgeBase, load_workspace
 from pmorules.mix import MixResult, recommend
 from pmorules.report import render_report
+from pmorules import serve as serve_module
+from pmorules.serve_security import Guard
+from pmorules.workbench import Workbench
 
 @pytest.fixture(autouse=True, scope="session")
 def _template_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory):
@@ -124,3 +131,29 @@ def errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., lis
         return [str(d) for d in sorted(set(info.value.diagnostics))]
 
     return run
+
+
+@contextmanager
+def served_example(folder: Path, as_of: dt.date | None, page: bool = True) -> Iterator[tuple[int, str, object, Path]]:
+    """A copy of the example in ``folder/ws`` served in this process on a free port, no watcher: its page rendered
+    once (``page``), else only its workbench loaded (for tests of the API alone); yields (port, token, api,
+    workspace)."""
+    workspace = folder / "ws"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "example", workspace)
+    server = serve_module.LiveServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    guard = Guard("127.0.0.1", server.server_address[1])
+    preview = serve_module.Preview(workspace, as_of, lambda line: None, guard.meta())
+    if page:
+        preview.render()
+    else:
+        preview._bench = Workbench.load(workspace, as_of)
+    api = serve_module.Api(lambda text: serve_module.within(text, workspace))
+    server.RequestHandlerClass = serve_module._handler(preview, guard, api)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], guard.token, api, workspace
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -17,7 +17,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,9 +238,10 @@ def test_the_live_preview_follows_the_files(browser, tmp_path: Path) -> None:
     assert code == 0 and "Traceback" not in log, log
 
 
-def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> None:
-    """Issue 26: drop a service, change an approach and an effort in the served page, see a goal's status
-    change in place, save the what-if and find it in ``mix --compare``."""
+@contextmanager
+def _served_example(browser, tmp_path: Path) -> Iterator[tuple[Any, Path]]:
+    """A copy of the example served by ``pmorules serve`` in its own process and open in a page; on the way out
+    the server must stop on Ctrl-C with no traceback in its log."""
     workspace = tmp_path / "ws"
     shutil.copytree(ROOT / "knowledge" / "example", workspace)
     port = _free_port()
@@ -249,6 +253,19 @@ def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> 
     try:
         assert server.stderr.readline().startswith(f"serving ws at {url}")
         page.goto(url)
+        yield page, workspace
+    finally:
+        page.close()
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=30)
+    log = server.stderr.read()
+    assert code == 0 and "Traceback" not in log, log
+
+
+def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> None:
+    """Issue 26: drop a service, change an approach and an effort in the served page, see a goal's status
+    change in place, save the what-if and find it in ``mix --compare``."""
+    with _served_example(browser, tmp_path) as (page, workspace):
         goal = page.locator("#goal-pm-bench")
         _until(lambda: page.locator("#workbench").count() == 1 and "On track" in goal.inner_text())
         status = page.locator("#wb-status")
@@ -274,12 +291,6 @@ def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> 
         page.locator("#wb-reset").click()
         _until(lambda: "On track" in page.locator("#goal-pm-bench").inner_text())
         assert page.locator(".wb-changed").count() == 0
-    finally:
-        page.close()
-        server.send_signal(signal.SIGINT)
-        code = server.wait(timeout=30)
-    log = server.stderr.read()
-    assert code == 0 and "Traceback" not in log, log
     compare = subprocess.run([sys.executable, "-m", "pmorules", "mix", "ws", "--as-of", "2026-03-20", "--compare",
                               "--format", "json"], cwd=tmp_path, capture_output=True, text=True, check=True)
     columns = json.loads(compare.stdout)["compare"]["columns"]
@@ -291,17 +302,7 @@ def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> 
 def test_the_workbench_applies_the_optimisers_recommendation(browser, tmp_path: Path) -> None:
     """Issue 26: the optimiser's recommendation, applied in one click, sets the panel to the recommended mix
     (services stopped, an approach and efforts moved) and the goals follow."""
-    workspace = tmp_path / "ws"
-    shutil.copytree(ROOT / "knowledge" / "example", workspace)
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "pmorules", "serve", "ws", "--port", str(port),
-                               "--as-of", "2026-03-20"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    try:
-        assert server.stderr.readline().startswith(f"serving ws at {url}")
-        page.goto(url)
+    with _served_example(browser, tmp_path) as (page, workspace):
         goal = page.locator("#goal-budget-control")
         _until(lambda: page.locator("#workbench").count() == 1 and "At risk" in goal.inner_text())
         assert page.locator("#wb-apply").count() == 0
@@ -320,12 +321,6 @@ def test_the_workbench_applies_the_optimisers_recommendation(browser, tmp_path: 
         status = page.locator("#wb-status").inner_text()
         assert "Cost overruns are flagged before quarter close, not after: at risk → on track" in status
         assert page.locator("#wb-recommendation").inner_text() == ""  # applied: the panel now holds it
-    finally:
-        page.close()
-        server.send_signal(signal.SIGINT)
-        code = server.wait(timeout=30)
-    log = server.stderr.read()
-    assert code == 0 and "Traceback" not in log, log
 
 
 # ------------------------------------------------------------------ the steering pack: print, screens, phones

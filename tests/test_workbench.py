@@ -12,21 +12,18 @@ import json
 import os
 import shutil
 import threading
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from pmorules import serve as serve_module
 from pmorules.cli import app
 from pmorules.errors import InputError
 from pmorules.mix.scenarios import load_scenarios
-from pmorules.serve import LiveServer, Preview
-from pmorules.serve_security import Guard
 from pmorules.diff import history_of
 from pmorules.mix import recommend
 from pmorules.workbench import OWNED, Workbench
+from conftest import served_example
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 3, 20)
@@ -51,19 +48,8 @@ def _options(what_if: dict) -> list[str]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The example served in this process (rendered once, no watcher); yields (port, token, workspace)."""
-    workspace = tmp_path_factory.mktemp("served") / "ws"
-    shutil.copytree(ROOT / "knowledge" / "example", workspace)
-    server = LiveServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    guard = Guard("127.0.0.1", server.server_address[1])
-    preview = Preview(workspace, AS_OF, lambda line: None, guard.meta())
-    preview.render()
-    server.RequestHandlerClass = serve_module._handler(preview, guard)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server.server_address[1], guard.token, workspace
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with served_example(tmp_path_factory.mktemp("served"), AS_OF) as (port, token, _, workspace):
+        yield port, token, workspace
 
 
 def post(port: int, path: str, body: object, token: str) -> tuple[int, dict]:

@@ -5,42 +5,23 @@ keeps answering."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from email.message import Message
-from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import pytest
 
 from pmorules import serve as serve_module
-from pmorules.serve import LiveServer, Preview
+from pmorules.serve import Preview
 from pmorules.serve_api import MOST_BYTES
-from pmorules.serve_security import Guard
 from pmorules.workbench import MOST_ITEMS, Workbench
-
-ROOT = Path(__file__).resolve().parents[1]
-
+from conftest import served_example
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """The example served in this process; yields (port, token, api, workspace)."""
-    workspace = tmp_path_factory.mktemp("hostile") / "ws"
-    shutil.copytree(ROOT / "knowledge" / "example", workspace)
-    server = LiveServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    guard = Guard("127.0.0.1", server.server_address[1])
-    preview = Preview(workspace, None, lambda line: None, guard.meta())
-    preview._bench = Workbench.load(workspace, None)  # the workbench without the page: these tests need no report
-    api = serve_module.Api(lambda text: serve_module.within(text, workspace))
-    server.RequestHandlerClass = serve_module._handler(preview, guard, api)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server.server_address[1], guard.token, api, workspace
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    """The example served in this process, its workbench without the page; yields (port, token, api, workspace)."""
+    with served_example(tmp_path_factory.mktemp("hostile"), None, page=False) as served:
+        yield served
 
 
 def raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
