@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from jinja2 import Environment
 
 from pmorules.analysis import Analysis, analyze
 from pmorules.diff import History, history_of
@@ -157,3 +158,18 @@ def served_example(folder: Path, as_of: dt.date | None, page: bool = True) -> It
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the templates Jinja compiles from source from now on."""
+    names: list[str] = []
+    original = Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if name is not None:  # a rule text compiled from a string has no name
+            names.append(name)
+        return original(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    return names

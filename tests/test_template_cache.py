@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from jinja2 import Environment
 
 from conftest import context_of, report_of, write_files
 from pmorules.analysis import analyze
@@ -21,21 +20,6 @@ from pmorules.text import LimitError, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 3, 20)
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the templates Jinja compiles from source from now on."""
-    names: list[str] = []
-    original = Environment.compile
-
-    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
-        if name is not None:  # a rule text compiled from a string has no name
-            names.append(name)
-        return original(self, source, name, filename, raw, defer_init)
-
-    monkeypatch.setattr(Environment, "compile", counting)
-    return names
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from jinja2 import Environment
 from markupsafe import Markup
 
 from conftest import write_files
@@ -19,21 +18,6 @@ from pmorules.report import warm as warm_module
 from pmorules.report.warm import Warm
 
 AS_OF = dt.date(2026, 3, 20)
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the templates Jinja compiles from source from now on."""
-    names: list[str] = []
-    original = Environment.compile
-
-    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
-        if name is not None:
-            names.append(name)
-        return original(self, source, name, filename, raw, defer_init)
-
-    monkeypatch.setattr(Environment, "compile", counting)
-    return names
 
 
 def test_a_warm_page_is_the_cold_page_byte_for_byte(example, monkeypatch: pytest.MonkeyPatch, compiles) -> None:
