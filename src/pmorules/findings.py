@@ -213,7 +213,7 @@ def names_of(kb: KnowledgeBase) -> Names:
 def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
     """Plain lists of the knowledge base that messages may cite (e.g. the short-term services by name).
 
-    They are ``Records``: ``selectattr`` with an equality test answers from an index.
+    They are ``Records``: ``selectattr`` with an equality or ``contains`` test answers from an index.
     """
     view: dict[str, Any] = {key: Records(items) for key, items in _knowledge_lists(kb).items()}
     view["horizons"] = kb.horizons.model_dump()

@@ -446,10 +446,10 @@ def render_under(budget: Budget, template: Template, context: dict[str, Any]) ->
 class Records(tuple):
     """Plain records (dicts) that message templates filter, with an index per attribute.
 
-    Rule texts look a service up with ``services | selectattr("id", "equalto", x)``;
-    with thousands of services and findings, scanning the list each time took
-    most of an analysis. ``selectattr`` with an equality test answers from an
-    index instead, with the same result and order.
+    Rule texts look a service up with ``services | selectattr("id", "equalto", x)``, or find who lists an id
+    with ``services | selectattr("needs", "contains", x)``; with thousands of services and findings, scanning
+    the list each time took most of an analysis. ``selectattr`` with an equality or ``contains`` test answers
+    from an index instead, with the same result and order.
     """
 
     def __new__(cls, items: Any = ()) -> Records:
@@ -457,33 +457,49 @@ class Records(tuple):
         records._index = {}
         return records
 
-    def matching(self, attr: str, value: Any) -> list[Any] | None:
-        """The records whose ``attr`` equals ``value``, in order; None if no index can answer."""
-        index = self._index.get(attr, self)
+    def matching(self, attr: str, value: Any, test: str = "eq") -> list[Any] | None:
+        """The records whose ``attr`` equals (``contains``: lists) ``value``, in order; None if no index can answer."""
+        index = self._index.get((attr, test), self)
         if index is self:
-            index = {}
-            try:
-                for item in self:
-                    if type(item) is not dict or attr not in item:  # Jinja decides (StrictUndefined raises)
-                        index = None
-                        break
-                    index.setdefault(item[attr], []).append(item)
-            except TypeError:  # an unhashable value
-                index = None
-            self._index[attr] = index
+            index = self._build(attr, test == "contains")
+            self._index[(attr, test)] = index
         return None if index is None else index.get(value, [])
 
+    def _build(self, attr: str, by_element: bool) -> dict[Any, list[Any]] | None:
+        index: dict[Any, list[Any]] = {}
+        try:
+            for item in self:
+                if type(item) is not dict or attr not in item:  # Jinja decides (StrictUndefined raises)
+                    return None
+                if not by_element:
+                    index.setdefault(item[attr], []).append(item)
+                elif type(item[attr]) is not list:
+                    return None
+                else:
+                    for element in dict.fromkeys(item[attr]):
+                        index.setdefault(element, []).append(item)
+        except TypeError:  # an unhashable value
+            return None
+        return index
 
-_EQUALITY_TESTS = frozenset({"eq", "equalto", "=="})
+
+def contains(seq: Any, value: Any) -> bool:
+    """The test ``x is contains(v)`` / ``selectattr("needs", "contains", v)``: the list holds the value (the word
+    rule conditions use)."""
+    return value in seq
+
+
+_INDEXED_TESTS = {"eq": "eq", "equalto": "eq", "==": "eq", "contains": "contains"}
 
 
 @pass_context
 def _selectattr(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
-    """Jinja's ``selectattr``, answered from the index of ``Records`` for an equality test on a plain key."""
-    if (type(value) is Records and len(args) == 3 and not kwargs and args[1] in _EQUALITY_TESTS
+    """Jinja's ``selectattr``, answered from the index of ``Records`` for an equality or ``contains`` test on a
+    plain key."""
+    if (type(value) is Records and len(args) == 3 and not kwargs and args[1] in _INDEXED_TESTS
             and isinstance(args[0], str) and "." not in args[0] and not hasattr(dict, args[0])):
         try:
-            found = value.matching(args[0], args[2])
+            found = value.matching(args[0], args[2], _INDEXED_TESTS[args[1]])
         except Exception:  # e.g. an undefined or unhashable value: let Jinja report or compare it
             found = None
         if found is not None:
@@ -493,6 +509,7 @@ def _selectattr(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
 
 MESSAGE_ENV = make_environment(MESSAGE_LIMITS, autoescape=False)
 MESSAGE_ENV.filters["selectattr"] = _selectattr
+MESSAGE_ENV.tests["contains"] = contains
 
 
 SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)[.?!]\s+(?=[A-Z(\"'“])")
