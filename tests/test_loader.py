@@ -19,7 +19,8 @@ from pmorules.knowledge import (
 )
 from pmorules.knowledge.spec import Horizons
 from pmorules.paths import example_dir
-from pmorules.yamlio import PosDict, PosList, locate, parse_yaml
+from pmorules.knowledge.load import could_hold_more
+from pmorules.yamlio import PosDict, PosList, locate, long_list, parse_yaml
 
 # --- YAML 1.2 reading -----------------------------------------------------------------
 
@@ -601,3 +602,18 @@ def test_references_into_an_unparsable_file_say_so(errors) -> None:
         "ws/goals.yaml:3:25: unknown service 'reportng'",
         "ws/services.yaml:4:1: YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping started at line 3)",
     ]
+
+
+@pytest.mark.parametrize("text, limit, could", [
+    ("services:\n  - a\n  - b\n  - c\n", 3, False),
+    ("services:\n  - a\n  - b\n  - c\n  - d\n", 3, True),
+    ("services: [a, b, c]\n", 3, False),
+    ("services: [a, b, c, d]\n", 3, True),
+    ("services: [a, b,]\nclients:\n  - x\n  - y\n", 3, True),  # four separators: maybe one list of four
+    ("services: {a: 1, b: 2}\n", 3, False),
+])
+def test_a_list_too_long_to_build_is_only_counted_when_the_text_could_hold_one(text, limit, could):
+    """The count of "-" and "," bounds every list's length; below the bound the events are not streamed."""
+    assert could_hold_more(text, limit) is could
+    if not could:
+        assert long_list(text, limit) is None
