@@ -45,12 +45,13 @@ def render_texts(
     """message / why / recommendation of one finding, from the rule's sandboxed templates."""
     rule = compiled.rule
     first = group[0]
-    context: dict[str, Any] = {"services": [], "goals": [], "clients": [], "horizons": Horizons().model_dump(),
-                               "today": None, **(view or {})}
-    context |= {name: _fact_view(fact, names) for name, fact in first.facts.items()}
-    context |= {
-        "params": dict(rule.params), "names": names,
-        "matches": [{n: _fact_view(f, names) for n, f in m.facts.items()} for m in _distinct(group)],
+    if view is None:  # a rule's own test case: no workspace
+        view = {"services": [], "goals": [], "clients": [], "horizons": Horizons().model_dump(), "today": None}
+    own = {name: _fact_view(fact, names) for name, fact in first.facts.items()}
+    distinct = _distinct(group) if len(group) > 1 else group
+    context = {
+        **view, **own, "params": dict(rule.params), "names": names,
+        "matches": [own if m is first else {n: _fact_view(f, names) for n, f in m.facts.items()} for m in distinct],
         "subjects": subjects_of(compiled, first),
     }
     texts = {}
