@@ -310,11 +310,12 @@ def _build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
         groups.setdefault(key, []).append(match)
     findings = []
     plans: dict[str, _Plan] = {}
+    shared_texts: dict[Any, str] = {}
     for (rule_id, subjects), group in groups.items():
         compiled = group[0].compiled
         rule = compiled.rule
         evidence = _distinct_evidence(group, plans)
-        texts = render_texts(compiled, group, names, view)
+        texts = render_texts(compiled, group, names, view, shared_texts)
         findings.append(
             Finding(
                 id="", rule=rule_id, name=rule.spec.name or "", title=rule.spec.title or "", level=rule.level,

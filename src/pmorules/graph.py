@@ -121,8 +121,9 @@ def dependant_counts(deps: nx.DiGraph, cap: int = DEPENDANTS_CAP) -> dict[str, i
     return {key: min(len(above[members[key]]) - 1, cap) for key in deps}  # minus itself
 
 
-def nearest_dependants(deps: nx.DiGraph, sources: list[str]) -> dict[str, list[str]]:
-    """For every service X, the shortest chain ``X, …, s`` to a source s that needs X (s ≠ X).
+def nearest_dependants(deps: nx.DiGraph, sources: list[str], wanted: set[str] | None = None) -> dict[str, list[str]]:
+    """For every service X (of ``wanted``, when given), the shortest chain ``X, …, s`` to a source s that needs X
+    (s ≠ X).
 
     A breadth-first walk from all sources at once along "needs" edges. Each
     service keeps the first two sources that reach it, so a source on a cycle
@@ -148,6 +149,8 @@ def nearest_dependants(deps: nx.DiGraph, sources: list[str]) -> dict[str, list[s
             visit(needed, source, current)
     chains = {}
     for service, found in reached.items():
+        if wanted is not None and service not in wanted:
+            continue
         source = next((s for s in found if s != service), None)
         if source is None:
             continue

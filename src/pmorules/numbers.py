@@ -46,11 +46,19 @@ def _shown(value: float | int) -> str:
     return repr(value)
 
 
+_CLEANED: dict[float, float] = {}  # the same few hundred values (probabilities, months, shares) recur in every fact
+
+
 def clean(value: float) -> float:
     """A derived number without floating-point noise: ``SIGNIFICANT_DIGITS`` significant digits."""
-    if value == 0 or not math.isfinite(value):
+    if value == 0 or not math.isfinite(value):  # not remembered: 0.0 and -0.0 are one key
         return value
-    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    cleaned = _CLEANED.get(value)
+    if cleaned is None:
+        cleaned = float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+        if len(_CLEANED) < 65_536:
+            _CLEANED[value] = cleaned
+    return cleaned
 
 
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:

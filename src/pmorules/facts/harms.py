@@ -62,9 +62,11 @@ class _Harms:
 
     @cached_property
     def nearest(self) -> dict[str, dict[str, list[str]]]:
-        """Per term: the nearest active service of that term needing each service."""
+        """Per term: the nearest active service of that term needing each harmed service."""
         deps = self.d.dependencies
-        return {term: nearest_dependants(deps, [node("service", s.id) for s in self.d.active if s.term == term])
+        harmed = {node("service", harm.target) for s in self.d.kb.services.values() for harm in s.harms
+                  if harm.target_kind == "service"}
+        return {term: nearest_dependants(deps, [node("service", s.id) for s in self.d.active if s.term == term], harmed)
                 for term in TERMS}
 
 

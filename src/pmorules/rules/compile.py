@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import Template, TemplateSyntaxError
+from jinja2 import Template, TemplateSyntaxError, nodes
 
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..facts import FACT_TYPES
@@ -472,13 +472,21 @@ def _template(text: str) -> Template:
     return MESSAGE_ENV.from_string(text)
 
 
+# What a rule text may read that is the same for every finding of an analysis (the workspace's lists, the
+# rule's params, display names, the date) and what Jinja itself provides.
+SHARED_NAMES = frozenset({"params", "horizons", "today", "names", "services", "goals", "clients", "loop",
+                          *MESSAGE_ENV.globals})
+
+
 @functools.lru_cache(maxsize=4096)
-def _syntax_error(text: str) -> TemplateSyntaxError | None:
+def _parsed(text: str) -> tuple[TemplateSyntaxError | None, bool]:
+    """The text's syntax error, if any, and whether it reads anything of one finding (a fact, ``matches``,
+    ``subjects``; any name it loads other than ``SHARED_NAMES`` counts, its own variables too)."""
     try:
-        MESSAGE_ENV.parse(text)
+        tree = MESSAGE_ENV.parse(text)
     except TemplateSyntaxError as exc:
-        return exc
-    return None
+        return exc, True
+    return None, any(n.ctx == "load" and n.name not in SHARED_NAMES for n in tree.find_all(nodes.Name))
 
 
 class LazyTemplate:
@@ -493,10 +501,11 @@ class LazyTemplate:
     reviews while the optimiser solves) must not share one.
     """
 
-    __slots__ = ("text", "_local")
+    __slots__ = ("text", "per_finding", "_local")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, per_finding: bool = True):
         self.text = text
+        self.per_finding = per_finding  # False: the same text for every finding of an analysis
         self._local = threading.local()
 
     @property
@@ -514,9 +523,9 @@ def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, LazyTemplate]:
     out = {}
     for name in TEXT_FIELDS:
         text = getattr(rule.spec, name) or ""
-        exc = _syntax_error(text)
+        exc, per_finding = _parsed(text)
         if exc is None:
-            out[name] = LazyTemplate(text)
+            out[name] = LazyTemplate(text, per_finding)
         else:
             where = rule.raw_locations.get(name, rule.source)
             line = (where.line or 1) + max((exc.lineno or 1) - 1, 0)

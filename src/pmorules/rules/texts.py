@@ -40,9 +40,11 @@ def _fact_view(fact: Fact, names: dict[str, str]) -> dict[str, Any]:
 
 
 def render_texts(
-    compiled: CompiledRule, group: list[Any], names: dict[str, str], view: dict[str, Any] | None = None
+    compiled: CompiledRule, group: list[Any], names: dict[str, str], view: dict[str, Any] | None = None,
+    shared: dict[Any, str] | None = None,
 ) -> dict[str, str]:
-    """message / why / recommendation of one finding, from the rule's sandboxed templates."""
+    """message / why / recommendation of one finding, from the rule's sandboxed templates. ``shared`` keeps, over
+    one analysis, the texts that read nothing of a finding (most rules' ``why``), rendered once."""
     rule = compiled.rule
     first = group[0]
     if view is None:  # a rule's own test case: no workspace
@@ -56,8 +58,13 @@ def render_texts(
     }
     texts = {}
     for name, template in compiled.templates.items():
+        if shared is not None and not template.per_finding and template in shared:
+            texts[name] = shared[template]
+            continue
         try:
             texts[name] = " ".join(template.render(context).split())
+            if shared is not None and not template.per_finding:
+                shared[template] = texts[name]
         except TemplateError as exc:
             where = rule.raw_locations.get(name, rule.source)
             raise InputError([Diagnostic(where, f"rule {rule.id}: {name}: {exc}")]) from None
