@@ -23,6 +23,7 @@ from . import __version__
 from . import dates
 from .dates import long_date, months_between
 from .errors import Diagnostic, InputError, Location
+from .gcpause import one_job
 from .inputs import os_message
 from .numbers import number_problem
 from .text import printable
@@ -672,7 +673,8 @@ def rules_check(
 def main() -> None:
     try:
         try:
-            app()
+            with one_job():
+                app()
         finally:
             sys.stdout.flush()  # an output error shows here, not after exit
     except InputError as error:

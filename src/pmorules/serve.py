@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, Location
-from .gcpause import gc_paused
+from .gcpause import gc_paused, keep_collecting
 from .report.warm import Warm
 from .serve_api import Api
 from .serve_security import Guard
@@ -305,6 +305,7 @@ def _watch(preview: Preview, stop: threading.Event) -> None:
 def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str], None], host: str = HOST,
           appendix: bool = False) -> None:
     """Serve the live report on ``host`` (127.0.0.1) until Ctrl-C; ``log`` gets the URL and one line per rendering."""
+    keep_collecting()  # it renders again and again: what a rendering drops must be collected
     if not workspace.is_dir():
         raise InputError([Diagnostic(Location(str(workspace)), "no such workspace directory")])
     try:

@@ -274,7 +274,10 @@ class _Loader(CParser, _Constructor12, _Resolver12):
             built[key] = value
             return value
 
-        return build(node, 1)
+        try:
+            return build(node, 1)
+        finally:  # ``build`` calls itself through its closure, a reference cycle: it must not hold the document
+            built.clear()
 
 
 _BUILDING = object()

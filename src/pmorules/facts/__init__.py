@@ -51,6 +51,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None, conventions: C
             "shares": {term: round(shares[term], 4) for term in TERMS},
             "adherence": round(derivation.overall, 4) if derivation.overall is not None else None,
         }
+        derivation.release()
         return FactBase(facts, summary, derivation.graph, derivation.covers)
 
 

@@ -34,6 +34,11 @@ class Derivation:
             self._shared[build] = build(self)
         return self._shared[build]
 
+    def release(self) -> None:
+        """Drop the shared measures: each holds the derivation, a reference cycle that would keep all of them
+        (graphs, covers, reach tables) until the cyclic collector runs."""
+        self._shared.clear()
+
     def src(self, kind: str, item_id: str, name: str = "") -> str:
         """Where a value was written, as ``file:line`` (cached: facts repeat them)."""
         key = (kind, item_id, name)
