@@ -97,3 +97,41 @@ def test_the_balance_rules_name_the_services_to_grow_or_start(example, athabasca
     surge = analyze(CASES / "healthcare-gov-tech-surge-2013" / "ws")
     medium = finding(surge, "BAL006").recommendation
     assert medium.startswith("Start “Single accountable leadership and decision rights for the marketplace programme”")
+
+
+def _recommendation(rule_id: str, **context) -> str:
+    """A default rule's recommendation rendered on a hand-made context (names: upper-case ids)."""
+    import yaml
+
+    from pmorules.paths import default_rules_dir
+    from pmorules.text import MESSAGE_ENV, Records
+
+    rule = next(r for path in sorted(default_rules_dir().glob("*.yaml")) for r in yaml.safe_load(path.read_text())
+                if r["id"] == rule_id)
+    context = {"names": {k: k.upper() for k in "abcdefgh"}, "horizons": {"short_max_months": 3}, **context}
+    context["services"] = Records(context.get("services", []))
+    return " ".join(MESSAGE_ENV.from_string(rule["recommendation"]).render(context).split())
+
+
+@pytest.mark.parametrize("goals, carried", [
+    (["a", "b", "c"], "it carries “A”, “B” and “C”."),
+    (["a", "b", "c", "d"], "it carries “A”, “B”, “C” and 1 other goal."),
+    (["a", "b", "c", "d", "e", "f"], "it carries “A”, “B”, “C” and 3 other goals."),
+])
+def test_an_unlikely_service_names_three_of_its_goals_and_counts_the_rest(goals, carried) -> None:
+    """At 100,000 services a service carries hundreds of goals: the text names three, whatever the size."""
+    text = _recommendation("PRB001", s={"name": "X", "probability": 0.4, "effort": 3, "goal_ids": goals})
+    assert carried in text
+
+
+@pytest.mark.parametrize("quick, named", [
+    (2, "(“Q0” or “Q1”), cut to what"),
+    (3, "(“Q0”, “Q1” or “Q2”), cut to what"),
+    (7, "(“Q0”, “Q1”, “Q2” or one of 4 others), cut to what"),
+])
+def test_a_client_without_quick_wins_is_offered_three_quick_services_by_name(quick, named) -> None:
+    services = [{"id": f"q{i}", "name": f"Q{i}", "status": "active", "months": 2, "clients": ["other"]} for i in range(quick)]
+    services += [{"id": "mine", "name": "Mine", "status": "active", "months": 1, "clients": ["fin"]},
+                 {"id": "slow", "name": "Slow", "status": "active", "months": 9, "clients": ["other"]}]
+    text = _recommendation("GOL003", c={"key": "fin", "name": "Finance"}, services=services)
+    assert named in text and "Mine" not in text and "Slow" not in text
