@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .harms import finding_diagram, harm_ledger
+from .harms import finding_diagrams, harm_ledger
 from ..analysis import Analysis
 from ..dates import long_date, month_label
 from ..diff import History
@@ -45,8 +45,8 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
     names = Labels(names_of(analysis.kb), analysis.kb)
     shown = in_workspace(analysis.kb.workspace)
     harms = harm_ledger(analysis, names)
-    findings = [_finding(f, analysis, names, shown) | {"diagram": finding_diagram(f, analysis, names, harms)}
-                for f in analysis.findings]
+    findings = [_finding(f, analysis, names, shown) | {"diagram": diagram}
+                for f, diagram in zip(analysis.findings, finding_diagrams(analysis.findings, analysis, names, harms))]
     goals = _goals(analysis, names)
     mixed = _mix(analysis, mix, names)
     link_changes(findings, mixed["changes"], mix)

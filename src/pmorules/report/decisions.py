@@ -58,6 +58,7 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
             key = next((i for i in ids if i in by_goal), ids[0] if ids else MIX)
             folded.setdefault(key, []).append(finding)
 
+    changes_of = _changes_by_id(mix)
     out = []
     for key, about in folded.items():
         goal = by_goal.get(key)
@@ -75,7 +76,7 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
             "goal": goal,
             "findings": [{"id": f["id"], "fingerprint": f["fingerprint"], "title": f["title"], "message": f["message"]}
                          for f in about],
-            "options": _options(key, goal, about, mix, result),
+            "options": _options(key, goal, about, changes_of, mix, result),
             "advice": first_sentence(about[0]["recommendation"]),  # the rule's own, when no option is left here
             "score": round(score, 6),
         })
@@ -122,17 +123,29 @@ def _fold_shared_changes(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-def _options(key: str, goal: dict[str, Any] | None, about: list[dict[str, Any]], mix: dict[str, Any],
-             result: MixResult) -> list[dict[str, Any]]:
+def _changes_by_id(mix: dict[str, Any]) -> dict[tuple[str, str], list[int]]:
+    """The changes of the mix (by position) that concern each id: the goals a change adds to, the findings it
+    addresses, its own service. Looked up per decision, not searched: at 1,000 services a search per decision
+    went through every change's findings."""
+    index: dict[tuple[str, str], list[int]] = {}
+    for position, change in enumerate(mix["changes"]):
+        for key in dict.fromkeys([*(("goal", g["id"]) for g in change["goals"]),
+                                  *(("finding", a["id"]) for a in change["addresses"]), ("service", change["id"])]):
+            index.setdefault(key, []).append(position)
+    return index
+
+
+def _options(key: str, goal: dict[str, Any] | None, about: list[dict[str, Any]], index: dict[tuple[str, str], list[int]],
+             mix: dict[str, Any], result: MixResult) -> list[dict[str, Any]]:
     """Change the mix (each change of the recommended mix that addresses these findings, or that adds to the
     goal), renegotiate a date no candidate can make, do what the rule recommends, or accept the risk."""
-    ids = {f["id"] for f in about}
+    changes = mix["changes"]
+    related = set(index.get(("goal", key), ())).union(index.get(("service", key), ()),
+                                                      *(index.get(("finding", f["id"]), ()) for f in about))
     options = []
-    for change in mix["changes"]:
+    for change in (changes[i] for i in sorted(related)):  # in the mix's order
         gains = [g for g in change["goals"] if g["id"] == key]
-        if gains or any(a["id"] in ids for a in change["addresses"]) or change["id"] == key:
-            options.append({"kind": "change", "change": change,
-                            "gain": gains[0]["adherence"] if gains else None})
+        options.append({"kind": "change", "change": change, "gain": gains[0]["adherence"] if gains else None})
     for unattainable in result.unattainable:
         if goal is not None and unattainable.goal == key:
             options.append({"kind": "renegotiate", "goal": goal,

@@ -66,12 +66,21 @@ def _mitigators(analysis: Analysis, names: dict[str, str], harm: dict[str, Any])
     return sorted(found.values(), key=lambda m: (m["state"] not in ("delivering", "starting"), m["name"]))
 
 
-def finding_diagram(finding: Finding, analysis: Analysis, names: dict[str, str],
-                    ledger: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The nodes of a harm or dependency finding's path, the kind of each link, and the mitigators of a harm on
-    it; None for a finding whose path holds no harm or dependency."""
+def finding_diagrams(findings: list[Finding], analysis: Analysis, names: dict[str, str],
+                     ledger: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """Per finding, the nodes of its path if it holds a harm or dependency, the kind of each link, and the
+    mitigators of a harm on it; None for a finding whose path holds neither. The graph's nodes and the ledger
+    are indexed once: looked up per finding, they made the report grow with findings times services."""
     graph = analysis.facts.graph
     keys = {key.split(":", 1)[1]: key for key in graph.nodes}
+    rows_of: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for index, row in enumerate(ledger):
+        rows_of.setdefault(row["src"], []).append((index, row))
+    return [_diagram(finding, graph, keys, rows_of, names) for finding in findings]
+
+
+def _diagram(finding: Finding, graph: Any, keys: dict[str, str], rows_of: dict[str, list[tuple[int, dict[str, Any]]]],
+             names: dict[str, str]) -> dict[str, Any] | None:
     path = [p for p in finding.path if p in keys]
     links = []
     for a, b in zip(path, path[1:]):
@@ -85,7 +94,8 @@ def finding_diagram(finding: Finding, analysis: Analysis, names: dict[str, str],
         return None
     nodes = [{"id": p, "name": names[p], "kind": graph.nodes[keys[p]].get("kind", "service"),
               "status": graph.nodes[keys[p]].get("status")} for p in path]
-    mitigators = [m for row in ledger for m in row["mitigators"]
-                  if any(row["src"] == a and any(t["id"] == b for t in row["targets"]) and k == "harms"
-                         for a, b, k in zip(path, path[1:], links))]
+    harmed = [(a, b) for a, b, k in zip(path, path[1:], links) if k == "harms"]
+    rows = sorted({index: row for a in dict.fromkeys(a for a, _ in harmed) for index, row in rows_of.get(a, ())}.items())
+    mitigators = [m for _, row in rows for m in row["mitigators"]  # in the ledger's order
+                  if any(row["src"] == a and any(t["id"] == b for t in row["targets"]) for a, b in harmed)]
     return {"nodes": nodes, "links": links, "mitigators": mitigators}
