@@ -21,6 +21,9 @@ class _Harms:
     def __init__(self, d: Derivation):
         self.d = d
         self._first_due: dict[int, tuple[list[str], list[tuple[str, Goal]]]] = {}
+        self._aiming: dict[tuple[str, str], list[str]] = {}
+        self._hit: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+        self._over: dict[tuple[int, str], tuple[list[str], Any]] = {}
 
     @cached_property
     def goals_naming(self) -> dict[str, list[str]]:
@@ -32,11 +35,29 @@ class _Harms:
         return out
 
     def goals_aiming(self, harm: Harm) -> list[str]:
-        """The goals aiming at a harm's target (a harmed service: the goals it delivers), whoever owns them."""
-        goals = self.goals_naming.get(harm.target, [])
-        if harm.target_kind == "service":
-            goals = sorted(set(goals).union(self.d.goals_of_service.get(harm.target, ())))
+        """The goals aiming at a harm's target (a harmed service: the goals it delivers), whoever owns them. One
+        list per target, shared by its harms (never modify it): harms and the goals of a target both grow with
+        the organisation."""
+        key = (harm.target_kind, harm.target)
+        goals = self._aiming.get(key)
+        if goals is None:
+            goals = self.goals_naming.get(harm.target, [])
+            if harm.target_kind == "service":
+                goals = sorted(set(goals).union(self.d.goals_of_service.get(harm.target, ())))
+            self._aiming[key] = goals
         return goals
+
+    def over(self, goals: list[str], what: str) -> Any:
+        """The latest due month (``what`` "due") or the lowest adherence ("adherence", None if none is measured)
+        of a shared list of goals, worked out once per list."""
+        found = self._over.get((id(goals), what))
+        if found is None:
+            if what == "due":
+                value: Any = max(self.d.kb.goals[g].due_months for g in goals)
+            else:
+                value = min((self.d.adherence[g] for g in goals if g in self.d.adherence), default=None)
+            found = self._over[(id(goals), what)] = (goals, value)  # the list is kept, so its id stays its own
+        return found[1]
 
     def goals_hit(self, service: Service, harm: Harm) -> list[str]:
         """The goals the harm hits: those aiming at its target, of the harmed party when the harm falls on the
@@ -44,7 +65,12 @@ class _Harms:
         goals = self.goals_aiming(harm)
         if harm.party != "served":
             return goals
-        return [g for g in goals if (client := self.d.kb.goals[g].client) is None or client in service.clients]
+        key = (harm.target_kind, harm.target, tuple(sorted(service.clients)))
+        found = self._hit.get(key)
+        if found is None:
+            found = self._hit[key] = [g for g in goals if (client := self.d.kb.goals[g].client) is None
+                                      or client in service.clients]
+        return found
 
     def first_due(self, goals: list[str]) -> list[tuple[str, Goal]]:
         """Per horizon, the first-due of these goals (the lowest id among equals). Services delivering the same
@@ -137,7 +163,7 @@ def harm_facts(d: Derivation) -> Iterator[Fact]:
             elif harm.target_kind == "outcome" and outcomes[harm.target].term:
                 fields["target_term"] = outcomes[harm.target].term
             if hit:
-                due = max(d.kb.goals[g].due_months for g in hit)
+                due = shared.over(hit, "due")
                 fields["goal_due_max"] = due
                 fields["goal_term"] = horizon(due, d.kb.horizons)
             words = _words(service, harm, applies, present, target)
@@ -167,9 +193,9 @@ def harm_basis_facts(d: Derivation) -> Iterator[Fact]:
             target = d.kb.services.get(harm.target) if harm.target_kind == "service" else None
             if target is not None:
                 fields["target_probability"] = target.probability
-            measured = [d.adherence[g] for g in shared.goals_hit(service, harm) if g in d.adherence]
-            if measured:
-                fields["goal_adherence_min"] = min(measured)
+            lowest = shared.over(shared.goals_hit(service, harm), "adherence")
+            if lowest is not None:
+                fields["goal_adherence_min"] = lowest
             yield Fact("harm_basis", key, fields, {"stated": harm.location.short()}, [service.id, harm.target])
 
 
