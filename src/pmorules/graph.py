@@ -118,7 +118,16 @@ def dependant_counts(deps: nx.DiGraph, cap: int = DEPENDANTS_CAP) -> dict[str, i
         if len(found) > cap + 1:
             found = set(sorted(found)[: cap + 1])
         above[component] = found
+    release_views(condensed)
     return {key: min(len(above[members[key]]) - 1, cap) for key in deps}  # minus itself
+
+
+def release_views(graph: nx.Graph) -> None:
+    """Drop the views networkx keeps on a graph once asked for (``G.edges``, ``G.in_degree``): each holds the
+    graph, a reference cycle that keeps the whole graph until the cyclic collector runs (a command freezes
+    rather than collects, see gcpause.one_job)."""
+    for name in [name for name, value in vars(graph).items() if getattr(value, "_graph", None) is graph]:
+        del graph.__dict__[name]
 
 
 def nearest_dependants(deps: nx.DiGraph, sources: list[str], wanted: set[str] | None = None) -> dict[str, list[str]]:

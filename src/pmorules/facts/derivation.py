@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
-from ..graph import build_graph, dependency_graph
+from ..graph import build_graph, dependency_graph, release_views
 from ..knowledge import KnowledgeBase, Service
 from ..measures import (
     Conventions, TargetCover, goal_adherence, goal_covers, goal_weight, is_overdue, overall_adherence,
@@ -36,8 +36,12 @@ class Derivation:
 
     def release(self) -> None:
         """Drop the shared measures: each holds the derivation, a reference cycle that would keep all of them
-        (graphs, covers, reach tables) until the cyclic collector runs."""
+        (graphs, covers, reach tables) until the cyclic collector runs; and the views the dependency graphs
+        keep of themselves."""
         self._shared.clear()
+        for name in ("dependencies", "hard_dependencies"):
+            if name in vars(self):
+                release_views(vars(self)[name])
 
     def src(self, kind: str, item_id: str, name: str = "") -> str:
         """Where a value was written, as ``file:line`` (cached: facts repeat them)."""
