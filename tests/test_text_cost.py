@@ -34,10 +34,10 @@ def operations_by_rule(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Coun
     spent: Counter[str] = Counter()
     render = findings.render_texts
 
-    def counting(compiled, group, names, view=None):
+    def counting(compiled, group, *args):
         budgets = [template.budget for template in compiled.templates.values()]
         before = sum(b.operations for b in budgets)
-        texts = render(compiled, group, names, view)
+        texts = render(compiled, group, *args)
         spent[compiled.rule.id] += sum(b.operations for b in budgets) - before
         return texts
 
