@@ -13,6 +13,7 @@ from jinja2 import TemplateError
 from ..errors import Diagnostic, InputError
 from ..facts import Fact
 from ..knowledge.spec import Horizons
+from ..text import MESSAGE_ENV
 from .compile import CompiledRule
 
 
@@ -52,7 +53,7 @@ def render_texts(
     own = {name: _fact_view(fact, names) for name, fact in first.facts.items()}
     distinct = _distinct(group) if len(group) > 1 else group
     context = {
-        **view, **own, "params": dict(rule.params), "names": names,
+        **MESSAGE_ENV.globals, **view, **own, "params": dict(rule.params), "names": names,
         "matches": [own if m is first else {n: _fact_view(f, names) for n, f in m.facts.items()} for m in distinct],
         "subjects": subjects_of(compiled, first),
     }
