@@ -89,6 +89,7 @@ class Program:
     nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
     tangents: set[tuple[tuple[str, str, float], float]] = field(default_factory=set)  # (target, L) already cut
     settled: bool = False  # the running services the best mix with info findings free keeps whole are held
+    start: list[float] | None = None  # a mix every row allows (the info-free optimum, once held): solves start there
 
     def var(self, cost: float = 0.0, upper: float = 1.0, integer: bool = True) -> int:
         self.cost.append(cost)
@@ -113,6 +114,7 @@ class Solution:
     objective: float  # weighted adherence minus change costs and finding costs
     adherence: float  # the overall adherence the model computes
     broken: list[Soft]  # the soft conditions the mix breaks
+    values: list[float] = field(default_factory=list, repr=False)  # every variable's value, to start a next solve from
 
 
 def _add(expr: Expr, var: int, coef: float) -> None:
@@ -583,6 +585,9 @@ def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("threads", 1)  # one worker: faster on these models than two, and the same on every machine
+    # the feasibility-jump heuristic found no better first mix on these models than the root's own, and took a sixth
+    # of each solve (a 1,000-service federation: 0.55 -> 0.45 s)
+    highs.setOptionValue("mip_heuristic_run_feasibility_jump", False)
     highs.passModel(lp)
     if start is not None:
         given = highspy.HighsSolution()
@@ -601,8 +606,9 @@ def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[
 def solve(program: Program, problem: Problem, omit: frozenset[str] = frozenset(), cost: Expr | None = None,
           fixed: dict[int, float] | None = None) -> Solution | None:
     """The optimum without the omitted groups (or with another cost to minimise, or some variables fixed);
-    None if infeasible. Tangents of the noisy-OR are added until its estimate is exact at the optimum."""
-    start = None
+    None if infeasible. Tangents of the noisy-OR are added until its estimate is exact at the optimum. The plain
+    problem starts from ``program.start`` when there is one: a known mix lets HiGHS prune from the first node."""
+    start = program.start if not omit and cost is None and not fixed else None
     while True:
         found = _run(program, omit, cost, fixed, start)
         if found is None:
@@ -631,4 +637,4 @@ def solve(program: Program, problem: Problem, omit: frozenset[str] = frozenset()
     adherence = sum(w * values[program.a[k]] for k, w in weights.items() if k in program.a)
     broken = [s for s in program.soft if values[s.var] > 0.5]
     objective = -(value + program.constant)
-    return Solution(chosen, objective, adherence, broken)
+    return Solution(chosen, objective, adherence, broken, values)

@@ -589,13 +589,17 @@ def _losses(before: Analysis, after: Analysis, changes: list[Change], approach_c
     approach gives its own effect on the probability (a resize beside it gives the two together)."""
     served = {c for s in after.kb.services.values() if s.active for c in s.clients}
     covered_after = {(goal, c.target) for goal, cs in after.facts.covers.items() for c in cs if c.in_time}
+    delivered: dict[str, set[tuple[str, str]]] = {}  # service -> (goal, target) it delivers in time today
+    for goal, covers in before.facts.covers.items():
+        for cover in covers:
+            for delivery in cover.in_time:
+                delivered.setdefault(delivery.service, set()).add((goal, cover.target))
     for change in changes:
         cut = change.kind == "resized" and change.after < change.before
         if change.kind not in ("removed", "changed") and not cut:
             continue
         sid, today = change.service.id, before.kb.services[change.service.id]
-        uncovered = tuple(sorted({(goal, c.target) for goal, cs in before.facts.covers.items() for c in cs
-                                  if any(d.service == sid for d in c.in_time) and (goal, c.target) not in covered_after}))
+        uncovered = tuple(sorted(delivered.get(sid, set()) - covered_after))
         probability = (today.probability, None if change.kind == "removed" else
                        approached_probability(today.probability, approach_change) if change.kind == "changed" else
                        change.service.probability)
@@ -763,6 +767,7 @@ def _no_cuts_for_infos(program: Program, problem: Problem) -> None:
     if first is None:
         return
     problem.info_free = dict(first.chosen)
+    program.start = first.values  # the rows below keep what it keeps whole: the verified solves start from it
     for cid in sorted(problem.today & set(problem.candidates)):
         candidate, state = problem.candidates[cid], first.chosen.get(cid)
         if state is None or candidate.sizes[state[0]].step < 0:
