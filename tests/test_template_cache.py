@@ -225,3 +225,22 @@ def _report(analysis, fmt: str) -> bytes:
     report_of(analysis, "json")
     _, mix, history = _MIXES[id(analysis)]
     return render.render_report(analysis, mix, fmt, history=history)
+
+
+def test_a_run_stopped_while_making_the_folder_leaves_no_unmarked_folder(example, folder, compiles, monkeypatch):
+    """The folder is made and marked under a temporary name, then renamed: stopped in between (here: the rename
+    fails), nothing is left that a later run would take for someone else's folder and never use."""
+    from pmorules.report import template_cache as cache_module
+
+    def stopped(*args):
+        raise OSError("stopped")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_module.os, "rename", stopped)
+        _report(example, "md")
+    assert not (folder / "templates").exists() and not list(folder.glob(".templates-*"))
+    _report(example, "md")
+    assert (folder / "templates" / MARKER).read_bytes() == MARKER_TEXT and entries(folder)
+    compiles.clear()
+    _report(example, "md")
+    assert compiles == []

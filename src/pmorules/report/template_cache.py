@@ -23,6 +23,7 @@ import hashlib
 import marshal
 import os
 import re
+import shutil
 import stat
 import sys
 import tempfile
@@ -135,15 +136,22 @@ class BuiltinTemplateCache(BytecodeCache):
             pass
 
     def _create(self) -> None:
-        """Make the cache's folder and mark it as the cache's own, unless there is a folder there already."""
-        self.folder.parent.mkdir(mode=stat.S_IRWXU, parents=True, exist_ok=True)
-        try:
-            self.folder.mkdir(mode=stat.S_IRWXU)
-        except FileExistsError:
+        """Make the cache's folder and mark it as the cache's own, unless there is a folder there already. The
+        folder is made and marked under a temporary name, then renamed: a run killed in between leaves a
+        temporary folder, never an unmarked cache folder that no later run would use."""
+        if os.path.lexists(self.folder):
             return  # ours if it holds the marker, else someone else's: left alone
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        with os.fdopen(os.open(self.folder / MARKER, flags, 0o600), "wb") as marker:
-            marker.write(MARKER_TEXT)
+        self.folder.parent.mkdir(mode=stat.S_IRWXU, parents=True, exist_ok=True)
+        making = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=".templates-"))
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+            with os.fdopen(os.open(making / MARKER, flags, 0o600), "wb") as marker:
+                marker.write(MARKER_TEXT)
+            if not os.path.lexists(self.folder):  # another run may have made it meanwhile
+                os.rename(making, self.folder)
+        finally:
+            if making.exists():
+                shutil.rmtree(making, ignore_errors=True)
 
     def _own(self) -> bool:
         """The folder is trusted and holds the marker the cache wrote when it created it."""
