@@ -339,7 +339,7 @@ def test_optimum_equals_brute_force(tmp_path: Path, seed: int) -> None:
             assert result.rounds > 1, (result.solution.objective, mixes[0])
             for state in better[:20]:
                 after = reanalyze(analysis, mix_kb(analysis.kb, result.problem, replace(result.solution, chosen=state)))
-                assert _new(analysis, after, result.problem.good_news), state
+                assert _new(analysis, after.findings, result.problem.good_news), state
     _assert_rules_confirm(analysis, result)
 
 

@@ -16,7 +16,7 @@ from . import __version__
 from .config import Config, ConfigFile, load_config
 from .dates import evaluation_words
 from .errors import InputError
-from .evaluate import evaluate
+from .evaluate import Match, evaluate
 from .facts import FactBase, data_age, derive_facts
 from .findings import Finding, build_findings, statuses, verdicts
 from .knowledge import KnowledgeBase, load_workspace
@@ -243,8 +243,15 @@ def banners_on(analysis: Analysis, day: dt.date) -> list[Finding]:
     return build_findings(evaluate(compiled, moved), analysis.kb)
 
 
-def reanalyze(analysis: Analysis, kb: KnowledgeBase) -> Analysis:
-    """The same rulebook and date run on another knowledge base, such as a recommended mix."""
+def rematch(analysis: Analysis, kb: KnowledgeBase) -> tuple[FactBase, list[Match]]:
+    """The facts of another knowledge base and the rulebook's matches on them (same rulebook and date), before any
+    finding is built."""
     facts = derive_facts(kb, analysis.today, analysis.config.config.adherence.conventions())
-    findings = build_findings(evaluate(analysis.compiled, facts.facts), kb)
-    return replace(analysis, kb=kb, facts=facts, findings=findings)
+    return facts, evaluate(analysis.compiled, facts.facts)
+
+
+def reanalyze(analysis: Analysis, kb: KnowledgeBase, matched: tuple[FactBase, list[Match]] | None = None) -> Analysis:
+    """The same rulebook and date run on another knowledge base, such as a recommended mix; ``matched``: what
+    ``rematch`` gave for it, when that is at hand."""
+    facts, matches = matched or rematch(analysis, kb)
+    return replace(analysis, kb=kb, facts=facts, findings=build_findings(matches, kb))

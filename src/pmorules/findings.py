@@ -295,6 +295,25 @@ def fingerprints_of(matches: list[Match]) -> frozenset[str]:
     return frozenset(fingerprint(m.compiled.rule.id, subjects_of(m.compiled, m)) for m in matches)
 
 
+@dataclass(frozen=True)
+class Headline:
+    """What a finding is, without its texts and evidence: enough to tell two analyses' findings apart."""
+
+    rule: str
+    level: str
+    subjects: list[str]
+
+
+def headlines_of(matches: list[Match]) -> list[Headline]:
+    """The findings ``matches`` make, by rule, level and subjects only, in the findings' order: a mix the rulebook
+    turns down needs no texts (they are most of building its findings)."""
+    found: dict[tuple[str, tuple[str, ...]], Headline] = {}
+    for match in matches:
+        rule, subjects = match.compiled.rule, subjects_of(match.compiled, match)
+        found.setdefault((rule.id, tuple(subjects)), Headline(rule.id, rule.level, subjects))
+    return sorted(found.values(), key=lambda h: (LEVEL_ORDER[h.level], h.rule, h.subjects))
+
+
 def build_findings(matches: list[Match], kb: KnowledgeBase) -> list[Finding]:
     """One finding per rule and subjects, sorted by level, rule and subjects, numbered F1…"""
     with gc_paused():  # many small acyclic objects (contexts, evidence): collections cost a third

@@ -15,10 +15,12 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ..analysis import Analysis, reanalyze
+from ..analysis import Analysis, reanalyze, rematch
 from ..counterfactual import affordable, found_without, with_service
 from ..dates import long_date
-from ..findings import Finding
+from ..evaluate import Match
+from ..facts import Fact, FactBase
+from ..findings import Finding, Headline, headlines_of
 from ..gcpause import gc_paused
 from ..knowledge import KnowledgeBase, Service
 from ..measures import builds_lasting, imposes, is_quick, target_adherence
@@ -321,7 +323,7 @@ def unattainable_text(item: Unattainable, kb: KnowledgeBase, ids: bool = True) -
             f"then needs: renegotiate its date or scope with its owner")
 
 
-def _key(finding: Finding) -> tuple[str, tuple[str, ...]]:
+def _key(finding: Finding | Headline) -> tuple[str, tuple[str, ...]]:
     return finding.rule, tuple(finding.subjects)
 
 
@@ -614,14 +616,13 @@ def _losses(before: Analysis, after: Analysis, changes: list[Change], approach_c
 # ------------------------------------------------------------------ the recommendation
 
 
-def _new(before: Analysis, after: Analysis, good_news: frozenset[str] = frozenset()) -> list[Finding]:
-    """Warnings and errors of a mix that today's mix does not have (good news is never a problem)."""
+def _new(before: Analysis, found: list[Headline], good_news: frozenset[str] = frozenset()) -> list[Headline]:
+    """Warnings and errors found on a mix that today's mix does not have (good news is never a problem)."""
     today = {_key(f) for f in before.findings}
-    return [f for f in after.findings
-            if f.level in ("error", "warning") and _key(f) not in today and f.rule not in good_news]
+    return [f for f in found if f.level in ("error", "warning") and _key(f) not in today and f.rule not in good_news]
 
 
-def _stepped_down(before: Analysis, after: Analysis, finding: Finding) -> str:
+def _stepped_down(before: Analysis, after: Analysis, finding: Headline) -> str:
     """The more severe findings of today about the same subjects that the mix resolves, in words: a new
     warning that takes an error's place (a goal now covered, but not yet likely enough) is a step forward."""
     gone = {_key(f) for f in before.findings} - {_key(f) for f in after.findings}
@@ -631,17 +632,17 @@ def _stepped_down(before: Analysis, after: Analysis, finding: Finding) -> str:
     return " and ".join(f"{f.rule} ({f.level})" for f in worse)
 
 
-def _counted(finding: Finding, broken: list[Soft]) -> bool:
+def _counted(finding: Headline, broken: list[Soft]) -> bool:
     """Whether the model counted this finding: it broke that rule's condition on the finding's subjects."""
     return any(s.rule == finding.rule and set(s.ids) <= set(finding.subjects) for s in broken)
 
 
-def _forbid_states(analysis: Analysis, after: Analysis, problem: Problem, program: Program, finding: Finding) -> bool:
+def _forbid_states(analysis: Analysis, after: list[Fact], problem: Problem, program: Program, finding: Headline) -> bool:
     """Cut the sizes and approaches of the services a new finding is about that the rule would flag as things
-    stand in this mix: the engine runs the rule on each service's fact from the full analysis, at each of its
+    stand in this mix: the engine runs the rule on each service's fact of the mix (``after``), at each of its
     sizes and approaches. False when the finding is about no candidate's own fact (cut otherwise)."""
     rule = analysis.rulebook.rules[finding.rule]
-    facts = {f.key: f for f in after.facts.facts if f.type == "service"}
+    facts = {f.key: f for f in after if f.type == "service"}
     owners, probes = [], []
     for cid in finding.subjects:
         candidate = problem.candidates.get(cid)
@@ -652,7 +653,7 @@ def _forbid_states(analysis: Analysis, after: Analysis, problem: Problem, progra
             fields = {"status": "active", "probability": size.service.probability, "effort": size.service.effort}
             probes.append(variant(facts[cid], **fields, **({"approach": approach} if approach else {})))
             owners.append((cid, index, approach))
-    hits = flagged(analysis.compiled, rule, probes, after.facts.facts)
+    hits = flagged(analysis.compiled, rule, probes, after)
     for (cid, index, approach), hit in zip(owners, hits):
         if hit:
             program.row({program.size(cid, index): 1.0, program.approach(cid, approach): 1.0}
@@ -661,7 +662,7 @@ def _forbid_states(analysis: Analysis, after: Analysis, problem: Problem, progra
     return any(hits)
 
 
-def _moved(kb: KnowledgeBase, solution: Solution, problem: Problem, finding: Finding) -> set[str] | None:
+def _moved(kb: KnowledgeBase, solution: Solution, problem: Problem, finding: Headline) -> set[str] | None:
     """Where to cut: the services a finding is about whose place in the mix changed, else the changed services
     next to them (a dependency either way, or a harm), else None (cut the whole mix)."""
     def changed(cid: str) -> bool:
@@ -781,21 +782,23 @@ def _no_cuts_for_infos(program: Program, problem: Problem) -> None:
 def recommend_program(analysis: Analysis, problem: Problem, program: Program) -> MixResult:
     """The verified optimum of a built program."""
     _no_cuts_for_infos(program, problem)
-    tried: list[tuple[Solution, Analysis, list[Finding]]] = []
+    # each mix tried: its solution, knowledge, facts and matches, and the new findings (texts only for the one kept)
+    tried: list[tuple[Solution, KnowledgeBase, tuple[FactBase, list[Match]], list[Headline]]] = []
     exhausted = False  # the cuts left no mix: the findings the rulebook raised on every mix tried are unavoidable
     for _ in range(problem.settings.verify_rounds + 1):
         solution = solve(program, problem)
         if solution is None:
             exhausted = bool(tried)
             break
-        after = reanalyze(analysis, mix_kb(analysis.kb, problem, solution))
-        new = _new(analysis, after, problem.good_news)
-        tried.append((solution, after, new))
+        kb = mix_kb(analysis.kb, problem, solution)
+        matched = rematch(analysis, kb)
+        new = _new(analysis, headlines_of(matched[1]), problem.good_news)
+        tried.append((solution, kb, matched, new))
         uncounted = [f for f in new if not _counted(f, solution.broken)]
         if not uncounted:
             break
         for finding in uncounted:
-            if not _forbid_states(analysis, after, problem, program, finding):
+            if not _forbid_states(analysis, matched[0].facts, problem, program, finding):
                 no_good(program, problem, solution, _moved(analysis.kb, solution, problem, finding))
     if not tried:
         conflict = explain_infeasible(program, problem)
@@ -810,8 +813,9 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         if roomier is None:
             return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable, conflict)
         return recommend_program(analysis, problem, roomier)
-    solution, after, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[2]), len(t[2]),
-                                                      -t[0].objective))
+    solution, kb, matched, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[3]), len(t[3]),
+                                                            -t[0].objective))
+    after = reanalyze(analysis, kb, matched)
     unavoidable, reasons = [], {}
     kept = {_key(f) for f in after.findings}
     resolved_errors = ", ".join(dict.fromkeys(f"{f.rule} (error)" for f in analysis.findings
