@@ -27,7 +27,7 @@ from yaml.resolver import BaseResolver
 from pmorules.knowledge import spec as model
 from pmorules.errors import InputError
 from pmorules.knowledge import KnowledgeBase, load_workspace
-from pmorules.yamlio import _Constructor12, _plain_tag, _Resolver12, parse_yaml
+from pmorules.yamlio import _Constructor12, _plain_tag, _Resolver12, long_list, parse_yaml
 
 # PMORULES_FUZZ_EXAMPLES=5000 python -m pytest tests/test_fuzz_loader.py  for a deeper hunt
 FUZZ = settings(
@@ -430,3 +430,27 @@ def test_fuzz_xlsx(sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> None
     if isinstance(outcome, InputError):
         for diagnostic in outcome.diagnostics:
             assert diagnostic.location.cell is not None or diagnostic.location.line is None, diagnostic
+
+
+# top-level mappings of lists, written every way yaml.safe_dump writes them, with comments and blank lines between
+long_list_docs = st.tuples(
+    st.dictionaries(keys, st.one_of(st.lists(documents, max_size=6), documents), min_size=1, max_size=4),
+    st.sampled_from([None, True, False]), st.integers(2, 5), st.lists(st.sampled_from(["", "# note", "  # note", "   "]),
+                                                                     max_size=3),
+)
+
+
+@FUZZ
+@given(long_list_docs, st.one_of(yaml_ish_text, st.just("")), st.integers(0, 4))
+def test_the_quick_bound_on_list_lengths_never_misses_a_long_list(doc, noise: str, limit: int) -> None:
+    """Whenever streaming the events finds a top-level list longer than ``limit``, could_hold_more says it could
+    hold one: the bound may be loose, never short."""
+    from pmorules.knowledge.load import could_hold_more
+
+    document, flow, indent, between = doc
+    text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, default_flow_style=flow, indent=indent)
+    lines = text.splitlines(keepends=True)
+    text = "".join(line + ("\n".join(between) + "\n" if between and i % 2 else "") for i, line in enumerate(lines))
+    for candidate in (text, text + noise, noise + text):
+        if long_list(candidate, limit) is not None:
+            assert could_hold_more(candidate, limit), candidate
