@@ -122,7 +122,7 @@ class _Shared:
         self.d = d
         self._targets: dict[tuple[str, str, float], tuple] = {}
         self._counts: dict[tuple, tuple[int, int]] = {}
-        self._own: dict[tuple[str, str], float] = {}
+        self._own: dict[tuple[str, str], list[tuple[float, float | None, float]]] = {}
         self._candidates: dict[tuple[str, str], Deliveries] = {}
         self._pool: tuple[dict[str, list[Service]], dict[str, Service]] | None = None
 
@@ -190,19 +190,22 @@ class _Shared:
         return {"candidates_in_time": len(in_time), "candidate": in_time[0].service,
                 "candidate_months": in_time[0].months}
 
-    def own_earliest(self, cover: TargetCover) -> float:
-        """The earliest delivery of an outcome target with the catalogue's typical perception time set aside."""
+    def own_times(self, cover: TargetCover) -> list[tuple[float, float | None, float]]:
+        """Each delivery of a target: its month, its month with the catalogue's typical perception time set aside
+        (months_without_default), its value. The same for every goal and deadline aiming at the target."""
         key = (cover.kind, cover.target)
         found = self._own.get(key)
         if found is None:
-            found = math.inf
+            found = self._own[key] = []
             for delivery in cover.deliveries:
                 service = self.d.kb.services[delivery.service]
                 link = next((link for link in service.links if link.outcome == cover.target), None)
-                own = months_without_default(service, link, self.d.kb)
-                found = min(found, delivery.months if own is None else own)
-            self._own[key] = found
+                found.append((delivery.months, months_without_default(service, link, self.d.kb), delivery.value))
         return found
+
+    def own_earliest(self, cover: TargetCover) -> float:
+        """The earliest delivery of an outcome target with the catalogue's typical perception time set aside."""
+        return min((months if own is None else own for months, own, _ in self.own_times(cover)), default=math.inf)
 
 
 def _earliest_own(d: Derivation, covers: list[TargetCover], earliest: float, due: float) -> float:
@@ -219,14 +222,9 @@ def _without_default(d: Derivation, cover: TargetCover) -> dict[str, Any]:
     late service is late only by the catalogue's typical time."""
     best = cover.best.value if cover.best is not None else 0.0
     assumed = False
-    for delivery in cover.deliveries:
-        if delivery.months <= cover.due_months:
-            continue
-        service = d.kb.services[delivery.service]
-        link = next((link for link in service.links if link.outcome == cover.target), None)
-        own = months_without_default(service, link, d.kb)
-        if own is not None and own <= cover.due_months:
-            assumed, best = True, max(best, delivery.value)
+    for months, own, value in d.shared(_Shared).own_times(cover):
+        if months > cover.due_months and own is not None and own <= cover.due_months:
+            assumed, best = True, max(best, value)
     if not assumed:
         return {}
     return {"best_value_own_time": best, "assumed_months": d.kb.outcomes[cover.target].months}
