@@ -84,9 +84,10 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
                    for name in ("status", "term", "probability", "effort", "approach")}
         sources["client_ids"] = d.src("service", service.id, "clients")
         sources["months"] = sources["months_to_value"] = d.src("service", service.id, "months_to_value")
+        assessed = d.src("service", service.id, "assessments")
         for name in ("assessments", "assessment_rounds", "assessment_terms", "assessment_p_spread",
                      "assessment_months_spread"):
-            sources[name] = d.src("service", service.id, "assessments")
+            sources[name] = assessed
         yield Fact("service", service.id, fields, {k: v for k, v in sources.items() if v})
 
 
