@@ -244,3 +244,21 @@ def test_a_run_stopped_while_making_the_folder_leaves_no_unmarked_folder(example
     compiles.clear()
     _report(example, "md")
     assert compiles == []
+
+
+def test_the_temporary_folder_of_a_run_killed_while_making_the_folder_is_removed_later(example, folder, compiles):
+    """A run killed between making the marked temporary folder and renaming it leaves ``.templates-…`` beside the
+    cache: the next run that writes an entry removes it once it is ten minutes old, and nothing else there."""
+    folder.mkdir(mode=0o700)
+    killed, recent, foreign, other = (folder / name for name in (".templates-a1b2c3", ".templates-d4e5f6",
+                                                                 ".templates-g7h8i9", ".templates-j0k1l2"))
+    for path in (killed, recent, foreign, other):
+        path.mkdir()
+        (path / MARKER).write_bytes(MARKER_TEXT)
+    (foreign / "notes.txt").write_bytes(b"mine")  # more than the marker: not the cache's
+    (other / MARKER).write_bytes(b"Signature: 8a477f597d28d172789f06886806bc55\n# another tool\n")
+    _aged(killed, foreign, other)
+    _report(example, "md")
+    assert compiles and entries(folder)  # entries were written: the cache tidied up after itself
+    assert not killed.exists() and recent.exists() and (foreign / "notes.txt").exists() and (other / MARKER).exists()
+

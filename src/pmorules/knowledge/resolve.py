@@ -117,6 +117,10 @@ class Resolver:
     def __init__(self, catalogue: Catalogue, collected: Collected, errors: list[Diagnostic], today: dt.date | None,
                  undated: dt.date | None = None):
         self.catalogue = catalogue
+        self.by_alias: dict[str, str] = {}  # an alias (upper case) -> the first catalogue service it names
+        for cat_id, cat in catalogue.services.items():
+            for alias in cat.aliases:
+                self.by_alias.setdefault(alias.upper(), cat_id)
         self.errors = errors
         self.unreadable = {ref.lower() for ref in collected.unreadable}
         self.unread = collected.unread
@@ -183,12 +187,7 @@ class Resolver:
 
     def catalogue_id(self, ref: str) -> str | None:
         upper = ref.upper()
-        if upper in self.catalogue.services:
-            return upper
-        for cat_id, cat in self.catalogue.services.items():
-            if upper in (alias.upper() for alias in cat.aliases):
-                return cat_id
-        return None
+        return upper if upper in self.catalogue.services else self.by_alias.get(upper)
 
     # ------------------------------------------------------------------ references
 

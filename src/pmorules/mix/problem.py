@@ -644,7 +644,7 @@ class _Prober:
                     if seen is None:
                         fields = _delivery_fields(delivery)
                         seen = seen_as[delivery] = tuple(fields[name] for name in from_delivery), fields
-                    sig = (goal, kept, seen[0])
+                    sig = (kept, seen[0])  # what the engine sees: goals alike in it share one probe
                     if sig not in probes:
                         probes[sig] = fact, seen[1]
                     owners.append((goal, key, delivery.service, sig))
@@ -864,6 +864,9 @@ def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints
     nothing can mitigate, the members of a cycle of hard dependencies (all but a smallest set that breaks it)."""
     exempt: dict[str, str] = {}
     pairs: list[tuple[tuple[str, ...], int, str]] = []
+    harms_of: dict[str, list[HarmEdge]] = {}  # by the harming service, in order: one look per candidate, not a scan
+    for edge in harms:
+        harms_of.setdefault(edge.src, []).append(edge)
     for constraint in (c for c in constraints if c.hard and c.applies):
         for cid, candidate in candidates.items():
             if not candidate.core or cid in exempt:
@@ -873,9 +876,9 @@ def _exempt(candidates: dict[str, Candidate], harms: list[HarmEdge], constraints
                 if len(constraint.services.get(cid, ())) == len(candidate.pairs):
                     why = "every size and approach of it"
             elif constraint.kind == "harm":
-                for edge in harms:
+                for edge in harms_of.get(cid, ()):
                     fires = constraint.harms.get((edge.src, edge.index))
-                    if (edge.src == cid and fires and all(edge.applies(a) for a in candidate.approaches)
+                    if (fires and all(edge.applies(a) for a in candidate.approaches)
                             and _fires_whatever_mitigates(edge, fires)):
                         if edge.target_kind != "service":
                             why = f"its harm to {edge.target}, in every approach it may take and with no mitigator to add,"

@@ -14,7 +14,8 @@ template's name, the report format (Jinja folds constant output through the form
 compiles), the Jinja and Python versions and the source of the code generator as imported (the budget
 checks of text.py and the environment of render.py): a changed generator never runs code compiled by the
 old one. Each entry is checked against its template's source before use. Entries of other versions that
-have not been used for 30 days are removed when a new entry is written.
+have not been used for 30 days, and the temporary folders of runs killed while making the cache's folder,
+are removed when a new entry is written.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def generator_fingerprint(sources: list[Path]) -> bytes | None:
 # edited after the import never lends its key to code compiled by the old one
 _FINGERPRINT = generator_fingerprint([Path(text.__file__ or ""), Path(__file__).with_name("render.py")])
 _STALE_SECONDS = 30 * 24 * 3600
+_ORPHAN_SECONDS = 600
 MARKER = "CACHEDIR.TAG"
 MARKER_TEXT = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
                b"# pmorules keeps compiled report templates here; delete this folder at any time.\n")
@@ -172,6 +174,23 @@ class BuiltinTemplateCache(BytecodeCache):
                 continue
             if entry.name.endswith(".tmp") or _read_entry(Path(entry.path)).startswith(_HEADER):
                 os.unlink(entry.path)
+        self._remove_orphans(now)
+
+    def _remove_orphans(self, now: float) -> None:
+        """Remove the temporary folders of runs killed while making the cache folder (``_create``): beside it,
+        named ``.templates-…``, holding the marker and nothing else, untouched for ten minutes (a run making the
+        folder now takes milliseconds). Anything else there is not the cache's and stays."""
+        for entry in os.scandir(self.folder.parent):
+            if not entry.name.startswith(".templates-") or not entry.is_dir(follow_symlinks=False):
+                continue
+            marker = Path(entry.path) / MARKER
+            try:
+                if (now - entry.stat(follow_symlinks=False).st_mtime > _ORPHAN_SECONDS
+                        and os.listdir(entry.path) == [MARKER] and _read_entry(marker) == MARKER_TEXT):
+                    os.unlink(marker)
+                    os.rmdir(entry.path)
+            except OSError:  # gone meanwhile, or not ours to remove
+                continue
 
     def _trusted(self) -> bool:
         """The folder and its parent are real folders of this user that no one else can write to (without user
