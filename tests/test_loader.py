@@ -617,3 +617,23 @@ def test_a_list_too_long_to_build_is_only_counted_when_the_text_could_hold_one(t
     assert could_hold_more(text, limit) is could
     if not could:
         assert long_list(text, limit) is None
+
+
+def test_a_long_list_of_another_key_does_not_hide_a_section_that_is_too_long(tmp_path: Path, monkeypatch) -> None:
+    """The early count watches the sections only: a long list under another key before ``services`` used to be
+    the one found, and the services' excess was then only noticed after the whole document was built."""
+    text = "notes:\n" + "".join(f"  - n{i}\n" for i in range(6)) + "services:\n" + "".join(
+        f"  - {{id: s{i}, term: short}}\n" for i in range(6))
+    assert long_list(text, 4) == ("notes", 6, 5)
+    assert long_list(text, 4, ("services", "goals")) == ("services", 13, 5)
+    (tmp_path / "big.yaml").write_text(text, encoding="utf-8")
+    import pmorules.knowledge.load as load_module
+
+    monkeypatch.setattr(load_module, "MAX_ITEMS", 4)
+    built = []
+    monkeypatch.setattr(load_module, "parse_yaml", lambda *args: built.append(args) or {})
+    with pytest.raises(InputError) as raised:
+        load_workspace(tmp_path)
+    assert [str(d) for d in raised.value.diagnostics] == [f"{tmp_path / 'big.yaml'}:13:5: more than 4 services (a workspace "
+                                                          "holds at most 4 of each)"]
+    assert built == []  # refused before the document was built

@@ -15,6 +15,7 @@ values for the validators to walk).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -352,9 +353,11 @@ def parse_yaml(text: str, filename: str) -> Any:
         raise InputError([Diagnostic(Location(filename, 1, 1), "YAML error: the document is nested too deeply")]) from None
 
 
-def long_list(text: str, limit: int) -> tuple[str, int, int] | None:
-    """The first top-level key whose list holds more than ``limit`` items, with the line and column of its
-    item ``limit + 1``; None if there is none (or the text is not a mapping, or not YAML: the parse says why).
+def long_list(text: str, limit: int, keys: Collection[str] | None = None) -> tuple[str, int, int] | None:
+    """The first top-level key (of ``keys``, when given) whose list holds more than ``limit`` items, with the
+    line and column of its item ``limit + 1``; None if there is none (or the text is not a mapping, or not
+    YAML: the parse says why). Only the lists of ``keys`` are counted: a long list of another key before them
+    does not hide theirs.
 
     It streams libyaml's events, several times cheaper than building the document, so a file of a
     million items is refused before the work of building it.
@@ -370,7 +373,9 @@ def long_list(text: str, limit: int) -> tuple[str, int, int] | None:
                 if expect_key:
                     key = event.value if isinstance(event, yaml.ScalarEvent) else None
                 else:
-                    counting, items = key is not None and isinstance(event, yaml.SequenceStartEvent), 0
+                    counting = (key is not None and (keys is None or key in keys)
+                                and isinstance(event, yaml.SequenceStartEvent))
+                    items = 0
                 expect_key = not expect_key
             elif depth == 2 and counting and not ends:  # an item of a top-level list
                 items += 1

@@ -217,7 +217,7 @@ def _read_one(path: Path, display: str, workspace: Path) -> tuple[bytes, Any, Lo
         raw, locator, problems = parse_csv(data, path.stem, display) if suffix == ".csv" else parse_xlsx(data, display)
         return data, raw, locator, problems + chosen_ids(raw, locator)
     text = decode_text(data, display)
-    if could_hold_more(text, MAX_ITEMS) and (found := long_list(text, MAX_ITEMS)) and found[0] in LIST_SECTIONS:
+    if could_hold_more(text, MAX_ITEMS) and (found := long_list(text, MAX_ITEMS, LIST_SECTIONS)):
         # counted before the document is built
         raise InputError([Diagnostic(Location(display, found[1], found[2]), _too_many(found[0]))])
     raw = parse_yaml(text, display)
