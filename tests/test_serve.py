@@ -126,6 +126,42 @@ def test_serve_renders_on_change_and_stops_on_ctrl_c(make_ws, tmp_path: Path) ->
     assert server.stdout.read() == ""
 
 
+STOPPED_INSIDE_A_FINALIZER = """
+import os, signal, sys
+import pmorules.serve as serve
+
+listening = serve.LiveServer.serve_forever
+
+
+class Dropped:
+    def __del__(self):  # as a collection freeing a rendering's objects: Ctrl-C lands inside a finalizer
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100_000):
+            pass
+
+
+def serve_forever(self, *args, **kwargs):
+    Dropped()
+    return listening(self, *args, **kwargs)
+
+
+serve.LiveServer.serve_forever = serve_forever
+sys.argv = ["pmorules", "serve", "ws", "--port", "0"]
+from pmorules.cli import main
+main()
+"""
+
+
+def test_ctrl_c_stops_the_server_even_when_it_lands_inside_a_finalizer(make_ws, tmp_path: Path) -> None:
+    """A KeyboardInterrupt raised inside a ``__del__`` or a weak reference's callback is printed as ignored and
+    lost: the server used to go on serving after Ctrl-C (seen once in CI). Ctrl-C now asks the server to stop."""
+    make_ws(SMALL, name="ws")
+    run = subprocess.run([sys.executable, "-c", STOPPED_INSIDE_A_FINALIZER], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "KeyboardInterrupt" not in run.stderr and run.stderr.splitlines()[-1] == "stopped"
+
+
 # ------------------------------------------------------------------ which requests are answered (serve_security)
 
 

@@ -23,14 +23,17 @@ import datetime as dt
 import errno
 import html
 import re
+import signal
 import socket
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from .errors import Diagnostic, InputError, Location
 from .gcpause import gc_paused, keep_collecting
@@ -326,11 +329,34 @@ def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str]
     watcher.start()
     log(f"serving {workspace} at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
     try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
+        with _ctrl_c_stops(server):
+            server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping, or one before the server was listening
         pass
     finally:
         stop.set()
         server.server_close()
         watcher.join(timeout=10)
     log("stopped")
+
+
+@contextmanager
+def _ctrl_c_stops(server: LiveServer) -> Iterator[None]:
+    """Ctrl-C asks the server to stop, rather than raising KeyboardInterrupt wherever the main thread happens to
+    be: raised inside a weak reference's callback or a ``__del__`` (a collection freeing a rendering's objects),
+    Python prints it as ignored and the server went on serving. A second Ctrl-C interrupts at once. Outside
+    the main thread, where no signal handler can be set, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        signal.signal(signal.SIGINT, previous)
+        threading.Thread(target=server.shutdown, name="pmorules-stop", daemon=True).start()  # not from the loop's thread
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
