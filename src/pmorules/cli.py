@@ -297,16 +297,26 @@ def report(
     with --appendix the analyst's appendix too."""
     from .output import check_output, write_output
     from .report import render_report
+    from .report.charts_ahead import ChartsAhead
+    from .report.context import analysis_parts, chart_data, history_part
+    from .report.warm import Warm
     from .workbench import recommend_and_judge
 
     fmt = format.value if format else _format_from_suffix(output)
-    analysis = _analyze(workspace, as_of)
+    drawer = ChartsAhead.start() if fmt in ("html", "pdf") else None  # the charts, drawn while the mix is solved
+    warm = Warm() if drawer else None
     try:
+        analysis = _analyze(workspace, as_of)
         protected = analysis.inputs()
         if output is not None:
             check_output(output, protected)
-        result, history = recommend_and_judge(analysis)
-        data = render_report(analysis, result, fmt, history=history, appendix=appendix)
+        if drawer:
+            drawer.ask(chart_data(analysis_parts(analysis)))
+        result, history = recommend_and_judge(
+            analysis, (lambda judged: drawer.ask(chart_data({"history": history_part(judged)}))) if drawer else None)
+        if drawer:
+            drawer.into(warm)
+        data = render_report(analysis, result, fmt, history=history, appendix=appendix, warm=warm)
         if output is None:
             if fmt == "pdf":
                 raise InputError([Diagnostic(Location("--output"), "a PDF report needs a file: give -o FILE")])
@@ -316,6 +326,9 @@ def report(
             stderr.print(f"wrote {output}", markup=False)
     except InputError as error:
         _fail_input(error)
+    finally:
+        if drawer:
+            drawer.end()
 
 
 def _format_from_suffix(output: Path | None) -> str:

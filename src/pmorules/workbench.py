@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import stat
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,11 +104,19 @@ def what_if_fields(request: Any, allowed: tuple[str, ...] = ()) -> tuple[dict[st
     return fields, errors
 
 
-def recommend_and_judge(today: Analysis) -> tuple[MixResult, History | None]:
+def recommend_and_judge(today: Analysis, judged: Callable[[History | None], None] | None = None
+                        ) -> tuple[MixResult, History | None]:
     """The recommended mix and the history of the reviews, at once: the solver lets go of the interpreter while
-    it works, so the reviews are judged meanwhile (a fifth off the page's re-rendering after an edit)."""
+    it works, so the reviews are judged meanwhile (a fifth off the page's re-rendering after an edit).
+    ``judged`` gets the history as soon as it is judged, in the judging thread (before this returns)."""
+    def judge() -> History | None:
+        history = history_of(today)
+        if judged is not None:
+            judged(history)
+        return history
+
     with ThreadPoolExecutor(1) as pool:
-        history = pool.submit(history_of, today)
+        history = pool.submit(judge)
         return recommend(today), history.result()
 
 

@@ -30,7 +30,6 @@ from matplotlib.transforms import blended_transform_factory
 from ..dates import date_after, long_date, month_label
 from ..text import printable
 from ..vocabulary import LEVEL_WORDS
-from .warm import Warm
 
 INK = "#344054"
 MUTED = "#667085"
@@ -419,13 +418,10 @@ def trend_chart(trend: list[dict[str, Any]]) -> Markup:
         return _svg(figure, "trend", "The trend over the reviews: effort by term, goal coverage score and open findings")
 
 
-def report_charts(context: dict[str, Any], warm: Warm | None = None) -> dict[str, Markup]:
-    """Every chart of the HTML report, by name (those ``warm`` has drawn from the same data, as drawn then)."""
-    draw = warm.chart if warm else lambda _name, chart, *data: chart(*data)
-    return {
-        "shares": draw("shares", shares_chart, context["terms"]),
-        "timeline": draw("timeline", timeline_chart, context["timeline"]),
-        "goals_met": draw("goals_met", goals_met_chart, context["goals"], context["timeline"]),
-        "graph": draw("graph", graph_chart, context["graph"]) if context["graph"]["nodes"] else Markup(""),
-        "trend": draw("trend", trend_chart, context["history"]["trend"]) if context["history"] else Markup(""),
-    }
+DRAWINGS = {"shares": shares_chart, "timeline": timeline_chart, "goals_met": goals_met_chart, "graph": graph_chart,
+            "trend": trend_chart}  # by the names of context.CHARTS
+
+
+def draw(name: str, *data: Any) -> Markup:
+    """The chart of this name drawn from its data (as ``context.chart_data`` gives it)."""
+    return DRAWINGS[name](*data)

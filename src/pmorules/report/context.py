@@ -37,6 +37,7 @@ from .reviews import review_calendar
 TIMELINE_ROWS = 40  # with more active services the timeline shows one row per month instead of per service
 TIMELINE_GOALS = 12  # likewise for goal deadlines
 GRAPH_NODES = 60  # a larger graph picture is unreadable: keep the nodes nearest the finding paths
+CHARTS = ("shares", "timeline", "goals_met", "graph", "trend")  # the HTML report's, in the order of chart_data
 EVIDENCE_ROWS = 12  # per finding; a merged finding can hold hundreds (all of them are in the JSON and `pmorules why`)
 
 
@@ -47,7 +48,8 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
     harms = harm_ledger(analysis, names)
     findings = [_finding(f, analysis, names, shown) | {"diagram": diagram}
                 for f, diagram in zip(analysis.findings, finding_diagrams(analysis.findings, analysis, names, harms))]
-    goals = _goals(analysis, names)
+    drawn = analysis_parts(analysis, names)
+    goals = drawn["goals"]
     mixed = _mix(analysis, mix, names)
     link_changes(findings, mixed["changes"], mix)
     units = mix.problem.units
@@ -57,7 +59,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "workspace": Path(analysis.kb.workspace).resolve().name,  # its folder's name: no machine path in a report
         "organisation": _organisation(analysis),
         "dates": _dates(analysis, findings),
-        "terms": _terms(analysis),
+        "terms": drawn["terms"],
         "level_words": LEVEL_WORDS,
         "summary": _summary(analysis, findings) | {
             "effort_text": units.text(mixed["today"]["effort"]),
@@ -65,16 +67,41 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         },
         "decisions": decisions(findings, goals, mixed, mix, analysis.config.config.report),
         "reviews": review_calendar(analysis, goals, names),
-        "history": _history(history),
-        "timeline": _timeline(analysis),
+        "history": history_part(history),
+        "timeline": drawn["timeline"],
         "goals": goals,
         "mix": mixed,
         "categories": _categories(findings),
         "harms": harms,
-        "graph": _graph(analysis, names),
+        "graph": drawn["graph"],
         "estimates": _estimates(analysis),
         "appendix": _appendix(analysis, shown),
     }
+
+
+def analysis_parts(analysis: Analysis, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The parts of the context that need only the analysis (not the mix or the reviews): those the charts
+    of today's state are drawn from, so they can be drawn while the optimiser works."""
+    names = names if names is not None else Labels(names_of(analysis.kb), analysis.kb)
+    return {"terms": _terms(analysis), "timeline": _timeline(analysis), "goals": _goals(analysis, names),
+            "graph": _graph(analysis, names)}
+
+
+def chart_data(parts: dict[str, Any]) -> dict[str, tuple]:
+    """The plain data each chart of the HTML report is drawn from, by chart name, read from the context or a
+    part of it; a chart with nothing to show, or whose data the part lacks, is left out."""
+    data: dict[str, tuple] = {}
+    if "terms" in parts:
+        data["shares"] = (parts["terms"],)
+    if "timeline" in parts:
+        data["timeline"] = (parts["timeline"],)
+        if "goals" in parts:
+            data["goals_met"] = (parts["goals"], parts["timeline"])
+    if "graph" in parts and parts["graph"]["nodes"]:
+        data["graph"] = (parts["graph"],)
+    if parts.get("history"):
+        data["trend"] = (parts["history"]["trend"],)
+    return data
 
 
 class Labels(Names):
@@ -165,7 +192,7 @@ def _summary(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def _history(history: History | None) -> dict[str, Any] | None:
+def history_part(history: History | None) -> dict[str, Any] | None:
     """The reviews on the trend (oldest first, now last) and the moves since the last review, with their texts."""
     if history is None:
         return None

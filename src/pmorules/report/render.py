@@ -18,6 +18,7 @@ device is an error, so a report never carries a file of the machine it runs on.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,7 +37,7 @@ from ..inputs import decode_text, folder_inside, read_input
 from ..output import json_text
 from ..paths import default_templates_dir
 from ..text import make_environment, markdown_text, num, printable
-from .context import build_context
+from .context import CHARTS, build_context, chart_data
 from .decisions import front_page_json
 from .template_cache import template_cache
 from .warm import Warm
@@ -64,11 +65,24 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
             return json_text(report_json(analysis, mix, context)).encode()
         if fmt == "md":
             return _render(analysis, "report.md.j2", context, markdown=True, warm=warm).encode()
-        from .charts import report_charts  # matplotlib is only needed for the pictures
-
-        html = _render(analysis, "report.html.j2", context | {"charts": report_charts(context, warm), "workbench": workbench},
+        html = _render(analysis, "report.html.j2", context | {"charts": _charts(context, warm), "workbench": workbench},
                        markdown=False, warm=warm)
     return html.encode() if fmt == "html" else html_to_pdf(html)
+
+
+def _charts(context: dict[str, Any], warm: Warm | None) -> dict[str, Markup]:
+    """Every chart of the HTML report, by name: those ``warm`` holds for the same data as drawn then, the others
+    drawn now."""
+    charts = {name: Markup("") for name in CHARTS}
+    for name, data in chart_data(context).items():
+        charts[name] = warm.chart(name, partial(_draw, name), *data) if warm else _draw(name, *data)
+    return charts
+
+
+def _draw(name: str, *data: Any) -> Markup:
+    from .charts import draw  # matplotlib: imported only when a chart is drawn here
+
+    return draw(name, *data)
 
 
 def report_json(analysis: Analysis, mix: MixResult, context: dict[str, Any]) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class Warm:
     def chart(self, name: str, draw: Callable[..., Markup], *data: Any) -> Markup:
         """``draw(*data)``, drawn again only when the data differs from a chart kept (data that is not plain
         JSON-like values is always drawn)."""
-        key = _plain((name, data))
+        key = plain_key((name, data))
         if key is None:
             return draw(*data)
         svg = self._drawn.get(key)
@@ -68,6 +68,13 @@ class Warm:
             svg = draw(*data)
             self._drawn.put(key, svg)
         return svg
+
+
+    def keep(self, name: str, data: tuple, svg: Markup) -> None:
+        """Keep a chart drawn elsewhere (``charts_ahead``'s drawer) from this data, as ``chart`` would."""
+        key = plain_key((name, data))
+        if key is not None:
+            self._drawn.put(key, svg)
 
 
 class _Remembered(BytecodeCache):
@@ -106,16 +113,16 @@ class _Remembered(BytecodeCache):
 _PLAIN = (str, int, float, bool, type(None), dt.date)
 
 
-def _plain(value: Any) -> Any:
+def plain_key(value: Any) -> Any:
     """A hashable key equal only for equal plain data (dicts, lists, text, numbers, dates), each value tagged
     with its exact type (1, 1.0 and True differ); None when the data holds anything else."""
     kind = type(value)
     if kind in _PLAIN:
         return kind.__name__, value
     if kind is dict:
-        items = tuple((_plain(k), _plain(v)) for k, v in value.items())
+        items = tuple((plain_key(k), plain_key(v)) for k, v in value.items())
         return None if any(k is None or v is None for k, v in items) else ("dict", items)
     if kind in (list, tuple):
-        items = tuple(_plain(v) for v in value)
+        items = tuple(plain_key(v) for v in value)
         return None if any(v is None for v in items) else (kind.__name__, items)
     return None
