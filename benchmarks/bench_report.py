@@ -5,7 +5,8 @@
    report also "uncached": without the cache of compiled templates, as on its very first run. The commands
    run in turn, round after round, so a machine whose speed drifts moves them alike.
    The report analyses once, recommends a mix once (the optimiser verifies its answer with the full
-   rulebook), judges each past review once, and draws five charts for HTML.
+   rulebook), judges each past review once, and draws five charts for HTML (with a second core free, in a
+   drawer forked before the analysis: the CPU column then exceeds the wall time).
 2. Where the report's time goes, in one warm process: analysis, past reviews, mix, Markdown, HTML.
 3. A 1,000-service federation (``shapes.federation``) with one past review, so the report has its history
    section, the trend and the counterfactual attribution of the moves since (the snapshot: the same
