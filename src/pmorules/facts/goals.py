@@ -123,6 +123,7 @@ class _Shared:
         self._targets: dict[tuple[str, str, float], tuple] = {}
         self._counts: dict[tuple, tuple[int, int]] = {}
         self._own: dict[tuple[str, str], list[tuple[float, float | None, float]]] = {}
+        self._own_earliest: dict[tuple[str, str], float] = {}
         self._candidates: dict[tuple[str, str], Deliveries] = {}
         self._pool: tuple[dict[str, list[Service]], dict[str, Service]] | None = None
 
@@ -204,8 +205,14 @@ class _Shared:
         return found
 
     def own_earliest(self, cover: TargetCover) -> float:
-        """The earliest delivery of an outcome target with the catalogue's typical perception time set aside."""
-        return min((months if own is None else own for months, own, _ in self.own_times(cover)), default=math.inf)
+        """The earliest delivery of an outcome target with the catalogue's typical perception time set aside (the
+        same for every goal aiming at the target, so worked out once)."""
+        key = (cover.kind, cover.target)
+        found = self._own_earliest.get(key)
+        if found is None:
+            found = self._own_earliest[key] = min((months if own is None else own
+                                                   for months, own, _ in self.own_times(cover)), default=math.inf)
+        return found
 
 
 def _earliest_own(d: Derivation, covers: list[TargetCover], earliest: float, due: float) -> float:
