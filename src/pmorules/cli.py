@@ -295,6 +295,7 @@ def report(
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default); printed or as PDF, the steering pack, and
     with --appendix the analyst's appendix too."""
+    from .diff import History
     from .output import check_output, write_output
     from .report import render_report
     from .report.charts_ahead import ChartsAhead
@@ -310,13 +311,18 @@ def report(
         protected = analysis.inputs()
         if output is not None:
             check_output(output, protected)
+        parts = analysis_parts(analysis) if drawer else None  # reused by the report, not built twice
+
+        def judged(history: History | None) -> None:
+            parts["history"] = history_part(history)
+            drawer.ask(chart_data({"history": parts["history"]}))
+
         if drawer:
-            drawer.ask(chart_data(analysis_parts(analysis)))
-        result, history = recommend_and_judge(
-            analysis, (lambda judged: drawer.ask(chart_data({"history": history_part(judged)}))) if drawer else None)
+            drawer.ask(chart_data(parts))
+        result, history = recommend_and_judge(analysis, judged if drawer else None)
         if drawer:
             drawer.into(warm)
-        data = render_report(analysis, result, fmt, history=history, appendix=appendix, warm=warm)
+        data = render_report(analysis, result, fmt, history=history, appendix=appendix, warm=warm, parts=parts)
         if output is None:
             if fmt == "pdf":
                 raise InputError([Diagnostic(Location("--output"), "a PDF report needs a file: give -o FILE")])

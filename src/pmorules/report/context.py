@@ -41,14 +41,17 @@ CHARTS = ("shares", "timeline", "goals_met", "graph", "trend")  # the HTML repor
 EVIDENCE_ROWS = 12  # per finding; a merged finding can hold hundreds (all of them are in the JSON and `pmorules why`)
 
 
-def build_context(analysis: Analysis, mix: MixResult, history: History | None = None) -> dict[str, Any]:
-    """Everything the report shows, in the order a reader meets it."""
+def build_context(analysis: Analysis, mix: MixResult, history: History | None = None,
+                  parts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the report shows, in the order a reader meets it; ``parts`` are those already built (by
+    ``analysis_parts`` and ``history_part``, while the charts were drawn ahead)."""
+    parts = parts or {}
     names = Labels(names_of(analysis.kb), analysis.kb)
     shown = in_workspace(analysis.kb.workspace)
     harms = harm_ledger(analysis, names)
     findings = [_finding(f, analysis, names, shown) | {"diagram": diagram}
                 for f, diagram in zip(analysis.findings, finding_diagrams(analysis.findings, analysis, names, harms))]
-    drawn = analysis_parts(analysis, names)
+    drawn = parts if "graph" in parts else analysis_parts(analysis, names)
     goals = drawn["goals"]
     mixed = _mix(analysis, mix, names)
     link_changes(findings, mixed["changes"], mix)
@@ -67,7 +70,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         },
         "decisions": decisions(findings, goals, mixed, mix, analysis.config.config.report),
         "reviews": review_calendar(analysis, goals, names),
-        "history": history_part(history),
+        "history": parts["history"] if "history" in parts else history_part(history),
         "timeline": drawn["timeline"],
         "goals": goals,
         "mix": mixed,

@@ -47,7 +47,8 @@ _MERMAID_SPECIAL = str.maketrans({'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": 
 
 
 def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History | None = None,
-                  workbench: dict[str, Any] | None = None, appendix: bool = False, warm: Warm | None = None) -> bytes:
+                  workbench: dict[str, Any] | None = None, appendix: bool = False, warm: Warm | None = None,
+                  parts: dict[str, Any] | None = None) -> bytes:
     """The report of a finished analysis and its recommended mix, as html, md, json or pdf bytes: formatting only.
 
     ``history`` (the past reviews, already judged) adds the section "Since the last review" and the trend;
@@ -56,11 +57,12 @@ def render_report(analysis: Analysis, mix: MixResult, fmt: str, history: History
     rulebook, the run manifest): the HTML always shows it on screen, and its print stylesheet (so the PDF too)
     leaves it out unless asked (``report --appendix``). Markdown and JSON always have all of it.
     ``warm`` (``pmorules serve``'s) keeps compiled templates and drawn charts for the next rendering: same bytes.
+    ``parts``: parts of the context already built (see ``build_context``).
     """
     if fmt not in FORMATS:
         raise InputError([Diagnostic(Location("--format"), f"unknown report format {fmt!r}", f"use one of {', '.join(FORMATS)}")])
     with gc_paused():  # rendering allocates a great deal; the collector kept rescanning the whole analysis
-        context = build_context(analysis, mix, history=history) | {"with_appendix": appendix}
+        context = build_context(analysis, mix, history=history, parts=parts) | {"with_appendix": appendix}
         if fmt == "json":
             return json_text(report_json(analysis, mix, context)).encode()
         if fmt == "md":

@@ -69,7 +69,6 @@ class Warm:
             self._drawn.put(key, svg)
         return svg
 
-
     def keep(self, name: str, data: tuple, svg: Markup) -> None:
         """Keep a chart drawn elsewhere (``charts_ahead``'s drawer) from this data, as ``chart`` would."""
         key = plain_key((name, data))
