@@ -73,24 +73,15 @@ def _mitigator_nodes(harm: Harm, mitigators: Mitigators, graph: nx.MultiDiGraph)
     return found + absent
 
 
-def dependency_graph(graph: nx.MultiDiGraph, kinds: tuple[str, ...] = ("hard", "soft"), active_only: bool = True) -> nx.DiGraph:
-    """Services and their depends_on edges of the given kinds (A → B: A needs B)."""
-    nodes = [
-        key for key, data in graph.nodes(data=True)
-        if data.get("kind") == "service" and (not active_only or data.get("status") == "active")
-    ]
-    members = set(nodes)
+def dependency_graph(kb: KnowledgeBase, kinds: tuple[str, ...] = ("hard", "soft")) -> nx.DiGraph:
+    """The active services and their depends_on edges of the given kinds (A → B: A needs B), in the order the
+    services and their dependencies are written. Drawn from the knowledge base, not from the knowledge graph:
+    the facts need only these, and building the whole graph first cost 5 s at 100,000 services."""
+    keys = {s.id: node("service", s.id) for s in kb.services.values() if s.active}
     deps = nx.DiGraph()
-    deps.add_nodes_from(nodes)
-    adjacency = graph.adj
-    deps.add_edges_from(  # only services have depends_on edges: the same edges, in the order graph.edges() gives
-        (src, dst)
-        for src in nodes
-        for dst, edges in adjacency[src].items()
-        if dst in members
-        for data in edges.values()
-        if data["kind"] == "depends_on" and data["dep"] in kinds
-    )
+    deps.add_nodes_from(keys.values())
+    deps.add_edges_from((keys[s.id], keys[dep.target]) for s in kb.services.values() if s.id in keys
+                        for dep in s.depends_on if dep.kind in kinds and dep.target in keys)
     return deps
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
 
 from ..gcpause import gc_paused
+from ..graph import build_graph
 from ..knowledge import KnowledgeBase
 from ..measures import Conventions, TargetCover, term_shares
 from ..numbers import clean_fields
@@ -29,8 +31,13 @@ class FactBase:
 
     facts: list[Fact]
     summary: dict[str, Any]
-    graph: nx.MultiDiGraph
+    kb: KnowledgeBase
     covers: dict[str, list[TargetCover]]  # per goal: its targets and the services delivering them
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The knowledge graph, drawn when a view first asks for it: the facts need only the dependencies."""
+        return build_graph(self.kb)
 
 
 def derive_facts(kb: KnowledgeBase, today: dt.date | None = None, conventions: Conventions | None = None) -> FactBase:
@@ -52,7 +59,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None, conventions: C
             "adherence": round(derivation.overall, 4) if derivation.overall is not None else None,
         }
         derivation.release()
-        return FactBase(facts, summary, derivation.graph, derivation.covers)
+        return FactBase(facts, summary, kb, derivation.covers)
 
 
 __all__ = ["FACT_TYPES", "REGISTRY", "Fact", "FactBase", "FactType", "data_age", "derive_facts"]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
-from ..graph import build_graph, dependency_graph, release_views
+from ..graph import dependency_graph, release_views
 from ..knowledge import KnowledgeBase, Service
 from ..measures import (
     Conventions, TargetCover, goal_adherence, goal_covers, goal_weight, is_overdue, overall_adherence,
@@ -55,10 +55,6 @@ class Derivation:
     @cached_property
     def active(self) -> list[Service]:
         return [s for s in self.kb.services.values() if s.active]
-
-    @cached_property
-    def graph(self) -> nx.MultiDiGraph:
-        return build_graph(self.kb)
 
     @cached_property
     def covers(self) -> dict[str, list[TargetCover]]:
@@ -108,8 +104,8 @@ class Derivation:
     @cached_property
     def dependencies(self) -> nx.DiGraph:
         """The active services and their dependencies (hard and soft)."""
-        return dependency_graph(self.graph)
+        return dependency_graph(self.kb)
 
     @cached_property
     def hard_dependencies(self) -> nx.DiGraph:
-        return dependency_graph(self.graph, ("hard",))
+        return dependency_graph(self.kb, ("hard",))
