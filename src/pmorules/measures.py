@@ -321,10 +321,9 @@ def goal_covers(kb: KnowledgeBase, conventions: Conventions, services: Iterable[
     return covers
 
 
-def delivering(covers: list[TargetCover], due: float) -> tuple[int, int]:
-    """How many services deliver some of a goal's targets: at all (in time or later), and by month ``due``."""
-    return (_union_size([c.deliveries.services_by(math.inf) for c in covers]),
-            _union_size([c.deliveries.services_by(due) for c in covers]))
+def delivering(covers: list[TargetCover], due: float = math.inf) -> int:
+    """How many services deliver some of a goal's targets by month ``due`` (``inf``: at all, in time or later)."""
+    return _union_size([c.deliveries.services_by(due) for c in covers])
 
 
 def _union_size(sets: list[frozenset[str]]) -> int:

@@ -62,5 +62,9 @@ def clean(value: float) -> float:
 
 
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """A fact's fields with every float cleaned: the engine compares exactly what it is given."""
-    return {k: (clean(v) if isinstance(v, float) else v) for k, v in fields.items()}
+    """A fact's fields with every float cleaned, in place (and returned): the engine compares exactly what it is
+    given. In place: a new dict per fact was a twentieth of the facts' time at 100,000 services."""
+    for name, value in fields.items():
+        if isinstance(value, float):
+            fields[name] = clean(value)
+    return fields

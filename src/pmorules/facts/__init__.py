@@ -51,7 +51,7 @@ def derive_facts(kb: KnowledgeBase, today: dt.date | None = None, conventions: C
         derivation = Derivation(kb, today or kb.today, conventions or Conventions())
         facts = [fact for kind in REGISTRY.values() for fact in kind.derive(derivation)]
         for fact in facts:
-            fact.fields = clean_fields(fact.fields)
+            clean_fields(fact.fields)
         shares = term_shares(derivation.active)
         summary = {
             "services": len(derivation.active),

@@ -52,6 +52,18 @@ class Derivation:
             found = self._sources[key] = where.short() if where else ""
         return found
 
+    def item_sources(self, kind: str, item_id: str, names: tuple[str, ...]) -> dict[str, str]:
+        """Where each of one item's values was written, as ``src`` gives it, not cached: the facts of a service
+        ask for each of its values once, and remembering 800,000 of them cost more than finding them."""
+        sources = self.kb.sources
+        whole = sources.get((kind, item_id, ""))
+        shown = whole.short() if whole else ""
+        found = {}
+        for name in names:
+            where = sources.get((kind, item_id, name))
+            found[name] = where.short() if where else shown
+        return found
+
     @cached_property
     def active(self) -> list[Service]:
         return [s for s in self.kb.services.values() if s.active]

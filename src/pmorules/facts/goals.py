@@ -121,18 +121,22 @@ class _Shared:
     def __init__(self, d: Derivation):
         self.d = d
         self._targets: dict[tuple[str, str, float], tuple] = {}
-        self._counts: dict[tuple, tuple[int, int]] = {}
+        self._counts: dict[tuple, int] = {}
         self._own: dict[tuple[str, str], list[tuple[float, float | None, float]]] = {}
         self._own_earliest: dict[tuple[str, str], float] = {}
         self._candidates: dict[tuple[str, str], Deliveries] = {}
         self._pool: tuple[dict[str, list[Service]], dict[str, Service]] | None = None
 
     def counts(self, covers: list[TargetCover], due: float) -> tuple[int, int]:
-        """How many active services deliver some of these targets, in time or later, and by the deadline."""
-        key = (tuple((c.kind, c.target) for c in covers), due)
-        found = self._counts.get(key)
+        """How many active services deliver some of these targets, in time or later, and by the deadline. The
+        first is the same whatever the deadline: goals on the same targets by other dates share it."""
+        targets = tuple((c.kind, c.target) for c in covers)
+        return self._count(targets, covers, math.inf), self._count(targets, covers, due)
+
+    def _count(self, targets: tuple[tuple[str, str], ...], covers: list[TargetCover], due: float) -> int:
+        found = self._counts.get((targets, due))
         if found is None:
-            found = self._counts[key] = delivering(covers, due)
+            found = self._counts[(targets, due)] = delivering(covers, due)
         return found
 
     def target(self, cover: TargetCover) -> tuple[dict[str, Any], dict[str, str], list[str], dict[str, str]]:

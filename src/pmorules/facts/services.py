@@ -27,6 +27,9 @@ class _Dependants:
         return dependant_counts(self.d.hard_dependencies)
 
 
+_WRITTEN = ("status", "term", "probability", "effort", "approach", "clients", "months_to_value", "assessments")
+
+
 @fact_type("service", "One service of the workspace (active, proposed or retired).", {
     "status": (str, "active|proposed|retired"),
     "term": (str, "short|medium|long: when its value is first perceived after it starts"),
@@ -80,14 +83,13 @@ def service_facts(d: Derivation) -> Iterator[Fact]:
         fields["assessment_terms"] = agreed.terms if agreed else 0
         fields["assessment_p_spread"] = agreed.p_spread if agreed else 0.0
         fields["assessment_months_spread"] = agreed.months_spread if agreed else 0.0
-        sources = {name: d.src("service", service.id, name)
-                   for name in ("status", "term", "probability", "effort", "approach")}
-        sources["client_ids"] = d.src("service", service.id, "clients")
-        sources["months"] = sources["months_to_value"] = d.src("service", service.id, "months_to_value")
-        assessed = d.src("service", service.id, "assessments")
+        where = d.item_sources("service", service.id, _WRITTEN)
+        sources = {name: where[name] for name in ("status", "term", "probability", "effort", "approach")}
+        sources["client_ids"] = where["clients"]
+        sources["months"] = sources["months_to_value"] = where["months_to_value"]
         for name in ("assessments", "assessment_rounds", "assessment_terms", "assessment_p_spread",
                      "assessment_months_spread"):
-            sources[name] = assessed
+            sources[name] = where["assessments"]
         yield Fact("service", service.id, fields, {k: v for k, v in sources.items() if v})
 
 

@@ -75,6 +75,7 @@ def universe_facts(kb: KnowledgeBase, services: dict[str, Service], today: dt.da
     derivation = Derivation(replace(kb, services=services), today, conventions)
     out = {}
     for name in types:
-        out[name] = [replace(f, fields=clean_fields(f.fields))
-                     for f in REGISTRY[name].derive(derivation)]
+        out[name] = list(REGISTRY[name].derive(derivation))
+        for fact in out[name]:
+            clean_fields(fact.fields)
     return out

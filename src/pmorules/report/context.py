@@ -287,7 +287,7 @@ def _goals(analysis: Analysis, names: dict[str, str]) -> list[dict[str, Any]]:
     for goal in sorted(analysis.kb.goals.values(), key=lambda g: (g.due_months, g.id)):
         covers = analysis.facts.covers[goal.id]
         in_time, later = first.of(covers, goal.due_months)
-        linked, in_time_count = delivering(covers, goal.due_months)
+        linked, in_time_count = delivering(covers), delivering(covers, goal.due_months)
         on_goal = about.get(goal.id, [])
         worst = min((f.level for f in on_goal if f.level != "info"), key=LEVEL_ORDER.__getitem__, default=None)
         rows.append({
