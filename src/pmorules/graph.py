@@ -3,6 +3,8 @@
 Node keys are ``kind:id`` (``service:reporting``, ``outcome:O26``); edges carry
 ``kind``: depends_on (with ``dep`` hard|soft), harms, serves, contributes,
 mitigates, targets (goal → outcome or service) and ``for`` (goal → client).
+The facts walk only the dependency graphs of the active services (``dependency_graph``), drawn from the
+knowledge base; the whole graph is drawn for the views that show it.
 """
 
 from __future__ import annotations
