@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pmorules.graph import (
     dependant_counts,
     nearest_dependants,
+    needs_of,
     build_graph,
     dependency_graph,
     hard_cycles,
@@ -154,7 +155,7 @@ def test_a_tangle_of_many_cycles_gives_one_cycle() -> None:
 @given(_random_deps(), st.data())
 def test_nearest_dependants_are_the_closest_sources_that_need_the_service(graph, data):
     sources = data.draw(st.lists(st.sampled_from(sorted(graph)), unique=True))
-    chains = nearest_dependants(graph, sources)
+    chains = nearest_dependants(needs_of(graph), sources)
     for key in graph:
         needing = [s for s in sources if s != key and nx.has_path(graph, s, key)]
         if not needing:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..graph import nearest_dependants, node, node_id
+from ..graph import nearest_dependants, needs_of, node, node_id
 from ..knowledge import Harm, Service
 from ..knowledge.spec import Goal
 from ..measures import Mitigators, harm_applies, harm_present, horizon
@@ -114,22 +114,29 @@ class _Harms:
         targets share one list of goals (Derivation.goals_of_service), worked out once."""
         found = self._first_due.get(id(goals))
         if found is None:
-            first: dict[str, Goal] = {}
+            first: dict[str, tuple[float, str]] = {}
             for goal_id in goals:
-                goal = self.d.kb.goals[goal_id]
-                term = horizon(goal.due_months, self.d.kb.horizons)
-                if term not in first or goal.due_months < first[term].due_months:
-                    first[term] = goal
-            found = self._first_due[id(goals)] = (goals, sorted(first.items()))
+                term, due = self._due[goal_id]
+                held = first.get(term)
+                if held is None or due < held[0]:
+                    first[term] = (due, goal_id)
+            kb_goals = self.d.kb.goals
+            found = self._first_due[id(goals)] = (goals, sorted((term, kb_goals[g]) for term, (_, g) in first.items()))
         return found[1]
+
+    @cached_property
+    def _due(self) -> dict[str, tuple[str, float]]:
+        """Each goal's horizon and due month (first_due goes through thousands of goals per list of them)."""
+        horizons = self.d.kb.horizons
+        return {goal.id: (horizon(goal.due_months, horizons), goal.due_months) for goal in self.d.kb.goals.values()}
 
     @cached_property
     def nearest(self) -> dict[str, dict[str, list[str]]]:
         """Per term: the nearest active service of that term needing each harmed service."""
-        deps = self.d.dependencies
+        needs = needs_of(self.d.dependencies)
         harmed = {node("service", harm.target) for s in self.d.kb.services.values() for harm in s.harms
                   if harm.target_kind == "service"}
-        return {term: nearest_dependants(deps, [node("service", s.id) for s in self.d.active if s.term == term], harmed)
+        return {term: nearest_dependants(needs, [node("service", s.id) for s in self.d.active if s.term == term], harmed)
                 for term in TERMS}
 
 
