@@ -128,7 +128,7 @@ def dependant_counts(deps: nx.DiGraph, cap: int = DEPENDANTS_CAP) -> dict[str, i
             waiting[child] -= 1
             if not waiting[child]:
                 ready.append(child)
-    return {key: min(len(above[of[key]]) - 1, cap) for key in deps}
+    return {key: min(len(above[of[key]]) - 1, cap) for key in deps}  # minus itself
 
 
 def release_views(graph: nx.Graph) -> None:

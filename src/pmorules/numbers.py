@@ -63,7 +63,7 @@ def clean(value: float) -> float:
 
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """A fact's fields with every float cleaned, in place (and returned): the engine compares exactly what it is
-    given. In place: a new dict per fact was a twentieth of the facts' time at 100,000 services."""
+    given. In place: building a new dict per fact was a third of the cleaning's time."""
     for name, value in fields.items():
         if isinstance(value, float):
             fields[name] = clean(value)
