@@ -295,16 +295,19 @@ def report(
 ) -> None:
     """Write the recommendations report (Markdown to stdout by default); printed or as PDF, the steering pack, and
     with --appendix the analyst's appendix too."""
+    from .report.charts_ahead import ChartsAhead
+
+    fmt = format.value if format else _format_from_suffix(output)
+    # the charts, drawn while the mix is solved; forked first, so that its matplotlib import overlaps this one's
+    drawer = ChartsAhead.start() if fmt in ("html", "pdf") else None
+
     from .diff import History
     from .output import check_output, write_output
     from .report import render_report
-    from .report.charts_ahead import ChartsAhead
     from .report.context import analysis_parts, chart_data, history_part
     from .report.warm import Warm
     from .workbench import recommend_and_judge
 
-    fmt = format.value if format else _format_from_suffix(output)
-    drawer = ChartsAhead.start() if fmt in ("html", "pdf") else None  # the charts, drawn while the mix is solved
     warm = Warm() if drawer else None
     try:
         analysis = _analyze(workspace, as_of)
