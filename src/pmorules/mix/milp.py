@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from itertools import chain
 
 import highspy
 import networkx as nx
@@ -44,6 +46,13 @@ class Row:
     lo: float
     hi: float
     group: str | None
+
+    @cached_property
+    def entries(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """The variables and coefficients of the row's nonzero terms, taken once: a program is solved several
+        times (with info findings free, then each verification round), and only ever gains rows and bounds."""
+        terms = [(var, coef) for var, coef in self.coefs.items() if coef]
+        return tuple(var for var, _ in terms), tuple(coef for _, coef in terms)
 
 
 @dataclass
@@ -574,13 +583,14 @@ def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[
     lp.row_lower_ = np.array([max(r.lo, -highspy.kHighsInf) for r in rows])
     lp.row_upper_ = np.array([min(r.hi, highspy.kHighsInf) for r in rows])
     lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in program.integer]
-    entries = [[(var, coef) for var, coef in row.coefs.items() if coef] for row in rows]
+    entries = [row.entries for row in rows]
     matrix = lp.a_matrix_  # row by row, as the program holds it
     matrix.format_ = highspy.MatrixFormat.kRowwise
     matrix.num_col_, matrix.num_row_ = lp.num_col_, lp.num_row_
-    matrix.start_ = np.cumsum([0] + [len(e) for e in entries])
-    matrix.index_ = np.fromiter((var for e in entries for var, _ in e), dtype=np.int32)
-    matrix.value_ = np.fromiter((coef for e in entries for _, coef in e), dtype=float)
+    matrix.start_ = np.cumsum([0] + [len(variables) for variables, _ in entries])
+    total = int(matrix.start_[-1])
+    matrix.index_ = np.fromiter(chain.from_iterable(variables for variables, _ in entries), dtype=np.int32, count=total)
+    matrix.value_ = np.fromiter(chain.from_iterable(coefs for _, coefs in entries), dtype=float, count=total)
     highs = highspy._Highs()  # the core binding (in highspy.__all__): highspy.Highs prints a banner when created
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", 0.0)
