@@ -130,3 +130,17 @@ def test_no_drawer_beside_other_threads() -> None:
         stop.set()
     """)
     assert done.stdout.strip() == "none"
+
+
+def test_the_drawer_forks_before_the_pipeline_is_imported() -> None:
+    """``report`` forks the drawer before it imports the analysis, so both import at once: neither the command
+    line nor the drawer's module may bring the pipeline (the engine, the knowledge model, the optimiser, the
+    renderer) or matplotlib in with them."""
+    done = run("""
+        import sys
+        import pmorules.cli, pmorules.report.charts_ahead
+        heavy = ("durable_rules", "pydantic", "highspy", "matplotlib", "networkx", "pmorules.analysis",
+                 "pmorules.report.render", "pmorules.mix")
+        print(sorted(m for m in sys.modules if m.startswith(heavy)))
+    """)
+    assert done.stdout.strip() == "[]"

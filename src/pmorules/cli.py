@@ -300,16 +300,15 @@ def report(
     fmt = format.value if format else _format_from_suffix(output)
     # the charts, drawn while the mix is solved; forked first, so that its matplotlib import overlaps this one's
     drawer = ChartsAhead.start() if fmt in ("html", "pdf") else None
-
-    from .diff import History
-    from .output import check_output, write_output
-    from .report import render_report
-    from .report.context import analysis_parts, chart_data, history_part
-    from .report.warm import Warm
-    from .workbench import recommend_and_judge
-
-    warm = Warm() if drawer else None
     try:
+        from .diff import History
+        from .output import check_output, write_output
+        from .report import render_report
+        from .report.context import analysis_parts, chart_data, history_part
+        from .report.warm import Warm
+        from .workbench import recommend_and_judge
+
+        warm = Warm() if drawer else None
         analysis = _analyze(workspace, as_of)
         protected = analysis.inputs()
         if output is not None:
