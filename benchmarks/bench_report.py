@@ -6,11 +6,13 @@
    run in turn, round after round, so a machine whose speed drifts moves them alike.
    The report analyses once, recommends a mix once (the optimiser verifies its answer with the full
    rulebook), judges each past review once, and draws five charts for HTML (with a second core free, in a
-   drawer forked before the analysis: the CPU column then exceeds the wall time).
+   drawer forked before the analysis is imported: the CPU column then exceeds the wall time).
 2. Where the report's time goes, in one warm process: analysis, past reviews, mix, Markdown, HTML.
 3. A 1,000-service federation (``shapes.federation``) with one past review, so the report has its history
    section, the trend and the counterfactual attribution of the moves since (the snapshot: the same
    generator at 95% of the size, so services come and go and links change): a fresh ``pmorules report``.
+
+Targets (issue 22): the example's HTML report within 1.5× ``analyze``; the 1,000-service HTML report in 3 s.
 
     python benchmarks/bench_report.py              # example + 1,000 services
     python benchmarks/bench_report.py --runs 7 --sizes 1000 3000
