@@ -114,6 +114,8 @@ def _recommendation(rule_id: str, **context) -> str:
 
 
 @pytest.mark.parametrize("goals, carried", [
+    (["a"], "it carries “A”."),
+    (["a", "b"], "it carries “A” and “B”."),
     (["a", "b", "c"], "it carries “A”, “B” and “C”."),
     (["a", "b", "c", "d"], "it carries “A”, “B”, “C” and 1 other goal."),
     (["a", "b", "c", "d", "e", "f"], "it carries “A”, “B”, “C” and 3 other goals."),
@@ -122,6 +124,22 @@ def test_an_unlikely_service_names_three_of_its_goals_and_counts_the_rest(goals,
     """At 100,000 services a service carries hundreds of goals: the text names three, whatever the size."""
     text = _recommendation("PRB001", s={"name": "X", "probability": 0.4, "effort": 3, "goal_ids": goals})
     assert carried in text
+
+
+@pytest.mark.parametrize("needing, named", [
+    ([], "of the services that need it a fallback"),
+    (["a"], "of the services that need it (“A”) a fallback"),
+    (["a", "b"], "of the services that need it (“A” and “B”) a fallback"),
+    (["a", "b", "c"], "of the services that need it (“A”, “B” and “C”) a fallback"),
+])
+def test_a_fragile_prerequisite_names_the_active_services_that_need_it(needing, named) -> None:
+    """The services that need it, in a sentence: commas, then "and" before the last; one that is not running,
+    or that does not need it, is not named."""
+    services = [{"id": i, "name": i.upper(), "status": "active", "needs": ["x"]} for i in needing]
+    services += [{"id": "p", "name": "P", "status": "proposed", "needs": ["x"]},
+                 {"id": "o", "name": "O", "status": "active", "needs": ["y"]}]
+    text = _recommendation("DEP004", s={"key": "x", "name": "X"}, services=services)
+    assert named in text
 
 
 @pytest.mark.parametrize("quick, named", [
