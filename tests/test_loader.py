@@ -619,6 +619,14 @@ def test_a_list_too_long_to_build_is_only_counted_when_the_text_could_hold_one(t
         assert long_list(text, limit) is None
 
 
+def test_a_complex_key_after_a_list_is_not_counted_as_its_items() -> None:
+    """The scalars inside a complex key (``? services:``) are not items of the list before it: counting ran on
+    from ``action: []`` into the key and reported a list of two under no key (found by the fuzz test)."""
+    assert long_list("action: []\n? services:", 1) is None
+    assert long_list("action: [a]\n? {x: 1, y: 2}\n: z\n", 1) is None
+    assert long_list("action: [a, b]\n? services:\n", 1) == ("action", 1, 13)
+
+
 def test_a_long_list_of_another_key_does_not_hide_a_section_that_is_too_long(tmp_path: Path, monkeypatch) -> None:
     """The early count watches the sections only: a long list under another key before ``services`` used to be
     the one found, and the services' excess was then only noticed after the whole document was built."""

@@ -370,8 +370,9 @@ def long_list(text: str, limit: int, keys: Collection[str] | None = None) -> tup
             starts = isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent))
             ends = isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent))
             if depth == 1 and not ends:  # in the top-level mapping: keys and their values alternate
-                if expect_key:
+                if expect_key:  # a new key: what was counted belonged to the value before it
                     key = event.value if isinstance(event, yaml.ScalarEvent) else None
+                    counting = False
                 else:
                     counting = (key is not None and (keys is None or key in keys)
                                 and isinstance(event, yaml.SequenceStartEvent))
