@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pmorules import engine as engine_module
 from pmorules.engine import Engine, EngineError, encode, encode_value, fact_ids, fnv1a32
 from pmorules.errors import Diagnostic, Location
 from pmorules.evaluate import evaluate
@@ -65,6 +66,47 @@ def test_two_runs_in_sequence_with_the_same_ruleset_name_are_independent() -> No
     third = run(join, [{"id": "1", "t": "x", "k": "s"}, {"id": "2", "t": "y", "k": "s"}], name="pmorules0")
     assert first == third == [("r", {"a": "1", "b": "2"})]
     assert second == []  # no fact of the first run is left in the engine
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Count the calls of one function of the C engine."""
+    calls: list[int] = []
+    real = getattr(engine_module._dre, name)
+    monkeypatch.setattr(engine_module._dre, name, lambda *args: calls.append(1) or real(*args))
+    return calls
+
+
+def test_the_same_rules_are_compiled_once_and_their_next_run_starts_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    join = {"r": {"all": [{"a": {"t": "x"}}, {"b": {"$and": [{"t": "y"}, {"k": {"a": "k"}}]}}]}, "unique": {"all": [{"m": {"t": "never"}}]}}  # rules no other test compiled
+    created = _counting(monkeypatch, "create_ruleset")
+    assert run(join, [{"id": "1", "t": "x", "k": "s"}]) == []
+    assert run(join, [{"id": "2", "t": "y", "k": "s"}]) == []  # the x of the first run is gone
+    assert run(join, [{"id": "1", "t": "x", "k": "s"}, {"id": "2", "t": "y", "k": "s"}]) == [("r", {"a": "1", "b": "2"})]
+    assert len(created) == 1
+
+
+def test_a_run_that_failed_does_not_keep_its_ruleset(monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = {"failing": {"all": [{"m": {"t": "x"}}]}}
+
+    def boom(_matched: dict) -> None:
+        raise ValueError("boom")
+
+    created, deleted = _counting(monkeypatch, "create_ruleset"), _counting(monkeypatch, "delete_ruleset")
+    with pytest.raises(ValueError):
+        with Engine("probe", rules, {"failing": boom}) as engine:
+            engine.assert_facts([{"id": "a", "t": "x"}])
+    assert (len(created), len(deleted)) == (1, 1)
+    assert run(rules, [{"id": "a", "t": "x"}]) == [("failing", {"m": "a"})]
+    assert len(created) == 2
+
+
+def test_only_the_most_recently_used_idle_rulesets_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    deleted = _counting(monkeypatch, "delete_ruleset")
+    kept = engine_module.IDLE_RULESETS_KEPT
+    for number in range(kept + 5):
+        assert run({f"bounded{number}": ONE_RULE["r"]}, [{"id": "a", "t": "x"}]) == [(f"bounded{number}", {"m": "a"})]
+    assert len(engine_module._IDLE_RULESETS) == kept
+    assert len(deleted) >= 5
 
 
 def _rss_mib() -> float:

@@ -2,9 +2,11 @@
 
 durable_rules is fast but has silent and fatal failure modes (swallowed exceptions, leaking timer threads, hard limits).
 This adapter runs one analysis on the engine's C API, with no host and no
-threads: it registers a fresh ruleset plus a sentinel rule, asserts facts in
+threads: it registers a ruleset plus a sentinel rule, asserts facts in
 batches, runs the actions synchronously, re-raises exceptions the engine would
-swallow, and always frees the state and the ruleset.
+swallow, and always frees the state. A ruleset is compiled once per process and
+rules: a history or a recommendation evaluates the same rules dozens of times,
+and compiling them was a third of judging the example's past reviews.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import re
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -128,6 +131,29 @@ def encode(obj: Any) -> str:
 # one analysis shard holds the engine from registering its rules to deleting them.
 _ONE_AT_A_TIME = threading.RLock()
 
+# compiled rulesets without a state, by their rules' JSON, the most recently used last; a handle is taken out while
+# an Engine runs on it. Each rulebook in use has a few shards; a server's organisations may each have their own.
+_IDLE_RULESETS: OrderedDict[str, int] = OrderedDict()
+IDLE_RULESETS_KEPT = 24
+
+
+def _take_ruleset(name: str, text: str) -> int:
+    """A compiled ruleset for these rules, with no state: an idle one, or a new one."""
+    handle = _IDLE_RULESETS.pop(text, None)
+    if handle is not None:
+        return handle
+    try:
+        return _dre.create_ruleset(name, text)
+    except _dre.error as exc:
+        raise EngineError(f"the engine refused the compiled rules: {exc}") from None
+
+
+def _give_back_ruleset(text: str, handle: int) -> None:
+    """Keep a ruleset whose state was freed for the next run of the same rules; free the least recently used."""
+    _IDLE_RULESETS[text] = handle
+    while len(_IDLE_RULESETS) > IDLE_RULESETS_KEPT:
+        _dre.delete_ruleset(_IDLE_RULESETS.popitem(last=False)[1])
+
 
 class Engine:
     """One analysis on durable_rules: register, assert, collect, clean up.
@@ -148,33 +174,38 @@ class Engine:
         self._actions: dict[str, Action] = {**actions, _SENTINEL_RULE: lambda matched: None}
         self._errors: list[BaseException] = []
         self._handle: int | None = None
+        self._text = ""
 
     def __enter__(self) -> Engine:
         rules = {**self._rules, _SENTINEL_RULE: {"all": [{"m": {"t": SENTINEL_TYPE}}]}}
         missing = sorted(set(self._rules) - set(self._actions))
         if missing:
             raise EngineError(f"no action for rule(s) {', '.join(missing)}")
+        self._text = encode(rules)
         _ONE_AT_A_TIME.acquire()
         try:
-            try:
-                self._handle = _dre.create_ruleset(self._name, encode(rules))
-            except _dre.error as exc:
-                raise EngineError(f"the engine refused the compiled rules: {exc}") from None
+            self._handle = _take_ruleset(self._name, self._text)
             # delete_state crashes on a state where no action ever ran: the sentinel's action always runs
             self._assert_json('[{"id":"__sentinel__","t":"' + SENTINEL_TYPE + '"}]')
-        except BaseException:
-            self.__exit__()
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Free the state; keep the ruleset for the same rules' next run, unless anything went wrong in this one."""
         handle, self._handle = self._handle, None
         try:
             if handle is not None:
+                clean = False
                 try:
                     _dre.delete_state(handle, "0")
+                    clean = not self._errors and (not exc_info or exc_info[0] is None)
                 finally:
-                    _dre.delete_ruleset(handle)
+                    if clean:
+                        _give_back_ruleset(self._text, handle)
+                    else:
+                        _dre.delete_ruleset(handle)
         finally:
             _ONE_AT_A_TIME.release()
 
