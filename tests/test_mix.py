@@ -663,6 +663,16 @@ def test_a_variant_from_the_command_line_is_evaluated(example) -> None:
     assert not alone["variant"]["feasible"] and "HRM001" in alone["variant"]["problems"][0]
 
 
+def test_a_retired_service_added_back_runs_as_the_workspace_records_it(example) -> None:
+    variant = from_options([], [], ["tools"], [], ["tools=0.5"])  # the legacy tool, retired in February 2026
+    kb = evaluate_scenario(example.before, example.problem, example.unattainable, variant).analysis.kb
+    recorded = example.before.kb.services["tools"]
+    assert not recorded.active and kb.services["tools"].active
+    assert (kb.services["tools"].effort, kb.services["tools"].probability) == (0.5, recorded.probability)
+    run = cli("mix", str(EXAMPLE), "--as-of", "2026-03-20", "--add", "tools")
+    assert run.exit_code == 0 and "your variant" in run.stdout
+
+
 def test_scenarios_of_the_workspace_are_compared(example_copy) -> None:
     workspace = example_copy("", {"scenarios/board.yaml": SCENARIOS})
     result = recommend(analyze(workspace, AS_OF))
@@ -682,6 +692,7 @@ def test_scenarios_of_the_workspace_are_compared(example_copy) -> None:
         (["--approach", "reporting"], "--approach: 'reporting' is not SERVICE=VALUE"),
         (["--approach", "reporting=nice"], "--approach: reporting: should be"),
         (["--add", "reporting"], "--add: 'reporting' is running already"),
+        (["--drop", "training", "--add", "Training"], "--add: 'training' is also listed under drop"),
     ],
 )
 def test_bad_variant_options_are_errors(args: list[str], expected: str) -> None:

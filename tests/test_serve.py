@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from pmorules import serve as serve_module
 from pmorules.cli import app
 from pmorules.serve import LiveServer, Preview, _watch, inside, within
-from pmorules.serve_security import Guard
+from pmorules.serve_security import TOKEN_HEADER, Guard
 
 SMALL = {
     "services.yaml": """
@@ -198,6 +198,17 @@ def test_port_80_may_be_left_out_and_another_bound_host_is_served() -> None:
     assert Guard("::1", 9000).refusal("GET", _headers(("Host", "[::1]:9000"))) is None
 
 
+@pytest.mark.parametrize("bound", ["0.0.0.0", "::"])
+def test_a_server_bound_to_every_address_answers_for_each_address_but_not_for_a_name(bound: str) -> None:
+    guard = Guard(bound, 9000, token="t")
+    for host in ("192.0.2.2:9000", "10.1.2.3:9000", "[2001:db8::1]:9000", "127.0.0.1:9000", "localhost:9000"):
+        assert guard.refusal("GET", _headers(("Host", host))) is None, host
+        assert guard.refusal("POST", _headers(("Host", host), ("Origin", f"http://{host}"), (TOKEN_HEADER, "t"))) is None
+    for host in ("evil.example:9000", "192.0.2.2:9001", "192.0.2.2", "999.1.1.1:9000", "[evil]:9000", "1.2.3.4.5:9000"):
+        assert guard.refusal("GET", _headers(("Host", host))).status == 421, host
+    assert Guard("192.0.2.2", 9000).refusal("GET", _headers(("Host", "10.1.2.3:9000"))).status == 421
+
+
 def test_origin_is_checked_on_anything_but_a_plain_get() -> None:
     foreign = ("Origin", "http://evil.example")
     host = ("Host", "127.0.0.1:8765")
@@ -244,7 +255,9 @@ def test_the_errors_page_names_paths_in_the_workspace_only(make_ws, tmp_path: Pa
 def test_only_the_workspace_prefix_is_taken_off(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     ws.mkdir()
-    assert within("ws/a.yaml:1:2: see news/b.yaml and ws", Path("ws")) == "a.yaml:1:2: see news/b.yaml and ."
+    # a relative name is the workspace only at the start of a path: alone it may be any word (a service "ws")
+    assert within("ws/a.yaml:1:2: see news/b.yaml and ws", Path("ws")) == "a.yaml:1:2: see news/b.yaml and ws"
+    assert within(f"{ws}: not a folder; see {ws}", ws) == ".: not a folder; see ."
     assert within(f"{ws}/a.yaml: leads to {tmp_path}/other/b.yaml, not {ws}x/c", ws) == (
         "a.yaml: leads to (a path outside the workspace), not (a path outside the workspace)")
     assert within("1/2 of S16/O26 and a / b", ws) == "1/2 of S16/O26 and a / b"

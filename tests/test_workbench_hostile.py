@@ -100,6 +100,19 @@ def test_a_huge_body_is_refused_unread(served) -> None:
     (json.dumps({"add": ["x" * 5000]}).encode(), "request:add[0]: is longer than 200 characters"),
     (b'{"path": "/etc/passwd"}', "request:path: unknown field (use drop, keep, add, effort, approach, probability)"),
     (b'{"drop": ["../../etc/passwd"]}', "request:drop[0]: unknown service '../../etc/passwd'"),
+    (b'{"approach": {"training": ["x"]}}', "request:approach.training: should be one of consultative, supportive, "
+                                           "facilitative, directive, controlling, managed"),
+    (b'{"approach": {"training": {"a": 1}}}', "request:approach.training: should be one of consultative, supportive, "
+                                               "facilitative, directive, controlling, managed"),
+    (b'{"effort": {"training": 1' + b"0" * 400 + b"}}",
+     "request:effort.training: an integer of 401 digits is out of range (numbers are at most 1e+15 in size)"),
+    (b'{"drop": ["training"], "add": ["training"]}', "request:add: 'training' is also listed under drop"),
+    (b'{"effort": {"\\ud800": 1}}', "request: the body escapes half of a character (a lone \\ud800-\\udfff), "
+                                     "which no text holds"),
+    (b'{"\\udfff": 1}', "request: the body escapes half of a character (a lone \\ud800-\\udfff), which no text holds"),
+    (b'{"drop": ["ws"]}', "request:drop[0]: unknown service 'ws'"),  # the workspace's name, quoted as sent
+    (b'{"drop": ["<b>x</b>"]}', "request:drop[0]: unknown service '<b>x</b>'"),
+    (b'{"drop": ["trai /ning"]}', "request:drop[0]: unknown service 'trai /ning' (hint: did you mean 'training'?)"),
 ])
 def test_a_malformed_what_if_is_a_located_json_error(served, body: bytes, message: str) -> None:
     port, token, _, _ = served
@@ -122,8 +135,8 @@ def test_a_flood_is_answered_429_and_the_server_keeps_answering(served) -> None:
     with api._busy:  # a what-if is being worked on: another is not queued behind it
         status, headers, body = post(port, token, b'{"drop": ["lessons"]}')
     assert status == 429 and headers["retry-after"] == "1" and b"again in a moment" in body
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = list(pool.map(lambda _: post(port, token, b'{"drop": ["lessons"]}')[0], range(48)))
+    with ThreadPoolExecutor(max_workers=32) as pool:  # beyond the listen backlog of 5 the server once had
+        statuses = list(pool.map(lambda _: post(port, token, b'{"drop": ["lessons"]}')[0], range(64)))
     assert set(statuses) <= {200, 429} and 200 in statuses
     assert post(port, token, b'{"drop": ["lessons"]}')[0] == 200
 
@@ -161,3 +174,19 @@ def _length(size: int) -> Message:
     headers = Message()
     headers["Content-Length"] = str(size)
     return headers
+
+
+def test_a_scenario_description_with_half_a_character_is_refused_and_nothing_is_written(served) -> None:
+    port, token, _, workspace = served
+    body = b'{"name": "half", "description": "\\ud800", "drop": ["lessons"]}'
+    assert error_of(post(port, token, body, "/api/scenarios"))[0] == 400
+    assert not (workspace / "scenarios" / "half.yaml").exists()
+
+
+@pytest.mark.parametrize(("length", "status"), [("\N{SUPERSCRIPT TWO}", 411), ("1\N{SUPERSCRIPT THREE}", 411),
+                                                ("9" * 5000, 413), ("0" * 30 + "2", 413)])
+def test_a_content_length_that_is_not_a_plain_number_is_refused(served, length: str, status: int) -> None:
+    port, token, _, _ = served
+    answer = raw(port, f"POST /api/what-if HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Pmorules-Token: {token}\r\n"
+                       f"Content-Length: {length}\r\nConnection: close\r\n\r\n{{}}".encode("latin-1"))  # as headers are read
+    assert error_of(answer)[0] == status

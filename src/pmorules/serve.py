@@ -106,8 +106,11 @@ ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/[^\s'\"()<>,;]+")
 
 def within(text: str, workspace: Path) -> str:
     """``text`` with the workspace's paths relative to it and any other absolute path left out."""
-    for prefix in sorted({str(workspace), str(workspace.absolute()), str(workspace.resolve())} - {"."}, key=len, reverse=True):
-        text = re.sub(r"(?<![\w.~/-])" + re.escape(prefix) + r"(/|(?=[\s:'\")]|$))",
+    absolute = {str(workspace.absolute()), str(workspace.resolve())}
+    for prefix in sorted((absolute | {str(workspace)}) - {"."}, key=len, reverse=True):
+        # a relative name ("ws") is the workspace only as the start of a path: alone it may be any word
+        alone = r"|(?=[\s:'\")]|$)" if prefix in absolute else ""
+        text = re.sub(r"(?<![\w.~/-])" + re.escape(prefix) + r"(/" + alone + ")",
                       lambda found: "" if found.group(1) else ".", text)
     return ABSOLUTE_PATH.sub("(a path outside the workspace)", text)
 
@@ -173,6 +176,7 @@ class LiveServer(ThreadingHTTPServer):
     """A threading HTTP server that no client can starve: connections are bounded in number and in time."""
 
     daemon_threads = True
+    request_queue_size = 128  # connections the kernel holds while a what-if keeps the accepting thread waiting
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):

@@ -42,7 +42,7 @@ class Answer:
 
     @property
     def body(self) -> bytes:
-        return json_text(self.data).encode()
+        return json_text(self.data).encode("utf-8", "backslashreplace")  # never fails to answer
 
 
 def _error(status: int, message: str, more: list[str] | None = None, **headers: str) -> Answer:
@@ -84,7 +84,9 @@ class Api:
         try:
             return Answer(200, route(bench, request))
         except InputError as error:
-            problems = [self.shown(str(d)) for d in sorted(set(error.diagnostics))]
+            # a problem of the request quotes what the client sent, as sent; one in a file may name a machine's path
+            problems = [str(d) if d.location.file.startswith("request") else self.shown(str(d))
+                        for d in sorted(set(error.diagnostics))]
             return _error(400, problems[0], problems)
         except Exception:  # a bug: the traceback in the server's log only
             traceback.print_exc(file=sys.stderr)
@@ -112,13 +114,17 @@ def read_request(headers: Message, body: BinaryIO) -> Any:
     if headers.get("Transfer-Encoding"):
         return _error(411, "request: send the body with a Content-Length, not in chunks")
     length = (headers.get("Content-Length") or "").strip()
-    if not length.isdigit():
+    if not (length.isascii() and length.isdigit()):  # isdigit alone passes "²" and other digits int() refuses
         return _error(411, "request: a Content-Length header is needed")
-    if int(length) > MOST_BYTES:
-        return _error(413, f"request: the body is {int(length)} bytes; at most {MOST_BYTES} are read")
+    if len(length) > len(str(MOST_BYTES)) or int(length) > MOST_BYTES:
+        return _error(413, f"request: the body is {length[:20]} bytes; at most {MOST_BYTES} are read")
     raw = body.read(int(length))
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_not_a_constant)
+        request = json.loads(raw.decode("utf-8"), parse_constant=_not_a_constant)
+        json.dumps(request, ensure_ascii=False).encode("utf-8")  # a "\ud800" escape decodes to no character
+        return request
+    except UnicodeEncodeError:
+        return _error(400, "request: the body escapes half of a character (a lone \\ud800-\\udfff), which no text holds")
     except UnicodeDecodeError:
         return _error(400, "request: the body is not UTF-8 text")
     except json.JSONDecodeError as exc:

@@ -14,11 +14,15 @@ Each check is one method; ``refusal`` runs them in order.
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import re
 import secrets
 from dataclasses import dataclass, field
 from email.message import Message
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+EVERY_ADDRESS = ("0.0.0.0", "::", "[::]")  # bound to every address of the machine
+_ADDRESS_AND_PORT = re.compile(r"(\[[0-9a-f:.]+\]|[0-9.]+)(?::([0-9]{1,5}))?")
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 TOKEN_HEADER = "X-Pmorules-Token"
 TOKEN_META = "pmorules-token"
@@ -56,8 +60,24 @@ class Guard:
             return Refusal(400, "the Host, Origin or token header is given twice")
         return None
 
+    def names_this_server(self, value: str) -> bool:
+        """Whether a ``Host`` value (or an origin's host) is the served address. A server bound to every address
+        answers for each of the machine's addresses as well, written as an address: a host name could be made to
+        resolve here (DNS rebinding), an address cannot."""
+        value = value.strip().lower()
+        if value in self.hosts:
+            return True
+        match = _ADDRESS_AND_PORT.fullmatch(value) if self.host in EVERY_ADDRESS else None
+        if match is None or int(match.group(2) or 80) != self.port:
+            return False
+        try:
+            ipaddress.ip_address(match.group(1).strip("[]"))
+        except ValueError:
+            return False
+        return True
+
     def _host(self, headers: Message) -> Refusal | None:
-        if (headers.get("Host") or "").strip().lower() not in self.hosts:
+        if not self.names_this_server(headers.get("Host") or ""):
             return Refusal(421, "this server answers only for its own address (the Host header names another)")
         return None
 
@@ -65,7 +85,7 @@ class Guard:
         origin = headers.get("Origin")
         if method in SAFE_METHODS or origin is None:
             return None
-        if not origin.lower().startswith("http://") or origin[len("http://"):].lower() not in self.hosts:
+        if not origin.lower().startswith("http://") or not self.names_this_server(origin[len("http://"):]):
             return Refusal(403, "requests from another site are refused (the Origin header names another)")
         return None
 

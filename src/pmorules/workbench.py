@@ -91,13 +91,13 @@ def what_if_fields(request: Any, allowed: tuple[str, ...] = ()) -> tuple[dict[st
             if name in ("effort", "probability"):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     errors.append(_problem(where, "should be a number"))
-                elif problem := number_problem(float(value), str(value)):
+                elif problem := number_problem(value):  # a whole number too large for a float, too
                     errors.append(_problem(where, problem))
                 elif value < 0 or (name == "probability" and value > 1):
                     errors.append(_problem(where, "should be at least 0" if name == "effort" else "should be from 0 to 1"))
                 else:
                     fields[name][key] = float(value)
-            elif value not in Approach.meanings():
+            elif not isinstance(value, str) or value not in Approach.meanings():
                 errors.append(_problem(where, f"should be one of {', '.join(Approach.meanings())}"))
             else:
                 fields[name][key] = value

@@ -179,6 +179,7 @@ def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[U
         return found
 
     services = dict(kb.services)
+    dropped: set[str] = set()
     for sid in filter(None, (resolve("drop", s) for s in spec.drop)):
         if not services.get(sid) or not services[sid].active:
             bad("drop", f"{sid!r} is not running today")
@@ -186,11 +187,16 @@ def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[U
             bad("drop", f"{sid!r} is also listed under keep")
         else:
             services[sid] = replace(services[sid], status="retired")
+            dropped.add(sid)
     for sid in filter(None, (resolve("add", s) for s in spec.add)):
-        if sid in services and services[sid].active:
+        if sid in dropped:
+            bad("add", f"{sid!r} is also listed under drop")
+        elif sid in services and services[sid].active:
             bad("add", f"{sid!r} is running already")
-        else:
+        elif sid in open_services:  # as the mix assumes it
             services[sid] = replace(open_services[sid][0], status="active")
+        else:  # a retired service brought back as the workspace records it
+            services[sid] = replace(services[sid], status="active")
     for sid in filter(None, (resolve("keep", s) for s in spec.keep)):
         if not (sid in services and services[sid].active):
             bad("keep", f"{sid!r} is not in this variant (add it)")
