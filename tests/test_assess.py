@@ -251,6 +251,17 @@ def test_each_experts_latest_round_counts() -> None:
     assert agreed.p_spread == pytest.approx(0.1)
 
 
+def test_a_later_round_that_leaves_a_figure_out_keeps_the_experts_earlier_one() -> None:
+    rated = [Assessment(by="J. Lin", months_to_value=4, probability=0.7), Assessment(by="R. Okafor", term="long",
+             probability=0.3), Assessment(by="Zoë", term="medium", probability=0.5),
+             Assessment(by="j. lin", comment="I keep my rating: 4 months, 70%", round=2),
+             Assessment(by="R. Okafor", probability=0.4, round=2)]
+    agreed = consensus(rated, "median", Horizons())
+    assert agreed is not None and agreed.assessors == ("j. lin", "R. Okafor", "Zoë") and agreed.rounds == 2
+    assert (agreed.months, agreed.probability, agreed.term) == (6.0, 0.5, "medium")
+    assert agreed.months_range == (4.0, 18.0) and agreed.probability_range == (0.4, 0.7)
+
+
 def test_the_consensus_fills_in_what_a_service_does_not_state(tmp_path: Path) -> None:
     (tmp_path / "k.yaml").write_text(
         "organisation: {consensus: cautious}\n"

@@ -5,7 +5,9 @@ probability of its own, the service facts read its spread (the disagreement
 rule), and ``pmorules assess`` and the report show the same figures.
 
 - **Who counts**: each expert's latest round (experts are matched by name, case
-  and surrounding spaces ignored); an assessment without a round is round 1.
+  and surrounding spaces ignored); an assessment without a round is round 1. A
+  figure that round leaves out (the timing, or the probability) is the expert's
+  latest earlier one.
 - **Months to value** of an assessment: its ``months_to_value``, else its
   term's default months (short 2, medium 6, long 18); its **term**: its own,
   else the horizon of its months.
@@ -33,13 +35,22 @@ def expert_key(name: str) -> str:
 
 
 def counted(assessments: Iterable[Assessment]) -> list[Assessment]:
-    """The assessments that count: each expert's latest round (the last written, within a round)."""
-    latest: dict[str, Assessment] = {}
+    """The assessments that count: each expert's latest round (the last written, within a round), with the
+    expert's latest timing (term or months) and probability where that round leaves one out. A second-round
+    row with only a comment says "I keep my rating": it must not drop the expert from the consensus."""
+    by_expert: dict[str, list[Assessment]] = {}
     for assessment in assessments:
-        key = expert_key(assessment.by)
-        if key not in latest or assessment.round >= latest[key].round:
-            latest[key] = assessment
-    return list(latest.values())
+        by_expert.setdefault(expert_key(assessment.by), []).append(assessment)
+    out = []
+    for given in by_expert.values():
+        rounds = sorted(given, key=lambda a: a.round)  # stable: within a round, the last written is last
+        latest = rounds[-1]
+        timing = next((a for a in reversed(rounds) if a.term is not None or a.months_to_value is not None), latest)
+        chance = next((a for a in reversed(rounds) if a.probability is not None), latest)
+        kept = ({"term": timing.term, "months_to_value": timing.months_to_value} if timing is not latest else {}) | (
+            {"probability": chance.probability} if chance is not latest else {})
+        out.append(latest.model_copy(update=kept) if kept else latest)
+    return out
 
 
 def months_of(assessment: Assessment) -> float | None:
