@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
@@ -184,3 +185,15 @@ def test_deltas_since_the_last_review_are_taken_from_the_shown_values(example) -
     assert len(rows) == 4  # three shares and the coverage score
     for old, new, change in rows:
         assert change == ("±0" if old == new else f"{int(new) - int(old):+d} pts")
+
+
+def test_a_name_in_a_decision_option_is_escaped_once_in_markdown(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "example", workspace)
+    services = workspace / "services.yaml"
+    name = "Weekly project status pack and executive dashboard"
+    services.write_text(services.read_text(encoding="utf-8").replace(name, "Status pack_weekly [exec]"), encoding="utf-8")
+    text = report_of(analyze(workspace, dt.date(2026, 3, 20)), "md").decode()
+    front = text.split("### Decisions requested", 1)[1].split("| Goal |", 1)[0]
+    assert "**Status pack\\_weekly \\[exec\\]**" in front and "Run “Status pack\\_weekly \\[exec\\]” supportive" in front
+    assert "\\\\" not in front
