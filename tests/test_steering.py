@@ -197,3 +197,19 @@ def test_a_name_in_a_decision_option_is_escaped_once_in_markdown(tmp_path: Path)
     front = text.split("### Decisions requested", 1)[1].split("| Goal |", 1)[0]
     assert "**Status pack\\_weekly \\[exec\\]**" in front and "Run “Status pack\\_weekly \\[exec\\]” supportive" in front
     assert "\\\\" not in front
+
+
+@pytest.mark.parametrize(("as_of", "half_year", "after"), [
+    ("2026-06-25", "**Half-year review**, 21 September 2026: 1 goal due, cannot be met", "4 goals due"),
+    ("2028-06-01", None, None),  # every goal is past its date: no review is left to show one
+])
+def test_a_goal_past_its_date_is_in_no_reviews_list(as_of: str, half_year: str | None, after: str | None) -> None:
+    analysis = analyze(Path(__file__).resolve().parents[1] / "knowledge" / "example", dt.date.fromisoformat(as_of))
+    text = report_of(analysis, "md").decode()
+    calendar = text.split("**At each review:**", 1)[1].split("<a id=", 1)[0] if "**At each review:**" in text else ""
+    if half_year:
+        assert half_year in calendar
+    assert ("**After the last review**: " + after in calendar) if after else "After the last review" not in text
+    by_review = text.split("| Review | Goals due by then |", 1)[-1].split("\n\n", 1)[0]
+    past = [g.name for g in analysis.kb.goals.values() if g.due < analysis.today]
+    assert past and not [name for name in past if name in calendar or name in by_review]

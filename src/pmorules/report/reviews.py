@@ -2,8 +2,9 @@
 
 For each review ahead (name and date): the goals due by then with their outlook (likely met, at risk, cannot
 be met: the goal's verdict from the findings), and the services whose first results become visible since the
-review before. Goals due after the last review close the calendar. Nothing here judges: outlooks are the
-goals' verdicts, months are the services' own.
+review before. Goals due after the last review close the calendar; goals already past their date are in no
+review's list (the goals table shows them as past their date). Nothing here judges: outlooks are the goals'
+verdicts, months are the services' own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..vocabulary import OUTLOOK
 def review_calendar(analysis: Analysis, goals: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
     """One entry per coming review, oldest first, then one for what falls due after the last."""
     active = sorted((s for s in analysis.kb.services.values() if s.active), key=lambda s: (s.months, s.name.lower()))
+    goals = [g for g in goals if not g["overdue"]]
     ahead = [r for r in analysis.kb.reviews if r.ahead]
     out, since = [], float("-inf")
     for number, review in enumerate(ahead, start=1):
