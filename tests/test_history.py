@@ -347,3 +347,12 @@ def test_serve_shows_the_report_with_its_history(reviewed: Path) -> None:
     served = page.replace(script, b"").replace(head.encode() + b"\n", b"")
     served = re.sub(rb'<aside id="workbench".*?</aside>', b"", served, count=1, flags=re.S)  # the what-if panel
     assert served == report_of(analyze(reviewed, AS_OF), "html"), "the preview is the report, history included"
+
+
+def test_a_review_dated_after_the_day_judged_is_not_past_yet() -> None:
+    example = Path(__file__).resolve().parents[1] / "knowledge" / "example"  # one review, on 19 December 2025
+    assert history_of(analyze(example, dt.date(2025, 11, 1))) is None
+    held = history_of(analyze(example, dt.date(2025, 12, 19)))
+    assert held is not None and [p.label for p in held.points][0] == "Q4 2025 review"
+    text = report_of(analyze(example, dt.date(2025, 11, 1)), "md").decode()
+    assert "Since the last review" not in text and "Q4 2025 review" not in text
