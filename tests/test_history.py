@@ -356,3 +356,25 @@ def test_a_review_dated_after_the_day_judged_is_not_past_yet() -> None:
     assert held is not None and [p.label for p in held.points][0] == "Q4 2025 review"
     text = report_of(analyze(example, dt.date(2025, 11, 1)), "md").decode()
     assert "Since the last review" not in text and "Q4 2025 review" not in text
+
+
+def test_a_finding_about_a_goal_now_past_its_date_is_not_resolved() -> None:
+    example = Path(__file__).resolve().parents[1] / "knowledge" / "example"
+    analysis = analyze(example, dt.date(2026, 6, 25))  # the budget-ranking goal was due on 22 June 2026
+    since = history_of(analysis).since
+    assert [(f.rule, f.subjects) for f in since.past_due] == [("GOL005", ("budget-ranking",))]
+    assert not [f for f in since.resolved if "budget-ranking" in f.subjects]
+    assert not [c for c in since.changes if set(c.resolves) & {f.fingerprint for f in since.past_due}]
+    assert since.to_json()["findings"]["past_due"][0]["subjects"] == ["budget-ranking"]
+    text = report_of(analysis, "md").decode()
+    assert "11 findings resolved, 9 new, 0 escalated, 0 eased, 14 still open, 1 gone with a goal now past its date" in text
+    gone = text.split("### Gone with a goal now past its date", 1)[1].split("###", 1)[0]
+    assert "Goal at risk - below its target likelihood (A ranked, evidence-based project list" in gone
+    resolved = text.split("### Resolved since", 1)[1].split("###", 1)[0]
+    assert "A ranked, evidence-based project list" not in resolved
+    assert "1 gone with a goal now past its date" not in report_of(analyze(example, dt.date(2026, 3, 20)), "md").decode()
+    for fmt, heading in (("text", "GONE WITH A GOAL NOW PAST ITS DATE, NOT FIXED (1)"),
+                         ("md", "## Gone with a goal now past its date, not fixed (1)")):
+        run = CliRunner().invoke(app, ["diff", str(example / "reviews" / "2025-12"), str(example), "--as-of",
+                                       "2026-06-25", "--old-as-of", "2025-12-19", "--format", fmt])
+        assert run.exit_code == 0 and heading in run.stdout and "14 still open · 1 gone with a goal" in run.stdout

@@ -180,6 +180,8 @@ class Diff:
     escalated: list[Move] = field(default_factory=list)
     eased: list[Move] = field(default_factory=list)
     attribution: str = "counterfactual"  # how changes are tied to findings: counterfactual, or "findings about" them
+    # findings that went away only because the goal they are about is past its date now: neither met nor fixed
+    past_due: list[FindingRef] = field(default_factory=list)
 
     def new_at_or_above(self, level: str) -> list[FindingRef]:
         """The new findings, and the graver forms of escalated problems, at or above ``level`` (a finding still
@@ -204,6 +206,7 @@ class Diff:
                 "still_open": [f.to_json() for f in self.still_open],
                 "escalated": [m.to_json() for m in self.escalated],
                 "eased": [m.to_json() for m in self.eased],
+                "past_due": [f.to_json() for f in self.past_due],
             },
             "goals": [g.to_json() for g in self.goals],
             "attribution": self.attribution,
@@ -238,6 +241,9 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
     paired = {id(m.old) for m in escalated + eased + reformed} | {id(m.new) for m in escalated + eased + reformed}
     resolved = [f for f in resolved if id(f) not in paired]
     appeared = [f for f in appeared if id(f) not in paired]
+    overdue = {f.key.lower() for f in new.facts.facts if f.type == "goal" and f.fields.get("overdue")}
+    past_due = [f for f in resolved if any(s.lower() in overdue for s in f.subjects)]
+    resolved = [f for f in resolved if not any(s.lower() in overdue for s in f.subjects)]
     if reformed:
         order = {f.fingerprint: i for i, f in enumerate(new.findings)}
         still = sorted(still + [replace(m.new, old_level=m.old.level, old_rule=m.old.rule, open_since=old_side, reviews=1)
@@ -272,6 +278,7 @@ def compare(old: Analysis, new: Analysis, old_side: Side, new_side: Side) -> Dif
         escalated=escalated,
         eased=eased,
         attribution=attribution,
+        past_due=past_due,
     )
 
 

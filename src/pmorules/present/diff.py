@@ -35,6 +35,17 @@ def _points(old: float | None, new: float | None) -> str:
     return f"{pct(old)} → {pct(new)}" + (f" ({change:+d} pts)" if change else "")
 
 
+PAST_DUE = "Gone with a goal now past its date, not fixed"
+
+
+def _gone_and_new(diff: Diff, upper: bool) -> list[tuple[str, list[FindingRef]]]:
+    """The lists of findings resolved and new, and of those gone with a goal's date when there are any."""
+    sections = [("Resolved", diff.resolved), ("New", diff.new_findings)]
+    if diff.past_due:
+        sections.append((PAST_DUE, diff.past_due))
+    return [(title.upper() if upper else title, findings) for title, findings in sections]
+
+
 def _finding(f: FindingRef) -> str:
     return f"{f.rule} {', '.join(f.subjects)}: {f.message}"
 
@@ -42,7 +53,8 @@ def _finding(f: FindingRef) -> str:
 def _tally(diff: Diff) -> str:
     """'7 resolved · 7 new · 1 escalated · 1 eased · 11 still open': an escalation is neither resolved nor new."""
     return (f"{len(diff.resolved)} resolved · {len(diff.new_findings)} new · {len(diff.escalated)} escalated · "
-            f"{len(diff.eased)} eased · {len(diff.still_open)} still open")
+            f"{len(diff.eased)} eased · {len(diff.still_open)} still open"
+            + (f" · {len(diff.past_due)} gone with a goal now past its date" if diff.past_due else ""))
 
 
 def _move(m: Move) -> str:
@@ -105,7 +117,7 @@ def print_diff(diff: Diff, console: Console) -> None:
             console.print(f" {MARKS[change.change]} {change.id} ({change.name})" + (f": {detail}" if detail else ""), markup=False)
             for line in _tied(change, diff):
                 console.print(f"     {line}", markup=False, style="dim")
-    for title, findings in (("RESOLVED", diff.resolved), ("NEW", diff.new_findings)):
+    for title, findings in _gone_and_new(diff, upper=True):
         console.print()
         console.rule(f"[bold]{title} ({len(findings)})[/bold]", align="left")
         for f in findings:
@@ -147,7 +159,7 @@ def diff_markdown(diff: Diff) -> str:
         lines += ["", "## Services", "", ATTRIBUTION[diff.attribution], "", "| | Service | Change | Findings |", "|---|---|---|---|"]
         lines += [f"| {change.change} | {_md(change.name)} ({change.id}) | {_md(change.text())} | "
                   f"{_md('; '.join(_tied(change, diff)))} |" for change in diff.changes]
-    for title, findings in (("Resolved", diff.resolved), ("New", diff.new_findings)):
+    for title, findings in _gone_and_new(diff, upper=False):
         lines += ["", f"## {title} ({len(findings)})", ""]
         lines += [f"- **{f.level}** {_md(_finding(f))}" for f in findings] or ["None."]
     for title, moves in (("Escalated", diff.escalated), ("Eased", diff.eased)):
