@@ -26,6 +26,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pmorules.cli import app
+from pmorules.errors import InputError
+from pmorules.knowledge import load_workspace
 
 CORPUS = Path(__file__).parent / "bad_input"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
@@ -74,3 +76,18 @@ def test_bad_input(case_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert result.stderr == expected, f"stderr of {case_name}:\n{result.stderr}"
     assert result.exit_code == 2
     assert result.stdout == ""
+
+
+def test_true_or_false_is_not_a_number_anywhere_in_the_knowledge(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "example", workspace)
+    (workspace / "extra.yaml").write_text(
+        "services:\n  - {id: x1, catalogue: S01, probability: false, effort: 1}\n"
+        "clients:\n  - {id: c9, name: C, weight: true}\n"
+        "goals:\n  - {id: g9, name: G, due: 2027-01-01, outcomes: [O01], priority: true}\n"
+        "assessments:\n  - {service: x1, by: A, probability: 0.5, round: true}\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_workspace(workspace)
+    found = {(d.location.line, d.message.split(":")[0]) for d in caught.value.diagnostics}
+    assert found == {(2, "services.probability"), (4, "clients.weight"), (6, "goals.priority"), (8, "assessments.round")}
+    assert all("should be a number, not true or false" in d.message for d in caught.value.diagnostics)

@@ -49,6 +49,9 @@ def test_enums_are_stored_as_plain_strings() -> None:
         ("effort", -3, "greater_than_equal"),
         ("effort", math.inf, "finite_number"),
         ("effort", "lots", "float_parsing"),
+        ("effort", True, "number_type"),  # YAML's true is not 1
+        ("probability", False, "number_type"),
+        ("months_to_value", True, "number_type"),
         ("months_to_value", -1, "greater_than_equal"),
         ("months_to_value", 601, "less_than_equal"),
         ("term", "soon", "enum"),

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..vocabulary import Approach, Confidence, ConsensusMethod, Context, DependencyKind, Mandate, Severity, Status, Term
 
@@ -21,9 +22,19 @@ Id = Annotated[
           description="An identifier: letters, digits, '_', '-' or '.', starting with a letter or digit; "
                       "matched case-insensitively."),
 ]
-Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Months = Annotated[float, Field(ge=0.0, le=600.0, allow_inf_nan=False)]
-Amount = Annotated[float, Field(ge=0.0, le=1e9, allow_inf_nan=False)]
+
+
+def _not_true_or_false(value: Any) -> Any:
+    """A number field refuses true and false, which pydantic would read as 1 and 0 (a probability of false is 0%)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "Input should be a number, not true or false")
+    return value
+
+
+NotTrueOrFalse = BeforeValidator(_not_true_or_false)
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False), NotTrueOrFalse]
+Months = Annotated[float, Field(ge=0.0, le=600.0, allow_inf_nan=False), NotTrueOrFalse]
+Amount = Annotated[float, Field(ge=0.0, le=1e9, allow_inf_nan=False), NotTrueOrFalse]
 MitigatorRef = Annotated[
     str,
     Field(pattern=r"^(tag:)?[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=84,
@@ -234,7 +245,7 @@ class Assessment(Strict):
                                                             "values).", examples=["high"])
     comment: str | None = Field(None, description="The expert's reasons, in their words.", max_length=2000,
                                 examples=["line managers will keep overriding the plan"])
-    round: int = Field(1, ge=1, le=99, description="The round of the assessment (a second round lets experts "
+    round: Annotated[int, NotTrueOrFalse] = Field(1, ge=1, le=99, description="The round of the assessment (a second round lets experts "
                                                    "revise after seeing the first); each expert's latest round "
                                                    "counts.", examples=[2])
     date: dt.date | None = Field(None, description="When the rating was given or collected (YYYY-MM-DD).",
