@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import highspy
 import pytest
 from typer.testing import CliRunner
 
@@ -896,3 +897,28 @@ def test_a_mandated_service_is_core_and_keeps_its_approach(make_ws) -> None:
     assert len(pack.approaches) > 1 and not pack.core
     assert result.after.kb.services["gate"].approach == "controlling"
     assert result.after.kb.services["gate"].effort >= 10
+
+
+def test_numbers_the_solver_cannot_hold_are_located_errors(example_copy) -> None:
+    workspace = example_copy("[mix]\ncandidate_effort = 1e15\npercent_step = 1e15\n[mix.candidates.S07]\neffort = 1e15\n")
+    run = cli("mix", str(workspace), "--as-of", "2026-03-20")
+    assert run.exit_code == 2 and "Traceback" not in run.output
+    for key in ("mix.candidate_effort", "mix.percent_step", "mix.candidates.S07.effort"):
+        assert "pmorules.toml:" in run.output and f"{key}: Input should be less than or equal to" in run.output
+    tiny = example_copy("")
+    organisation = tiny / "organisation.yaml"
+    organisation.write_text(organisation.read_text(encoding="utf-8").replace("capacity_fte: 6", "capacity_fte: 1.0e-15"),
+                            encoding="utf-8")
+    for command in (["mix"], ["report", "-o", str(tiny / "out.html")]):
+        run = cli(*command[:1], str(tiny), "--as-of", "2026-03-20", *command[1:])
+        assert run.exit_code == 2 and "mix.fte_step: a step of 0.25 FTE is more than the PMO's whole headcount " \
+                                      "(organisation.capacity_fte: 1e-15 FTE)" in run.output
+    assert not (tiny / "out.html").exists()
+
+
+def test_a_program_the_solver_refuses_is_a_located_error_not_a_crash(example, monkeypatch) -> None:
+    monkeypatch.setattr(highspy._Highs, "passModel", lambda self, lp: highspy.HighsStatus.kError)
+    with pytest.raises(InputError) as caught:
+        recommend(example.before)
+    problem, = caught.value.diagnostics
+    assert str(problem.location).endswith("pmorules.toml") and "the mix cannot be worked out" in problem.message

@@ -41,7 +41,7 @@ class CandidateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    effort: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    effort: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)  # efforts as the knowledge bounds them
     probability: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     months_to_value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     clients: list[str] | None = None  # the workspace's clients it would serve
@@ -55,8 +55,8 @@ class MixSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
-    capacity: float | None = Field(default=None, ge=0)  # effort cap; default: organisation.capacity when stated, else today's total effort
-    candidate_effort: float = Field(default=5.0, ge=0)  # effort of a catalogue service not offered yet
+    capacity: float | None = Field(default=None, ge=0, le=1e9)  # effort cap; default: organisation.capacity when stated, else today's total effort
+    candidate_effort: float = Field(default=5.0, ge=0, le=1e9)  # effort of a catalogue service not offered yet
     candidate_probability: float = Field(default=0.6, ge=0, le=1)  # its probability
     include_catalogue: bool = True
     candidates: dict[str, CandidateSettings] = Field(default_factory=dict)  # per candidate not running yet
@@ -80,7 +80,7 @@ class MixSettings(BaseModel):
     # Effort moves in steps a manager allocates: fte_step FTE when organisation.capacity_fte is stated,
     # else percent_step percentage points of the capacity (docs/mix.md, "Resizing").
     fte_step: float = Field(default=0.25, gt=0, allow_inf_nan=False)
-    percent_step: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    percent_step: float = Field(default=1.0, gt=0, le=100, allow_inf_nan=False)  # at most the whole capacity
     # How effort changes probability: p' = 1 - (1 - p) ** (1 + elasticity * (effort'/effort - 1)).
     resize_elasticity: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     warning_cost: float = Field(default=0.05, ge=0)  # a finding of a warning-level rule the mix keeps

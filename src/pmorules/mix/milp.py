@@ -40,6 +40,10 @@ EXACT = 1e-7  # the noisy-OR estimate of the optimum must be this close to the t
 Expr = dict[int, float]
 
 
+class ProgramRefused(ValueError):
+    """HiGHS would not take the program: input numbers so far apart that no check of the inputs caught them."""
+
+
 @dataclass
 class Row:
     coefs: Expr
@@ -598,7 +602,8 @@ def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[
     # the feasibility-jump heuristic found no better first mix on these models than the root's own, and took a sixth
     # of each solve (a 1,000-service federation: 0.55 -> 0.45 s)
     highs.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-    highs.passModel(lp)
+    if highs.passModel(lp) == highspy.HighsStatus.kError:  # a coefficient HiGHS cannot hold (1e15 and beyond)
+        raise ProgramRefused("the solver refused the mix's program: some of its numbers are beyond what it can hold")
     if start is not None:
         given = highspy.HighsSolution()
         given.col_value = start

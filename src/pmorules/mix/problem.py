@@ -336,7 +336,8 @@ def _where(analysis: Analysis, *keys: str):
 
 
 def _check_settings(analysis: Analysis, pool: dict[str, Service]) -> None:
-    """Every id in ``[mix]`` names a candidate that is not running, and every client exists."""
+    """Every id in ``[mix]`` names a candidate that is not running, every client exists, and the effort step is
+    within the PMO's headcount."""
     kb, settings, errors = analysis.kb, analysis.config.config.mix, []
     open_ids = {s.id.lower(): s.id for s in pool.values() if not s.active}
     for key, given in settings.candidates.items():
@@ -349,6 +350,12 @@ def _check_settings(analysis: Analysis, pool: dict[str, Service]) -> None:
                 errors.append(Diagnostic(_where(analysis, "mix", "candidates", key, "clients"),
                                          f"mix.candidates.{key}.clients: unknown client {client!r}",
                                          did_you_mean(client, list(kb.clients))))
+    fte = kb.organisation.capacity_fte
+    if fte and settings.fte_step > fte:  # a step of more than the whole PMO: efforts beyond what the solver can hold
+        errors.append(Diagnostic(_where(analysis, "mix", "fte_step"),
+                                 f"mix.fte_step: a step of {settings.fte_step:g} FTE is more than the PMO's whole "
+                                 f"headcount (organisation.capacity_fte: {fte:g} FTE)",
+                                 "give a smaller step, or the PMO's headcount in FTE"))
     for key in settings.never:
         if key.lower() not in open_ids:
             running = any(s.id.lower() == key.lower() and s.active for s in pool.values())

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from ..analysis import Analysis, reanalyze, rematch
 from ..counterfactual import affordable, found_without, with_service
 from ..dates import long_date
+from ..errors import Diagnostic, InputError
 from ..evaluate import Match
 from ..facts import Fact, FactBase
 from ..findings import Finding, Headline, headlines_of
@@ -26,7 +27,7 @@ from ..knowledge import KnowledgeBase, Service
 from ..measures import builds_lasting, imposes, is_quick, target_adherence
 from ..vocabulary import LEVEL_ORDER
 from .infeasible import Conflict, explain_infeasible
-from .milp import Program, Soft, Solution, Unattainable, build_program, no_good, solve
+from .milp import Program, ProgramRefused, Soft, Solution, Unattainable, build_program, no_good, solve
 from .probe import flagged, variant
 from .problem import CAPACITY, CORE, Problem, additions, approached_probability, build_problem
 from .units import Units
@@ -740,7 +741,11 @@ def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list
     scenarios (default: those of the workspace's scenarios/ folder), each run through the rulebook once."""
     with gc_paused():  # probes, programs and re-analyses allocate a great deal
         problem = build_problem(analysis, capacity)
-        result = recommend_program(analysis, problem, build_program(problem))
+        try:
+            result = recommend_program(analysis, problem, build_program(problem))
+        except ProgramRefused as refused:
+            raise InputError([Diagnostic(analysis.config.where("mix"), f"the mix cannot be worked out: {refused}",
+                                         "look for an extreme value among the efforts, the capacity and [mix]")]) from None
         if scenarios is None:
             scenarios = load_scenarios(analysis.kb.workspace)
         if scenarios:
