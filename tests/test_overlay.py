@@ -269,3 +269,16 @@ def test_rules_show_prints_the_fixed_headings() -> None:
 def test_rules_show_an_unknown_rule_is_bad_input() -> None:
     result = cli("rules", "show", "BAL05")
     assert result.exit_code == 2 and "did you mean 'BAL005'?" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    (["rules", "list", "--workspace", "/no/such/folder"], "/no/such/folder: no such workspace directory"),
+    (["rules", "show", "GOL001", "--workspace", "/no/such/folder"], "/no/such/folder: no such workspace directory"),
+    (["rules", "list", "--workspace", "knowledge/example/services.yaml"],
+     "knowledge/example/services.yaml: a workspace must be a directory of knowledge files"),
+])
+def test_a_workspace_that_is_not_a_folder_is_an_error_not_the_default_rulebook(command: list[str], message: str,
+                                                                                monkeypatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    run = cli(*command)
+    assert run.exit_code == 2 and message in run.output and "GOL002" not in run.output

@@ -15,7 +15,7 @@ from typing import Any
 from . import __version__
 from .config import Config, ConfigFile, load_config
 from .dates import evaluation_words
-from .errors import InputError
+from .errors import Diagnostic, InputError, Location
 from .evaluate import Match, evaluate
 from .facts import FactBase, data_age, derive_facts
 from .findings import Finding, build_findings, statuses, verdicts
@@ -157,6 +157,9 @@ def load_rules(workspace: str | Path | None) -> tuple[ConfigFile, RuleBook]:
         config = ConfigFile.model_validate({"config": {}})
         return config, load_rulebook(config, None)
     path = Path(workspace)
+    if not path.is_dir():  # else a mistyped path would show the default rulebook as this workspace's
+        raise InputError([Diagnostic(Location(str(workspace)), "no such workspace directory" if not path.exists()
+                                     else "a workspace must be a directory of knowledge files")])
     try:
         config = load_config(path, str(workspace))
     except InputError as bad_config:  # still check the rule files, so every problem shows at once
