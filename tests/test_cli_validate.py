@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,23 @@ def test_validate_says_every_problem_in_one_pass(make_ws, monkeypatch) -> None:
         "ws/services.yaml:3:5: service id 'REPORTING' is defined twice (first at ws/services.yaml:2:5)",
         "5 errors found",
     ]
+
+
+def test_validate_checks_what_the_config_names_all_at_once(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(example_dir(), workspace)
+    config = workspace / "pmorules.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('path = "reviews/2025-12"', 'path = "reviews/nope"'),
+                      encoding="utf-8")
+    (workspace / "scenarios").mkdir()
+    (workspace / "scenarios" / "a.yaml").write_text("scenarios:\n  - {name: x, drop: [nonexist]}\n", encoding="utf-8")
+    (workspace / "templates").mkdir()
+    (workspace / "templates" / "report.md.j2").write_text("{% if %}\n", encoding="utf-8")
+    run = CliRunner().invoke(app, ["validate", str(workspace), "--as-of", "2026-03-20"])
+    assert run.exit_code == 2 and "Traceback" not in run.output
+    for problem in ("pmorules.toml:19: ", "reviews/nope is not a folder", "scenarios/a.yaml:2:15: drop: unknown service "
+                    "'nonexist'", "templates/report.md.j2:1: template syntax error", "3 errors found"):
+        assert problem in run.output
+    clean = tmp_path / "clean"
+    shutil.copytree(example_dir(), clean)
+    assert CliRunner().invoke(app, ["validate", str(clean), "--as-of", "2026-03-20"]).exit_code == 0

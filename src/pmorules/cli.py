@@ -433,8 +433,22 @@ def mix(
 
 @app.command()
 def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> None:
-    """Check the knowledge files, rules and config of a workspace."""
+    """Check the knowledge files, rules and config of a workspace, and what the config names: its past reviews,
+    its scenarios and its templates."""
+    from .mix.scenarios import check_scenarios
+    from .report.render import check_templates
+    from .snapshots import judge_all, reviews
+
     analysis = _analyze(workspace, as_of)
+    problems = []
+    for check in (lambda: judge_all(reviews(analysis), analysis), lambda: check_scenarios(analysis),
+                  lambda: check_templates(analysis)):
+        try:
+            check()
+        except InputError as error:
+            problems += error.diagnostics
+    if problems:
+        _fail_input(InputError(problems))
     kb = analysis.kb
     active = sum(1 for s in kb.services.values() if s.active)
     print(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..analysis import Analysis, reanalyze
 from ..output import SCENARIOS_FOLDER
 from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..knowledge import Service
 from ..numbers import number_problem
 from ..vocabulary import Approach
 from ..yamlio import locate, read_yaml
@@ -162,7 +163,28 @@ def from_options(keep: list[str], drop: list[str], add: list[str], approach: lis
 def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[Unattainable], scenario: Scenario,
                       open_services: dict | None = None) -> ScenarioResult:
     """Apply a variant to today's mix and run the full rulebook on it (one analysis)."""
-    kb, spec, where = analysis.kb, scenario.spec, scenario.where
+    services = variant_services(analysis, scenario, open_services)
+    after = reanalyze(analysis, replace(analysis.kb, services=services))
+    return ScenarioResult(scenario, after, hard_problems(problem, unattainable, after))
+
+
+def check_scenarios(analysis: Analysis) -> None:
+    """Every scenario of the workspace can be applied to today's mix (InputError with each problem located)."""
+    errors: list[Diagnostic] = []
+    scenarios = load_scenarios(analysis.kb.workspace)
+    open_services = additions(analysis) if scenarios else {}
+    for scenario in scenarios:
+        try:
+            variant_services(analysis, scenario, open_services)
+        except InputError as exc:
+            errors.extend(exc.diagnostics)
+    if errors:
+        raise InputError(errors)
+
+
+def variant_services(analysis: Analysis, scenario: Scenario, open_services: dict | None = None) -> dict[str, Service]:
+    """The workspace's services as a variant leaves them (InputError, located, for a change it cannot make)."""
+    kb, spec, where, settings = analysis.kb, scenario.spec, scenario.where, analysis.config.config.mix
     open_services = additions(analysis) if open_services is None else open_services
     lower = {sid.lower(): sid for sid in kb.services} | {sid.lower(): sid for sid in open_services}
     errors: list[Diagnostic] = []
@@ -213,17 +235,16 @@ def evaluate_scenario(analysis: Analysis, problem: Problem, unattainable: list[U
                 today = kb.services.get(sid)
                 moved = today is not None and today.active and value != today.approach
                 services[sid] = replace(service, approach=value, probability=approached_probability(
-                    today.probability, problem.settings.approach_change_probability) if moved else service.probability)
+                    today.probability, settings.approach_change_probability) if moved else service.probability)
             elif name == "probability":  # after the effort: a probability stated wins over the resized one
                 services[sid] = replace(service, probability=value)
             else:
                 step = value / service.effort - 1 if service.effort else 0.0
                 services[sid] = replace(service, effort=value, probability=resized_probability(
-                    service.probability, step, problem.settings.resize_elasticity))
+                    service.probability, step, settings.resize_elasticity))
     if errors:
         raise InputError(errors)
-    after = reanalyze(analysis, replace(kb, services=services))
-    return ScenarioResult(scenario, after, hard_problems(problem, unattainable, after))
+    return services
 
 
 def hard_problems(problem: Problem, unattainable: list[Unattainable], state: Analysis) -> list[str]:

@@ -108,6 +108,7 @@ def html_to_pdf(html: str) -> bytes:
 
 
 TemplateDir = tuple[Path, str, Path]  # folder, the name it is shown as, the folder its files must stay in
+MOST_TEMPLATES = 1000  # template files `validate` compiles: an organisation has a handful
 
 
 def template_dirs(analysis: Analysis) -> list[TemplateDir]:
@@ -178,6 +179,26 @@ def environment(dirs: list[TemplateDir], markdown: bool, warm: Warm | None = Non
     )
     env.filters.update(show=show, md=md, code=code, mermaid=mermaid, css_string=css_string)
     return env
+
+
+def check_templates(analysis: Analysis) -> None:
+    """Every template in the organisation's folders compiles (InputError with each problem located); the report's
+    own templates are checked by its tests. A template shadowed by one earlier in the search order is not used."""
+    dirs = template_dirs(analysis)
+    errors: list[Diagnostic] = []
+    names = sorted({Path(root, file).relative_to(folder).as_posix()
+                    for folder, _, _ in dirs[:-1] for root, _, files in os.walk(folder) for file in files
+                    if file.endswith(".j2")})
+    flavours = {markdown: environment(dirs, markdown) for markdown in (True, False)}
+    for name in names[:MOST_TEMPLATES]:
+        try:
+            flavours[".html" not in name].get_template(name)
+        except TemplateFileError as exc:
+            errors.append(Diagnostic(exc.where, exc.message or "cannot use this template file"))
+        except TemplateSyntaxError as exc:
+            errors.append(Diagnostic(Location(_shown(exc.filename, dirs), exc.lineno), f"template syntax error: {exc.message}"))
+    if errors:
+        raise InputError(errors)
 
 
 def _render(analysis: Analysis, name: str, context: dict[str, Any], markdown: bool, warm: Warm | None = None) -> str:
