@@ -85,7 +85,7 @@ class Api:
             return Answer(200, route(bench, request))
         except InputError as error:
             # a problem of the request quotes what the client sent, as sent; one in a file may name a machine's path
-            problems = [str(d) if d.location.file.startswith("request") else self.shown(str(d))
+            problems = [str(d) if d.location.file.partition(":")[0] == "request" else self.shown(str(d))
                         for d in sorted(set(error.diagnostics))]
             return _error(400, problems[0], problems)
         except Exception:  # a bug: the traceback in the server's log only
