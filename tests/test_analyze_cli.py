@@ -169,6 +169,13 @@ def test_why_goal_explains_a_goal_on_track_and_one_at_risk() -> None:
     assert "1 finding on budget-control" in amber.stdout
 
 
+def test_why_matches_an_id_without_case_as_the_workspace_does() -> None:
+    upper = cli("why", "BUDGET-CONTROL", "knowledge/example", *AS_OF)
+    assert upper.exit_code == 0 and upper.stdout == cli("why", "budget-control", "knowledge/example", *AS_OF).stdout
+    data = json.loads(cli("why", "Exec-Visibility", "knowledge/example", *AS_OF, "-f", "json").stdout)
+    assert data["subject"] == "exec-visibility"
+
+
 def test_why_shows_where_a_threshold_came_from() -> None:
     result = cli("why", "resources", "knowledge/example", *AS_OF, "--evidence")
     assert result.exit_code == 0, result.output

@@ -255,8 +255,8 @@ def why(
     evidence: Annotated[bool, typer.Option("--evidence", help="List the rule engine's matched conditions")] = False,
 ) -> None:
     """Explain every finding on SUBJECT (a goal's standing first), or with --not RULE why that rule did not fire."""
+    from .why import resolve_subject, why_not
     from .why import why as explain_why
-    from .why import why_not
     from .output import json_text
     from .present.analysis import print_why, print_why_not
 
@@ -269,6 +269,7 @@ def why(
             else:
                 print_why_not(answer, stdout)
         else:
+            subject = resolve_subject(analysis, subject)  # as the workspace writes it: ids match without case
             findings = explain_why(analysis, subject)
             if format is TextOrJson.json:
                 sys.stdout.write(json_text({"subject": subject, "findings": [f.to_json() for f in findings]}))
