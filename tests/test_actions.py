@@ -104,3 +104,16 @@ def test_the_examples_diff_shows_each_open_finding_with_its_action(monkeypatch: 
     assert all(f["action"] is None for f in still if f["fingerprint"] not in {a["finding"] for a in actions_json("knowledge/example")["actions"]})
     text = CliRunner().invoke(app, ["diff", "knowledge/example/reviews/2025-12", "knowledge/example"]).stdout
     assert "(PMO lead, due 2026-02-27, OVERDUE)" in text and "marked DONE, but the finding is still there" in text
+
+
+def test_a_draft_fits_the_registers_limits_and_pastes_in_with_long_names(tmp_path: Path) -> None:
+    long_name = "Knowledge management " + "and lessons learned " * 10  # over 200 characters
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": OLD.replace("{id: lessons,", f"{{id: lessons, name: {long_name.strip()},"),
+                                       "actions.yaml": "actions: []\n"})
+    draft = CliRunner().invoke(app, ["actions", str(ws), "--draft", "--as-of", "2026-06-01"]).stdout
+    decisions = [line for line in draft.splitlines() if line.startswith("  - decision:")]
+    assert decisions and any("…" in line for line in decisions)
+    (ws / "actions.yaml").write_text("actions:\n" + draft.split("actions:\n", 1)[1], encoding="utf-8")
+    assert CliRunner().invoke(app, ["validate", str(ws), "--as-of", "2026-06-01"]).exit_code == 0
+    again = CliRunner().invoke(app, ["actions", str(ws), "--draft", "--as-of", "2026-06-01"]).stdout
+    assert "- decision:" not in again and "- finding:" not in again  # a cut decision still counts as recorded

@@ -10,6 +10,7 @@ from rich.console import Console
 from ..actions import ActionState, unanswered
 from ..analysis import Analysis
 from ..findings import names_of
+from ..knowledge.spec import Action
 from ..mix.recommend import Change, MixResult
 
 STATE_STYLE = {"overdue": "bold red", "open": "yellow", "done": "green", "dropped": "dim"}
@@ -53,6 +54,13 @@ def _decision(change: Change) -> str:
     return f"{verb} the effort of {name} from {change.effort(change.before)} to {change.effort(change.after)}"
 
 
+def _fitted(text: str, field: str) -> str:
+    """``text`` cut to the register's limit for ``field`` (a long name, a long recommendation), so that a drafted
+    entry always pastes in and validates."""
+    most = next(m.max_length for m in Action.model_fields[field].metadata if hasattr(m, "max_length"))
+    return text if len(text) <= most else text[:most - 1].rstrip() + "…"
+
+
 def _scalar(text: str) -> str:
     """A YAML scalar that reads back as ``text`` whatever it holds (a JSON string is a YAML double-quoted one)."""
     return json.dumps(text, ensure_ascii=False)
@@ -62,7 +70,7 @@ def draft_yaml(analysis: Analysis, mix: MixResult) -> str:
     """Draft entries for the register, to complete and paste: one per error or warning no action answers, and one
     per change of the recommended mix no action records as its decision. Owner and due are left for a person."""
     names = names_of(analysis.kb)
-    recorded = {a.spec.decision.casefold() for a in analysis.kb.actions if a.spec.decision}
+    recorded = {_fitted(a.spec.decision, "decision").casefold() for a in analysis.kb.actions if a.spec.decision}
     lines = [f"# Drafted by pmorules actions --draft as of {analysis.today.isoformat()}: the errors and warnings no action answers",
              "# yet, and the changes of the recommended mix no action records as its decision. Nothing was written: reword",
              "# each action, give its owner and due date, and paste the entries you agree under 'actions:' (actions.yaml).",
@@ -70,10 +78,10 @@ def draft_yaml(analysis: Analysis, mix: MixResult) -> str:
     for finding in unanswered(analysis):
         about = ", ".join(names.get(s, s) for s in finding.subjects)
         lines += [f"  - finding: {finding.fingerprint}   # {finding.level}: {finding.title} ({about})".replace("\n", " "),
-                  f"    action: {_scalar(finding.recommendation or finding.title)}",
+                  f"    action: {_scalar(_fitted(finding.recommendation or finding.title, 'action'))}",
                   "    owner:", "    due:", "    status: open"]
     for change in mix.changes:
-        decision = _decision(change)
+        decision = _fitted(_decision(change), "decision")
         if decision.casefold() in recorded:
             continue
         lines += [f"  - decision: {_scalar(decision)}   # the recommended mix: {change.reason()}".replace("\n", " "),
