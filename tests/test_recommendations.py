@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pmorules.analysis import analyze
 from pmorules.findings import names_of
+from pmorules.paths import default_rules_dir
+from pmorules.text import MESSAGE_ENV, Records
 
 CASES = Path(__file__).resolve().parent / "cases"
 
@@ -99,15 +102,20 @@ def test_the_balance_rules_name_the_services_to_grow_or_start(example, athabasca
     assert medium.startswith("Start “Single accountable leadership and decision rights for the marketplace programme”")
 
 
+def _rule(rule_id: str) -> dict:
+    """A default rule as its file writes it."""
+    return next(r for path in sorted(default_rules_dir().glob("*.yaml")) for r in yaml.safe_load(path.read_text())
+                if r["id"] == rule_id)
+
+
+def _params(rule_id: str) -> dict:
+    """A default rule's params at their defaults."""
+    return {name: spec["default"] for name, spec in _rule(rule_id)["params"].items()}
+
+
 def _recommendation(rule_id: str, **context) -> str:
     """A default rule's recommendation rendered on a hand-made context (names: upper-case ids)."""
-    import yaml
-
-    from pmorules.paths import default_rules_dir
-    from pmorules.text import MESSAGE_ENV, Records
-
-    rule = next(r for path in sorted(default_rules_dir().glob("*.yaml")) for r in yaml.safe_load(path.read_text())
-                if r["id"] == rule_id)
+    rule = _rule(rule_id)
     context = {"names": {k: k.upper() for k in "abcdefgh"}, "horizons": {"short_max_months": 3}, **context}
     context["services"] = Records(context.get("services", []))
     return " ".join(MESSAGE_ENV.from_string(rule["recommendation"]).render(context).split())
@@ -153,3 +161,17 @@ def test_a_client_without_quick_wins_is_offered_three_quick_services_by_name(qui
                  {"id": "slow", "name": "Slow", "status": "active", "months": 9, "clients": ["other"]}]
     text = _recommendation("GOL003", c={"key": "fin", "name": "Finance"}, services=services)
     assert named in text and "Mine" not in text and "Slow" not in text
+
+
+@pytest.mark.parametrize("mix, limit", [
+    ({"age_months": 12, "short_max_months": 3}, "50%"),
+    ({"age_months": 60, "short_max_months": 3}, "70%"),  # mature: the message's limit too
+    ({"context": "thriving", "short_max_months": 3}, "70%"),
+])
+def test_the_long_term_share_is_brought_under_the_limit_the_message_names(mix, limit) -> None:
+    assert f"Bring the long-term share under {limit}." in _recommendation("BAL003", mix=mix, params=_params("BAL003"))
+
+
+@pytest.mark.parametrize("mix, limit", [({}, "back to 50% or less"), ({"mandate": "control"}, "back to 85% or less")])
+def test_control_effort_is_brought_back_to_the_ceiling_that_applies(mix, limit) -> None:
+    assert limit in _recommendation("HRM005", mix=mix, params=_params("HRM005"))
