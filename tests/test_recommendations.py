@@ -175,3 +175,20 @@ def test_the_long_term_share_is_brought_under_the_limit_the_message_names(mix, l
 @pytest.mark.parametrize("mix, limit", [({}, "back to 50% or less"), ({"mandate": "control"}, "back to 85% or less")])
 def test_control_effort_is_brought_back_to_the_ceiling_that_applies(mix, limit) -> None:
     assert limit in _recommendation("HRM005", mix=mix, params=_params("HRM005"))
+
+
+@pytest.mark.parametrize("services, expected, absent", [
+    ([], "Give “Finance” one quick win: add a short-term service aimed at their first expectation.", ("or add", "phase")),
+    ([{"id": "p", "name": "P", "status": "proposed", "months": 1, "clients": ["fin"]}],
+     "Give “Finance” one quick win: start the proposed “P”, which already names them, or add a short-term service",
+     ("phase",)),
+    ([{"id": "q", "name": "Q", "status": "active", "months": 1, "clients": ["other"]},
+      {"id": "p", "name": "P", "status": "proposed", "months": 1, "clients": ["fin"]}],
+     "start the proposed “P”, which already names them, or extend one of the quick services you already run to them "
+     "(“Q”), cut to what they ask for first, or add", ("phase",)),
+])
+def test_a_client_served_by_nothing_is_not_told_to_phase_its_services(services, expected, absent) -> None:
+    text = _recommendation("GOL003", c={"key": "fin", "name": "Finance", "services": 0}, services=services)
+    assert expected in text and not any(word in text for word in absent)
+    served = _recommendation("GOL003", c={"key": "fin", "name": "Finance", "services": 2}, services=services)
+    assert "Alternatively, phase one of their current services" in served
