@@ -213,3 +213,30 @@ def test_a_goal_past_its_date_is_in_no_reviews_list(as_of: str, half_year: str |
     by_review = text.split("| Review | Goals due by then |", 1)[-1].split("\n\n", 1)[0]
     past = [g.name for g in analysis.kb.goals.values() if g.due < analysis.today]
     assert past and not [name for name in past if name in calendar or name in by_review]
+
+
+SOLO_PMO = """\
+organisation:
+  name: Solo PMO
+  assessed_on: 2026-03-20
+  founded: 2026-01-20
+  capacity_fte: 1
+  reviews:
+    - {date: 2026-04-30, name: First steering committee}
+    - {date: 2026-07-31}
+clients:
+  - {id: exec, name: Executive committee, weight: 0.8}
+services:
+  - {id: status, name: Weekly status report, catalogue: S16, probability: 0.8, effort: 60, clients: [exec]}
+  - {id: templates, name: Template library, catalogue: S09, probability: 0.7, effort: 40, clients: [exec]}
+goals:
+  - {id: G1, name: Executive visibility of all projects, outcomes: [O26], due: 2026-06-30, client: exec}
+"""
+
+
+def test_a_review_is_named_as_the_workspace_names_it(make_ws) -> None:
+    analysis = analyze(make_ws({"pmo.yaml": SOLO_PMO}), dt.date(2026, 3, 20))
+    finding = next(f for f in analysis.findings if f.subjects == ["review-2026-04-30"])
+    assert "show value by First steering committee on 30 April 2026" in finding.message
+    front = report_of(analysis, "md").decode().split("| Goal |", 1)[0]
+    assert "**First steering committee**" in front and "review-2026-04-30" not in front

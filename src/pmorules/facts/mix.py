@@ -152,5 +152,5 @@ def review_facts(d: Derivation) -> Iterator[Fact]:
                                   "ready_share": share_of(d.active, lambda s: s.months <= month)}
         if review.name:
             fields["name"] = review.name
-        yield Fact("review", f"review-{review.date.isoformat()}", fields,
+        yield Fact("review", review.id, fields,
                    {"month": d.src("organisation", "", given)})

@@ -124,6 +124,11 @@ class ReviewDate:
     def ahead(self) -> bool:
         return self.months >= 0
 
+    @property
+    def id(self) -> str:
+        """Its key as a fact and a finding's subject: one review a day."""
+        return f"review-{self.date.isoformat()}"
+
 
 @dataclass(frozen=True)
 class AgreedAction:
