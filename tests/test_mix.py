@@ -922,3 +922,37 @@ def test_a_program_the_solver_refuses_is_a_located_error_not_a_crash(example, mo
         recommend(example.before)
     problem, = caught.value.diagnostics
     assert str(problem.location).endswith("pmorules.toml") and "the mix cannot be worked out" in problem.message
+
+
+HARMED = """\
+organisation: {name: Harmed PMO, assessed_on: 2026-03-20, founded: 2024-05-01, capacity_fte: 5, capacity: 100}
+clients:
+  - {id: exec, name: Executive committee, weight: 1.0}
+  - {id: pm, name: Project managers, weight: 0.7}
+services:
+  - id: status
+    name: Weekly status pack
+    catalogue: S16
+    probability: 0.8
+    effort: 25
+    approach: controlling
+    clients: [exec]
+    harms:
+      - {target: coaching, severity: high, reason: PMs spend coaching time filling the pack}
+  - {id: coaching, name: PM coaching, catalogue: S18, probability: 0.7, effort: 20, approach: supportive, clients: [pm]}
+  - {id: training, name: PM training, catalogue: S17, probability: 0.7, effort: 20, approach: supportive, clients: [pm]}
+goals:
+  - {id: G1, name: Executive visibility of all projects, outcomes: [O26], due: 2026-06-30, client: exec}
+  - {id: G3, name: Skilled project managers, outcomes: [O07], due: 2027-06-30, client: pm}
+"""
+
+
+def test_a_harm_is_resolved_at_its_source_never_by_dropping_the_service_it_hurts(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "pmo.yaml").write_text(HARMED, encoding="utf-8")
+    today = analyze(tmp_path / "ws", AS_OF)
+    assert any(f.rule == "HRM001" and f.subjects == ["status"] for f in today.findings)
+    result = recommend(today)
+    running = {sid for sid, s in result.after.kb.services.items() if s.active}
+    assert "coaching" in running  # the long-term service the harm protects stays
+    assert not any(f.rule == "HRM001" for f in result.after.findings)  # resolved at the quick win instead

@@ -207,8 +207,8 @@ def _objective(problem, state: dict[str, tuple[int, str | None]], infos: bool = 
                 fires = c.harms.get((edge.src, edge.index))
                 if fires is None or edge.src not in state or not edge.applies(approach[edge.src]):
                     continue
-                if edge.target_kind == "service" and edge.target not in state:
-                    continue
+                if edge.target_kind == "service" and edge.target not in state and not problem.kept_from_harm(edge.target):
+                    continue  # what it hurts is not in the mix (dropping a service kept from harm never counts)
                 held = any(m in state for m in edge.delivering)  # a mitigator that already delivers runs
                 fresh = any(m in state for m in edge.mitigators if m not in edge.delivering)
                 if fires[2] if held else fires[1] if fresh else fires[0]:

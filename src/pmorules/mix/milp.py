@@ -437,7 +437,9 @@ class _Builder:
 
     def harm(self, constraint: Constraint) -> None:
         """A flagged harm is active when its service runs in an approach it applies in and what it hits is
-        there; the rule flags it without a running mitigator, with one, or either way."""
+        there; the rule flags it without a running mitigator, with one, or either way. A harm to a service that
+        runs today and no warning or error is about is resolved at its source: dropping the service it hurts
+        would make the finding go away by losing what it protects."""
         prog = self.prog
         for edge in self.p.harms:
             fires = constraint.harms.get((edge.src, edge.index))
@@ -454,7 +456,7 @@ class _Builder:
                 for approach in applying:
                     _add(active, prog.approach(edge.src, approach), 1.0)
             limit = 0.0
-            if edge.target_kind == "service":
+            if edge.target_kind == "service" and not self.p.kept_from_harm(edge.target):
                 _add(active, prog.x[edge.target], 1.0)
                 limit = 1.0
             unmitigated, fresh, delivering = fires

@@ -269,6 +269,11 @@ class Problem:
         candidate = self.candidates[cid]
         return candidate.locked or (bool(candidate.core) and cid not in self.core_exempt and self.paired(cid) is None)
 
+    def kept_from_harm(self, target: str) -> bool:
+        """Whether a harm to this service must be resolved at its source: it runs today and no warning or error is
+        about it, so dropping it would only lose what the harm's rule protects."""
+        return target in self.today and target not in self.flagged
+
     def core_effort(self) -> float:
         """Today's effort of the services the mix must keep whole."""
         return sum(c.sizes[0].service.effort for cid, c in self.candidates.items() if self.protected(cid))
