@@ -240,3 +240,11 @@ def test_a_review_is_named_as_the_workspace_names_it(make_ws) -> None:
     assert "show value by First steering committee on 30 April 2026" in finding.message
     front = report_of(analysis, "md").decode().split("| Goal |", 1)[0]
     assert "**First steering committee**" in front and "review-2026-04-30" not in front
+
+
+def test_a_pmo_with_no_goal_ahead_is_not_told_its_mix_is_sound(make_ws) -> None:
+    no_goals = SOLO_PMO.split("goals:", 1)[0]
+    analysis = analyze(make_ws({"pmo.yaml": no_goals}), dt.date(2026, 3, 20))
+    assert [f.subjects for f in analysis.findings if f.rule == "GOL008"] == [["mix"]]
+    front = report_of(analysis, "md").decode().split("**At each review:**", 1)[0]
+    assert "The mix is sound" not in front and "No goal to judge the mix against" in front
