@@ -956,3 +956,59 @@ def test_a_harm_is_resolved_at_its_source_never_by_dropping_the_service_it_hurts
     running = {sid for sid, s in result.after.kb.services.items() if s.active}
     assert "coaching" in running  # the long-term service the harm protects stays
     assert not any(f.rule == "HRM001" for f in result.after.findings)  # resolved at the quick win instead
+
+
+DORMANT = """\
+organisation:
+  name: Dormant PMO
+  assessed_on: 2026-03-20
+  founded: 2024-01-15
+  context: resurgence
+  capacity_fte: 3
+  capacity: 100
+  reviews:
+    - {date: 2026-06-22, name: Restart review}
+clients:
+  - {id: exec, name: Executive committee, weight: 1.0}
+  - {id: pm, name: Project managers, weight: 0.7}
+services:
+  - id: reporting
+    catalogue: S16
+    status: retired
+    probability: 0.7
+    effort: 30
+    clients: [exec]
+  - id: audits
+    catalogue: S13
+    status: retired
+    probability: 0.5
+    effort: 30
+    clients: [exec]
+  - id: tools
+    catalogue: S11
+    status: proposed
+    probability: 0.8
+    effort: 30
+    clients: [pm, exec]
+  - id: coaching
+    catalogue: S18
+    status: proposed
+    probability: 0.7
+    effort: 30
+    clients: [pm]
+goals:
+  - {id: G1, name: Executive visibility of all projects, outcomes: [O26], due: 2026-09-30, client: exec}
+  - {id: G2, name: Better project managers, outcomes: [O01], due: 2027-06-30, client: pm}
+"""
+
+
+def test_an_addition_the_mix_resizes_says_so_and_from_what(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "pmo.yaml").write_text(DORMANT, encoding="utf-8")
+    result = recommend(analyze(tmp_path / "ws", AS_OF))
+    tools = next(c for c in result.changes if c.kind == "added" and c.service.id == "tools")
+    assert tools.service.effort != 30  # the mix chose another size than the workspace's
+    assert tools.assumed["effort"] == "resized by the mix from 30% (0.9 FTE), as given by the workspace"
+    assert tools.assumed["probability"] == "resized by the mix from 80%, as given by the workspace"
+    coaching = next(c for c in result.changes if c.kind == "added" and c.service.id == "coaching")
+    assert "effort" not in coaching.assumed or not coaching.assumed["effort"].startswith("resized")

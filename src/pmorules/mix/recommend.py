@@ -29,7 +29,7 @@ from ..vocabulary import LEVEL_ORDER
 from .infeasible import Conflict, explain_infeasible
 from .milp import Program, ProgramRefused, Soft, Solution, Unattainable, build_program, no_good, solve
 from .probe import flagged, variant
-from .problem import CAPACITY, CORE, Problem, additions, approached_probability, build_problem
+from .problem import CAPACITY, CORE, Candidate, Problem, additions, approached_probability, build_problem
 from .units import Units
 from .scenarios import Scenario, ScenarioResult, evaluate_scenario, hard_problems, load_scenarios, side
 
@@ -361,13 +361,25 @@ def _changes(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> l
     return changes
 
 
+def _as_added(candidate: Candidate, service: Service, problem: Problem) -> dict[str, str]:
+    """Where an addition's figures come from; an addition the mix resized says so, and from what."""
+    assumed, base = dict(candidate.assumed), candidate.sizes[0].service
+    if abs(service.effort - base.effort) > 1e-9:
+        assumed["effort"] = (f"resized by the mix from {problem.units.text(base.effort)}, as given by "
+                             f"{assumed.get('effort', 'the workspace')}")
+    if abs(service.probability - base.probability) > 1e-9:
+        assumed["probability"] = (f"resized by the mix from {base.probability * 100:g}%, as given by "
+                                  f"{assumed.get('probability', 'the workspace')}")
+    return assumed
+
+
 def _changes_of(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -> list[Change]:
     changes = []
     for sid, service in after.services.items():
         old = before.services.get(sid)
         candidate = problem.candidates.get(sid)
         if service.active and (old is None or not old.active):
-            changes.append(Change("added", service, origin=candidate.origin, assumed=dict(candidate.assumed),
+            changes.append(Change("added", service, origin=candidate.origin, assumed=_as_added(candidate, service, problem),
                                   option=not candidate.assessed))
         elif old is not None and old.active and not service.active:
             forced = ""

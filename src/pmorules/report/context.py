@@ -413,6 +413,7 @@ class Plain:
     each rule id as its title, and the clauses that name a setting to change left to the appendix and JSON."""
 
     SETTING = re.compile(r"\[[a-z_.]+\]|\b[a-z]+_[a-z_]+\b")
+    RESIZED = re.compile(r"(resized by the mix from .*?, as given by) (.*)")
 
     def __init__(self, analysis: Analysis):
         self.titles = {rule.id: rule.spec.title or rule.id for rule in analysis.rulebook.rules.values()}
@@ -420,7 +421,11 @@ class Plain:
         self.rule = re.compile(rf"\b({ids})\b(?: \((error|warning|info)\))?") if ids else None
 
     def source(self, text: str) -> str:
-        """Where an assumption comes from, or, when that is a setting, that it is the default."""
+        """Where an assumption comes from, or, when that is a setting, that it is the default (also inside
+        "resized by the mix from 5%, as given by [mix] candidate_effort")."""
+        resized = self.RESIZED.fullmatch(text)
+        if resized:
+            return f"{resized.group(1)} {self.source(resized.group(2))}"
         return "the default for a service not offered yet" if self.SETTING.search(text) else text
 
     def title(self, rule: str) -> str:
