@@ -95,7 +95,8 @@ def test_html_from_the_suffix_of_o(workspace: Path, tmp_path: Path) -> None:
 
 def test_json_is_the_analysis_the_mix_and_what_only_the_report_computes(example) -> None:
     data = json.loads(report_of(example, "json"))
-    analysis = json.loads(json.dumps(example.to_json()))
+    # places relative to the workspace, as the other formats show them (the example runs as knowledge/example)
+    analysis = json.loads(json.dumps(example.to_json()).replace('"knowledge/example/', '"')) | {"workspace": "example"}
     assert {k: data[k] for k in analysis} == analysis  # findings, goals, manifest: once, in the analyze shape
     assert set(data) == set(analysis) | {"mix", "timeline", "graph", "history", "verdict", "decisions"}
     assert data["mix"]["status"] == "optimal" and "findings_after" in data["mix"]
@@ -520,3 +521,27 @@ def test_the_printed_footer_quotes_the_organisation_name_safely() -> None:
     assert quoted[0] == quoted[-1] == '"' and not set(inner) & set('"<>\'{};')
     assert "<" not in inner and '"' not in inner and inner.count("\\") == len(re.findall(r"\\[0-9a-f]+ ", inner))
     assert "caf\\e9 " in inner and "Ops " in inner
+
+
+@pytest.mark.parametrize("fmt", ["md", "json"])
+def test_the_report_is_the_same_however_the_workspace_path_is_written(tmp_path: Path, monkeypatch, fmt: str) -> None:
+    """A relative path, an absolute one or '.', and a workspace rule file named like a built-in one: the same
+    bytes, both rule files listed with their own hash, and no path of the machine in the report."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "example", workspace)
+    (workspace / "rules" / "northwind.yaml").rename(workspace / "rules" / "balance.yaml")
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for where, given in ((tmp_path, "ws"), (tmp_path, str(workspace)), (workspace, ".")):
+        monkeypatch.chdir(where)
+        run = CliRunner().invoke(app, ["report", given, "--as-of", "2026-03-20", "-f", fmt])
+        assert run.exit_code == 0, run.output
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert str(tmp_path) not in outputs[0]
+    if fmt == "json":
+        files = json.loads(outputs[0])["manifest"]["rule_files"]
+        balance = [f for f in files if f["path"].endswith("balance.yaml")]
+        assert len(balance) == 2 and balance[0]["sha256"] != balance[1]["sha256"]
+    else:
+        assert "| `rules/balance.yaml` (built-in) |" in outputs[0] and "| `rules/balance.yaml` |" in outputs[0]

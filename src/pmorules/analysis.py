@@ -134,13 +134,14 @@ def rule_hash(rule: Rule) -> str:
 def run_manifest(analysis: Analysis) -> dict[str, Any]:
     """What a finding can be reproduced from: input hashes, rule hashes, effective params."""
     rules = analysis.rulebook.rules
-    hashes = {path: hashlib.sha256(file.read_bytes()).hexdigest() for path, file in analysis.rulebook.files}
     return {
         "as_of": analysis.today.isoformat(),
         "inputs": [{"path": f.path, "sha256": f.sha256} for f in analysis.kb.files]
         + ([{"path": analysis.config.path, "sha256": hashlib.sha256(analysis.config.text.encode()).hexdigest()}]
            if analysis.config.path else []),
-        "rule_files": [{"path": p, "sha256": h} for p, h in sorted(hashes.items())],
+        # in the order they were read (built-in, then the workspace's), each file once: a shown path may repeat
+        "rule_files": [{"path": shown, "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
+                       for shown, file in analysis.rulebook.files],
         "rules": [
             {
                 "id": rule.id, "hash": rule_hash(rule), "enabled": rule.enabled, "level": rule.level,

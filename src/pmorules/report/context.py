@@ -569,8 +569,8 @@ def _appendix(analysis: Analysis, shown: Callable) -> dict[str, Any]:
     """The rulebook used (organisation changes marked), input files with hashes, data-quality notes; every path
     relative to the workspace, and the built-in rule files marked as such."""
     manifest = analysis.manifest()
-    built_in = {display for display, path in analysis.rulebook.files
-                if Path(path).resolve().is_relative_to(default_rules_dir().resolve())}
+    defaults = default_rules_dir().resolve()
+    built_in = [Path(path).resolve().is_relative_to(defaults) for _, path in analysis.rulebook.files]  # as listed
     rules = []
     for entry in manifest["rules"]:
         rule = analysis.rulebook.rules[entry["id"]]
@@ -593,8 +593,8 @@ def _appendix(analysis: Analysis, shown: Callable) -> dict[str, Any]:
         "as_of": manifest["as_of"],
         "rules": rules,
         "inputs": [item | {"path": shown(item["path"])} for item in manifest["inputs"]],
-        "rule_files": [item | {"path": shown(item["path"]), "built_in": item["path"] in built_in}
-                       for item in manifest["rule_files"]],
+        "rule_files": [item | {"path": shown(item["path"]), "built_in": inside}
+                       for item, inside in zip(manifest["rule_files"], built_in)],
         "switched_off": switched_off,
         "notes": list(analysis.kb.notes),
     }

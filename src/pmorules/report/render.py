@@ -18,6 +18,7 @@ device is an error, so a report never carries a file of the machine it runs on.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -37,7 +38,7 @@ from ..inputs import decode_text, folder_inside, read_input
 from ..output import json_text
 from ..paths import default_templates_dir
 from ..text import make_environment, markdown_text, num, printable
-from .context import CHARTS, build_context, chart_data
+from .context import CHARTS, build_context, chart_data, in_workspace
 from .decisions import front_page_json
 from .template_cache import template_cache
 from .warm import Warm
@@ -91,9 +92,25 @@ def report_json(analysis: Analysis, mix: MixResult, context: dict[str, Any]) -> 
     """The report as data, one shape per thing: the analysis as ``analyze --format json`` gives it, the
     recommended mix as ``mix --format json`` gives it, and what only the report computes (the timeline, the
     graph, the history of reviews, the front page's verdict and ranked decisions)."""
-    return analysis.to_json() | {
+    data = analysis.to_json() | {
         "mix": mix.to_json(), "timeline": context["timeline"], "graph": context["graph"], "history": context["history"],
     } | front_page_json(context)
+    # a report is shared: every place relative to the workspace and the workspace by its folder's name, as the
+    # Markdown and HTML reports show them (analyze's JSON, a tool's output, names them as given)
+    workspace, relative = analysis.kb.workspace, in_workspace(analysis.kb.workspace)
+    itself = {workspace, str(Path(workspace)), str(Path(workspace).resolve())}
+    return _placed(data, lambda text: context["workspace"] if text in itself else relative(text))
+
+
+def _placed(value: Any, shown: Callable[[str], str]) -> Any:
+    """``value`` with every text that is a place in the workspace (``/abs/ws/services.yaml:43``) shown relative."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, dict):
+        return {key: _placed(item, shown) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_placed(item, shown) for item in value]
+    return value
 
 
 def html_to_pdf(html: str) -> bytes:
