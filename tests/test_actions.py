@@ -117,3 +117,11 @@ def test_a_draft_fits_the_registers_limits_and_pastes_in_with_long_names(tmp_pat
     assert CliRunner().invoke(app, ["validate", str(ws), "--as-of", "2026-06-01"]).exit_code == 0
     again = CliRunner().invoke(app, ["actions", str(ws), "--draft", "--as-of", "2026-06-01"]).stdout
     assert "- decision:" not in again and "- finding:" not in again  # a cut decision still counts as recorded
+
+
+def test_a_fingerprint_that_is_not_one_says_what_a_fingerprint_is(tmp_path: Path) -> None:
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": OLD, "actions.yaml": "actions:\n  - {finding: D8784D1508B194A5, action: x}\n"})
+    run = CliRunner().invoke(app, ["validate", str(ws), "--as-of", "2026-06-01"])
+    assert run.exit_code == 2
+    assert "actions.yaml:2:6: actions.finding: not a finding's fingerprint (got 'D8784D1508B194A5')" in run.output
+    assert "16 lower-case hexadecimal digits" in run.output

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from pmorules.cli import app
+from pmorules.why import ConditionCheck
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "example_analysis.json"
@@ -176,6 +177,12 @@ def test_why_matches_an_id_without_case_as_the_workspace_does() -> None:
     assert data["subject"] == "exec-visibility"
 
 
+def test_why_evidence_words_an_any_group_of_an_absent_pattern_with_or() -> None:
+    result = cli("why", "budget-control", "knowledge/example", *AS_OF, "--evidence")
+    assert ("no goal_target fact with goal = budget-control and (best_value is not given or best_value < 0.5 "
+            "(cover_min_p))") in result.stdout
+
+
 def test_why_shows_where_a_threshold_came_from() -> None:
     result = cli("why", "resources", "knowledge/example", *AS_OF, "--evidence")
     assert result.exit_code == 0, result.output
@@ -276,3 +283,10 @@ def test_a_goal_target_lists_its_best_few_deliveries_and_counts_them_all(tmp_pat
     listed = target["deliveries"]
     assert [d["service"] for d in listed] == [f"s{i:02d}" for i in range(11, 3, -1)]  # best value in time first
     assert all(d["in_time"] for d in listed)
+
+
+def test_why_not_shows_the_digits_that_tell_a_value_from_its_threshold() -> None:
+    close = ConditionCheck("service:risk", "probability", "ge", 0.3, 0.2999, False, gap=0.0001)
+    assert close.text() == "fails: probability is 0.2999; the rule needs it at least 0.3, off by 0.0001"
+    apart = ConditionCheck("service:risk", "probability", "ge", 0.3, 0.123456, False, gap=0.176544)
+    assert apart.text().startswith("fails: probability is 0.12; the rule needs it at least 0.3")

@@ -16,9 +16,9 @@ from .evaluate import Match
 from .gcpause import gc_paused
 from .knowledge import KnowledgeBase
 from .knowledge.catalogue import load_catalogue
-from .rules.compile import CompiledRule, PatternInfo, leaf_conditions
+from .rules.compile import CompiledRule, PatternInfo
 from .rules.texts import Names, render_texts, subjects_of
-from .rules.spec import OP_WORDS, Condition, Operand
+from .rules.spec import OP_WORDS, AnyOf, Condition, Operand
 from .vocabulary import LEVEL_ORDER, VERDICTS
 from .text import Records
 
@@ -187,13 +187,27 @@ def _evidence_plan(compiled: CompiledRule) -> _Plan:
     return plan
 
 
+def _in_words(clauses: list[Any], describe: Any) -> str:
+    """Conditions as one sentence: a group of ``all`` joined with "and", one of ``any`` with "or", in
+    parentheses when it sits inside another."""
+    parts = []
+    for clause in clauses:
+        if isinstance(clause, Condition):
+            parts.append(describe(clause))
+            continue
+        inner, word = (list(clause.any), " or ") if isinstance(clause, AnyOf) else (list(clause.all), " and ")
+        text = word.join(_in_words([c], describe) for c in inner)
+        parts.append(f"({text})" if len(inner) > 1 else text)
+    return " and ".join(parts)
+
+
 def _evidence(compiled: CompiledRule, match: Match, plan: _Plan) -> list[Evidence]:
     rule = compiled.rule
     out = []
     for pattern, rows in plan:
         if pattern.absent:
             spec = next(p for p in rule.spec.match or [] if p.name == pattern.name)
-            text = " and ".join(_describe(c, match, pattern.name, rule.params) for c in leaf_conditions(spec.where))
+            text = _in_words(spec.where, lambda c: _describe(c, match, pattern.name, rule.params))
             out.append(Evidence(pattern.fact, None, "absent", text or "any values", 0, rule.source.short()))
             continue
         fact = match.facts[pattern.name]

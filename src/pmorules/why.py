@@ -58,11 +58,15 @@ class ConditionCheck:
     def text(self) -> str:
         verdict = "holds" if self.holds else "fails"
         where = f" [{self.source}]" if self.source else ""
-        needs = "" if self.op in ("exists", "missing") else f" {_words(self.expected)}"
+        actual, expected = _words(self.actual), _words(self.expected)
+        if actual == expected and self.actual != self.expected and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in (self.actual, self.expected)):
+            actual, expected = f"{self.actual:g}", f"{self.expected:g}"  # 0.2999 against 0.3, not "0.3 against 0.3"
+        needs = "" if self.op in ("exists", "missing") else f" {expected}"
         threshold = f" ({self.param}, set at {self.param_source})" if self.param else ""
         gap = f", off by {self.gap:g}" if self.gap is not None and not self.holds else ""
         because = f" ({self.because})" if self.because else ""
-        return (f"{verdict}: {self.field.replace('_', ' ')} is {_words(self.actual)}{where}{because}; "
+        return (f"{verdict}: {self.field.replace('_', ' ')} is {actual}{where}{because}; "
                 f"the rule needs it {NEEDS[self.op]}{needs}{threshold}{gap}")
 
 

@@ -77,6 +77,9 @@ def _friendly(error: dict[str, Any]) -> tuple[str, str | None]:
     if kind == "missing":
         return f"{name}: required field is missing", None
     shown = f" (got {got!r})" if isinstance(got, (str, int, float, bool)) or got is None else ""
+    if kind == "string_pattern_mismatch" and name.endswith("finding"):  # a fingerprint, not an id
+        return (f"{name}: not a finding's fingerprint{shown}",
+                "16 lower-case hexadecimal digits, as `pmorules analyze --format json` gives it (findings[].fingerprint)")
     if kind == "string_pattern_mismatch":
         return f"{name}: not a valid id{shown}", "use letters, digits, '_', '-' or '.', starting with a letter or digit"
     message = (
