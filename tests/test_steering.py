@@ -248,3 +248,14 @@ def test_a_pmo_with_no_goal_ahead_is_not_told_its_mix_is_sound(make_ws) -> None:
     assert [f.subjects for f in analysis.findings if f.rule == "GOL008"] == [["mix"]]
     front = report_of(analysis, "md").decode().split("**At each review:**", 1)[0]
     assert "The mix is sound" not in front and "No goal to judge the mix against" in front
+
+
+def test_a_pmo_with_nothing_running_is_told_so_not_0_of_0(make_ws) -> None:
+    dormant = SOLO_PMO.replace("catalogue: S16,", "catalogue: S16, status: proposed,").replace(
+        "catalogue: S09,", "catalogue: S09, status: proposed,")
+    analysis = analyze(make_ws({"pmo.yaml": dormant}), dt.date(2026, 3, 20))
+    assert not any(s.active for s in analysis.kb.services.values())
+    nothing = next(f for f in analysis.findings if f.subjects == ["review-2026-04-30"])
+    assert nothing.message.endswith("on 30 April 2026: no service is running.")
+    text = report_of(analysis, "md").decode()
+    assert "No service is running: nothing will show value at any review." in text and "0 of 0" not in text
