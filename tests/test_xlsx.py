@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -447,3 +448,31 @@ def test_export_then_load_gives_the_same_knowledge(files: dict[str, str]) -> Non
         (Path(temp) / "back").mkdir()
         assert invoke("export", str(ws), "--xlsx", str(Path(temp) / "back" / "pmo.xlsx")).exit_code == 0
         assert _plain(load_workspace(Path(temp) / "back", AS_OF)) == _plain(load_workspace(ws, AS_OF))
+
+
+def _with_stored_result(path: Path, formula: str, result: str) -> None:
+    """As a spreadsheet program saves it: the formula's result beside it (openpyxl writes an empty one)."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    for name, text in parts.items():
+        parts[name] = text.replace(f"<f>{formula}</f><v />".encode(), f"<f>{formula}</f><v>{result}</v>".encode())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+
+
+def test_a_formula_is_read_by_the_result_the_workbook_stores_and_refused_without_one(workbook_ws: Path) -> None:
+    book = openpyxl.load_workbook(workbook_ws / "pmo.xlsx")
+    assert (book["Services"]["A4"].value, book["Services"]["J1"].value) == ("methodology", "Effort")
+    book["Services"]["J4"] = "=20+20"
+    book["Services"]["B4"] = '=CONCAT("Method", "ology")'
+    book.save(workbook_ws / "pmo.xlsx")
+    with pytest.raises(InputError) as caught:
+        load_workspace(workbook_ws)
+    assert sorted(str(d.location).split("!", 1)[1] for d in caught.value.diagnostics) == ["Services!B4", "Services!J4"]
+    assert all("a formula whose result the workbook does not store" in d.message for d in caught.value.diagnostics)
+    book["Services"]["B4"] = "Methodology"
+    book.save(workbook_ws / "pmo.xlsx")
+    _with_stored_result(workbook_ws / "pmo.xlsx", "20+20", "40")
+    kb = load_workspace(workbook_ws)
+    assert kb.services["methodology"].effort == 40 and kb.services["methodology"].name == "Methodology"

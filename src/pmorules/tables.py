@@ -323,11 +323,47 @@ def _check_archive(data: bytes, display: str) -> None:
         )])
 
 
+def _formulas_without_values(data: bytes, display: str) -> list[Diagnostic]:
+    """The cells holding a formula whose result the workbook does not store. A spreadsheet program saves the
+    result with the formula; a workbook written by a script does not, and its value would read as blank."""
+    import openpyxl
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # most workbooks hold no formula: a scan of their sheets
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        if not any(b"<f>" in text or b"<f " in text for text in map(archive.read, sheets)):
+            return []
+    values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    problems = []
+    try:
+        for sheet in formulas.worksheets:
+            if sheet.title.lower() in {name.lower() for name in REFERENCE_SHEETS}:
+                continue
+            saved = values[sheet.title].iter_rows(values_only=True)
+            for number, (written, stored) in enumerate(zip(sheet.iter_rows(values_only=True), saved), start=1):
+                for column, (formula, value) in enumerate(zip(written, stored)):  # 0: column A
+                    if value is None and isinstance(formula, str) and formula.startswith("="):
+                        problems.append(Diagnostic(
+                            Location(display, cell=f"{sheet.title}!{_column_letter(column)}{number}"),
+                            "a formula whose result the workbook does not store (it would read as blank)",
+                            "open and save the workbook in a spreadsheet program, or type the value"))
+    finally:
+        values.close()
+        formulas.close()
+    return problems
+
+
 def parse_xlsx(data: bytes, display: str) -> Table:
     """An XLSX workbook from its bytes, one section per sheet; errors point at ``file!Sheet!C7``."""
     import openpyxl
 
     _check_archive(data, display)
+    try:
+        unsaved = _formulas_without_values(data, display)
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
+    if unsaved:
+        raise InputError(unsaved)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
