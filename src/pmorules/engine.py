@@ -6,7 +6,7 @@ threads: it registers a ruleset plus a sentinel rule, asserts facts in
 batches, runs the actions synchronously, re-raises exceptions the engine would
 swallow, and always frees the state. A ruleset is compiled once per process and
 rules: a history or a recommendation evaluates the same rules dozens of times,
-and compiling them was a third of judging the example's past reviews.
+and compiling them was a sixth of judging the example's past reviews.
 """
 
 from __future__ import annotations
