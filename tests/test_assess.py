@@ -53,6 +53,8 @@ def fill(path: Path, ratings: dict[str, dict[str, Any]]) -> dict[str, str]:
         for label, value in values.items():
             cell = sheet.cell(rows[service], labels[label])
             cell.value = value
+            if isinstance(value, str) and value.startswith("="):  # typed as text ('=1+1), not as a formula
+                cell.data_type = "s"
             where[f"{service}:{label}"] = cell.coordinate
     book.save(path)
     return where
@@ -307,7 +309,8 @@ def test_expert_names_render_as_text_everywhere(round_dirs: dict[str, Path]) -> 
     fill(form, {"risk": {"Probability": 0.5, "Comment": "=1+1 <b>"}})
     result = invoke("assess", ws, "--collect", forms, "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
-    assert load_workspace(ws, dt.date.fromisoformat(AS_OF)).services["risk"].assessments[0].by == name
+    (rated,) = load_workspace(ws, dt.date.fromisoformat(AS_OF)).services["risk"].assessments
+    assert (rated.by, rated.comment) == (name, "=1+1 <b>")  # a comment that looks like a formula stays text
     for suffix in ("md", "html"):
         out = root / f"report.{suffix}"
         assert invoke("report", ws, "-o", out, "--as-of", AS_OF).exit_code == 0
