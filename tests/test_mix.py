@@ -28,6 +28,7 @@ from pmorules.measures import imposes
 from pmorules.mix import recommend
 from pmorules.mix.problem import approached_probability, implied_constraints, resized_probability
 from pmorules.mix.scenarios import evaluate_scenario, from_options
+from conftest import write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "knowledge" / "example"
@@ -948,9 +949,7 @@ goals:
 
 
 def test_a_harm_is_resolved_at_its_source_never_by_dropping_the_service_it_hurts(tmp_path: Path) -> None:
-    (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "pmo.yaml").write_text(HARMED, encoding="utf-8")
-    today = analyze(tmp_path / "ws", AS_OF)
+    today = analyze(write_files(tmp_path / "ws", {"pmo.yaml": HARMED}), AS_OF)
     assert any(f.rule == "HRM001" and f.subjects == ["status"] for f in today.findings)
     result = recommend(today)
     running = {sid for sid, s in result.after.kb.services.items() if s.active}
@@ -1003,9 +1002,7 @@ goals:
 
 
 def test_an_addition_the_mix_resizes_says_so_and_from_what(tmp_path: Path) -> None:
-    (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "pmo.yaml").write_text(DORMANT, encoding="utf-8")
-    result = recommend(analyze(tmp_path / "ws", AS_OF))
+    result = recommend(analyze(write_files(tmp_path / "ws", {"pmo.yaml": DORMANT}), AS_OF))
     tools = next(c for c in result.changes if c.kind == "added" and c.service.id == "tools")
     assert tools.service.effort != 30  # the mix chose another size than the workspace's
     assert tools.assumed["effort"] == "resized by the mix from 30% (0.9 FTE), as given by the workspace"
