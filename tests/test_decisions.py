@@ -132,3 +132,34 @@ def test_a_decision_left_with_only_references_offers_the_rules_advice() -> None:
         kinds = [o["kind"] for o in decision["options"]]
         assert {"change", "renegotiate", "recommendation"} & set(kinds), decision["name"]
         assert kinds[-1] == "accept"
+
+
+def test_an_unnamed_review_and_the_mix_as_a_whole_are_named_for_the_committee(make_ws) -> None:
+    """A review the workspace gives no name reads as the calendar numbers it ("Review 1"), in findings and in
+    the calendar alike, never as its key; a decision about the mix as a whole is headed so, capitalised."""
+    analysis = analyze(make_ws({"pmo.yaml": textwrap.dedent("""
+        organisation:
+          name: Slow PMO
+          reviews: [{date: 2026-04-01}, {date: 2026-09-01, name: Budget round}]
+        clients: [{id: board, name: The board, weight: 1}]
+        services:
+          - {id: coaching, name: PM coaching, catalogue: S05, probability: 0.8, effort: 50, clients: [board]}
+          - {id: training, name: PM training, catalogue: S04, probability: 0.8, effort: 50, clients: [board]}
+        goals:
+          - {id: skills, name: Skilled project managers, outcomes: [O20], due_months: 30, client: board}
+        """)}), AS_OF)
+    about_review = [f for f in analysis.findings if any(s.startswith("review-") for s in f.subjects)]
+    assert ["by Review 1 on 1 April 2026" in f.message for f in about_review] == [True, False]
+    assert not any("review-" in f.message for f in about_review)
+    assert any(f.message.startswith("For the one goal, the goal coverage score") for f in analysis.findings)
+    assert any("but the one goal is not linked to it" in f.message for f in analysis.findings)
+    context = context_of(analysis)
+    assert [r["name"] for r in context["reviews"]][:2] == ["Review 1", "Budget round"]
+    mix = [d for d in context["decisions"] if d["about"] == "mix"]
+    assert mix and mix[0]["name"] == "The mix as a whole"
+    for fmt in ("md", "html"):
+        text = report_of(analysis, fmt).decode()
+        body = text.split('id="appendix"', 1)[0]
+        assert "review-2026" not in body and "**the mix**" not in body and "<strong>the mix</strong>" not in body, fmt
+        assert "**The mix as a whole**" in body or "<strong>The mix as a whole</strong>" in body, fmt
+        assert machine_words(analysis, body) == []

@@ -137,7 +137,7 @@ def machine_words(analysis, html: str) -> list[str]:
     found = [m.group(0) for m in RULE_CODE.finditer(text)]
     found += [m.group(0) for m in re.finditer(r"\[(mix|report|adherence|rules|history)[\].][^ ]*", text)]
     kb = analysis.kb
-    for item in [*kb.services, *kb.goals, *kb.clients]:
+    for item in [*kb.services, *kb.goals, *kb.clients, *(r.id for r in kb.reviews)]:
         names = " ".join([s.name for s in kb.services.values()] + [g.name or "" for g in kb.goals.values()]
                          + [c.name or "" for c in kb.clients.values()])
         if f"({item})" in text and f"({item})" not in names:

@@ -265,7 +265,7 @@ def names_of(kb: KnowledgeBase) -> Names:
     names |= {c.id: c.name or c.id for c in kb.clients.values()}
     names |= {g.id: g.name or g.id for g in kb.goals.values()}
     names |= {s.id: s.name for s in kb.services.values()}
-    names |= {r.id: r.name for r in kb.reviews if r.name}  # a review without a name is shown by its date
+    names |= kb.review_names()
     names["mix"] = "the mix"
     return names
 

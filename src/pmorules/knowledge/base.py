@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ..dates import long_date
 from ..errors import Location
 from typing import TYPE_CHECKING
 
@@ -172,6 +173,13 @@ class KnowledgeBase:
 
     def source(self, kind: str, item_id: str, field: str = "") -> Location | None:
         return self.sources.get((kind, item_id, field)) or self.sources.get((kind, item_id, ""))
+
+    def review_names(self) -> dict[str, str]:
+        """Each review's display name by id: its own, else "Review N" counting the reviews ahead (as the report's
+        calendar lists them), else, for a past one, its date."""
+        ahead = [r for r in self.reviews if r.ahead]
+        return {r.id: r.name or (f"Review {ahead.index(r) + 1}" if r.ahead else f"the review of {long_date(r.date)}")
+                for r in self.reviews}
 
 
 def term_for_months(months: float, horizons: Horizons) -> str:

@@ -70,7 +70,7 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
         out.append({
             "key": key,
             "about": "goal" if goal else (MIX if key == MIX else "service"),
-            "name": goal["name"] if goal else about[0]["subjects"][0]["name"] if about[0]["subjects"] else "the mix",
+            "name": goal["name"] if goal else "The mix as a whole" if key == MIX else about[0]["subjects"][0]["name"],
             "level": worst["level"],
             "severity": worst["severity"],
             "goal": goal,

@@ -22,9 +22,8 @@ def review_calendar(analysis: Analysis, goals: list[dict[str, Any]], names: dict
     goals = [g for g in goals if not g["overdue"]]
     ahead = [r for r in analysis.kb.reviews if r.ahead]
     out, since = [], float("-inf")
-    for number, review in enumerate(ahead, start=1):
-        out.append(_entry(review.name or f"Review {number}", long_date(review.date), since, review.months,
-                          goals, active))
+    for review in ahead:
+        out.append(_entry(names[review.id], long_date(review.date), since, review.months, goals, active))
         since = review.months
     if any(g["due_months"] > since for g in goals):
         out.append(_entry(None, None, since, float("inf"), goals, active))
