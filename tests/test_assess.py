@@ -245,6 +245,26 @@ def test_consensus_methods(method: str, months: float, probability: float, term:
     assert (agreed.terms, agreed.p_spread) == (3, pytest.approx(0.4))
 
 
+def test_experts_who_agree_on_a_term_agree_on_it_whatever_the_horizons(round_dirs: dict[str, Path]) -> None:
+    """With short up to 6 months and medium up to 24, three "long" are long and two "medium" medium (not
+    medium and short, as the default months 18 and 6 read on those horizons); months the experts give
+    are read on the workspace's horizons. The form states the workspace's horizons."""
+    wide = Horizons(short_max_months=6, medium_max_months=24)
+    for term in ("short", "medium", "long"):
+        agreed = consensus([Assessment(by=b, term=term) for b in "abc"], "median", wide)
+        assert agreed is not None and agreed.term == term
+    agreed = consensus([Assessment(by="a", term="long"), Assessment(by="b", months_to_value=20)], "median", wide)
+    assert agreed is not None and agreed.term == "medium"  # 19 months, on the workspace's horizons
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    text = (ws / "organisation.yaml").read_text()
+    (ws / "organisation.yaml").write_text(text.replace("short_max_months: 3", "short_max_months: 6")
+                                          .replace("medium_max_months: 12", "medium_max_months: 24"))
+    assert invoke("assess", ws, "--experts", "A. One", "-o", forms).exit_code == 0
+    labels, rows, _, sheet = form_rows(forms / "a-one.xlsx")
+    note = " ".join(str(sheet.cell(2, labels["Term"]).value or "").split())
+    assert "short (within 6 months), medium (within 24)" in note, note
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

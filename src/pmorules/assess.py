@@ -40,7 +40,7 @@ from .inputs import decode_text, list_folder, read_input
 from .knowledge import KnowledgeBase, Service, knowledge_files, load_workspace
 from .knowledge.consensus import consensus, counted, expert_key, term_of
 from .knowledge.load import _friendly
-from .knowledge.spec import KnowledgeFile, ServiceAssessment
+from .knowledge.spec import Horizons, KnowledgeFile, ServiceAssessment
 from .config import load_config
 from .output import check_output, write_output
 from .tables import NOTE, column_name, parse_xlsx
@@ -70,12 +70,14 @@ class Column:
     filled: bool = False  # the expert writes in it (unlocked)
 
 
-def _columns(blind: bool, round_: int) -> list[Column]:
+def _columns(blind: bool, round_: int, horizons: Horizons | None = None) -> list[Column]:
+    horizons = horizons or Horizons()
     columns = [
         Column("Service", "service", 14, "The service's id in the workspace (do not change it)."),
         Column("Name", None, 30, "The service, as the PMO calls it."),
-        Column("Term", "term", 11, "When its value is first perceived after the service starts: short (within 3 "
-               "months), medium (within 12) or long (later). Or give the months in the next column.", True),
+        Column("Term", "term", 11, "When its value is first perceived after the service starts: short (within "
+               f"{horizons.short_max_months:g} months), medium (within {horizons.medium_max_months:g}) or long (later). "
+               "Or give the months in the next column.", True),
         Column("Months to value", "months_to_value", 12, "Months from the start of the service until its value is "
                "perceived (0 to 600), instead of a term.", True),
         Column("Probability", "probability", 12, "How likely it is to deliver the value expected of it: 0% to 100%.",
@@ -255,7 +257,7 @@ def form_bytes(expert: str, services: list[Service], kb: KnowledgeBase, descript
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    columns = _columns(blind, round_)
+    columns = _columns(blind, round_, kb.horizons)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = SHEET

@@ -13,7 +13,10 @@ rule), and ``pmorules assess`` and the report show the same figures.
   else the horizon of its months.
 - **Consensus**: ``median`` (default), ``mean`` or ``cautious`` (the latest
   months and the lowest probability) of the counted assessments; the term is
-  the horizon of the consensus months.
+  the horizon of the consensus months, or, when every expert gave a term and
+  no months, the horizon of the standard scale the terms' default months are
+  set on (3 and 12 months): experts who all say "long" agree on long, whatever
+  the workspace's horizons.
 - **Spread**: highest minus lowest probability, latest minus earliest months,
   and the number of different terms. The experts farthest from the consensus
   are named when three or more experts count (with two, each is as far).
@@ -102,14 +105,15 @@ def consensus(assessments: Iterable[Assessment], method: str, horizons: Horizons
     months = [(a.by, m) for a in rated if (m := months_of(a)) is not None]
     probabilities = [(a.by, a.probability) for a in rated if a.probability is not None]
     m = _combine([v for _, v in months], method, "max") if months else None
+    months_given = any(a.months_to_value is not None for a in rated)
     p = _combine([v for _, v in probabilities], method, "min") if probabilities else None
     return Consensus(
         method=method,
         assessors=tuple(a.by for a in rated),
         rounds=max(a.round for a in rated),
         months=m,
-        months_given=any(a.months_to_value is not None for a in rated),
-        term=term_for_months(m, horizons) if m is not None else None,
+        months_given=months_given,
+        term=None if m is None else term_for_months(m, horizons if months_given else Horizons()),
         probability=p,
         months_range=(min(v for _, v in months), max(v for _, v in months)) if months else None,
         probability_range=(min(v for _, v in probabilities), max(v for _, v in probabilities)) if probabilities else None,
