@@ -265,6 +265,41 @@ def test_experts_who_agree_on_a_term_agree_on_it_whatever_the_horizons(round_dir
     assert "short (within 6 months), medium (within 24)" in note, note
 
 
+def test_an_expert_who_gave_no_figure_is_not_counted_and_names_match_ignoring_spaces(round_dirs) -> None:
+    """A row with only a comment or a confidence is not a rating: the expert does not count, the service stays
+    unassessed (a form for the unassessed services lists it). "S. Lindqvist" and "s.lindqvist" are one expert."""
+    rated = [Assessment(by="A", comment="I do not know this one well"), Assessment(by="B", probability=0.3),
+             Assessment(by="C", probability=0.8, confidence="high"), Assessment(by="D", confidence="low")]
+    agreed = consensus(rated, "median", Horizons())
+    assert agreed is not None and agreed.assessors == ("B", "C") and agreed.farthest_probability == ()
+    assert consensus([Assessment(by="A", comment="no opinion")], "median", Horizons()) is None
+    twice = consensus([Assessment(by="S. Lindqvist (PMO analyst)", probability=0.2),
+                       Assessment(by="s.lindqvist (pmo analyst)", probability=0.6, round=2)], "median", Horizons())
+    assert twice is not None and len(twice.assessors) == 1 and twice.probability == 0.6
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    (ws / "assessments.yaml").write_text("assessments:\n  - {service: training, by: R. Okafor, comment: no opinion}\n")
+    assert invoke("assess", ws, "--experts", "X. New", "-o", forms, "--services", "unassessed").exit_code == 0
+    _, rows, _, _ = form_rows(forms / "x-new.xlsx")
+    assert "training" in rows
+
+
+def test_a_later_rounds_form_shows_where_every_expert_stands(round_dirs) -> None:
+    """A round-3 form shows each expert's latest figures, carried over from round 1 where round 2 kept them (as
+    the consensus counts them), and only round 2's comments."""
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    (ws / "assessments.yaml").write_text(
+        "assessments:\n"
+        "  - {service: training, by: A, probability: 0.3, comment: too slow}\n"
+        "  - {service: training, by: B, probability: 0.8}\n"
+        "  - {service: training, by: B, round: 2, comment: I keep my rating}\n"
+        "  - {service: training, by: C, round: 2, probability: 0.8}\n")
+    assert invoke("assess", ws, "--experts", "A", "-o", forms, "--round", "3", "--services", "training").exit_code == 0
+    labels, rows, _, sheet = form_rows(forms / "a.xlsx")
+    shown = sheet.cell(rows["training"], labels["Round 2 ratings"]).value
+    assert shown == "3 experts; probability 30% to 80% (median 80%)", shown
+    assert sheet.cell(rows["training"], labels["Round 2 comments"]).value == "- I keep my rating"
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

@@ -39,6 +39,7 @@ from .errors import Diagnostic, InputError, Location, did_you_mean
 from .inputs import decode_text, list_folder, read_input
 from .knowledge import KnowledgeBase, Service, knowledge_files, load_workspace
 from .knowledge.consensus import consensus, counted, expert_key, term_of
+from .knowledge.consensus import rated as rated_figure
 from .knowledge.load import _friendly
 from .knowledge.spec import Horizons, KnowledgeFile, ServiceAssessment
 from .config import load_config
@@ -89,8 +90,9 @@ def _columns(blind: bool, round_: int, horizons: Horizons | None = None) -> list
         columns.append(Column("Current estimate", None, 26, "What the PMO assumes today: a hint, not an answer."))
     if round_ > 1:
         columns += [
-            Column(f"Round {round_ - 1} ratings", None, 34, f"What the experts said in round {round_ - 1}, without "
-                   "names: revise your rating if their view convinces you, or keep it and say why."),
+            Column(f"Round {round_ - 1} ratings", None, 34, f"Where the experts stand after round {round_ - 1} (each "
+                   "one's latest figures), without names: revise your rating if their view convinces you, or keep it "
+                   "and say why."),
             Column(f"Round {round_ - 1} comments", None, 40, f"The comments of round {round_ - 1}, without names."),
         ]
     columns += [
@@ -169,7 +171,7 @@ def _services(kb: KnowledgeBase, chosen: str | None, disagreeing: Callable[[], s
             disagreed = disagreeing()  # an analysis: only when asked for
             found = [s for s in rated if s.id in disagreed]
         elif ref.lower() == "unassessed":
-            found = [s for s in rated if not s.assessments]
+            found = [s for s in rated if not any(map(rated_figure, s.assessments))]
         else:
             problems.append(Diagnostic(Location("--services"), f"unknown service {ref!r}",
                                        did_you_mean(ref, [*by_key, *KEYWORDS])))
@@ -197,11 +199,12 @@ def _current(service: Service) -> str:
 
 
 def distribution(service: Service, round_: int, kb: KnowledgeBase) -> tuple[str, str]:
-    """A round's ratings of a service without names, and its comments (sorted, so no order gives anyone away)."""
-    earlier = [a for a in service.assessments if a.round == round_]
+    """Where the experts stand after a round (each one's latest figures, as the consensus counts them), without
+    names, and that round's comments (sorted, so no order gives anyone away)."""
+    earlier = [a for a in service.assessments if a.round <= round_]
     agreed = consensus(earlier, "median", kb.horizons)
     if agreed is None:
-        return f"no ratings in round {round_}", ""
+        return f"no ratings by round {round_}", ""
     parts = [f"{len(agreed.assessors)} expert" + ("s" if len(agreed.assessors) != 1 else "")]
     terms: dict[str, int] = {}
     for assessment in counted(earlier):
@@ -211,11 +214,13 @@ def distribution(service: Service, round_: int, kb: KnowledgeBase) -> tuple[str,
         parts.append("terms " + ", ".join(f"{t} {terms[t]}" for t in ("short", "medium", "long") if t in terms))
     if agreed.months_range is not None:
         low, high = agreed.months_range
-        parts.append(f"months to value {num(low)} to {num(high)} (median {num(agreed.months or 0)})")
+        parts.append(f"months to value {num(low)}" if low == high else
+                     f"months to value {num(low)} to {num(high)} (median {num(agreed.months or 0)})")
     if agreed.probability_range is not None:
         low, high = agreed.probability_range
-        parts.append(f"probability {pct(low)} to {pct(high)} (median {pct(agreed.probability or 0)})")
-    comments = sorted({" ".join(a.comment.split()) for a in counted(earlier) if a.comment})
+        parts.append(f"probability {pct(low)}" if low == high else
+                     f"probability {pct(low)} to {pct(high)} (median {pct(agreed.probability or 0)})")
+    comments = sorted({" ".join(a.comment.split()) for a in service.assessments if a.round == round_ and a.comment})
     return "; ".join(parts), "\n".join(f"- {comment}" for comment in comments)
 
 

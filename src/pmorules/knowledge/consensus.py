@@ -4,8 +4,9 @@ The one definition: the loader applies it to a service that states no term or
 probability of its own, the service facts read its spread (the disagreement
 rule), and ``pmorules assess`` and the report show the same figures.
 
-- **Who counts**: each expert's latest round (experts are matched by name, case
-  and surrounding spaces ignored); an assessment without a round is round 1. A
+- **Who counts**: each expert who gave a figure (a timing or a probability), in
+  the expert's latest round (experts are matched by name, case and spaces
+  ignored); an assessment without a round is round 1. A
   figure that round leaves out (the timing, or the probability) is the expert's
   latest earlier one.
 - **Months to value** of an assessment: its ``months_to_value``, else its
@@ -33,8 +34,14 @@ from .spec import Assessment, Horizons
 
 
 def expert_key(name: str) -> str:
-    """Two spellings of one expert's name that differ only in case or spaces are the same expert."""
-    return " ".join(name.split()).casefold()
+    """Two spellings of one expert's name that differ only in case or spaces are the same expert
+    ("S. Lindqvist" and "s.lindqvist")."""
+    return "".join(name.split()).casefold()
+
+
+def rated(assessment: Assessment) -> bool:
+    """Whether an assessment gives a figure (a timing or a probability), not only a comment or a confidence."""
+    return assessment.term is not None or assessment.months_to_value is not None or assessment.probability is not None
 
 
 def counted(assessments: Iterable[Assessment]) -> list[Assessment]:
@@ -46,6 +53,8 @@ def counted(assessments: Iterable[Assessment]) -> list[Assessment]:
         by_expert.setdefault(expert_key(assessment.by), []).append(assessment)
     out = []
     for given in by_expert.values():
+        if not any(rated(a) for a in given):
+            continue  # only comments or a confidence: an expert who has not rated the service
         rounds = sorted(given, key=lambda a: a.round)  # stable: within a round, the last written is last
         latest = rounds[-1]
         timing = next((a for a in reversed(rounds) if a.term is not None or a.months_to_value is not None), latest)
