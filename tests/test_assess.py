@@ -13,7 +13,8 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from pmorules.assess import OWNED, form_file, parse_experts
+from pmorules.analysis import analyze
+from pmorules.assess import OWNED, consensus_text, form_file, parse_experts
 from pmorules.cli import app
 from pmorules.errors import InputError
 from pmorules.knowledge import load_workspace
@@ -298,6 +299,21 @@ def test_a_later_rounds_form_shows_where_every_expert_stands(round_dirs) -> None
     shown = sheet.cell(rows["training"], labels["Round 2 ratings"]).value
     assert shown == "3 experts; probability 30% to 80% (median 80%)", shown
     assert sheet.cell(rows["training"], labels["Round 2 comments"]).value == "- I keep my rating"
+
+
+def test_a_consensus_just_below_a_threshold_never_reads_as_the_threshold(tmp_path: Path) -> None:
+    """Two experts rate 49% and 50%: the median 49.5% is below PRB001's 50%, and the finding, the report and
+    `pmorules assess` say 49.5%, not "50% (below 50%)"; the consensus is shown with the wording of its method."""
+    (tmp_path / "k.yaml").write_text(
+        "organisation: {name: P, consensus: cautious}\nclients: [{id: c, name: C}]\n"
+        "services:\n  - {id: audits, name: Health checks, catalogue: S13, effort: 10, clients: [c]}\n"
+        "assessments:\n  - {service: audits, by: P. One, term: medium, probability: 0.495}\n"
+        "  - {service: audits, by: P. Two, term: medium, probability: 0.6}\n")
+    result = invoke("analyze", tmp_path, "--format", "json", "--as-of", AS_OF)
+    messages = [f["message"] for f in json.loads(result.stdout)["findings"] if f["rule"] == "PRB001"]
+    assert messages and "49.5%" in messages[0] and "rated only 50%" not in messages[0], messages
+    shown = consensus_text(analyze(tmp_path, dt.date.fromisoformat(AS_OF)))
+    assert "49.5%" in shown and "the most cautious of each expert's latest figures" in shown, shown
 
 
 def test_each_experts_latest_round_counts() -> None:

@@ -45,8 +45,8 @@ from .knowledge.spec import Horizons, KnowledgeFile, ServiceAssessment
 from .config import load_config
 from .output import check_output, write_output
 from .tables import NOTE, column_name, parse_xlsx
-from .text import num, pct, printable
-from .vocabulary import Confidence, Term
+from .text import num, pct, pct_exact, printable
+from .vocabulary import CONSENSUS_WORDS, Confidence, Term
 from .workbook import NOTE_SIZE, add_reference_sheets, book_bytes, notes_height, workspace_knowledge
 from .yamlio import parse_yaml
 
@@ -543,15 +543,16 @@ def consensus_text(analysis: Analysis) -> str:
               "Second round")]
     for row in rows:
         term = f"{row['term']} {num(row['months'])} ({_range(row['months_range'], num)})" if row["term"] else "-"
-        probability = (f"{pct(row['probability'])} ({_range(row['probability_range'], pct)})"
+        probability = (f"{pct_exact(row['probability'])} ({_range(row['probability_range'], pct)})"
                        if row["probability"] is not None else "-")
         farthest = [f"{name} (probability)" for name in row["farthest_probability"]] + \
                    [f"{name} (months)" for name in row["farthest_months"]]
         table.append((row["name"], str(len(row["experts"])), str(row["rounds"]), term, probability,
                       "; ".join(farthest) or "-", "yes" if row["second_round"] else "no"))
     table = [tuple(printable(cell) for cell in line) for line in table]
-    widths = [min(36, max(len(line[i]) for line in table)) for i in range(len(table[0]))]
-    lines = [f"Consensus of the experts ({method} of each expert's latest round; range in brackets):", ""]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    widths[0] = min(36, widths[0])  # a long service name is cut; who is farthest from the consensus never is
+    lines = [f"Consensus of the experts ({CONSENSUS_WORDS[method]}; range in brackets):", ""]
     for line in table:
         cells = [(cell if len(cell) <= width else cell[: width - 1] + "…").ljust(width) for cell, width in zip(line, widths)]
         lines.append("  ".join(cells).rstrip())

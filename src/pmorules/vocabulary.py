@@ -126,6 +126,14 @@ class ConsensusMethod(Vocabulary):
     cautious = "cautious", "the latest months to value and the lowest probability any expert gives"
 
 
+# How a consensus is formed, in words (the report's estimates section and `pmorules assess`).
+CONSENSUS_WORDS = {
+    "median": "the median of each expert's latest figures",
+    "mean": "the mean of each expert's latest figures",
+    "cautious": "the most cautious of each expert's latest figures (the latest months, the lowest probability)",
+}
+
+
 class Level(str, Enum):
     """How serious a finding is."""
 

@@ -21,6 +21,7 @@ from ..diff import History
 from ..estimates import consensus_rows
 from ..findings import Finding, by_subject, names_of, statuses, verdicts
 from ..knowledge import KnowledgeBase
+from ..knowledge.consensus import expert_key
 from ..mix import MixResult
 from ..mix.recommend import OBJECTIVE, comparison, effort_of, unattainable_text
 from ..paths import default_rules_dir
@@ -30,7 +31,7 @@ from ..measures import (
 )
 from ..rules.texts import Names
 from ..text import first_sentence, num
-from ..vocabulary import LEVEL_ORDER, LEVEL_WORDS, OUTLOOK, TERMS, VERDICTS
+from ..vocabulary import CONSENSUS_WORDS, LEVEL_ORDER, LEVEL_WORDS, OUTLOOK, TERMS, VERDICTS
 from .decisions import decisions, link_changes
 from .reviews import review_calendar
 
@@ -555,9 +556,10 @@ def _estimates(analysis: Analysis) -> dict[str, Any]:
     """How the estimates were made: per service rated by experts, who, in how many rounds, their consensus and
     spread, the figure the analysis uses, and the disagreement a finding reads (estimates.py)."""
     rows = consensus_rows(analysis)
-    experts = {" ".join(name.split()).casefold() for row in rows for name in row["experts"]}
+    experts = {expert_key(name) for row in rows for name in row["experts"]}
     return {
         "method": analysis.kb.organisation.consensus,
+        "method_words": CONSENSUS_WORDS[analysis.kb.organisation.consensus],
         "services": rows,
         "experts": len(experts),
         "rounds": max((row["rounds"] for row in rows), default=0),
