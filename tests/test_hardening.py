@@ -202,3 +202,63 @@ def test_a_read_that_fails_is_located(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(InputError) as info:
         read_input(path, "ws/services.yaml")
     assert str(info.value) == "ws/services.yaml: cannot read: Input/output error"
+
+
+HIJACK = """\
+- id: AAA001
+  name: hijack
+  title: Hijack
+  category: balance
+  level: info
+  match:
+    - fact: mix
+  subjects: [mix]
+  message: "hello{{ %s or '' }}"
+  why: "x"
+  recommendation: "y"
+"""
+
+
+@pytest.mark.parametrize("call", ["names.update({'reporting': 'HIJACKED'})", "services[0].update({'name': 'HIJACKED'})",
+                                  "services.append(services[0])", "matches.clear()"])
+def test_a_rule_text_cannot_change_what_other_findings_and_the_report_read(tmp_path: Path, call: str) -> None:
+    """Rule texts share the names and the knowledge's lists: the sandbox is immutable, so changing them is an
+    error at the rule, not a rewrite of other findings' texts."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pmorules.cli import app
+    from pmorules.paths import example_dir
+
+    ws = tmp_path / "ws"
+    shutil.copytree(example_dir(), ws)
+    (ws / "rules" / "aaa.yaml").write_text(HIJACK % call)
+    result = CliRunner().invoke(app, ["analyze", str(ws), "--as-of", "2026-03-20"])
+    assert result.exit_code == 2 and "HIJACKED" not in result.output
+    assert "aaa.yaml:9:3: rule AAA001: message:" in result.output, result.output
+    assert "is unsafe" in result.output or "has no attribute" in result.output, result.output
+
+
+def test_an_organisation_partial_of_the_html_report_is_escaped_whatever_its_name(tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pmorules.cli import app
+    from pmorules.paths import example_dir
+
+    ws = tmp_path / "ws"
+    shutil.copytree(example_dir(), ws)
+    organisation = ws / "organisation.yaml"
+    organisation.write_text(organisation.read_text().replace("name: Northwind Logistics IT PMO",
+                                                             "name: <script>alert(1)</script> NW", 1))
+    (ws / "templates").mkdir()
+    (ws / "templates" / "report.html.j2").write_text(
+        '{% extends "base.html.j2" %}{% block heading %}Q {{ organisation.name }} {% include "org-note.j2" %}{% endblock %}')
+    (ws / "templates" / "org-note.j2").write_text("[{{ organisation.name }}]")
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", str(ws), "--as-of", "2026-03-20", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "[&lt;script&gt;alert(1)&lt;/script&gt; NW]" in html and "<script>alert(1)" not in html

@@ -32,7 +32,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.filters import do_selectattr
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, LoopContext
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .dates import date_after, long_date
 
@@ -302,8 +302,9 @@ _LOOP_VALUES = frozenset({"index", "index0", "revindex", "revindex0", "first", "
                           "previtem", "nextitem"})
 
 
-class BoundedSandbox(SandboxedEnvironment):
-    """Jinja's sandbox with a budget per render (see the module's docstring)."""
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox with a budget per render (see the module's docstring). Immutable: a rule text or template
+    cannot change a list or map it is given (``names.update(...)``), which other findings and the report share."""
 
     code_generator_class = _BoundedCodeGenerator
     template_class = _BoundedTemplate

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jinja2 import BaseLoader, Environment, TemplateError, TemplateNotFound, TemplateSyntaxError, select_autoescape
+from jinja2 import BaseLoader, Environment, TemplateError, TemplateNotFound, TemplateSyntaxError
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
@@ -190,7 +190,7 @@ def environment(dirs: list[TemplateDir], markdown: bool, warm: Warm | None = Non
     env = make_environment(
         loader=_FolderLoader(dirs),
         bytecode_cache=warm.templates(flavour, disk) if warm else disk,
-        autoescape=select_autoescape(["html", "html.j2"], default_for_string=False, default=False),
+        autoescape=not markdown,  # every template of the HTML flavour, whatever an organisation names its partials
         trim_blocks=True,
         lstrip_blocks=True,
         **options,
