@@ -20,7 +20,10 @@ from pmorules.knowledge import (
 from pmorules.knowledge.spec import Horizons
 from pmorules.paths import example_dir
 from pmorules.knowledge.load import could_hold_more
-from pmorules.yamlio import PosDict, PosList, locate, long_list, parse_yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pmorules.yamlio import PosDict, PosList, dump_yaml, locate, long_list, parse_yaml
 
 # --- YAML 1.2 reading -----------------------------------------------------------------
 
@@ -645,3 +648,16 @@ def test_a_long_list_of_another_key_does_not_hide_a_section_that_is_too_long(tmp
     assert [str(d) for d in raised.value.diagnostics] == [f"{tmp_path / 'big.yaml'}:13:5: more than 4 services (a workspace "
                                                           "holds at most 4 of each)"]
     assert built == []  # refused before the document was built
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\ufeff"), max_size=12)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | TEXT | st.sampled_from(["1e3", "0o17", "0x1F", ".5", "1_000"]),
+                    lambda children: st.lists(children, max_size=4) | st.dictionaries(TEXT, children, max_size=4),
+                    max_leaves=12))
+@settings(max_examples=300, deadline=None)
+def test_what_pmorules_writes_as_yaml_reads_back_as_written(value) -> None:
+    """Scenarios, assessments and workbook cells are written with dump_yaml: the YAML 1.2 reader reads them
+    back as the same values (a text like 1e3 or 0o17 is quoted; PyYAML alone writes them plain)."""
+    assert parse_yaml(dump_yaml({"v": value}), "x.yaml") == {"v": value}  # (writers escape control characters first)

@@ -123,6 +123,18 @@ def test_the_recommendation_applied_as_a_what_if_is_the_recommended_mix(served, 
     assert variant["variant"]["adherence"] == mix["adherence"]
 
 
+@pytest.mark.parametrize("what_if", [{"effort": {"training": 60}}, {"add": ["tools"], "effort": {"tools": 3}}],
+                         ids=["a bigger service", "a retired service back"])
+def test_the_recommendation_from_a_what_if_keeps_todays_capacity(served, what_if: dict) -> None:
+    """The recommendation from a what-if fits today's capacity, the one the panel holds every what-if to (not
+    the what-if's own effort), and a retired service brought back is recommended from, as ``mix --add`` does."""
+    port, token, _ = served
+    status, today = post(port, "/api/recommend", {}, token)
+    status, mix = post(port, "/api/recommend", what_if, token)
+    assert status == 200, mix
+    assert mix["capacity"] == today["capacity"] and mix["effort"] <= mix["capacity"] + 1e-9
+
+
 # ------------------------------------------------------------------ saving a what-if as a scenario
 
 
@@ -149,6 +161,16 @@ def test_a_saved_what_if_is_a_scenario_of_the_workspace(bench: Workbench) -> Non
     assert (scenario.spec.drop, scenario.spec.add, scenario.spec.effort) == (["lessons"], ["portfolio"], {"risk": 6.0})
     assert scenario.spec.description == "Stop the library, feed portfolio"
     assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("name", ["1e3", "0o17", "2E10", "12e3"])
+def test_a_saved_name_a_number_could_be_read_as_is_read_back_as_written(bench: Workbench, name: str) -> None:
+    """The workspace is read as YAML 1.2, where 1e3 is a number: the file quotes it, so the scenario (and the
+    workspace) still loads."""
+    bench.save({"name": name, "drop": ["lessons"]})
+    workspace = Path(bench.today.kb.workspace)
+    assert [s.spec.name for s in load_scenarios(workspace) if s.spec.name == name] == [name]
+    assert CliRunner().invoke(app, ["mix", str(workspace), "--compare", "--as-of", str(AS_OF)]).exit_code in (0, 1)
 
 
 def test_a_scenario_is_replaced_only_when_asked_and_only_when_pmorules_wrote_it(bench: Workbench) -> None:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from .analysis import Analysis, analyze
@@ -48,7 +47,7 @@ from .tables import NOTE, column_name, parse_xlsx
 from .text import num, pct, pct_exact, printable
 from .vocabulary import CONSENSUS_WORDS, Confidence, Term
 from .workbook import NOTE_SIZE, add_reference_sheets, book_bytes, notes_height, workspace_knowledge
-from .yamlio import parse_yaml
+from .yamlio import dump_yaml, parse_yaml
 
 SHEET = "Assessments"
 OWNED = "assessments.yaml"
@@ -444,13 +443,6 @@ def _same(a: ServiceAssessment, b: ServiceAssessment) -> bool:
     return a.model_dump(include=set(keep)) == b.model_dump(include=set(keep))
 
 
-class _NoAliases(yaml.SafeDumper):
-    """Every value written out in full: the same date on two ratings is not an anchor and an alias."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
 def _file_text(ratings: list[ServiceAssessment], kb: KnowledgeBase) -> str:
     order = {s.lower(): i for i, s in enumerate(kb.services)}
     ratings = sorted(ratings, key=lambda r: (order.get(r.service.lower(), len(order)), r.service.lower(), r.round,
@@ -463,8 +455,7 @@ def _file_text(ratings: list[ServiceAssessment], kb: KnowledgeBase) -> str:
             if value is not None:
                 item[name] = value
         items.append(item)
-    body = yaml.dump({"assessments": items}, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100,
-                     default_flow_style=False)
+    body = dump_yaml({"assessments": items}, width=100, default_flow_style=False)
     return HEADER + body
 
 

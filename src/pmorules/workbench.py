@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from .analysis import Analysis, analyze
 from .diff import History, history_of
@@ -31,6 +30,7 @@ from .mix.problem import additions, resized_probability
 from .mix.scenarios import FOLDER, Scenario, ScenarioResult, ScenarioSpec, evaluate_scenario, load_scenarios
 from .numbers import number_problem
 from .output import Protected, write_output
+from .yamlio import dump_yaml
 from .report import render_report
 from .report.warm import Warm
 from .vocabulary import Approach
@@ -201,8 +201,9 @@ class Workbench:
 
     def recommendation(self, request: Any) -> dict[str, Any]:
         """The optimiser's recommended mix starting from the what-if, as ``mix --format json`` gives it, and
-        under ``what_if`` that mix as a what-if on today, for the panel to apply in one click."""
-        mix = recommend(self.apply(request).analysis, scenarios=[])
+        under ``what_if`` that mix as a what-if on today, for the panel to apply in one click. The capacity is
+        today's (the one the panel's feasibility test holds every what-if to), not the what-if's own effort."""
+        mix = recommend(self.apply(request).analysis, capacity=self.result.problem.capacity, scenarios=[])
         return mix.to_json() | {"what_if": self.what_if_of(mix.after)}
 
     def what_if_of(self, mix: Analysis) -> dict[str, Any]:
@@ -216,7 +217,8 @@ class Workbench:
                                    "effort": {}, "approach": {}, "probability": {}}
         elasticity = self.result.problem.settings.resize_elasticity
         for sid, service in running.items():
-            was = today[sid] if sid in today else self.open_services[sid][0]
+            # a retired service brought back is as the workspace records it (as `mix --add` takes it)
+            was = today.get(sid) or (self.open_services[sid][0] if sid in self.open_services else self.today.kb.services[sid])
             probability = was.probability
             if service.effort != was.effort:
                 what_if["effort"][sid] = service.effort
@@ -272,7 +274,7 @@ class Workbench:
         spec = {"name": name, **({"description": description} if description else {}),
                 **{key: value for key, value in self.scenario(what_if, name).spec.model_dump().items()
                    if key in (*LISTS, *MAPS) and value}}
-        text = OWNED + yaml.safe_dump({"scenarios": [spec]}, sort_keys=False, allow_unicode=True, width=100)
+        text = OWNED + dump_yaml({"scenarios": [spec]}, width=100)
         folder.mkdir(exist_ok=True)
         inputs = self.today.inputs()
         protected = Protected(inputs.files, tuple(f for f in inputs.folders if Path(f).name != FOLDER),

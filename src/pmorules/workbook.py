@@ -25,7 +25,6 @@ import zipfile
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -36,7 +35,7 @@ from .knowledge.spec import Action, Client, Goal, Horizons, KnowledgeFile, Organ
 from .output import check_output, write_output
 from .tables import NOTE, REFERENCE_SHEETS, label, read_csv, read_xlsx
 from .vocabulary import Vocabulary
-from .yamlio import read_yaml
+from .yamlio import dump_yaml, read_yaml
 
 SHEETS: tuple[tuple[str, str, type[BaseModel]], ...] = (  # (sheet title, section, model of one row)
     ("Organisation", "organisation", Organisation),
@@ -134,7 +133,7 @@ def notes_height(notes: list[tuple[str, float]]) -> float:
 
 def _flow(value: Any) -> str:
     """A YAML flow text of a value (quoted where YAML needs it); tables.py reads it back."""
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1 << 30, allow_unicode=True).strip()
+    return dump_yaml(value, default_flow_style=True, width=1 << 30).strip()
 
 
 def _short(column: str, item: dict[str, Any]) -> str | None:

@@ -429,3 +429,26 @@ def locate(root: Any, path: tuple[Any, ...], filename: str) -> Location:
         else:
             break
     return Location(filename, line, col)
+
+
+class Dumper(yaml.SafeDumper):
+    """Writes YAML the workspace reads back as written: PyYAML quotes a text that YAML 1.1 would read as
+    something else, but writes ``1e3`` or ``0o17`` plain, which the YAML 1.2 core schema reads as numbers.
+    Every value is written in full (no anchors and aliases)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_text(dumper: Dumper, value: str) -> yaml.ScalarNode:
+    if _plain_tag(value) != _STR:
+        return dumper.represent_scalar(_STR, value, style='"')
+    return dumper.represent_str(value)
+
+
+Dumper.add_representer(str, _represent_text)
+
+
+def dump_yaml(value: Any, **options: Any) -> str:
+    """YAML text of ``value`` that ``parse_yaml`` reads back as ``value``."""
+    return yaml.dump(value, Dumper=Dumper, sort_keys=False, allow_unicode=True, **options)
