@@ -80,7 +80,7 @@ def test_the_young_pmo_rule_no_longer_fires_a_year_on() -> None:
     """BAL007 asks a young (or starting, rescued, restarting) PMO for quick wins: at 19 months, growing, it is
     no longer young."""
     now = next(f for f in analyze(EXAMPLE).findings if f.rule == "BAL007")
-    assert "7 months old" in now.message
+    assert now.message.startswith("The PMO is 7 months old, but services")
     assert not any(f.rule == "BAL007" for f in analyze(EXAMPLE, dt.date(2027, 3, 20)).findings)
 
 
@@ -88,7 +88,13 @@ def test_without_the_exposed_context_the_young_pmo_rule_stops_firing(tmp_path: P
     workspace = tmp_path / "ws"
     shutil.copytree(EXAMPLE, workspace)
     organisation = workspace / "organisation.yaml"
-    organisation.write_text(organisation.read_text().replace("context: growing", "context: thriving"))
+    text = organisation.read_text()
+    organisation.write_text(text.replace("context: growing", "context: crisis"))
+    young_in_crisis = next(f for f in analyze(workspace).findings if f.rule == "BAL007")
+    assert young_in_crisis.message.startswith('The PMO is 7 months old and in the "crisis" scenario, but services')
+    crisis = next(f for f in analyze(workspace, dt.date(2027, 3, 20)).findings if f.rule == "BAL007")
+    assert crisis.message.startswith('The PMO is in the "crisis" scenario, but services')
+    organisation.write_text(text.replace("context: growing", "context: thriving"))
     assert any(f.rule == "BAL007" for f in analyze(workspace).findings)
     assert not any(f.rule == "BAL007" for f in analyze(workspace, dt.date(2027, 3, 20)).findings)
 

@@ -163,3 +163,5 @@ def test_an_unnamed_review_and_the_mix_as_a_whole_are_named_for_the_committee(ma
         assert "review-2026" not in body and "**the mix**" not in body and "<strong>the mix</strong>" not in body, fmt
         assert "**The mix as a whole**" in body or "<strong>The mix as a whole</strong>" in body, fmt
         assert machine_words(analysis, body) == []
+    timeline = report_of(analysis, "md").decode().split('id="mix-over-time"', 1)[1]
+    assert "| **Review 1** (1 April 2026) |" in timeline and "| **Budget round** (1 September 2026) |" in timeline

@@ -164,8 +164,11 @@ def test_toml_params_change_behaviour_and_why_shows_the_toml_line(ws) -> None:
         ('name = "x"\n[rules.BAL005\nlevel = "error"\n', "ws/pmorules.toml:2:14: TOML syntax error: Expected ']' at the end of a table declaration"),
         ('[rules.BAL005]\nlevel = "fatal"\n', "ws/pmorules.toml:2: rules.BAL005.level: Input should be 'error', 'warning' or 'info'"),
         ('rule_path = ["more"]\n', "ws/pmorules.toml:1: unknown setting 'rule_path' (hint: did you mean 'rule_paths'?)"),
+        ('[report]\nerror_wieght = 3.0\n', "ws/pmorules.toml:2: unknown setting 'error_wieght' (hint: did you mean 'error_weight'?)"),
+        ('[report]\nwarning_cost = 1\n', "ws/pmorules.toml:2: unknown setting 'warning_cost' (hint: did you mean 'warning_weight'?)"),
     ],
-    ids=["unknown rule", "unknown param", "param not a number", "bad TOML", "bad level", "unknown setting"],
+    ids=["unknown rule", "unknown param", "param not a number", "bad TOML", "bad level", "unknown setting",
+         "unknown report setting", "a mix setting under report"],
 )
 def test_bad_config_is_located(ws, toml: str, expected: str) -> None:
     assert error_lines(cli("analyze", ws({"pmorules.toml": toml}))) == [expected]

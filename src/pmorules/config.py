@@ -260,8 +260,9 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         for error in exc.errors():
             keys = tuple(str(p) for p in error["loc"])
             if error["type"] == "extra_forbidden":
-                sections = {"rules": RuleSetting, "adherence": AdherenceSettings, "history": Review}
-                section = Config if len(keys) == 1 else sections.get(keys[0], MixSettings)
+                sections = {"rules": RuleSetting, "adherence": AdherenceSettings, "history": Review,
+                            "report": ReportSettings, "mix": MixSettings}
+                section = Config if len(keys) == 1 else sections.get(keys[0], Config)
                 if section is MixSettings and len(keys) > 3 and keys[1] == "candidates":
                     section = CandidateSettings
                 message = f"unknown setting {keys[-1]!r}"

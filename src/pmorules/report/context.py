@@ -221,8 +221,9 @@ def _timeline(analysis: Analysis) -> dict[str, Any]:
     kb = analysis.kb
     active = sorted((s for s in kb.services.values() if s.active), key=lambda s: (s.months, s.name.lower(), s.id))
     rows = _timeline_rows(active)
+    names = kb.review_names()
     reviews = [
-        {"number": number, "month": r.months, "name": r.name or f"Review {number}", "date": long_date(r.date),
+        {"number": number, "month": r.months, "name": names[r.id], "date": long_date(r.date),
          "services": sum(1 for s in active if s.months <= r.months),
          "share": share_of(active, lambda s, month=r.months: s.months <= month)}
         for number, r in enumerate((r for r in kb.reviews if r.ahead), start=1)
