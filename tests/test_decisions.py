@@ -5,6 +5,7 @@ verdict and the ranked decisions with their options and the findings behind them
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import textwrap
@@ -165,3 +166,16 @@ def test_an_unnamed_review_and_the_mix_as_a_whole_are_named_for_the_committee(ma
         assert machine_words(analysis, body) == []
     timeline = report_of(analysis, "md").decode().split('id="mix-over-time"', 1)[1]
     assert "| **Review 1** (1 April 2026) |" in timeline and "| **Budget round** (1 September 2026) |" in timeline
+
+
+def test_a_goal_past_its_date_is_counted_as_past_its_date_not_as_cannot_be_met() -> None:
+    """As of 15 July 2026 two of the example's goals are past their date (met or not: agree a new date). The
+    verdict counts them as such, not as "cannot be met", and speaks of one goal met in the singular."""
+    analysis = analyze(Path(__file__).resolve().parents[1] / "knowledge" / "example", dt.date(2026, 7, 15))
+    for fmt in ("md", "html"):
+        front = report_of(analysis, fmt).decode().split('id="summary"', 1)[1].split('id="since-last-review"', 1)[0]
+        front = html.unescape(re.sub(r"<[^>]+>", "", front))
+        assert "Of 6 goals, 1 is likely met by its date," in front and "2 past their date" in front, fmt
+        assert "cannot be met" not in front and "stays past its date" not in front, fmt
+        assert "ccept the risk: the goal's date has passed" in front, fmt
+    assert json.loads(report_of(analysis, "json"))["verdict"]["outlook"]["past its date"] == 2

@@ -87,7 +87,7 @@ class Mandate(Vocabulary):
 VERDICTS: tuple[str, ...] = ("on track", "at risk", "not covered", "cannot be met by its date", "past its date")
 # What each verdict means for the goal by its date, as the report's review calendar says it.
 OUTLOOK: dict[str, str] = {"on track": "likely met", "at risk": "at risk", "not covered": "not covered",
-                           "cannot be met by its date": "cannot be met", "past its date": "cannot be met"}
+                           "cannot be met by its date": "cannot be met", "past its date": "past its date"}
 
 
 class DependencyKind(Vocabulary):
