@@ -179,3 +179,19 @@ def test_a_goal_past_its_date_is_counted_as_past_its_date_not_as_cannot_be_met()
         assert "cannot be met" not in front and "stays past its date" not in front, fmt
         assert "ccept the risk: the goal's date has passed" in front, fmt
     assert json.loads(report_of(analysis, "json"))["verdict"]["outlook"]["past its date"] == 2
+
+
+def test_a_service_delivering_for_years_is_no_first_result_at_the_next_review(make_ws) -> None:
+    """Tacoma's EPMO had run its services for four years: at the next review they show nothing new. Only a
+    service whose value starts to show between today and the review is a first result there."""
+    analysis = analyze(make_ws({"pmo.yaml": textwrap.dedent("""
+        organisation: {name: Old PMO, reviews: [{date: 2026-06-22, name: Board}]}
+        clients: [{id: board, name: The board, weight: 1}]
+        services:
+          - {id: reporting, name: Status reporting, term: short, since: 2022-01-01, probability: 0.9, effort: 50, clients: [board]}
+          - {id: planning, name: Planning support, months_to_value: 2, probability: 0.8, effort: 50, clients: [board]}
+        goals:
+          - {id: seen, name: The board sees every project, outcomes: [O09], due_months: 12, client: board}
+        """)}), AS_OF)
+    [board, *_] = context_of(analysis)["reviews"]
+    assert board["name"] == "Board" and board["visible"] == ["Planning support"]

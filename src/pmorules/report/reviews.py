@@ -38,6 +38,7 @@ def _entry(name: str | None, date: str | None, since: float, until: float, goals
         "date": date,
         "goals": [{"id": g["id"], "name": g["name"], "due": g["due"], "outlook": g["outlook"]} for g in due],
         "outlook": {word: sum(1 for g in due if g["outlook"] == word) for word in dict.fromkeys(OUTLOOK.values())},
-        "visible": [s.name for s in active if since < s.months <= until] if name else [],
+        # first results: what starts to show after today (a service already delivering has shown its own)
+        "visible": [s.name for s in active if max(since, 0.0) < s.months <= until] if name else [],
         "running": sum(1 for s in active if s.months <= until) if name else len(active),
     }
