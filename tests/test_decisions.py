@@ -195,3 +195,11 @@ def test_a_service_delivering_for_years_is_no_first_result_at_the_next_review(ma
         """)}), AS_OF)
     [board, *_] = context_of(analysis)["reviews"]
     assert board["name"] == "Board" and board["visible"] == ["Planning support"]
+
+
+def test_the_report_says_when_the_mix_leaves_part_of_the_headcount_unused(example, make_ws) -> None:
+    """The example's services take 96% of its 6 FTE and nobody stated a capacity: the mix holds today's effort,
+    and the report says that 0.24 FTE go to no service and stay so (the `mix` command said it; the report did not)."""
+    basis = context_of(example)["mix"]["capacity_basis"]
+    assert basis.startswith("It is today's total effort") and "4% (0.24 FTE) of the PMO's 6 FTE go to no service" in basis
+    assert "It is today's total effort" in report_of(example, "md").decode()

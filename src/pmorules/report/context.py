@@ -372,6 +372,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
         "capacity_note": result.problem.capacity_note,
         "capacity_source": result.problem.capacity_source,
         "capacity_text": units.text(result.problem.capacity),
+        "capacity_basis": _capacity_basis(analysis, result),
         "step_text": units.step_text(),
         "today": side(result.before),
         "recommended": side(result.after),
@@ -551,6 +552,22 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
         })
     shown = [dict(e, src=refs[e["src"]], dst=refs[e["dst"]]) for _, e in sorted(edges.items()) if e["src"] in refs and e["dst"] in refs]
     return {"nodes": nodes, "edges": shown, "shown": len(nodes), "total": total}
+
+
+def _capacity_basis(analysis: Analysis, result: MixResult) -> str:
+    """Where the mix's capacity comes from, in a committee's words, when it is not plain from the numbers: raised
+    to keep the core, or held at today's effort while part of the stated headcount goes to no service."""
+    problem, organisation = result.problem, analysis.kb.organisation
+    if problem.capacity_note:
+        return f"It is raised from today's effort: {problem.capacity_note}."
+    if problem.capacity_given or "capacity" in organisation.model_fields_set:
+        return ""
+    text = "It is today's total effort: the mix moves effort between services rather than growing or shrinking the PMO."
+    idle = organisation.capacity - problem.capacity
+    if organisation.capacity_fte is not None and idle > 1e-9:
+        text += (f" {problem.units.text(idle)} of the PMO's {organisation.capacity_fte:g} FTE go to no service today "
+                 "and stay so; to let the mix use them, state the PMO's capacity in the workspace.")
+    return text
 
 
 def _estimates(analysis: Analysis) -> dict[str, Any]:
