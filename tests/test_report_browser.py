@@ -299,6 +299,26 @@ def test_the_workbench_tries_a_what_if_and_saves_it(browser, tmp_path: Path) -> 
     assert "training" in saved and "supportive" in saved and "risk: 6" in saved
 
 
+def test_a_what_if_is_marked_as_one_on_screen_and_in_print_and_a_failed_one_as_not_updated(browser, tmp_path: Path) -> None:
+    """A PMO lead who prints mid-session gets a page that says it is a what-if; a what-if with a problem leaves
+    the last one that worked on screen, marked as not updated (it read as current)."""
+    with _served_example(browser, tmp_path) as (page, workspace):
+        _until(lambda: page.locator("#workbench").count() == 1)
+        page.locator('tr[data-service="training"] .wb-run').uncheck()
+        _until(lambda: page.locator("main .wb-banner").count() == 1)
+        assert page.locator("main .wb-banner").inner_text().startswith("A what-if, not the recommendations report:")
+        page.emulate_media(media="print")
+        assert page.locator("main .wb-banner").is_visible()
+        page.emulate_media(media="screen")
+        page.locator('tr[data-service="risk"] .wb-effort').fill("-3")
+        page.locator('tr[data-service="risk"] .wb-effort').dispatch_event("change")
+        _until(lambda: "wb-stale" in (page.locator("main").get_attribute("class") or ""))
+        assert page.locator("main .wb-banner").first.inner_text().startswith("Not updated:")
+        assert "should be at least 0" in page.locator("#wb-status").inner_text()
+        page.locator("#wb-reset").click()
+        _until(lambda: page.locator("main .wb-banner").count() == 0)
+
+
 def test_the_workbench_applies_the_optimisers_recommendation(browser, tmp_path: Path) -> None:
     """Issue 26: the optimiser's recommendation, applied in one click, sets the panel to the recommended mix
     (services stopped, an approach and efforts moved) and the goals follow."""
