@@ -10,6 +10,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -85,6 +86,8 @@ def test_a_what_if_report_is_the_report_with_the_changes_against_today(served) -
     assert raised and all(f'data-fingerprint="{f["fingerprint"]}"' in html for f in raised)
     assert answer["changes"]["summary"]["before"]["services"] == answer["changes"]["summary"]["after"]["services"] + 1
     assert post(port, "/api/what-if/changes", {"drop": ["training"]}, token) == (200, answer["changes"])
+    # the front page speaks of the what-if's mix: 16 services and their effort, not today's 17 and 96%
+    assert "The 16 running services take 88% (5.28 FTE)" in html, re.search(r"The \d+ running services take [^.]*", html)
 
 
 def test_the_served_page_carries_the_panel_and_today_is_unchanged(served) -> None:

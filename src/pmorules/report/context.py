@@ -66,7 +66,7 @@ def build_context(analysis: Analysis, mix: MixResult, history: History | None = 
         "terms": drawn["terms"],
         "level_words": LEVEL_WORDS,
         "summary": _summary(analysis, findings) | {
-            "effort_text": units.text(mixed["today"]["effort"]),
+            "effort_text": units.text(effort_of(analysis.kb)),  # the state reported (a what-if's, in the workbench)
             "outlook": {word: sum(1 for g in goals if g["outlook"] == word) for word in dict.fromkeys(OUTLOOK.values())},
         },
         "decisions": decisions(findings, goals, mixed, mix, analysis.config.config.report),
