@@ -474,3 +474,41 @@ def test_a_counterfactual_finds_what_a_full_reanalysis_finds(example) -> None:
     assert found == {key: frozenset(f.fingerprint for f in reanalyze(example, variant).findings)
                      for key, variant in variants.items()}
     assert len(set(found.values())) > 1  # the variants differ in what they find
+
+
+QUICKRANK = """
+  - id: quickrank
+    name: Quick project ranking workshop
+    term: medium
+    months_to_value: 6
+    since: 2025-11-01
+    probability: 0.9
+    effort: 3
+    approach: facilitative
+    clients: [exec]
+    outcomes: [{id: O05, months: 6}, {id: O09, months: 6}]
+"""
+
+
+def test_a_removed_service_put_back_has_run_on_since_the_older_day(tmp_path: Path) -> None:
+    """Undoing a removal puts the service back as it would be today: it would have run on since the review, so
+    its value is closer. A ranking workshop that would deliver by the budget round's date is credited with the
+    goal it leaves uncovered (before, it was put back as of December, too late, and credited with nothing)."""
+    import re
+    import shutil
+
+    example = Path(__file__).resolve().parents[1] / "knowledge" / "example"
+    for side in ("old", "new"):
+        shutil.copytree(example, tmp_path / side, ignore=shutil.ignore_patterns("reviews"))
+        toml = tmp_path / side / "pmorules.toml"
+        toml.write_text(re.sub(r"\n\[history[\s\S]*", "\n", toml.read_text()))
+    organisation = tmp_path / "old" / "organisation.yaml"
+    organisation.write_text(organisation.read_text().replace("assessed_on: 2026-03-20", "assessed_on: 2025-12-19"))
+    services = tmp_path / "old" / "services.yaml"
+    services.write_text(services.read_text().replace("services:\n", "services:" + QUICKRANK, 1))
+    result = cli("diff", str(tmp_path / "old"), str(tmp_path / "new"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    quickrank = next(s for s in data["services"] if s["id"] == "quickrank")
+    assert quickrank["change"] == "removed"
+    assert fingerprint("GOL001", ["budget-ranking"]) in quickrank["causes"], quickrank

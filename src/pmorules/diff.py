@@ -29,6 +29,7 @@ from . import __version__
 from .actions import ActionState, action_register
 from .analysis import Analysis
 from .counterfactual import affordable, credited, found_without, with_service
+from .dates import months_between
 from .errors import Diagnostic, InputError, Location
 from .findings import Finding, fingerprint, names_of
 from .knowledge import KnowledgeBase, Service
@@ -414,9 +415,14 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
     return sorted(changes, key=lambda c: (order[c.change], c.id.lower()))
 
 
-def _undone(then: Service | None, now: Service | None, fields: dict[str, tuple[Any, Any]]) -> Service | None:
+def _undone(then: Service | None, now: Service | None, fields: dict[str, tuple[Any, Any]],
+            elapsed: float) -> Service | None:
     """The service as it is now with one change undone: the fields that moved back to what they were (the months
-    to its value counted from now), a removed one back as it was, an added one gone."""
+    to its value counted from now), a removed one back as it was, having run on since (``elapsed`` months from
+    the older side's day to the newer's, when it was running), an added one gone."""
+    if now is None and then is not None and then.active:
+        running = then.running_months + max(0.0, elapsed)
+        return replace(then, running_months=running, months=max(0.0, then.months_to_value - running))
     if then is None or now is None:
         return then
     back = {name: old for name, (old, _) in fields.items()}
@@ -435,7 +441,8 @@ def _credit(changes: list[ServiceChange], old: KnowledgeBase, new: Analysis, ren
     for change in changes:
         if change.fields or change.change != "changed":  # a rename alone changes nothing to undo
             sid = ids.get(change.id.lower(), change.id)
-            undone = _undone(before.get(change.id.lower()), new.kb.services.get(sid), change.fields)
+            undone = _undone(before.get(change.id.lower()), new.kb.services.get(sid), change.fields,
+                             months_between(old.today, new.kb.today))
             variants[change.id] = with_service(new.kb, sid, undone)
     moves = eased + escalated
     old_key = lambda f: fingerprint(f.rule, [renamed.get(s.lower(), s) for s in f.subjects])  # noqa: E731
