@@ -490,18 +490,23 @@ QUICKRANK = """
 """
 
 
-def test_a_removed_service_put_back_has_run_on_since_the_older_day(tmp_path: Path) -> None:
-    """Undoing a removal puts the service back as it would be today: it would have run on since the review, so
-    its value is closer. A ranking workshop that would deliver by the budget round's date is credited with the
-    goal it leaves uncovered (before, it was put back as of December, too late, and credited with nothing)."""
+def _example_without_reviews(root: Path) -> None:
+    """Two copies of the example, old and new, without their past reviews."""
     import re
     import shutil
 
     example = Path(__file__).resolve().parents[1] / "knowledge" / "example"
     for side in ("old", "new"):
-        shutil.copytree(example, tmp_path / side, ignore=shutil.ignore_patterns("reviews"))
-        toml = tmp_path / side / "pmorules.toml"
+        shutil.copytree(example, root / side, ignore=shutil.ignore_patterns("reviews"))
+        toml = root / side / "pmorules.toml"
         toml.write_text(re.sub(r"\n\[history[\s\S]*", "\n", toml.read_text()))
+
+
+def test_a_removed_service_put_back_has_run_on_since_the_older_day(tmp_path: Path) -> None:
+    """Undoing a removal puts the service back as it would be today: it would have run on since the review, so
+    its value is closer. A ranking workshop that would deliver by the budget round's date is credited with the
+    goal it leaves uncovered (before, it was put back as of December, too late, and credited with nothing)."""
+    _example_without_reviews(tmp_path)
     organisation = tmp_path / "old" / "organisation.yaml"
     organisation.write_text(organisation.read_text().replace("assessed_on: 2026-03-20", "assessed_on: 2025-12-19"))
     services = tmp_path / "old" / "services.yaml"
@@ -512,3 +517,22 @@ def test_a_removed_service_put_back_has_run_on_since_the_older_day(tmp_path: Pat
     quickrank = next(s for s in data["services"] if s["id"] == "quickrank")
     assert quickrank["change"] == "removed"
     assert fingerprint("GOL001", ["budget-ranking"]) in quickrank["causes"], quickrank
+
+
+def test_a_change_that_eases_a_problem_is_not_said_to_cause_its_milder_form(tmp_path: Path) -> None:
+    """A ranking sprint added for a goal due in June: without it the goal cannot be met by its date (GOL002); with
+    it, it is not covered in time (GOL001), a milder form of the same problem. The sprint did not cause GOL001."""
+    _example_without_reviews(tmp_path)
+    goals = tmp_path / "new" / "goals.yaml"
+    goals.write_text(goals.read_text().replace("goals:\n", "goals:\n  - {id: quick-rank, name: A first ranked list, "
+                                                "outcomes: [O05], due: 2026-06-22, priority: 2, client: exec}\n", 1))
+    services = tmp_path / "new" / "services.yaml"
+    services.write_text(services.read_text().replace("services:\n", "services:\n  - {id: ranking-sprint, name: Ranking "
+                                                      "sprint, term: short, probability: 0.4, effort: 2, approach: facilitative, "
+                                                      "clients: [exec], outcomes: [{id: O05, months: 2}]}\n", 1))
+    result = cli("diff", str(tmp_path / "old"), str(tmp_path / "new"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert fingerprint("GOL001", ["quick-rank"]) in {f["fingerprint"] for f in data["findings"]["new"]}
+    sprint = next(s for s in data["services"] if s["id"] == "ranking-sprint")
+    assert fingerprint("GOL001", ["quick-rank"]) not in sprint["causes"], sprint

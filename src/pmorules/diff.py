@@ -431,6 +431,21 @@ def _undone(then: Service | None, now: Service | None, fields: dict[str, tuple[A
     return replace(now, **back)
 
 
+def _graver_forms(new: Analysis, findings: list[FindingRef]) -> dict[str, frozenset[str]]:
+    """Per finding of a rule with a ``family``: the fingerprints its graver forms would have on the same subjects
+    (the family's rules of a graver level, or of the same level and a higher ``family_rank``)."""
+    rules = [r for r in new.rulebook.rules.values() if r.spec.family]
+    gravity = lambda rule: (-LEVEL_ORDER[rule.level], rule.spec.family_rank)  # noqa: E731
+    by_id = {r.id: r for r in rules}
+    out = {}
+    for f in findings:
+        own = by_id.get(f.rule)
+        if own is not None:
+            out[f.fingerprint] = frozenset(fingerprint(r.id, list(f.subjects)) for r in rules
+                                           if r.spec.family == own.spec.family and gravity(r) > gravity(own))
+    return out
+
+
 def _credit(changes: list[ServiceChange], old: KnowledgeBase, new: Analysis, renamed: dict[str, str],
             resolved: list[FindingRef], appeared: list[FindingRef], eased: list[Move], escalated: list[Move]) -> list[ServiceChange]:
     """Each change credited by counterfactual: undone alone on the newer side (one evaluation per change), the
@@ -448,9 +463,12 @@ def _credit(changes: list[ServiceChange], old: KnowledgeBase, new: Analysis, ren
     old_key = lambda f: fingerprint(f.rule, [renamed.get(s.lower(), s) for s in f.subjects])  # noqa: E731
     keys = {f.fingerprint: old_key(f) for f in resolved} | {m.new.fingerprint: old_key(m.old) for m in moves}
     back = {key: fp for fp, key in keys.items()}
-    credit = credited(found_without(new, variants), [f.fingerprint for f in appeared] + [m.new.fingerprint for m in moves],
-                      list(keys.values()))
-    doing = {cid: set(caused) | {back[k] for k in came_back} for cid, (caused, came_back) in credit.items()}
+    found = found_without(new, variants)
+    credit = credited(found, [f.fingerprint for f in appeared] + [m.new.fingerprint for m in moves], list(keys.values()))
+    graver = _graver_forms(new, appeared)
+    # a finding that, with the change undone, would be a graver form of the same problem was eased by it, not caused
+    doing = {cid: {p for p in caused if not graver.get(p, frozenset()) & found[cid]} | {back[k] for k in came_back}
+             for cid, (caused, came_back) in credit.items()}
     owners: dict[str, list[str]] = {}
     for cid, prints in doing.items():
         for p in prints:
