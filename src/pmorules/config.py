@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .inputs import decode_text, read_input
@@ -135,6 +135,15 @@ def revision_problem(rev: str) -> str | None:
     return None
 
 
+def _a_day(value: Any) -> Any:
+    """A TOML date or an ISO text: a number (pydantic would read it as a Unix time) or a time of day is refused."""
+    if isinstance(value, dt.datetime) or isinstance(value, dt.time):
+        raise ValueError("should be a day, without a time: date = 2025-12-19")
+    if isinstance(value, dt.date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        return value
+    raise ValueError("should be a date, written date = 2025-12-19")
+
+
 class Review(BaseModel):
     """A past review of the PMO (``[history.<id>]``): a snapshot of the workspace as it was then.
 
@@ -146,7 +155,7 @@ class Review(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str | None = Field(default=None, min_length=1)  # as shown in the report; default: the table's key
-    date: dt.date
+    date: Annotated[dt.date, BeforeValidator(_a_day)]
     path: str | None = Field(default=None, min_length=1)
     rev: str | None = Field(default=None, min_length=1)
 
