@@ -144,3 +144,25 @@ def test_validate_checks_what_the_config_names_all_at_once(tmp_path: Path) -> No
     clean = tmp_path / "clean"
     shutil.copytree(example_dir(), clean)
     assert CliRunner().invoke(app, ["validate", str(clean), "--as-of", "2026-03-20"]).exit_code == 0
+
+
+def test_validate_checks_renames_against_the_reviews_the_mix_settings_and_reviews_not_past_yet(tmp_path: Path) -> None:
+    """What report, diff and mix refuse, validate refuses: two services that both say they were the same one of
+    a past review, [mix] settings naming what could not be added, a review dated after the day judged whose
+    folder is missing (and such a review, when fine, gets a note: it is in no report yet)."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(example_dir(), workspace)
+    services = workspace / "services.yaml"
+    services.write_text(services.read_text().replace("  - id: scorecard\n", "  - id: scorecard\n    was: pm-support\n", 1))
+    config = workspace / "pmorules.toml"
+    config.write_text(config.read_text() + '\n[mix]\nnever = ["nosuch"]\n\n[history.later]\ndate = 2026-05-19\npath = "reviews/none"\n')
+    run = CliRunner().invoke(app, ["validate", str(workspace), "--as-of", "2026-03-20"])
+    assert run.exit_code == 2 and "Traceback" not in run.output
+    for problem in ("both say they were 'pm-support'", "mix.never: 'nosuch'", "reviews/none is not a folder", "3 errors found"):
+        assert problem in run.output, run.output
+    clean = tmp_path / "clean"
+    shutil.copytree(example_dir(), clean)
+    (clean / "pmorules.toml").write_text((clean / "pmorules.toml").read_text()
+                                         + '\n[history.later]\ndate = 2026-05-19\npath = "reviews/2025-12"\n')
+    run = CliRunner().invoke(app, ["validate", str(clean), "--as-of", "2026-03-20"])
+    assert run.exit_code == 0 and "the review later is dated 2026-05-19, after the day judged" in run.output, run.output

@@ -436,20 +436,38 @@ def mix(
 def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> None:
     """Check the knowledge files, rules and config of a workspace, and what the config names: its past reviews,
     its scenarios and its templates."""
+    from .diff import renames
+    from .mix.problem import additions
     from .mix.scenarios import check_scenarios
     from .report.render import check_templates
-    from .snapshots import judge_all, reviews
+    from .snapshots import judge, reviews
 
     analysis = _analyze(workspace, as_of)
     problems = []
-    for check in (lambda: judge_all(reviews(analysis), analysis), lambda: check_scenarios(analysis),
-                  lambda: check_templates(analysis)):
+
+    def past_reviews() -> None:  # every review the config names, each with the renames it implies
+        found = []
+        for snapshot in reviews(analysis, every=True):
+            try:
+                renames(judge(snapshot, analysis).analysis.kb, analysis.kb)
+            except InputError as error:
+                found += error.diagnostics
+        if found:
+            raise InputError(found)
+
+    for check in (past_reviews, lambda: check_scenarios(analysis), lambda: check_templates(analysis),
+                  lambda: additions(analysis)):  # the [mix] settings that name services
         try:
             check()
         except InputError as error:
             problems += error.diagnostics
     if problems:
         _fail_input(InputError(problems))
+    for snapshot in reviews(analysis, every=True):
+        if snapshot.date is not None and snapshot.date > analysis.today:
+            stderr.print(f"note: the review {snapshot.label} is dated {snapshot.date.isoformat()}, after the day judged "
+                         f"({analysis.today.isoformat()}): it is not past yet, so no report compares with it",
+                         markup=False)
     kb = analysis.kb
     active = sum(1 for s in kb.services.values() if s.active)
     print(

@@ -82,10 +82,11 @@ def load_snapshot(snapshot: Snapshot, today: dt.date | None, undated: dt.date) -
         return load_workspace(temp, today, shown=shown, undated=undated), commit
 
 
-def reviews(current: Analysis) -> list[Snapshot]:
+def reviews(current: Analysis, every: bool = False) -> list[Snapshot]:
     """The past reviews named in the workspace's ``[history]``, oldest first (checked when they are loaded): those
     held by the day the analysis describes. A review dated later is not past yet: judged as of an earlier day, a
-    workspace has no "since the last review" to compare with it (its place in the config is still checked)."""
+    workspace has no "since the last review" to compare with it (its place in the config is still checked).
+    ``every``: those dated later too (``validate`` checks every review the config names)."""
     workspace = Path(current.kb.workspace)
     config = current.config
     found = [
@@ -99,7 +100,7 @@ def reviews(current: Analysis) -> list[Snapshot]:
                for s in found if s.rev is None and not s.folder.resolve().is_relative_to(workspace.resolve())]
     if outside:
         raise InputError(outside)
-    return [s for s in found if s.date is None or s.date <= current.today]
+    return [s for s in found if every or s.date is None or s.date <= current.today]
 
 
 def _read_revision(folder: Path, rev: str, where: Location, into: Path) -> tuple[str, str]:
