@@ -125,6 +125,16 @@ def test_extending_an_unknown_rule_is_located(ws) -> None:
     assert lines == ["ws/rules/acme.yaml:1:3: rule BAL05 extends unknown rule 'BAL05' (hint: did you mean 'BAL005'?)"]
 
 
+def test_an_overlay_setting_a_param_the_rule_does_not_have_is_located(ws) -> None:
+    """A misspelt threshold in an overlay changed nothing, silently (pmorules.toml says so for the same typo).
+    A value given alone keeps the param's description."""
+    lines = error_lines(cli("analyze", ws({"rules/acme.yaml": "- {id: PRB001, extends: PRB001, params: {lwo: 0.7}}\n"})))
+    assert lines == ["ws/rules/acme.yaml:1:33: rule PRB001 has no param 'lwo' (hint: did you mean 'low'?)"]
+    ws({"rules/acme.yaml": "- id: BAL005\n  extends: BAL005\n  params: {max_short_share: 0.2}\n"})
+    shown = cli("rules", "show", "BAL005", "--workspace", "ws").stdout
+    assert "max_short_share = 0.2 (default 0.2; highest acceptable effort share of short-term services;" in shown
+
+
 # ---------------------------------------------------------------- pmorules.toml
 
 

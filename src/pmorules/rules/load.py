@@ -230,6 +230,18 @@ def _clause_locations(raw: Any, base: tuple[Any, ...], item: dict[str, Any], dis
     return out
 
 
+USES_PARAMS = ("match", "message", "why", "recommendation", "implies")  # what an overlay may give to use a new param
+
+
+def _unknown_params(base: Rule, overlay: RuleSpec) -> list[str]:
+    """The params an overlay sets that the rule it extends does not have, when the overlay gives nothing that
+    could read them (a misspelt threshold would otherwise change nothing, silently)."""
+    given = overlay.model_fields_set
+    if "params" not in given or any(field in given for field in USES_PARAMS):
+        return []
+    return [name for name in overlay.params if name not in base.spec.params]
+
+
 def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Location]) -> Rule:
     """Apply an ``extends`` overlay: given fields win, params merge by name."""
     data = base.spec.model_dump(by_alias=True, exclude_unset=False)
@@ -241,7 +253,7 @@ def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Locat
         if key == "params":
             merged = dict(data.get("params") or {})
             for name, param in value.items():
-                merged[name] = param
+                merged[name] = {**merged.get(name, {}), **param}  # a new value keeps the param's description
                 origins[f"params.{name}"] = f"{where.short()} (extends {base.id})"
             data["params"] = merged
         else:
@@ -348,6 +360,13 @@ def _load_rulebook(config: ConfigFile, workspace: Path | None, shown: str, confi
                     continue
                 if spec.id != spec.extends:
                     errors.append(Diagnostic(where, f"rule {spec.id} extends {spec.extends}: an overlay keeps the id it extends"))
+                    continue
+                unknown = _unknown_params(base, spec)
+                errors.extend(Diagnostic(keys.get("params", where), f"rule {base.id} has no param {name!r}",
+                                         did_you_mean(name, list(base.spec.params)) or
+                                         "an overlay that adds a param also gives the conditions or texts that use it")
+                              for name in unknown)
+                if unknown:
                     continue
                 try:
                     rules[spec.id] = _merge(base, spec, where, keys)
