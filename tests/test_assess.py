@@ -316,6 +316,23 @@ def test_a_consensus_just_below_a_threshold_never_reads_as_the_threshold(tmp_pat
     assert "49.5%" in shown and "the most cautious of each expert's latest figures" in shown, shown
 
 
+def test_ratings_follow_a_renamed_service_and_a_removed_ones_say_what_to_do(round_dirs) -> None:
+    """Renaming a rated service (with was) kept the ratings under the old id, and the whole workspace failed at
+    the file the tool says not to edit; now they follow the rename. Ratings of a service that is gone get a hint."""
+    ws = round_dirs["ws"]
+    (ws / "assessments.yaml").write_text("assessments:\n  - {service: lessons, by: A, probability: 0.3}\n"
+                                         "  - {service: lessons, by: B, probability: 0.5}\n")
+    services = ws / "services.yaml"
+    services.write_text(services.read_text().replace("  - id: lessons\n", "  - id: lessons-library\n    was: lessons\n", 1))
+    kb = load_workspace(ws)
+    assert kb.services["lessons-library"].consensus is not None
+    assert len(kb.services["lessons-library"].consensus.assessors) == 2
+    (ws / "assessments.yaml").write_text("assessments:\n  - {service: zzgone, by: A, probability: 0.3}\n")
+    with pytest.raises(InputError) as info:
+        load_workspace(ws)
+    assert "unknown service 'zzgone' (hint: if the service was renamed, give it was: 'zzgone'; if it is gone, remove its ratings)" in str(info.value)
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

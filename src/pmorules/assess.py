@@ -410,11 +410,13 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase) -> tuple[list[Rated]
                 problems.append(Diagnostic(locate(("assessments", index, field_label.get(name, "Service"))),
                                            *_friendly(error)))
             continue
-        if rating.service.lower() not in {s.lower() for s in kb.services}:
+        ids = {s.lower(): s for s in kb.services}
+        renamed = {s.was.lower(): s.id for s in kb.services.values() if s.was and s.was.lower() not in ids}
+        service_id = ids.get(rating.service.lower()) or renamed.get(rating.service.lower())  # a rename since the form
+        if service_id is None:
             problems.append(Diagnostic(locate(("assessments", index, "Service")), f"unknown service {rating.service!r}",
                                        did_you_mean(rating.service, list(kb.services))))
             continue
-        service_id = next(s for s in kb.services if s.lower() == rating.service.lower())
         ratings.append((rating.model_copy(update={"service": service_id}), locate(("assessments", index, "Service"))))
     return ratings, problems
 

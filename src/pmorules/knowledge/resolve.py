@@ -154,13 +154,20 @@ class Resolver:
     def _assessments(self, entries: list[Entry]) -> dict[str, list[Entry]]:
         """The assessments kept apart from their services, by service; an unknown service is an error."""
         found: dict[str, list[Entry]] = {}
+        renamed = {e.value.was.lower(): key for key, e in self.services.items()
+                   if e.value.was and e.value.was.lower() not in self.services}  # ratings follow a rename
         for entry in entries:
             ref = entry.value.service
-            if ref.lower() in self.services:
-                found.setdefault(ref.lower(), []).append(entry)
-            else:
+            if ref.lower() in self.services or ref.lower() in renamed:
+                found.setdefault(renamed.get(ref.lower(), ref.lower()), []).append(entry)
+            elif (did_you_mean(ref, [e.value.id for e in self.services.values()]) or ref.lower() in self.unreadable
+                  or ref.lower() in self.unread):
                 self._unknown(ref, "service", [e.value.id for e in self.services.values()],
                               lambda entry=entry: entry.at("service"))
+            else:
+                self.errors.append(Diagnostic(entry.at("service"), f"unknown service {ref!r}",
+                                              "if the service was renamed, give it was: " + repr(ref) +
+                                              "; if it is gone, remove its ratings"))
         return found
 
     def _catalogue_uses(self) -> dict[str, list[str]]:
