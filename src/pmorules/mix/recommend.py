@@ -226,8 +226,9 @@ class MixResult:
         return [f for f in self.before.findings if _key(f) not in after]
 
     def together(self) -> list[Finding]:
-        """Findings of today the recommended mix no longer has that no change avoids alone (the mix without any one
-        of them still has none of them): the changes' joint doing. Good news is a loss, never listed here."""
+        """Findings of today the recommended mix no longer has that undoing no single change brings back: more than
+        one change avoids each (any one would do, as far as undoing one at a time tells), so none is credited alone.
+        Good news is a loss, never listed here."""
         credited = {id(f) for c in self.changes for f in c.prevents}
         return [f for f in self.resolved() if id(f) not in credited and f.rule not in self.problem.good_news]
 

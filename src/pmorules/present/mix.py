@@ -92,7 +92,7 @@ def print_mix(result: MixResult, console: Console) -> None:
                 console.print(printable(f"     loses: {change.lost()}"), markup=False, style="dim")
         together = result.together()
         if together:
-            console.print(printable(" Avoided by the changes together, not by any one alone: " + "; ".join(
+            console.print(printable(" Also avoided, by more than one change (undoing any one of them alone does not bring it back): " + "; ".join(
                 f"{f.rule} ({f.level}) {f.title}" for f in together)), markup=False, style="dim")
     elif result.options:
         console.print("No change to today's services; the options below would help once assessed.")
