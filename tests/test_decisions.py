@@ -203,3 +203,12 @@ def test_the_report_says_when_the_mix_leaves_part_of_the_headcount_unused(exampl
     basis = context_of(example)["mix"]["capacity_basis"]
     assert basis.startswith("It is today's total effort") and "4% (0.24 FTE) of the PMO's 6 FTE go to no service" in basis
     assert "It is today's total effort" in report_of(example, "md").decode()
+
+
+def test_two_findings_of_one_rule_a_change_addresses_read_apart(example) -> None:
+    """Dropping the resource planning addresses two "lacks a soft prerequisite" findings: each names the
+    prerequisite it is about, not the same title twice."""
+    change = next(c for c in context_of(example)["mix"]["changes"] if c["id"] == "resources")
+    titles = [a["title"] for a in change["addresses"]]
+    assert len(titles) == len(set(titles))
+    assert "Active service lacks a soft prerequisite (Portfolio prioritisation and capacity balancing)" in titles

@@ -29,9 +29,17 @@ def link_changes(findings: list[dict[str, Any]], changes: list[dict[str, Any]], 
         for prevented in change.prevents:
             finding = by_key.get((prevented.rule, tuple(prevented.subjects)))
             if finding is not None:
-                row["addresses"].append({"id": finding["id"], "title": finding["title"]})
+                row["addresses"].append({"id": finding["id"], "title": finding["title"],
+                                         "about": [s["name"] for s in finding["subjects"]]})
                 finding["addressed_by"].append({"anchor": row["anchor"], "name": row["name"],
                                                 "kind": "option" if row.get("option") else row["kind"]})
+        about = [address.pop("about") for address in row["addresses"]]
+        titles = [address["title"] for address in row["addresses"]]
+        for address, title, names in zip(row["addresses"], titles, about):  # one rule's findings read apart by
+            alike = [other for other, t in zip(about, titles) if t == title]  # what only each is about
+            own = [name for name in names if not all(name in other for other in alike)]
+            if len(alike) > 1 and own:
+                address["title"] = f"{title} ({' and '.join(own)})"
 
 
 def urgency(due_months: float | None, settings: ReportSettings) -> float:
