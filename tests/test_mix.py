@@ -450,8 +450,8 @@ def test_a_recommendation_costs_a_bounded_number_of_analyses(monkeypatch, exampl
     calls = []  # evaluations of the whole rulebook: an analysis, or a counterfactual's (fingerprints only)
     original = pmorules.analysis.build_findings
     monkeypatch.setattr(pmorules.analysis, "build_findings", lambda *a: calls.append(1) or original(*a))
-    fingerprints = pmorules.counterfactual.fingerprints_of
-    monkeypatch.setattr(pmorules.counterfactual, "fingerprints_of", lambda *a: calls.append(1) or fingerprints(*a))
+    headlines = pmorules.counterfactual.headlines_of
+    monkeypatch.setattr(pmorules.counterfactual, "headlines_of", lambda *a: calls.append(1) or headlines(*a))
     analysis = analyze(EXAMPLE, AS_OF)
     assert len(calls) == 1
     result = recommend(analysis)
@@ -1009,3 +1009,17 @@ def test_an_addition_the_mix_resizes_says_so_and_from_what(tmp_path: Path) -> No
     assert tools.assumed["probability"] == "resized by the mix from 80%, as given by the workspace"
     coaching = next(c for c in result.changes if c.kind == "added" and c.service.id == "coaching")
     assert "effort" not in coaching.assumed or not coaching.assumed["effort"].startswith("resized")
+
+
+def test_a_resize_beside_a_change_of_approach_starts_from_the_new_approach_and_says_what_it_keeps_away() -> None:
+    """New Zealand's method compliance moves from directive to supportive (its probability 50% → 45% while people
+    adjust) and is resized: the resize starts from 45%, not 50%, and its reason is the warning it keeps away (the
+    service would be unlikely to deliver), not "no effect on findings or goals"."""
+    case = Path(__file__).resolve().parent / "cases" / "nz-msd-pmo-disbanded-2005" / "ws"
+    result = recommend(analyze(case))
+    resize = next(c for c in result.changes if c.service.id == "method-compliance" and c.kind == "resized")
+    assert resize.probability_before == pytest.approx(0.45)
+    assert ("PRB001", "warning", "Service unlikely to deliver") in resize.keeps_away
+    assert resize.reason().startswith("keeps away PRB001 (warning) Service unlikely to deliver")
+    data = next(c for c in result.to_json()["resized"] if c["service"] == "method-compliance")
+    assert data["probability_from"] == pytest.approx(0.45) and data["keeps_away"][0]["rule"] == "PRB001"

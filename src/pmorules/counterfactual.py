@@ -18,7 +18,7 @@ from typing import Hashable, Mapping, TypeVar
 from .analysis import Analysis
 from .evaluate import evaluate
 from .facts import derive_facts
-from .findings import fingerprints_of
+from .findings import Headline, fingerprint, headlines_of
 from .knowledge import KnowledgeBase, Service
 
 # Changes × services re-evaluated at most: 10 changes on 1,000 services, about 2.5 s each there
@@ -36,9 +36,18 @@ def affordable(changes: int, services: int) -> bool:
 def found_without(analysis: Analysis, variants: Mapping[Key, KnowledgeBase]) -> dict[Key, frozenset[str]]:
     """The fingerprints found on each variant of the analysis's knowledge (one change undone): one evaluation
     each, as ``reanalyze`` runs it, without the findings' texts and evidence."""
+    return {key: frozenset(heads) for key, heads in headlines_without(analysis, variants).items()}
+
+
+def headlines_without(analysis: Analysis, variants: Mapping[Key, KnowledgeBase]) -> dict[Key, dict[str, Headline]]:
+    """As ``found_without``, each fingerprint with what it is (rule, level, subjects): what a change keeps away is
+    a finding the knowledge has on neither side, so only its variant can name it."""
     conventions = analysis.config.config.adherence.conventions()
-    return {key: fingerprints_of(evaluate(analysis.compiled, derive_facts(kb, analysis.today, conventions).facts))
-            for key, kb in variants.items()}
+    out = {}
+    for key, kb in variants.items():
+        heads = headlines_of(evaluate(analysis.compiled, derive_facts(kb, analysis.today, conventions).facts))
+        out[key] = {fingerprint(h.rule, h.subjects): h for h in heads}
+    return out
 
 
 def with_service(kb: KnowledgeBase, sid: str, service: Service | None) -> KnowledgeBase:

@@ -304,12 +304,6 @@ def _knowledge_lists(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def fingerprints_of(matches: list[Match]) -> frozenset[str]:
-    """The fingerprints of the findings ``matches`` make, without building them: a fingerprint is the rule and
-    the subjects only, which is all a counterfactual compares (their texts took a third of its evaluation)."""
-    return frozenset(fingerprint(m.compiled.rule.id, subjects_of(m.compiled, m)) for m in matches)
-
-
 @dataclass(frozen=True)
 class Headline:
     """What a finding is, without its texts and evidence: enough to tell two analyses' findings apart."""

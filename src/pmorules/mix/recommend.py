@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..analysis import Analysis, reanalyze, rematch
-from ..counterfactual import affordable, found_without, with_service
+from ..counterfactual import affordable, headlines_without, with_service
 from ..dates import long_date
 from ..errors import Diagnostic, InputError
 from ..evaluate import Match
@@ -109,6 +109,13 @@ class Change:
     option: bool = False  # an addition nobody has assessed (assumed effort or probability): an option to assess
     extends_to: tuple[str, ...] = ()  # extended: the clients a running quick service now serves too
     tested: bool = True  # ``prevents`` by counterfactual (the mix without it alone has them); else what it touches
+    keeps_away: tuple[tuple[str, str, str], ...] = ()  # (rule, level, title) of findings the mix without it alone
+    # would raise, that neither today nor the recommended mix has: its reason when it has no other
+
+    @property
+    def only_keeps_away(self) -> bool:
+        """Whether keeping findings away is all this change does (no finding of today avoided, no goal, no room)."""
+        return bool(self.keeps_away) and not (self.prevents or self.goals or self.frees or self.forced)
 
     def effort(self, value: float) -> str:
         """An effort in words: a share of the capacity, and FTE when the headcount is known."""
@@ -123,6 +130,8 @@ class Change:
             parts.append(verb + "; ".join(f"{f.rule} ({f.level}) {f.title}" for f in self.prevents))
         if self.goals:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
+        if self.only_keeps_away:  # the reason, when it has no other
+            parts.append("keeps away " + "; ".join(f"{rule} ({level}) {title}" for rule, level, title in self.keeps_away))
         if self.frees:
             parts.append(f"frees {self.effort(self.frees)} of effort the other changes need")
         if self.kind == "extended":
@@ -172,6 +181,7 @@ class Change:
             "prevents": [{"rule": f.rule, "level": f.level, "title": f.title, "subjects": f.subjects, "message": f.message}
                          for f in self.prevents],
             "tested": self.tested,
+            "keeps_away": [{"rule": rule, "level": level, "title": title} for rule, level, title in self.keeps_away],
             "goals": [{"goal": goal, "adherence": round(gain, 4)} for goal, gain in self.goals],
         }
 
@@ -392,12 +402,14 @@ def _changes_of(before: KnowledgeBase, after: KnowledgeBase, problem: Problem) -
             if service.approach != old.approach:
                 changes.append(Change("changed", service, old.approach, service.approach))
             gained = tuple(c for c in service.clients if c not in old.clients)
+            # the probability a resize starts from: after the change of approach beside it, when there is one
+            start = old.probability if service.approach == old.approach else approached_probability(
+                old.probability, problem.settings.approach_change_probability)
             if gained:
                 changes.append(Change("extended", service, old.effort, service.effort,
-                                      probability_before=old.probability, extends_to=gained))
+                                      probability_before=start, extends_to=gained))
             elif service.effort != old.effort:
-                changes.append(Change("resized", service, old.effort, service.effort,
-                                      probability_before=old.probability))
+                changes.append(Change("resized", service, old.effort, service.effort, probability_before=start))
     return changes
 
 
@@ -417,7 +429,8 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
     after_keys = {_key(f) for f in after.findings}
     prevents: dict[int, list[Finding]] = {}
     good: dict[int, list[Finding]] = {}  # good news a change makes go: a loss, never something it avoids
-    without = _found_without_each(before, after, changes) if affordable(len(changes), len(after.kb.services)) else None
+    heads = _found_without_each(before, after, changes) if affordable(len(changes), len(after.kb.services)) else None
+    without = {key: frozenset(found) for key, found in heads.items()} if heads is not None else None
     for finding in before.findings:
         if _key(finding) in after_keys:
             continue
@@ -441,9 +454,15 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
             owners = _movers(finding, before, after, changes)
         for owner in dict.fromkeys(map(id, owners)):
             prevents.setdefault(owner, []).append(finding)
+    known = {f.fingerprint for f in before.findings} | {f.fingerprint for f in after.findings}
+    titles = {rule.id: rule.spec.title for rule in after.rulebook.rules.values()}
     for change in changes:
         change.prevents = tuple(prevents.get(id(change), ()))
         change.tested = without is not None
+        change.keeps_away = tuple((h.rule, h.level, titles.get(h.rule, h.rule))
+                                  for p, h in sorted((heads or {}).get(id(change), {}).items(), key=lambda i: (
+                                      LEVEL_ORDER[i[1].level], i[1].rule, i[1].subjects))
+                                  if p not in known and h.rule not in problem.good_news)
     _gains(before, after, problem, changes)
     _losses(before, after, changes, problem.settings.approach_change_probability)
     for change in changes:
@@ -457,7 +476,7 @@ def _explain(before: Analysis, after: Analysis, problem: Problem, changes: list[
             change.frees = round(freed, 6)
 
 
-def _found_without_each(before: Analysis, after: Analysis, changes: list[Change]) -> dict[int, frozenset[str]]:
+def _found_without_each(before: Analysis, after: Analysis, changes: list[Change]) -> dict[int, dict[str, Headline]]:
     """The fingerprints the recommended mix has without each change alone (one evaluation per change): an addition
     left out, a drop kept, a change of approach or a resize left as today."""
     kb, today = after.kb, before.kb
@@ -476,7 +495,7 @@ def _found_without_each(before: Analysis, after: Analysis, changes: list[Change]
         else:
             variant = with_service(kb, sid, replace(now, effort=change.before, probability=change.probability_before))
         variants[id(change)] = variant
-    return found_without(after, variants)
+    return headlines_without(after, variants)
 
 
 # What a change of approach moves: whether a harm applies (and so is active), the service's approach, the share

@@ -386,6 +386,8 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
              "forced": c.forced, "option": c.option,
              "extends_to": [{"id": k, "name": names.get(k, k)} for k in c.extends_to],
              "prevents": [{"rule": f.rule, "level": f.level, "title": f.title} for f in c.prevents], "tested": c.tested,
+             "keeps_away": [{"rule": rule, "level": level, "title": title} for rule, level, title in c.keeps_away]
+             if c.only_keeps_away else [],
              "goals": [{"id": goal, "name": names[goal], "adherence": gain} for goal, gain in c.goals],
              "frees": c.frees, "loses": c.lost("→", lambda key: names.get(key, key), plain=True), "effort_text": c.effort(c.service.effort), "frees_text": c.effort(c.frees),
              "from_text": c.effort(c.before) if c.kind in ("resized", "extended") else None,
