@@ -382,3 +382,13 @@ def test_a_finding_about_a_goal_now_past_its_date_is_not_resolved() -> None:
         run = CliRunner().invoke(app, ["diff", str(example / "reviews" / "2025-12"), str(example), "--as-of",
                                        "2026-06-25", "--old-as-of", "2025-12-19", "--format", fmt])
         assert run.exit_code == 0 and heading in run.stdout and "14 still open · 1 gone with a goal" in run.stdout
+
+
+def test_a_goal_now_past_its_date_is_not_a_goal_that_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As of 1 July 2026 the executive view is past its date: it is no longer judged, so it did not go from Green
+    to Amber (GOL006 makes every overdue goal amber); its findings are listed as gone with a goal past its date."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example", "--as-of", "2026-07-01", "--format", "json")
+    assert result.exit_code == 0, result.output
+    moved = {g["id"] for g in json.loads(result.stdout)["goals"]}
+    assert "exec-visibility" not in moved and "budget-ranking" not in moved

@@ -358,12 +358,15 @@ def _ref(finding: Finding, names: dict[str, str], old_level: str | None = None) 
 
 
 def _goals(old: Analysis, new: Analysis) -> list[GoalMove]:
-    """Goals whose status moved (with their adherence), in the new side's order; goals only one side has, too."""
+    """Goals whose status moved (with their adherence), in the new side's order; goals only one side has, too. A
+    goal that has come past its date did not move: it is no longer judged (its findings went with it)."""
     before = {g["id"].lower(): g for g in old.goals()}
     after = {g["id"].lower(): g for g in new.goals()}
     moves = []
     for key in list(after) + [k for k in before if k not in after]:
         then, now = before.get(key), after.get(key)
+        if now is not None and now["overdue"] and not (then is not None and then["overdue"]):
+            continue
         status = (then and then["status"], now and now["status"])
         adherence = (then and then["adherence"], now and now["adherence"])
         if status[0] != status[1]:
