@@ -116,6 +116,15 @@ class Organisation(Strict):
                               "the service does not state them (one of the ConsensusMethod values; each expert's "
                               "latest round counts).", examples=["cautious"])
 
+    @field_validator("reviews")
+    @classmethod
+    def _one_review_a_day(cls, reviews: list[Review] | None) -> list[Review] | None:
+        days = [r.date for r in reviews or []]
+        twice = sorted({day.isoformat() for day in days if days.count(day) > 1})
+        if twice:
+            raise ValueError(f"two reviews on {', '.join(twice)}: one review a day (give them one name)")
+        return reviews
+
     @model_validator(mode="after")
     def _one_of_each(self) -> Organisation:
         twice = [f"give {dated} or {counted}, not both" for dated, counted, both in (
