@@ -682,9 +682,11 @@ def rules_test(
     """Run every rule's must-fire and must-not-fire cases."""
     from .analysis import load_rule_paths
     from .rule_cases import run_rule_tests, uncovered
+    from .rules.compile import compile_rulebook
 
     try:
         book = load_rule_paths(paths or [])
+        compile_rulebook(book)  # a rule without cases is refused for what an analysis would refuse, too
         results = run_rule_tests(book)
     except InputError as error:
         _fail_input(error)

@@ -533,6 +533,40 @@ def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, LazyTemplate]:
     return out
 
 
+VIEW_FIELDS = frozenset({"key", "name", "path"})  # what a rule text reads of a fact besides its fields (texts.py)
+DICT_METHODS = frozenset(dir(dict))
+
+
+def _check_text_names(rule: Rule, names: dict[str, PatternInfo], errors: list[Diagnostic]) -> None:
+    """A rule text that reads a field its pattern's fact type does not have, or a param the rule does not have, is
+    an error when the rule is read, not when it first fires (``s.typo`` passed validate, then broke a report).
+    A name the text assigns itself (a loop or set target) is its own, and not checked."""
+    for text_field in TEXT_FIELDS:
+        text = getattr(rule.spec, text_field) or ""
+        if "{" not in text:
+            continue
+        try:
+            tree = MESSAGE_ENV.parse(text)
+        except TemplateSyntaxError:
+            continue  # reported by _templates
+        own = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
+        where = rule.raw_locations.get(text_field, rule.source)
+        for node in tree.find_all(nodes.Getattr):
+            if not isinstance(node.node, nodes.Name) or node.node.name in own or node.attr in DICT_METHODS:
+                continue
+            here = Location(where.file, (where.line or 1) + max(node.lineno - 1, 0), where.col)
+            target, attr = node.node.name, node.attr
+            if target == "params" and attr not in rule.params:
+                errors.append(Diagnostic(here, f"rule {rule.id}: {text_field}: the rule has no param {attr!r}",
+                                         did_you_mean(attr, list(rule.params))))
+            elif target in names and not names[target].absent:
+                fact = names[target].fact
+                known = set(FACT_TYPES.get(fact, {})) | VIEW_FIELDS
+                if fact in FACT_TYPES and attr not in known:
+                    errors.append(Diagnostic(here, f"rule {rule.id}: {text_field}: fact {fact!r} has no field {attr!r}",
+                                             did_you_mean(attr, sorted(known))))
+
+
 def _check_subjects(rule: Rule, names: dict[str, PatternInfo], errors: list[Diagnostic]) -> None:
     where = rule.raw_locations.get("subjects", rule.source)
     for subject in rule.spec.subjects or []:
@@ -556,6 +590,7 @@ def compile_rule(rule: Rule, errors: list[Diagnostic]) -> list[CompiledRule]:
     if infos is None:
         return []
     _check_subjects(rule, infos, errors)
+    _check_text_names(rule, infos, errors)
     if not _within_alternatives(compiler, patterns):
         return []
     for pattern in patterns:
