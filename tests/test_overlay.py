@@ -212,13 +212,15 @@ def test_an_empty_list_is_a_param_value(ws) -> None:
         ('[rules.BAL005.params]\nmax_short_share = 0.5\nquick_win_contexts = [1, "crisis"]\n',
          "ws/pmorules.toml:3: param BAL005.quick_win_contexts must be a list of text"),
         ('[rules.BAL005.params]\nmax_short_share = [0.5]\n', "ws/pmorules.toml:2: param BAL005.max_short_share must be a number"),
+        ('[rules.PRB002.params]\nvery_low = 0.2\n\n[rules.PRB001]\nparams = { very_low = "x" }\n',
+         "ws/pmorules.toml:5: param PRB001.very_low must be a number"),  # not PRB002's line with the same key
         ('[rules.BAL005.params]\nmax_short_share = 0.5\nmax_short = 0.5\n',
          "ws/pmorules.toml:3: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
         ('name = "x"\n\n[rules.BAL005.params]\nquick_win_contexts = ["crisis", "crisis"]\n',
          "ws/pmorules.toml:4: rule BAL005: param quick_win_contexts: 'crisis' is listed twice in 'not_in'"),
     ],
-    ids=["text for a list", "a number in a list of text", "a list for a number", "unknown param on its line",
-         "a value twice, found by the compiler"],
+    ids=["text for a list", "a number in a list of text", "a list for a number", "the same key in another table",
+         "unknown param on its line", "a value twice, found by the compiler"],
 )
 def test_every_param_error_points_at_the_toml_line(ws, toml: str, expected: str) -> None:
     assert error_lines(cli("analyze", ws({"pmorules.toml": toml}))) == [expected]

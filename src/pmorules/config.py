@@ -217,27 +217,30 @@ class ConfigFile(BaseModel):
 
 
 def _find_line(text: str, keys: tuple[str, ...]) -> int | None:
-    lines = text.splitlines()
-    table = ".".join(keys[:-1]) if len(keys) > 1 else ""
+    """The line of a setting: where its key is written, else the nearest enclosing one written (the table of a
+    missing key, the inline table holding it), else the first key written under it."""
+    wanted = ".".join(keys)
     section = ""
-    best: int | None = None
-    for number, line in enumerate(lines, start=1):
+    enclosing: tuple[int, int] | None = None  # (depth, line) of the deepest key or table that holds the setting
+    under: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
         if header:
             section = header.group(1).replace('"', "").replace(" ", "")
-            if section == ".".join(keys):
-                return number
+            full = section
+        elif key := re.match(r"^([A-Za-z0-9_\"\.-]+)\s*=", stripped):
+            full = (section + "." if section else "") + key.group(1).replace('"', "")
+        else:
             continue
-        key = re.match(r"^([A-Za-z0-9_\"\.-]+)\s*=", stripped)
-        if not key:
-            continue
-        full = (section + "." if section else "") + key.group(1).replace('"', "")
-        if full == ".".join(keys) or (table and full.startswith(table + ".") and full.endswith("." + keys[-1])):
+        if full == wanted:
             return number
-        if full.startswith(".".join(keys) + ".") or (best is None and keys[-1] in full.split(".")):
-            best = best or number
-    return best
+        depth = full.count(".") + 1
+        if wanted.startswith(full + ".") and (enclosing is None or depth > enclosing[0]):
+            enclosing = (depth, number)
+        elif under is None and full.startswith(wanted + "."):
+            under = number
+    return under if under is not None else enclosing[1] if enclosing else None
 
 
 def load_config(workspace: Path, shown: str) -> ConfigFile:
