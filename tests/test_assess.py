@@ -333,6 +333,22 @@ def test_ratings_follow_a_renamed_service_and_a_removed_ones_say_what_to_do(roun
     assert "unknown service 'zzgone' (hint: if the service was renamed, give it was: 'zzgone'; if it is gone, remove its ratings)" in str(info.value)
 
 
+def test_a_form_with_a_formula_and_other_problems_reports_them_all_at_once(round_dirs) -> None:
+    """An expert's form may leave any cell blank, so a formula with no stored result (it reads as blank) is one
+    problem among the others, all reported at once (it hid the rest)."""
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms).exit_code == 0
+    cells = fill(forms / "j-lin.xlsx", {"lessons": {"Probability": 1.5}, "culture": {"Months to value": "about 12"}})
+    labels, rows, book, sheet = form_rows(forms / "j-lin.xlsx")
+    sheet.cell(rows["training"], labels["Probability"]).value = "=0.5+0.2"  # a formula, as a script writes it
+    book.save(forms / "j-lin.xlsx")
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2
+    for cell in (cells["lessons:Probability"], cells["culture:Months to value"]):
+        assert f"j-lin.xlsx!Assessments!{cell}" in result.output, result.output
+    assert "a formula whose result the workbook does not store" in result.output
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

@@ -385,7 +385,7 @@ Rated = tuple[ServiceAssessment, Location]  # a rating and the cell of its servi
 def _read_form(path: Path, display: str, kb: KnowledgeBase) -> tuple[list[Rated], list[Diagnostic]]:
     """The ratings of one form (with where each is), or the problems of its cells."""
     try:
-        sections, locate, problems = parse_xlsx(read_input(path, display), display)
+        sections, locate, problems = parse_xlsx(read_input(path, display), display, blanks_allowed=True)
     except InputError as exc:
         return [], exc.diagnostics
     problems = list(problems)

@@ -323,6 +323,9 @@ def _check_archive(data: bytes, display: str) -> None:
         )])
 
 
+UNSAVED_FORMULA = "a formula whose result the workbook does not store (it would read as blank)"
+
+
 def _formulas_without_values(data: bytes, display: str) -> list[Diagnostic]:
     """The cells holding a formula whose result the workbook does not store. A spreadsheet program saves the
     result with the formula; a workbook written by a script does not, and its value would read as blank."""
@@ -345,16 +348,19 @@ def _formulas_without_values(data: bytes, display: str) -> list[Diagnostic]:
                     if value is None and isinstance(formula, str) and formula.startswith("="):
                         problems.append(Diagnostic(
                             Location(display, cell=f"{sheet.title}!{_column_letter(column)}{number}"),
-                            "a formula whose result the workbook does not store (it would read as blank)",
-                            "open and save the workbook in a spreadsheet program, or type the value"))
+                            UNSAVED_FORMULA, "open and save the workbook in a spreadsheet program, or type the value"))
     finally:
         values.close()
         formulas.close()
     return problems
 
 
-def parse_xlsx(data: bytes, display: str) -> Table:
-    """An XLSX workbook from its bytes, one section per sheet; errors point at ``file!Sheet!C7``."""
+def parse_xlsx(data: bytes, display: str, blanks_allowed: bool = False) -> Table:
+    """An XLSX workbook from its bytes, one section per sheet; errors point at ``file!Sheet!C7``.
+
+    A formula without a stored result reads as blank: where a blank is an error of its own (a knowledge
+    workbook: a missing effort, found at the row's id), those formulas are reported alone, first; where any cell
+    may be blank (``blanks_allowed``: an expert's form), they are reported with the other problems at once."""
     import openpyxl
 
     _check_archive(data, display)
@@ -362,7 +368,7 @@ def parse_xlsx(data: bytes, display: str) -> Table:
         unsaved = _formulas_without_values(data, display)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise InputError([Diagnostic(Location(display), f"cannot read workbook: {exc}")]) from None
-    if unsaved:
+    if unsaved and not blanks_allowed:
         raise InputError(unsaved)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -371,7 +377,7 @@ def parse_xlsx(data: bytes, display: str) -> Table:
     data_out: dict[str, Any] = {}
     tables: dict[str, tuple[str, list[str], list[int]]] = {}  # section -> (sheet title, header, row numbers)
     errors: list[Diagnostic] = []
-    cells: list[Diagnostic] = []
+    cells: list[Diagnostic] = list(unsaved)
     titles: dict[str, str] = {}  # section -> the sheet that holds it
     try:
         for sheet in workbook.worksheets:
@@ -410,7 +416,7 @@ def parse_xlsx(data: bytes, display: str) -> Table:
     finally:
         workbook.close()
     if errors:
-        raise InputError(errors)
+        raise InputError(unsaved + errors)
 
     def locate(loc: tuple[Any, ...]) -> Location:
         for section, (title, header, numbers) in tables.items():
