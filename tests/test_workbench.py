@@ -176,6 +176,19 @@ def test_a_saved_name_a_number_could_be_read_as_is_read_back_as_written(bench: W
     assert CliRunner().invoke(app, ["mix", str(workspace), "--compare", "--as-of", str(AS_OF)]).exit_code in (0, 1)
 
 
+@pytest.mark.parametrize("name", ["Today", "recommended"])
+def test_a_scenario_cannot_take_the_name_of_a_column_the_comparison_has(bench: Workbench, tmp_path: Path, name: str) -> None:
+    """"Today" and "Recommended" are the comparison's own columns: a scenario named so made two alike."""
+    problems = _problems(lambda: bench.save({"name": name, "drop": ["lessons"]}))
+    assert len(problems) == 1 and "names a column of the comparison already" in problems[0]
+    workspace = tmp_path / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    (workspace / "scenarios").mkdir()
+    (workspace / "scenarios" / "mine.yaml").write_text(f"scenarios:\n  - {{name: {name}, drop: [lessons]}}\n")
+    run = CliRunner().invoke(app, ["mix", str(workspace), "--compare", "--as-of", str(AS_OF)])
+    assert run.exit_code == 2 and "scenarios/mine.yaml:2:" in run.output and "a column of the comparison" in run.output
+
+
 def test_a_scenario_is_replaced_only_when_asked_and_only_when_pmorules_wrote_it(bench: Workbench) -> None:
     bench.save({"name": "twice", "drop": ["lessons"]})
     assert _problems(lambda: bench.save({"name": "twice", "drop": ["audits"]})) == [

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 
 from .analysis import Analysis, analyze
 from .diff import History, history_of
@@ -153,7 +154,11 @@ class Workbench:
                        for sid in fields.get(field, {}) if sid.lower() not in known]
         if errors:
             raise InputError(errors)
-        spec = ScenarioSpec.model_validate({"name": name, **fields})
+        try:
+            spec = ScenarioSpec.model_validate({"name": name, **fields})
+        except ValidationError as exc:  # what the fields' shape checks leave: the name's own rules
+            raise InputError([_problem(".".join(map(str, e["loc"])) or "request", e["msg"].removeprefix("Value error, "))
+                              for e in exc.errors()]) from None
         return Scenario(spec, {field: Location(f"request:{field}") for field in ScenarioSpec.model_fields})
 
     def apply(self, request: Any) -> ScenarioResult:

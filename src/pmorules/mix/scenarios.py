@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..analysis import Analysis, reanalyze
 from ..output import SCENARIOS_FOLDER
@@ -28,6 +28,9 @@ from .problem import Problem, additions, approached_probability, resized_probabi
 FOLDER = SCENARIOS_FOLDER
 
 
+RESERVED_NAMES = frozenset({"today", "recommended"})  # the comparison's own columns (mix --compare, the report)
+
+
 class ScenarioSpec(BaseModel):
     """One variant of today's mix."""
 
@@ -36,6 +39,13 @@ class ScenarioSpec(BaseModel):
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
     keep: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_column_of_its_own(cls, name: str) -> str:
+        if name.strip().casefold() in RESERVED_NAMES:
+            raise ValueError(f"{name!r} names a column of the comparison already: give the scenario another name")
+        return name
     drop: list[str] = Field(default_factory=list)
     add: list[str] = Field(default_factory=list)
     approach: dict[str, Approach] = Field(default_factory=dict)
