@@ -394,3 +394,15 @@ def test_a_goal_now_past_its_date_is_not_a_goal_that_moved(monkeypatch: pytest.M
     assert result.exit_code == 0, result.output
     moved = {g["id"] for g in json.loads(result.stdout)["goals"]}
     assert "exec-visibility" not in moved and "budget-ranking" not in moved
+
+
+def test_a_service_only_renamed_in_the_workspace_is_not_a_change_the_report_lists(tmp_path: Path) -> None:
+    """Its id changed (with was), its name and figures did not: the committee sees nothing to list (it read as a
+    "changed" row with nothing said)."""
+    toml = "[history.q1]\nlabel = 'Winter review'\ndate = 2026-01-15\npath = 'reviews/q1'\n"
+    renamed = LATER.replace("{id: training, catalogue: S12,", "{id: academy, was: training, name: Training and development, catalogue: S12,")
+    before = LATER.replace("{id: training, catalogue: S12,", "{id: training, name: Training and development, catalogue: S12,")
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": renamed, "pmorules.toml": toml, "reviews/q1/pmo.yaml": before})
+    analysis = analyze(ws, AS_OF)
+    assert [c.id for c in history_of(analysis).since.changes] == ["academy"]  # diff still records it (the JSON)
+    assert context_of(analysis)["history"]["since"]["services"] == []

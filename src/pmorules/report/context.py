@@ -212,6 +212,9 @@ def history_part(history: History | None) -> dict[str, Any] | None:
         service["causes"] = [tied[p] for p in service["causes"]]
         service["eases"] = [moved[p] for p in service["eases"]]
         service["escalates"] = [moved[p] for p in service["escalates"]]
+    # a service only renamed in the workspace (its id, not its name) changed nothing a committee sees
+    since["services"] = [s for s in since["services"]
+                         if s["text"] or s["change"] != "changed" or s["resolves"] or s["causes"] or s["eases"] or s["escalates"]]
     since["moved"] = [f for f in since["findings"]["still_open"] if f["old_level"] != f["level"]]
     return {"last": data["trend"][-2], "trend": data["trend"], "since": since}
 
