@@ -536,3 +536,12 @@ def test_a_change_that_eases_a_problem_is_not_said_to_cause_its_milder_form(tmp_
     assert fingerprint("GOL001", ["quick-rank"]) in {f["fingerprint"] for f in data["findings"]["new"]}
     sprint = next(s for s in data["services"] if s["id"] == "ranking-sprint")
     assert fingerprint("GOL001", ["quick-rank"]) not in sprint["causes"], sprint
+
+
+def test_points_are_the_difference_of_the_percentages_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """71% → 70% is -1 point, in diff as in the report (diff said -2: it rounded the raw difference)."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    text = cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example").stdout
+    assert "adherence: 71% → 70% (-1 pt)" in text and "long 25% → 31% (+6 pts)" in text, text
+    report = cli("report", "knowledge/example", "-f", "md").stdout
+    assert "| 71% | 70% | -1 pt |" in report

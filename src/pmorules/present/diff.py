@@ -31,8 +31,8 @@ def _points(old: float | None, new: float | None) -> str:
     """0.62 → 0.7 as '62% → 70% (+8 pts)'."""
     if old is None or new is None:
         return f"{pct(old)} → {pct(new)}"
-    change = round((new - old) * 100)
-    return f"{pct(old)} → {pct(new)}" + (f" ({change:+d} pts)" if change else "")
+    change = int(pct(new)[:-1]) - int(pct(old)[:-1])  # of the percentages shown, as the report counts it
+    return f"{pct(old)} → {pct(new)}" + (f" ({change:+d} pt{'s' if abs(change) != 1 else ''})" if change else "")
 
 
 PAST_DUE = "Gone with a goal now past its date, not fixed"
