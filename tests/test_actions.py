@@ -125,3 +125,20 @@ def test_a_fingerprint_that_is_not_one_says_what_a_fingerprint_is(tmp_path: Path
     assert run.exit_code == 2
     assert "actions.yaml:2:6: actions.finding: not a finding's fingerprint (got 'D8784D1508B194A5')" in run.output
     assert "16 lower-case hexadecimal digits" in run.output
+
+
+def test_an_action_follows_its_problem_when_it_eases_into_another_form(tmp_path: Path) -> None:
+    """An action written against "very unlikely to deliver" (PRB002) keeps answering the problem once it eases to
+    "unlikely to deliver" (PRB001), as diff pairs them: it is not "a finding no longer found", the draft does not
+    propose it again, and diff shows the eased finding with its action."""
+    register = f"actions:\n  - {{finding: {fingerprint('PRB002', ['lessons'])}, action: Re-scope it, status: done}}\n"
+    eased = OLD.replace("probability: 0.25, effort: 5", "probability: 0.4, effort: 5")
+    ws = write_files(tmp_path / "ws", {"pmo.yaml": eased, "actions.yaml": register})
+    (state,) = actions_json(str(ws), "--as-of", "2026-06-01")["actions"]
+    assert state["still_found"]["rule"] == "PRB001" and state["done_but_open"] is True
+    draft = CliRunner().invoke(app, ["actions", str(ws), "--draft", "--as-of", "2026-06-01"]).stdout
+    assert fingerprint("PRB001", ["lessons"]) not in draft
+    old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
+    result = CliRunner().invoke(app, ["diff", str(old), str(ws), "--as-of", "2026-06-01", "--format", "json"])
+    (move,) = [m for m in json.loads(result.stdout)["findings"]["eased"] if m["subjects"] == ["lessons"]]
+    assert move["new"]["action"]["action"] == "Re-scope it" and move["new"]["action"]["done_but_open"] is True

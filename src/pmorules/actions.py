@@ -52,13 +52,24 @@ class ActionState:
 
 
 def findings_by_print(analysis: Analysis) -> dict[str, Finding]:
-    """Each finding now under every fingerprint an action may name it by: its own, and the one it had before a
-    service it is about was renamed (``was:``, the old id no longer in use), so an action survives the rename."""
+    """Each finding now under every fingerprint an action may name it by: its own, the one it had before a
+    service it is about was renamed (``was:``, the old id no longer in use), so an action survives the rename,
+    and those of the other forms of its problem (the rules of its ``family``, on the same subjects), so an action
+    follows a problem that escalated or eased, as ``diff`` does."""
     ids = {i.lower() for i in analysis.kb.services}
     was = {s.id.lower(): s.was for s in analysis.kb.services.values() if s.was and s.was.lower() not in ids}
+    families: dict[str, list[str]] = {}
+    for rule in analysis.rulebook.rules.values():
+        if rule.spec.family:
+            families.setdefault(rule.spec.family, []).append(rule.id)
+    family_of = {rid: family for family, rids in families.items() for rid in rids}
     out = {f.fingerprint: f for f in analysis.findings}
     for f in analysis.findings:
         out.setdefault(fingerprint(f.rule, [was.get(s.lower(), s) for s in f.subjects]), f)
+    for f in analysis.findings:  # a form of the problem no longer found: the action follows to this one
+        for other in families.get(family_of.get(f.rule, ""), ()):
+            for subjects in (list(f.subjects), [was.get(s.lower(), s) for s in f.subjects]):
+                out.setdefault(fingerprint(other, subjects), f)
     return out
 
 
