@@ -349,6 +349,14 @@ def test_a_form_with_a_formula_and_other_problems_reports_them_all_at_once(round
     assert "a formula whose result the workbook does not store" in result.output
 
 
+def test_a_rating_whose_term_and_months_disagree_gets_the_note_a_service_gets(tmp_path: Path) -> None:
+    (tmp_path / "k.yaml").write_text("services:\n  - {id: audits, catalogue: S13, effort: 1}\n"
+                                     "assessments:\n  - {service: audits, by: A. One, term: short, months_to_value: 9}\n")
+    kb = load_workspace(tmp_path)
+    assert "audits: A. One gives term short, but months_to_value 9 falls in the medium term; the months count" in kb.notes
+    assert kb.services["audits"].term == "medium"
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

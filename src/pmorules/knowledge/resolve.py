@@ -281,6 +281,12 @@ class Resolver:
         if apart and "assessments" not in sources:
             sources["assessments"] = apart[0].where
         agreed = consensus(assessments, self.organisation.consensus, self.horizons)
+        for rating in assessments:  # as for a service: a term and months that disagree, the months count
+            if rating.term and rating.months_to_value is not None and \
+                    rating.term != term_for_months(rating.months_to_value, self.horizons):
+                self.notes.append(f"{spec.id}: {rating.by} gives term {rating.term}, but months_to_value "
+                                  f"{rating.months_to_value:g} falls in the "
+                                  f"{term_for_months(rating.months_to_value, self.horizons)} term; the months count")
         clients = tuple(
             c for i, ref in enumerate(spec.clients)
             if (c := self.client_ref(ref, lambda i=i: entry.at("clients", i))) is not None
