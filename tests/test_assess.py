@@ -357,6 +357,20 @@ def test_a_rating_whose_term_and_months_disagree_gets_the_note_a_service_gets(tm
     assert kb.services["audits"].term == "medium"
 
 
+def test_a_form_of_another_workspace_is_refused_at_the_name_it_gives(round_dirs, tmp_path: Path) -> None:
+    """A form written for another workspace's "training" was merged into this one's consensus, silently: the
+    Name column tells them apart."""
+    other, forms = tmp_path / "other", round_dirs["forms"]
+    assert invoke("init", other).exit_code == 0
+    assert invoke("assess", other, "--experts", "J. Lin", "-o", forms).exit_code == 0
+    _, rows, _, _ = form_rows(forms / "j-lin.xlsx")
+    rated = next(sid for sid in rows if sid in load_workspace(round_dirs["ws"]).services)
+    fill(forms / "j-lin.xlsx", {rated: {"Term": "short", "Probability": 0.95}})
+    result = invoke("assess", round_dirs["ws"], "--collect", forms)
+    assert result.exit_code == 2 and "the form names" in result.output and "a form of another workspace?" in result.output
+    assert not (round_dirs["ws"] / "assessments.yaml").exists()
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

@@ -417,6 +417,13 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase) -> tuple[list[Rated]
             problems.append(Diagnostic(locate(("assessments", index, "Service")), f"unknown service {rating.service!r}",
                                        did_you_mean(rating.service, list(kb.services))))
             continue
+        written, current = record.get(column_name("Name")), _cell_text(kb.services[service_id].name)
+        if written and " ".join(str(written).split()) != " ".join(current.split()):
+            problems.append(Diagnostic(locate(("assessments", index, "Name")),
+                                       f"the form names {rating.service!r} {str(written)!r}, the workspace {current!r}",
+                                       "a form of another workspace? If the service was renamed since the form was "
+                                       "written, type its name as the workspace gives it"))
+            continue
         ratings.append((rating.model_copy(update={"service": service_id}), locate(("assessments", index, "Service"))))
     return ratings, problems
 
