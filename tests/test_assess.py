@@ -371,6 +371,25 @@ def test_a_form_of_another_workspace_is_refused_at_the_name_it_gives(round_dirs,
     assert not (round_dirs["ws"] / "assessments.yaml").exists()
 
 
+def test_a_rating_cleared_on_a_form_collected_again_is_withdrawn(round_dirs) -> None:
+    """The expert rated benefits, then cleared the cells and the form was collected again: the rating goes (it
+    stayed, and only editing the file the tool says not to edit removed it). Services not on the form stay."""
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "Good One", "-o", forms, "--services", "benefits").exit_code == 0
+    fill(forms / "good-one.xlsx", {"benefits": {"Term": "long", "Probability": 0.5}})
+    assert invoke("assess", ws, "--collect", forms).exit_code == 0
+    other = round_dirs["forms2"]
+    assert invoke("assess", ws, "--experts", "Good One", "-o", other, "--services", "training").exit_code == 0
+    fill(other / "good-one.xlsx", {"training": {"Probability": 0.7}})
+    assert invoke("assess", ws, "--collect", other).exit_code == 0
+    assert "benefits" in (ws / "assessments.yaml").read_text()  # a form without benefits leaves it be
+    fill(forms / "good-one.xlsx", {"benefits": {"Term": None, "Probability": None}})
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 0 and "1 withdrawn" in result.output, result.output
+    text = (ws / "assessments.yaml").read_text()
+    assert "benefits" not in text and "training" in text
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

@@ -374,6 +374,7 @@ class Collection:
     forms: list[str] = field(default_factory=list)  # the forms merged
     skipped: list[str] = field(default_factory=list)  # forms left out (--partial) for their errors
     ratings: int = 0  # ratings read from the merged forms
+    withdrawn: int = 0  # ratings kept before that a merged form now leaves blank (the expert took them back)
     changed: bool = False  # whether assessments.yaml was written
     owned: str = ""
     problems: list[Diagnostic] = field(default_factory=list)
@@ -382,26 +383,32 @@ class Collection:
 Rated = tuple[ServiceAssessment, Location]  # a rating and the cell of its service
 
 
-def _read_form(path: Path, display: str, kb: KnowledgeBase) -> tuple[list[Rated], list[Diagnostic]]:
-    """The ratings of one form (with where each is), or the problems of its cells."""
+def _read_form(path: Path, display: str, kb: KnowledgeBase
+               ) -> tuple[list[Rated], list[Diagnostic], set[tuple[str, str, int]]]:
+    """The ratings of one form (with where each is), or the problems of its cells; and the services it lists
+    unrated (service, expert, round), so that a rating cleared on the form is withdrawn."""
     try:
         sections, locate, problems = parse_xlsx(read_input(path, display), display, blanks_allowed=True)
     except InputError as exc:
-        return [], exc.diagnostics
+        return [], exc.diagnostics, set()
     problems = list(problems)
     other = sorted(set(sections) - {"assessments"})
     if other:
         problems.append(Diagnostic(Location(display), f"a form holds only the {SHEET} sheet, not {', '.join(other)}"))
     if "assessments" not in sections:
         problems.append(Diagnostic(Location(display), f"no {SHEET} sheet", "collect the forms pmorules assess wrote"))
-        return [], problems
+        return [], problems, set()
     labels = {column_name(c.label): c.field for c in _columns(blind=False, round_=1) if c.field}  # as tables reads them
     field_label = {v: k for k, v in labels.items()}
-    ratings = []
+    ratings, unrated = [], set()
+    ids = {s.lower(): s for s in kb.services}
     for index, record in enumerate(sections["assessments"]):
         given = {labels[label]: value for label, value in record.items() if label in labels}
-        if not any(name in given for name in RATING):
-            continue  # a service the expert did not rate
+        if not any(name in given for name in RATING):  # a service the expert did not rate, or no longer does
+            if isinstance(given.get("service"), str) and isinstance(given.get("by"), str):
+                number = given.get("round") or 1
+                unrated.add((given["service"].lower(), expert_key(given["by"]), int(number) if str(number).isdigit() else 1))
+            continue
         try:
             rating = ServiceAssessment.model_validate(given)
         except ValidationError as exc:
@@ -410,7 +417,6 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase) -> tuple[list[Rated]
                 problems.append(Diagnostic(locate(("assessments", index, field_label.get(name, "Service"))),
                                            *_friendly(error)))
             continue
-        ids = {s.lower(): s for s in kb.services}
         renamed = {s.was.lower(): s.id for s in kb.services.values() if s.was and s.was.lower() not in ids}
         service_id = ids.get(rating.service.lower()) or renamed.get(rating.service.lower())  # a rename since the form
         if service_id is None:
@@ -425,7 +431,7 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase) -> tuple[list[Rated]
                                        "written, type its name as the workspace gives it"))
             continue
         ratings.append((rating.model_copy(update={"service": service_id}), locate(("assessments", index, "Service"))))
-    return ratings, problems
+    return ratings, problems, unrated
 
 
 def _owned(workspace: Path, shown: str) -> tuple[Path, str, list[ServiceAssessment], bytes | None]:
@@ -485,9 +491,10 @@ def collect(workspace: Path, shown: str, folder: Path, today: dt.date, partial: 
         raise InputError([Diagnostic(Location(str(folder)), "holds no forms (.xlsx)",
                                      "give the folder pmorules assess -o wrote the forms to")])
     collected: dict[tuple[str, str, int], Rated] = {}
+    withdrawn: set[tuple[str, str, int]] = set()  # listed on a form, rated before, blank now
     for entry in entries:
         display_form = str(folder / entry.name)
-        ratings, problems = _read_form(Path(entry.path), display_form, kb)
+        ratings, problems, unrated = _read_form(Path(entry.path), display_form, kb)
         seen: dict[tuple[str, str, int], Location] = {}
         for rating, where in ratings:
             first = collected.get(_key(rating), (None, None))[1] or seen.get(_key(rating))
@@ -501,11 +508,13 @@ def collect(workspace: Path, shown: str, folder: Path, today: dt.date, partial: 
             continue
         for rating, where in ratings:
             collected[_key(rating)] = (rating, where)
+        withdrawn |= unrated
         result.forms.append(display_form)
         result.ratings += len(ratings)
     if result.problems and not partial:
         raise InputError(result.problems)
-    merged = {_key(r): r for r in kept}
+    merged = {_key(r): r for r in kept if _key(r) not in withdrawn - set(collected)}
+    result.withdrawn = len(kept) - len(merged)
     for key, (rating, _) in collected.items():
         old = merged.get(key)
         merged[key] = old if old is not None and _same(old, rating) else rating.model_copy(update={"date": today})

@@ -576,7 +576,8 @@ def assess(
         stdout.print(consensus_text(analyze_workspace(workspace, today)), markup=False, end="")
         for form in result.skipped:
             stderr.print(f"left out {form}: it has errors", markup=False)
-        stderr.print(f"{result.ratings} rating{'s' if result.ratings != 1 else ''} from {len(result.forms)} "
+        taken_back = f", {result.withdrawn} withdrawn (left blank on a form now)" if result.withdrawn else ""
+        stderr.print(f"{result.ratings} rating{'s' if result.ratings != 1 else ''}{taken_back} from {len(result.forms)} "
                      f"form{'s' if len(result.forms) != 1 else ''}; {result.owned} "
                      f"{'updated' if result.changed else 'unchanged'}", markup=False)
         if result.problems:
