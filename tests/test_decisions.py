@@ -212,3 +212,11 @@ def test_two_findings_of_one_rule_a_change_addresses_read_apart(example) -> None
     titles = [a["title"] for a in change["addresses"]]
     assert len(titles) == len(set(titles))
     assert "Active service lacks a soft prerequisite (Portfolio prioritisation and capacity balancing)" in titles
+
+
+def test_errors_left_in_the_recommended_mix_say_why() -> None:
+    """HealthCare.gov's recommended mix keeps an error: the report says no mix within the capacity avoids it (it
+    listed it with no reason)."""
+    analysis = analyze(CASES_DIR / "healthcare-gov-tech-surge-2013" / "ws")
+    text = report_of(analysis, "md").decode().split("### Errors left in the recommended mix", 1)[1]
+    assert text.lstrip().startswith("No mix within the capacity (90% (54 FTE)) and the other hard conditions avoids")
