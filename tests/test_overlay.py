@@ -135,6 +135,14 @@ def test_an_overlay_setting_a_param_the_rule_does_not_have_is_located(ws) -> Non
     assert "max_short_share = 0.2 (default 0.2; highest acceptable effort share of short-term services;" in shown
 
 
+def test_a_bad_config_and_a_rule_that_does_not_compile_are_reported_at_once(ws) -> None:
+    """A misspelt config key hid the rule files' compile errors (a field typo) until it was fixed."""
+    lines = error_lines(cli("analyze", ws({"pmorules.toml": '[rules.BAL005]\nlevle = "error"\n',
+                                           "rules/acme.yaml": OWN_RULE.replace("field: probability,", "field: probabilty,")})))
+    assert any("pmorules.toml:2: unknown setting 'levle'" in line for line in lines), lines
+    assert any("acme.yaml" in line and "has no field 'probabilty'" in line for line in lines), lines
+
+
 # ---------------------------------------------------------------- pmorules.toml
 
 

@@ -165,7 +165,7 @@ def load_rules(workspace: str | Path | None) -> tuple[ConfigFile, RuleBook]:
         config = load_config(path, str(workspace))
     except InputError as bad_config:  # still check the rule files, so every problem shows at once
         try:
-            load_rulebook(ConfigFile.model_validate({"config": {}}), path, str(workspace))
+            compile_rulebook(load_rulebook(ConfigFile.model_validate({"config": {}}), path, str(workspace)))
         except InputError as bad_rules:
             bad_config.diagnostics.extend(bad_rules.diagnostics)
         raise InputError(bad_config.diagnostics) from None
