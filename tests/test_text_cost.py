@@ -77,3 +77,13 @@ def test_an_index_steps_aside_where_jinja_would_complain():
     template = MESSAGE_ENV.from_string('{{ services | selectattr("needs", "contains", "b") | list | length }}')
     with pytest.raises(TypeError):  # an id is not a list: Jinja's own `in` on an int
         template.render(services=Records([{"id": "a", "needs": 3}]))
+
+
+def test_an_effort_reads_as_a_share_of_the_capacity_with_its_people() -> None:
+    """Rule texts said "an effort of 5": the committee reads 6% (0.36 FTE) of the PMO's effort."""
+    finding = next(f for f in analyze(Path(__file__).resolve().parents[1] / "knowledge" / "example").findings
+                   if f.rule == "PRB001")
+    assert "yet it takes 6% (0.36 FTE) of the PMO's effort" in finding.message
+    render = MESSAGE_ENV.from_string("{{ 6 | effort }}").render
+    assert render() == "6" and render(capacity={"effort": 100, "fte": None}) == "6%"
+    assert render(capacity={"effort": 40, "fte": 8}) == "6 of 40 (1.2 FTE)"

@@ -278,6 +278,7 @@ def knowledge_view(kb: KnowledgeBase) -> dict[str, Any]:
     view: dict[str, Any] = {key: Records(items) for key, items in _knowledge_lists(kb).items()}
     view["horizons"] = kb.horizons.model_dump()
     view["today"] = kb.today.isoformat()
+    view["capacity"] = {"effort": kb.organisation.capacity, "fte": kb.organisation.capacity_fte}  # the `effort` filter's
     return view
 
 

@@ -94,6 +94,20 @@ def when(context: Context, value: Any) -> str:
     return long_date(date_after(dt.date.fromisoformat(str(today)), float(value)))
 
 
+@pass_context
+def effort(context: Context, value: Any) -> str:
+    """An effort as a committee reads it: '12%' of a capacity of 100, '12% (0.72 FTE)' with the headcount, '12 of
+    40' in another unit; the bare number where the text is rendered without a workspace (a rule's test case)."""
+    if value is None:
+        return "n/a"
+    capacity = context.get("capacity") or {}
+    total, fte = capacity.get("effort"), capacity.get("fte")
+    if not total:
+        return num(value)
+    shown = f"{num(value, 1)}%" if total == 100 else f"{num(value)} of {num(total)}"
+    return shown + (f" ({num(float(value) / total * fte, 2)} FTE)" if fte else "")
+
+
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
@@ -476,6 +490,7 @@ def make_environment(limits: Limits = REPORT_LIMITS, **options: Any) -> BoundedS
     env = BoundedSandbox(limits, undefined=StrictUndefined, keep_trailing_newline=False, **options)
     env.filters.update({name: _checked_filter(name, f) for name, f in
                         {"pct": pct, "pct_exact": pct_exact, "num": num, "months": months, "date": date, "when": when,
+                         "effort": effort,
                          "join_and": join_and, "names_for": names_for}.items()})
     return env
 

@@ -474,7 +474,7 @@ def _template(text: str) -> Template:
 
 # What a rule text may read that is the same for every finding of an analysis (the workspace's lists, the
 # rule's params, display names, the date) and what Jinja itself provides.
-SHARED_NAMES = frozenset({"params", "horizons", "today", "names", "services", "goals", "clients", "loop",
+SHARED_NAMES = frozenset({"params", "horizons", "today", "capacity", "names", "services", "goals", "clients", "loop",
                           *MESSAGE_ENV.globals})
 
 
