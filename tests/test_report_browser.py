@@ -319,6 +319,25 @@ def test_a_what_if_is_marked_as_one_on_screen_and_in_print_and_a_failed_one_as_n
         _until(lambda: page.locator("main .wb-banner").count() == 0)
 
 
+def test_a_save_is_confirmed_after_the_page_renders_anew_and_can_replace_its_scenario(browser, tmp_path: Path) -> None:
+    """The saved file makes the page render again: the confirmation stays; saving under the same name again
+    needs the page's own "replace" box (it said to send "overwrite": true, which the page could not)."""
+    with _served_example(browser, tmp_path) as (page, workspace):
+        _until(lambda: page.locator("#workbench").count() == 1)
+        page.locator('tr[data-service="training"] .wb-run').uncheck()
+        _until(lambda: page.locator("main .wb-banner").count() == 1)
+        page.locator("#wb-name").fill("twice")
+        page.locator("#wb-save").click()
+        _until(lambda: (workspace / "scenarios" / "twice.yaml").exists())
+        _until(lambda: "Saved as scenarios/twice.yaml" in page.locator("#wb-saved").inner_text())
+        page.locator("#wb-name").fill("twice")
+        page.locator("#wb-save").click()
+        _until(lambda: "exists already" in page.locator("#wb-saved").inner_text())
+        page.locator("#wb-overwrite").check()
+        page.locator("#wb-save").click()
+        _until(lambda: "Saved as scenarios/twice.yaml" in page.locator("#wb-saved").inner_text())
+
+
 def test_the_workbench_applies_the_optimisers_recommendation(browser, tmp_path: Path) -> None:
     """Issue 26: the optimiser's recommendation, applied in one click, sets the panel to the recommended mix
     (services stopped, an approach and efforts moved) and the goals follow."""
