@@ -246,7 +246,10 @@ class Workbench:
                    for sid, (service, _) in sorted(self.open_services.items(), key=lambda item: (item[0] not in self.today.kb.services, item[1][0].name))]
         return {"services": services, "addable": addable, "approaches": list(Approach.meanings()),
                 "step": round(units.step, 6), "step_text": units.step_text(),
-                "capacity": self.result.problem.capacity}
+                "capacity": self.result.problem.capacity,
+                # what the panel's sentences name: goals by name, efforts in the report's units
+                "words": {"goals": {g.id: g.name or g.id for g in self.today.kb.goals.values()},
+                          "capacity": units.capacity, "fte": units.fte}}
 
     def save(self, request: Any) -> Path:
         """Save the what-if as ``scenarios/NAME.yaml`` so ``mix --compare`` and the report show it.

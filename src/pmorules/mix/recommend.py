@@ -132,14 +132,19 @@ class Change:
             parts.append("adds " + ", ".join(f"{gain * 100:.1f} points of adherence to {goal}" for goal, gain in self.goals))
         if self.only_keeps_away:  # the reason, when it has no other
             parts.append("keeps away " + "; ".join(f"{rule} ({level}) {title}" for rule, level, title in self.keeps_away))
-        if self.frees:
-            parts.append(f"frees {self.effort(self.frees)} of effort the other changes need")
+        parts += self.effort_notes()
         if self.kind == "extended":
             parts.insert(0, f"gives {', '.join(self.extends_to)} a quick win for {self.effort(self.after - self.before)} "
                             "more effort")
-        if self.kind == "resized" and self.after < self.before and not self.frees:
-            parts.append(f"frees {self.effort(self.before - self.after)} of effort")
         return "; ".join(parts) or "no effect on findings or goals"
+
+    def effort_notes(self) -> list[str]:
+        """What the change does to the effort, in words (no finding or goal is named here)."""
+        if self.frees:
+            return [f"frees {self.effort(self.frees)} of effort the other changes need"]
+        if self.kind == "resized" and self.after < self.before:
+            return [f"frees {self.effort(self.before - self.after)} of effort"]
+        return []
 
     def lost(self, arrow: str = "->", name: Callable[[str], str] = str, plain: bool = False) -> str:
         """What the change gives up, in words ("" for an addition or a larger effort)."""
@@ -182,6 +187,7 @@ class Change:
                          for f in self.prevents],
             "tested": self.tested,
             "keeps_away": [{"rule": rule, "level": level, "title": title} for rule, level, title in self.keeps_away],
+            "effort_notes": self.effort_notes(), "forced": self.forced,
             "goals": [{"goal": goal, "adherence": round(gain, 4)} for goal, gain in self.goals],
         }
 
