@@ -87,3 +87,9 @@ def test_an_effort_reads_as_a_share_of_the_capacity_with_its_people() -> None:
     render = MESSAGE_ENV.from_string("{{ 6 | effort }}").render
     assert render() == "6" and render(capacity={"effort": 100, "fte": None}) == "6%"
     assert render(capacity={"effort": 40, "fte": 8}) == "6 of 40 (1.2 FTE)"
+
+
+def test_a_share_just_below_a_whole_percent_never_reads_as_it() -> None:
+    from pmorules.text import pct_exact
+
+    assert [pct_exact(v) for v in (0.5, 0.495, 0.7996, 0.49999, 0.4999999)] == ["50%", "49.5%", "79.96%", "49.999%", "49.99999%"]

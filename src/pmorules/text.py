@@ -52,8 +52,10 @@ def pct_exact(value: Any) -> str:
         return "n/a"
     percent = float(value) * 100
     text = num(percent, 1)
-    if "." not in text and abs(percent - float(text)) > 1e-9:
-        text = num(percent, 2)
+    for digits in range(2, 7):  # 49.9999 is not 50 either: as many digits as it takes, up to six
+        if "." in text or abs(percent - float(text)) <= 1e-9:
+            break
+        text = num(percent, digits)
     return f"{text}%"
 
 
