@@ -136,6 +136,7 @@ def test_the_recommendation_from_a_what_if_keeps_todays_capacity(served, what_if
     status, mix = post(port, "/api/recommend", what_if, token)
     assert status == 200, mix
     assert mix["capacity"] == today["capacity"] and mix["effort"] <= mix["capacity"] + 1e-9
+    assert mix["capacity_source"] == today["capacity_source"] and "--capacity" not in mix["capacity_source"]
 
 
 # ------------------------------------------------------------------ saving a what-if as a scenario

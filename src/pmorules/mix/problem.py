@@ -798,8 +798,9 @@ def _harm_edges(candidates: dict[str, Candidate]) -> list[HarmEdge]:
     return edges
 
 
-def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
-    """The problem of an analysis, with every implied condition decided on the engine for this organisation."""
+def build_problem(analysis: Analysis, capacity: float | None = None, like: Problem | None = None) -> Problem:
+    """The problem of an analysis, with every implied condition decided on the engine for this organisation;
+    ``like``: today's problem, whose capacity (and where it comes from) a what-if's keeps."""
     kb, settings = analysis.kb, analysis.config.config.mix
     errors = []
     try:
@@ -822,6 +823,8 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
     today = frozenset(s.id for s in kb.services.values() if s.active)
     given = capacity is not None or settings.capacity is not None
     capacity, source = _capacity(analysis, capacity, today)
+    if like is not None:  # a what-if is held to today's capacity, not to its own effort
+        capacity, source, given = like.capacity, like.capacity_source, like.capacity_given
     return Problem(
         candidates, {g.id: goal_weight(g, kb.clients) for g in kb.goals.values()}, goal_targets, targets, harms,
         constraints, float(capacity), settings, today, analysis.config.config.adherence.conventions(), kb.horizons,
@@ -830,7 +833,7 @@ def build_problem(analysis: Analysis, capacity: float | None = None) -> Problem:
         flagged=frozenset(f.subjects[0] for f in analysis.findings
                           if f.level != "info" and f.subjects and f.rule not in good_news_rules(analysis)),
         good_news=good_news_rules(analysis),
-        capacity_source=source, units=Units.of(kb, settings),
+        capacity_source=source, units=Units.of(kb, settings), capacity_note=like.capacity_note if like else "",
     )
 
 

@@ -774,11 +774,13 @@ def _make_room(analysis: Analysis, program: Program, problem: Problem, conflict:
     return build_program(problem)
 
 
-def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list[Scenario] | None = None) -> MixResult:
+def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list[Scenario] | None = None,
+              like: Problem | None = None) -> MixResult:
     """The best mix under the conditions the rules imply, verified by the full rulebook, beside the what-if
-    scenarios (default: those of the workspace's scenarios/ folder), each run through the rulebook once."""
+    scenarios (default: those of the workspace's scenarios/ folder), each run through the rulebook once.
+    ``like``: today's problem, when ``analysis`` is a what-if on it (its capacity is today's)."""
     with gc_paused():  # probes, programs and re-analyses allocate a great deal
-        problem = build_problem(analysis, capacity)
+        problem = build_problem(analysis, capacity, like)
         try:
             result = recommend_program(analysis, problem, build_program(problem))
         except ProgramRefused as refused:
