@@ -390,6 +390,46 @@ def test_a_rating_cleared_on_a_form_collected_again_is_withdrawn(round_dirs) -> 
     assert "benefits" not in text and "training" in text
 
 
+def test_collecting_again_after_a_rename_revises_the_rating_not_a_second_one(round_dirs) -> None:
+    """The rating in the file stays under the old id; the form's revision came in under the new one, and the stale
+    rating (written last) won the consensus. Now the file's rating is matched to the service as it is called now."""
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms, "--services", "lessons").exit_code == 0
+    fill(forms / "j-lin.xlsx", {"lessons": {"Term": "medium", "Probability": 0.3}})
+    assert invoke("assess", ws, "--collect", forms).exit_code == 0
+    services = ws / "services.yaml"
+    services.write_text(services.read_text().replace("  - id: lessons\n", "  - id: lessons-library\n    was: lessons\n", 1))
+    fill(forms / "j-lin.xlsx", {"lessons": {"Probability": 0.9}})
+    assert invoke("assess", ws, "--collect", forms).exit_code == 0
+    kb = load_workspace(ws)
+    mine = [a for a in kb.services["lessons-library"].assessments if a.by == "J. Lin"]
+    assert [a.probability for a in mine] == [0.9] and "service: lessons\n" not in (ws / "assessments.yaml").read_text()
+
+
+def test_a_blank_form_of_another_workspace_withdraws_nothing(round_dirs, tmp_path: Path) -> None:
+    ws, forms, other_forms = round_dirs["ws"], round_dirs["forms"], round_dirs["forms2"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms, "--services", "reporting").exit_code == 0
+    fill(forms / "j-lin.xlsx", {"reporting": {"Probability": 0.4}})
+    assert invoke("assess", ws, "--collect", forms).exit_code == 0
+    other = tmp_path / "other"
+    assert invoke("init", other).exit_code == 0
+    assert invoke("assess", other, "--experts", "J. Lin", "-o", other_forms).exit_code == 0
+    result = invoke("assess", ws, "--collect", other_forms)
+    assert "withdrawn" not in result.output and "reporting" in (ws / "assessments.yaml").read_text(), result.output
+
+
+def test_two_spellings_of_one_expert_in_the_file_are_not_withdrawn_by_an_unrelated_form(round_dirs) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms, "--services", "training").exit_code == 0
+    fill(forms / "j-lin.xlsx", {"training": {"Probability": 0.7}})
+    assert invoke("assess", ws, "--collect", forms).exit_code == 0
+    text = (ws / "assessments.yaml").read_text()
+    (ws / "assessments.yaml").write_text(text + "- {service: lessons, by: S. Lindqvist, round: 1, probability: 0.3}\n"
+                                                "- {service: lessons, by: S.Lindqvist, round: 1, probability: 0.6}\n")
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 0 and "withdrawn" not in result.output, result.output and (ws / "assessments.yaml").read_text().count("service: lessons") == 2
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

@@ -383,6 +383,24 @@ class Collection:
 Rated = tuple[ServiceAssessment, Location]  # a rating and the cell of its service
 
 
+def _other_name(record: dict[str, Any], service: str, kb: KnowledgeBase, locate: Callable, index: int) -> Diagnostic | None:
+    """The problem of a form's row whose Name column names the service otherwise than the workspace does."""
+    written, name = record.get(column_name("Name")), _cell_text(kb.services[service].name)
+    if not written or " ".join(str(written).split()) == " ".join(name.split()):
+        return None
+    return Diagnostic(locate(("assessments", index, "Name")), f"the form names {service!r} {str(written)!r}, the "
+                      f"workspace {name!r}", "a form of another workspace? If the service was renamed since the form "
+                      "was written, type its name as the workspace gives it")
+
+
+def _current_id(kb: KnowledgeBase) -> Callable[[str], str | None]:
+    """A service id as written on a form or in assessments.yaml, as the workspace calls the service now (through
+    a rename with ``was``); None for a service it does not have."""
+    ids = {s.lower(): s for s in kb.services}
+    renamed = {s.was.lower(): s.id for s in kb.services.values() if s.was and s.was.lower() not in ids}
+    return lambda ref: ids.get(ref.lower()) or renamed.get(ref.lower())
+
+
 def _read_form(path: Path, display: str, kb: KnowledgeBase
                ) -> tuple[list[Rated], list[Diagnostic], set[tuple[str, str, int]]]:
     """The ratings of one form (with where each is), or the problems of its cells; and the services it lists
@@ -401,13 +419,17 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase
     labels = {column_name(c.label): c.field for c in _columns(blind=False, round_=1) if c.field}  # as tables reads them
     field_label = {v: k for k, v in labels.items()}
     ratings, unrated = [], set()
-    ids = {s.lower(): s for s in kb.services}
+    current = _current_id(kb)
     for index, record in enumerate(sections["assessments"]):
         given = {labels[label]: value for label, value in record.items() if label in labels}
         if not any(name in given for name in RATING):  # a service the expert did not rate, or no longer does
-            if isinstance(given.get("service"), str) and isinstance(given.get("by"), str):
+            service = current(given["service"]) if isinstance(given.get("service"), str) else None
+            if service is not None and isinstance(given.get("by"), str):
+                if (mismatch := _other_name(record, service, kb, locate, index)) is not None:
+                    problems.append(mismatch)
+                    continue
                 number = given.get("round") or 1
-                unrated.add((given["service"].lower(), expert_key(given["by"]), int(number) if str(number).isdigit() else 1))
+                unrated.add((service.lower(), expert_key(given["by"]), int(number) if str(number).isdigit() else 1))
             continue
         try:
             rating = ServiceAssessment.model_validate(given)
@@ -417,18 +439,13 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase
                 problems.append(Diagnostic(locate(("assessments", index, field_label.get(name, "Service"))),
                                            *_friendly(error)))
             continue
-        renamed = {s.was.lower(): s.id for s in kb.services.values() if s.was and s.was.lower() not in ids}
-        service_id = ids.get(rating.service.lower()) or renamed.get(rating.service.lower())  # a rename since the form
+        service_id = current(rating.service)  # through a rename since the form was written
         if service_id is None:
             problems.append(Diagnostic(locate(("assessments", index, "Service")), f"unknown service {rating.service!r}",
                                        did_you_mean(rating.service, list(kb.services))))
             continue
-        written, current = record.get(column_name("Name")), _cell_text(kb.services[service_id].name)
-        if written and " ".join(str(written).split()) != " ".join(current.split()):
-            problems.append(Diagnostic(locate(("assessments", index, "Name")),
-                                       f"the form names {rating.service!r} {str(written)!r}, the workspace {current!r}",
-                                       "a form of another workspace? If the service was renamed since the form was "
-                                       "written, type its name as the workspace gives it"))
+        if (mismatch := _other_name(record, service_id, kb, locate, index)) is not None:
+            problems.append(mismatch)
             continue
         ratings.append((rating.model_copy(update={"service": service_id}), locate(("assessments", index, "Service"))))
     return ratings, problems, unrated
@@ -513,12 +530,21 @@ def collect(workspace: Path, shown: str, folder: Path, today: dt.date, partial: 
         result.ratings += len(ratings)
     if result.problems and not partial:
         raise InputError(result.problems)
-    merged = {_key(r): r for r in kept if _key(r) not in withdrawn - set(collected)}
-    result.withdrawn = len(kept) - len(merged)
+    current = _current_id(kb)  # a rating already in the file, under the id the service has now
+    kept = [r.model_copy(update={"service": current(r.service)}) if current(r.service) else r for r in kept]
+    merged = []
+    for rating in kept:  # each one kept, unless a form rates it anew or left it blank
+        if _key(rating) in collected:
+            continue
+        if _key(rating) in withdrawn:
+            result.withdrawn += 1
+            continue
+        merged.append(rating)
+    before_by_key = {_key(r): r for r in kept}
     for key, (rating, _) in collected.items():
-        old = merged.get(key)
-        merged[key] = old if old is not None and _same(old, rating) else rating.model_copy(update={"date": today})
-    text = _file_text(list(merged.values()), kb)
+        old = before_by_key.get(key)
+        merged.append(old if old is not None and _same(old, rating) else rating.model_copy(update={"date": today}))
+    text = _file_text(merged, kb)
     data = text.encode("utf-8")
     KnowledgeFile.model_validate(parse_yaml(text, display))  # the file the loader will read obeys the format
     if data != before and (merged or before is not None):
