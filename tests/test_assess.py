@@ -255,7 +255,14 @@ def test_experts_who_agree_on_a_term_agree_on_it_whatever_the_horizons(round_dir
         agreed = consensus([Assessment(by=b, term=term) for b in "abc"], "median", wide)
         assert agreed is not None and agreed.term == term
     agreed = consensus([Assessment(by="a", term="long"), Assessment(by="b", months_to_value=20)], "median", wide)
-    assert agreed is not None and agreed.term == "medium"  # 19 months, on the workspace's horizons
+    assert agreed is not None and agreed.months == 28 and agreed.term == "long"  # long is 36 months here
+    agreed = consensus([Assessment(by="a", term="long"), Assessment(by="b", term="long"), Assessment(by="c", months_to_value=30)],
+                       "median", wide)
+    assert agreed is not None and agreed.term == "long"  # every expert places it in the long term
+    from pmorules.knowledge.base import default_months
+
+    assert [default_months(t, Horizons()) for t in ("short", "medium", "long")] == [2, 6, 18]
+    assert [default_months(t, wide) for t in ("short", "medium", "long")] == [4, 12, 36]
     ws, forms = round_dirs["ws"], round_dirs["forms"]
     text = (ws / "organisation.yaml").read_text()
     (ws / "organisation.yaml").write_text(text.replace("short_max_months: 3", "short_max_months: 6")

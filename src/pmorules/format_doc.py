@@ -176,7 +176,9 @@ def _time() -> list[str]:
         f"(default {num(horizons.medium_max_months)}), **long** after that.",
         "",
         f"- A service with a term but no `months_to_value` (its own or the catalogue's term) counts "
-        f"{_per_term(DEFAULT_MONTHS)} months to value.",
+        f"{_per_term(DEFAULT_MONTHS)} months to value with the default horizons, and at the same place within "
+        "others (two thirds of the short horizon, the geometric middle of the medium one, half as long again as "
+        "the medium one).",
         f"- A catalogue outcome is perceived at the months the catalogue gives it, from the practice guide's "
         f"timeframe code: {_perception_months()} (see [the catalogue](#catalogue-outcomes)).",
         f"- A workspace outcome without `months` gets them from its term: {_per_term(OUTCOME_MONTHS)}.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from ..dates import long_date
@@ -14,7 +15,16 @@ from .spec import Action, Assessment, Client, Goal, Horizons, Organisation, Outc
 if TYPE_CHECKING:
     from .consensus import Consensus
 
-DEFAULT_MONTHS = {"short": 2.0, "medium": 6.0, "long": 18.0}  # a service's months to value by term
+def default_months(term: str, horizons: Horizons) -> float:
+    """A term's months to value where only the term is given (a service, an expert's rating): 2, 6 and 18 with the
+    standard horizons of 3 and 12 months, and at the same place in other horizons: two thirds of the short one,
+    the geometric middle of the medium one, half as long again as the medium one."""
+    short, medium = horizons.short_max_months, horizons.medium_max_months
+    months = {"short": short * 2 / 3, "medium": math.sqrt(short * medium), "long": medium * 1.5}[term]
+    return round(months, 2)
+
+
+DEFAULT_MONTHS = {term: default_months(term, Horizons()) for term in ("short", "medium", "long")}  # the standard
 OUTCOME_MONTHS = {"short": 2.0, "medium": 6.0, "long": 12.0}  # a workspace outcome's perception months by term
 DEFAULT_PROBABILITY = 0.6
 

@@ -10,14 +10,13 @@ rule), and ``pmorules assess`` and the report show the same figures.
   figure that round leaves out (the timing, or the probability) is the expert's
   latest earlier one.
 - **Months to value** of an assessment: its ``months_to_value``, else its
-  term's default months (short 2, medium 6, long 18); its **term**: its own,
-  else the horizon of its months.
+  term's default months (short 2, medium 6, long 18 with the standard
+  horizons, at the same place in others: ``default_months``); its **term**:
+  its own, else the horizon of its months.
 - **Consensus**: ``median`` (default), ``mean`` or ``cautious`` (the latest
   months and the lowest probability) of the counted assessments; the term is
-  the horizon of the consensus months, or, when every expert gave a term and
-  no months, the horizon of the standard scale the terms' default months are
-  set on (3 and 12 months): experts who all say "long" agree on long, whatever
-  the workspace's horizons.
+  the horizon of the consensus months (experts who all say "long" agree on
+  long, whatever the workspace's horizons: the default months are on them).
 - **Spread**: highest minus lowest probability, latest minus earliest months,
   and the number of different terms. The experts farthest from the consensus
   are named when three or more experts count (with two, each is as far).
@@ -29,7 +28,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .base import DEFAULT_MONTHS, term_for_months
+from .base import default_months, term_for_months
 from .spec import Assessment, Horizons
 
 
@@ -65,11 +64,11 @@ def counted(assessments: Iterable[Assessment]) -> list[Assessment]:
     return out
 
 
-def months_of(assessment: Assessment) -> float | None:
+def months_of(assessment: Assessment, horizons: Horizons) -> float | None:
     """An assessment's months to value: given, else its term's default months, else None (no timing given)."""
     if assessment.months_to_value is not None:
         return assessment.months_to_value
-    return DEFAULT_MONTHS[assessment.term] if assessment.term else None
+    return default_months(assessment.term, horizons) if assessment.term else None
 
 
 def term_of(assessment: Assessment, horizons: Horizons) -> str | None:
@@ -111,7 +110,7 @@ def consensus(assessments: Iterable[Assessment], method: str, horizons: Horizons
     rated = counted(assessments)
     if not rated:
         return None
-    months = [(a.by, m) for a in rated if (m := months_of(a)) is not None]
+    months = [(a.by, m) for a in rated if (m := months_of(a, horizons)) is not None]
     probabilities = [(a.by, a.probability) for a in rated if a.probability is not None]
     m = _combine([v for _, v in months], method, "max") if months else None
     months_given = any(a.months_to_value is not None for a in rated)
@@ -122,7 +121,7 @@ def consensus(assessments: Iterable[Assessment], method: str, horizons: Horizons
         rounds=max(a.round for a in rated),
         months=m,
         months_given=months_given,
-        term=None if m is None else term_for_months(m, horizons if months_given else Horizons()),
+        term=term_for_months(m, horizons) if m is not None else None,
         probability=p,
         months_range=(min(v for _, v in months), max(v for _, v in months)) if months else None,
         probability_range=(min(v for _, v in probabilities), max(v for _, v in probabilities)) if probabilities else None,

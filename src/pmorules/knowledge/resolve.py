@@ -23,8 +23,8 @@ from ..errors import Diagnostic, Location, did_you_mean
 from ..tables import Locator
 from ..yamlio import PosDict, locate
 from .base import (
-    DEFAULT_MONTHS, DEFAULT_PROBABILITY, Dependency, Harm, Mitigator, OutcomeLink, Service, SwitchedOff,
-    term_for_months,
+    DEFAULT_PROBABILITY, Dependency, Harm, Mitigator, OutcomeLink, Service, SwitchedOff,
+    default_months, term_for_months,
 )
 from .catalogue import Catalogue
 from .consensus import Consensus, consensus
@@ -375,7 +375,7 @@ class Resolver:
                     "give 'term' (short|medium|long), 'months_to_value', or a 'catalogue' id",
                 ))
                 return None
-            months, given = DEFAULT_MONTHS[term], False
+            months, given = default_months(term, self.horizons), False
         running = spec.running_months or 0.0
         if spec.since is not None:
             running = max(0.0, months_between(spec.since, self.today))
