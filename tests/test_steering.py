@@ -184,7 +184,8 @@ def test_deltas_since_the_last_review_are_taken_from_the_shown_values(example) -
     rows = re.findall(r'<td class="num">(\d+)%</td><td class="num">(\d+)%</td><td class="num">([^<]+)</td>', since)
     assert len(rows) == 4  # three shares and the coverage score
     for old, new, change in rows:
-        assert change == ("±0" if old == new else f"{int(new) - int(old):+d} pts")
+        moved = int(new) - int(old)
+        assert change == ("±0" if old == new else f"{moved:+d} pt{'' if abs(moved) == 1 else 's'}")
 
 
 def test_a_name_in_a_decision_option_is_escaped_once_in_markdown(tmp_path: Path) -> None:
