@@ -143,6 +143,26 @@ def test_a_bad_config_and_a_rule_that_does_not_compile_are_reported_at_once(ws) 
     assert any("acme.yaml" in line and "has no field 'probabilty'" in line for line in lines), lines
 
 
+def test_a_subject_from_an_optional_field_a_fact_lacks_names_nothing(ws) -> None:
+    """A rule about a goal's client, on a goal with no client, found a finding about "None"."""
+    rule = """\
+- id: ACM002
+  name: goal-and-client
+  title: Goal and its client
+  category: goals
+  level: info
+  match:
+    - fact: goal
+      as: g
+  subjects: [g, g.client]
+  message: "{{ g.name }}"
+  why: w
+  recommendation: r
+"""
+    found = findings(ws({"rules/acme.yaml": rule, "goals.yaml": "goals:\n  - {id: g1, name: G, outcomes: [O09], due_months: 6}\n"}))
+    assert [subjects for rule_id, subjects in found if rule_id == "ACM002"] == [("g1",)]
+
+
 # ---------------------------------------------------------------- pmorules.toml
 
 

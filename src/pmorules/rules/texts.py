@@ -32,7 +32,9 @@ def subjects_of(compiled: CompiledRule, match: Any) -> list[str]:
             continue
         pattern, _, name = subject.partition(".")
         fact = match.facts[pattern]
-        subjects.append(str(fact.key if not name or name == "key" else fact.fields.get(name)))
+        value = fact.key if not name or name == "key" else fact.fields.get(name)
+        if value is not None:  # an optional field the fact does not have names nothing (not "None")
+            subjects.append(str(value))
     return subjects
 
 
