@@ -437,6 +437,15 @@ def test_two_spellings_of_one_expert_in_the_file_are_not_withdrawn_by_an_unrelat
     assert result.exit_code == 0 and "withdrawn" not in result.output, result.output and (ws / "assessments.yaml").read_text().count("service: lessons") == 2
 
 
+def test_a_probability_written_as_a_percentage_number_says_how_to_write_it(round_dirs) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms, "--services", "training").exit_code == 0
+    cells = fill(forms / "j-lin.xlsx", {"training": {"Probability": 70}})
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2 and f"Assessments!{cells['training:Probability']}" in result.output
+    assert "(hint: a probability is from 0 to 1: 70% is 0.7)" in result.output, result.output
+
+
 def test_each_experts_latest_round_counts() -> None:
     rated = [Assessment(by="R. Okafor", probability=0.9), Assessment(by="J. Lin", probability=0.3),
              Assessment(by="r.  okafor", probability=0.4, round=2)]

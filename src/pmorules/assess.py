@@ -383,6 +383,14 @@ class Collection:
 Rated = tuple[ServiceAssessment, Location]  # a rating and the cell of its service
 
 
+def _number(value: Any) -> float | None:
+    """A cell's value as a number, when it is one (a form's cells come as text or numbers)."""
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
 def _other_name(record: dict[str, Any], service: str, kb: KnowledgeBase, locate: Callable, index: int) -> Diagnostic | None:
     """The problem of a form's row whose Name column names the service otherwise than the workspace does."""
     written, name = record.get(column_name("Name")), _cell_text(kb.services[service].name)
@@ -436,8 +444,11 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase
         except ValidationError as exc:
             for error in exc.errors():
                 name = next((str(p) for p in error["loc"] if isinstance(p, str)), "service")
-                problems.append(Diagnostic(locate(("assessments", index, field_label.get(name, "Service"))),
-                                           *_friendly(error)))
+                message, hint = _friendly(error)
+                given_number = _number(error.get("input"))
+                if name == "probability" and given_number is not None and 1 < given_number <= 100:
+                    hint = f"a probability is from 0 to 1: {given_number:g}% is {given_number / 100:g}"
+                problems.append(Diagnostic(locate(("assessments", index, field_label.get(name, "Service"))), message, hint))
             continue
         service_id = current(rating.service)  # through a rename since the form was written
         if service_id is None:
