@@ -545,3 +545,10 @@ def test_points_are_the_difference_of_the_percentages_shown(monkeypatch: pytest.
     assert "adherence: 71% → 70% (-1 pt)" in text and "long 25% → 31% (+6 pts)" in text, text
     report = cli("report", "knowledge/example", "-f", "md").stdout
     assert "| 71% | 70% | -1 pt |" in report
+
+
+def test_a_diff_whose_sides_run_backwards_in_time_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example", "--as-of", "2025-11-01")
+    assert result.exit_code == 0 and "note: the older side is judged as of 2025-12-19, after the newer side's 2025-11-01" in result.stderr
+    assert "runs backwards" not in cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example").stderr

@@ -233,6 +233,9 @@ def diff(
         result = compare(judged.analysis, current, side_of(judged), Side(str(workspace), current.today.isoformat()))
     except InputError as error:
         _fail_input(error)
+    if judged.analysis.today > current.today:
+        stderr.print(f"note: the older side is judged as of {judged.analysis.today.isoformat()}, after the newer side's "
+                     f"{current.today.isoformat()}: what reads as fixed or new runs backwards in time", markup=False)
     if format is AnalyzeFormat.json:
         sys.stdout.write(json_text(result.to_json()))
     elif format is AnalyzeFormat.md:
