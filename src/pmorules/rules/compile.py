@@ -478,15 +478,26 @@ SHARED_NAMES = frozenset({"params", "horizons", "today", "capacity", "names", "s
                           *MESSAGE_ENV.globals})
 
 
+@dataclass(frozen=True)
+class ParsedText:
+    """What compiling a rule needs of one of its texts, from one parse (parsing is most of compiling a rule)."""
+
+    error: TemplateSyntaxError | None
+    per_finding: bool  # it reads something of one finding (a fact, ``matches``, ``subjects``), or its own variables
+    reads: tuple[tuple[str, str, int], ...] = ()  # (name, attribute, line) of each ``name.attribute`` it reads of a
+    # name it does not assign itself (a loop or set target is its own)
+
+
 @functools.lru_cache(maxsize=4096)
-def _parsed(text: str) -> tuple[TemplateSyntaxError | None, bool]:
-    """The text's syntax error, if any, and whether it reads anything of one finding (a fact, ``matches``,
-    ``subjects``; any name it loads other than ``SHARED_NAMES`` counts, its own variables too)."""
+def _parsed(text: str) -> ParsedText:
     try:
         tree = MESSAGE_ENV.parse(text)
     except TemplateSyntaxError as exc:
-        return exc, True
-    return None, any(n.ctx == "load" and n.name not in SHARED_NAMES for n in tree.find_all(nodes.Name))
+        return ParsedText(exc, True)
+    own = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
+    reads = tuple((n.node.name, n.attr, n.lineno) for n in tree.find_all(nodes.Getattr)
+                  if isinstance(n.node, nodes.Name) and n.node.name not in own)
+    return ParsedText(None, any(n.ctx == "load" and n.name not in SHARED_NAMES for n in tree.find_all(nodes.Name)), reads)
 
 
 class LazyTemplate:
@@ -523,9 +534,10 @@ def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, LazyTemplate]:
     out = {}
     for name in TEXT_FIELDS:
         text = getattr(rule.spec, name) or ""
-        exc, per_finding = _parsed(text)
+        parsed = _parsed(text)
+        exc = parsed.error
         if exc is None:
-            out[name] = LazyTemplate(text, per_finding)
+            out[name] = LazyTemplate(text, parsed.per_finding)
         else:
             where = rule.raw_locations.get(name, rule.source)
             line = (where.line or 1) + max((exc.lineno or 1) - 1, 0)
@@ -542,20 +554,12 @@ def _check_text_names(rule: Rule, names: dict[str, PatternInfo], errors: list[Di
     an error when the rule is read, not when it first fires (``s.typo`` passed validate, then broke a report).
     A name the text assigns itself (a loop or set target) is its own, and not checked."""
     for text_field in TEXT_FIELDS:
-        text = getattr(rule.spec, text_field) or ""
-        if "{" not in text:
-            continue
-        try:
-            tree = MESSAGE_ENV.parse(text)
-        except TemplateSyntaxError:
-            continue  # reported by _templates
-        own = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
+        parsed = _parsed(getattr(rule.spec, text_field) or "")  # its syntax error is reported by _templates
         where = rule.raw_locations.get(text_field, rule.source)
-        for node in tree.find_all(nodes.Getattr):
-            if not isinstance(node.node, nodes.Name) or node.node.name in own or node.attr in DICT_METHODS:
+        for target, attr, lineno in parsed.reads:
+            if attr in DICT_METHODS:
                 continue
-            here = Location(where.file, (where.line or 1) + max(node.lineno - 1, 0), where.col)
-            target, attr = node.node.name, node.attr
+            here = Location(where.file, (where.line or 1) + max(lineno - 1, 0), where.col)
             if target == "params" and attr not in rule.params:
                 errors.append(Diagnostic(here, f"rule {rule.id}: {text_field}: the rule has no param {attr!r}",
                                          did_you_mean(attr, list(rule.params))))
