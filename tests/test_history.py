@@ -323,7 +323,7 @@ def test_overdue_actions_and_findings_open_at_two_reviews_come_first_with_their_
     assert all(reviews == 2 for _, _, reviews in order[2:goal])  # the rest of the urgent ones, then the others
     md = report_of(analysis, "md").decode()
     section = md[md.index("### Still open"):md.index("### The trend")]
-    assert "Action: Staff it (CIO office, due 2026-05-01): **overdue**." in section
+    assert "Action: Staff it (CIO office, due 1 May 2026): **overdue**." in section
     assert "open since q1 (15 January 2026), found at 2 reviews." in section
     goal_line = next(line for line in section.splitlines() if "Goal at risk" in line)
     assert goal_line.endswith("open since q2 (1 April 2026). No action recorded.")

@@ -564,14 +564,14 @@ def _capacity_basis(analysis: Analysis, result: MixResult) -> str:
     to keep the core, or held at today's effort while part of the stated headcount goes to no service."""
     problem, organisation = result.problem, analysis.kb.organisation
     if problem.capacity_note:
-        return f"It is raised from today's effort: {problem.capacity_note}."
+        return f"raised from today's effort: {problem.capacity_note}"
     if problem.capacity_given or "capacity" in organisation.model_fields_set:
         return ""
-    text = "It is today's total effort: the mix moves effort between services rather than growing or shrinking the PMO."
+    text = "today's total effort (the mix moves effort between services)"
     idle = organisation.capacity - problem.capacity
     if organisation.capacity_fte is not None and idle > 1e-9:
-        text += (f" {problem.units.text(idle)} of the PMO's {organisation.capacity_fte:g} FTE go to no service today "
-                 "and stay so; to let the mix use them, state the PMO's capacity in the workspace.")
+        text += (f"; the {problem.units.text(idle)} of the PMO's {organisation.capacity_fte:g} FTE that no service uses "
+                 "stay unused unless the workspace states the PMO's capacity")
     return text
 
 
