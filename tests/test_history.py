@@ -406,3 +406,12 @@ def test_a_service_only_renamed_in_the_workspace_is_not_a_change_the_report_list
     analysis = analyze(ws, AS_OF)
     assert [c.id for c in history_of(analysis).since.changes] == ["academy"]  # diff still records it (the JSON)
     assert context_of(analysis)["history"]["since"]["services"] == []
+
+
+def test_moves_in_the_mix_speak_of_a_service_running_started_or_retired(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The committee read "added: active, …" and "status active → retired, effort 4 → 0"."""
+    monkeypatch.chdir(ROOT)
+    moves = report_of(analyze("knowledge/example", dt.date(2026, 3, 20)), "md").decode().split("### Moves in the mix", 1)[1]
+    moves = moves.split("\n### ", 1)[0]
+    assert "added: running, medium term" in moves and "| changed: started |" in moves
+    assert "status active" not in moves and "status proposed" not in moves

@@ -40,6 +40,7 @@ from .yamlio import locate, parse_yaml
 
 SERVICE_FIELDS = ("name", "status", "term", "months_to_value", "probability", "effort", "approach")
 SHOWN_FIELDS = ("status", "term", "effort", "probability")  # of a service added or removed: what it is (was)
+STATUS_WORDS = {"active": "running", "proposed": "proposed, not running", "retired": "retired"}  # for a committee
 
 
 @dataclass(frozen=True)
@@ -147,15 +148,22 @@ class ServiceChange:
         if self.change != "changed":
             side = 1 if self.change == "added" else 0
             values = {name: _shown(name, pair[side]) for name, pair in self.fields.items()}
-            return f"{values['status']}, {values['term']} term, effort {values['effort']}, probability {values['probability']}"
+            status = STATUS_WORDS.get(self.fields["status"][side], values["status"]) if plain else values["status"]
+            return f"{status}, {values['term']} term, effort {values['effort']}, probability {values['probability']}"
         if not self.was:
             parts = []
         elif plain:
             parts = [f"formerly “{self.was_name}”"] if self.was_name and self.was_name != self.name else []
         else:
             parts = [f"was {self.was}"]
+        fields = self.fields
+        if plain and "status" in fields:  # in words: "retired", "started"; a retired service's effort goes with it
+            then, now = fields["status"]
+            parts.append("retired" if now == "retired" else "started" if now == "active" else
+                         f"{STATUS_WORDS.get(then, then)} → {STATUS_WORDS.get(now, now)}")
+            fields = {k: v for k, v in fields.items() if k != "status" and not (k == "effort" and now == "retired")}
         return ", ".join(parts + [f"{name.replace('_', ' ')} {_shown(name, a)} → {_shown(name, b)}"
-                                  for name, (a, b) in self.fields.items()])
+                                  for name, (a, b) in fields.items()])
 
     def to_json(self) -> dict[str, Any]:
         return {"change": self.change, "id": self.id, "name": self.name, "was": self.was,
