@@ -294,6 +294,8 @@ def test_changes_count_only_inside_the_workspace(tmp_path: Path) -> None:
     assert not accept(None, str(ws / "linked" / "deep" / "gone.yaml"))  # deleted since: resolved as far as it exists
     assert not accept(None, str(tmp_path / "outside" / "x.yaml"))
     assert not accept(None, str(ws / ".git" / "index")) and not accept(None, str(ws / "services.yaml.swp"))
+    (ws / "knowledge" / "evil.yaml").symlink_to("/etc/hostname")  # made in the workspace: the page must show its error
+    assert accept(None, str(ws / "knowledge" / "evil.yaml"))
 
 
 def test_activity_through_a_symlink_out_of_the_workspace_renders_nothing(make_ws, tmp_path: Path) -> None:

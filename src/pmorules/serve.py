@@ -282,16 +282,17 @@ def _handler(preview: Preview, guard: Guard, api: Api | None = None) -> type[Bas
 
 
 def inside(workspace: Path) -> Callable[[object, str], bool]:
-    """A watchfiles filter: a change counts only where it lies inside the workspace once symlinks are followed
-    (the watcher follows a symlinked folder to wherever it leads; what happens there is not the workspace's),
-    and not in what watchfiles ignores by default (``.git``, editors' swap files)."""
+    """A watchfiles filter: a change counts only where its folder lies inside the workspace once symlinks are
+    followed (the watcher follows a symlinked folder to wherever it leads; what happens there is not the
+    workspace's), and not in what watchfiles ignores by default (``.git``, editors' swap files). A symlink made
+    in the workspace is a change of the workspace, wherever it leads: the page then shows the error it makes."""
     from watchfiles import DefaultFilter
 
     usual = DefaultFilter()
     root = workspace.resolve()
 
     def accept(change: object, path: str) -> bool:
-        return usual(change, path) and Path(path).resolve().is_relative_to(root)
+        return usual(change, path) and Path(path).parent.resolve().is_relative_to(root)
 
     return accept
 
