@@ -163,6 +163,21 @@ def test_a_subject_from_an_optional_field_a_fact_lacks_names_nothing(ws) -> None
     assert [subjects for rule_id, subjects in found if rule_id == "ACM002"] == [("g1",)]
 
 
+def test_an_overlay_that_changes_a_threshold_keeps_the_cases_it_inherits_passing(tmp_path: Path) -> None:
+    """BAL005's cases test its own 60%: an overlay at 50% that writes no cases of its own runs them at 60% (one
+    failed: "exactly the maximum" fired at 50%); cases the overlay writes run at its 50%."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "ovl.yaml").write_text("- id: BAL005\n  extends: BAL005\n  params: {max_short_share: 0.5}\n")
+    result = cli("rules", "test", str(rules))
+    assert result.exit_code == 0 and "ok   BAL005 no-fire exactly the maximum" in result.stdout, result.stdout
+    (rules / "ovl.yaml").write_text(
+        "- id: BAL005\n  extends: BAL005\n  params: {max_short_share: 0.5}\n  tests:\n"
+        "    - {name: 55% is too much here, expect: fire, facts: [{fact: mix, services: 10, share_short: 0.55, share_medium: 0.3, share_long: 0.15}]}\n")
+    result = cli("rules", "test", str(rules))
+    assert result.exit_code == 0 and "ok   BAL005 fire    55% is too much here: fired" in result.stdout, result.stdout
+
+
 # ---------------------------------------------------------------- pmorules.toml
 
 

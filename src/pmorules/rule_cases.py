@@ -59,7 +59,7 @@ def _evaluate_case(rule: Rule, case: RuleTest) -> dict[tuple[str, ...], list]:
     unknown = [p for p in case.params if p not in rule.params]
     if unknown:
         raise InputError([Diagnostic(where, f"test {case.name!r}: rule {rule.id} has no param {unknown[0]!r}")])
-    params = {**rule.params, **case.params}
+    params = {**rule.params, **rule.written_for(), **case.params}  # the thresholds the cases were written for
     probe = Rule(rule.spec.model_copy(update={"enabled": True}), rule.source, params, rule.origins, rule.overlay, rule.raw_locations)
     errors: list[Diagnostic] = []
     compiled = compile_rule(probe, errors)

@@ -44,6 +44,12 @@ class Rule:
     overlay: bool = False  # defined or changed by the organisation
     raw_locations: dict[str, Location] = field(default_factory=dict)  # field -> location in its rule file
     param_sources: dict[str, Location] = field(default_factory=dict)  # param -> where an overlay or the config set it
+    case_params: dict[str, Any] | None = None  # the params its test cases were written for (None: its defaults)
+
+    def written_for(self) -> dict[str, Any]:
+        """The params its test cases were written for: an overlay that changes a threshold and writes no cases
+        of its own keeps the cases of the rule it extends, which test that rule's thresholds."""
+        return self.case_params if self.case_params is not None else {n: p.default for n, p in self.spec.params.items()}
 
     @property
     def id(self) -> str:
@@ -265,7 +271,8 @@ def _merge(base: Rule, overlay: RuleSpec, where: Location, keys: dict[str, Locat
     params = {name: p.default for name, p in spec.params.items()}
     param_sources = {name: where for name, where in base.param_sources.items() if name in params}
     param_sources |= {name: keys.get("params", where) for name in given.get("params", {})}
-    return Rule(spec, base.source, params, origins, True, raw_locations, param_sources)
+    case_params = None if "tests" in given else base.written_for()
+    return Rule(spec, base.source, params, origins, True, raw_locations, param_sources, case_params)
 
 
 def load_rulebook(config: ConfigFile, workspace: Path | None, shown: str = ".", confine: bool = True) -> RuleBook:
