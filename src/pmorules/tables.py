@@ -323,9 +323,6 @@ def _check_archive(data: bytes, display: str) -> None:
         )])
 
 
-UNSAVED_FORMULA = "a formula whose result the workbook does not store (it would read as blank)"
-
-
 def _formulas_without_values(data: bytes, display: str) -> list[Diagnostic]:
     """The cells holding a formula whose result the workbook does not store. A spreadsheet program saves the
     result with the formula; a workbook written by a script does not, and its value would read as blank."""
@@ -348,7 +345,8 @@ def _formulas_without_values(data: bytes, display: str) -> list[Diagnostic]:
                     if value is None and isinstance(formula, str) and formula.startswith("="):
                         problems.append(Diagnostic(
                             Location(display, cell=f"{sheet.title}!{_column_letter(column)}{number}"),
-                            UNSAVED_FORMULA, "open and save the workbook in a spreadsheet program, or type the value"))
+                            "a formula whose result the workbook does not store (it would read as blank)",
+                            "open and save the workbook in a spreadsheet program, or type the value"))
     finally:
         values.close()
         formulas.close()

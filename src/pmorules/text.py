@@ -313,7 +313,7 @@ class _BoundedCodeGenerator(CodeGenerator):
         self.write(")")
 
 
-_DICT_ATTRIBUTES = frozenset(dir(dict))
+DICT_ATTRIBUTES = frozenset(dir(dict))
 _LOOP_VALUES = frozenset({"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0",
                           "previtem", "nextitem"})
 
@@ -359,7 +359,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         without the sandbox's checks, which pass every public attribute of a loop (they hold numbers and
         items). Rule texts read a hundred thousand of each at 10,000 services."""
         kind = type(obj)
-        if kind is dict and attribute not in _DICT_ATTRIBUTES:
+        if kind is dict and attribute not in DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except (TypeError, LookupError):

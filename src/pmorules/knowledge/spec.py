@@ -312,7 +312,8 @@ class ServiceSpec(Strict):
                            examples=["proposed"])
     term: Term | None = Field(
         None, description="When its value is first perceived after the service starts. Without months_to_value "
-                          "it stands for short 2, medium 6, long 18 months with the standard horizons (at the same place within others). Required unless months_to_value or "
+                          "it stands for short 2, medium 6, long 18 months with the standard horizons (at the same place "
+                          "within others). Required unless months_to_value or "
                           "catalogue gives it.", examples=["short"])
     months_to_value: Months | None = Field(
         None, description="Months from the start of the service until its value is perceived; when given, the "

@@ -26,7 +26,7 @@ from jinja2 import Template, TemplateSyntaxError, nodes
 
 from ..errors import Diagnostic, InputError, Location, did_you_mean
 from ..facts import FACT_TYPES
-from ..text import MESSAGE_EACH, MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
+from ..text import DICT_ATTRIBUTES, MESSAGE_EACH, MESSAGE_ENV, MESSAGE_LIMITS, Budget, render_under
 from .load import Rule, RuleBook
 from .regex import Pattern, PatternError, compile_pattern
 from .spec import COMPARISON_OPS, LIST_OPS, AllOf, AnyOf, Condition, Operand
@@ -546,7 +546,6 @@ def _templates(rule: Rule, errors: list[Diagnostic]) -> dict[str, LazyTemplate]:
 
 
 VIEW_FIELDS = frozenset({"key", "name", "path"})  # what a rule text reads of a fact besides its fields (texts.py)
-DICT_METHODS = frozenset(dir(dict))
 
 
 def _check_text_names(rule: Rule, names: dict[str, PatternInfo], errors: list[Diagnostic]) -> None:
@@ -557,7 +556,7 @@ def _check_text_names(rule: Rule, names: dict[str, PatternInfo], errors: list[Di
         parsed = _parsed(getattr(rule.spec, text_field) or "")  # its syntax error is reported by _templates
         where = rule.raw_locations.get(text_field, rule.source)
         for target, attr, lineno in parsed.reads:
-            if attr in DICT_METHODS:
+            if attr in DICT_ATTRIBUTES:
                 continue
             here = Location(where.file, (where.line or 1) + max(lineno - 1, 0), where.col)
             if target == "params" and attr not in rule.params:
