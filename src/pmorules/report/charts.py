@@ -1,7 +1,7 @@
 """The report's pictures as inline SVG: effort by term, the value timeline, the dependency and harm graph,
 the trend over the reviews.
 
-Drawn from the plain report context with matplotlib's object API on the Agg
+Drawn from the plain report context with matplotlib's object API on the SVG
 canvas (no pyplot, no global state: settings live in an rc_context), with a
 fixed ``svg.hashsalt``, no date metadata and a seeded networkx layout, so the
 same input gives the same bytes. Text stays text (``svg.fonttype: none``):
@@ -21,7 +21,7 @@ from typing import Any
 import networkx as nx
 from markupsafe import Markup, escape
 from matplotlib import rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_svg import FigureCanvasSVG  # imported with the module: the drawer's before data comes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
@@ -65,7 +65,7 @@ RC = {
 def _svg(figure: Figure, name: str, title: str) -> Markup:
     """Serialise a figure as an inline <svg>: no prolog or metadata, ids prefixed so charts can share a page."""
     buffer = io.StringIO()
-    FigureCanvasAgg(figure)
+    FigureCanvasSVG(figure)
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]

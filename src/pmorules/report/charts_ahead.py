@@ -44,6 +44,10 @@ class ChartsAhead:
         other threads running (a fork copies the locks they hold, held forever)."""
         if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2 or threading.active_count() > 1:
             return None
+        # both processes need these (the analysis and the optimiser; the drawings): imported once, before the fork,
+        # not once on each side (a fifth of a second the drawer took from the optimiser's core)
+        import networkx  # noqa: F401
+        import numpy  # noqa: F401
         fds: list[int] = []
         try:
             fds += os.pipe()
