@@ -327,8 +327,10 @@ def test_a_save_is_confirmed_after_the_page_renders_anew_and_can_replace_its_sce
         page.locator('tr[data-service="training"] .wb-run').uncheck()
         _until(lambda: page.locator("main .wb-banner").count() == 1)
         page.locator("#wb-name").fill("twice")
+        page.evaluate("window.beforeTheSave = true")
         page.locator("#wb-save").click()
         _until(lambda: (workspace / "scenarios" / "twice.yaml").exists())
+        _until(lambda: page.evaluate("window.beforeTheSave === undefined"))  # the page rendered anew
         _until(lambda: "Saved as scenarios/twice.yaml" in page.locator("#wb-saved").inner_text())
         page.locator("#wb-name").fill("twice")
         page.locator("#wb-save").click()
