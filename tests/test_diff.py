@@ -332,6 +332,17 @@ def test_a_missing_baseline_is_located(tmp_path: Path) -> None:
     assert result.exit_code == 2 and f"{tmp_path / 'nope.json'}: cannot read the baseline" in result.stderr
 
 
+def test_a_baseline_that_is_not_a_file_is_refused_at_once(tmp_path: Path) -> None:
+    """A FIFO waited forever for a writer, /dev/zero filled the memory until the command died (exit 3)."""
+    write_files(tmp_path / "ws", {"pmo.yaml": OLD})
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    for baseline, kind in ((fifo, "a FIFO"), (Path("/dev/zero"), "a character device"), (tmp_path, "a directory")):
+        result = cli("analyze", str(tmp_path / "ws"), "--baseline", str(baseline))
+        assert result.exit_code == 2, result.output
+        assert f"{baseline}: cannot read the baseline: is {kind}, not a regular file" in result.stderr
+
+
 # ------------------------------------------------------------------ what is still open
 
 

@@ -328,7 +328,7 @@ def test_effort_moves_in_quarter_ftes_and_shows_them(make_ws) -> None:
     assert cut["loses"]["probability_to"] < 0.9 and cut["loses"]["goals"][0]["goal"] == "g2"
     assert cut["loses"]["goals"][0]["adherence"] > 0
     assert "loses" not in next(c for c in data["resized"] if c["service"] == "dash")
-    assert "loses: running for 14 months; probability 90% -> 82%; 0.4 points of adherence to g2" in text  # backup still delivers
+    assert "loses: a service running for 14 months; probability 90% -> 82%; 0.4 points of adherence to g2" in text  # backup still delivers
 
 
 def test_every_drop_and_change_of_approach_says_what_it_loses(example) -> None:

@@ -32,6 +32,7 @@ from .counterfactual import affordable, credited, found_without, with_service
 from .dates import months_between
 from .errors import Diagnostic, InputError, Location
 from .findings import Finding, fingerprint, names_of
+from .inputs import decode_text, read_input
 from .knowledge import KnowledgeBase, Service
 from .snapshots import Judged, judge_all, reviews
 from .text import num, pct
@@ -114,15 +115,17 @@ class Move:
 
 @dataclass(frozen=True)
 class GoalMove:
-    """A goal whose status moved, and its adherence (``None`` on the side it is missing from)."""
+    """A goal whose status or verdict moved, and its adherence (``None`` on the side it is missing from)."""
 
     id: str
     name: str
-    status: tuple[str | None, str | None]
+    status: tuple[str | None, str | None]  # the colour
     adherence: tuple[float | None, float | None]
+    verdict: tuple[str | None, str | None] = (None, None)  # the words a committee reads: at risk, not covered, ...
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "status": _pair(self.status), "adherence": _pair(self.adherence)}
+        return {"id": self.id, "name": self.name, "status": _pair(self.status), "verdict": _pair(self.verdict),
+                "adherence": _pair(self.adherence)}
 
 
 @dataclass(frozen=True)
@@ -366,7 +369,7 @@ def _ref(finding: Finding, names: dict[str, str], old_level: str | None = None) 
 
 
 def _goals(old: Analysis, new: Analysis) -> list[GoalMove]:
-    """Goals whose status moved (with their adherence), in the new side's order; goals only one side has, too. A
+    """Goals whose status or verdict moved (with their adherence), in the new side's order; goals only one side has, too. A
     goal that has come past its date did not move: it is no longer judged (its findings went with it)."""
     before = {g["id"].lower(): g for g in old.goals()}
     after = {g["id"].lower(): g for g in new.goals()}
@@ -376,10 +379,11 @@ def _goals(old: Analysis, new: Analysis) -> list[GoalMove]:
         if now is not None and now["overdue"] and not (then is not None and then["overdue"]):
             continue
         status = (then and then["status"], now and now["status"])
+        verdict = (then and then["verdict"], now and now["verdict"])
         adherence = (then and then["adherence"], now and now["adherence"])
-        if status[0] != status[1]:
+        if status[0] != status[1] or verdict[0] != verdict[1]:
             goal = now or then
-            moves.append(GoalMove(goal["id"], goal["name"], status, adherence))
+            moves.append(GoalMove(goal["id"], goal["name"], status, adherence, verdict))
     return moves
 
 
@@ -587,11 +591,12 @@ def side_of(judged: Judged) -> Side:
 def read_baseline(path: Path) -> frozenset[str]:
     """The finding fingerprints of a previous ``analyze --format json`` output; a malformed file is located."""
     shown = str(path)
+    # a regular file only (a FIFO would wait forever, /dev/zero fill the memory), of at most 2 GiB: the JSON of a
+    # 100,000-service analysis is far below that
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InputError([Diagnostic(Location(shown), f"cannot read the baseline: {reason}")]) from None
+        text = decode_text(read_input(path, shown, limit=1 << 31), shown)
+    except InputError as exc:
+        raise InputError([replace(d, message=f"cannot read the baseline: {d.message}") for d in exc.diagnostics]) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -53,8 +53,10 @@ class Loss:
         """In words; ``name`` words an id (the report gives names, the terminal ids); ``plain`` leaves rule codes out
         and names adherence the goal's coverage score, as a committee reads it."""
         parts = []
-        if self.running_months > 0:
-            parts.append(f"running for {round(self.running_months, 1):g} months")
+        if self.running_months > 0:  # what is given up is established: a service, or its way of working
+            months = f"{round(self.running_months, 1):g} months"
+            parts.append(f"the approach it has run with for {months}" if kind == "changed"
+                         else f"a service running for {months}")
         if kind == "removed" and self.clients:
             alone = f" ({', '.join(map(name, self.unserved))} left with no service)" if self.unserved else ""
             parts.append(f"no longer serves {', '.join(map(name, self.clients))}{alone}")

@@ -106,7 +106,7 @@ def print_diff(diff: Diff, console: Console) -> None:
         console.print()
         console.rule("[bold]GOALS[/bold]", align="left")
         for goal in diff.goals:
-            console.print(f" {goal.id}: {goal.status[0] or 'none'} → {goal.status[1] or 'none'}, "
+            console.print(f" {goal.id}: {goal.verdict[0] or 'not a goal'} → {goal.verdict[1] or 'dropped'}, "
                           f"adherence {_points(*goal.adherence)}", markup=False)
     if diff.changes:
         console.print()
@@ -153,7 +153,7 @@ def diff_markdown(diff: Diff) -> str:
     lines += ["", f"Problems: {_tally(diff)}."]
     if diff.goals:
         lines += ["", "## Goals", "", "| Goal | Status then | Status now | Adherence |", "|---|---|---|---|"]
-        lines += [f"| {_md(g.name)} ({g.id}) | {g.status[0] or '–'} | {g.status[1] or '–'} | {_points(*g.adherence)} |"
+        lines += [f"| {_md(g.name)} ({g.id}) | {g.verdict[0] or '–'} | {g.verdict[1] or '–'} | {_points(*g.adherence)} |"
                   for g in diff.goals]
     if diff.changes:
         lines += ["", "## Services", "", ATTRIBUTION[diff.attribution], "", "| | Service | Change | Findings |", "|---|---|---|---|"]

@@ -376,6 +376,7 @@ def _mix(analysis: Analysis, result: MixResult, names: dict[str, str]) -> dict[s
         "capacity_source": result.problem.capacity_source,
         "capacity_text": units.text(result.problem.capacity),
         "capacity_basis": _capacity_basis(analysis, result),
+        "capacity_words": "today's total effort" if _held_at_today(analysis, result) else "the capacity",
         "step_text": units.step_text(),
         "today": side(result.before),
         "recommended": side(result.after),
@@ -559,13 +560,19 @@ def _graph(analysis: Analysis, names: dict[str, str]) -> dict[str, Any]:
     return {"nodes": nodes, "edges": shown, "shown": len(nodes), "total": total}
 
 
+def _held_at_today(analysis: Analysis, result: MixResult) -> bool:
+    """Whether the mix's capacity is today's total effort: nobody stated one, nor did the core need more."""
+    problem = result.problem
+    return not (problem.capacity_note or problem.capacity_given or "capacity" in analysis.kb.organisation.model_fields_set)
+
+
 def _capacity_basis(analysis: Analysis, result: MixResult) -> str:
     """Where the mix's capacity comes from, in a committee's words, when it is not plain from the numbers: raised
     to keep the core, or held at today's effort while part of the stated headcount goes to no service."""
     problem, organisation = result.problem, analysis.kb.organisation
     if problem.capacity_note:
         return f"raised from today's effort: {problem.capacity_note}"
-    if problem.capacity_given or "capacity" in organisation.model_fields_set:
+    if not _held_at_today(analysis, result):
         return ""
     text = "today's total effort (the mix moves effort between services)"
     idle = organisation.capacity - problem.capacity
