@@ -476,3 +476,19 @@ def test_a_formula_is_read_by_the_result_the_workbook_stores_and_refused_without
     _with_stored_result(workbook_ws / "pmo.xlsx", "20+20", "40")
     kb = load_workspace(workbook_ws)
     assert kb.services["methodology"].effort == 40 and kb.services["methodology"].name == "Methodology"
+
+
+def test_export_shows_control_characters_as_escapes(tmp_path: Path) -> None:
+    """YAML's "\\x01" escape passes the loader (a raw control byte does not); a workbook cannot hold it, and
+    openpyxl's refusal ended the export in exit 3."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "pmo.yaml").write_text(
+        "organisation: {name: E3 PMO, assessed_on: 2026-03-20, founded: 2025-11-03, context: kickoff}\n"
+        "clients:\n  - {id: exec, name: Executives, weight: 0.6}\n"
+        'services:\n  - {id: reporting, name: "Weekly\\x01pack", catalogue: S16, probability: 0.8, effort: 22, '
+        "clients: [exec]}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["export", str(workspace), "--xlsx", str(tmp_path / "pmo.xlsx")])
+    assert result.exit_code == 0, result.output
+    names = [row[1] for row in openpyxl.load_workbook(tmp_path / "pmo.xlsx")["Services"].iter_rows(values_only=True)]
+    assert "Weekly\\x01pack" in names

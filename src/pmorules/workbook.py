@@ -33,6 +33,7 @@ from .knowledge.catalogue import Catalogue, load_catalogue
 from .knowledge.load import chosen_ids, knowledge_files
 from .knowledge.spec import Action, Client, Goal, Horizons, KnowledgeFile, Organisation, Outcome, ServiceAssessment, ServiceSpec
 from .output import check_output, write_output
+from .text import printable
 from .tables import NOTE, REFERENCE_SHEETS, label, read_csv, read_xlsx
 from .vocabulary import Vocabulary
 from .yamlio import dump_yaml, read_yaml
@@ -157,7 +158,13 @@ def _list_cell(column: str, items: list[Any]) -> str:
 
 
 def _cell_value(column: str, value: Any, section: str, catalogue: Catalogue) -> Any:
-    """A value as its cell shows it; a catalogue service or outcome as the column's drop-down shows it."""
+    """A value as its cell shows it; a catalogue service or outcome as the column's drop-down shows it; control
+    characters as escapes (a workbook cannot hold them: YAML's "\\x01" reached openpyxl and ended in exit 3)."""
+    shown = _shown(column, value, section, catalogue)
+    return printable(shown, lines=True) if isinstance(shown, str) else shown
+
+
+def _shown(column: str, value: Any, section: str, catalogue: Catalogue) -> Any:
     leaf = column.rsplit(".", 1)[-1]
     if (section, leaf) == ("services", "catalogue") and value in catalogue.services:
         return catalogue.choice(value)
