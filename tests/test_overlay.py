@@ -283,6 +283,14 @@ def test_extra_rule_folders(ws, key: str) -> None:
     assert finding["rule_source"] == "ws/more-rules/acme.yaml:2"
 
 
+@pytest.mark.parametrize("paths", ['["./rules/"]', '["rules/acme.yaml"]', '["rules", "more/../rules"]'])
+def test_the_rules_folder_named_again_is_read_once(ws, paths: str) -> None:
+    """rules/ is always read: naming it (or a file in it) again in other words said "rule id ACM001 is defined
+    twice (first at" the very same place)."""
+    workspace = ws({"rules/acme.yaml": OWN_RULE, "more/keep.txt": "", "pmorules.toml": f"rule_paths = {paths}\n"})
+    assert ("ACM001", ("coaching",)) in findings(workspace)
+
+
 def test_a_missing_rule_folder_is_located(ws) -> None:
     lines = error_lines(cli("analyze", ws({"pmorules.toml": 'name = "x"\nrule_paths = ["nowhere"]\n'})))
     assert lines == ["ws/pmorules.toml:2: rule path 'nowhere' does not exist"]

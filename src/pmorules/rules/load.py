@@ -340,7 +340,10 @@ def _rule_sources(
             errors.append(Diagnostic(where, f"rule path {rel!r} is not a rule file (.yaml or .yml) or a folder"))
         else:
             sources.append((path, display, True, inside))
-    return sources
+    # a file named twice ("./rules/", "rules/org.yaml" beside the rules/ folder read anyway) is read once: its
+    # rules were "defined twice", first at the very same place
+    seen: set[Path] = set()
+    return [source for source in sources if not (source[0].resolve() in seen or seen.add(source[0].resolve()))]
 
 
 def _load_rulebook(config: ConfigFile, workspace: Path | None, shown: str, confine: bool) -> RuleBook:
