@@ -130,6 +130,16 @@ def test_two_services_cannot_both_have_been_the_same_one(tmp_path: Path, monkeyp
     assert "Traceback" not in result.output
 
 
+def test_the_errors_of_both_folders_come_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The older folder's errors waited for the newer one's to be fixed."""
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "old", {"pmo.yaml": OLD.replace("weight: 0.8", "weight: 5")})
+    write_files(tmp_path / "new", {"pmo.yaml": OLD.replace("weight: 0.8", "weight: 9")})
+    result = cli("diff", "old", "new", *AS_OF)
+    assert result.exit_code == 2
+    assert "old/pmo.yaml:3:39:" in result.stderr and "new/pmo.yaml:3:39:" in result.stderr and "2 errors found" in result.stderr
+
+
 def test_goals_whose_status_moved(tmp_path: Path) -> None:
     old = write_files(tmp_path / "old", {"pmo.yaml": OLD})
     new = write_files(tmp_path / "new", {"pmo.yaml": OLD.replace("probability: 0.8, effort: 20", "probability: 0.3, effort: 20")})

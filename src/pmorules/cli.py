@@ -114,13 +114,21 @@ def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
         raise typer.Exit(2) from None
 
 
-def _analyze(workspace: Path, as_of: str | None):
+def _analyze(workspace: Path, as_of: str | None, also: tuple[Path, dt.date | None] | None = None):
+    """The analysis of a workspace, or exit 2 with its errors; ``also``: another folder (and its date) whose
+    errors are reported with them, as ``diff`` compares two (the older side's waited for the newer one's fix)."""
     from .analysis import analyze
 
     try:
         analysis = analyze(workspace, _as_of(as_of))
     except InputError as error:
-        _fail_input(error)
+        problems = list(error.diagnostics)
+        if also is not None:
+            try:
+                analyze(*also)
+            except InputError as more:
+                problems += more.diagnostics
+        _fail_input(InputError(problems))
     _say_if_stale(analysis)
     return analysis
 
@@ -225,8 +233,8 @@ def diff(
     if (since is None) == (new is None):
         _fail_input(InputError([Diagnostic(Location("pmorules diff"), "give OLD and NEW folders, or one workspace and --since REV")]))
     workspace = new if new is not None else old
-    current = _analyze(workspace, as_of)
     day = _as_of(old_as_of, "--old-as-of")
+    current = _analyze(workspace, as_of, also=None if new is None else (old, day))
     earlier = Snapshot(since, old, since, day, Location("--since")) if since else Snapshot(str(old), old, None, day)
     try:
         judged = judge(earlier, current)
