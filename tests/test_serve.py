@@ -76,6 +76,16 @@ def test_a_port_in_use_is_a_clear_error(make_ws) -> None:
     ]
 
 
+@pytest.mark.parametrize("host, message", [
+    ("::1", "--host ::1: cannot listen on ::1: "),
+    ("", "--host: give the address to listen on"),
+])
+def test_a_host_it_cannot_listen_on_blames_the_host(make_ws, host: str, message: str) -> None:
+    """It blamed --port 0, whose hint (another port) could not help; "" served on every interface as "http://:N/"."""
+    result = CliRunner().invoke(app, ["serve", str(make_ws(SMALL)), "--port", "0", "--host", host])
+    assert result.exit_code == 2 and result.stderr.startswith(message), result.stderr
+
+
 def test_serve_needs_a_workspace_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["serve", str(tmp_path / "nowhere")])
     assert result.exit_code == 2

@@ -316,13 +316,16 @@ def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str]
     keep_collecting()  # it renders again and again: what a rendering drops must be collected
     if not workspace.is_dir():
         raise InputError([Diagnostic(Location(str(workspace)), "no such workspace directory")])
+    if not host.strip():  # "" listens on every interface, and the page's address read "http://:8000/"
+        raise InputError([Diagnostic(Location("--host"), "give the address to listen on", f"{HOST}: this machine only")])
     try:
         server = LiveServer((host, port), BaseHTTPRequestHandler)  # its handler is set below, once the port is known
     except OSError as exc:
-        problem = f"port {port} on {host} is in use" if exc.errno == errno.EADDRINUSE else \
-            f"cannot listen on {host}:{port}: {exc.strerror}"
-        raise InputError([Diagnostic(Location(f"--port {port}"), problem,
-                                     "choose another with --port, or --port 0 for any free port")]) from None
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError([Diagnostic(Location(f"--port {port}"), f"port {port} on {host} is in use",
+                                         "choose another with --port, or --port 0 for any free port")]) from None
+        raise InputError([Diagnostic(Location(f"--host {host}"), f"cannot listen on {host}: {exc.strerror}",
+                                     f"give an IPv4 address of this machine ({HOST}: this machine only)")]) from None
     if host != HOST:
         log(f"warning: serving on {host}, not only to this machine: whoever reaches {host}:{server.server_address[1]} "
             "can read the report (changes still need the page's token)")
