@@ -705,10 +705,12 @@ def test_bad_variant_options_are_errors(args: list[str], expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("scenarios:\n  - name: x\n    dorp: [lessons]\n", "board.yaml:3:5: scenarios.0.dorp: Extra inputs"),
-        ("scenarios:\n  - name: x\n    drop: [lesons]\n", "board.yaml:3:5: drop: unknown service 'lesons'"),
+        ("scenarios:\n  - name: x\n    dorp: [lessons]\n", "board.yaml:3:5: unknown key 'dorp' (hint: did you mean 'drop'?)"),
+        ("scenarios:\n  - name: x\n    drop: [lesons]\n", "board.yaml:3:12: drop: unknown service 'lesons'"),
+        ("scenarios:\n  - name: x\n    drop:\n      - training\n      - lesons\n", "board.yaml:5:9: drop: unknown service"),
+        ("scenarios:\n  - name: x\n    effort:\n      reporting: 5\n      ghost: 3\n", "board.yaml:5:7: effort: unknown service 'ghost'"),
         ("scenarios:\n  - name: x\n  - name: x\n", "board.yaml:3:5: scenario 'x' is defined twice"),
-        ("scenarios:\n  - name: x\n    effort: {reporting: -1}\n", "board.yaml:3:14: scenarios.0.effort.reporting"),
+        ("scenarios:\n  - name: x\n    effort: {reporting: -1}\n", "board.yaml:3:14: scenarios.effort.reporting: "),
     ],
 )
 def test_bad_scenario_files_are_located_errors(example_copy, text: str, expected: str) -> None:

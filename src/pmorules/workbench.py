@@ -28,7 +28,7 @@ from .diff import History, history_of
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .mix import MixResult, recommend
 from .mix.problem import additions, resized_probability
-from .mix.scenarios import FOLDER, Scenario, ScenarioResult, ScenarioSpec, evaluate_scenario, load_scenarios
+from .mix.scenarios import FOLDER, LISTS, MAPS, Scenario, ScenarioResult, ScenarioSpec, evaluate_scenario, load_scenarios
 from .numbers import number_problem
 from .output import Protected, write_output
 from .yamlio import dump_yaml
@@ -39,8 +39,6 @@ from .vocabulary import Approach
 MOST_ITEMS = 500  # entries in one list or map of a request: more than any workspace a person clicks through
 LONGEST_TEXT = 200  # characters of a service id or a scenario name
 LONGEST_DESCRIPTION = 2000
-LISTS = ("drop", "keep", "add")
-MAPS = ("effort", "approach", "probability")
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 OWNED = "# Written by pmorules serve (the what-if workbench); it replaces only files that start with this line.\n"
 

@@ -31,6 +31,10 @@ FOLDER = SCENARIOS_FOLDER
 RESERVED_NAMES = frozenset({"today", "recommended"})  # the comparison's own columns (mix --compare, the report)
 
 
+LISTS = ("drop", "keep", "add")  # a variant's fields that list services
+MAPS = ("effort", "approach", "probability")  # and those that give a value per service
+
+
 class ScenarioSpec(BaseModel):
     """One variant of today's mix."""
 
@@ -63,6 +67,11 @@ class ScenariosFile(BaseModel):
 class Scenario:
     spec: ScenarioSpec
     where: dict[str, Location]  # field -> where it was written (a file position, or the command-line option)
+    items: dict[tuple[str, int | str], Location] = field(default_factory=dict)  # (field, index or service): its item
+
+    def at(self, name: str, item: int | str | None = None) -> Location:
+        """Where a field's item was written (a list's by index, a mapping's by service), else the field."""
+        return self.items.get((name, item), self.where[name]) if item is not None else self.where[name]
 
 
 @dataclass
@@ -114,18 +123,31 @@ def load_scenarios(workspace: str | Path) -> list[Scenario]:
         try:
             parsed = ScenariosFile.model_validate(raw)
         except ValidationError as exc:
-            errors += [Diagnostic(locate(raw, tuple(e["loc"]), display), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
-                       for e in exc.errors()]
+            errors += [Diagnostic(locate(raw, tuple(e["loc"]), display), *_worded(e)) for e in exc.errors()]
             continue
         for index, spec in enumerate(parsed.scenarios):
             where = {name: locate(raw, ("scenarios", index, name), display) for name in ScenarioSpec.model_fields}
-            found.append(Scenario(spec, where))
+            items = {(name, item): locate(raw, ("scenarios", index, name, item), display)
+                     for name in LISTS for item in range(len(getattr(spec, name)))}
+            items |= {(name, key): locate(raw, ("scenarios", index, name, key), display)
+                      for name in MAPS for key in getattr(spec, name)}
+            found.append(Scenario(spec, where, items))
     names = [s.spec.name for s in found]
     errors += [Diagnostic(s.where["name"], f"scenario {s.spec.name!r} is defined twice")
                for i, s in enumerate(found) if s.spec.name in names[:i]]
     if errors:
         raise InputError(errors)
     return found
+
+
+def _worded(error: dict[str, Any]) -> tuple[str, str | None]:
+    """A schema error as the knowledge files word theirs (pydantic said "Extra inputs are not permitted")."""
+    loc = [str(part) for part in error["loc"] if isinstance(part, str)]
+    if error["type"] == "extra_forbidden":
+        fields = ScenarioSpec.model_fields if len(loc) > 1 else ScenariosFile.model_fields
+        return f"unknown key {loc[-1]!r}", did_you_mean(loc[-1], list(fields))
+    message = error["msg"].replace("Input should be", "should be").replace("Value error, ", "")
+    return f"{'.'.join(loc) or 'document'}: {message}", None
 
 
 def _pairs(option: str, values: list[str], number: bool) -> tuple[dict[str, Any], list[Diagnostic]]:
@@ -194,51 +216,57 @@ def check_scenarios(analysis: Analysis) -> None:
 
 def variant_services(analysis: Analysis, scenario: Scenario, open_services: dict | None = None) -> dict[str, Service]:
     """The workspace's services as a variant leaves them (InputError, located, for a change it cannot make)."""
-    kb, spec, where, settings = analysis.kb, scenario.spec, scenario.where, analysis.config.config.mix
+    kb, spec, settings = analysis.kb, scenario.spec, analysis.config.config.mix
     open_services = additions(analysis) if open_services is None else open_services
     lower = {sid.lower(): sid for sid in kb.services} | {sid.lower(): sid for sid in open_services}
     errors: list[Diagnostic] = []
 
-    def bad(name: str, text: str, hint: str | None = None) -> None:
-        """A problem with one field: named in the message when it sits in a file, not on the command line."""
-        place = where[name]
+    def bad(name: str, item: int | str, text: str, hint: str | None = None) -> None:
+        """A problem with one item of a field: named in the message when it sits in a file, not on the command
+        line, and located at the item itself where the file says."""
+        place = scenario.at(name, item)
         errors.append(Diagnostic(place, f"{name}: {text}" if place.line is not None else text, hint))
 
-    def resolve(name: str, sid: str) -> str | None:
-        found = lower.get(sid.lower())
-        if found is None:
-            bad(name, f"unknown service {sid!r}", did_you_mean(sid, list(lower.values())))
-        return found
+    def resolved(name: str) -> list[tuple[int | str, str]]:
+        """(item, service id) of a field's known services; each unknown one is an error at its item."""
+        given = getattr(spec, name)
+        out = []
+        for item, sid in enumerate(given) if isinstance(given, list) else ((key, key) for key in given):
+            found = lower.get(sid.lower())
+            if found is None:
+                bad(name, item, f"unknown service {sid!r}", did_you_mean(sid, list(lower.values())))
+            else:
+                out.append((item, found))
+        return out
 
     services = dict(kb.services)
     dropped: set[str] = set()
-    for sid in filter(None, (resolve("drop", s) for s in spec.drop)):
+    for item, sid in resolved("drop"):
         if not services.get(sid) or not services[sid].active:
-            bad("drop", f"{sid!r} is not running today")
+            bad("drop", item, f"{sid!r} is not running today")
         elif any(sid.lower() == k.lower() for k in spec.keep):
-            bad("drop", f"{sid!r} is also listed under keep")
+            bad("drop", item, f"{sid!r} is also listed under keep")
         else:
             services[sid] = replace(services[sid], status="retired")
             dropped.add(sid)
-    for sid in filter(None, (resolve("add", s) for s in spec.add)):
+    for item, sid in resolved("add"):
         if sid in dropped:
-            bad("add", f"{sid!r} is also listed under drop")
+            bad("add", item, f"{sid!r} is also listed under drop")
         elif sid in services and services[sid].active:
-            bad("add", f"{sid!r} is running already")
+            bad("add", item, f"{sid!r} is running already")
         elif sid in open_services:  # as the mix assumes it
             services[sid] = replace(open_services[sid][0], status="active")
         else:  # a retired service brought back as the workspace records it
             services[sid] = replace(services[sid], status="active")
-    for sid in filter(None, (resolve("keep", s) for s in spec.keep)):
+    for item, sid in resolved("keep"):
         if not (sid in services and services[sid].active):
-            bad("keep", f"{sid!r} is not in this variant (add it)")
-    for name, changes in (("approach", spec.approach), ("effort", spec.effort), ("probability", spec.probability)):
-        for key, value in changes.items():
-            sid = resolve(name, key)
-            if sid is None:
-                continue
+            bad("keep", item, f"{sid!r} is not in this variant (add it)")
+    for name in ("approach", "effort", "probability"):
+        changes = getattr(spec, name)
+        for key, sid in resolved(name):
+            value = changes[key]
             if not (sid in services and services[sid].active):
-                bad(name, f"{sid!r} is not in this variant")
+                bad(name, key, f"{sid!r} is not in this variant")
                 continue
             service = services[sid]
             if name == "approach":  # a running service moved to another approach: its probability moves too
