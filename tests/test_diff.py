@@ -266,6 +266,29 @@ def test_since_a_revision_where_a_file_is_broken_locates_it_at_that_revision(rep
     assert result.exit_code == 2 and "broken:ws/pmo.yaml:6:54: services.effort" in result.stderr, result.stderr
 
 
+def test_since_follows_a_symlink_inside_the_workspace_as_a_checkout_does(repo: Path) -> None:
+    """A link was skipped without a word: 'no knowledge files' when it was the only one, else a side missing it."""
+    (repo / "ws" / "data").mkdir()
+    (repo / "ws" / "pmo.yaml").rename(repo / "ws" / "data" / "pmo.yml")
+    (repo / "ws" / "pmo.yaml").symlink_to(Path("data") / "pmo.yml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "linked")
+    git(repo, "tag", "linked")
+    data = diff_json("ws", "--since", "linked")
+    assert data["findings"]["new"] == data["findings"]["resolved"] == [] and data["findings"]["still_open"]
+    for name, target in (("clients.yaml", "../../outside.yaml"), ("loop.yaml", "loop.yaml")):
+        (repo / "ws" / name).symlink_to(target)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "links that lead nowhere")
+    git(repo, "tag", "astray")
+    for name in ("clients.yaml", "loop.yaml"):
+        (repo / "ws" / name).unlink()
+    result = cli("diff", "ws", "--since", "astray", *AS_OF)
+    assert result.exit_code == 2
+    assert "astray:ws/clients.yaml is a symlink that leads outside the workspace (to ../../outside.yaml)" in result.stderr
+    assert "astray:ws/loop.yaml is a symlink that leads round in a loop" in result.stderr
+
+
 @pytest.mark.parametrize("rev, message", [
     ("v9", "--since: unknown revision 'v9' in the git repository of ws"),
     ("v1.O", "unknown revision 'v1.O' in the git repository of ws (hint: did you mean 'v1.0'?)"),

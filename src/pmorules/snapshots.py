@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
 import subprocess
 import tempfile
 from dataclasses import dataclass, replace
@@ -22,9 +23,12 @@ from .analysis import Analysis, reanalyze
 from .config import revision_problem
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .knowledge import KnowledgeBase, load_workspace
+from .output import KNOWLEDGE_SUFFIXES
 
 GIT_TIMEOUT = 30.0  # seconds per git call; reading a few small files takes milliseconds
-FILE_MODES = {"100644", "100755"}  # regular files; symlinks (120000) and submodules (160000) are not knowledge
+FILE_MODES = {"100644", "100755"}  # regular files; submodules (160000) are not knowledge
+LINK_MODE = "120000"  # a symlink: its blob is the path it points to, followed as a checked-out workspace would be
+LINK_HOPS = 8  # a chain of links longer than this is a loop
 
 
 @dataclass(frozen=True)
@@ -133,11 +137,13 @@ def _read_revision(folder: Path, rev: str, where: Location, into: Path) -> tuple
         raise InputError([Diagnostic(where, f"the workspace {prefix or '.'} does not exist at revision {rev!r}",
                                      "name a revision at which the workspace folder was committed")])
     entries = _entries(root, folder, where)
-    blobs = _files(entries)
+    blobs = _files(entries) + _linked(entries, "", commit, prefix, folder, where, shown)
     knowledge = next((oid for _, kind, oid, name in entries if kind == "tree" and name == "knowledge"), None)
     if knowledge is not None:
         (into / "knowledge").mkdir()
-        blobs += [(f"knowledge/{name}", oid) for name, oid in _files(_entries(knowledge, folder, where))]
+        inner = _entries(knowledge, folder, where)
+        blobs += [(f"knowledge/{name}", oid)
+                  for name, oid in _files(inner) + _linked(inner, "knowledge", commit, prefix, folder, where, shown)]
     for (name, _), data in zip(blobs, _contents(blobs, folder, where)):
         (into / name).write_bytes(data)
     return commit, shown
@@ -197,6 +203,47 @@ def _files(entries: list[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
     """The regular files among a tree's entries, as (name, blob id)."""
     return [(name, oid) for mode, kind, oid, name in entries
             if kind == "blob" and mode in FILE_MODES and name not in (".", "..") and "/" not in name]
+
+
+def _linked(entries: list[tuple[str, str, str, str]], within: str, commit: str, prefix: str, folder: Path,
+            where: Location, shown: str) -> list[tuple[str, str]]:
+    """The knowledge files among a tree's symlinks, as (name, blob id of the file each leads to): a link that
+    leads out of the workspace, nowhere or round in a loop is a located error, as it is in a checked-out one
+    (they were skipped without a word, and the older side silently lacked those files)."""
+    links = [(name, oid) for mode, kind, oid, name in entries
+             if mode == LINK_MODE and name.lower().endswith(KNOWLEDGE_SUFFIXES) and "/" not in name]
+    found, problems = [], []
+    for (name, _), target in zip(links, _contents(links, folder, where)):
+        inside = "/".join(filter(None, [within, name]))
+        path, oid = _follow(inside, target, commit, prefix, folder, where)
+        if oid is None:
+            problems.append(Diagnostic(where, f"{shown}/{inside} is a symlink that {path}", "commit the file itself"))
+        else:
+            found.append((name, oid))
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+def _follow(name: str, target: bytes, commit: str, prefix: str, folder: Path, where: Location) -> tuple[str, str | None]:
+    """Where the link ``name`` (in the workspace) leads at ``commit``: (the path, the blob id), or (what is wrong,
+    None)."""
+    for _ in range(LINK_HOPS):
+        text = target.decode("utf-8", errors="replace")
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(name), text))
+        if text.startswith("/") or path == ".." or path.startswith("../"):
+            return f"leads outside the workspace (to {text})", None
+        full = "/".join(filter(None, [prefix, path]))
+        listed = _git(["ls-tree", "--full-tree", "-z", commit, "--", full], folder, where)
+        record = listed.stdout.split(b"\0")[0] if listed.returncode == 0 else b""
+        meta, _, _ = record.partition(b"\t")
+        mode, kind, oid = (meta.decode().split(" ") + ["", "", ""])[:3]
+        if mode in FILE_MODES and kind == "blob":
+            return path, oid
+        if mode != LINK_MODE:
+            return f"leads to {text}, which is not a file at this revision", None
+        name, target = path, _contents([(path, oid)], folder, where)[0]
+    return "leads round in a loop", None
 
 
 def _contents(blobs: list[tuple[str, str]], folder: Path, where: Location) -> list[bytes]:
