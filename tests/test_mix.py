@@ -907,7 +907,7 @@ def test_numbers_the_solver_cannot_hold_are_located_errors(example_copy) -> None
     run = cli("mix", str(workspace), "--as-of", "2026-03-20")
     assert run.exit_code == 2 and "Traceback" not in run.output
     for key in ("mix.candidate_effort", "mix.percent_step", "mix.candidates.S07.effort"):
-        assert "pmorules.toml:" in run.output and f"{key}: Input should be less than or equal to" in run.output
+        assert "pmorules.toml:" in run.output and f"{key}: should be less than or equal to" in run.output
     tiny = example_copy("")
     organisation = tiny / "organisation.yaml"
     organisation.write_text(organisation.read_text(encoding="utf-8").replace("capacity_fte: 6", "capacity_fte: 1.0e-15"),

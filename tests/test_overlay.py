@@ -215,7 +215,7 @@ def test_toml_params_change_behaviour_and_why_shows_the_toml_line(ws) -> None:
          "ws/pmorules.toml:2: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
         ('[rules.BAL005]\nparams = { max_short_share = "half" }\n', "ws/pmorules.toml:2: param BAL005.max_short_share must be a number"),
         ('name = "x"\n[rules.BAL005\nlevel = "error"\n', "ws/pmorules.toml:2:14: TOML syntax error: Expected ']' at the end of a table declaration"),
-        ('[rules.BAL005]\nlevel = "fatal"\n', "ws/pmorules.toml:2: rules.BAL005.level: Input should be 'error', 'warning' or 'info'"),
+        ('[rules.BAL005]\nlevel = "fatal"\n', "ws/pmorules.toml:2: rules.BAL005.level: should be 'error', 'warning' or 'info'"),
         ('rule_path = ["more"]\n', "ws/pmorules.toml:1: unknown setting 'rule_path' (hint: did you mean 'rule_paths'?)"),
         ('[report]\nerror_wieght = 3.0\n', "ws/pmorules.toml:2: unknown setting 'error_wieght' (hint: did you mean 'error_weight'?)"),
         ('[report]\nwarning_cost = 1\n', "ws/pmorules.toml:2: unknown setting 'warning_cost' (hint: did you mean 'warning_weight'?)"),
@@ -289,6 +289,16 @@ def test_the_rules_folder_named_again_is_read_once(ws, paths: str) -> None:
     twice (first at" the very same place)."""
     workspace = ws({"rules/acme.yaml": OWN_RULE, "more/keep.txt": "", "pmorules.toml": f"rule_paths = {paths}\n"})
     assert ("ACM001", ("coaching",)) in findings(workspace)
+
+
+def test_every_config_error_comes_at_once(ws) -> None:
+    """A number the policy refuses hid every other error of pmorules.toml, and a bad [rules] paths did too."""
+    config = 'bogus = 1\n[rules]\npaths = "x"\n[rules.BAL005]\nlevel = "bogus"\n[mix]\ncapacity = nan\n'
+    lines = error_lines(cli("analyze", ws({"pmorules.toml": config})))
+    assert lines == ["ws/pmorules.toml:1: unknown setting 'bogus'",
+                     "ws/pmorules.toml:3: rules.paths: should be a list of rule folders or files",
+                     "ws/pmorules.toml:5: rules.BAL005.level: should be 'error', 'warning' or 'info'",
+                     "ws/pmorules.toml:7: mix.capacity: nan is not a finite number"]
 
 
 def test_a_missing_rule_folder_is_located(ws) -> None:

@@ -260,11 +260,9 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
     except RecursionError:
         raise InputError([Diagnostic(Location(display, *_too_deep(text)), "TOML error: values are nested too deeply")]) from None
     holder = ConfigFile(config=Config(), path=display, text=text)
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = []  # every error of the file at once: a bad number hid the unknown settings
     raw = _checked_numbers(raw, (), holder, problems)
-    if problems:
-        raise InputError(problems)
-    raw = _rule_paths_merged(raw, holder)
+    raw = _rule_paths_merged(raw, holder, problems)
     try:
         holder.config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -285,10 +283,14 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
                                          "name each review [history.<id>] with letters, digits, '_' or '-', and give it a label"))
                 continue
             else:
-                message = f"{'.'.join(keys)}: {error['msg'].removeprefix('Value error, ')}"
+                said = error["msg"].removeprefix("Value error, ").replace("Input should be", "should be")
+                message = f"{'.'.join(keys)}: {said.replace('a valid dictionary', 'a table')}"
                 hint = None
             errors.append(Diagnostic(holder.where(*keys), message, hint))
-        raise InputError(errors) from None
+        said = {d.location for d in problems}  # a number already reported is not reported again by the model
+        raise InputError(problems + [e for e in errors if e.location not in said]) from None
+    if problems:
+        raise InputError(problems)
     _check_history(holder)
     return holder
 
@@ -329,7 +331,7 @@ def _too_deep(text: str) -> tuple[int, int]:
     return 1, 1
 
 
-def _rule_paths_merged(raw: dict[str, Any], holder: ConfigFile) -> dict[str, Any]:
+def _rule_paths_merged(raw: dict[str, Any], holder: ConfigFile, problems: list[Diagnostic]) -> dict[str, Any]:
     """``rules = [...]`` and ``[rules] paths = [...]``, the short forms of ``rule_paths``, merged into it.
 
     A value of the wrong type is left for the model to report at its line, never joined into a list.
@@ -342,7 +344,8 @@ def _rule_paths_merged(raw: dict[str, Any], holder: ConfigFile) -> dict[str, Any
     else:
         return raw
     if not isinstance(more, list):
-        raise InputError([Diagnostic(holder.where(*key), f"{'.'.join(key)}: should be a list of rule folders or files")])
+        problems.append(Diagnostic(holder.where(*key), f"{'.'.join(key)}: should be a list of rule folders or files"))
+        return {**raw, "rules": rest}
     given = raw.get("rule_paths", [])
     return {**raw, "rules": rest, "rule_paths": given + more if isinstance(given, list) else given}
 
