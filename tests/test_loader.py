@@ -82,6 +82,19 @@ def test_yaml_duplicate_key_is_an_error() -> None:
     assert str(info.value) == "f.yaml:3:1: duplicate key 'a' (first defined at line 1)"
 
 
+def test_yaml_number_and_duplicate_key_errors_come_all_at_once() -> None:
+    """The first of them hid every other in the file."""
+    text = "a: 1e300\nb: [1, .nan]\nc: {d: 1, d: 2}\nc: 4\n"
+    with pytest.raises(InputError) as info:
+        parse_yaml(text, "f.yaml")
+    assert str(info.value).splitlines() == [
+        "f.yaml:1:4: 1e300 is out of range (numbers are at most 1e+15 in size)",
+        "f.yaml:2:8: .nan is not a finite number",
+        "f.yaml:3:11: duplicate key 'd' (first defined at line 3)",
+        "f.yaml:4:1: duplicate key 'c' (first defined at line 3)",
+    ]
+
+
 def test_yaml_syntax_error_is_located() -> None:
     with pytest.raises(InputError) as info:
         parse_yaml("a:\n  b: [1, 2\nc: 3\n", "f.yaml")

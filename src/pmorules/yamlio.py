@@ -125,7 +125,7 @@ class _Constructor12(SafeConstructor):
                 value = int(text)
         except ValueError:  # only an explicit !!int tag on a non-number gets here
             raise ConstructorError(None, None, f"{text!r} is not an integer", node.start_mark) from None
-        return _checked(value, text, node)
+        return self._checked(value, text, node)
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         written = self.construct_scalar(node)
@@ -139,7 +139,7 @@ class _Constructor12(SafeConstructor):
                 value = float(text)
             except ValueError:  # only an explicit !!float tag on a non-number gets here
                 raise ConstructorError(None, None, f"{node.value!r} is not a number", node.start_mark) from None
-        return _checked(value, written, node)
+        return self._checked(value, written, node)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -163,6 +163,20 @@ class _Constructor12(SafeConstructor):
                 return self.construct_yaml_float(node)
         return self.construct_object(node, deep=True)
 
+    deferred: list[ConstructorError]  # errors read on past, reported together at the end (``_Several``)
+
+    def _checked(self, value: int | float, text: str, node: yaml.Node) -> int | float | None:
+        """The number, if it follows the number policy; else None, and a located error kept for the end."""
+        problem = number_problem(value, text if len(text) <= 40 else text[:39] + "…")
+        if problem is not None:
+            self.deferred.append(ConstructorError(None, None, problem, node.start_mark))
+            return None
+        return value
+
+    def _duplicate(self, key: Any, first: tuple[int, int], mark: Any) -> None:
+        """A key given twice: kept for the end; the first value stays."""
+        self.deferred.append(ConstructorError(None, None, f"duplicate key {key!r} (first defined at line {first[0]})", mark))
+
     def _expect(self, node: yaml.Node, kind: type, what: str) -> None:
         if not isinstance(node, kind):  # an explicit !!map or !!seq tag on the wrong kind of node
             raise ConstructorError(None, None, f"expected {what}, but found {node.id}", node.start_mark)
@@ -178,8 +192,8 @@ class _Constructor12(SafeConstructor):
                 raise ConstructorError(None, None, "a mapping key must be a plain value", key_node.start_mark)
             mark = key_node.start_mark
             if key in mapping:
-                first = key_pos[key]
-                raise ConstructorError(None, None, f"duplicate key {key!r} (first defined at line {first[0]})", mark)
+                self._duplicate(key, key_pos[key], mark)
+                continue
             mapping[key] = self._value(value_node)
             key_pos[key] = (mark.line + 1, mark.column + 1)
 
@@ -194,12 +208,12 @@ class _Constructor12(SafeConstructor):
             positions((mark.line + 1, mark.column + 1))
 
 
-def _checked(value: int | float, text: str, node: yaml.Node) -> int | float:
-    """The number, if it follows the number policy; else a located error."""
-    problem = number_problem(value, text if len(text) <= 40 else text[:39] + "…")
-    if problem is not None:
-        raise ConstructorError(None, None, problem, node.start_mark)
-    return value
+class _Several(Exception):
+    """The errors a document was read on past (numbers the policy refuses, duplicate keys), all at once."""
+
+    def __init__(self, errors: list[ConstructorError]):
+        super().__init__(errors)
+        self.errors = errors
 
 
 _Constructor12.add_constructor(_INT, _Constructor12.construct_yaml_int)
@@ -213,6 +227,7 @@ class _Loader(CParser, _Constructor12, _Resolver12):
         CParser.__init__(self, stream)
         _Constructor12.__init__(self)
         _Resolver12.__init__(self)
+        self.deferred = []
 
     def load_document(self) -> Any:
         """The one document of the stream, built directly from libyaml's nodes.
@@ -256,10 +271,8 @@ class _Loader(CParser, _Constructor12, _Resolver12):
                     if not isinstance(item, (str, int, float, bool)) and item is not None:
                         raise ConstructorError(None, None, "a mapping key must be a plain value", key_mark)
                     if item in value:
-                        first = key_pos[item]
-                        raise ConstructorError(
-                            None, None, f"duplicate key {item!r} (first defined at line {first[0]})", key_mark
-                        )
+                        self._duplicate(item, key_pos[item], key_mark)
+                        continue
                     value[item] = build(value_node, depth)
                     key_pos[item] = (key_mark.line + 1, key_mark.column + 1)
             elif kind is sequence_node and tag == _SEQ:
@@ -323,25 +336,34 @@ class _Expansion:
 def _load(text: str) -> Any:
     loader = _Loader(text)
     try:
-        return loader.load_document()
+        value = loader.load_document()
     finally:
         loader.dispose()
+    if loader.deferred:
+        raise _Several(loader.deferred)
+    return value
+
+
+def _diagnostic(exc: yaml.MarkedYAMLError, filename: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.problem and exc.context and not exc.context.startswith("while "):
+        problem = f"{exc.context}, {exc.problem}"  # "expected a single document in the stream, but found another document"
+    elif exc.context and exc.context_mark and exc.context_mark.line != mark.line and "tab" not in problem:
+        problem = f"{exc.problem} ({exc.context} started at line {exc.context_mark.line + 1})"
+    prefix = "" if isinstance(exc, ConstructorError) else "YAML syntax error: "
+    return Diagnostic(where, prefix + problem)
 
 
 def parse_yaml(text: str, filename: str) -> Any:
     """Parse one YAML document; syntax errors become a located InputError."""
     try:
         return _load(text)
+    except _Several as exc:
+        raise InputError([_diagnostic(error, filename) for error in exc.errors]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
-        problem = exc.problem or exc.context or "invalid YAML"
-        if exc.problem and exc.context and not exc.context.startswith("while "):
-            problem = f"{exc.context}, {exc.problem}"  # "expected a single document in the stream, but found another document"
-        elif exc.context and exc.context_mark and exc.context_mark.line != mark.line and "tab" not in problem:
-            problem = f"{exc.problem} ({exc.context} started at line {exc.context_mark.line + 1})"
-        prefix = "" if isinstance(exc, ConstructorError) else "YAML syntax error: "
-        raise InputError([Diagnostic(where, prefix + problem)]) from None
+        raise InputError([_diagnostic(exc, filename)]) from None
     except ReaderError as exc:
         # libyaml reports a bad character by its byte offset in the UTF-8 text
         where = byte_location(text.encode("utf-8", "surrogatepass"), exc.position, filename)
