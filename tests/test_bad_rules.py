@@ -64,3 +64,18 @@ def test_the_base_rule_of_the_corpus_is_fine(tmp_path: Path) -> None:
     for command in ("check", "test"):
         result = CliRunner().invoke(app, ["rules", command, str(fixed)])
         assert result.exit_code == 0, result.output
+
+
+def test_a_format_error_in_one_file_does_not_hide_the_compile_errors_of_another(tmp_path: Path) -> None:
+    """The unknown key in d.yaml hid the misspelt field in c.yaml until it was fixed."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "c.yaml").write_text(
+        "- id: ORG010\n  name: low-odds\n  title: Low odds\n  category: probability\n  level: warning\n"
+        "  match:\n    - fact: service\n      as: s\n      where:\n        - {field: probabilty, op: lt, value: 0.5}\n"
+        "  subjects: [s]\n  message: unlikely\n  why: odds\n  recommendation: fix it\n", encoding="utf-8")
+    (tmp_path / "rules" / "d.yaml").write_text("- id: ORG020\n  name: z\n  titel: Z\n", encoding="utf-8")
+    for args in (["rules", "check", str(tmp_path / "rules")], ["validate", str(tmp_path)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2
+        assert "c.yaml:10:12: rule ORG010: fact 'service' has no field 'probabilty'" in result.stderr, result.stderr
+        assert "d.yaml:3:3: unknown key 'titel'" in result.stderr

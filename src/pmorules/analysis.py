@@ -24,7 +24,7 @@ from .measures import Conventions, TargetCover
 from .numbers import clean
 from .output import CONFIG_NAME, Protected
 from .paths import default_rules_dir
-from .rules.compile import CompiledBook, compile_rulebook
+from .rules.compile import CompiledBook, compile_problems, compile_rulebook
 from .rules.load import Rule, RuleBook, extends_any, load_rulebook
 from .vocabulary import LEVEL_ORDER, VERDICTS
 
@@ -226,7 +226,7 @@ def analyze(workspace: str | Path, today: dt.date | None = None) -> Analysis:
         config, rulebook = load_rules(workspace)
         compiled = compile_rulebook(rulebook)
     except InputError as exc:
-        problems.extend(exc.diagnostics)
+        problems.extend(exc.diagnostics + compile_problems(exc))
     if problems or kb is None:
         raise InputError(problems)
     facts = derive_facts(kb, kb.today, config.config.adherence.conventions())

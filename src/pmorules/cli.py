@@ -694,14 +694,14 @@ def rules_test(
     """Run every rule's must-fire and must-not-fire cases."""
     from .analysis import load_rule_paths
     from .rule_cases import run_rule_tests, uncovered
-    from .rules.compile import compile_rulebook
+    from .rules.compile import compile_problems, compile_rulebook
 
     try:
         book = load_rule_paths(paths or [])
         compile_rulebook(book)  # a rule without cases is refused for what an analysis would refuse, too
         results = run_rule_tests(book)
     except InputError as error:
-        _fail_input(error)
+        _fail_input(InputError(error.diagnostics + compile_problems(error)))
     failed = [r for r in results if not r.passed]
     for result in results:
         mark = "ok  " if result.passed else "FAIL"
@@ -722,14 +722,14 @@ def rules_check(
 ) -> None:
     """Lint rule files: format, fields, params, joins, templates and required metadata."""
     from .analysis import load_rule_paths
-    from .rules.compile import compile_rulebook
+    from .rules.compile import compile_problems, compile_rulebook
     from .rules.lint import lint
 
     try:
         book = load_rule_paths(paths or [])
         compile_rulebook(book)
     except InputError as error:
-        _fail_input(error)
+        _fail_input(InputError(error.diagnostics + compile_problems(error)))
     problems = lint(book)
     for problem in problems:
         stderr.print(printable(problem), markup=False)

@@ -781,6 +781,18 @@ def fields_read(rules: list[CompiledRule]) -> dict[str, set[str]]:
     return reads
 
 
+def compile_problems(error: InputError) -> list[Diagnostic]:
+    """The compile errors of the rules a failed load did read (``RuleBookErrors.partial``), to report with its own."""
+    partial = getattr(error, "partial", None)
+    if partial is None:
+        return []
+    try:
+        compile_rulebook(partial)
+    except InputError as more:
+        return list(more.diagnostics)
+    return []
+
+
 def compile_rulebook(book: RuleBook) -> CompiledBook:
     """Compile every enabled rule, or raise InputError listing every problem."""
     errors: list[Diagnostic] = []

@@ -409,8 +409,16 @@ def _load_rulebook(config: ConfigFile, workspace: Path | None, shown: str, confi
 
     _apply_settings(config, rules, errors)
     if errors:
-        raise InputError(errors)
+        raise RuleBookErrors(errors, RuleBook(rules, files))
     return RuleBook(rules, files)
+
+
+@dataclass
+class RuleBookErrors(InputError):
+    """The errors of the rule files, with the rules read without one: compiled still, so that their errors come
+    in the same run (a format error in one file hid every compile error of the others)."""
+
+    partial: RuleBook | None = None
 
 
 def _apply_settings(config: ConfigFile, rules: dict[str, Rule], errors: list[Diagnostic]) -> None:
