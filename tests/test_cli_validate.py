@@ -166,3 +166,16 @@ def test_validate_checks_renames_against_the_reviews_the_mix_settings_and_review
                                          + '\n[history.later]\ndate = 2026-05-19\npath = "reviews/2025-12"\n')
     run = CliRunner().invoke(app, ["validate", str(clean), "--as-of", "2026-03-20"])
     assert run.exit_code == 0 and "the review later is dated 2026-05-19, after the day judged" in run.output, run.output
+
+
+def test_validate_renders_the_report_with_the_organisations_templates(tmp_path: Path) -> None:
+    """A template that compiles can still fail on the data: validate said OK and report failed."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(example_dir(), workspace)
+    (workspace / "templates" / "partials").mkdir(parents=True)
+    (workspace / "templates" / "partials" / "goals.md.j2").write_text("a\nb\n   {{ 1/0 }}\n", encoding="utf-8")
+    (workspace / "templates" / "partials" / "goals.html.j2").write_text("{{ nosuch.attr }}\n", encoding="utf-8")
+    run = CliRunner().invoke(app, ["validate", str(workspace), "--as-of", "2026-03-20"])
+    assert run.exit_code == 2 and "Traceback" not in run.output
+    assert "templates/partials/goals.md.j2:3: template error: division by zero" in run.stderr
+    assert "templates/partials/goals.html.j2:1: template error: 'nosuch' is undefined" in run.stderr

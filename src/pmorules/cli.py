@@ -450,11 +450,15 @@ def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> N
     from .diff import renames
     from .mix.problem import additions
     from .mix.scenarios import check_scenarios
-    from .report.render import check_templates
+    from .report.render import check_rendering, check_templates
     from .snapshots import judge, reviews
 
     analysis = _analyze(workspace, as_of)
     problems = []
+    own_templates: list[str] = []
+
+    def templates() -> None:
+        own_templates.extend(check_templates(analysis))
 
     def past_reviews() -> None:  # every review the config names, each with the renames it implies
         found = []
@@ -466,10 +470,17 @@ def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> N
         if found:
             raise InputError(found)
 
-    for check in (past_reviews, lambda: check_scenarios(analysis), lambda: check_templates(analysis),
+    for check in (past_reviews, lambda: check_scenarios(analysis), templates,
                   lambda: additions(analysis)):  # the [mix] settings that name services
         try:
             check()
+        except InputError as error:
+            problems += error.diagnostics
+    if own_templates and not problems:  # templates of its own: the report must render with them, as `report` would
+        from .workbench import recommend_and_judge
+
+        try:
+            check_rendering(analysis, *recommend_and_judge(analysis))
         except InputError as error:
             problems += error.diagnostics
     if problems:

@@ -199,9 +199,10 @@ def environment(dirs: list[TemplateDir], markdown: bool, warm: Warm | None = Non
     return env
 
 
-def check_templates(analysis: Analysis) -> None:
+def check_templates(analysis: Analysis) -> list[str]:
     """Every template in the organisation's folders compiles (InputError with each problem located); the report's
-    own templates are checked by its tests. A template shadowed by one earlier in the search order is not used."""
+    own templates are checked by its tests. A template shadowed by one earlier in the search order is not used.
+    The organisation's template names (none: the report's own templates only)."""
     dirs = template_dirs(analysis)
     errors: list[Diagnostic] = []
     found = (Path(root, file).relative_to(folder).as_posix()
@@ -215,6 +216,20 @@ def check_templates(analysis: Analysis) -> None:
             errors.append(Diagnostic(exc.where, exc.message or "cannot use this template file"))
         except TemplateSyntaxError as exc:
             errors.append(Diagnostic(Location(_shown(exc.filename, dirs), exc.lineno), f"template syntax error: {exc.message}"))
+    if errors:
+        raise InputError(errors)
+    return names
+
+
+def check_rendering(analysis: Analysis, mix: MixResult, history: History | None) -> None:
+    """The report renders, in Markdown and HTML, with the organisation's templates (a template that compiles can
+    still fail on the data: ``{{ 1/0 }}``, an attribute the context lacks): InputError, located, as ``report``."""
+    errors: list[Diagnostic] = []
+    for fmt in ("md", "html"):
+        try:
+            render_report(analysis, mix, fmt, history=history)
+        except InputError as error:
+            errors += [d for d in error.diagnostics if d not in errors]
     if errors:
         raise InputError(errors)
 
