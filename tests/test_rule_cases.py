@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from pmorules.analysis import load_rules
 from pmorules.cli import app
 from pmorules.errors import InputError
+from pmorules.facts import FACT_TYPES
 from pmorules.paths import default_rules_dir
 from pmorules.rules.load import Rule
 from pmorules.rules.spec import RuleTest
@@ -109,3 +110,61 @@ def test_every_catalogue_source_is_a_documented_public_source() -> None:
     cited = {s for svc in catalogue.services.values() for s in svc.sources + [x for h in svc.harms for x in h.sources]}
     cited |= {s for outcome in catalogue.outcomes.values() for s in outcome.sources}
     assert cited and cited <= anchors, sorted(cited - anchors)
+
+
+CASE_RULE = """- id: ORG030
+  name: low-odds
+  title: Low odds
+  category: probability
+  level: warning
+  params:
+    low: {default: 0.5, description: below this}
+  match:
+    - fact: service
+      as: s
+      where:
+        - {field: probability, op: lt, param: low}
+  subjects: [s]
+  message: "{{ s.name }} is unlikely"
+  why: odds
+  recommendation: fix it
+  tests:
+    - name: a
+      expect: fire
+      facts:
+        - {key: x, probability: 0.2}
+    - name: b
+      expect: fire
+      facts:
+        - {fact: service, key: x, probability: 0.2, probabilty: 0.3}
+    - name: c
+      expect: fire
+      params: {lo: 0.4}
+      facts:
+        - {fact: service, key: x, probability: 0.2}
+"""
+
+
+def test_rules_test_reports_every_case_error_at_its_case(tmp_path) -> None:
+    """One case error at a time, every one at the rule's tests: line, so the second showed only once the
+    first was fixed."""
+    path = tmp_path / "org.yaml"
+    path.write_text(CASE_RULE, encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "test", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{path}:21:11: test 'a': fact #1 needs 'fact:' one of {', '.join(FACT_TYPES)}",
+        f"{path}:25:11: test 'b': fact 'service' has no field 'probabilty' (hint: did you mean 'probability'?)",
+        f"{path}:28:7: test 'c': rule ORG030 has no param 'lo' (hint: did you mean 'low'?)",
+        "3 errors found",
+    ]
+
+
+def test_a_failing_case_names_its_subjects_in_words(tmp_path) -> None:
+    path = tmp_path / "org.yaml"
+    text = CASE_RULE.split("  tests:")[0] + (
+        "  tests:\n    - name: h\n      expect: fire\n      subjects: [y]\n      facts:\n"
+        "        - {fact: service, key: x, probability: 0.2}\n")
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "test", str(path)])
+    assert result.exit_code == 1 and "FAIL ORG030 fire    h: fired for x, not y" in result.stdout, result.stdout

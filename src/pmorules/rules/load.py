@@ -210,7 +210,8 @@ def _keys_at(loc: tuple[Any, ...]) -> list[str]:
 
 
 def _clause_locations(raw: Any, base: tuple[Any, ...], item: dict[str, Any], display: str) -> dict[str, Location]:
-    """Where each pattern and condition of a rule is, keyed ``match[0].where[1].field``, for the compiler's errors."""
+    """Where each pattern and condition of a rule is, keyed ``match[0].where[1].field``, for the compiler's errors;
+    and each test case, its params and facts (``tests[0].facts[1]``), for the errors of ``rules test``."""
     out: dict[str, Location] = {}
 
     def walk(loc: tuple[Any, ...], clauses: Any, path: str) -> None:
@@ -225,6 +226,16 @@ def _clause_locations(raw: Any, base: tuple[Any, ...], item: dict[str, Any], dis
                 for group in ("any", "all"):
                     walk(at + (group,), clause.get(group), f"{here}.{group}")
 
+    tests = item.get("tests")
+    for index, case in enumerate(tests if isinstance(tests, list) else []):  # each case, its facts and its params
+        here, at = f"tests[{index}]", base + ("tests", index)
+        out[here] = locate(raw, at, display)
+        if isinstance(case, dict):
+            for key in ("params", "facts"):
+                out[f"{here}.{key}"] = locate(raw, at + (key,), display)
+            facts = case.get("facts")
+            for number in range(len(facts) if isinstance(facts, list) else 0):
+                out[f"{here}.facts[{number}]"] = locate(raw, at + ("facts", number), display)
     match = item.get("match")
     for index, pattern in enumerate(match if isinstance(match, list) else []):
         if isinstance(pattern, dict):
