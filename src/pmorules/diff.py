@@ -34,6 +34,7 @@ from .errors import Diagnostic, InputError, Location
 from .findings import Finding, fingerprint, names_of
 from .inputs import decode_text, read_input
 from .knowledge import KnowledgeBase, Service
+from .mix.units import effort_text
 from .snapshots import Judged, judge_all, reviews
 from .text import num, pct
 from .vocabulary import LEVEL_ORDER, TERMS
@@ -143,6 +144,7 @@ class ServiceChange:
     escalates: tuple[str, ...] = ()  # fingerprints (as now) of the problems on it that got graver
     jointly: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fingerprint -> the other services credited with it
     was_name: str | None = None  # its name before, when it was renamed
+    efforts: tuple[str | None, str | None] = (None, None)  # its effort on each side in a committee's words
 
     def text(self, plain: bool = False) -> str:
         """'was pm-support, effort 18 → 12, probability 60% → 75%'; of one added or removed, what it is (was).
@@ -151,6 +153,8 @@ class ServiceChange:
         if self.change != "changed":
             side = 1 if self.change == "added" else 0
             values = {name: _shown(name, pair[side]) for name, pair in self.fields.items()}
+            if plain and self.efforts[side]:
+                values["effort"] = self.efforts[side]
             status = STATUS_WORDS.get(self.fields["status"][side], values["status"]) if plain else values["status"]
             return f"{status}, {values['term']} term, effort {values['effort']}, probability {values['probability']}"
         if not self.was:
@@ -165,8 +169,10 @@ class ServiceChange:
             parts.append("retired" if now == "retired" else "started" if now == "active" else
                          f"{STATUS_WORDS.get(then, then)} → {STATUS_WORDS.get(now, now)}")
             fields = {k: v for k, v in fields.items() if k != "status" and not (k == "effort" and now == "retired")}
-        return ", ".join(parts + [f"{name.replace('_', ' ')} {_shown(name, a)} → {_shown(name, b)}"
-                                  for name, (a, b) in fields.items()])
+        shown = {name: (_shown(name, a), _shown(name, b)) for name, (a, b) in fields.items()}
+        if plain and "effort" in shown and all(self.efforts):
+            shown["effort"] = self.efforts
+        return ", ".join(parts + [f"{name.replace('_', ' ')} {a} → {b}" for name, (a, b) in shown.items()])
 
     def to_json(self) -> dict[str, Any]:
         return {"change": self.change, "id": self.id, "name": self.name, "was": self.was,
@@ -403,6 +409,7 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
         return {subject: tuple(prints) for subject, prints in out.items()}
 
     resolved_by, appeared_by = index(resolved), index(appeared)
+    in_words = (effort_text(old), effort_text(new))
     eased_by, escalated_by = index([m.new for m in eased]), index([m.new for m in escalated])
 
     def naming(by: dict[str, tuple[str, ...]], service: Service | None) -> tuple[str, ...]:
@@ -425,7 +432,8 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
         changes.append(ServiceChange(kind, service.id, service.name, was, fields,
                                      naming(resolved_by, then), naming(appeared_by, now),
                                      naming(eased_by, now), naming(escalated_by, now),
-                                     was_name=then.name if was and then else None))
+                                     was_name=then.name if was and then else None,
+                                     efforts=(then and in_words[0](then.effort), now and in_words[1](now.effort))))
     order = {"added": 0, "removed": 1, "changed": 2}
     return sorted(changes, key=lambda c: (order[c.change], c.id.lower()))
 

@@ -10,6 +10,7 @@ points of the capacity (1: a whole point).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import MixSettings
@@ -72,3 +73,8 @@ class Units:
     def whole(self, effort: float) -> float:
         """An assumed effort in whole steps (at least one)."""
         return round(max(1, math.ceil(effort / self.step - 0.5 - 1e-9)) * self.step, 6)
+
+
+def effort_text(kb: KnowledgeBase) -> Callable[[float], str]:
+    """An effort of this organisation in a committee's words, ``4% (0.24 FTE)`` (the step does not matter here)."""
+    return Units.of(kb, MixSettings()).text
