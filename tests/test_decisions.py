@@ -215,7 +215,19 @@ def test_two_findings_of_one_rule_a_change_addresses_read_apart(example) -> None
 
 
 def test_errors_left_in_the_recommended_mix_say_why() -> None:
-    """HealthCare.gov's recommended mix keeps an error: the report says no mix within the capacity avoids it (it
-    listed it with no reason)."""
+    """HealthCare.gov's recommended mix keeps an error: the report says no mix within today's total effort (its
+    capacity: nobody stated one) avoids it (it listed it with no reason, then blamed "the capacity" a committee
+    reads as the stated headcount)."""
     analysis = analyze(CASES_DIR / "healthcare-gov-tech-surge-2013" / "ws")
-    assert "### Errors left in the recommended mix: no mix within the capacity avoids it\n" in report_of(analysis, "md").decode()
+    text = report_of(analysis, "md").decode()
+    assert "### Errors left in the recommended mix: no mix within today's total effort avoids it\n" in text
+
+
+def test_a_goal_decision_says_when_the_mix_leaves_the_goal_as_it_is(example) -> None:
+    """The example's budget-ranking goal cannot be covered by its date: renegotiating comes first, and the resize
+    offered beside it (coverage +1.8 points) is said not to change the goal's status (it read as the remedy)."""
+    first = context_of(example)["decisions"][0]
+    assert first["key"] == "budget-ranking" and first["still"] == "not covered"
+    assert [o["kind"] for o in first["options"]][:2] == ["renegotiate", "change"]
+    assert "   - With every change of the recommended mix the goal is still not covered.\n" in report_of(example, "md").decode()
+    assert all(d["still"] is None for d in context_of(example)["decisions"] if d["about"] != "goal")

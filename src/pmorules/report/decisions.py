@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import ReportSettings
+from ..findings import verdicts
 from ..mix import MixResult
 from ..text import first_sentence
+from ..vocabulary import VERDICTS
 
 MIX = "mix"  # the subject of findings about the mix as a whole
 
@@ -67,6 +69,7 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
             folded.setdefault(key, []).append(finding)
 
     changes_of = _changes_by_id(mix)
+    verdict_after = verdicts(result.after.findings)  # each goal's verdict with the recommended mix
     out = []
     for key, about in folded.items():
         goal = by_goal.get(key)
@@ -87,6 +90,10 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
             "options": _options(key, goal, about, changes_of, mix, result),
             "advice": first_sentence(about[0]["recommendation"]),  # the rule's own, when no option is left here
             "score": round(score, 6),
+            # the goal's verdict with every change of the recommended mix, when that leaves it no better: the
+            # changes offered help its coverage, not its status (they read as its remedy)
+            "still": verdict_after.get(key, VERDICTS[0]) if goal and goal["verdict"] != VERDICTS[0]
+            and verdict_after.get(key, VERDICTS[0]) == goal["verdict"] else None,
         })
     out.sort(key=lambda d: (-d["score"], d["name"].lower(), d["key"]))
     out = _fold_shared_changes(out)[:settings.decisions]
@@ -145,21 +152,21 @@ def _changes_by_id(mix: dict[str, Any]) -> dict[tuple[str, str], list[int]]:
 
 def _options(key: str, goal: dict[str, Any] | None, about: list[dict[str, Any]], index: dict[tuple[str, str], list[int]],
              mix: dict[str, Any], result: MixResult) -> list[dict[str, Any]]:
-    """Change the mix (each change of the recommended mix that addresses these findings, or that adds to the
-    goal), renegotiate a date no candidate can make, do what the rule recommends, or accept the risk."""
+    """Renegotiate a date no candidate can make, change the mix (each change of the recommended mix that addresses
+    these findings, or that adds to the goal), do what the rule recommends, or accept the risk."""
     changes = mix["changes"]
     related = set(index.get(("goal", key), ())).union(index.get(("service", key), ()),
                                                       *(index.get(("finding", f["id"]), ()) for f in about))
     options = []
-    for change in (changes[i] for i in sorted(related)):  # in the mix's order
-        gains = [g for g in change["goals"] if g["id"] == key]
-        options.append({"kind": "change", "change": change, "gain": gains[0]["adherence"] if gains else None})
-    for unattainable in result.unattainable:
+    for unattainable in result.unattainable:  # first: no change of the mix makes the date
         if goal is not None and unattainable.goal == key:
             options.append({"kind": "renegotiate", "goal": goal,
                             "outcome": result.before.kb.outcomes[unattainable.target].name
                             if unattainable.target in result.before.kb.outcomes else unattainable.target})
             break
+    for change in (changes[i] for i in sorted(related)):  # in the mix's order
+        gains = [g for g in change["goals"] if g["id"] == key]
+        options.append({"kind": "change", "change": change, "gain": gains[0]["adherence"] if gains else None})
     if not options:
         options.append({"kind": "recommendation", "text": first_sentence(about[0]["recommendation"])})
     options.append({"kind": "accept", "goal": goal})
