@@ -190,6 +190,7 @@ def front_page_json(context: dict[str, Any]) -> dict[str, Any]:
             "score": d["score"],
             "goal": {"id": d["goal"]["id"], "name": d["goal"]["name"], "due": d["goal"]["due"],
                      "verdict": d["goal"]["verdict"], "outlook": d["goal"]["outlook"]} if d["goal"] else None,
+            "still": d["still"],
             "findings": [{"id": f["id"], "fingerprint": f["fingerprint"], "title": f["title"]} for f in d["findings"]],
             "options": [_option_json(o) for o in d["options"]],
         } for d in context["decisions"]],
