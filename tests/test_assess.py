@@ -577,3 +577,55 @@ def test_forms_carry_the_catalogue_to_read_and_are_read_back_without_it(round_di
     result = invoke("assess", ws, "--collect", forms, "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     assert "1 rating from 1 form" in result.stderr
+
+
+def test_a_renamed_rating_column_is_an_error_not_ratings_lost(round_dirs) -> None:
+    """'Probability (%)' over the probabilities: they were never read, and a rating left with months only was
+    withdrawn, with exit 0. A value in a column pmorules does not read is an error too."""
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms).exit_code == 0
+    fill(forms / "j-lin.xlsx", {"training": {"Term": "long", "Probability": 0.6}})
+    labels, rows, book, sheet = form_rows(forms / "j-lin.xlsx")
+    sheet.cell(1, labels["Probability"]).value = "Probability (%)"
+    book.save(forms / "j-lin.xlsx")
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2 and "j-lin.xlsx: the Assessments sheet has no column 'Probability'" in result.stderr
+    sheet.cell(1, labels["Probability"]).value = "Probability"
+    sheet.cell(1, sheet.max_column + 1).value = "My view"
+    sheet.cell(rows["training"], sheet.max_column).value = "0.7"
+    book.save(forms / "j-lin.xlsx")
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2 and "a column pmorules does not read ('my_view') holds a value" in result.stderr
+    assert not (ws / "assessments.yaml").exists()
+
+
+def test_a_form_saved_in_another_format_is_not_skipped_silently(round_dirs) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin; A. Brandt", "-o", forms).exit_code == 0
+    fill(forms / "j-lin.xlsx", {"training": {"Term": "long", "Probability": 0.6}})
+    (forms / "j-lin.xlsx").rename(forms / "j-lin.ods")
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2 and f"{forms / 'j-lin.ods'}: not read: a form is read as .xlsx only" in result.stderr
+
+
+def test_collecting_never_drops_another_section_of_the_ratings_file(round_dirs) -> None:
+    """An action added to assessments.yaml was read by the loader and silently dropped by the next collection."""
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms).exit_code == 0
+    fill(forms / "j-lin.xlsx", {"training": {"Term": "long", "Probability": 0.6}})
+    assert invoke("assess", ws, "--collect", forms).exit_code == 0
+    owned = ws / "assessments.yaml"
+    owned.write_text(owned.read_text() + "actions:\n  - {decision: Review the roadmap, action: x, owner: y, due: 2026-05-01, status: open}\n")
+    before = owned.read_bytes()
+    fill(forms / "j-lin.xlsx", {"training": {"Probability": 0.65}})
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2 and "'actions' is written in the file pmorules assess replaces" in result.stderr
+    assert owned.read_bytes() == before
+
+
+def test_a_name_that_differs_is_located_at_the_name(round_dirs, tmp_path: Path) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms).exit_code == 0
+    cells = fill(forms / "j-lin.xlsx", {"training": {"Name": "Status pack", "Probability": 0.5}})
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2 and f"j-lin.xlsx!Assessments!{cells['training:Name']}: the form names" in result.stderr

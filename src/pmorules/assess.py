@@ -23,6 +23,7 @@ of this module.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import unicodedata
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from .tables import NOTE, column_name, parse_xlsx
 from .text import num, pct, pct_exact, printable
 from .vocabulary import CONSENSUS_WORDS, Confidence, Term
 from .workbook import NOTE_SIZE, add_reference_sheets, book_bytes, notes_height, workspace_knowledge
-from .yamlio import dump_yaml, parse_yaml
+from .yamlio import dump_yaml, locate, parse_yaml
 
 SHEET = "Assessments"
 OWNED = "assessments.yaml"
@@ -396,7 +397,7 @@ def _other_name(record: dict[str, Any], service: str, kb: KnowledgeBase, locate:
     written, name = record.get(column_name("Name")), _cell_text(kb.services[service].name)
     if not written or " ".join(str(written).split()) == " ".join(name.split()):
         return None
-    return Diagnostic(locate(("assessments", index, "Name")), f"the form names {service!r} {str(written)!r}, the "
+    return Diagnostic(locate(("assessments", index, column_name("Name"))), f"the form names {service!r} {str(written)!r}, the "
                       f"workspace {name!r}", "a form of another workspace? If the service was renamed since the form "
                       "was written, type its name as the workspace gives it")
 
@@ -409,12 +410,45 @@ def _current_id(kb: KnowledgeBase) -> Callable[[str], str | None]:
     return lambda ref: ids.get(ref.lower()) or renamed.get(ref.lower())
 
 
+_CONTEXT = re.compile(r"round_\d+_(ratings|comments)")  # the previous round's columns of a later round's form
+
+
+def _header(data: bytes) -> set[str]:
+    """The column names of the form's Assessments sheet (a row's record leaves its blank cells out)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        row = next(book[SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ())
+        return {column_name(str(cell or "").strip()) for cell in row}
+    finally:
+        book.close()
+
+
+def _columns_problem(records: list[dict[str, Any]], present: set[str], display: str, locate: Callable
+                     ) -> Diagnostic | None:
+    """A form whose columns were renamed or deleted: its ratings cannot all be read (a renamed Probability column
+    dropped every probability of the form, and withdrew ratings left with nothing else, without a word)."""
+    wanted = [c.label for c in _columns(blind=False, round_=1) if c.field and column_name(c.label) not in present]
+    if wanted:
+        return Diagnostic(Location(display), f"the {SHEET} sheet has no column {', '.join(map(repr, wanted))}",
+                          "a renamed or deleted column cannot be read: restore its header, or write the forms again")
+    known = {column_name(c.label) for blind in (True, False) for c in _columns(blind, 1)}
+    for index, record in enumerate(records):
+        for name, value in record.items():
+            if name not in known and not _CONTEXT.fullmatch(name) and value not in (None, ""):
+                return Diagnostic(locate(("assessments", index, name)), f"a column pmorules does not read ({name!r}) "
+                                  "holds a value", "write ratings in the form's own columns; put remarks under Comment")
+    return None
+
+
 def _read_form(path: Path, display: str, kb: KnowledgeBase
                ) -> tuple[list[Rated], list[Diagnostic], set[tuple[str, str, int]]]:
     """The ratings of one form (with where each is), or the problems of its cells; and the services it lists
     unrated (service, expert, round), so that a rating cleared on the form is withdrawn."""
     try:
-        sections, locate, problems = parse_xlsx(read_input(path, display), display, blanks_allowed=True)
+        data = read_input(path, display)
+        sections, locate, problems = parse_xlsx(data, display, blanks_allowed=True)
     except InputError as exc:
         return [], exc.diagnostics, set()
     problems = list(problems)
@@ -426,6 +460,8 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase
         return [], problems, set()
     labels = {column_name(c.label): c.field for c in _columns(blind=False, round_=1) if c.field}  # as tables reads them
     field_label = {v: k for k, v in labels.items()}
+    if problem := _columns_problem(sections["assessments"], _header(data), display, locate):
+        return [], problems + [problem], set()
     ratings, unrated = [], set()
     current = _current_id(kb)
     for index, record in enumerate(sections["assessments"]):
@@ -474,6 +510,12 @@ def _owned(workspace: Path, shown: str) -> tuple[Path, str, list[ServiceAssessme
         raise InputError([Diagnostic(Location(display, 1, 1), "was not written by pmorules assess, so it is not "
                                      "replaced", f"rename it: {OWNED} holds the ratings collected from the forms")])
     raw = parse_yaml(text, display) or {}
+    foreign = [key for key in raw if key != "assessments"] if isinstance(raw, dict) else []
+    if foreign:  # the loader reads any section here; collecting rewrote the file with the ratings alone
+        raise InputError([Diagnostic(locate(raw, (key,), display), f"{key!r} is written in the file pmorules assess "
+                                     "replaces with the ratings it collects, so it would be lost",
+                                     f"move it to another knowledge file; {OWNED} holds the ratings only")
+                          for key in foreign])
     return path, display, list(KnowledgeFile.model_validate(raw).assessments), data
 
 
@@ -502,6 +544,9 @@ def _file_text(ratings: list[ServiceAssessment], kb: KnowledgeBase) -> str:
     return HEADER + body
 
 
+OTHER_SHEETS = (".ods", ".xlsm", ".xls", ".xlsb", ".csv", ".numbers")  # a form saved in another format
+
+
 def collect(workspace: Path, shown: str, folder: Path, today: dt.date, partial: bool) -> Collection:
     """Read every form in ``folder`` and merge the ratings into the workspace's assessments.yaml.
 
@@ -513,9 +558,13 @@ def collect(workspace: Path, shown: str, folder: Path, today: dt.date, partial: 
     if not folder.is_dir():
         raise InputError([Diagnostic(Location(str(folder)), "no such folder of forms")])
     _forms_folder(workspace, folder, "--collect")
-    entries = sorted((e for e in list_folder(folder, str(folder))
-                      if e.name.lower().endswith(".xlsx") and not e.name.startswith((".", "~$"))), key=lambda e: e.name)
-    if not entries:
+    listed = [e for e in list_folder(folder, str(folder)) if not e.name.startswith((".", "~$"))]
+    entries = sorted((e for e in listed if e.name.lower().endswith(".xlsx")), key=lambda e: e.name)
+    for entry in sorted((e for e in listed if e.name.lower().endswith(OTHER_SHEETS)), key=lambda e: e.name):
+        result.problems.append(Diagnostic(Location(str(folder / entry.name)), "not read: a form is read as .xlsx only",
+                                          "save it as an Excel workbook (.xlsx)"))  # it was skipped without a word
+        result.skipped.append(str(folder / entry.name))
+    if not entries and not result.problems:
         raise InputError([Diagnostic(Location(str(folder)), "holds no forms (.xlsx)",
                                      "give the folder pmorules assess -o wrote the forms to")])
     collected: dict[tuple[str, str, int], Rated] = {}
