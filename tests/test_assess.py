@@ -356,6 +356,15 @@ def test_a_form_with_a_formula_and_other_problems_reports_them_all_at_once(round
     assert "a formula whose result the workbook does not store" in result.output
 
 
+def test_a_term_that_contradicts_the_months_is_no_disagreement() -> None:
+    """Three experts whose months all fall in the long term, one of them writing "short" beside 24 months: the
+    note said the months count, yet the consensus counted two terms (and PRB005 said they disagree)."""
+    rated = [Assessment(by="a", term="short", months_to_value=24, probability=0.5),
+             Assessment(by="b", months_to_value=18, probability=0.5), Assessment(by="c", term="long", probability=0.5)]
+    agreed = consensus(rated, "median", Horizons())
+    assert agreed is not None and agreed.terms == 1 and agreed.term == "long"
+
+
 def test_a_rating_whose_term_and_months_disagree_gets_the_note_a_service_gets(tmp_path: Path) -> None:
     (tmp_path / "k.yaml").write_text("services:\n  - {id: audits, catalogue: S13, effort: 1}\n"
                                      "assessments:\n  - {service: audits, by: A. One, term: short, months_to_value: 9}\n")

@@ -72,9 +72,11 @@ def months_of(assessment: Assessment, horizons: Horizons) -> float | None:
 
 
 def term_of(assessment: Assessment, horizons: Horizons) -> str | None:
-    if assessment.term:
-        return assessment.term
-    return term_for_months(assessment.months_to_value, horizons) if assessment.months_to_value is not None else None
+    """The term a rating gives: its months' when it gives months (as for a service, a term that disagrees with
+    them yields to the months: the experts whose months all fall in one term agree on it), else its term."""
+    if assessment.months_to_value is not None:
+        return term_for_months(assessment.months_to_value, horizons)
+    return assessment.term
 
 
 def _combine(values: Sequence[float], method: str, cautious: str) -> float:
