@@ -270,12 +270,17 @@ def allocatable_sizes(problem) -> None:
         moved = [s for s in candidate.sizes if s.approach not in (None, 0)]
         change = problem.settings.approach_change_probability
         if candidate.origin == "active" and len(candidate.approaches) > 1 and change:
-            # in every other approach, each size again at its probability moved by the change, within 0 and 1
+            # in every other approach, each size again: today's probability moved by the change (within 0 and 1),
+            # then resized by the size's step, as a what-if of that approach and effort is judged
             assert len(moved) == len(today_approach) * (len(candidate.approaches) - 1)
+            approached = round(min(1.0, max(0.0, today_approach[0].service.probability + change)), 3)
+            elasticity = problem.settings.resize_elasticity
             for size in moved:
                 same = today_approach[candidate.sizes.index(size) % len(today_approach)]
                 assert (size.service.effort, size.extends_to) == (same.service.effort, same.extends_to)
-                assert size.service.probability == round(min(1.0, max(0.0, same.service.probability + change)), 3)
+                expected_p = approached if same.extends_to or not same.step else \
+                    round(1 - (1 - approached) ** max(0.0, 1 + elasticity * same.step), 3)
+                assert size.service.probability == expected_p
         else:
             assert not moved
         sizes = [s for s in today_approach if not s.extends_to]

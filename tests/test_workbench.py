@@ -126,6 +126,16 @@ def test_the_recommendation_applied_as_a_what_if_is_the_recommended_mix(served, 
     assert variant["variant"]["adherence"] == mix["adherence"]
 
 
+def test_a_resize_beside_a_change_of_approach_is_the_same_mix_as_its_what_if(bench: Workbench) -> None:
+    """The example's recommendation runs the status pack supportive and larger: the optimiser resized at the old
+    approach's probability, then moved it (84%), the same mix as a what-if moves it first, then resizes (85%)."""
+    reporting = bench.result.after.kb.services["reporting"]
+    what_if = bench.what_if_of(bench.result.after)
+    assert what_if["approach"]["reporting"] == reporting.approach and "reporting" in what_if["effort"]
+    assert "reporting" not in what_if["probability"]  # what the approach and the effort give, nothing set by hand
+    assert bench.apply(what_if).analysis.kb.services["reporting"].probability == reporting.probability
+
+
 @pytest.mark.parametrize("what_if", [{"effort": {"training": 60}}, {"add": ["tools"], "effort": {"tools": 3}}],
                          ids=["a bigger service", "a retired service back"])
 def test_the_recommendation_from_a_what_if_keeps_todays_capacity(served, what_if: dict) -> None:

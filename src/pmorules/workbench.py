@@ -27,7 +27,7 @@ from .analysis import Analysis, analyze
 from .diff import History, history_of
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .mix import MixResult, recommend
-from .mix.problem import additions, resized_probability
+from .mix.problem import additions, approached_probability, resized_probability
 from .mix.scenarios import FOLDER, LISTS, MAPS, Scenario, ScenarioResult, ScenarioSpec, evaluate_scenario, load_scenarios
 from .numbers import number_problem
 from .output import Protected, write_output
@@ -218,17 +218,19 @@ class Workbench:
         what_if: dict[str, Any] = {"drop": [sid for sid in today if sid not in running],
                                    "add": [sid for sid in running if sid not in today],
                                    "effort": {}, "approach": {}, "probability": {}}
-        elasticity = self.result.problem.settings.resize_elasticity
+        settings = self.result.problem.settings
         for sid, service in running.items():
             # a retired service brought back is as the workspace records it (as `mix --add` takes it)
             was = today.get(sid) or (self.open_services[sid][0] if sid in self.open_services else self.today.kb.services[sid])
             probability = was.probability
+            if service.approach != was.approach:  # as a what-if moves it: the approach first, then the effort
+                what_if["approach"][sid] = service.approach
+                if sid in today:
+                    probability = approached_probability(probability, settings.approach_change_probability)
             if service.effort != was.effort:
                 what_if["effort"][sid] = service.effort
-                probability = resized_probability(was.probability, service.effort / was.effort - 1 if was.effort else 0.0,
-                                                  elasticity)
-            if service.approach != was.approach:
-                what_if["approach"][sid] = service.approach
+                probability = resized_probability(probability, service.effort / was.effort - 1 if was.effort else 0.0,
+                                                  settings.resize_elasticity)
             if abs(service.probability - probability) > 1e-9:
                 what_if["probability"][sid] = service.probability
         return what_if

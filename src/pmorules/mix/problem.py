@@ -443,14 +443,21 @@ def _extensions(service: Service, unserved: list[str], units: Units, horizons: H
                       client) for client in unserved if client not in service.clients)
 
 
-def _in_approaches(sizes: tuple[Size, ...], approaches: tuple[str | None, ...], change: float) -> tuple[Size, ...]:
+def _in_approaches(sizes: tuple[Size, ...], approaches: tuple[str | None, ...], change: float,
+                   elasticity: float) -> tuple[Size, ...]:
     """A running service's sizes in each approach it may take, when a change of approach moves its probability:
-    today's sizes in today's approach, then each again in every other approach at the moved probability."""
+    today's sizes in today's approach, then each again in every other approach, resized from the probability the
+    new approach gives (as a what-if moves it: the approach first, then the effort; the other way round gave the
+    recommendation another probability than the same mix judged as a what-if)."""
     if len(approaches) < 2 or not change:
         return sizes
+    moved = approached_probability(sizes[0].service.probability, change)  # today's size, in another approach
+
+    def probability(size: Size) -> float:
+        return moved if size.extends_to or not size.step else resized_probability(moved, size.step, elasticity)
+
     return tuple(replace(size, approach=0) for size in sizes) + tuple(
-        replace(size, approach=number, service=replace(
-            size.service, approach=approach, probability=approached_probability(size.service.probability, change)))
+        replace(size, approach=number, service=replace(size.service, approach=approach, probability=probability(size)))
         for number, approach in enumerate(approaches) if number for size in sizes)
 
 
@@ -525,7 +532,8 @@ def _candidates(analysis: Analysis) -> tuple[dict[str, Candidate], dict[str, str
             sizes = _sizes(service, "active", settings, units) + _extensions(service, unserved, units, kb.horizons)
             approaches = _approach_options(service, [] if fixed else list(settings.approaches))
             candidates[service.id] = Candidate(
-                service, "active", approaches, _in_approaches(sizes, approaches, settings.approach_change_probability),
+                service, "active", approaches, _in_approaches(sizes, approaches, settings.approach_change_probability,
+                                                               settings.resize_elasticity),
                 {}, service.keep, core.get(service.id))
     for sid, (service, assumed) in additions(analysis).items():
         origin = "catalogue" if sid not in kb.services else "proposed"
