@@ -231,3 +231,21 @@ def test_a_goal_decision_says_when_the_mix_leaves_the_goal_as_it_is(example) -> 
     assert [o["kind"] for o in first["options"]][:2] == ["renegotiate", "change"]
     assert "   - With every change of the recommended mix the goal is still not covered.\n" in report_of(example, "md").decode()
     assert all(d["still"] is None for d in context_of(example)["decisions"] if d["about"] != "goal")
+
+
+def test_a_clients_decision_is_about_the_client_and_weighs_as_its_goals(example) -> None:
+    """The finance controllers get no quick win (a client finding): the decision was labelled a service's and
+    weighed 1.0 (unlinked), ignoring the client's 0.4 and its goal, and took a place on the front page."""
+    from pmorules.config import ReportSettings
+    from pmorules.mix import recommend
+    from pmorules.report.context import build_context
+    from pmorules.report.decisions import decisions
+
+    context = build_context(example, recommend(example))
+    findings = [f for category in context["categories"] for f in category["findings"]]
+    ranked = decisions(findings, context["goals"], context["mix"], recommend(example), ReportSettings(decisions=20))
+    finance = next(d for d in ranked if d["key"] == "finance")
+    goals = [g for g in context["goals"] if g["client"] and g["client"]["id"] == "finance"]
+    assert finance["about"] == "client" and goals
+    assert finance["score"] < 1.0 and all(d["key"] != "finance" for d in context["decisions"])
+

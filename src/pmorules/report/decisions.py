@@ -1,6 +1,6 @@
 """The decisions the front page asks a steering committee for, ranked.
 
-A decision is about one goal, one service or the mix as a whole: the warnings and errors on it folded into
+A decision is about one goal, one service, one client or the mix as a whole: the warnings and errors on it folded into
 one, with its options (the recommended mix's changes that address them, renegotiating a date no candidate
 can make, the rule's own recommendation, accepting the risk) and their effect on goals. Ranking is
 presentation, not a finding: goal priority × client weight × urgency × severity, each weight a ``[report]``
@@ -70,17 +70,23 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
 
     changes_of = _changes_by_id(mix)
     verdict_after = verdicts(result.after.findings)  # each goal's verdict with the recommended mix
+    clients = result.before.kb.clients
     out = []
     for key, about in folded.items():
         goal = by_goal.get(key)
-        linked = [goal] if goal else serves.get(key, [])
-        weight = max((g["weight"] for g in linked), default=settings.unlinked_weight)
+        client = clients.get(key) if goal is None else None
+        if client is not None:  # a client's decision weighs as its goals do, or by its own weight
+            linked = [g for g in goals if g["client"] and g["client"]["id"] == key]
+            weight = max((g["weight"] for g in linked), default=settings.unlinked_weight * client.weight)
+        else:
+            linked = [goal] if goal else serves.get(key, [])
+            weight = max((g["weight"] for g in linked), default=settings.unlinked_weight)
         due = min((g["due_months"] for g in linked), default=None)
         worst = max(about, key=lambda f: severity[f["level"]])
         score = weight * urgency(due, settings) * severity[worst["level"]]
         out.append({
             "key": key,
-            "about": "goal" if goal else (MIX if key == MIX else "service"),
+            "about": "goal" if goal else "client" if client else (MIX if key == MIX else "service"),
             "name": goal["name"] if goal else "The mix as a whole" if key == MIX else about[0]["subjects"][0]["name"],
             "level": worst["level"],
             "severity": worst["severity"],
