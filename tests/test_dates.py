@@ -167,3 +167,21 @@ def test_diff_and_the_report_agree_on_the_example_review(tmp_path: Path) -> None
     assert cli("report", str(EXAMPLE), "-o", str(report)).exit_code == 0
     since = json.loads(report.read_text())["history"]["since"]["findings"]
     assert {k: len(v) for k, v in diff["findings"].items()} == {k: len(v) for k, v in since.items()}
+
+
+@pytest.mark.parametrize("args", [["mix"], ["mix", "--explain"], ["mix", "--compare"], ["mix", "--drop", "training"],
+                                  ["why", "reporting"], ["actions"]],
+                         ids=["mix", "explain", "compare", "what-if", "why", "actions"])
+def test_every_view_states_the_day_it_judges(args: list[str]) -> None:
+    """mix, its explanation and comparison, why and actions depend on the day judged and did not say it."""
+    example = str(EXAMPLE)
+    command = [args[0], "reporting", example] if args[0] == "why" else [args[0], example, *args[1:]]
+    result = CliRunner().invoke(app, [*command, "--as-of", "2026-03-20"])
+    assert result.exit_code == 0, result.output
+    assert "as of 20 March 2026, the date of the data" in result.stdout
+
+
+def test_the_mix_as_json_says_the_day_it_judges() -> None:
+    example = str(EXAMPLE)
+    result = CliRunner().invoke(app, ["mix", example, "--as-of", "2026-03-20", "--format", "json"])
+    assert json.loads(result.stdout)["as_of"] == "2026-03-20"

@@ -388,6 +388,7 @@ def actions(
     if format is TextOrJson.json:
         sys.stdout.write(json_text({"as_of": analysis.today.isoformat(), "actions": [s.to_json() for s in states]}))
     else:
+        stdout.print(analysis.evaluation_words(), markup=False)  # every view says the day it judges
         print_actions(states, stdout)
 
 

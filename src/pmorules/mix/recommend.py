@@ -261,6 +261,7 @@ class MixResult:
         summary = self.after.facts.summary
         return {
             "status": self.status,
+            "as_of": self.before.today.isoformat(),
             "workspace": self.before.kb.workspace,
             "objective_text": OBJECTIVE,
             "mix": self.mix,

@@ -147,6 +147,7 @@ def goal_standing(analysis: Analysis, goal_id: str) -> list[str]:
 
 
 def print_why(analysis: Analysis, subject: str, findings: list[Finding], console: Console, evidence: bool = False) -> None:
+    console.print(analysis.evaluation_words(), markup=False)  # every view says the day it judges
     if subject in analysis.kb.goals:
         for line in goal_standing(analysis, subject):
             console.print(printable(line), markup=False)

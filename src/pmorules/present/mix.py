@@ -72,9 +72,11 @@ def print_mix(result: MixResult, console: Console) -> None:
     name = escape(printable(result.before.kb.organisation.name))  # workspace text: never markup, never control codes
     if result.status == "infeasible":
         console.print(f"[bold]{name}[/bold]: no recommended mix", highlight=False)
+        console.print(result.before.evaluation_words(), markup=False)
         console.print(printable(result.conflict.text()), markup=False)
         return
     console.print(f"[bold]{name}[/bold]: recommended mix (optimal)", highlight=False)
+    console.print(result.before.evaluation_words(), markup=False)  # every view says the day it judges
     console.print(OBJECTIVE, markup=False, style="dim")
     console.print(_table(result))
     problem = result.problem
@@ -189,6 +191,7 @@ def plain_explanation(result: MixResult) -> list[str]:
 
 def print_explain(result: MixResult, console: Console) -> None:
     data = explain_json(result)
+    console.print(result.before.evaluation_words(), markup=False)
     console.print("[bold]In short[/bold]")
     for sentence in plain_explanation(result):
         console.print(printable(sentence), markup=False)
@@ -244,6 +247,7 @@ def compare_rows(result: MixResult, extra: list[ScenarioResult]) -> tuple[list[s
 
 def print_compare(result: MixResult, extra: list[ScenarioResult], console: Console) -> None:
     names, rows = compare_rows(result, extra)
+    console.print(result.before.evaluation_words(), markup=False)
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("")
     for name in names:
@@ -262,6 +266,7 @@ def print_scenario(result: MixResult, scenario: ScenarioResult, console: Console
     """One variant against today: the table, feasibility, the findings it adds and removes."""
     today = result.before
     console.print(f"[bold]{escape(printable(scenario.name))}[/bold]", highlight=False)
+    console.print(today.evaluation_words(), markup=False)
     print_compare_pair(today, scenario, console)
     if scenario.feasible:
         console.print("Feasible: it meets every condition the recommended mix must meet.")
