@@ -638,3 +638,15 @@ def test_a_name_that_differs_is_located_at_the_name(round_dirs, tmp_path: Path) 
     cells = fill(forms / "j-lin.xlsx", {"training": {"Name": "Status pack", "Probability": 0.5}})
     result = invoke("assess", ws, "--collect", forms)
     assert result.exit_code == 2 and f"j-lin.xlsx!Assessments!{cells['training:Name']}: the form names" in result.stderr
+
+
+def test_one_expert_spelled_with_and_without_a_full_stop_is_one_expert() -> None:
+    """"J. Lin" in round 1 and "J Lin" in round 2 got the same form file, j-lin.xlsx, yet counted as two experts:
+    both ratings counted, the round-1 one that round 2 revised too."""
+    from pmorules.knowledge.consensus import expert_key
+
+    assert expert_key("J. Lin") == expert_key("J Lin") == expert_key("j.lin") != expert_key("J. Lind")
+    rated = [Assessment(by="J. Lin", round=1, probability=0.2), Assessment(by="J Lin", round=2, probability=0.6),
+             Assessment(by="A. Brandt", probability=0.6)]
+    agreed = consensus(rated, "median", Horizons())
+    assert agreed is not None and agreed.probability == 0.6 and agreed.p_spread == 0

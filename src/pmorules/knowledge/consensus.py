@@ -33,9 +33,11 @@ from .spec import Assessment, Horizons
 
 
 def expert_key(name: str) -> str:
-    """Two spellings of one expert's name that differ only in case or spaces are the same expert
-    ("S. Lindqvist" and "s.lindqvist")."""
-    return "".join(name.split()).casefold()
+    """Two spellings of one expert's name that differ only in case, spaces or punctuation are the same expert
+    ("S. Lindqvist", "s.lindqvist" and "S Lindqvist": the last was a second expert, yet got the first one's form
+    file); letters of any script count."""
+    folded = name.casefold()
+    return "".join(ch for ch in folded if ch.isalnum()) or "".join(folded.split())
 
 
 def rated(assessment: Assessment) -> bool:
