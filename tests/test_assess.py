@@ -650,3 +650,34 @@ def test_one_expert_spelled_with_and_without_a_full_stop_is_one_expert() -> None
              Assessment(by="A. Brandt", probability=0.6)]
     agreed = consensus(rated, "median", Horizons())
     assert agreed is not None and agreed.probability == 0.6 and agreed.p_spread == 0
+
+
+@pytest.mark.parametrize("typed, hint", [
+    ("55%", "(hint: type it as a number: 55% is 0.55 (or format the cell as a percentage))"),
+    (1.5, None),  # 150% in a percentage cell: not "1.5% is 0.015"
+])
+def test_the_percent_hint_fits_what_was_typed(round_dirs, typed, hint) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms, "--services", "training").exit_code == 0
+    cells = fill(forms / "j-lin.xlsx", {"training": {"Probability": typed}})
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2 and f"Assessments!{cells['training:Probability']}" in result.output
+    assert (hint in result.output) if hint else "%" not in result.output.split("hint:")[-1], result.output
+
+
+def test_a_drop_down_word_typed_with_a_capital_is_the_word(round_dirs) -> None:
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms, "--services", "training").exit_code == 0
+    fill(forms / "j-lin.xlsx", {"training": {"Term": "Medium", "Confidence": "High", "Probability": 0.6}})
+    assert invoke("assess", ws, "--collect", forms).exit_code == 0
+    assert "term: medium" in (ws / "assessments.yaml").read_text() and "confidence: high" in (ws / "assessments.yaml").read_text()
+
+
+def test_collecting_judges_the_workspace_as_of_its_data_and_says_so(round_dirs) -> None:
+    """assess judged the workspace as of the machine's day (every other command: the date of its data), and said
+    nothing of the data's age."""
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms, "--services", "training").exit_code == 0
+    fill(forms / "j-lin.xlsx", {"training": {"Term": "long", "Probability": 0.6}})
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 0 and "note: data as of 20 March 2026" in result.stderr, result.stderr

@@ -337,7 +337,7 @@ def _forms_folder(workspace: Path, folder: Path, option: str) -> None:
                                      f"give {option} a folder of its own, e.g. {workspace / 'round-1'}")])
 
 
-def write_forms(workspace: Path, shown: str, experts: list[str], folder: Path, today: dt.date, blind: bool,
+def write_forms(workspace: Path, shown: str, experts: list[str], folder: Path, today: dt.date | None, blind: bool,
                 chosen: str | None, round_: int) -> list[Path]:
     """Write one form per expert into ``folder`` (created if missing, its parent must exist); never replace a file
     there (it may be a filled form). Every problem is reported before anything is written."""
@@ -466,6 +466,9 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase
     current = _current_id(kb)
     for index, record in enumerate(sections["assessments"]):
         given = {labels[label]: value for label, value in record.items() if label in labels}
+        for name in ("term", "confidence"):  # a drop-down's word typed with a capital ("Medium") is the word
+            if isinstance(given.get(name), str):
+                given[name] = given[name].strip().lower()
         if not any(name in given for name in RATING):  # a service the expert did not rate, or no longer does
             service = current(given["service"]) if isinstance(given.get("service"), str) else None
             if service is not None and isinstance(given.get("by"), str):
@@ -481,9 +484,11 @@ def _read_form(path: Path, display: str, kb: KnowledgeBase
             for error in exc.errors():
                 name = next((str(p) for p in error["loc"] if isinstance(p, str)), "service")
                 message, hint = _friendly(error)
-                given_number = _number(error.get("input"))
-                if name == "probability" and given_number is not None and 1 < given_number <= 100:
+                given_number, typed = _number(error.get("input")), str(error.get("input", "")).strip()
+                if name == "probability" and given_number is not None and 2 <= given_number <= 100:
                     hint = f"a probability is from 0 to 1: {given_number:g}% is {given_number / 100:g}"
+                elif name == "probability" and typed.endswith("%") and (share := _number(typed[:-1])) is not None:
+                    hint = f"type it as a number: {share:g}% is {share / 100:g} (or format the cell as a percentage)"
                 problems.append(Diagnostic(locate(("assessments", index, field_label.get(name, "Service"))), message, hint))
             continue
         service_id = current(rating.service)  # through a rename since the form was written
@@ -547,8 +552,9 @@ def _file_text(ratings: list[ServiceAssessment], kb: KnowledgeBase) -> str:
 OTHER_SHEETS = (".ods", ".xlsm", ".xls", ".xlsb", ".csv", ".numbers")  # a form saved in another format
 
 
-def collect(workspace: Path, shown: str, folder: Path, today: dt.date, partial: bool) -> Collection:
-    """Read every form in ``folder`` and merge the ratings into the workspace's assessments.yaml.
+def collect(workspace: Path, shown: str, folder: Path, today: dt.date | None, stamp: dt.date, partial: bool) -> Collection:
+    """Read every form in ``folder`` and merge the ratings into the workspace's assessments.yaml, the workspace
+    judged as of ``today`` (None: the date of its data), each new or revised rating dated ``stamp``.
 
     Every problem of every form is reported at once, and nothing is written when there is one, unless
     ``partial``: then the valid forms are merged and the problems returned."""
@@ -603,7 +609,7 @@ def collect(workspace: Path, shown: str, folder: Path, today: dt.date, partial: 
     before_by_key = {_key(r): r for r in kept}
     for key, (rating, _) in collected.items():
         old = before_by_key.get(key)
-        merged.append(old if old is not None and _same(old, rating) else rating.model_copy(update={"date": today}))
+        merged.append(old if old is not None and _same(old, rating) else rating.model_copy(update={"date": stamp}))
     text = _file_text(merged, kb)
     data = text.encode("utf-8")
     KnowledgeFile.model_validate(parse_yaml(text, display))  # the file the loader will read obeys the format

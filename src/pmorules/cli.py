@@ -582,7 +582,7 @@ def assess(
     from .assess import collect as collect_forms
     from .assess import consensus_text, parse_experts, write_forms
 
-    today = _as_of(as_of) or dates.system_today()
+    day = _as_of(as_of)  # the day judged: --as-of, else the date of the data, as every other command
     if (experts is None) == (collect is None):
         _fail_input(InputError([Diagnostic(Location("assess"), "give --experts with -o (forms out) or --collect "
                                            "(ratings in)")]))
@@ -591,12 +591,15 @@ def assess(
             if output is None:
                 raise InputError([Diagnostic(Location("-o"), "give the folder to write the forms to")])
             names = parse_experts(experts)
-            for path in write_forms(workspace, str(workspace), names, output, today, blind, services, round_):
+            for path in write_forms(workspace, str(workspace), names, output, day, blind, services, round_):
                 stderr.print(f"wrote {path}", markup=False)
             return
         assert collect is not None
-        result = collect_forms(workspace, str(workspace), collect, today, partial)
-        stdout.print(consensus_text(analyze_workspace(workspace, today)), markup=False, end="")
+        # a rating collected is dated the day it is collected (the day judged, when --as-of names one)
+        result = collect_forms(workspace, str(workspace), collect, day, day or dates.system_today(), partial)
+        analysis = analyze_workspace(workspace, day)
+        _say_if_stale(analysis)
+        stdout.print(consensus_text(analysis), markup=False, end="")
         for form in result.skipped:
             stderr.print(f"left out {form}: it has errors", markup=False)
         taken_back = f", {result.withdrawn} withdrawn (left blank on a form now)" if result.withdrawn else ""
