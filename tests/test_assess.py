@@ -681,3 +681,17 @@ def test_collecting_judges_the_workspace_as_of_its_data_and_says_so(round_dirs) 
     fill(forms / "j-lin.xlsx", {"training": {"Term": "long", "Probability": 0.6}})
     result = invoke("assess", ws, "--collect", forms)
     assert result.exit_code == 0 and "note: data as of 20 March 2026" in result.stderr, result.stderr
+
+
+def test_an_extra_sheet_is_reported_with_the_forms_other_problems(round_dirs) -> None:
+    """A 'Notes' sheet stopped the form's reading: its bad cells showed only once the sheet was deleted."""
+    ws, forms = round_dirs["ws"], round_dirs["forms"]
+    assert invoke("assess", ws, "--experts", "J. Lin", "-o", forms, "--services", "training").exit_code == 0
+    cells = fill(forms / "j-lin.xlsx", {"training": {"Probability": 1.7}})
+    book = openpyxl.load_workbook(forms / "j-lin.xlsx")
+    book.create_sheet("Notes")["A1"] = "x"
+    book.save(forms / "j-lin.xlsx")
+    result = invoke("assess", ws, "--collect", forms)
+    assert result.exit_code == 2
+    assert "j-lin.xlsx!Notes!A1: a sheet pmorules does not read ('Notes')" in result.stderr
+    assert f"j-lin.xlsx!Assessments!{cells['training:Probability']}: probability" in result.stderr, result.stderr

@@ -358,7 +358,8 @@ def parse_xlsx(data: bytes, display: str, blanks_allowed: bool = False) -> Table
 
     A formula without a stored result reads as blank: where a blank is an error of its own (a knowledge
     workbook: a missing effort, found at the row's id), those formulas are reported alone, first; where any cell
-    may be blank (``blanks_allowed``: an expert's form), they are reported with the other problems at once."""
+    may be blank (``blanks_allowed``: an expert's form), they are reported with the other problems at once, as is
+    a sheet that holds no section."""
     import openpyxl
 
     _check_archive(data, display)
@@ -381,8 +382,12 @@ def parse_xlsx(data: bytes, display: str, blanks_allowed: bool = False) -> Table
         for sheet in workbook.worksheets:
             if sheet.title.lower() in {name.lower() for name in REFERENCE_SHEETS}:
                 continue
+            where = Location(display, cell=f"{sheet.title}!A1")
+            if blanks_allowed and sheet.title.lower() not in SECTIONS:  # a form: reported with its cells, not alone
+                cells.append(Diagnostic(where, f"a sheet pmorules does not read ({sheet.title!r})",
+                                        "delete it: the form's own sheet holds every rating"))
+                continue
             try:
-                where = Location(display, cell=f"{sheet.title}!A1")
                 section = _section_for(sheet.title, where)
                 if section in titles:
                     raise InputError([Diagnostic(where, f"sheets {titles[section]!r} and {sheet.title!r} both hold the "
