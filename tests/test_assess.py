@@ -695,3 +695,8 @@ def test_an_extra_sheet_is_reported_with_the_forms_other_problems(round_dirs) ->
     assert result.exit_code == 2
     assert "j-lin.xlsx!Notes!A1: a sheet pmorules does not read ('Notes')" in result.stderr
     assert f"j-lin.xlsx!Assessments!{cells['training:Probability']}: probability" in result.stderr, result.stderr
+
+
+def test_writing_forms_says_the_data_are_old(round_dirs) -> None:
+    result = invoke("assess", round_dirs["ws"], "--experts", "J. Lin", "-o", round_dirs["forms"])
+    assert result.exit_code == 0 and "note: data as of 20 March 2026" in result.stderr

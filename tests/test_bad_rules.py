@@ -79,3 +79,15 @@ def test_a_format_error_in_one_file_does_not_hide_the_compile_errors_of_another(
         assert result.exit_code == 2
         assert "c.yaml:10:12: rule ORG010: fact 'service' has no field 'probabilty'" in result.stderr, result.stderr
         assert "d.yaml:3:3: unknown key 'titel'" in result.stderr
+
+
+def test_a_config_error_and_a_second_rule_path_do_not_hide_compile_errors(tmp_path: Path) -> None:
+    """With pmorules.toml wrong too, or the files given as two paths, the compile errors were lost again."""
+    test_a_format_error_in_one_file_does_not_hide_the_compile_errors_of_another(tmp_path)
+    (tmp_path / "pmorules.toml").write_text("bogus2 = 1\n", encoding="utf-8")
+    for args in (["validate", str(tmp_path)],
+                 ["rules", "check", str(tmp_path / "rules" / "d.yaml"), str(tmp_path / "rules" / "c.yaml")]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2
+        assert "c.yaml:10:12: rule ORG010: fact 'service' has no field 'probabilty'" in result.stderr, (args, result.stderr)
+        assert "d.yaml:3:3: unknown key 'titel'" in result.stderr

@@ -276,17 +276,20 @@ def test_since_follows_a_symlink_inside_the_workspace_as_a_checkout_does(repo: P
     git(repo, "tag", "linked")
     data = diff_json("ws", "--since", "linked")
     assert data["findings"]["new"] == data["findings"]["resolved"] == [] and data["findings"]["still_open"]
-    for name, target in (("clients.yaml", "../../outside.yaml"), ("loop.yaml", "loop.yaml")):
+    for name, target in (("clients.yaml", "../../outside.yaml"), ("loop.yaml", "loop.yaml"), ("here.yaml", "."),
+                         ("data.yaml", "data")):
         (repo / "ws" / name).symlink_to(target)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "links that lead nowhere")
     git(repo, "tag", "astray")
-    for name in ("clients.yaml", "loop.yaml"):
+    for name in ("clients.yaml", "loop.yaml", "here.yaml", "data.yaml"):
         (repo / "ws" / name).unlink()
     result = cli("diff", "ws", "--since", "astray", *AS_OF)
     assert result.exit_code == 2
     assert "astray:ws/clients.yaml is a symlink that leads outside the workspace (to ../../outside.yaml)" in result.stderr
     assert "astray:ws/loop.yaml is a symlink that leads round in a loop" in result.stderr
+    for name, target in (("here.yaml", "."), ("data.yaml", "data")):  # a folder: read as its first file, it was
+        assert f"astray:ws/{name} is a symlink that leads to {target}, which is not a file at this revision" in result.stderr
 
 
 @pytest.mark.parametrize("rev, message", [

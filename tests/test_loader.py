@@ -95,6 +95,12 @@ def test_yaml_number_and_duplicate_key_errors_come_all_at_once() -> None:
     ]
 
 
+def test_yaml_keys_the_number_policy_refuses_are_not_duplicates_of_each_other() -> None:
+    with pytest.raises(InputError) as info:
+        parse_yaml("1e300: a\n1e301: b\nc: {1e302: x, ~: y}\n", "f.yaml")
+    assert "duplicate" not in str(info.value) and len(str(info.value).splitlines()) == 3
+
+
 def test_yaml_syntax_error_is_located() -> None:
     with pytest.raises(InputError) as info:
         parse_yaml("a:\n  b: [1, 2\nc: 3\n", "f.yaml")

@@ -125,8 +125,8 @@ def test_a_rule_test_may_give_a_list_but_not_a_mapping() -> None:
 
 def test_a_rule_test_gives_a_list_only_for_a_list_field(ws) -> None:
     """A list where the engine compares one value (or one value for a relation) would only make a case fail
-    without saying why: it is an error at the rule's tests."""
+    without saying why: it is an error at the case's fact."""
     wrong = ANY_IN.replace("client_ids: [pm], probability", "client_ids: pm, probability")
     result = cli("rules", "test", ws({"rules/acme.yaml": wrong}))
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "ws/rules/acme.yaml:19:3: test 'no funder': field 'client_ids' of fact 'service' must be a list" in result.stderr
+    assert "ws/rules/acme.yaml:21:50: test 'no funder': field 'client_ids' of fact 'service' must be a list" in result.stderr

@@ -86,6 +86,20 @@ def test_a_host_it_cannot_listen_on_blames_the_host(make_ws, host: str, message:
     assert result.exit_code == 2 and result.stderr.startswith(message), result.stderr
 
 
+def test_a_port_the_user_may_not_listen_on_blames_the_port(make_ws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Port 80 for a user who may not take it: the --host blamed for every other error could not help."""
+    import errno
+
+    from pmorules import serve
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(serve, "LiveServer", refused)
+    result = CliRunner().invoke(app, ["serve", str(make_ws(SMALL)), "--port", "80"])
+    assert result.exit_code == 2 and result.stderr.startswith("--port 80: cannot listen on port 80: Permission denied")
+
+
 def test_serve_needs_a_workspace_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["serve", str(tmp_path / "nowhere")])
     assert result.exit_code == 2

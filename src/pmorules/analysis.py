@@ -25,7 +25,7 @@ from .numbers import clean
 from .output import CONFIG_NAME, Protected
 from .paths import default_rules_dir
 from .rules.compile import CompiledBook, compile_problems, compile_rulebook
-from .rules.load import Rule, RuleBook, extends_any, load_rulebook
+from .rules.load import Rule, RuleBook, RuleBookErrors, extends_any, load_rulebook
 from .vocabulary import LEVEL_ORDER, VERDICTS
 
 
@@ -167,7 +167,7 @@ def load_rules(workspace: str | Path | None) -> tuple[ConfigFile, RuleBook]:
         try:
             compile_rulebook(load_rulebook(ConfigFile.model_validate({"config": {}}), path, str(workspace)))
         except InputError as bad_rules:
-            bad_config.diagnostics.extend(bad_rules.diagnostics)
+            bad_config.diagnostics.extend(bad_rules.diagnostics + compile_problems(bad_rules))
         raise InputError(bad_config.diagnostics) from None
     return config, load_rulebook(config, path, str(workspace))
 
@@ -180,17 +180,27 @@ def load_rule_paths(paths: list[Path]) -> RuleBook:
         return load_rules(None)[1]
     rules, files = {}, []
     defaults = default_rules_dir().resolve()
+    errors: list[Diagnostic] = []  # every path's, at once: a path with an error hid the next paths' errors
     for path in paths:
-        if is_workspace(path):
-            book = _workspace_rules(path)
-            rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
-            files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path)]
+        try:
+            if is_workspace(path):
+                book = _workspace_rules(path)
+                rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
+                files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path)]
+                continue
+            in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
+            config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults and extends_any(path)))
+            book = load_rulebook(config, path.parent, str(path.parent), confine=False)
+        except RuleBookErrors as error:
+            errors += error.diagnostics
+            book = error.partial or RuleBook({}, [])
+        except InputError as error:
+            errors += error.diagnostics
             continue
-        in_defaults = path.resolve() == defaults or path.resolve().is_relative_to(defaults)
-        config = ConfigFile(config=Config(rule_paths=[path.name], default_rules=not in_defaults and extends_any(path)))
-        book = load_rulebook(config, path.parent, str(path.parent), confine=False)
         rules |= {rule_id: rule for rule_id, rule in book.rules.items() if rule.overlay}
         files += [(shown, file) for shown, file in book.files if Path(shown).is_relative_to(path) or Path(shown) == path]
+    if errors:
+        raise RuleBookErrors(errors, RuleBook(rules, files))
     return RuleBook(rules, files)
 
 

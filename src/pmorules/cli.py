@@ -593,6 +593,7 @@ def assess(
             names = parse_experts(experts)
             for path in write_forms(workspace, str(workspace), names, output, day, blind, services, round_):
                 stderr.print(f"wrote {path}", markup=False)
+            _say_if_stale(analyze_workspace(workspace, day))  # the services picked and their figures are of that day
             return
         assert collect is not None
         # a rating collected is dated the day it is collected (the day judged, when --as-of names one)

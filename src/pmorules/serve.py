@@ -324,6 +324,9 @@ def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str]
         if exc.errno == errno.EADDRINUSE:
             raise InputError([Diagnostic(Location(f"--port {port}"), f"port {port} on {host} is in use",
                                          "choose another with --port, or --port 0 for any free port")]) from None
+        if exc.errno == errno.EACCES:  # a privileged port, for a user who may not listen on it
+            raise InputError([Diagnostic(Location(f"--port {port}"), f"cannot listen on port {port}: {exc.strerror}",
+                                         "choose a port above 1023, or --port 0 for any free port")]) from None
         raise InputError([Diagnostic(Location(f"--host {host}"), f"cannot listen on {host}: {exc.strerror}",
                                      f"give an IPv4 address of this machine ({HOST}: this machine only)")]) from None
     if host != HOST:

@@ -235,10 +235,11 @@ def _follow(name: str, target: bytes, commit: str, prefix: str, folder: Path, wh
             return f"leads outside the workspace (to {text})", None
         full = "/".join(filter(None, [prefix, path]))
         listed = _git(["ls-tree", "--full-tree", "-z", commit, "--", full], folder, where)
-        record = listed.stdout.split(b"\0")[0] if listed.returncode == 0 else b""
-        meta, _, _ = record.partition(b"\t")
+        # the entry of that exact path only: a folder's path ("." too) lists what the folder holds
+        records = [r.partition(b"\t") for r in listed.stdout.split(b"\0") if r] if listed.returncode == 0 else []
+        meta = next((m for m, _, name in records if name.decode("utf-8", "surrogateescape") == full), b"")
         mode, kind, oid = (meta.decode().split(" ") + ["", "", ""])[:3]
-        if mode in FILE_MODES and kind == "blob":
+        if path != "." and mode in FILE_MODES and kind == "blob":
             return path, oid
         if mode != LINK_MODE:
             return f"leads to {text}, which is not a file at this revision", None

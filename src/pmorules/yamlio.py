@@ -187,7 +187,10 @@ class _Constructor12(SafeConstructor):
         yield mapping
         key_pos = mapping.key_pos
         for key_node, value_node in node.value:
+            refused = len(self.deferred)
             key = self._value(key_node)
+            if len(self.deferred) > refused:  # a key the number policy refused: reported, and left out
+                continue
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise ConstructorError(None, None, "a mapping key must be a plain value", key_node.start_mark)
             mark = key_node.start_mark
@@ -266,7 +269,10 @@ class _Loader(CParser, _Constructor12, _Resolver12):
                 value = PosDict(mark.line + 1, mark.column + 1)
                 key_pos = value.key_pos
                 for key_node, value_node in node.value:
+                    refused = len(self.deferred)
                     item = build(key_node, depth)
+                    if len(self.deferred) > refused:  # a key the number policy refused: reported, and left out
+                        continue
                     key_mark = key_node.start_mark
                     if not isinstance(item, (str, int, float, bool)) and item is not None:
                         raise ConstructorError(None, None, "a mapping key must be a plain value", key_mark)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import ReportSettings
-from ..findings import verdicts
+from ..findings import GRAVITY, verdicts
 from ..mix import MixResult
 from ..text import first_sentence
 from ..vocabulary import VERDICTS
@@ -70,7 +70,8 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
 
     changes_of = _changes_by_id(mix)
     verdict_after = verdicts(result.after.findings)  # each goal's verdict with the recommended mix
-    clients = result.before.kb.clients
+    kb = result.before.kb
+    clients = {cid: c for cid, c in kb.clients.items() if cid not in kb.services}  # ids are unique per kind only
     out = []
     for key, about in folded.items():
         goal = by_goal.get(key)
@@ -99,7 +100,7 @@ def decisions(findings: list[dict[str, Any]], goals: list[dict[str, Any]], mix: 
             # the goal's verdict with every change of the recommended mix, when that leaves it no better: the
             # changes offered help its coverage, not its status (they read as its remedy)
             "still": verdict_after.get(key, VERDICTS[0]) if goal and goal["verdict"] != VERDICTS[0]
-            and verdict_after.get(key, VERDICTS[0]) == goal["verdict"] else None,
+            and GRAVITY[verdict_after.get(key, VERDICTS[0])] >= GRAVITY[goal["verdict"]] else None,
         })
     out.sort(key=lambda d: (-d["score"], d["name"].lower(), d["key"]))
     out = _fold_shared_changes(out)[:settings.decisions]
