@@ -229,7 +229,7 @@ def test_a_goal_decision_says_when_the_mix_leaves_the_goal_as_it_is(example) -> 
     first = context_of(example)["decisions"][0]
     assert first["key"] == "budget-ranking" and first["still"] == "not covered"
     assert [o["kind"] for o in first["options"]][:2] == ["renegotiate", "change"]
-    assert "   - With every change of the recommended mix the goal is still not covered.\n" in report_of(example, "md").decode()
+    assert "   - Accept the risk: with the recommended mix the goal stays not covered\n" in report_of(example, "md").decode()
     assert all(d["still"] is None for d in context_of(example)["decisions"] if d["about"] != "goal")
 
 
