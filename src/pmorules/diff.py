@@ -34,7 +34,6 @@ from .errors import Diagnostic, InputError, Location
 from .findings import Finding, fingerprint, names_of
 from .inputs import decode_text, read_input
 from .knowledge import KnowledgeBase, Service
-from .mix.units import effort_text
 from .snapshots import Judged, judge_all, reviews
 from .text import num, pct
 from .vocabulary import LEVEL_ORDER, TERMS
@@ -407,6 +406,8 @@ def _services(old: KnowledgeBase, new: KnowledgeBase, renamed: dict[str, str], r
             for subject in {s.lower() for s in f.subjects}:
                 out.setdefault(subject, []).append(f.fingerprint)
         return {subject: tuple(prints) for subject, prints in out.items()}
+
+    from .mix.units import effort_text  # here, not above: the optimiser's package (HiGHS, numpy) is no import of analyze
 
     resolved_by, appeared_by = index(resolved), index(appeared)
     in_words = (effort_text(old), effort_text(new))
