@@ -264,17 +264,21 @@ class _Builder:
         floor, sure = self.floors(in_time)
         rhs = (1 - lam) * floor
         if lam < 1:
-            above = [d for d in in_time if d.value > floor]
+            # one step per distinct value (deliveries come best first): equal values make a step of 0, and
+            # h ≤ h_prev + z_1 + … + z_k is what a chain of k such steps allows, with a k-th of the rows
+            values = sorted({d.value for d in in_time if d.value > floor}, reverse=True)
+            chosen: dict[float, Expr] = {}
+            for d in in_time:
+                if d.value > floor:
+                    _add(chosen.setdefault(d.value, {}), prog.size(*split_vid(d.service)), -1.0)
             previous: int | None = None
-            for i, d in enumerate(above):
+            for i, value in enumerate(values):
                 h = prog.var(integer=False)
-                coefs = {h: 1.0, prog.size(*split_vid(d.service)): -1.0}
+                coefs = {h: 1.0, **chosen[value]}
                 if previous is not None:
                     coefs[previous] = -1.0
                 prog.row(coefs, -math.inf, 0.0, None)
-                step = d.value - (above[i + 1].value if i + 1 < len(above) else floor)
-                if step:
-                    _add(define, h, -(1 - lam) * step)
+                _add(define, h, -(1 - lam) * (value - (values[i + 1] if i + 1 < len(values) else floor)))
                 previous = h
         if lam > 0 and sure <= math.log(FLOOR):
             rhs += lam * 1.0  # the services every mix holds deliver it surely (to within FLOOR)
