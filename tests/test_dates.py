@@ -147,7 +147,11 @@ def test_dates_in_the_format_are_checked(tmp_path: Path) -> None:
     assert result.exit_code == 2
     said = result.stderr
     assert "give founded or age_months, not both" in said and "give reviews or reviews_months, not both" in said
-    assert said.count("give the goal's due date (due: YYYY-MM-DD) or due_months, one of them") == 2
+    lines = said.splitlines()
+    assert any(line.startswith(f"{tmp_path}/ws.yaml:5:") and line.endswith("give the goal's due date (due: YYYY-MM-DD) "
+               "or due_months (hint: for example due: 2027-03-31)") for line in lines), said  # G1: neither
+    assert any(line.startswith(f"{tmp_path}/ws.yaml:6:") and line.endswith("or due_months, not both")
+               for line in lines), said  # G2: both, located at the second
     assert "ws.yaml:7" in said  # the bad date, located
 
 
@@ -185,3 +189,22 @@ def test_the_mix_as_json_says_the_day_it_judges() -> None:
     example = str(EXAMPLE)
     result = CliRunner().invoke(app, ["mix", example, "--as-of", "2026-03-20", "--format", "json"])
     assert json.loads(result.stdout)["as_of"] == "2026-03-20"
+
+
+def test_a_goal_with_two_due_dates_shows_its_other_errors_too(tmp_path: Path) -> None:
+    """The due dates are checked beside the goal's references: one run names every mistake in the goal."""
+    (tmp_path / "goals.yaml").write_text(textwrap.dedent("""\
+        goals:
+          - id: G1
+            outcomes: [O26, O99]
+            due: 2026-06-30
+            due_months: 3
+            client: nobody
+    """))
+    result = cli("validate", str(tmp_path))
+    assert result.exit_code == 2
+    lines = [line.removeprefix(f"{tmp_path}/") for line in result.stderr.splitlines()]
+    assert lines == ["goals.yaml:3:21: unknown outcome 'O99' (hint: did you mean 'O29'?)",
+                     "goals.yaml:5:5: give the goal's due date (due: YYYY-MM-DD) or due_months, not both",
+                     "goals.yaml:6:5: unknown client 'nobody'",
+                     "3 errors found"], result.stderr

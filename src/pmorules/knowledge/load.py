@@ -492,8 +492,17 @@ def _goal(entry: Entry, resolver: Resolver) -> Goal:
     ]
     client = resolver.client_ref(goal.client, entry.at("client")) if goal.client else None
     today = resolver.today
-    due = goal.due if goal.due is not None else date_after(today, goal.due_months)
-    due_months = months_between(today, goal.due) if goal.due is not None else goal.due_months
+    if goal.due is not None and goal.due_months is not None:
+        resolver.errors.append(Diagnostic(entry.at("due_months"), "give the goal's due date (due: YYYY-MM-DD) or "
+                                          "due_months, not both"))
+    if goal.due is None and goal.due_months is None and not {"due", "due_months"} & entry.dropped:
+        resolver.errors.append(Diagnostic(entry.at(), "give the goal's due date (due: YYYY-MM-DD) or due_months",
+                                          "for example due: 2027-03-31"))
+    if goal.due is None and goal.due_months is None:  # reported: the knowledge base is refused, with every error
+        due, due_months = today, 0.0
+    else:
+        due = goal.due if goal.due is not None else date_after(today, goal.due_months)
+        due_months = months_between(today, goal.due) if goal.due is not None else goal.due_months
     return goal.model_copy(update={"outcomes": outcomes, "services": linked, "client": client, "due": due,
                                    "due_months": due_months})
 

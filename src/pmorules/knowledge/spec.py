@@ -393,9 +393,7 @@ class Goal(Strict):
     def _linked(self) -> Goal:
         if not self.outcomes and not self.services:
             raise ValueError("a goal needs at least one of 'outcomes' or 'services'")
-        if (self.due is None) == (self.due_months is None):
-            raise ValueError("give the goal's due date (due: YYYY-MM-DD) or due_months, one of them")
-        return self
+        return self  # its due date is checked beside its references (knowledge.load), so neither hides the other
 
 
 class Outcome(Strict):
