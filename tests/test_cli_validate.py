@@ -138,7 +138,7 @@ def test_validate_checks_what_the_config_names_all_at_once(tmp_path: Path) -> No
     (workspace / "templates" / "report.md.j2").write_text("{% if %}\n", encoding="utf-8")
     run = CliRunner().invoke(app, ["validate", str(workspace), "--as-of", "2026-03-20"])
     assert run.exit_code == 2 and "Traceback" not in run.output
-    for problem in ("pmorules.toml:19: ", "reviews/nope is not a folder", "scenarios/a.yaml:2:22: drop: unknown service "
+    for problem in ("pmorules.toml:19:1: ", "reviews/nope is not a folder", "scenarios/a.yaml:2:22: drop: unknown service "
                     "'nonexist'", "templates/report.md.j2:1: template syntax error", "3 errors found"):
         assert problem in run.output
     clean = tmp_path / "clean"

@@ -47,24 +47,24 @@ def problems(ws: Path) -> list[str]:
 
 @pytest.mark.parametrize("toml, expected", [
     ("[history.q1]\ndate = 2026-01-01\npath = 'reviews/q1'\nrev = 'v1'\n",
-     "pmorules.toml:1: history.q1: give path (a folder) or rev (a git revision), exactly one"),
-    ("[history.q1]\ndate = 2026-01-01\n", "pmorules.toml:1: history.q1: give path (a folder) or rev (a git revision), exactly one"),
-    ("[history.q1]\ndate = 2026-01-01\nrev = '--output=x'\n", "pmorules.toml:1: history.q1: '--output=x' is not a git revision"),
-    ("[history.q1]\ndate = 2026-01-01\nrev = 'v1 v2'\n", "pmorules.toml:1: history.q1: 'v1 v2' is not a git revision"),
-    ("[history.q1]\ndate = 2026-01-01\npath = '/etc'\n", "pmorules.toml:1: history.q1: path '/etc' must be relative to the workspace"),
+     "pmorules.toml:1:1: history.q1: give path (a folder) or rev (a git revision), exactly one"),
+    ("[history.q1]\ndate = 2026-01-01\n", "pmorules.toml:1:1: history.q1: give path (a folder) or rev (a git revision), exactly one"),
+    ("[history.q1]\ndate = 2026-01-01\nrev = '--output=x'\n", "pmorules.toml:1:1: history.q1: '--output=x' is not a git revision"),
+    ("[history.q1]\ndate = 2026-01-01\nrev = 'v1 v2'\n", "pmorules.toml:1:1: history.q1: 'v1 v2' is not a git revision"),
+    ("[history.q1]\ndate = 2026-01-01\npath = '/etc'\n", "pmorules.toml:1:1: history.q1: path '/etc' must be relative to the workspace"),
     ("[history.q1]\ndate = 2026-01-01\npath = '../q1'\n",
-     "pmorules.toml:3: the snapshot folder ws/../q1 is outside the workspace (hint: copy the earlier review"),
-    ("[history.q1]\ndate = 2026-01-01\npaht = 'reviews/q1'\n", "pmorules.toml:3: unknown setting 'paht' (hint: did you mean 'path'?)"),
-    ("[history.q1]\ndate = 0\npath = 'reviews/q1'\n", "pmorules.toml:2: history.q1.date: should be a date, written date = 2025-12-19"),
+     "pmorules.toml:3:1: the snapshot folder ws/../q1 is outside the workspace (hint: copy the earlier review"),
+    ("[history.q1]\ndate = 2026-01-01\npaht = 'reviews/q1'\n", "pmorules.toml:3:1: unknown setting 'paht' (hint: did you mean 'path'?)"),
+    ("[history.q1]\ndate = 0\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a date, written date = 2025-12-19"),
     ("[history.q0]\ndate = 2025-10-01\npath = 'reviews/q1'\n\n[history.q1]\npath = 'reviews/q1'\n",
-     "pmorules.toml:5: history.q1.date: Field required"),  # the table missing it, not q0's date
-    ("[history.q1]\ndate = 20251219\npath = 'reviews/q1'\n", "pmorules.toml:2: history.q1.date: should be a date, written date = 2025-12-19"),
-    ("[history.q1]\ndate = '1766102400'\npath = 'reviews/q1'\n", "pmorules.toml:2: history.q1.date: should be a date, written date = 2025-12-19"),
-    ("[history.q1]\ndate = 2025-12-19T10:00:00\npath = 'reviews/q1'\n", "pmorules.toml:2: history.q1.date: should be a day, without a time: date = 2025-12-19"),
-    ("[history.q1]\ndate = 'last spring'\npath = 'reviews/q1'\n", "pmorules.toml:2: history.q1.date: should be a date, written date = 2025-12-19"),
-    ("name = 'x'\n[history.'Q1 review']\ndate = 2026-01-01\npath = 'reviews/q1'\n", "pmorules.toml:2: history: 'Q1 review' is not a review id"),
+     "pmorules.toml:5:1: history.q1.date: Field required"),  # the table missing it, not q0's date
+    ("[history.q1]\ndate = 20251219\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a date, written date = 2025-12-19"),
+    ("[history.q1]\ndate = '1766102400'\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a date, written date = 2025-12-19"),
+    ("[history.q1]\ndate = 2025-12-19T10:00:00\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a day, without a time: date = 2025-12-19"),
+    ("[history.q1]\ndate = 'last spring'\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a date, written date = 2025-12-19"),
+    ("name = 'x'\n[history.'Q1 review']\ndate = 2026-01-01\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history: 'Q1 review' is not a review id"),
     ("[history.q1]\ndate = 2026-01-01\npath = 'reviews/q1'\n[history.q2]\ndate = 2026-01-01\npath = 'reviews/q1'\n",
-     "pmorules.toml:5: history.q2: the review 'q1' has the same date (hint: give each review its own date)"),
+     "pmorules.toml:5:1: history.q2: the review 'q1' has the same date (hint: give each review its own date)"),
 ])
 def test_a_bad_history_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, expected: str) -> None:
     monkeypatch.chdir(tmp_path)
@@ -81,8 +81,8 @@ def test_every_bad_review_is_reported_at_once(tmp_path: Path, monkeypatch: pytes
            "[history.q3]\ndate = 2026-03-01\npath = 'reviews/bad'\n"
     workspace(tmp_path / "ws", toml, {"bad": OLD.replace("effort: 5,", "effort: lots,")})
     assert problems(Path("ws")) == [
-        "ws/pmorules.toml:3: ws/reviews/nope is not a folder (hint: give the snapshot's folder, relative to the workspace)",
-        ("ws/pmorules.toml:6: ws is not in a git repository, so it has no revision 'v1' "
+        "ws/pmorules.toml:3:1: ws/reviews/nope is not a folder (hint: give the snapshot's folder, relative to the workspace)",
+        ("ws/pmorules.toml:6:1: ws is not in a git repository, so it has no revision 'v1' "
          "(hint: keep the earlier snapshot as a folder instead, or commit the workspace to git)"),
         "ws/reviews/bad/pmo.yaml:6:54: services.effort: should be a valid number, unable to parse string as a number (got 'lots')",
     ]

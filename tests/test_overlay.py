@@ -139,7 +139,7 @@ def test_a_bad_config_and_a_rule_that_does_not_compile_are_reported_at_once(ws) 
     """A misspelt config key hid the rule files' compile errors (a field typo) until it was fixed."""
     lines = error_lines(cli("analyze", ws({"pmorules.toml": '[rules.BAL005]\nlevle = "error"\n',
                                            "rules/acme.yaml": OWN_RULE.replace("field: probability,", "field: probabilty,")})))
-    assert any("pmorules.toml:2: unknown setting 'levle'" in line for line in lines), lines
+    assert any("pmorules.toml:2:1: unknown setting 'levle'" in line for line in lines), lines
     assert any("acme.yaml" in line and "has no field 'probabilty'" in line for line in lines), lines
 
 
@@ -210,15 +210,15 @@ def test_toml_params_change_behaviour_and_why_shows_the_toml_line(ws) -> None:
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        ('[rules.BAL055]\nlevel = "error"\n', "ws/pmorules.toml:1: no rule 'BAL055' to configure (hint: did you mean 'BAL005'?)"),
+        ('[rules.BAL055]\nlevel = "error"\n', "ws/pmorules.toml:1:1: no rule 'BAL055' to configure (hint: did you mean 'BAL005'?)"),
         ('[rules.BAL005]\nparams = { max_short = 0.5 }\n',
-         "ws/pmorules.toml:2: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
-        ('[rules.BAL005]\nparams = { max_short_share = "half" }\n', "ws/pmorules.toml:2: param BAL005.max_short_share must be a number"),
+         "ws/pmorules.toml:2:1: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
+        ('[rules.BAL005]\nparams = { max_short_share = "half" }\n', "ws/pmorules.toml:2:1: param BAL005.max_short_share must be a number"),
         ('name = "x"\n[rules.BAL005\nlevel = "error"\n', "ws/pmorules.toml:2:14: TOML syntax error: Expected ']' at the end of a table declaration"),
-        ('[rules.BAL005]\nlevel = "fatal"\n', "ws/pmorules.toml:2: rules.BAL005.level: should be 'error', 'warning' or 'info'"),
-        ('rule_path = ["more"]\n', "ws/pmorules.toml:1: unknown setting 'rule_path' (hint: did you mean 'rule_paths'?)"),
-        ('[report]\nerror_wieght = 3.0\n', "ws/pmorules.toml:2: unknown setting 'error_wieght' (hint: did you mean 'error_weight'?)"),
-        ('[report]\nwarning_cost = 1\n', "ws/pmorules.toml:2: unknown setting 'warning_cost' (hint: did you mean 'warning_weight'?)"),
+        ('[rules.BAL005]\nlevel = "fatal"\n', "ws/pmorules.toml:2:1: rules.BAL005.level: should be 'error', 'warning' or 'info'"),
+        ('rule_path = ["more"]\n', "ws/pmorules.toml:1:1: unknown setting 'rule_path' (hint: did you mean 'rule_paths'?)"),
+        ('[report]\nerror_wieght = 3.0\n', "ws/pmorules.toml:2:1: unknown setting 'error_wieght' (hint: did you mean 'error_weight'?)"),
+        ('[report]\nwarning_cost = 1\n', "ws/pmorules.toml:2:1: unknown setting 'warning_cost' (hint: did you mean 'warning_weight'?)"),
     ],
     ids=["unknown rule", "unknown param", "param not a number", "bad TOML", "bad level", "unknown setting",
          "unknown report setting", "a mix setting under report"],
@@ -251,16 +251,16 @@ def test_an_empty_list_is_a_param_value(ws) -> None:
     ("toml", "expected"),
     [
         ('[rules.BAL005]\nparams = { quick_win_contexts = "kickoff" }\n',
-         "ws/pmorules.toml:2: param BAL005.quick_win_contexts must be a list of text"),
+         "ws/pmorules.toml:2:1: param BAL005.quick_win_contexts must be a list of text"),
         ('[rules.BAL005.params]\nmax_short_share = 0.5\nquick_win_contexts = [1, "crisis"]\n',
-         "ws/pmorules.toml:3: param BAL005.quick_win_contexts must be a list of text"),
-        ('[rules.BAL005.params]\nmax_short_share = [0.5]\n', "ws/pmorules.toml:2: param BAL005.max_short_share must be a number"),
+         "ws/pmorules.toml:3:1: param BAL005.quick_win_contexts must be a list of text"),
+        ('[rules.BAL005.params]\nmax_short_share = [0.5]\n', "ws/pmorules.toml:2:1: param BAL005.max_short_share must be a number"),
         ('[rules.PRB002.params]\nvery_low = 0.2\n\n[rules.PRB001]\nparams = { very_low = "x" }\n',
-         "ws/pmorules.toml:5: param PRB001.very_low must be a number"),  # not PRB002's line with the same key
+         "ws/pmorules.toml:5:1: param PRB001.very_low must be a number"),  # not PRB002's line with the same key
         ('[rules.BAL005.params]\nmax_short_share = 0.5\nmax_short = 0.5\n',
-         "ws/pmorules.toml:3: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
+         "ws/pmorules.toml:3:1: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
         ('name = "x"\n\n[rules.BAL005.params]\nquick_win_contexts = ["crisis", "crisis"]\n',
-         "ws/pmorules.toml:4: rule BAL005: param quick_win_contexts: 'crisis' is listed twice in 'not_in'"),
+         "ws/pmorules.toml:4:1: rule BAL005: param quick_win_contexts: 'crisis' is listed twice in 'not_in'"),
     ],
     ids=["text for a list", "a number in a list of text", "a list for a number", "the same key in another table",
          "unknown param on its line", "a value twice, found by the compiler"],
@@ -295,15 +295,15 @@ def test_every_config_error_comes_at_once(ws) -> None:
     """A number the policy refuses hid every other error of pmorules.toml, and a bad [rules] paths did too."""
     config = 'bogus = 1\n[rules]\npaths = "x"\n[rules.BAL005]\nlevel = "bogus"\n[mix]\ncapacity = nan\n'
     lines = error_lines(cli("analyze", ws({"pmorules.toml": config})))
-    assert lines == ["ws/pmorules.toml:1: unknown setting 'bogus'",
-                     "ws/pmorules.toml:3: rules.paths: should be a list of rule folders or files",
-                     "ws/pmorules.toml:5: rules.BAL005.level: should be 'error', 'warning' or 'info'",
-                     "ws/pmorules.toml:7: mix.capacity: nan is not a finite number"]
+    assert lines == ["ws/pmorules.toml:1:1: unknown setting 'bogus'",
+                     "ws/pmorules.toml:3:1: rules.paths: should be a list of rule folders or files",
+                     "ws/pmorules.toml:5:1: rules.BAL005.level: should be 'error', 'warning' or 'info'",
+                     "ws/pmorules.toml:7:1: mix.capacity: nan is not a finite number"]
 
 
 def test_a_missing_rule_folder_is_located(ws) -> None:
     lines = error_lines(cli("analyze", ws({"pmorules.toml": 'name = "x"\nrule_paths = ["nowhere"]\n'})))
-    assert lines == ["ws/pmorules.toml:2: rule path 'nowhere' does not exist"]
+    assert lines == ["ws/pmorules.toml:2:1: rule path 'nowhere' does not exist"]
 
 
 # ---------------------------------------------------------------- init, rules show

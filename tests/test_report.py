@@ -408,7 +408,7 @@ def test_a_missing_config_template_path_is_located(workspace: Path) -> None:
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = run("report", str(workspace), "--as-of", "2026-03-20")
     assert result.exit_code == 2
-    assert f"{workspace}/pmorules.toml:3: template path 'nowhere'" in result.stderr
+    assert f"{workspace}/pmorules.toml:3:1: template path 'nowhere'" in result.stderr
 
 
 def test_html_templates_of_an_organisation_are_autoescaped(workspace: Path) -> None:

@@ -206,19 +206,21 @@ class ConfigFile(BaseModel):
     text: str = ""
 
     def where(self, *keys: str) -> Location:
-        """The line of a key path such as ('rules', 'BAL005', 'level'); the file if not found."""
+        """The line and column of a key path such as ('rules', 'BAL005', 'level'); the file if not found."""
         if self.path is None:
             return Location(CONFIG_NAME)
         for end in range(len(keys), 0, -1):  # a key inside an inline table: the line of the table
             line = _find_line(self.text, keys[:end])
             if line is not None:
-                return Location(self.path, line)
+                written = self.text.splitlines()[line - 1]
+                return Location(self.path, line, len(written) - len(written.lstrip()) + 1)
         return Location(self.path)
 
 
 def _find_line(text: str, keys: tuple[str, ...]) -> int | None:
     """The line of a setting: where its key is written, else the nearest enclosing one written (the table of a
-    missing key, the inline table holding it), else the first key written under it."""
+    missing key, the inline table holding it), else the first key written under it (its column: where the line's
+    key or table header starts)."""
     wanted = ".".join(keys)
     section = ""
     enclosing: tuple[int, int] | None = None  # (depth, line) of the deepest key or table that holds the setting
@@ -278,8 +280,10 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
                 message = f"unknown setting {keys[-1]!r}"
                 hint = did_you_mean(keys[-1], list(section.model_fields))
             elif keys[0] == "history" and keys[-1] == "[key]":
-                line = next((n for n, text in enumerate(text.splitlines(), 1) if text.lstrip().startswith("[") and keys[1] in text), None)
-                errors.append(Diagnostic(Location(display, line), f"history: {keys[1]!r} is not a review id",
+                lines = text.splitlines()
+                line = next((n for n, written in enumerate(lines, 1) if written.lstrip().startswith("[") and keys[1] in written), None)
+                column = len(lines[line - 1]) - len(lines[line - 1].lstrip()) + 1 if line else None
+                errors.append(Diagnostic(Location(display, line, column), f"history: {keys[1]!r} is not a review id",
                                          "name each review [history.<id>] with letters, digits, '_' or '-', and give it a label"))
                 continue
             else:
