@@ -100,6 +100,7 @@ class Program:
     unattainable: list[Unattainable] = field(default_factory=list)
     soft: list[Soft] = field(default_factory=list)
     nor: dict[tuple[str, str, float], tuple[int, Expr]] = field(default_factory=dict)  # target -> (n, L's terms)
+    depth: dict[tuple[str, str, float], int] = field(default_factory=dict)  # target -> −L, the variable
     tangents: set[tuple[tuple[str, str, float], float]] = field(default_factory=set)  # (target, L) already cut
     settled: bool = False  # the running services the best mix with info findings free keeps whole are held
     start: list[float] | None = None  # a mix every row allows (the info-free optimum, once held): solves start there
@@ -289,6 +290,9 @@ class _Builder:
             for d in in_time:
                 _add(terms, prog.size(*split_vid(d.service)), math.log(max(1 - d.value, FLOOR)))
             prog.nor[key] = (n, terms)
+            # −L, once per target: each tangent is then a row of two terms, not of every delivery again
+            depth = prog.depth[key] = prog.var(upper=-sum(terms.values()), integer=False)
+            prog.row({depth: 1.0, **terms}, 0.0, 0.0, None)
             today = sum(math.log(max(1 - d.value, FLOOR)) for d in in_time  # today's mix: the optimum is often near
                         if split_vid(d.service)[0] in self.p.today and split_vid(d.service)[1] == 0)
             for at in sorted({math.log(q) for q in TANGENTS} | {today}):
@@ -551,10 +555,10 @@ def build_program(problem: Problem) -> Program:
 
 def tangent(program: Program, key: tuple[str, str, float], at: float) -> None:
     """n ≤ 1 − e^at·(1 + L − at): the tangent of the noisy-OR 1 − e^L at L = at."""
-    n, terms = program.nor[key]
+    n = program.nor[key][0]
     program.tangents.add((key, round(at, 9)))
     slope = math.exp(at)
-    program.row({n: 1.0, **{v: slope * c for v, c in terms.items()}}, -math.inf, 1 - slope * (1 - at), None)
+    program.row({n: 1.0, program.depth[key]: -slope}, -math.inf, 1 - slope * (1 - at), None)
 
 
 def no_good(program: Program, problem: Problem, solution: Solution, only: set[str] | None = None) -> None:
