@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from .analysis import Analysis, analyze
 from .diff import History, history_of
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .mix import MixResult, recommend
+from .mix.milp import solving_sets
 from .mix.problem import additions, approached_probability, resized_probability
 from .mix.scenarios import FOLDER, LISTS, MAPS, Scenario, ScenarioResult, ScenarioSpec, evaluate_scenario, load_scenarios
 from .numbers import number_problem
@@ -106,9 +108,13 @@ def what_if_fields(request: Any, allowed: tuple[str, ...] = ()) -> tuple[dict[st
 def recommend_and_judge(today: Analysis, judged: Callable[[History | None], None] | None = None
                         ) -> tuple[MixResult, History | None]:
     """The recommended mix and the history of the reviews, at once: the solver lets go of the interpreter while
-    it works, so the reviews are judged meanwhile (a fifth off the page's re-rendering after an edit).
+    it works, so the reviews are judged meanwhile (a fifth off the page's re-rendering after an edit), and only
+    then: judged beside the optimiser's own Python work, they slowed it by as much as they took.
     ``judged`` gets the history as soon as it is judged, in the judging thread (before this returns)."""
+    solver_works = threading.Event()
+
     def judge() -> History | None:
+        solver_works.wait()  # judging meanwhile would take the interpreter from the optimiser's own Python work
         history = history_of(today)
         if judged is not None:
             judged(history)
@@ -116,7 +122,12 @@ def recommend_and_judge(today: Analysis, judged: Callable[[History | None], None
 
     with ThreadPoolExecutor(1) as pool:
         history = pool.submit(judge)
-        return recommend(today), history.result()
+        try:
+            with solving_sets(solver_works):
+                result = recommend(today)
+        finally:
+            solver_works.set()  # a mix that needed no solver run, or failed
+        return result, history.result()
 
 
 @dataclass

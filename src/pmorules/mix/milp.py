@@ -12,6 +12,10 @@ or none (the structure of the model, never relaxed). Explanations re-solve with 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import chain
@@ -622,6 +626,8 @@ def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[
         given.col_value = start
         given.value_valid = True
         highs.setSolution(given)
+    if (event := _SOLVING.get()) is not None:
+        event.set()
     highs.run()
     status = highs.getModelStatus()
     if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
@@ -629,6 +635,20 @@ def _run(program: Program, omit: frozenset[str], cost: Expr | None, fixed: dict[
     if status != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError(f"HiGHS stopped without an optimum: {highs.modelStatusToString(status)}")
     return list(highs.getSolution().col_value), highs.getInfo().objective_function_value
+
+
+_SOLVING: ContextVar[threading.Event | None] = ContextVar("solving", default=None)
+
+
+@contextmanager
+def solving_sets(event: threading.Event) -> Iterator[None]:
+    """Within it, ``event`` is set as HiGHS starts a run (in this thread's context): the solver lets go of the
+    interpreter while it works, so another thread's Python work waiting on it costs the optimiser nothing."""
+    token = _SOLVING.set(event)
+    try:
+        yield
+    finally:
+        _SOLVING.reset(token)
 
 
 def solve(program: Program, problem: Problem, omit: frozenset[str] = frozenset(), cost: Expr | None = None,
