@@ -144,6 +144,11 @@ class _Builder:
         self.p = problem
         self.prog = Program()
 
+    @cached_property
+    def forced(self) -> frozenset[str]:
+        """The candidates every mix holds, taken once per program (the problem does not change while it is built)."""
+        return frozenset(cid for cid in self.p.candidates if self.p.forced(cid))
+
     # --- soft or hard ---------------------------------------------------------------------------
 
     def holds(self, constraint: Constraint, ids: tuple[str, ...], expr: Expr, lo: float, hi: float,
@@ -254,9 +259,11 @@ class _Builder:
         """a_t exactly as measures.target_adherence defines it over the chosen sizes delivering in time:
         (1 − λ)·max v + λ·(1 − Π(1 − v)), with continuous variables only.
 
-        The max is a staircase: with values sorted v_1 ≥ v_2 ≥ …, max = Σ_i (v_i − v_{i+1})·h_i where h_i ≤ 1
-        and h_i ≤ h_{i−1} + z_i, so h_i is 1 exactly when one of the first i is chosen.
-        The noisy-OR is 1 − e^L with L = Σ z_k·ln(1 − v_k), concave in L: n ≤ each tangent of it. Tangents
+        The max is a staircase: with the distinct values sorted v_1 > v_2 > …, max = Σ_i (v_i − v_{i+1})·h_i where
+        h_i ≤ 1 and h_i ≤ h_{i−1} + Σ z over the deliveries of value v_i, so h_i is 1 exactly when one of value v_i
+        or more is chosen.
+        The noisy-OR is 1 − e^L with L = Σ z_k·ln(1 − v_k) (a variable, −L ≥ 0), concave in L: n ≤ each tangent
+        of it. Tangents
         only over-estimate, so ``solve`` adds the tangent at the optimum's L until the estimate is exact there;
         then no mix can be better (its true value is below its estimate, below the optimum's).
         """
@@ -307,14 +314,13 @@ class _Builder:
         """What the services every mix holds give a target whatever their size: the least best value, and the
         largest L = Σ ln(1 − v) (the noisy-OR is at least 1 − e^L)."""
         worst: dict[str, float] = {}
-        for d in in_time:
-            cid = split_vid(d.service)[0]
-            if self.p.forced(cid):
-                worst[cid] = min(worst.get(cid, 1.0), d.value)
         counted: dict[str, int] = {}
+        forced = self.forced
         for d in in_time:
             cid = split_vid(d.service)[0]
             counted[cid] = counted.get(cid, 0) + 1
+            if cid in forced:
+                worst[cid] = min(worst.get(cid, 1.0), d.value)
         sure = {cid: v for cid, v in worst.items()  # every size delivers in time
                 if counted[cid] == len(self.p.candidates[cid].sizes)}
         floor = max(sure.values(), default=0.0)
