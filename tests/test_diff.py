@@ -599,3 +599,22 @@ def test_a_diff_whose_sides_run_backwards_in_time_says_so(monkeypatch: pytest.Mo
     result = cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example", "--as-of", "2025-11-01")
     assert result.exit_code == 0 and "note: the older side is judged as of 2025-12-19, after the newer side's 2025-11-01" in result.stderr
     assert "runs backwards" not in cli("diff", "knowledge/example/reviews/2025-12", "knowledge/example").stderr
+
+
+def test_a_goal_whose_verdict_alone_moved_is_a_move() -> None:
+    """A committee reads verdicts: a goal that stays amber but goes from "at risk" to "not covered" moved, and
+    the move carries both verdicts; a goal whose colour and verdict stayed did not move."""
+    from types import SimpleNamespace
+
+    from pmorules.diff import _goals
+
+    def goal(gid: str, status: str, verdict: str, adherence: float) -> dict:
+        return {"id": gid, "name": gid.title(), "status": status, "verdict": verdict, "adherence": adherence,
+                "overdue": False}
+
+    old = SimpleNamespace(goals=lambda: [goal("g1", "amber", "at risk", 0.55), goal("g2", "green", "likely met", 0.9)])
+    new = SimpleNamespace(goals=lambda: [goal("g1", "amber", "not covered", 0.5), goal("g2", "green", "likely met", 0.8)])
+    moves = _goals(old, new)
+    assert [(m.id, m.status, m.verdict, m.adherence) for m in moves] == [
+        ("g1", ("amber", "amber"), ("at risk", "not covered"), (0.55, 0.5))]
+    assert moves[0].to_json()["verdict"] == {"old": "at risk", "new": "not covered"}
