@@ -358,3 +358,11 @@ def test_a_workspace_that_is_not_a_folder_is_an_error_not_the_default_rulebook(c
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     run = cli(*command)
     assert run.exit_code == 2 and message in run.output and "GOL002" not in run.output
+
+
+def test_config_lines_are_counted_as_toml_counts_them(ws) -> None:
+    """A line separator (U+2028) inside a comment is no line break for TOML: the error below it keeps its line."""
+    workspace = ws({"pmorules.toml": "# a note\u2028with a separator\n[report]\nerror_wieght = 3.0\n"})
+    result = cli("validate", str(workspace))
+    assert result.exit_code == 2
+    assert "ws/pmorules.toml:3:1: unknown setting 'error_wieght'" in result.output, result.output

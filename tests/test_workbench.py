@@ -312,3 +312,33 @@ def test_past_reviews_are_judged_while_the_solver_works(monkeypatch: pytest.Monk
     assert order[0] == "solver" and "reviews" in order, order
     assert history is not None and history.to_json() == history_of(today).to_json()
     assert result.to_json() == recommend(today).to_json()
+
+
+def test_an_interrupt_as_the_reviews_are_handed_to_their_thread_does_not_hang(tmp_path: Path) -> None:
+    """Ctrl-C right after the reviews' thread is started (before the optimiser runs) ends the call: the thread
+    waiting for the solver is let go, or the executor would wait for it for ever."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import datetime as dt, sys
+        from concurrent.futures import ThreadPoolExecutor
+        from pathlib import Path
+        import pmorules.workbench as workbench
+        from pmorules.analysis import analyze
+
+        today = analyze(Path(sys.argv[1]), dt.date(2026, 3, 20))
+        submit = ThreadPoolExecutor.submit
+        def interrupted(self, *args, **kwargs):
+            submit(self, *args, **kwargs)
+            raise KeyboardInterrupt
+        ThreadPoolExecutor.submit = interrupted
+        try:
+            workbench.recommend_and_judge(today)
+        except KeyboardInterrupt:
+            print("interrupted")
+    """)
+    example = Path(__file__).resolve().parents[1] / "knowledge" / "example"
+    done = subprocess.run([sys.executable, "-c", script, str(example)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "interrupted", done.stderr

@@ -212,7 +212,7 @@ class ConfigFile(BaseModel):
         for end in range(len(keys), 0, -1):  # a key inside an inline table: the line of the table
             line = _find_line(self.text, keys[:end])
             if line is not None:
-                written = self.text.splitlines()[line - 1]
+                written = self.text.split("\n")[line - 1]
                 return Location(self.path, line, len(written) - len(written.lstrip()) + 1)
         return Location(self.path)
 
@@ -225,7 +225,7 @@ def _find_line(text: str, keys: tuple[str, ...]) -> int | None:
     section = ""
     enclosing: tuple[int, int] | None = None  # (depth, line) of the deepest key or table that holds the setting
     under: int | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
         if header:
@@ -280,7 +280,7 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
                 message = f"unknown setting {keys[-1]!r}"
                 hint = did_you_mean(keys[-1], list(section.model_fields))
             elif keys[0] == "history" and keys[-1] == "[key]":
-                lines = text.splitlines()
+                lines = text.split("\n")
                 line = next((n for n, written in enumerate(lines, 1) if written.lstrip().startswith("[") and keys[1] in written), None)
                 column = len(lines[line - 1]) - len(lines[line - 1].lstrip()) + 1 if line else None
                 errors.append(Diagnostic(Location(display, line, column), f"history: {keys[1]!r} is not a review id",

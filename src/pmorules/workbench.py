@@ -121,12 +121,12 @@ def recommend_and_judge(today: Analysis, judged: Callable[[History | None], None
         return history
 
     with ThreadPoolExecutor(1) as pool:
-        history = pool.submit(judge)
         try:
+            history = pool.submit(judge)
             with solving_sets(solver_works):
                 result = recommend(today)
         finally:
-            solver_works.set()  # a mix that needed no solver run, or failed
+            solver_works.set()  # a mix that needed no solver run, failed, or was interrupted: never a waiter left
         return result, history.result()
 
 
