@@ -113,6 +113,7 @@ def effort(context: Context, value: Any) -> str:
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
+_MD_ANY_SPECIAL = re.compile(r"[\\`*_\[\]|<>\n\r]")  # most names and numbers have none: translate only those that do
 _MD_LINE_START = re.compile(r"^([-+#]|[0-9]+)([.)]?)(?=\s|$)")
 
 
@@ -126,7 +127,8 @@ def printable(value: Any, lines: bool = False) -> str:
 def markdown_text(value: Any) -> str:
     """Text made inert in Markdown, on one line: emphasis, code, links, tables and HTML are escaped, and so is
     a heading or list marker at its start."""
-    text = printable(str(value).translate(_MD_SPECIAL))
+    text = str(value)
+    text = printable(text.translate(_MD_SPECIAL) if _MD_ANY_SPECIAL.search(text) else text)
     return _MD_LINE_START.sub(_inert_marker, text, count=1)
 
 
@@ -348,7 +350,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     def written(self, text: Any) -> Any:
         budget = _budget.get() or _current()  # inline: a rule text writes a dozen pieces per render
-        budget.output += len(text) if type(text) is str else len(str(text))
+        budget.output += len(text) if isinstance(text, str) else len(str(text))  # Markup is a str: no copy
         if budget.output > budget.caps.output:
             raise LimitError(f"the template writes more than {budget.caps.output:,} characters")
         return text
