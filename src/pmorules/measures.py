@@ -273,10 +273,11 @@ def deliveries(target: str, kind: str, services: Iterable[Service], kb: Knowledg
             if service.id == target:
                 found.append(Delivery(service.id, service.months, conventions.primary, service.probability))
             continue
-        link = next((link for link in service.links if link.outcome == target), None)
-        if link is not None:
-            found.append(Delivery(service.id, link_months(service, link, kb.outcomes.get(target)),
-                                  contribution(link, conventions), service.probability))
+        for link in service.links:  # a loop, not next() over a generator: it runs for each service of each target
+            if link.outcome == target:
+                found.append(Delivery(service.id, link_months(service, link, kb.outcomes.get(target)),
+                                      contribution(link, conventions), service.probability))
+                break
     return Deliveries(sorted(found, key=lambda d: (-d.value, d.months, d.service)))
 
 

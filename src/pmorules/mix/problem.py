@@ -650,6 +650,7 @@ class _Prober:
         reading = reads_of(self.analysis.compiled, rule, "goal_target")
         from_delivery = [name for name in reading if name in DELIVERY_FIELDS]
         seen_as: dict[Delivery, tuple[tuple, dict]] = {}  # each delivery's fields, and what the rule reads of them
+        by_target: dict[tuple[str, str, float], list[tuple[str, tuple[tuple, dict]]]] = {}  # goals share targets
         probes: dict[tuple, tuple[Fact, dict]] = {}
         owners: list[tuple[str, tuple[str, str, float], str, tuple]] = []
         for goal, keys in self.goal_targets.items():
@@ -659,15 +660,20 @@ class _Prober:
                     continue
                 kept = tuple(fact.key if name == "k" else fact.fields.get(name)
                              for name in reading if name not in DELIVERY_FIELDS)
-                for delivery in self.targets[key].in_time:
-                    seen = seen_as.get(delivery)  # targets share deliveries
-                    if seen is None:
-                        fields = _delivery_fields(delivery)
-                        seen = seen_as[delivery] = tuple(fields[name] for name in from_delivery), fields
-                    sig = (kept, seen[0])  # what the engine sees: goals alike in it share one probe
+                delivered = by_target.get(key)
+                if delivered is None:
+                    delivered = by_target[key] = []
+                    for delivery in self.targets[key].in_time:
+                        seen = seen_as.get(delivery)  # targets share deliveries
+                        if seen is None:
+                            fields = _delivery_fields(delivery)
+                            seen = seen_as[delivery] = tuple(fields[name] for name in from_delivery), fields
+                        delivered.append((delivery.service, seen))
+                for vid, (read, fields) in delivered:
+                    sig = (kept, read)  # what the engine sees: goals alike in it share one probe
                     if sig not in probes:
-                        probes[sig] = fact, seen[1]
-                    owners.append((goal, key, delivery.service, sig))
+                        probes[sig] = fact, fields
+                    owners.append((goal, key, vid, sig))
         facts_probed = [variant(fact, **fields) for fact, fields in probes.values()]
         hits = dict(zip(probes, self.run(rule, facts_probed)))
         eligible: dict[tuple[str, tuple[str, str, float]], set[str]] = {}
