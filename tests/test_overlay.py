@@ -212,8 +212,8 @@ def test_toml_params_change_behaviour_and_why_shows_the_toml_line(ws) -> None:
     [
         ('[rules.BAL055]\nlevel = "error"\n', "ws/pmorules.toml:1:1: no rule 'BAL055' to configure (hint: did you mean 'BAL005'?)"),
         ('[rules.BAL005]\nparams = { max_short = 0.5 }\n',
-         "ws/pmorules.toml:2:1: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
-        ('[rules.BAL005]\nparams = { max_short_share = "half" }\n', "ws/pmorules.toml:2:1: param BAL005.max_short_share must be a number"),
+         "ws/pmorules.toml:2:12: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
+        ('[rules.BAL005]\nparams = { max_short_share = "half" }\n', "ws/pmorules.toml:2:12: param BAL005.max_short_share must be a number"),
         ('name = "x"\n[rules.BAL005\nlevel = "error"\n', "ws/pmorules.toml:2:14: TOML syntax error: Expected ']' at the end of a table declaration"),
         ('[rules.BAL005]\nlevel = "fatal"\n', "ws/pmorules.toml:2:1: rules.BAL005.level: should be 'error', 'warning' or 'info'"),
         ('rule_path = ["more"]\n', "ws/pmorules.toml:1:1: unknown setting 'rule_path' (hint: did you mean 'rule_paths'?)"),
@@ -251,12 +251,12 @@ def test_an_empty_list_is_a_param_value(ws) -> None:
     ("toml", "expected"),
     [
         ('[rules.BAL005]\nparams = { quick_win_contexts = "kickoff" }\n',
-         "ws/pmorules.toml:2:1: param BAL005.quick_win_contexts must be a list of text"),
+         "ws/pmorules.toml:2:12: param BAL005.quick_win_contexts must be a list of text"),
         ('[rules.BAL005.params]\nmax_short_share = 0.5\nquick_win_contexts = [1, "crisis"]\n',
          "ws/pmorules.toml:3:1: param BAL005.quick_win_contexts must be a list of text"),
         ('[rules.BAL005.params]\nmax_short_share = [0.5]\n', "ws/pmorules.toml:2:1: param BAL005.max_short_share must be a number"),
         ('[rules.PRB002.params]\nvery_low = 0.2\n\n[rules.PRB001]\nparams = { very_low = "x" }\n',
-         "ws/pmorules.toml:5:1: param PRB001.very_low must be a number"),  # not PRB002's line with the same key
+         "ws/pmorules.toml:5:12: param PRB001.very_low must be a number"),  # not PRB002's line with the same key
         ('[rules.BAL005.params]\nmax_short_share = 0.5\nmax_short = 0.5\n',
          "ws/pmorules.toml:3:1: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)"),
         ('name = "x"\n\n[rules.BAL005.params]\nquick_win_contexts = ["crisis", "crisis"]\n',

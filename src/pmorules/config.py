@@ -213,7 +213,10 @@ class ConfigFile(BaseModel):
             line = _find_line(self.text, keys[:end])
             if line is not None:
                 written = self.text.split("\n")[line - 1]
-                return Location(self.path, line, len(written) - len(written.lstrip()) + 1)
+                # at the key, or at the setting inside an inline table on that line
+                inner = re.search(rf"[{{,]\s*(\"?){re.escape(keys[-1])}\1\s*=", written)
+                column = inner.start(1) + 1 if inner else len(written) - len(written.lstrip()) + 1
+                return Location(self.path, line, column)
         return Location(self.path)
 
 
