@@ -396,7 +396,7 @@ def test_still_open_findings_are_listed_with_the_review_they_are_open_since(tmp_
     assert listed.count("open since") == len(still)
     md = cli("diff", str(old), str(new), *AS_OF, "--format", "md").stdout
     listed = md[md.index("## Still open ("):]
-    assert f"- **error** PRB002 lessons: " in listed and listed.count("open since") == len(still)
+    assert "- **error** PRB002 lessons: " in listed and listed.count("open since") == len(still)
 
 
 # ------------------------------------------------------------------ escalated and eased

@@ -11,7 +11,6 @@ from typer.testing import CliRunner, Result
 
 from pmorules.analysis import analyze, load_rules
 from pmorules.cli import app
-from pmorules.errors import InputError
 from pmorules.evaluate import engine_facts
 from pmorules.paths import example_dir
 from pmorules.rules.compile import compile_rulebook

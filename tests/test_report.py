@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import os
 import re
@@ -532,9 +531,9 @@ def test_the_report_is_the_same_however_the_workspace_path_is_written(tmp_path: 
     (workspace / "rules" / "northwind.yaml").rename(workspace / "rules" / "balance.yaml")
     monkeypatch.chdir(tmp_path)
     outputs = []
-    for where, given in ((tmp_path, "ws"), (tmp_path, str(workspace)), (workspace, ".")):
+    for where, named in ((tmp_path, "ws"), (tmp_path, str(workspace)), (workspace, ".")):
         monkeypatch.chdir(where)
-        run = CliRunner().invoke(app, ["report", given, "--as-of", "2026-03-20", "-f", fmt])
+        run = CliRunner().invoke(app, ["report", named, "--as-of", "2026-03-20", "-f", fmt])
         assert run.exit_code == 0, run.output
         outputs.append(run.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
