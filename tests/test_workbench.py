@@ -225,8 +225,20 @@ def test_a_name_is_never_a_path(bench: Workbench, name: object) -> None:
 
 def test_a_what_if_that_does_not_apply_is_not_saved(bench: Workbench) -> None:
     assert _problems(lambda: bench.save({"name": "bad", "drop": ["portfolio"]})) == [
-        "request:drop: 'portfolio' is not running today"]
+        "request:drop[0]: 'portfolio' is not running today"]
     assert not (Path(bench.today.kb.workspace) / "scenarios" / "bad.yaml").exists()
+
+
+def test_a_what_ifs_problems_are_located_at_their_item(bench: Workbench) -> None:
+    """Each change the variant cannot make is located at its item, a service listed twice is said to be, and a
+    saving request's unknown field lists the saving fields too."""
+    assert _problems(lambda: bench.apply({"drop": ["risk", "portfolio", "Risk"], "add": ["risk"]})) == [
+        "request:add[0]: 'risk' is also listed under drop",
+        "request:drop[1]: 'portfolio' is not running today",
+        "request:drop[2]: 'Risk' is listed twice",
+    ]
+    assert _problems(lambda: bench.save({"name": "a2", "foo": 1})) == [
+        "request:foo: unknown field (use drop, keep, add, effort, approach, probability, name, description, overwrite)"]
 
 
 def test_a_symlinked_scenarios_folder_is_not_written(tmp_path: Path) -> None:

@@ -59,6 +59,9 @@ def _text(value: Any, where: str, errors: list[Diagnostic], longest: int = LONGE
     return value
 
 
+SAVING = ("name", "description", "overwrite")  # what a saving request gives beside the what-if
+
+
 def what_if_fields(request: Any, allowed: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[Diagnostic]]:
     """The what-if a request describes, as a ScenarioSpec's fields, with the problems of its shape located."""
     if not isinstance(request, dict):
@@ -168,7 +171,9 @@ class Workbench:
         except ValidationError as exc:  # what the fields' shape checks leave: the name's own rules
             raise InputError([_problem(".".join(map(str, e["loc"])) or "request", e["msg"].removeprefix("Value error, "))
                               for e in exc.errors()]) from None
-        return Scenario(spec, {field: Location(f"request:{field}") for field in ScenarioSpec.model_fields})
+        items = {(field, i): Location(f"request:{field}[{i}]") for field in LISTS for i in range(len(fields.get(field, [])))}
+        items |= {(field, key): Location(f"request:{field}.{key}") for field in MAPS for key in fields.get(field, {})}
+        return Scenario(spec, {field: Location(f"request:{field}") for field in ScenarioSpec.model_fields}, items)
 
     def apply(self, request: Any) -> ScenarioResult:
         """The what-if run through the full rulebook: one analysis of today's knowledge base, changed."""
@@ -283,15 +288,15 @@ class Workbench:
             errors.append(_problem("overwrite", "should be true or false"))
         if errors:
             raise InputError(errors)
-        what_if = {key: value for key, value in request.items() if key not in ("name", "description", "overwrite")}
+        what_if = {key: value for key, value in request.items() if key not in SAVING}
         evaluate_scenario(self.today, self.result.problem, self.result.unattainable,
-                          self.scenario(what_if, name), self.open_services)  # a what-if that does not apply is not saved
+                          self.scenario(what_if, name, SAVING), self.open_services)  # a what-if that does not apply is not saved
         workspace = Path(self.today.kb.workspace)
         folder = workspace / FOLDER
         target = folder / f"{name}.yaml"
         self._check_place(workspace, folder, target, name, overwrite)
         spec = {"name": name, **({"description": description} if description else {}),
-                **{key: value for key, value in self.scenario(what_if, name).spec.model_dump().items()
+                **{key: value for key, value in self.scenario(what_if, name, SAVING).spec.model_dump().items()
                    if key in (*LISTS, *MAPS) and value}}
         text = OWNED + dump_yaml({"scenarios": [spec]}, width=100)
         folder.mkdir(exist_ok=True)

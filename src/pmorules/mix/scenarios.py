@@ -230,11 +230,13 @@ def variant_services(analysis: Analysis, scenario: Scenario, open_services: dict
     def resolved(name: str) -> list[tuple[int | str, str]]:
         """(item, service id) of a field's known services; each unknown one is an error at its item."""
         given = getattr(spec, name)
-        out = []
+        out: list[tuple[int | str, str]] = []
         for item, sid in enumerate(given) if isinstance(given, list) else ((key, key) for key in given):
             found = lower.get(sid.lower())
             if found is None:
                 bad(name, item, f"unknown service {sid!r}", did_you_mean(sid, list(lower.values())))
+            elif any(found == seen for _, seen in out):
+                bad(name, item, f"{sid!r} is listed twice")
             else:
                 out.append((item, found))
         return out
