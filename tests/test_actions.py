@@ -142,3 +142,21 @@ def test_an_action_follows_its_problem_when_it_eases_into_another_form(tmp_path:
     result = CliRunner().invoke(app, ["diff", str(old), str(ws), "--as-of", "2026-06-01", "--format", "json"])
     (move,) = [m for m in json.loads(result.stdout)["findings"]["eased"] if m["subjects"] == ["lessons"]]
     assert move["new"]["action"]["action"] == "Re-scope it" and move["new"]["action"]["done_but_open"] is True
+
+
+def test_a_name_cannot_forge_a_line_of_the_register(tmp_path: Path) -> None:
+    """A line break in a service's name is shown as an escape: no name can print what looks like another entry
+    of the register (nor a bell, nor reversed text)."""
+    import shutil
+
+    workspace = tmp_path / "ws"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "example", workspace)
+    services = workspace / "services.yaml"
+    text = services.read_text(encoding="utf-8")
+    start = text.index("name:", text.index("id: lessons"))
+    services.write_text(text[:start] + 'name: "Lessons\\a\\r\\nOVERDUE fake\\u202eevil"' + text[text.index("\n", start):],
+                        encoding="utf-8")
+    result = CliRunner().invoke(app, ["actions", str(workspace), "--as-of", "2026-03-20"])
+    assert result.exit_code == 0, result.output
+    assert not any(line.startswith("OVERDUE fake") for line in result.stdout.splitlines()), result.stdout
+    assert "Lessons\\x07\\r\\nOVERDUE fake\\u202eevil" in result.stdout

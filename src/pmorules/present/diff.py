@@ -8,7 +8,7 @@ from rich.console import Console
 
 from ..actions import DRAFTED_LEVELS
 from ..diff import Diff, FindingRef, Move, ServiceChange, Side
-from ..text import pct
+from ..text import pct, printable
 from ..vocabulary import TERMS
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -94,49 +94,49 @@ def _tied(change: ServiceChange, diff: Diff) -> list[str]:
 
 
 def print_diff(diff: Diff, console: Console) -> None:
-    console.print(f"Since {_side(diff.old)}", style="bold", markup=False)
-    console.print(f"now {_side(diff.new)}", markup=False)
+    console.print(printable(f"Since {_side(diff.old)}"), style="bold", markup=False)
+    console.print(printable(f"now {_side(diff.new)}"), markup=False)
     console.print()
-    console.print("balance:   " + " · ".join(f"{t} {_points(*diff.shares[t])}" for t in TERMS), markup=False)
-    console.print(f"adherence: {_points(*diff.adherence)}", markup=False)
-    console.print("findings:  " + " · ".join(f"{level}s {a} → {b}" for level, (a, b) in diff.counts.items()), markup=False)
-    console.print(f"services:  {diff.services[0]} → {diff.services[1]} active", markup=False)
-    console.print(f"problems:  {_tally(diff)}", markup=False)
+    console.print(printable("balance:   " + " · ".join(f"{t} {_points(*diff.shares[t])}" for t in TERMS)), markup=False)
+    console.print(printable(f"adherence: {_points(*diff.adherence)}"), markup=False)
+    console.print(printable("findings:  " + " · ".join(f"{level}s {a} → {b}" for level, (a, b) in diff.counts.items())), markup=False)
+    console.print(printable(f"services:  {diff.services[0]} → {diff.services[1]} active"), markup=False)
+    console.print(printable(f"problems:  {_tally(diff)}"), markup=False)
     if diff.goals:
         console.print()
         console.rule("[bold]GOALS[/bold]", align="left")
         for goal in diff.goals:
-            console.print(f" {goal.id}: {goal.verdict[0] or 'not a goal'} → {goal.verdict[1] or 'dropped'}, "
-                          f"adherence {_points(*goal.adherence)}", markup=False)
+            console.print(printable(f" {goal.name}: {goal.verdict[0] or 'not a goal'} → {goal.verdict[1] or 'dropped'}, "
+                                    f"adherence {_points(*goal.adherence)}"), markup=False)
     if diff.changes:
         console.print()
         console.rule("[bold]SERVICES[/bold]", align="left")
-        console.print(ATTRIBUTION[diff.attribution], markup=False, style="dim")
+        console.print(printable(ATTRIBUTION[diff.attribution]), markup=False, style="dim")
         for change in diff.changes:
             detail = change.text()
-            console.print(f" {MARKS[change.change]} {change.id} ({change.name})" + (f": {detail}" if detail else ""), markup=False)
+            console.print(printable(f" {MARKS[change.change]} {change.id} ({change.name})" + (f": {detail}" if detail else "")), markup=False)
             for line in _tied(change, diff):
-                console.print(f"     {line}", markup=False, style="dim")
+                console.print(printable(f"     {line}"), markup=False, style="dim")
     for title, findings in _gone_and_new(diff, upper=True):
         console.print()
         console.rule(f"[bold]{title} ({len(findings)})[/bold]", align="left")
         for f in findings:
             console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
-            console.print(_finding(f), markup=False)
+            console.print(printable(_finding(f)), markup=False)
     for title, moves in (("ESCALATED", diff.escalated), ("EASED", diff.eased)):
         console.print()
         console.rule(f"[bold]{title} ({len(moves)})[/bold]", align="left")
         for m in moves:
             console.print(f" [{LEVEL_STYLE[m.new.level]}]{m.new.level.upper():7}[/] ", end="")
-            console.print(_move(m), markup=False)
+            console.print(printable(_move(m)), markup=False)
     moved = [f for f in diff.still_open if f.old_level != f.level]
     console.print()
     console.rule(f"[bold]STILL OPEN ({len(diff.still_open)}, {len(moved)} changed level)[/bold]", align="left")
     for f in diff.still_open:
         console.print(f" [{LEVEL_STYLE[f.level]}]{f.level.upper():7}[/] ", end="")
-        console.print(f"{_finding(f)} ({_open_since(f)})", markup=False)
+        console.print(printable(f"{_finding(f)} ({_open_since(f)})"), markup=False)
         if f.action is not None or f.level in DRAFTED_LEVELS:
-            console.print(f"         {_action(f)}", markup=False, style="bold red" if f.urgent or (f.action and f.action.done_but_open) else "dim")
+            console.print(printable(f"         {_action(f)}"), markup=False, style="bold red" if f.urgent or (f.action and f.action.done_but_open) else "dim")
 
 
 def _md(text: Any) -> str:
