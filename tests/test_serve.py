@@ -222,15 +222,41 @@ def test_port_80_may_be_left_out_and_another_bound_host_is_served() -> None:
     assert Guard("::1", 9000).refusal("GET", _headers(("Host", "[::1]:9000"))) is None
 
 
+def _outward_address() -> str | None:
+    """This machine's address towards the network (a UDP socket "connected" sends nothing), if it has one."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+    except OSError:
+        return None
+
+
 @pytest.mark.parametrize("bound", ["0.0.0.0", "::"])
-def test_a_server_bound_to_every_address_answers_for_each_address_but_not_for_a_name(bound: str) -> None:
+def test_a_server_bound_to_every_address_answers_for_its_own_addresses_only(bound: str) -> None:
+    """Bound to every address, it answers for each of the machine's addresses, written as an address; not for
+    a name (DNS rebinding) nor for another machine's address (a page served from there is another origin)."""
     guard = Guard(bound, 9000, token="t")
-    for host in ("192.0.2.2:9000", "10.1.2.3:9000", "[2001:db8::1]:9000", "127.0.0.1:9000", "localhost:9000"):
+    outward = _outward_address()
+    for host in ("127.0.0.1:9000", "localhost:9000", *([f"{outward}:9000"] if outward else [])):
         assert guard.refusal("GET", _headers(("Host", host))) is None, host
         assert guard.refusal("POST", _headers(("Host", host), ("Origin", f"http://{host}"), (TOKEN_HEADER, "t"))) is None
-    for host in ("evil.example:9000", "192.0.2.2:9001", "192.0.2.2", "999.1.1.1:9000", "[evil]:9000", "1.2.3.4.5:9000"):
+    for host in ("evil.example:9000", "127.0.0.1:9001", "127.0.0.1", "203.0.113.9:9000", "[2001:db8::1]:9000",
+                 "999.1.1.1:9000", "[evil]:9000", "1.2.3.4.5:9000"):
         assert guard.refusal("GET", _headers(("Host", host))).status == 421, host
+    own = ("Host", "127.0.0.1:9000")
+    foreign = ("Origin", "http://203.0.113.9:9000")
+    assert guard.refusal("POST", _headers(own, foreign, (TOKEN_HEADER, "t"))).status == 403
     assert Guard("192.0.2.2", 9000).refusal("GET", _headers(("Host", "10.1.2.3:9000"))).status == 421
+
+
+def test_a_checked_header_given_twice_is_refused() -> None:
+    """A proxy might read the other one: two Content-Length headers (or Host, Origin, token) are refused."""
+    host = ("Host", "127.0.0.1:8765")
+    refusal = GUARD.refusal("POST", _headers(host, ("Content-Length", "2"), ("Content-Length", "40")))
+    assert refusal is not None and refusal.status == 400 and "Content-Length" in refusal.reason
 
 
 def test_origin_is_checked_on_anything_but_a_plain_get() -> None:

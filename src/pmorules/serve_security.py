@@ -13,10 +13,12 @@ Each check is one method; ``refusal`` runs them in order.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import re
 import secrets
+import socket
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -56,14 +58,14 @@ class Guard:
     @staticmethod
     def _twice(headers: Message) -> Refusal | None:
         """A checked header given twice could be read one way here and another way by a proxy: refused."""
-        if any(len(headers.get_all(name) or ()) > 1 for name in ("Host", "Origin", TOKEN_HEADER)):
-            return Refusal(400, "the Host, Origin or token header is given twice")
+        if any(len(headers.get_all(name) or ()) > 1 for name in ("Host", "Origin", TOKEN_HEADER, "Content-Length")):
+            return Refusal(400, "the Host, Origin, token or Content-Length header is given twice")
         return None
 
     def names_this_server(self, value: str) -> bool:
         """Whether a ``Host`` value (or an origin's host) is the served address. A server bound to every address
         answers for each of the machine's addresses as well, written as an address: a host name could be made to
-        resolve here (DNS rebinding), an address cannot."""
+        resolve here (DNS rebinding), an address cannot; another machine's address is another origin."""
         value = value.strip().lower()
         if value in self.hosts:
             return True
@@ -71,10 +73,10 @@ class Guard:
         if match is None or int(match.group(2) or 80) != self.port:
             return False
         try:
-            ipaddress.ip_address(match.group(1).strip("[]"))
+            address = ipaddress.ip_address(match.group(1).strip("[]"))
         except ValueError:
             return False
-        return True
+        return _of_this_machine(str(address))
 
     def _host(self, headers: Message) -> Refusal | None:
         if not self.names_this_server(headers.get("Host") or ""):
@@ -98,3 +100,14 @@ class Guard:
     def meta(self) -> str:
         """The tag that gives served pages the token."""
         return f'<meta name="{TOKEN_META}" content="{self.token}">'
+
+
+@functools.lru_cache(maxsize=256)
+def _of_this_machine(address: str) -> bool:
+    """Whether an address is one of this machine's: only those can be bound to (asked once per address)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((address, 0))
+    except OSError:
+        return False
+    return True
