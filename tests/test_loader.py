@@ -680,3 +680,12 @@ def test_what_pmorules_writes_as_yaml_reads_back_as_written(value) -> None:
     """Scenarios, assessments and workbook cells are written with dump_yaml: the YAML 1.2 reader reads them
     back as the same values (a text like 1e3 or 0o17 is quoted; PyYAML alone writes them plain)."""
     assert parse_yaml(dump_yaml({"v": value}), "x.yaml") == {"v": value}  # (writers escape control characters first)
+
+
+@pytest.mark.parametrize("value", ["a\x85b", "a\u2028b", "a\u2029b", "\u2028", "\x85 leading"])
+def test_yamls_other_line_breaks_are_written_escaped_and_read_back(value: str) -> None:
+    """NEL, LINE and PARAGRAPH SEPARATOR are line breaks to YAML: written raw in a quoted text they came back as
+    a space (a saved scenario's description lost them); double-quoted they are escapes."""
+    written = dump_yaml({"v": value})
+    assert not any(mark in written for mark in ("\x85", "\u2028", "\u2029")), written
+    assert parse_yaml(written, "x.yaml") == {"v": value}

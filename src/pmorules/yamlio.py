@@ -468,9 +468,12 @@ class Dumper(yaml.SafeDumper):
         return True
 
 
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")  # line breaks to YAML beside \n and \r: written raw, read as a space
+
+
 def _represent_text(dumper: Dumper, value: str) -> yaml.ScalarNode:
-    if _plain_tag(value) != _STR:
-        return dumper.represent_scalar(_STR, value, style='"')
+    if _plain_tag(value) != _STR or any(mark in value for mark in _YAML_BREAKS):
+        return dumper.represent_scalar(_STR, value, style='"')  # double quotes escape them (\N, \L, \P)
     return dumper.represent_str(value)
 
 
