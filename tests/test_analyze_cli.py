@@ -201,7 +201,7 @@ def test_why_not_explains_the_failing_condition_with_actual_and_expected() -> No
     result = cli("why", "support", "knowledge/example", *AS_OF, "--not", "PRB001")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "PRB001 did not fire for support:"
+    assert lines[:2] == ["as of 20 March 2026, the date of the data", "PRB001 did not fire for support:"]
     failing = [line for line in lines if "fails:" in line]
     assert len(failing) == 1
     assert "probability is 0.75 [knowledge/example/services.yaml:" in failing[0]
@@ -290,3 +290,12 @@ def test_why_not_shows_the_digits_that_tell_a_value_from_its_threshold() -> None
     assert close.text() == "fails: probability is 0.2999; the rule needs it at least 0.3, off by 0.0001"
     apart = ConditionCheck("service:risk", "probability", "ge", 0.3, 0.123456, False, gap=0.176544)
     assert apart.text().startswith("fails: probability is 0.12; the rule needs it at least 0.3")
+
+
+def test_why_says_the_day_it_judges_in_every_form() -> None:
+    """Every view says the day it judges: why, why --not, as text and as JSON."""
+    for args in (["budget-ranking"], ["budget-ranking", "--not", "GOL002"]):
+        text = cli("why", args[0], "knowledge/example", *args[1:], *AS_OF)
+        assert text.exit_code == 0 and "as of 20 March 2026" in text.stdout, text.stdout
+        data = json.loads(cli("why", args[0], "knowledge/example", *args[1:], *AS_OF, "-f", "json").stdout)
+        assert data["as_of"] == "2026-03-20"

@@ -276,14 +276,16 @@ def why(
         if not_:
             answer = why_not(analysis, subject, not_)
             if format is TextOrJson.json:
-                sys.stdout.write(json_text(answer.to_json()))
+                sys.stdout.write(json_text({"as_of": analysis.today.isoformat(), **answer.to_json()}))
             else:
+                stdout.print(analysis.evaluation_words(), markup=False)  # every view says the day it judges
                 print_why_not(answer, stdout)
         else:
             subject = resolve_subject(analysis, subject)  # as the workspace writes it: ids match without case
             findings = explain_why(analysis, subject)
             if format is TextOrJson.json:
-                sys.stdout.write(json_text({"subject": subject, "findings": [f.to_json() for f in findings]}))
+                sys.stdout.write(json_text({"as_of": analysis.today.isoformat(), "subject": subject,
+                                            "findings": [f.to_json() for f in findings]}))
             else:
                 print_why(analysis, subject, findings, stdout, evidence)
     except InputError as error:
