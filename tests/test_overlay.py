@@ -366,3 +366,14 @@ def test_config_lines_are_counted_as_toml_counts_them(ws) -> None:
     result = cli("validate", str(workspace))
     assert result.exit_code == 2
     assert "ws/pmorules.toml:3:1: unknown setting 'error_wieght'" in result.output, result.output
+
+
+def test_rules_check_reports_a_bad_config_and_the_rule_files_at_once(ws) -> None:
+    """A pmorules.toml error does not hide the errors of the workspace's rule files from `rules check`, as it
+    does not from `validate`."""
+    workspace = ws({"pmorules.toml": '[rules.BAL005]\nlevel = "fatal"\n', "rules/bad.yaml": "rules: [\n"})
+    result = cli("rules", "check", workspace)
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert any(line.startswith("ws/pmorules.toml:2:1: rules.BAL005.level") for line in lines), result.output
+    assert any(line.startswith("ws/rules/bad.yaml:") for line in lines), result.output

@@ -218,7 +218,16 @@ def _workspace_rules(path: Path) -> RuleBook:
     """The rulebook of a workspace's own rule files (its rules/ folder and rule paths) over the defaults, each
     rule with the params its file gives: the cases in a rule file are written against those, not against the
     workspace's [rules.ID] settings."""
-    config = load_config(path, str(path))
+    try:
+        config = load_config(path, str(path))
+    except InputError as bad_config:  # its rules/ folder is still read, so every problem shows at once
+        try:
+            book = load_rulebook(ConfigFile.model_validate({"config": {}}), path, str(path))
+        except RuleBookErrors as bad_rules:
+            raise RuleBookErrors(bad_config.diagnostics + bad_rules.diagnostics, bad_rules.partial) from None
+        except InputError as bad_rules:
+            raise InputError(bad_config.diagnostics + bad_rules.diagnostics) from None
+        raise RuleBookErrors(bad_config.diagnostics, book) from None
     own = Config(rule_paths=config.config.rule_paths, default_rules=config.config.default_rules)
     return load_rulebook(ConfigFile(config=own, path=config.path, text=config.text), path, str(path))
 
