@@ -354,3 +354,10 @@ def test_an_interrupt_as_the_reviews_are_handed_to_their_thread_does_not_hang(tm
     example = Path(__file__).resolve().parents[1] / "knowledge" / "example"
     done = subprocess.run([sys.executable, "-c", script, str(example)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "interrupted", done.stderr
+
+
+def test_a_recommendation_the_solver_cannot_hold_blames_the_request(bench: Workbench) -> None:
+    """An effort the request checks accept but HiGHS cannot hold is the request's, not pmorules.toml's."""
+    assert _problems(lambda: bench.recommendation({"effort": {"risk": 1e15}})) == [
+        "request: the mix cannot be worked out: the solver refused the mix's program: some of its numbers are beyond "
+        "what it can hold (hint: look for an extreme value among the what-if's efforts)"]

@@ -222,7 +222,7 @@ class Workbench:
         """The optimiser's recommended mix starting from the what-if, as ``mix --format json`` gives it, and
         under ``what_if`` that mix as a what-if on today, for the panel to apply in one click. The capacity is
         today's (the one the panel's feasibility test holds every what-if to), not the what-if's own effort."""
-        mix = recommend(self.apply(request).analysis, scenarios=[], like=self.result.problem)
+        mix = recommend(self.apply(request).analysis, scenarios=[], like=self.result.problem, asked=Location("request"))
         return mix.to_json() | {"what_if": self.what_if_of(mix.after)}
 
     def what_if_of(self, mix: Analysis) -> dict[str, Any]:

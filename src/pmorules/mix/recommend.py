@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..analysis import Analysis, reanalyze, rematch
 from ..counterfactual import affordable, headlines_without, with_service
 from ..dates import long_date
-from ..errors import Diagnostic, InputError
+from ..errors import Diagnostic, InputError, Location
 from ..evaluate import Match
 from ..facts import Fact, FactBase
 from ..findings import Finding, Headline, headlines_of
@@ -778,17 +778,20 @@ def _make_room(analysis: Analysis, program: Program, problem: Problem, conflict:
 
 
 def recommend(analysis: Analysis, capacity: float | None = None, scenarios: list[Scenario] | None = None,
-              like: Problem | None = None) -> MixResult:
+              like: Problem | None = None, asked: Location | None = None) -> MixResult:
     """The best mix under the conditions the rules imply, verified by the full rulebook, beside the what-if
     scenarios (default: those of the workspace's scenarios/ folder), each run through the rulebook once.
-    ``like``: today's problem, when ``analysis`` is a what-if on it (its capacity is today's)."""
+    ``like``: today's problem, when ``analysis`` is a what-if on it (its capacity is today's); ``asked``: where
+    that what-if was asked, blamed for numbers the solver cannot hold (else the workspace's [mix])."""
     with gc_paused():  # probes, programs and re-analyses allocate a great deal
         problem = build_problem(analysis, capacity, like)
         try:
             result = recommend_program(analysis, problem, build_program(problem))
         except ProgramRefused as refused:
-            raise InputError([Diagnostic(analysis.config.where("mix"), f"the mix cannot be worked out: {refused}",
-                                         "look for an extreme value among the efforts, the capacity and [mix]")]) from None
+            hint = ("look for an extreme value among the what-if's efforts" if asked is not None
+                    else "look for an extreme value among the efforts, the capacity and [mix]")
+            raise InputError([Diagnostic(asked or analysis.config.where("mix"), f"the mix cannot be worked out: {refused}",
+                                         hint)]) from None
         if scenarios is None:
             scenarios = load_scenarios(analysis.kb.workspace)
         if scenarios:
