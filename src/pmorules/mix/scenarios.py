@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..analysis import Analysis, reanalyze
 from ..output import SCENARIOS_FOLDER
 from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..findings import names_of
 from ..knowledge import Service
 from ..numbers import number_problem
 from ..vocabulary import Approach
@@ -293,32 +294,37 @@ def hard_problems(problem: Problem, unattainable: list[Unattainable], state: Ana
     keep and the core (as far as the error-level rules let them stay), adds nothing ``[mix] never`` forbids
     and raises no error-level finding a mix can avoid. Empty: the mix is feasible."""
     problems = []
+    names = names_of(state.kb)
     active = {sid for sid, s in state.kb.services.items() if s.active}
     effort = sum(s.effort for s in state.kb.services.values() if s.active)
     if effort > problem.capacity + 1e-9:
-        problems.append(f"its effort {effort:g} exceeds the capacity {problem.capacity:g}")
+        units = problem.units
+        stated = problem.capacity_given or problem.capacity_note or "capacity" in state.kb.organisation.model_fields_set
+        limit = "the capacity" if stated else "today's total effort (no capacity is stated)"
+        problems.append(f"its effort {units.text(effort)} exceeds {limit}, {units.text(problem.capacity)}")
     for cid, candidate in sorted(problem.candidates.items()):
         if cid in active:
             if problem.protected(cid) and state.kb.services[cid].effort < candidate.sizes[0].service.effort - 1e-9:
-                problems.append(f"it cuts {cid}, " + ("marked keep" if candidate.locked else
-                                                      f"a core service ({candidate.core})"))
+                problems.append(f"it cuts “{names[cid]}”, " + ("marked keep" if candidate.locked else
+                                                              f"a core service ({candidate.core})"))
             continue
         if candidate.locked:
-            problems.append(f"it drops {cid}, marked keep")
+            problems.append(f"it drops “{names[cid]}”, marked keep")
         elif problem.forced(cid):
-            problems.append(f"it drops the core service {cid} ({candidate.core})")
+            problems.append(f"it drops the core service “{names[cid]}” ({candidate.core})")
     for members, keep, why in problem.core_groups:
         if sum(m in active for m in members) < keep:
-            problems.append(f"it keeps fewer than {keep} of the core services {', '.join(members)} ({why})")
+            problems.append(f"it keeps fewer than {keep} of the core services {', '.join(f'“{names[m]}”' for m in members)} ({why})")
     if problem.core_keep is not None:
         core = [cid for cid, c in problem.candidates.items() if c.core and cid not in problem.core_exempt]
         if sum(cid in active for cid in core) < problem.core_keep:
             problems.append(f"it keeps fewer than {problem.core_keep} of the core services ({problem.core_note})")
     never = {k.lower() for k in problem.settings.never}
-    problems += [f"it adds {sid}, which [mix] never forbids" for sid in sorted(active)
-                 if sid.lower() in never and sid not in problem.today]
+    problems += [f"it adds “{names[sid]}”, which the organisation rules out (pmorules.toml, [mix] never)"
+                 for sid in sorted(active) if sid.lower() in never and sid not in problem.today]
     hard = {c.rule for c in problem.constraints if c.hard and c.applies}
     beyond = {(u.rule, u.goal) for u in unattainable} | {(u.rule, u.target) for u in unattainable}
-    problems += [f"it breaks {f.rule} ({f.title}) on {', '.join(f.subjects)}" for f in state.findings
+    problems += [f"it raises the error “{f.title}” on {', '.join(f'“{names[s]}”' for s in f.subjects)}"
+                 for f in state.findings
                  if f.level == "error" and f.rule in hard and not all((f.rule, s) in beyond for s in f.subjects)]
     return problems
