@@ -361,3 +361,11 @@ def test_a_recommendation_the_solver_cannot_hold_blames_the_request(bench: Workb
     assert _problems(lambda: bench.recommendation({"effort": {"risk": 1e15}})) == [
         "request: the mix cannot be worked out: the solver refused the mix's program: some of its numbers are beyond "
         "what it can hold (hint: look for an extreme value among the what-if's efforts)"]
+
+
+def test_the_panel_names_clients_as_the_report_does(bench: Workbench) -> None:
+    """The panel's sentences ("… extended to …") read client names, not ids: the panel is given them."""
+    words = bench.panel()["words"]
+    assert words["clients"]["finance"] == "Finance / FP&A controllers" and words["goals"]["budget-ranking"].startswith("A ranked")
+    page = (Path(__file__).resolve().parents[1] / "templates" / "partials" / "workbench.html.j2").read_text(encoding="utf-8")
+    assert "WORDS.clients[id]" in page

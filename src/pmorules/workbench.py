@@ -265,6 +265,7 @@ class Workbench:
                 "capacity": self.result.problem.capacity,
                 # what the panel's sentences name: goals by name, efforts in the report's units
                 "words": {"goals": {g.id: g.name or g.id for g in self.today.kb.goals.values()},
+                          "clients": {c.id: c.name or c.id for c in self.today.kb.clients.values()},
                           "capacity": units.capacity, "fte": units.fte}}
 
     def save(self, request: Any) -> Path:
