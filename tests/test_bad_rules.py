@@ -7,6 +7,7 @@ what ``pmorules rules check FILE`` must print on stderr (``{file}`` is the path 
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,33 @@ def test_a_config_error_and_a_second_rule_path_do_not_hide_compile_errors(tmp_pa
         assert result.exit_code == 2
         assert "c.yaml:10:12: rule ORG010: fact 'service' has no field 'probabilty'" in result.stderr, (args, result.stderr)
         assert "d.yaml:3:3: unknown key 'titel'" in result.stderr
+
+
+def test_rules_check_lints_the_files_that_read_beside_the_errors_of_those_that_do_not(tmp_path: Path) -> None:
+    """A broken rule file does not hide the lint of another: every problem at once, sorted, counted."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "a_broken.yaml").write_text("rules: [\n", encoding="utf-8")
+    (folder / "b_unreferenced.yaml").write_text(textwrap.dedent("""\
+        rules:
+          - id: ACM001
+            name: acme-low
+            title: Low probability
+            category: probability
+            level: info
+            match:
+              - fact: service
+                as: s
+                where:
+                  - {field: probability, op: lt, value: 0.2}
+            subjects: [s]
+            message: "{{ s.name }} is unlikely"
+            why: Unlikely services rarely deliver.
+            recommendation: Find out why.
+    """), encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "check", str(folder)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{folder}/a_broken.yaml:"), lines
+    assert any(line.startswith(f"{folder}/b_unreferenced.yaml:") and "no references" in line for line in lines), lines
+    assert re.fullmatch(rf"{len(lines) - 1} errors? found", lines[-1]) and lines[:-1] == sorted(lines[:-1])

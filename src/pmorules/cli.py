@@ -743,16 +743,19 @@ def rules_check(
     from .rules.compile import compile_problems, compile_rulebook
     from .rules.lint import lint
 
+    book = None
+    problems: list[Diagnostic] = []
     try:
         book = load_rule_paths(paths or [])
         compile_rulebook(book)
-    except InputError as error:
-        _fail_input(InputError(error.diagnostics + compile_problems(error)))
-    problems = lint(book)
-    for problem in problems:
-        stderr.print(printable(problem), markup=False)
+    except InputError as error:  # the lint of what could be read comes with them: every problem at once
+        problems = error.diagnostics + compile_problems(error)
+        book = book or getattr(error, "partial", None)
+    if book is not None:  # not in a file with errors: a param its broken condition reads would read as unused
+        broken = {problem.location.file for problem in problems}
+        problems += [problem for problem in lint(book) if problem.location.file not in broken]
     if problems:
-        raise typer.Exit(2)
+        _fail_input(InputError(problems))
     stdout.print(f"{len(book.rules)} rules OK", markup=False)
 
 
