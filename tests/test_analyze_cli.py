@@ -299,3 +299,10 @@ def test_why_says_the_day_it_judges_in_every_form() -> None:
         assert text.exit_code == 0 and "as of 20 March 2026" in text.stdout, text.stdout
         data = json.loads(cli("why", args[0], "knowledge/example", *args[1:], *AS_OF, "-f", "json").stdout)
         assert data["as_of"] == "2026-03-20"
+
+
+def test_why_of_a_finding_number_says_what_to_ask() -> None:
+    """`why F2` (the number `why` and the report print) is not a subject: the answer names the one to ask."""
+    result = cli("why", "F2", "knowledge/example", *AS_OF)
+    assert result.exit_code == 2
+    assert "'F2' is a finding, not a subject (hint: ask why reporting: it explains F2" in result.stderr, result.stderr

@@ -146,6 +146,11 @@ def resolve_subject(analysis: Analysis, subject: str) -> str:
     ids = known_subjects(analysis)
     if subject.lower() in ids:
         return ids[subject.lower()]
+    finding = next((f for f in analysis.findings if subject.lower() in (f.id.lower(), f.fingerprint.lower())), None)
+    if finding is not None and finding.subjects:  # a finding's number or fingerprint: what is it about?
+        about = finding.subjects[0]
+        raise InputError([Diagnostic(Location(analysis.kb.workspace), f"{subject!r} is a finding, not a subject",
+                                     f"ask why {about}: it explains {finding.id} with every other finding on {about}")])
     raise InputError(
         [Diagnostic(Location(analysis.kb.workspace), f"unknown subject {subject!r}", did_you_mean(subject, list(ids.values())))]
     )
