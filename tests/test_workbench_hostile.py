@@ -106,7 +106,7 @@ def test_a_huge_body_is_refused_unread(served) -> None:
                                                "facilitative, directive, controlling, managed"),
     (b'{"effort": {"training": 1' + b"0" * 400 + b"}}",
      "request:effort.training: an integer of 401 digits is out of range (numbers are at most 1e+15 in size)"),
-    (b'{"drop": ["training"], "add": ["training"]}', "request:add: 'training' is also listed under drop"),
+    (b'{"drop": ["training"], "add": ["training"]}', "request:add[0]: 'training' is also listed under drop"),
     (b'{"effort": {"\\ud800": 1}}', "request: the body escapes half of a character (a lone \\ud800-\\udfff), "
                                      "which no text holds"),
     (b'{"\\udfff": 1}', "request: the body escapes half of a character (a lone \\ud800-\\udfff), which no text holds"),
