@@ -160,3 +160,26 @@ def test_a_name_cannot_forge_a_line_of_the_register(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert not any(line.startswith("OVERDUE fake") for line in result.stdout.splitlines()), result.stdout
     assert "Lessons\\x07\\r\\nOVERDUE fake\\u202eevil" in result.stdout
+
+
+def test_a_draft_sends_no_control_character_to_the_terminal_and_still_pastes_in(tmp_path: Path) -> None:
+    """A name with a bidi override or an escape sequence is drafted as \\u escapes (in comments as shown text):
+    nothing raw reaches the terminal, and pasted back the draft still answers every finding."""
+    import shutil
+
+    workspace = tmp_path / "ws"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "example", workspace)
+    services = workspace / "services.yaml"
+    text = services.read_text(encoding="utf-8")
+    start = text.index("name:", text.index("id: lessons"))
+    services.write_text(text[:start] + 'name: "Lessons\\e[31m \\u202eevil\\x85"' + text[text.index("\n", start):],
+                        encoding="utf-8")
+    (workspace / "actions.yaml").unlink()
+    draft = CliRunner().invoke(app, ["actions", str(workspace), "--draft", "--as-of", "2026-03-20"])
+    assert draft.exit_code == 0, draft.output
+    assert not any(c in draft.stdout for c in ("\x1b", "\u202e", "\x85")), draft.stdout
+    assert "Lessons\\x1b[31m \\u202eevil" in draft.stdout  # the comment shows the name, escaped
+    (workspace / "actions.yaml").write_text(draft.stdout, encoding="utf-8")
+    again = CliRunner().invoke(app, ["actions", str(workspace), "--draft", "--as-of", "2026-03-20"])
+    assert again.exit_code == 0, again.output
+    assert "actions: []" in again.stdout, again.stdout

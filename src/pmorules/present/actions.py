@@ -12,7 +12,7 @@ from ..analysis import Analysis
 from ..findings import names_of
 from ..knowledge.spec import Action
 from ..mix.recommend import Change, MixResult
-from ..text import printable
+from ..text import UNPRINTABLE, printable
 
 STATE_STYLE = {"overdue": "bold red", "open": "yellow", "done": "green", "dropped": "dim"}
 
@@ -63,8 +63,9 @@ def _fitted(text: str, field: str) -> str:
 
 
 def _scalar(text: str) -> str:
-    """A YAML scalar that reads back as ``text`` whatever it holds (a JSON string is a YAML double-quoted one)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A YAML scalar that reads back as ``text`` whatever it holds (a JSON string is a YAML double-quoted one),
+    with control characters and bidirectional overrides as ``\\u`` escapes: the draft is printed to a terminal."""
+    return UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", json.dumps(text, ensure_ascii=False))
 
 
 def draft_yaml(analysis: Analysis, mix: MixResult) -> str:
@@ -78,14 +79,14 @@ def draft_yaml(analysis: Analysis, mix: MixResult) -> str:
              "actions:"]
     for finding in unanswered(analysis):
         about = ", ".join(names.get(s, s) for s in finding.subjects)
-        lines += [f"  - finding: {finding.fingerprint}   # {finding.level}: {finding.title} ({about})".replace("\n", " "),
+        lines += [f"  - finding: {finding.fingerprint}   # {printable(f'{finding.level}: {finding.title} ({about})')}",
                   f"    action: {_scalar(_fitted(finding.recommendation or finding.title, 'action'))}",
                   "    owner:", "    due:", "    status: open"]
     for change in mix.changes:
         decision = _fitted(_decision(change), "decision")
         if decision.casefold() in recorded:
             continue
-        lines += [f"  - decision: {_scalar(decision)}   # the recommended mix: {change.reason()}".replace("\n", " "),
+        lines += [f"  - decision: {_scalar(decision)}   # {printable(f'the recommended mix: {change.reason()}')}",
                   f"    action: {_scalar(decision)}", "    owner:", "    due:", "    status: open"]
     if lines[-1] == "actions:":
         lines[-1] = "actions: []   # every error and warning has an action, every change of the recommended mix a decision"
