@@ -144,9 +144,8 @@ def test_an_action_follows_its_problem_when_it_eases_into_another_form(tmp_path:
     assert move["new"]["action"]["action"] == "Re-scope it" and move["new"]["action"]["done_but_open"] is True
 
 
-def test_a_name_cannot_forge_a_line_of_the_register(tmp_path: Path) -> None:
-    """A line break in a service's name is shown as an escape: no name can print what looks like another entry
-    of the register (nor a bell, nor reversed text)."""
+def _example_with_lessons_named(tmp_path: Path, escaped: str) -> Path:
+    """A copy of the example whose lessons-learned library is named ``escaped`` (YAML double-quoted escapes)."""
     import shutil
 
     workspace = tmp_path / "ws"
@@ -154,8 +153,14 @@ def test_a_name_cannot_forge_a_line_of_the_register(tmp_path: Path) -> None:
     services = workspace / "services.yaml"
     text = services.read_text(encoding="utf-8")
     start = text.index("name:", text.index("id: lessons"))
-    services.write_text(text[:start] + 'name: "Lessons\\a\\r\\nOVERDUE fake\\u202eevil"' + text[text.index("\n", start):],
-                        encoding="utf-8")
+    services.write_text(f'{text[:start]}name: "{escaped}"{text[text.index(chr(10), start):]}', encoding="utf-8")
+    return workspace
+
+
+def test_a_name_cannot_forge_a_line_of_the_register(tmp_path: Path) -> None:
+    """A line break in a service's name is shown as an escape: no name can print what looks like another entry
+    of the register (nor a bell, nor reversed text)."""
+    workspace = _example_with_lessons_named(tmp_path, "Lessons\\a\\r\\nOVERDUE fake\\u202eevil")
     result = CliRunner().invoke(app, ["actions", str(workspace), "--as-of", "2026-03-20"])
     assert result.exit_code == 0, result.output
     assert not any(line.startswith("OVERDUE fake") for line in result.stdout.splitlines()), result.stdout
@@ -165,15 +170,7 @@ def test_a_name_cannot_forge_a_line_of_the_register(tmp_path: Path) -> None:
 def test_a_draft_sends_no_control_character_to_the_terminal_and_still_pastes_in(tmp_path: Path) -> None:
     """A name with a bidi override or an escape sequence is drafted as \\u escapes (in comments as shown text):
     nothing raw reaches the terminal, and pasted back the draft still answers every finding."""
-    import shutil
-
-    workspace = tmp_path / "ws"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "example", workspace)
-    services = workspace / "services.yaml"
-    text = services.read_text(encoding="utf-8")
-    start = text.index("name:", text.index("id: lessons"))
-    services.write_text(text[:start] + 'name: "Lessons\\e[31m \\u202eevil\\x85"' + text[text.index("\n", start):],
-                        encoding="utf-8")
+    workspace = _example_with_lessons_named(tmp_path, "Lessons\\e[31m \\u202eevil\\x85")
     (workspace / "actions.yaml").unlink()
     draft = CliRunner().invoke(app, ["actions", str(workspace), "--draft", "--as-of", "2026-03-20"])
     assert draft.exit_code == 0, draft.output
