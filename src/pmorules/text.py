@@ -110,7 +110,7 @@ def effort(context: Context, value: Any) -> str:
     return shown + (f" ({num(float(value) / total * fte, 2)} FTE)" if fte else "")
 
 
-_CONTROLS = UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # never sent raw
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # never sent raw
 _CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
 _MD_ANY_SPECIAL = re.compile(r"[\\`*_\[\]|<>\n\r]")  # most names and numbers have none: translate only those that do
@@ -120,7 +120,7 @@ _MD_LINE_START = re.compile(r"^([-+#]|[0-9]+)([.)]?)(?=\s|$)")
 def printable(value: Any, lines: bool = False) -> str:
     """Text that cannot steer a terminal: control characters (escape sequences, bells, line breaks unless
     ``lines``) and bidirectional overrides are shown as escapes (``\\x1b``), not sent."""
-    pattern = _CONTROLS_BUT_LINES if lines else _CONTROLS
+    pattern = _CONTROLS_BUT_LINES if lines else UNPRINTABLE
     return pattern.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(value))
 
 

@@ -19,7 +19,7 @@ STATE_STYLE = {"overdue": "bold red", "open": "yellow", "done": "green", "droppe
 
 def print_actions(states: list[ActionState], console: Console) -> None:
     if not states:
-        console.print(printable("No actions recorded (add an 'actions:' section, e.g. in actions.yaml)."), markup=False)
+        console.print("No actions recorded (add an 'actions:' section, e.g. in actions.yaml).", markup=False)
         return
     for state in states:
         spec = state.action.spec

@@ -111,7 +111,7 @@ def print_diff(diff: Diff, console: Console) -> None:
     if diff.changes:
         console.print()
         console.rule("[bold]SERVICES[/bold]", align="left")
-        console.print(printable(ATTRIBUTION[diff.attribution]), markup=False, style="dim")
+        console.print(ATTRIBUTION[diff.attribution], markup=False, style="dim")
         for change in diff.changes:
             detail = change.text()
             console.print(printable(f" {MARKS[change.change]} {change.id} ({change.name})" + (f": {detail}" if detail else "")), markup=False)
