@@ -367,6 +367,23 @@ def test_the_workbench_applies_the_optimisers_recommendation(browser, tmp_path: 
         assert page.locator("#wb-recommendation").inner_text() == ""  # applied: the panel now holds it
 
 
+def test_the_recommendation_from_a_what_if_stopping_a_core_service_keeps_it_and_says_why(browser, tmp_path: Path) -> None:
+    """Stopping a core service is the lead's decision to try; the optimiser's recommendation from there keeps it,
+    says why, and applied it is a what-if the panel calls feasible (it was one the panel called infeasible)."""
+    with _served_example(browser, tmp_path) as (page, workspace):
+        status = page.locator("#wb-status")
+        _until(lambda: page.locator("#workbench").count() == 1)
+        page.locator('tr[data-service="reporting"] .wb-run').uncheck()
+        _until(lambda: "Not feasible: it drops the core service" in status.inner_text())
+        page.locator("#wb-recommend").click()
+        _until(lambda: page.locator("#wb-apply").count() == 1)
+        box = page.locator("#wb-recommendation").inner_text()
+        assert "Keeps “Weekly project status pack and executive dashboard”, which this what-if stops" in box, box
+        page.locator("#wb-apply").click()
+        _until(lambda: "This what-if meets the hard conditions." in status.inner_text())
+        assert page.locator('tr[data-service="reporting"] .wb-run').is_checked()
+
+
 # ------------------------------------------------------------------ the steering pack: print, screens, phones
 
 CASES = ROOT / "tests" / "cases"

@@ -149,6 +149,36 @@ def test_the_recommendation_from_a_what_if_keeps_todays_capacity(served, what_if
     assert mix["capacity_source"] == today["capacity_source"] and "--capacity" not in mix["capacity_source"]
 
 
+@pytest.mark.parametrize("what_if, change", [
+    ({"drop": ["Reporting", "training"]}, "drop"),  # a core service, named in another case
+    ({"effort": {"governance": 1, "risk": 6}}, "cut"),  # a core service cut
+    ({"drop": ["engagement"], "effort": {"coaching": 4.5}}, "drop"),  # the only cover of a goal in time
+], ids=["a core service dropped", "a core service cut", "a goal's only cover dropped"])
+def test_the_recommendation_from_a_what_if_breaking_a_protection_is_a_mix_the_panel_calls_feasible(
+        bench: Workbench, what_if: dict, change: str) -> None:
+    """The optimiser does not give up a core service because the what-if it starts from did: it puts it back,
+    says so, and its recommendation applied is a feasible what-if (it was one that drops the core service, and
+    once one leaving a goal's error in place)."""
+    mix = bench.recommendation(what_if)
+    assert mix["status"] == "optimal"
+    assert [h["change"] for h in mix["held"]] == [change]
+    assert "core service" in mix["held"][0]["text"] and "not the optimiser" in mix["held"][0]["text"]
+    applied = bench.apply(mix["what_if"])
+    assert applied.feasible, applied.problems
+    assert bench.recommendation({"drop": ["training"]})["held"] == []  # a service no condition protects stays out
+
+
+def test_the_recommendation_leaves_out_an_addition_the_organisation_rules_out(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    with open(workspace / "pmorules.toml", "a", encoding="utf-8") as toml:
+        toml.write('\n[mix]\nnever = ["portfolio"]\n')
+    bench = Workbench.load(workspace, AS_OF)
+    mix = bench.recommendation({"add": ["portfolio"], "effort": {"portfolio": 2}})
+    assert [(h["id"], h["change"]) for h in mix["held"]] == [("portfolio", "add")]
+    assert "portfolio" not in mix["what_if"]["add"] and bench.apply(mix["what_if"]).feasible
+
+
 # ------------------------------------------------------------------ saving a what-if as a scenario
 
 

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from .analysis import Analysis, analyze
 from .diff import History, history_of
 from .errors import Diagnostic, InputError, Location, did_you_mean
+from .findings import names_of
 from .mix import MixResult, recommend
 from .mix.milp import solving_sets
 from .mix.problem import additions, approached_probability, resized_probability
@@ -221,9 +222,48 @@ class Workbench:
     def recommendation(self, request: Any) -> dict[str, Any]:
         """The optimiser's recommended mix starting from the what-if, as ``mix --format json`` gives it, and
         under ``what_if`` that mix as a what-if on today, for the panel to apply in one click. The capacity is
-        today's (the one the panel's feasibility test holds every what-if to), not the what-if's own effort."""
-        mix = recommend(self.apply(request).analysis, scenarios=[], like=self.result.problem, asked=Location("request"))
-        return mix.to_json() | {"what_if": self.what_if_of(mix.after)}
+        today's (the one the panel's feasibility test holds every what-if to), not the what-if's own effort.
+
+        The optimiser starts from the what-if put back within today's other hard conditions: a what-if may drop
+        or cut a core service or one marked keep, or add one ``[mix] never`` rules out (the lead's decision to
+        try), but a mix the optimiser recommends from there would break that condition, and the panel would call
+        its own recommendation infeasible. ``held`` lists what was put back, each with why."""
+        variant, held = self._within_hard_conditions(request)
+        mix = recommend(variant, scenarios=[], like=self.result.problem, asked=Location("request"))
+        return mix.to_json() | {"what_if": self.what_if_of(mix.after), "held": held}
+
+    def _within_hard_conditions(self, request: Any) -> tuple[Analysis, list[dict[str, str]]]:
+        """The what-if without the drops, cuts and additions that break today's protections and ``[mix] never``
+        (as ``hard_problems`` tells them), and a sentence on each one left out."""
+        analysis = self.apply(request).analysis  # a malformed request is reported here, located as always
+        variant = analysis.kb
+        problem, names = self.result.problem, names_of(self.today.kb)
+        held: dict[str, dict[str, str]] = {}
+        for cid, candidate in sorted(problem.candidates.items()):
+            service = variant.services.get(cid)
+            if cid not in problem.today or service is None:
+                continue
+            why = "it is marked keep" if candidate.locked else f"it is a core service: {candidate.core}"
+            if not service.active and (candidate.locked or problem.forced(cid)):
+                held[cid.lower()] = {"id": cid, "change": "drop", "text": f"Keeps “{names[cid]}”, which this what-if "
+                                     f"stops: {why}. Giving it up is a decision for you and the goals' owners, not the optimiser."}
+            elif service.active and problem.protected(cid) and service.effort < candidate.sizes[0].service.effort - 1e-9:
+                held[cid.lower()] = {"id": cid, "change": "cut", "text": f"Keeps “{names[cid]}” at its effort today, "
+                                     f"which this what-if cuts: {why}. Cutting it is a decision for you and the goals' owners, not the optimiser."}
+        never = {k.lower() for k in problem.settings.never}
+        for sid, service in sorted(variant.services.items()):
+            if service.active and sid not in problem.today and sid.lower() in never:
+                held[sid.lower()] = {"id": sid, "change": "add", "text": f"Leaves out “{names[sid]}”, which this what-if "
+                                     "adds: the organisation rules it out ([mix] never in pmorules.toml)."}
+        if not held:
+            return analysis, []
+        fixed = dict(request)
+        fixed["drop"] = [sid for sid in request.get("drop", []) if held.get(sid.lower(), {}).get("change") != "drop"]
+        fixed["add"] = [sid for sid in request.get("add", []) if held.get(sid.lower(), {}).get("change") != "add"]
+        for name in MAPS:  # an addition left out takes its settings with it; a cut put back, its effort
+            fixed[name] = {sid: value for sid, value in request.get(name, {}).items()
+                           if held.get(sid.lower(), {}).get("change") not in ({"add", "cut"} if name == "effort" else {"add"})}
+        return self.apply(fixed).analysis, list(held.values())
 
     def what_if_of(self, mix: Analysis) -> dict[str, Any]:
         """The what-if on today that gives ``mix``'s services: those it stops and adds, and the efforts,

@@ -32,6 +32,9 @@ FOLDER = SCENARIOS_FOLDER
 RESERVED_NAMES = frozenset({"today", "recommended"})  # the comparison's own columns (mix --compare, the report)
 
 
+# an effort this close over the capacity fits it: the solver holds its rows to 1e-6, and efforts in whole steps
+# are kept to 6 decimals (three services grown by a sixth of a step overshoot by a millionth)
+FITS = 1e-6
 LISTS = ("drop", "keep", "add")  # a variant's fields that list services
 MAPS = ("effort", "approach", "probability")  # and those that give a value per service
 
@@ -297,7 +300,7 @@ def hard_problems(problem: Problem, unattainable: list[Unattainable], state: Ana
     names = names_of(state.kb)
     active = {sid for sid, s in state.kb.services.items() if s.active}
     effort = sum(s.effort for s in state.kb.services.values() if s.active)
-    if effort > problem.capacity + 1e-9:
+    if effort > problem.capacity * (1 + FITS) + 1e-9:
         units = problem.units
         stated = problem.capacity_given or problem.capacity_note or "capacity" in state.kb.organisation.model_fields_set
         limit = "the capacity" if stated else "today's total effort (no capacity is stated)"
