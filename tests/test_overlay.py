@@ -220,9 +220,11 @@ def test_toml_params_change_behaviour_and_why_shows_the_toml_line(ws) -> None:
         ('rule_path = ["more"]\n', "ws/pmorules.toml:1:1: unknown setting 'rule_path' (hint: did you mean 'rule_paths'?)"),
         ('[report]\nerror_wieght = 3.0\n', "ws/pmorules.toml:2:1: unknown setting 'error_wieght' (hint: did you mean 'error_weight'?)"),
         ('[report]\nwarning_cost = 1\n', "ws/pmorules.toml:2:1: unknown setting 'warning_cost' (hint: did you mean 'warning_weight'?)"),
+        ('[rules.BAL005]\nparams = { max_short_share = [[0.5]] }\n',  # one line, not one per branch of the type
+         "ws/pmorules.toml:2:12: rules.BAL005.params.max_short_share: should be a number, true or false, a text, or a list of these"),
     ],
     ids=["unknown rule", "unknown param", "param not a number", "bad TOML", "bad level", "unknown setting",
-         "unknown report setting", "a mix setting under report"],
+         "unknown report setting", "a mix setting under report", "param nested"],
 )
 def test_bad_config_is_located(ws, toml: str, expected: str) -> None:
     assert error_lines(cli("analyze", ws({"pmorules.toml": toml}))) == [expected]
@@ -300,6 +302,16 @@ def test_every_config_error_comes_at_once(ws) -> None:
                      "ws/pmorules.toml:3:1: rules.paths: should be a list of rule folders or files",
                      "ws/pmorules.toml:5:1: rules.BAL005.level: should be 'error', 'warning' or 'info'",
                      "ws/pmorules.toml:7:1: mix.capacity: nan is not a finite number"]
+
+
+@pytest.mark.parametrize("command", [["analyze"], ["validate"]])
+def test_a_bad_setting_of_a_rule_does_not_hide_its_other_settings_errors(ws, command: list[str]) -> None:
+    """A bad level hid a misspelt param of the same [rules.ID] table, and any table naming no rule."""
+    config = '[rules.BAL005]\nlevel = "urgent"\nparams = { max_short = 0.5 }\n[rules.BAL055]\nenabled = false\n'
+    lines = error_lines(cli(*command, ws({"pmorules.toml": config})))
+    assert lines == ["ws/pmorules.toml:2:1: rules.BAL005.level: should be 'error', 'warning' or 'info'",
+                     "ws/pmorules.toml:3:12: rule BAL005 has no param 'max_short' (hint: did you mean 'max_short_share'?)",
+                     "ws/pmorules.toml:4:1: no rule 'BAL055' to configure (hint: did you mean 'BAL005'?)"]
 
 
 def test_a_missing_rule_folder_is_located(ws) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import Config, ConfigFile, load_config
+from .config import Config, ConfigErrors, ConfigFile, load_config
 from .dates import evaluation_words
 from .errors import Diagnostic, InputError, Location
 from .evaluate import Match, evaluate
@@ -163,9 +163,10 @@ def load_rules(workspace: str | Path | None) -> tuple[ConfigFile, RuleBook]:
                                      else "a workspace must be a directory of knowledge files")])
     try:
         config = load_config(path, str(workspace))
-    except InputError as bad_config:  # still check the rule files, so every problem shows at once
+    except InputError as bad_config:  # still check the rule files, and the file's other settings of them, at once
+        partial = bad_config.partial if isinstance(bad_config, ConfigErrors) else None
         try:
-            compile_rulebook(load_rulebook(ConfigFile.model_validate({"config": {}}), path, str(workspace)))
+            compile_rulebook(load_rulebook(partial or ConfigFile(config=Config()), path, str(workspace)))
         except InputError as bad_rules:
             bad_config.diagnostics.extend(bad_rules.diagnostics + compile_problems(bad_rules))
         raise InputError(bad_config.diagnostics) from None

@@ -6,11 +6,13 @@ from a bad byte to a setting out of range, is reported at its line.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import re
 import tomllib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -248,6 +250,32 @@ def _find_line(text: str, keys: tuple[str, ...]) -> int | None:
     return under if under is not None else enclosing[1] if enclosing else None
 
 
+@dataclass
+class ConfigErrors(InputError):
+    """The errors of ``pmorules.toml``, with the file read without the settings in error (None when even that does
+    not hold): the rule files are still checked against its ``[rules.ID]`` tables, so that a bad level does not
+    hide a misspelt param of the same rule."""
+
+    partial: ConfigFile | None = None
+
+
+def _without(raw: dict[str, Any], faults: list[tuple], holder: ConfigFile) -> ConfigFile | None:
+    """The file's settings less each one in error (``faults``: their key paths), or None when they still fail."""
+    kept = copy.deepcopy(raw)
+    for keys in faults:  # the deepest key of the path the file has (a path may go on into a type's name)
+        place, holding, key = kept, None, None
+        for part in keys:
+            if not (isinstance(place, dict) and part in place):
+                break
+            holding, key, place = place, part, place[part]
+        if holding is not None:
+            del holding[key]
+    try:
+        return ConfigFile(config=Config.model_validate(kept), path=holder.path, text=holder.text)
+    except ValidationError:
+        return None
+
+
 def load_config(workspace: Path, shown: str) -> ConfigFile:
     """Read ``pmorules.toml`` of a workspace (defaults when there is none)."""
     path = workspace / CONFIG_NAME
@@ -289,15 +317,19 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
                 errors.append(Diagnostic(Location(display, line, column), f"history: {keys[1]!r} is not a review id",
                                          "name each review [history.<id>] with letters, digits, '_' or '-', and give it a label"))
                 continue
+            elif keys[0] == "rules" and len(keys) > 4 and keys[2] == "params":  # one word for the union's every branch
+                keys = keys[:4]
+                message, hint = f"{'.'.join(keys)}: should be a number, true or false, a text, or a list of these", None
             else:
                 said = error["msg"].removeprefix("Value error, ").replace("Input should be", "should be")
                 message = f"{'.'.join(keys)}: {said.replace('a valid dictionary', 'a table')}"
                 hint = None
             errors.append(Diagnostic(holder.where(*keys), message, hint))
         said = {d.location for d in problems}  # a number already reported is not reported again by the model
-        raise InputError(problems + [e for e in errors if e.location not in said]) from None
+        raise ConfigErrors(problems + [e for e in dict.fromkeys(errors) if e.location not in said],
+                           _without(raw, [tuple(error["loc"]) for error in exc.errors()], holder)) from None
     if problems:
-        raise InputError(problems)
+        raise ConfigErrors(problems, holder)
     _check_history(holder)
     return holder
 
