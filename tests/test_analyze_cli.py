@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from pmorules.cli import app
-from pmorules.why import ConditionCheck
+from pmorules.conditions import ConditionCheck
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "example_analysis.json"

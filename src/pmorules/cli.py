@@ -722,8 +722,8 @@ def rules_test(
         _fail_input(InputError(error.diagnostics + compile_problems(error)))
     failed = [r for r in results if not r.passed]
     for result in results:
-        mark = "ok  " if result.passed else "FAIL"
-        stdout.print(printable(f"{mark} {result.rule} {result.expect:7} {result.case}: {result.detail}"), markup=False)
+        mark, at = ("ok  ", "") if result.passed else ("FAIL", f" (at {result.where})" if result.where else "")
+        stdout.print(printable(f"{mark} {result.rule} {result.expect:7} {result.case}: {result.detail}{at}"), markup=False)
     missing = uncovered(book, results)
     stdout.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", markup=False)
     if coverage and missing:

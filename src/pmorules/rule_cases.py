@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .conditions import ConditionCheck, GroupCheck, check_clause
 from .errors import Diagnostic, InputError, Location, did_you_mean
 from .evaluate import evaluate
 from .facts import FACT_TYPES, Fact
@@ -25,6 +26,7 @@ class CaseResult:
     expect: str
     passed: bool
     detail: str
+    where: Location | None = None  # the case in its rule file
 
 
 def case_facts(case: RuleTest, where: Callable[[int], Location]) -> list[Fact]:
@@ -46,7 +48,11 @@ def case_facts(case: RuleTest, where: Callable[[int], Location]) -> list[Fact]:
         for field in misfit:  # a list where the engine compares one value would only make the case fail, silently
             needs = "a list" if FACT_TYPES[kind][field][0] is list else "text, a number or true/false, not a list"
             errors.append(Diagnostic(where(index), f"test {case.name!r}: field {field!r} of fact {kind!r} must be {needs}"))
-        if unknown or misfit:
+        wrong = [k for k, v in data.items() if k not in unknown and k not in misfit and not _fits(v, FACT_TYPES[kind][k][0])]
+        for field in wrong:  # "0.3" compared with 0.6 fired: the engine compares text and numbers without a word
+            errors.append(Diagnostic(where(index), f"test {case.name!r}: field {field!r} of fact {kind!r} must be "
+                                     f"{KINDS[FACT_TYPES[kind][field][0]]}, not {data[field]!r}"))
+        if unknown or misfit or wrong:
             continue
         facts.append(Fact(kind, key, {k: (float(v) if isinstance(v, int) and FACT_TYPES[kind][k][0] is float else v) for k, v in data.items()}))
     if errors:
@@ -54,10 +60,30 @@ def case_facts(case: RuleTest, where: Callable[[int], Location]) -> list[Fact]:
     return facts
 
 
-def _evaluate_case(rule: Rule, case: RuleTest, index: int = 0) -> dict[tuple[str, ...], list]:
-    """Matches of case ``index`` of the rule, grouped by subjects as findings would be."""
+KINDS = {float: "a number", int: "a whole number", str: "text", bool: "true or false", list: "a list"}
+
+
+def _fits(value: object, kind: type) -> bool:
+    """Whether a case's value is of its field's kind (a number for a number, text for text...); None: not given."""
+    if value is None or kind is list:
+        return True
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _case_location(rule: Rule, index: int) -> Location:
     places = rule.raw_locations
-    here = places.get(f"tests[{index}]", places.get("tests", rule.source))
+    return places.get(f"tests[{index}]", places.get("tests", rule.source))
+
+
+def _evaluate_case(rule: Rule, case: RuleTest, index: int = 0) -> tuple[Rule, list[Fact], dict[tuple[str, ...], list]]:
+    """The rule as the case runs it (its params), the case's facts, and the matches grouped by subjects as
+    findings would be."""
+    places = rule.raw_locations
+    here = _case_location(rule, index)
 
     def where(fact: int) -> Location:
         return places.get(f"tests[{index}].facts[{fact}]", here)
@@ -68,23 +94,24 @@ def _evaluate_case(rule: Rule, case: RuleTest, index: int = 0) -> dict[tuple[str
                                      f"test {case.name!r}: rule {rule.id} has no param {name!r}",
                                      did_you_mean(name, list(rule.params))) for name in unknown])
     params = {**rule.params, **rule.written_for(), **case.params}  # the thresholds the cases were written for
-    probe = Rule(rule.spec.model_copy(update={"enabled": True}), rule.source, params, rule.origins, rule.overlay, rule.raw_locations)
+    origins = rule.origins | {f"params.{name}": places.get(f"tests[{index}].params", here).short() for name in case.params}
+    probe = Rule(rule.spec.model_copy(update={"enabled": True}), rule.source, params, origins, rule.overlay, rule.raw_locations)
     errors: list[Diagnostic] = []
     compiled = compile_rule(probe, errors)
     if errors:
         raise InputError(errors)
-    matches = evaluate(CompiledBook(compiled, fields_read(compiled)), case_facts(case, where))
+    facts = case_facts(case, where)
     groups: dict[tuple[str, ...], list] = {}
-    for match in matches:
+    for match in evaluate(CompiledBook(compiled, fields_read(compiled)), facts):
         groups.setdefault(tuple(subjects_of(match.compiled, match)), []).append(match)
-    return groups
+    return probe, facts, groups
 
 
 def example_texts(rule: Rule) -> dict[str, str] | None:
     """The texts of the rule's first must-fire case: a concrete example for its documentation."""
     for index, case in enumerate(rule.spec.tests):
         if case.expect == "fire":
-            groups = _evaluate_case(rule, case, index)
+            groups = _evaluate_case(rule, case, index)[2]
             if groups:
                 group = groups[min(groups)]
                 return render_texts(group[0].compiled, group, Names())
@@ -92,18 +119,43 @@ def example_texts(rule: Rule) -> dict[str, str] | None:
 
 
 def run_case(rule: Rule, case: RuleTest, index: int = 0) -> CaseResult:
-    groups = _evaluate_case(rule, case, index)
+    probe, facts, groups = _evaluate_case(rule, case, index)
     for group in groups.values():  # the texts must render for every firing
         render_texts(group[0].compiled, group, Names())
     fired = sorted(groups)
     if case.expect == "fire":
         passed = bool(fired) and (case.subjects is None or tuple(case.subjects) in fired)
         detail = "fired" if passed else (f"fired for {_subjects(fired)}, not {', '.join(case.subjects or [])}"
-                                          if fired else "did not fire")
+                                          if fired else f"did not fire: {_unmet(probe, facts)}")
     else:
         passed = not fired
         detail = "did not fire" if passed else f"fired for {_subjects(fired)}"
-    return CaseResult(rule.id, case.name, case.expect, passed, detail)
+    return CaseResult(rule.id, case.name, case.expect, passed, detail, _case_location(rule, index))
+
+
+def _unmet(rule: Rule, facts: list[Fact]) -> str:
+    """Why a case's facts do not fire the rule, as the engine answers each condition on each fact it matches."""
+    reasons = []
+    for pattern in rule.spec.match or []:
+        if pattern.absent:
+            continue
+        own = [fact for fact in facts if fact.type == pattern.fact]
+        if not own:
+            reasons.append(f"the case has no {pattern.fact} fact")
+        for fact in own:
+            checks = [c for c in (check_clause(rule, pattern, clause, fact) for clause in pattern.where) if c is not None]
+            failing = [_failing(check) for check in checks if not check.holds]
+            if failing:
+                reasons.append(f"{fact.type} {fact.key}: " + "; and ".join(failing))
+    return " | ".join(reasons) or ("each condition holds on its fact, but no combination of the case's facts meets "
+                                   "the rule's joins and absent patterns")
+
+
+def _failing(check: ConditionCheck | GroupCheck) -> str:
+    if isinstance(check, ConditionCheck):
+        return check.text().removeprefix("fails: ")
+    parts = [_failing(part) for part in check.checks if not part.holds]
+    return ("none holds of: " if check.kind == "any" else "") + "; ".join(parts)
 
 
 def _subjects(fired: list[tuple[str, ...]]) -> str:

@@ -22,7 +22,8 @@ from ..rules.load import Rule, RuleBook
 from ..rules.spec import OP_WORDS, AllOf, AnyOf
 from ..text import markdown_text, num, printable
 from ..vocabulary import VERDICTS
-from ..why import ConditionCheck, GroupCheck, WhyNot
+from ..conditions import ConditionCheck, GroupCheck
+from ..why import WhyNot
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
