@@ -208,3 +208,15 @@ def test_a_goal_with_two_due_dates_shows_its_other_errors_too(tmp_path: Path) ->
                      "goals.yaml:5:5: give the goal's due date (due: YYYY-MM-DD) or due_months, not both",
                      "goals.yaml:6:5: unknown client 'nobody'",
                      "3 errors found"], result.stderr
+
+
+def test_judged_before_the_pmo_was_founded_every_view_says_so(tmp_path: Path) -> None:
+    """--as-of before organisation.founded judged a PMO that did not exist yet as "0 months old", without a word."""
+    analysed = cli("analyze", str(EXAMPLE), "--as-of", "2025-01-01")
+    assert analysed.stdout.splitlines()[1] == ("as of 1 January 2025, before the PMO was founded on 18 August 2025 (its "
+                                               "age counts as 0 months); the data are of 20 March 2026")
+    report = tmp_path / "early.md"
+    assert cli("report", str(EXAMPLE), "--as-of", "2025-01-01", "-o", str(report)).exit_code == 0
+    assert ("As of **1 January 2025** · data of 20 March 2026 · before the PMO was founded on 18 August 2025: its age "
+            "counts as 0 months") in report.read_text()
+    assert "founded" not in cli("analyze", str(EXAMPLE), "--as-of", "2025-08-18").stdout.splitlines()[1]

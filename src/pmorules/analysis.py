@@ -67,7 +67,7 @@ class Analysis:
 
     def evaluation_words(self) -> str:
         """'as of 20 March 2026, the date of the data': what every view says under its title."""
-        return evaluation_words(self.today, self.kb.organisation.assessed_on, self.kb.clock)
+        return evaluation_words(self.today, self.kb.organisation.assessed_on, self.kb.clock, self.kb.organisation.founded)
 
     def goals(self) -> list[dict[str, Any]]:
         """Each goal: its status (the colour of its worst finding), adherence, and who delivers each target when:

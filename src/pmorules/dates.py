@@ -42,11 +42,14 @@ def month_label(day: dt.date) -> str:
     return f"{MONTH_NAMES[day.month - 1][:3]} {day.year}"
 
 
-def evaluation_words(today: dt.date, data_date: dt.date | None, clock: str) -> str:
-    """The evaluation date and the data's date, as the line under a title says them."""
+def evaluation_words(today: dt.date, data_date: dt.date | None, clock: str, founded: dt.date | None = None) -> str:
+    """The evaluation date and the data's date, as the line under a title says them (and, for a day before the
+    PMO was founded, that its age counts as none: every rule on a young PMO reads it so)."""
+    before = (f", before the PMO was founded on {long_date(founded)} (its age counts as 0 months)"
+              if founded is not None and today < founded else "")
     if data_date == today:
-        return f"as of {long_date(today)}, the date of the data"
+        return f"as of {long_date(today)}, the date of the data{before}"
     if data_date is None:
         run = ", the day it was run" if clock == "system" else ""
-        return f"as of {long_date(today)}{run} (the data give no date: organisation.assessed_on)"
-    return f"as of {long_date(today)}; the data are of {long_date(data_date)}"
+        return f"as of {long_date(today)}{run}{before} (the data give no date: organisation.assessed_on)"
+    return f"as of {long_date(today)}{before}; the data are of {long_date(data_date)}"

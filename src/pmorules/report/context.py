@@ -148,10 +148,11 @@ def _organisation(analysis: Analysis) -> dict[str, Any]:
 def _dates(analysis: Analysis, findings: list[dict[str, Any]]) -> dict[str, Any]:
     """The cover's dates, and the findings of banner rules (data older than the rules accept) that open it."""
     banner = {rule.id for rule in analysis.rulebook.enabled() if rule.spec.banner}
-    data_date = analysis.kb.organisation.assessed_on
+    data_date, founded = analysis.kb.organisation.assessed_on, analysis.kb.organisation.founded
     return {
         "evaluated_on": long_date(analysis.today),
         "data_date": long_date(data_date) if data_date else None,
+        "before_founded": long_date(founded) if founded and analysis.today < founded else None,
         "words": analysis.evaluation_words(),
         "banners": [f for f in findings if f["rule"] in banner],
     }
