@@ -276,7 +276,7 @@ def test_default_rules_false_keeps_only_the_workspace_rules(ws) -> None:
     workspace = ws({"rules/acme.yaml": OWN_RULE, "pmorules.toml": "default_rules = false\n"})
     assert {rule for rule, _ in findings(workspace)} == {"ACM001"}
     listed = cli("rules", "list", "--workspace", workspace)
-    assert re.findall(r"│ ([A-Z]{3}\d{3}) ", listed.stdout) == ["ACM001"]
+    assert re.findall(r"^ *([A-Z]{3}\d{3}) ", listed.stdout, re.M) == ["ACM001"]
 
 
 @pytest.mark.parametrize("key", ["rule_paths", "rules"])
@@ -353,6 +353,18 @@ def test_rules_show_prints_the_fixed_headings() -> None:
     assert lines[0].startswith("BAL005 short-term-heavy: ")
     assert any(line.startswith("max_short_share = 0.6 (default 0.6;") for line in lines)
     assert re.fullmatch(r"rules/balance\.yaml:\d+:\d+", lines[lines.index("Source") + 1])
+
+
+def test_rules_list_piped_shows_every_name_whole_and_as_json_every_rule(ws) -> None:
+    """Piped (80 columns), the list cut the longest names ("goal-below-target-adheren…")."""
+    listed = cli("rules", "list")
+    assert listed.exit_code == 0 and "…" not in listed.stdout
+    assert re.search(r"GOL005 +goal-below-target-adherence +warning", listed.stdout), listed.stdout
+    workspace = ws({"rules/acme.yaml": OWN_RULE})
+    data = json.loads(cli("rules", "list", "--workspace", workspace, "--format", "json").stdout)["rules"]
+    assert [r["id"] for r in data] == sorted(r["id"] for r in data) and len(data) > 40
+    acme = next(r for r in data if r["id"] == "ACM001")
+    assert acme["origin"] == "organisation" and acme["source"].startswith("ws/rules/acme.yaml:")
 
 
 def test_rules_show_an_unknown_rule_is_bad_input() -> None:

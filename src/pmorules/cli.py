@@ -649,12 +649,19 @@ WorkspaceOption = Annotated[
 
 
 @rules_app.command("list")
-def rules_list(workspace: WorkspaceOption = None) -> None:
+def rules_list(
+    workspace: WorkspaceOption = None,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+) -> None:
     """List the effective rules (with organisation overrides marked)."""
-    from .present.analysis import print_rule_list
+    from .output import json_text
+    from .present.analysis import print_rule_list, rule_list_json
 
     _, book = _rulebook(workspace)
-    print_rule_list(book, stdout)
+    if format is TextOrJson.json:
+        sys.stdout.write(json_text({"rules": rule_list_json(book)}))
+    else:
+        print_rule_list(book, stdout)
 
 
 @rules_app.command("show")

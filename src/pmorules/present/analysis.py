@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -198,14 +199,24 @@ def _print_checks(checks: list[ConditionCheck | GroupCheck], console: Console, i
 
 
 def print_rule_list(book: RuleBook, console: Console) -> None:
-    table = Table(show_header=True, header_style="bold")
+    """The effective rules as a table: light lines, so that it fits 80 columns (piped), and every cell whole,
+    folded rather than cut where a name is longer still."""
+    table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("id", "name", "level", "category", "on", "origin"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for rule in sorted(book.rules.values(), key=lambda r: r.id):
         origin = "organisation" if rule.overlay else "default"
         cells = (rule.id, rule.spec.name or "", rule.level, rule.spec.category or "", "yes" if rule.enabled else "no", origin)
         table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print(table)
+
+
+def rule_list_json(book: RuleBook) -> list[dict[str, Any]]:
+    """The effective rules, one entry each: what ``rules list`` shows, with the title and the rule's file."""
+    return [{"id": rule.id, "name": rule.spec.name, "title": rule.spec.title, "level": rule.level,
+             "category": rule.spec.category, "enabled": rule.enabled,
+             "origin": "organisation" if rule.overlay else "default", "source": str(rule.source)}
+            for rule in sorted(book.rules.values(), key=lambda r: r.id)]
 
 
 def _clause_words(clause: Any, params: dict[str, Any]) -> str:
