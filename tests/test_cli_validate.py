@@ -41,7 +41,7 @@ def test_validate_ok(make_ws, monkeypatch) -> None:
     monkeypatch.chdir(ws.parent)
     result = invoke("validate", "ws")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("ws: OK - 2 services (1 active), 1 clients, 1 goals in 2 files")
+    assert result.stdout.startswith("ws: OK - 2 services (1 active), 1 client, 1 goal in 2 files")
     assert "Traceback" not in result.stderr
 
 
@@ -165,7 +165,7 @@ def test_validate_checks_renames_against_the_reviews_the_mix_settings_and_review
     (clean / "pmorules.toml").write_text((clean / "pmorules.toml").read_text()
                                          + '\n[history.later]\ndate = 2026-05-19\npath = "reviews/2025-12"\n')
     run = CliRunner().invoke(app, ["validate", str(clean), "--as-of", "2026-03-20"])
-    assert run.exit_code == 0 and "the review later is dated 2026-05-19, after the day judged" in run.output, run.output
+    assert run.exit_code == 0 and "the review later is dated 19 May 2026, after the day judged (20 March 2026)" in run.output, run.output
 
 
 def test_validate_renders_the_report_with_the_organisations_templates(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_installed_wheel_validates_a_workspace(unpacked_wheel: Path, tmp_path: P
     )
     ok = _run(["-m", "pmorules", "validate", "ws"], unpacked_wheel, tmp_path)
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.startswith("ws: OK - 2 services (2 active), 1 clients, 1 goals in 1 files")
+    assert ok.stdout.startswith("ws: OK - 2 services (2 active), 1 client, 1 goal in 1 file")
 
     (workspace / "knowledge.yaml").write_text("services:\n  - id: x\n    term: soon\n", encoding="utf-8")
     bad = _run(["-m", "pmorules", "validate", "ws"], unpacked_wheel, tmp_path)

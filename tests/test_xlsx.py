@@ -151,7 +151,7 @@ def test_init_xlsx_offers_drop_downs(workbook_ws: Path) -> None:
 
 
 def test_the_new_workbook_runs_through_validate_analyze_and_report(workbook_ws: Path) -> None:
-    assert invoke("validate", "ws").stdout.startswith("ws: OK - 3 services (3 active), 2 clients, 2 goals in 1 files")
+    assert invoke("validate", "ws").stdout.startswith("ws: OK - 3 services (3 active), 2 clients, 2 goals in 1 file")
     assert invoke("analyze", "ws", "--format", "json").exit_code == 0
     result = invoke("report", "ws", "-o", "report.md")
     assert result.exit_code == 0, result.stderr

@@ -45,7 +45,7 @@ from .knowledge.spec import Horizons, KnowledgeFile, ServiceAssessment
 from .config import load_config
 from .output import check_output, write_output
 from .tables import NOTE, column_name, parse_xlsx
-from .text import num, pct, pct_exact, printable
+from .text import count_noun, num, pct, pct_exact, printable
 from .vocabulary import CONSENSUS_WORDS, Confidence, Term
 from .workbook import NOTE_SIZE, add_reference_sheets, book_bytes, notes_height, workspace_knowledge
 from .yamlio import dump_yaml, locate, parse_yaml
@@ -205,7 +205,7 @@ def distribution(service: Service, round_: int, kb: KnowledgeBase) -> tuple[str,
     agreed = consensus(earlier, "median", kb.horizons)
     if agreed is None:
         return f"no ratings by round {round_}", ""
-    parts = [f"{len(agreed.assessors)} expert" + ("s" if len(agreed.assessors) != 1 else "")]
+    parts = [count_noun(len(agreed.assessors), "expert")]
     terms: dict[str, int] = {}
     for assessment in counted(earlier):
         if (term := term_of(assessment, kb.horizons)) is not None:

@@ -26,7 +26,7 @@ from .errors import Diagnostic, InputError, Location
 from .gcpause import one_job
 from .inputs import os_message
 from .numbers import number_problem
-from .text import printable
+from .text import count_noun, printable
 from .vocabulary import Level
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Balance a PMO's mix of services, and explain why.")
@@ -78,7 +78,7 @@ def _print_input_error(error: InputError) -> None:
     unique = sorted(set(error.diagnostics))
     for diagnostic in unique:
         sys.stderr.write(f"{printable(diagnostic)}\n")
-    sys.stderr.write(f"{len(unique)} error{'s' if len(unique) != 1 else ''} found\n")
+    sys.stderr.write(f"{count_noun(len(unique), 'error')} found\n")
 
 
 def _fail_input(error: InputError) -> None:
@@ -490,14 +490,15 @@ def validate(workspace: WorkspaceArg = Path("."), as_of: AsOfOption = None) -> N
         _fail_input(InputError(problems))
     for snapshot in reviews(analysis, every=True):
         if snapshot.date is not None and snapshot.date > analysis.today:
-            stderr.print(f"note: the review {snapshot.label} is dated {snapshot.date.isoformat()}, after the day judged "
-                         f"({analysis.today.isoformat()}): it is not past yet, so no report compares with it",
+            stderr.print(f"note: the review {snapshot.label} is dated {long_date(snapshot.date)}, after the day judged "
+                         f"({long_date(analysis.today)}): it is not past yet, so no report compares with it",
                          markup=False)
     kb = analysis.kb
     active = sum(1 for s in kb.services.values() if s.active)
     print(
-        f"{workspace}: OK - {len(kb.services)} services ({active} active), {len(kb.clients)} clients, "
-        f"{len(kb.goals)} goals in {len(kb.files)} files; {len(analysis.rulebook.enabled())} rules enabled"
+        f"{workspace}: OK - {count_noun(len(kb.services), 'service')} ({active} active), {count_noun(len(kb.clients), 'client')}, "
+        f"{count_noun(len(kb.goals), 'goal')} in {count_noun(len(kb.files), 'file')}; "
+        f"{count_noun(len(analysis.rulebook.enabled()), 'rule')} enabled"
     )
 
 
@@ -606,8 +607,8 @@ def assess(
         for form in result.skipped:
             stderr.print(f"left out {form}: it has errors", markup=False)
         taken_back = f", {result.withdrawn} withdrawn (left blank on a form now)" if result.withdrawn else ""
-        stderr.print(f"{result.ratings} rating{'s' if result.ratings != 1 else ''}{taken_back} from {len(result.forms)} "
-                     f"form{'s' if len(result.forms) != 1 else ''}; {result.owned} "
+        stderr.print(f"{count_noun(result.ratings, 'rating')}{taken_back} from {count_noun(len(result.forms), 'form')}; "
+                     f"{result.owned} "
                      f"{'updated' if result.changed else 'unchanged'}", markup=False)
         if result.problems:
             raise InputError(result.problems)

@@ -40,6 +40,7 @@ from .gcpause import gc_paused, keep_collecting
 from .report.warm import Warm
 from .serve_api import Api
 from .serve_security import Guard
+from .text import count_noun
 from .workbench import Workbench
 
 HOST = "127.0.0.1"
@@ -96,7 +97,7 @@ def errors_page(workspace: Path, error: InputError) -> str:
     """
     problems = sorted({within(str(d), workspace) for d in error.diagnostics})
     items = "\n".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
-    count = f"{len(problems)} error{'s' if len(problems) != 1 else ''}"
+    count = count_noun(len(problems), "error")
     return message_page("errors", f"{workspace.resolve().name}: {count}",
                         f"<p>Fix them in the files; this page updates when they change.</p>\n<ul>\n{items}\n</ul>")
 
@@ -157,8 +158,7 @@ class Preview:
         except InputError as error:
             bench = None
             page = errors_page(self.workspace, error)
-            count = len(set(error.diagnostics))
-            self.log(f"{count} error{'s' if count != 1 else ''} in the workspace (shown in the page)")
+            self.log(f"{count_noun(len(set(error.diagnostics)), 'error')} in the workspace (shown in the page)")
         except Exception:  # an internal error: say so in the page, the traceback only in the server's log
             bench = None
             page = message_page("internal-error", "pmorules: internal error",

@@ -140,6 +140,11 @@ def _inert_marker(match: re.Match[str]) -> str:
     return f"\\{marker}" if marker in "-+#" else marker
 
 
+def count_noun(count: int, noun: str) -> str:
+    """``1 file``, ``3 files``: a count with its noun, plural by an s."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def join_and(items: Any) -> str:
     """['a', 'b', 'c'] → 'a, b and c'."""
     items = [str(i) for i in items]
