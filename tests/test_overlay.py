@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from pmorules.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SERVICES = """\
 organisation: {name: Overlay PMO, capacity_fte: 4}
@@ -341,6 +344,16 @@ def test_init_scaffolds_a_workspace_and_never_overwrites(tmp_path: Path, monkeyp
     assert cli("validate", "newws").exit_code == 0
     assert cli("rules", "check", "newws/rules").exit_code == 0
     assert cli("rules", "test", "newws/rules").exit_code == 0
+
+
+def test_init_in_a_workspace_with_knowledge_adds_no_example_rule(tmp_path: Path) -> None:
+    """init in an existing workspace added the example rule ORG001, whose finding then showed in its analysis."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(ROOT / "knowledge" / "example", workspace)
+    before = json.loads(cli("analyze", str(workspace), "--format", "json").stdout)["findings"]
+    assert cli("init", str(workspace)).exit_code == 0
+    assert not (workspace / "rules" / "organisation.yaml").exists()
+    assert json.loads(cli("analyze", str(workspace), "--format", "json").stdout)["findings"] == before
 
 
 def test_rules_show_prints_the_fixed_headings() -> None:

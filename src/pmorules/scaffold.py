@@ -128,8 +128,9 @@ def _text(text: str) -> Callable[[], bytes]:
 def scaffold(directory: Path, xlsx: bool = False, today: dt.date | None = None) -> tuple[list[Path], list[Path]]:
     """Create the files that do not exist yet; return (created, kept). With ``xlsx`` the knowledge stub is
     pmo.xlsx instead of knowledge.yaml; a folder that already holds knowledge gets no stub (a second one
-    would define every example item twice). Each file is written whole or not at all, by the one writer,
-    and never outside ``directory`` (a ``rules`` symlink leading elsewhere is refused)."""
+    would define every example item twice) and no example rule (it would add its finding to a workspace
+    that never asked for it). Each file is written whole or not at all, by the one writer, and never
+    outside ``directory`` (a ``rules`` symlink leading elsewhere is refused)."""
     if directory.exists() and not directory.is_dir():
         raise InputError([Diagnostic(Location(str(directory)), "exists and is not a directory",
                                      "give the folder of a new workspace")])
@@ -137,7 +138,9 @@ def scaffold(directory: Path, xlsx: bool = False, today: dt.date | None = None) 
     text = knowledge_stub(today or dates.system_today())
     stub = {} if knowledge else {
         (directory / "pmo.xlsx") if xlsx else (directory / "knowledge.yaml"): _workbook(text) if xlsx else _text(text)}
-    files = {directory / CONFIG_NAME: _text(CONFIG), **stub, directory / "rules" / "organisation.yaml": _text(OVERLAY)}
+    example_rule = directory / "rules" / "organisation.yaml"
+    overlay = {example_rule: _text(OVERLAY)} if not knowledge or os.path.lexists(example_rule) else {}
+    files = {directory / CONFIG_NAME: _text(CONFIG), **stub, **overlay}
     created, kept = [], list(knowledge)
     hint = "give the folder of a new workspace"
     for path in files:  # every file is checked before any is written
