@@ -34,6 +34,7 @@ def test_the_examples_register_lists_overdue_first_and_calls_out_done_but_still_
     assert data["actions"][3]["reason"].startswith("The steering committee accepted the risk")
     text = CliRunner().invoke(app, ["actions", "knowledge/example"]).stdout
     assert text.index("OVERDUE  Re-scope the lessons-learned library") < text.index("OPEN     Migrate") < text.index("DONE     ")
+    assert "(PMO lead, due 27 February 2026)" in text  # a date in words, as every view gives it
     assert "marked done, but its finding is still there" in text
 
 

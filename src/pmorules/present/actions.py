@@ -9,6 +9,7 @@ from rich.console import Console
 
 from ..actions import ActionState, unanswered
 from ..analysis import Analysis
+from ..dates import long_date
 from ..findings import names_of
 from ..knowledge.spec import Action
 from ..mix.recommend import Change, MixResult
@@ -23,7 +24,7 @@ def print_actions(states: list[ActionState], console: Console) -> None:
         return
     for state in states:
         spec = state.action.spec
-        who = ", ".join(part for part in (spec.owner, f"due {spec.due.isoformat()}" if spec.due else None) if part)
+        who = ", ".join(part for part in (spec.owner, f"due {long_date(spec.due)}" if spec.due else None) if part)
         console.print(f"[{STATE_STYLE[state.state]}]{state.state.upper():8}[/] ", end="")
         console.print(printable(spec.action + (f" ({who})" if who else "")), markup=False)
         if spec.finding:
@@ -73,7 +74,7 @@ def draft_yaml(analysis: Analysis, mix: MixResult) -> str:
     per change of the recommended mix no action records as its decision. Owner and due are left for a person."""
     names = names_of(analysis.kb)
     recorded = {_fitted(a.spec.decision, "decision").casefold() for a in analysis.kb.actions if a.spec.decision}
-    lines = [f"# Drafted by pmorules actions --draft as of {analysis.today.isoformat()}: the errors and warnings no action answers",
+    lines = [f"# Drafted by pmorules actions --draft as of {long_date(analysis.today)}: the errors and warnings no action answers",
              "# yet, and the changes of the recommended mix no action records as its decision. Nothing was written: reword",
              "# each action, give its owner and due date, and paste the entries you agree under 'actions:' (actions.yaml).",
              "actions:"]
