@@ -104,7 +104,7 @@ def test_the_examples_diff_shows_each_open_finding_with_its_action(monkeypatch: 
     assert pack["action"]["status"] == "done" and pack["action"]["done_but_open"] is True
     assert all(f["action"] is None for f in still if f["fingerprint"] not in {a["finding"] for a in actions_json("knowledge/example")["actions"]})
     text = CliRunner().invoke(app, ["diff", "knowledge/example/reviews/2025-12", "knowledge/example"]).stdout
-    assert "(PMO lead, due 2026-02-27, OVERDUE)" in text and "marked DONE, but the finding is still there" in text
+    assert "(PMO lead, due 27 February 2026, OVERDUE)" in text and "marked DONE, but the finding is still there" in text
 
 
 def test_a_draft_fits_the_registers_limits_and_pastes_in_with_long_names(tmp_path: Path) -> None:

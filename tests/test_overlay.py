@@ -317,6 +317,22 @@ def test_a_bad_setting_of_a_rule_does_not_hide_its_other_settings_errors(ws, com
                      "ws/pmorules.toml:4:1: no rule 'BAL055' to configure (hint: did you mean 'BAL005'?)"]
 
 
+def test_the_rules_are_checked_against_what_the_file_says_of_them_beside_its_other_errors(ws) -> None:
+    """A nested param value named like a type ({ int = "a" }) dropped every [rules] table from the check; two
+    reviews on one date hid a misspelt param; a bad rule_paths must not make its rules read as unknown."""
+    config = '[rules.BAL005]\nparams = { max_short_share = { int = "a" } }\n[rules.BAL055]\nenabled = false\n'
+    assert error_lines(cli("analyze", ws({"pmorules.toml": config})))[1:] == [
+        "ws/pmorules.toml:3:1: no rule 'BAL055' to configure (hint: did you mean 'BAL005'?)"]
+    review = '[history.{0}]\nlabel = "{0}"\ndate = 2025-12-19\npath = "reviews/{0}"\n'
+    config = '[rules.BAL005]\nparams = { max_shrt = 1 }\n' + review.format("a") + review.format("b")
+    assert [line.split(": ", 1)[1] for line in error_lines(cli("analyze", ws({"pmorules.toml": config})))] == [
+        "rule BAL005 has no param 'max_shrt' (hint: did you mean 'max_short_share'?)",
+        "history.b: the review 'a' has the same date (hint: give each review its own date)"]
+    config = 'rule_paths = ["more", 3]\n[rules.ACM001]\nlevel = "warning"\n'
+    assert error_lines(cli("analyze", ws({"more/acme.yaml": OWN_RULE, "pmorules.toml": config}))) == [
+        "ws/pmorules.toml:1:1: rule_paths.1: should be a valid string"]
+
+
 def test_a_missing_rule_folder_is_located(ws) -> None:
     lines = error_lines(cli("analyze", ws({"pmorules.toml": 'name = "x"\nrule_paths = ["nowhere"]\n'})))
     assert lines == ["ws/pmorules.toml:2:1: rule path 'nowhere' does not exist"]
@@ -370,9 +386,10 @@ def test_rules_show_prints_the_fixed_headings() -> None:
 
 def test_rules_list_piped_shows_every_name_whole_and_as_json_every_rule(ws) -> None:
     """Piped (80 columns), the list cut the longest names ("goal-below-target-adheren…")."""
-    listed = cli("rules", "list")
-    assert listed.exit_code == 0 and "…" not in listed.stdout
-    assert re.search(r"GOL005 +goal-below-target-adherence +warning", listed.stdout), listed.stdout
+    for listed in (cli("rules", "list"), cli("rules", "list", "-w", str(ROOT / "knowledge" / "example"))):
+        assert listed.exit_code == 0
+        assert re.search(r"GOL005 +goal-below-target-adherence +warning", listed.stdout), listed.stdout
+        assert re.search(r"NWL002 +executive-service-unlikely +info", listed.stdout) or "NWL" not in listed.stdout
     workspace = ws({"rules/acme.yaml": OWN_RULE})
     data = json.loads(cli("rules", "list", "--workspace", workspace, "--format", "json").stdout)["rules"]
     assert [r["id"] for r in data] == sorted(r["id"] for r in data) and len(data) > 40

@@ -197,3 +197,46 @@ def test_a_case_value_of_another_kind_than_its_field_is_an_error(tmp_path) -> No
         f"{path}:21:11: test 'h': field 'status' of fact 'service' must be text, not 1",
         "2 errors found",
     ]
+
+
+JOINED_RULE = """- id: ORG041
+  name: effort-over-weight
+  title: A service's effort over its goal's weight
+  category: probability
+  level: info
+  match:
+    - fact: goal
+      as: g
+      where:
+        - {field: adherence, op: lt, value: 0.9}
+    - fact: service
+      as: s
+      where:
+        - {field: key, op: eq, ref: g.weakest_service}
+        - {field: effort, op: gt, value: 2, times: {ref: g.weight}}
+  subjects: [g, s]
+  message: "{{ g.key }} {{ s.key }}"
+  why: w
+  recommendation: r
+  tests:
+    - name: the weight scales the bar past the effort
+      expect: fire
+      facts: [{fact: goal, key: g1, adherence: 0.5, weakest_service: x, weight: 5}, {fact: service, key: x, effort: 3}]
+"""
+
+
+def test_a_case_failing_on_a_join_says_so_and_names_no_condition_that_holds(tmp_path) -> None:
+    """A times: ref to another pattern was checked as if it were the fact's own, and ended in a made-up compile
+    error (exit 2); each pattern met alone, the explanation must blame the join, not the facts."""
+    path = tmp_path / "org.yaml"
+    path.write_text(JOINED_RULE, encoding="utf-8")
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["rules", "test", str(path)])
+    assert result.exit_code == 1, result.output
+    assert ("did not fire: each pattern is met by a fact of the case on its own, but no combination of them meets the "
+            "rule's joins and absent patterns") in result.stdout
+
+
+def test_why_not_gives_a_scaled_threshold_as_the_engine_compares_it() -> None:
+    """CAP001 compares the services with 3 per FTE times the 6 FTE: the bar is 18, not 3."""
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["why", "mix", "knowledge/example", "--not", "CAP001"])
+    assert "services is 17; the rule needs it above 18 (services_per_fte" in result.stdout, result.stdout

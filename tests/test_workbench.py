@@ -168,13 +168,22 @@ def test_the_recommendation_from_a_what_if_breaking_a_protection_is_a_mix_the_pa
     assert bench.recommendation({"drop": ["training"]})["held"] == []  # a service no condition protects stays out
 
 
+def test_an_effort_just_over_the_capacity_reads_over_it(bench: Workbench) -> None:
+    """A what-if 0.03 over today's effort read "its effort 96% exceeds ..., 96%"; one a millionth over (the solver's
+    tolerance, efforts kept to 6 decimals) fits."""
+    training = bench.today.kb.services["training"].effort
+    over = bench.apply({"effort": {"training": training + 0.03}}).problems[0]
+    assert over.startswith("its effort 96.03% (5.762 FTE) exceeds today's total effort") and over.endswith("96% (5.76 FTE)")
+    assert not any("exceeds" in p for p in bench.apply({"effort": {"training": training + 5e-5}}).problems)
+
+
 def test_the_recommendation_leaves_out_an_addition_the_organisation_rules_out(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     shutil.copytree(ROOT / "knowledge" / "example", workspace)
     with open(workspace / "pmorules.toml", "a", encoding="utf-8") as toml:
         toml.write('\n[mix]\nnever = ["portfolio"]\n')
     bench = Workbench.load(workspace, AS_OF)
-    mix = bench.recommendation({"add": ["portfolio"], "effort": {"portfolio": 2}})
+    mix = bench.recommendation({"add": ["portfolio"], "keep": ["Portfolio"], "effort": {"portfolio": 2}})
     assert [(h["id"], h["change"]) for h in mix["held"]] == [("portfolio", "add")]
     assert "portfolio" not in mix["what_if"]["add"] and bench.apply(mix["what_if"]).feasible
 

@@ -15,7 +15,7 @@ from .evaluate import evaluate
 from .facts import Fact
 from .rules.compile import CompiledBook, compile_rule, fields_read
 from .rules.load import Rule
-from .rules.spec import AnyOf, Condition, Pattern
+from .rules.spec import AnyOf, Condition, Operand, Pattern
 from .text import num
 
 NEEDS = {  # how a condition reads after "the rule needs it"
@@ -89,20 +89,30 @@ def _probe(rule: Rule, pattern: Pattern, cond: Condition, fact: Fact) -> bool:
     return bool(evaluate(CompiledBook(compiled, fields_read(compiled)), [fact]))
 
 
+def _operand(rule: Rule, operand: Condition | Operand, fact: Fact) -> Any:
+    """The value a condition (or its times/plus) compares with: a literal, a param, or a field of this fact."""
+    if operand.param is not None:
+        return rule.params.get(operand.param)
+    if operand.ref is not None:
+        name = operand.ref.partition(".")[2]
+        return fact.key if name == "key" else fact.fields.get(name)
+    return operand.value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def check_condition(rule: Rule, pattern: Pattern, cond: Condition, fact: Fact) -> ConditionCheck:
+    """The condition on the fact as the engine answers it, with the value it compared with: scaled by ``times``
+    and shifted by ``plus`` as the engine does (CAP001's 3 services per FTE on 6 FTE needs above 18, not 3)."""
     actual = fact.key if cond.field == "key" else fact.fields.get(cond.field)
-    expected: Any = None
-    if cond.param is not None:
-        expected = rule.params.get(cond.param)
-    elif cond.ref is not None:
-        name = cond.ref.partition(".")[2]
-        expected = fact.key if name == "key" else fact.fields.get(name)
-    elif cond.op not in ("exists", "missing"):
-        expected = cond.value
-    gap = None
-    if (isinstance(actual, (int, float)) and isinstance(expected, (int, float)) and not isinstance(actual, bool)
-            and cond.times is None and cond.plus is None):
-        gap = round(abs(float(actual) - float(expected)), 6)
+    expected = None if cond.op in ("exists", "missing") else _operand(rule, cond, fact)
+    for operand, apply in ((cond.times, lambda a, b: a * b), (cond.plus, lambda a, b: a + b)):
+        if operand is not None:
+            by = _operand(rule, operand, fact)
+            expected = apply(expected, by) if _number(expected) and _number(by) else None
+    gap = round(abs(float(actual) - float(expected)), 6) if _number(actual) and _number(expected) else None
     return ConditionCheck(
         fact.label, cond.field, cond.op, expected, actual, _probe(rule, pattern, cond, fact), gap, cond.param,
         rule.origins.get(f"params.{cond.param}") if cond.param else None, fact.sources.get(cond.field, ""),
@@ -111,10 +121,15 @@ def check_condition(rule: Rule, pattern: Pattern, cond: Condition, fact: Fact) -
 
 
 def check_clause(rule: Rule, pattern: Pattern, clause: Any, fact: Fact) -> ConditionCheck | GroupCheck | None:
-    """A clause checked on one fact; None for a join with another pattern (it depends on the other fact)."""
+    """A clause checked on one fact; None for a join with another pattern (it depends on the other fact), and for
+    an ``any`` group with such a join among its branches (the join may be the branch that holds)."""
     if isinstance(clause, Condition):
-        own = clause.ref is None or clause.ref.partition(".")[0] == pattern.name
+        refs = [operand.ref for operand in (clause, clause.times, clause.plus) if operand is not None and operand.ref]
+        own = all(ref.partition(".")[0] == pattern.name for ref in refs)
         return check_condition(rule, pattern, clause, fact) if own else None
-    parts = [c for c in (check_clause(rule, pattern, x, fact) for x in (clause.any if isinstance(clause, AnyOf) else clause.all))
-             if c is not None]
+    branches = clause.any if isinstance(clause, AnyOf) else clause.all
+    checked = [check_clause(rule, pattern, x, fact) for x in branches]
+    parts = [c for c in checked if c is not None]
+    if isinstance(clause, AnyOf) and len(parts) < len(checked):
+        return None
     return GroupCheck("any" if isinstance(clause, AnyOf) else "all", parts) if parts else None

@@ -259,9 +259,13 @@ class ConfigErrors(InputError):
     partial: ConfigFile | None = None
 
 
+RULE_SOURCES = ("rule_paths", "default_rules")  # settings that decide which rules exist
+
+
 def _without(raw: dict[str, Any], faults: list[tuple], holder: ConfigFile) -> ConfigFile | None:
     """The file's settings less each one in error (``faults``: their key paths), or None when they still fail."""
     kept = copy.deepcopy(raw)
+    doomed = {}  # found first, deleted after: a deletion must not make the next fault's path end higher up
     for keys in faults:  # the deepest key of the path the file has (a path may go on into a type's name)
         place, holding, key = kept, None, None
         for part in keys:
@@ -269,7 +273,9 @@ def _without(raw: dict[str, Any], faults: list[tuple], holder: ConfigFile) -> Co
                 break
             holding, key, place = place, part, place[part]
         if holding is not None:
-            del holding[key]
+            doomed[(id(holding), key)] = holding
+    for (_, key), holding in doomed.items():
+        holding.pop(key, None)
     try:
         return ConfigFile(config=Config.model_validate(kept), path=holder.path, text=holder.text)
     except ValidationError:
@@ -295,13 +301,16 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
     holder = ConfigFile(config=Config(), path=display, text=text)
     problems: list[Diagnostic] = []  # every error of the file at once: a bad number hid the unknown settings
     raw = _checked_numbers(raw, (), holder, problems)
+    before = len(problems)
     raw = _rule_paths_merged(raw, holder, problems)
+    paths_read = len(problems) == before  # else which rules the file may configure is unknown: no partial config
     try:
         holder.config = Config.model_validate(raw)
     except ValidationError as exc:
-        errors = []
+        errors, faults = [], []
         for error in exc.errors():
             keys = tuple(str(p) for p in error["loc"])
+            faults.append(keys[:4] if keys[0] == "rules" and len(keys) > 4 and keys[2] == "params" else keys)
             if error["type"] == "extra_forbidden":
                 sections = {"rules": RuleSetting, "adherence": AdherenceSettings, "history": Review,
                             "report": ReportSettings, "mix": MixSettings}
@@ -326,10 +335,11 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
                 hint = None
             errors.append(Diagnostic(holder.where(*keys), message, hint))
         said = {d.location for d in problems}  # a number already reported is not reported again by the model
+        paths_read = paths_read and not any(keys[0] in RULE_SOURCES for keys in faults)
         raise ConfigErrors(problems + [e for e in dict.fromkeys(errors) if e.location not in said],
-                           _without(raw, [tuple(error["loc"]) for error in exc.errors()], holder)) from None
+                           _without(raw, faults, holder) if paths_read else None) from None
     if problems:
-        raise ConfigErrors(problems, holder)
+        raise ConfigErrors(problems, holder if paths_read else None)
     _check_history(holder)
     return holder
 
@@ -423,4 +433,4 @@ def _check_history(holder: ConfigFile) -> None:
                                      f"{first[review.date]!r} has the same date", "give each review its own date"))
         first.setdefault(review.date, key)
     if errors:
-        raise InputError(errors)
+        raise ConfigErrors(errors, holder)

@@ -64,13 +64,13 @@ KINDS = {float: "a number", int: "a whole number", str: "text", bool: "true or f
 
 
 def _fits(value: object, kind: type) -> bool:
-    """Whether a case's value is of its field's kind (a number for a number, text for text...); None: not given."""
-    if value is None or kind is list:
+    """Whether a case's value is of its field's kind (a number for a number, text for text...)."""
+    if kind is list:
         return True
     if kind is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is int:  # 2.0 is the whole number 2 for the engine too
+        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
     return isinstance(value, kind)
 
 
@@ -134,7 +134,8 @@ def run_case(rule: Rule, case: RuleTest, index: int = 0) -> CaseResult:
 
 
 def _unmet(rule: Rule, facts: list[Fact]) -> str:
-    """Why a case's facts do not fire the rule, as the engine answers each condition on each fact it matches."""
+    """Why a case's facts do not fire the rule, as the engine answers each condition: for each pattern no fact of
+    the case meets on its own, what fails on each of its facts; else, that the joins (or an absent pattern) fail."""
     reasons = []
     for pattern in rule.spec.match or []:
         if pattern.absent:
@@ -142,13 +143,17 @@ def _unmet(rule: Rule, facts: list[Fact]) -> str:
         own = [fact for fact in facts if fact.type == pattern.fact]
         if not own:
             reasons.append(f"the case has no {pattern.fact} fact")
+        failing: list[str] = []
         for fact in own:
             checks = [c for c in (check_clause(rule, pattern, clause, fact) for clause in pattern.where) if c is not None]
-            failing = [_failing(check) for check in checks if not check.holds]
-            if failing:
-                reasons.append(f"{fact.type} {fact.key}: " + "; and ".join(failing))
-    return " | ".join(reasons) or ("each condition holds on its fact, but no combination of the case's facts meets "
-                                   "the rule's joins and absent patterns")
+            failed = [_failing(check) for check in checks if not check.holds]
+            if not failed:  # this fact meets the pattern on its own
+                failing = []
+                break
+            failing.append(f"{fact.type} {fact.key}: " + "; and ".join(failed))
+        reasons += failing
+    return " | ".join(reasons) or ("each pattern is met by a fact of the case on its own, but no combination of them "
+                                   "meets the rule's joins and absent patterns")
 
 
 def _failing(check: ConditionCheck | GroupCheck) -> str:

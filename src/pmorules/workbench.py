@@ -259,7 +259,8 @@ class Workbench:
             return analysis, []
         fixed = dict(request)
         fixed["drop"] = [sid for sid in request.get("drop", []) if held.get(sid.lower(), {}).get("change") != "drop"]
-        fixed["add"] = [sid for sid in request.get("add", []) if held.get(sid.lower(), {}).get("change") != "add"]
+        for name in ("add", "keep"):  # an addition left out is no longer there to keep
+            fixed[name] = [sid for sid in request.get(name, []) if held.get(sid.lower(), {}).get("change") != "add"]
         for name in MAPS:  # an addition left out takes its settings with it; a cut put back, its effort
             fixed[name] = {sid: value for sid, value in request.get(name, {}).items()
                            if held.get(sid.lower(), {}).get("change") not in ({"add", "cut"} if name == "effort" else {"add"})}

@@ -304,7 +304,8 @@ def hard_problems(problem: Problem, unattainable: list[Unattainable], state: Ana
         units = problem.units
         stated = problem.capacity_given or problem.capacity_note or "capacity" in state.kb.organisation.model_fields_set
         limit = "the capacity" if stated else "today's total effort (no capacity is stated)"
-        problems.append(f"its effort {units.text(effort)} exceeds {limit}, {units.text(problem.capacity)}")
+        more = next(n for n in range(7) if n == 6 or units.text(effort, n) != units.text(problem.capacity, n))
+        problems.append(f"its effort {units.text(effort, more)} exceeds {limit}, {units.text(problem.capacity, more)}")
     for cid, candidate in sorted(problem.candidates.items()):
         if cid in active:
             if problem.protected(cid) and state.kb.services[cid].effort < candidate.sizes[0].service.effort - 1e-9:

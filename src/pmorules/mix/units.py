@@ -44,13 +44,14 @@ class Units:
     def fte_of(self, effort: float) -> float | None:
         return None if self.fte is None else effort / self.capacity * self.fte
 
-    def text(self, effort: float) -> str:
-        """``35% (3.5 FTE)`` when effort is a percentage; ``14 (35%, 3.5 FTE)`` in another unit."""
+    def text(self, effort: float, more: int = 0) -> str:
+        """``35% (3.5 FTE)`` when effort is a percentage; ``14 (35%, 3.5 FTE)`` in another unit (``more``: so many
+        more decimals, where two efforts that differ must not read alike)."""
         fte = self.fte_of(effort)
-        people = f"{_short(fte, 2)} FTE" if fte is not None else ""
+        people = f"{_short(fte, 2 + more)} FTE" if fte is not None else ""
         if self.capacity == 100:
-            return f"{_short(effort, 1)}%" + (f" ({people})" if people else "")
-        return f"{_short(effort, 2)} ({', '.join(filter(None, [f'{_short(self.percent(effort), 1)}%', people]))})"
+            return f"{_short(effort, 1 + more)}%" + (f" ({people})" if people else "")
+        return f"{_short(effort, 2 + more)} ({', '.join(filter(None, [f'{_short(self.percent(effort), 1 + more)}%', people]))})"
 
     def step_text(self) -> str:
         if self.step_fte is not None:

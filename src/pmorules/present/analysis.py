@@ -201,7 +201,7 @@ def _print_checks(checks: list[ConditionCheck | GroupCheck], console: Console, i
 def print_rule_list(book: RuleBook, console: Console) -> None:
     """The effective rules as a table: light lines, so that it fits 80 columns (piped), and every cell whole,
     folded rather than cut where a name is longer still."""
-    table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for column in ("id", "name", "level", "category", "on", "origin"):
         table.add_column(column, overflow="fold")
     for rule in sorted(book.rules.values(), key=lambda r: r.id):

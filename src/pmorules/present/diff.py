@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from ..actions import DRAFTED_LEVELS
+from ..dates import long_date
 from ..diff import Diff, FindingRef, Move, ServiceChange, Side
 from ..text import pct, printable
 from ..vocabulary import TERMS
@@ -71,14 +72,14 @@ def _open_since(f: FindingRef) -> str:
 
 
 def _action(f: FindingRef) -> str:
-    """'action: Re-scope it (PMO lead, due 2026-02-27, OVERDUE)'; a done action whose finding is still there is said
+    """'action: Re-scope it (PMO lead, due 27 February 2026, OVERDUE)'; a done action whose finding is still there is said
     so, and an error or warning without one (the findings a committee acts on)."""
     if f.action is None:
         return "no action recorded"
     spec = f.action.action.spec
     state = ("OVERDUE" if f.action.overdue else "marked DONE, but the finding is still there" if f.action.done_but_open
              else spec.status)
-    who = [part for part in (spec.owner, f"due {spec.due.isoformat()}" if spec.due else None, state) if part]
+    who = [part for part in (spec.owner, f"due {long_date(spec.due)}" if spec.due else None, state) if part]
     return f"action: {spec.action} ({', '.join(who)})"
 
 
