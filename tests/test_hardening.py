@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import TemplateError
 
+from pmorules.analysis import load_rules
 from pmorules.config import load_config
 from pmorules.errors import InputError
 from pmorules.inputs import read_input
@@ -170,6 +171,11 @@ def test_the_config_reader_accepts_or_locates_every_problem(tmp_path_factory: py
         config = load_config(workspace, "ws")
     except InputError as error:
         assert error.diagnostics and all(str(d).startswith("ws/pmorules.toml") for d in error.diagnostics)
+        with pytest.raises(InputError) as checked:  # the rules checked against what is left of the file: no crash
+            load_rules(workspace)
+        said = [(d.location.file, d.location.line, d.message) for d in checked.value.diagnostics]
+        assert {(str(workspace / "pmorules.toml"), d.location.line, d.message) for d in error.diagnostics} <= set(said)
+        assert all(file == str(workspace / "pmorules.toml") for file, _, _ in said)
         return
     mix = config.config.mix
     for value in [mix.capacity, mix.change_cost, *(c.effort for c in mix.candidates.values())]:
