@@ -160,24 +160,23 @@ def test_rules_test_reports_every_case_error_at_its_case(tmp_path) -> None:
     ]
 
 
-def test_a_failing_case_names_its_subjects_in_words(tmp_path) -> None:
+def _tested(tmp_path, case: str):
+    """``rules test`` on CASE_RULE with this one case (YAML under ``tests:``), printed 400 columns wide; and the file."""
     path = tmp_path / "org.yaml"
-    text = CASE_RULE.split("  tests:")[0] + (
-        "  tests:\n    - name: h\n      expect: fire\n      subjects: [y]\n      facts:\n"
-        "        - {fact: service, key: x, probability: 0.2}\n")
-    path.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(app, ["rules", "test", str(path)])
+    path.write_text(CASE_RULE.split("  tests:")[0] + "  tests:\n" + case, encoding="utf-8")
+    return CliRunner(env={"COLUMNS": "400"}).invoke(app, ["rules", "test", str(path)]), path
+
+
+def test_a_failing_case_names_its_subjects_in_words(tmp_path) -> None:
+    result, _ = _tested(tmp_path, "    - name: h\n      expect: fire\n      subjects: [y]\n      facts:\n"
+                                  "        - {fact: service, key: x, probability: 0.2}\n")
     assert result.exit_code == 1 and "FAIL ORG030 fire    h: fired for x, not y" in result.stdout, result.stdout
 
 
 def test_a_case_that_does_not_fire_says_which_condition_fails_and_where_the_case_is(tmp_path) -> None:
     """A failing case printed "did not fire" with neither the case's place nor what the engine found."""
-    path = tmp_path / "org.yaml"
-    text = CASE_RULE.split("  tests:")[0] + (
-        "  tests:\n    - name: h\n      expect: fire\n      params: {low: 0.3}\n      facts:\n"
-        "        - {fact: service, key: x, probability: 0.4}\n")
-    path.write_text(text, encoding="utf-8")
-    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["rules", "test", str(path)])
+    result, path = _tested(tmp_path, "    - name: h\n      expect: fire\n      params: {low: 0.3}\n      facts:\n"
+                                     "        - {fact: service, key: x, probability: 0.4}\n")
     assert result.exit_code == 1
     assert (f"FAIL ORG030 fire    h: did not fire: service x: probability is 0.4; the rule needs it below 0.3 "
             f"(low, set at {path}:20), off by 0.1 (at {path}:18:7)") in result.stdout, result.stdout
@@ -185,12 +184,8 @@ def test_a_case_that_does_not_fire_says_which_condition_fails_and_where_the_case
 
 def test_a_case_value_of_another_kind_than_its_field_is_an_error(tmp_path) -> None:
     """The text "0.2" against a number threshold fired as if it were the number: the case tested nothing."""
-    path = tmp_path / "org.yaml"
-    text = CASE_RULE.split("  tests:")[0] + (
-        "  tests:\n    - name: h\n      expect: fire\n      facts:\n"
-        "        - {fact: service, key: x, probability: '0.2', status: 1}\n")
-    path.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(app, ["rules", "test", str(path)])
+    result, path = _tested(tmp_path, "    - name: h\n      expect: fire\n      facts:\n"
+                                     "        - {fact: service, key: x, probability: '0.2', status: 1}\n")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f"{path}:21:11: test 'h': field 'probability' of fact 'service' must be a number, not '0.2'",
