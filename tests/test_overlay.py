@@ -397,6 +397,16 @@ def test_rules_list_piped_shows_every_name_whole_and_as_json_every_rule(ws) -> N
     assert acme["origin"] == "organisation" and acme["source"].startswith("ws/rules/acme.yaml:")
 
 
+def test_rules_list_and_show_in_a_workspace_folder_read_that_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a workspace's folder, as every other command reads it, they showed the default rulebook."""
+    shutil.copytree(ROOT / "knowledge" / "example", tmp_path / "ws")
+    monkeypatch.chdir(tmp_path / "ws")
+    assert "NWL002" in cli("rules", "list").stdout
+    assert "executive-service-unlikely" in cli("rules", "show", "NWL002").stdout
+    monkeypatch.chdir(tmp_path)  # not a workspace: the default rulebook
+    assert "NWL002" not in cli("rules", "list").stdout
+
+
 def test_rules_show_an_unknown_rule_is_bad_input() -> None:
     result = cli("rules", "show", "BAL05")
     assert result.exit_code == 2 and "did you mean 'BAL005'?" in result.stderr

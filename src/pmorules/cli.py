@@ -636,8 +636,18 @@ def serve(
 
 
 def _rulebook(workspace: Optional[Path]):
+    """The rules of ``workspace``; without one, of the workspace in this folder when it is one (it has a
+    pmorules.toml or knowledge files, as every other command reads it), else the default rulebook."""
     from .analysis import load_rules
+    from .knowledge import knowledge_files
+    from .output import CONFIG_NAME
 
+    here = Path(".")
+    try:
+        if workspace is None and ((here / CONFIG_NAME).is_file() or knowledge_files(here)):
+            workspace = here
+    except OSError:  # a folder that cannot be listed is no workspace to read
+        pass
     try:
         return load_rules(workspace)
     except InputError as error:
@@ -645,7 +655,8 @@ def _rulebook(workspace: Optional[Path]):
 
 
 WorkspaceOption = Annotated[
-    Optional[Path], typer.Option("--workspace", "-w", help="Include this workspace's overlay and config", readable=False)
+    Optional[Path], typer.Option("--workspace", "-w", help="Include this workspace's overlay and config (default: "
+                                 "the workspace in this folder, if it is one)", readable=False)
 ]
 
 
