@@ -33,6 +33,10 @@ def in_words(value: Any) -> str:
     return "not given" if value is None else num(value)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclass
 class ConditionCheck:
     """One condition of a rule on one fact, as the engine answered it."""
@@ -53,8 +57,7 @@ class ConditionCheck:
         verdict = "holds" if self.holds else "fails"
         where = f" [{self.source}]" if self.source else ""
         actual, expected = in_words(self.actual), in_words(self.expected)
-        if actual == expected and self.actual != self.expected and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in (self.actual, self.expected)):
+        if actual == expected and self.actual != self.expected and _number(self.actual) and _number(self.expected):
             actual, expected = f"{self.actual:g}", f"{self.expected:g}"  # 0.2999 against 0.3, not "0.3 against 0.3"
         needs = "" if self.op in ("exists", "missing") else f" {expected}"
         threshold = f" ({self.param}, set at {self.param_source})" if self.param else ""
@@ -97,10 +100,6 @@ def _operand(rule: Rule, operand: Condition | Operand, fact: Fact) -> Any:
         name = operand.ref.partition(".")[2]
         return fact.key if name == "key" else fact.fields.get(name)
     return operand.value
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_condition(rule: Rule, pattern: Pattern, cond: Condition, fact: Fact) -> ConditionCheck:

@@ -310,7 +310,9 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
         errors, faults = [], []
         for error in exc.errors():
             keys = tuple(str(p) for p in error["loc"])
-            faults.append(keys[:4] if keys[0] == "rules" and len(keys) > 4 and keys[2] == "params" else keys)
+            a_param = keys[0] == "rules" and len(keys) > 4 and keys[2] == "params"  # the path goes on into its type
+            keys = keys[:4] if a_param else keys
+            faults.append(keys)
             if error["type"] == "extra_forbidden":
                 sections = {"rules": RuleSetting, "adherence": AdherenceSettings, "history": Review,
                             "report": ReportSettings, "mix": MixSettings}
@@ -326,8 +328,7 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
                 errors.append(Diagnostic(Location(display, line, column), f"history: {keys[1]!r} is not a review id",
                                          "name each review [history.<id>] with letters, digits, '_' or '-', and give it a label"))
                 continue
-            elif keys[0] == "rules" and len(keys) > 4 and keys[2] == "params":  # one word for the union's every branch
-                keys = keys[:4]
+            elif a_param:  # one word for every branch of its type
                 message, hint = f"{'.'.join(keys)}: should be a number, true or false, a text, or a list of these", None
             else:
                 said = error["msg"].removeprefix("Value error, ").replace("Input should be", "should be")
