@@ -331,6 +331,16 @@ def test_the_rules_are_checked_against_what_the_file_says_of_them_beside_its_oth
     config = 'rule_paths = ["more", 3]\n[rules.ACM001]\nlevel = "warning"\n'
     assert error_lines(cli("analyze", ws({"more/acme.yaml": OWN_RULE, "pmorules.toml": config}))) == [
         "ws/pmorules.toml:1:1: rule_paths.1: should be a valid string"]
+    config = '[history.q1]\ndate = 3\npath = "x"\n[rules.BAL005]\nparams = { max_shrt = 1 }\n'  # a review less its date
+    assert [line.split(": ", 1)[1] for line in error_lines(cli("analyze", ws({"pmorules.toml": config})))] == [
+        "history.q1.date: should be a date, written date = 2025-12-19",
+        "rule BAL005 has no param 'max_shrt' (hint: did you mean 'max_short_share'?)"]
+
+
+def test_config_errors_speak_of_tables_not_of_the_models_behind_them(ws) -> None:
+    config = 'mix = 3\n[history.q1]\npath = ""\n'
+    assert [line.split(": ", 1)[1] for line in error_lines(cli("analyze", ws({"pmorules.toml": config})))] == [
+        "mix: should be a table", "history.q1.date: required setting is missing", "history.q1.path: should not be empty"]
 
 
 def test_a_missing_rule_folder_is_located(ws) -> None:
@@ -385,11 +395,13 @@ def test_rules_show_prints_the_fixed_headings() -> None:
 
 
 def test_rules_list_piped_shows_every_name_whole_and_as_json_every_rule(ws) -> None:
-    """Piped (80 columns), the list cut the longest names ("goal-below-target-adheren…")."""
-    for listed in (cli("rules", "list"), cli("rules", "list", "-w", str(ROOT / "knowledge" / "example"))):
+    """Piped (80 columns), the list cut the longest names ("goal-below-target-adheren…"); each row is whole now."""
+    default, example = cli("rules", "list"), cli("rules", "list", "-w", str(ROOT / "knowledge" / "example"))
+    for listed in (default, example):
         assert listed.exit_code == 0
         assert re.search(r"GOL005 +goal-below-target-adherence +warning", listed.stdout), listed.stdout
-        assert re.search(r"NWL002 +executive-service-unlikely +info", listed.stdout) or "NWL" not in listed.stdout
+    assert re.search(r"NWL002 +executive-service-unlikely +info +probability +yes +organisation", example.stdout)
+    assert "NWL002" not in default.stdout
     workspace = ws({"rules/acme.yaml": OWN_RULE})
     data = json.loads(cli("rules", "list", "--workspace", workspace, "--format", "json").stdout)["rules"]
     assert [r["id"] for r in data] == sorted(r["id"] for r in data) and len(data) > 40
@@ -405,6 +417,8 @@ def test_rules_list_and_show_in_a_workspace_folder_read_that_workspace(tmp_path:
     assert "executive-service-unlikely" in cli("rules", "show", "NWL002").stdout
     monkeypatch.chdir(tmp_path)  # not a workspace: the default rulebook
     assert "NWL002" not in cli("rules", "list").stdout
+    (tmp_path / "knowledge").write_text("")  # nor is a folder whose knowledge/ is a file
+    assert cli("rules", "list").exit_code == 0
 
 
 def test_rules_show_an_unknown_rule_is_bad_input() -> None:

@@ -234,4 +234,23 @@ def test_a_case_failing_on_a_join_says_so_and_names_no_condition_that_holds(tmp_
 def test_why_not_gives_a_scaled_threshold_as_the_engine_compares_it() -> None:
     """CAP001 compares the services with 3 per FTE times the 6 FTE: the bar is 18, not 3."""
     result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["why", "mix", "knowledge/example", "--not", "CAP001"])
-    assert "services is 17; the rule needs it above 18 (services_per_fte" in result.stdout, result.stdout
+    assert ("services is 17; the rule needs it above 18 (services_per_fte 3 × capacity fte 6; services_per_fte set at "
+            "rules/capacity.yaml:") in result.stdout, result.stdout
+
+
+def test_a_threshold_the_engine_computes_a_hair_above_reads_as_it_is() -> None:
+    """3 × 0.1 is 0.30000000000000004 for the engine: "at least 0.3, off by 0" contradicted itself."""
+    from pmorules.conditions import ConditionCheck
+
+    check = ConditionCheck("mix", "share_short", "ge", 0.1 * 3, 0.3, False, abs(0.3 - 0.1 * 3), scaled="0.1 × 3")
+    assert check.text() == ("fails: share short is 0.3; the rule needs it at least 0.30000000000000004 (0.1 × 3), "
+                            "off by 5.55e-17")
+
+
+def test_times_with_a_key_is_refused_where_it_is_written(tmp_path) -> None:
+    """A key is text: times: {ref: g.key} compiled without a word, and the rule could never fire."""
+    path = tmp_path / "org.yaml"
+    path.write_text(JOINED_RULE.replace("times: {ref: g.weight}", "times: {ref: g.key}"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:15:45: rule ORG041: 'times' computes with numbers; g.key is not a number" in result.stderr, result.stderr

@@ -646,7 +646,7 @@ def _rulebook(workspace: Optional[Path]):
     try:
         if workspace is None and ((here / CONFIG_NAME).is_file() or knowledge_files(here)):
             workspace = here
-    except OSError:  # a folder that cannot be listed is no workspace to read
+    except (OSError, InputError):  # a folder that cannot be listed (or holds no knowledge folder) is no workspace
         pass
     try:
         return load_rules(workspace)

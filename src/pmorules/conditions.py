@@ -52,6 +52,7 @@ class ConditionCheck:
     param_source: str | None = None
     source: str = ""
     because: str = ""  # a derived field in words
+    scaled: str = ""  # how times and plus make the value compared with: "services_per_fte 3 × capacity fte 6"
 
     def text(self) -> str:
         verdict = "holds" if self.holds else "fails"
@@ -59,9 +60,12 @@ class ConditionCheck:
         actual, expected = in_words(self.actual), in_words(self.expected)
         if actual == expected and self.actual != self.expected and _number(self.actual) and _number(self.expected):
             actual, expected = f"{self.actual:g}", f"{self.expected:g}"  # 0.2999 against 0.3, not "0.3 against 0.3"
+            if actual == expected:  # 0.3 against 3 × 0.1, which is 0.30000000000000004 for the engine
+                actual, expected = repr(float(self.actual)), repr(float(self.expected))
         needs = "" if self.op in ("exists", "missing") else f" {expected}"
-        threshold = f" ({self.param}, set at {self.param_source})" if self.param else ""
-        gap = f", off by {self.gap:g}" if self.gap is not None and not self.holds else ""
+        set_at = f"{self.param}{'' if self.scaled else ','} set at {self.param_source}" if self.param else ""
+        threshold = f" ({'; '.join(filter(None, [self.scaled, set_at]))})" if self.scaled or set_at else ""
+        gap = f", off by {self.gap:.3g}" if self.gap and not self.holds else ""
         because = f" ({self.because})" if self.because else ""
         return (f"{verdict}: {self.field.replace('_', ' ')} is {actual}{where}{because}; "
                 f"the rule needs it {NEEDS[self.op]}{needs}{threshold}{gap}")
@@ -107,16 +111,31 @@ def check_condition(rule: Rule, pattern: Pattern, cond: Condition, fact: Fact) -
     and shifted by ``plus`` as the engine does (CAP001's 3 services per FTE on 6 FTE needs above 18, not 3)."""
     actual = fact.key if cond.field == "key" else fact.fields.get(cond.field)
     expected = None if cond.op in ("exists", "missing") else _operand(rule, cond, fact)
-    for operand, apply in ((cond.times, lambda a, b: a * b), (cond.plus, lambda a, b: a + b)):
+    scaled = [_operand_words(rule, cond, fact)] if cond.times or cond.plus else []
+    for sign, operand, apply in (("×", cond.times, lambda a, b: a * b), ("+", cond.plus, lambda a, b: a + b)):
         if operand is not None:
             by = _operand(rule, operand, fact)
             expected = apply(expected, by) if _number(expected) and _number(by) else None
-    gap = round(abs(float(actual) - float(expected)), 6) if _number(actual) and _number(expected) else None
+            scaled.append(f"{sign} {_operand_words(rule, operand, fact)}")
+    gap = None
+    if _number(actual) and _number(expected):
+        exact = abs(float(actual) - float(expected))
+        gap = round(exact, 6) or exact  # a difference below the sixth decimal is still said, not "off by 0"
     return ConditionCheck(
         fact.label, cond.field, cond.op, expected, actual, _probe(rule, pattern, cond, fact), gap, cond.param,
         rule.origins.get(f"params.{cond.param}") if cond.param else None, fact.sources.get(cond.field, ""),
-        fact.words.get(cond.field, ""),
+        fact.words.get(cond.field, ""), " ".join(scaled),
     )
+
+
+def _operand_words(rule: Rule, operand: Condition | Operand, fact: Fact) -> str:
+    """One part of a computed value: ``services_per_fte 3``, ``capacity fte 6`` (or not given), ``2``."""
+    value = in_words(_operand(rule, operand, fact))
+    if operand.param is not None:
+        return f"{operand.param} {value}"
+    if operand.ref is not None:
+        return f"{operand.ref.partition('.')[2].replace('_', ' ')} {value}"
+    return value
 
 
 def check_clause(rule: Rule, pattern: Pattern, clause: Any, fact: Fact) -> ConditionCheck | GroupCheck | None:

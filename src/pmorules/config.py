@@ -18,7 +18,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import Diagnostic, InputError, Location, did_you_mean
+from .errors import Diagnostic, InputError, Location, did_you_mean, plain_message
 from .inputs import decode_text, read_input
 from .measures import Conventions
 from .numbers import number_problem
@@ -312,7 +312,7 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
             keys = tuple(str(p) for p in error["loc"])
             a_param = keys[0] == "rules" and len(keys) > 4 and keys[2] == "params"  # the path goes on into its type
             keys = keys[:4] if a_param else keys
-            faults.append(keys)
+            faults.append(keys[:2] if keys[0] == "history" else keys)  # a review less a required field is no review
             if error["type"] == "extra_forbidden":
                 sections = {"rules": RuleSetting, "adherence": AdherenceSettings, "history": Review,
                             "report": ReportSettings, "mix": MixSettings}
@@ -330,10 +330,10 @@ def load_config(workspace: Path, shown: str) -> ConfigFile:
                 continue
             elif a_param:  # one word for every branch of its type
                 message, hint = f"{'.'.join(keys)}: should be a number, true or false, a text, or a list of these", None
+            elif error["type"] == "missing":
+                message, hint = f"{'.'.join(keys)}: required setting is missing", None
             else:
-                said = error["msg"].removeprefix("Value error, ").replace("Input should be", "should be")
-                message = f"{'.'.join(keys)}: {said.replace('a valid dictionary', 'a table')}"
-                hint = None
+                message, hint = f"{'.'.join(keys)}: {plain_message(error['msg'], 'a table')}", None
             errors.append(Diagnostic(holder.where(*keys), message, hint))
         said = {d.location for d in problems}  # a number already reported is not reported again by the model
         paths_read = paths_read and not any(keys[0] in RULE_SOURCES for keys in faults)

@@ -84,6 +84,15 @@ class InputError(Exception):
         return self.render()
 
 
+def plain_message(message: str, mapping: str) -> str:
+    """A pydantic message in the words of the person who wrote the file: no "Input", no model's class name
+    (``mapping``: what a table or mapping is called in that file's format)."""
+    for said in ("Input should", "String should", "List should"):
+        message = message.replace(said, "should")
+    message = message.replace("Value error, ", "").replace("should have at least 1 character", "should not be empty")
+    return re.sub(r"a valid dictionary( or instance of \w+)?", mapping, message)
+
+
 def _one_edit_apart(a: str, b: str) -> bool:
     """True when ``b`` is ``a`` with one character inserted, deleted, replaced, or two neighbours swapped."""
     if a == b or abs(len(a) - len(b)) > 1:

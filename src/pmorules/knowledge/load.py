@@ -20,7 +20,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from ..dates import date_after, months_between
-from ..errors import Diagnostic, InputError, Location, did_you_mean
+from ..errors import Diagnostic, InputError, Location, did_you_mean, plain_message
 from ..gcpause import gc_paused
 from ..inputs import decode_text, folder_inside, list_folder, read_input
 from ..output import KNOWLEDGE_FOLDER, KNOWLEDGE_SUFFIXES
@@ -82,14 +82,7 @@ def _friendly(error: dict[str, Any]) -> tuple[str, str | None]:
                 "16 lower-case hexadecimal digits, as `pmorules analyze --format json` gives it (findings[].fingerprint)")
     if kind == "string_pattern_mismatch":
         return f"{name}: not a valid id{shown}", "use letters, digits, '_', '-' or '.', starting with a letter or digit"
-    message = (
-        error["msg"]
-        .replace("Input should be", "should be")
-        .replace("String should", "should")
-        .replace("List should", "should")
-        .replace("Value error, ", "")
-    )
-    message = re.sub(r"a valid dictionary or instance of \w+", "a mapping (key: value)", message)
+    message = plain_message(error["msg"], "a mapping (key: value)")
     hint = f"quote it: '{got}'" if kind == "string_type" and isinstance(got, (int, float)) else None
     return f"{name}: {message}{shown}", hint
 

@@ -346,7 +346,7 @@ class _RuleCompiler:
             pattern, _, fld = operand.ref.partition(".")
             target = patterns.get(pattern)
             kind = FACT_TYPES.get(target.fact, {}).get(fld) if target is not None else None
-            if kind is not None and kind[0] not in (int, float):
+            if fld == "key" or (kind is not None and kind[0] not in (int, float)):  # a key is text
                 self.error(f"'{part}' computes with numbers; {operand.ref} is not a number", part=part)
             return
         value = self.rule.params.get(operand.param) if operand.param is not None else operand.value
