@@ -57,7 +57,7 @@ def problems(ws: Path) -> list[str]:
     ("[history.q1]\ndate = 2026-01-01\npaht = 'reviews/q1'\n", "pmorules.toml:3:1: unknown setting 'paht' (hint: did you mean 'path'?)"),
     ("[history.q1]\ndate = 0\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a date, written date = 2025-12-19"),
     ("[history.q0]\ndate = 2025-10-01\npath = 'reviews/q1'\n\n[history.q1]\npath = 'reviews/q1'\n",
-     "pmorules.toml:5:1: history.q1.date: Field required"),  # the table missing it, not q0's date
+     "pmorules.toml:5:1: history.q1.date: required setting is missing"),  # the table missing it, not q0's date
     ("[history.q1]\ndate = 20251219\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a date, written date = 2025-12-19"),
     ("[history.q1]\ndate = '1766102400'\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a date, written date = 2025-12-19"),
     ("[history.q1]\ndate = 2025-12-19T10:00:00\npath = 'reviews/q1'\n", "pmorules.toml:2:1: history.q1.date: should be a day, without a time: date = 2025-12-19"),
