@@ -7,6 +7,8 @@ is tested in test_report_browser.py.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import struct
@@ -28,6 +30,7 @@ from pmorules.cli import app
 from pmorules.serve import LiveServer, Preview, _watch, inside, within
 from pmorules.serve_security import TOKEN_HEADER, Guard
 
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = {
     "services.yaml": """
         clients: [{id: exec, weight: 0.8}]
@@ -184,6 +187,83 @@ def test_ctrl_c_stops_the_server_even_when_it_lands_inside_a_finalizer(make_ws, 
                          text=True, timeout=60)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "KeyboardInterrupt" not in run.stderr and run.stderr.splitlines()[-1] == "stopped"
+
+
+def test_stopping_waits_for_the_requests_in_flight(live, monkeypatch) -> None:
+    """The interpreter must not end while a thread answers a what-if inside the engine's or the solver's C++
+    code: the process aborted ("terminate called without an active exception", seen in CI). Closing the
+    server now cuts its connections and waits for the threads answering them."""
+    server, _, preview = live()
+    entered, release = threading.Event(), threading.Event()
+    current = preview.current
+
+    def slow() -> tuple[int, bytes]:
+        entered.set()
+        release.wait(10)
+        return current()
+
+    monkeypatch.setattr(preview, "current", slow)
+    port = server.server_address[1]
+    asking = threading.Thread(target=_get_quietly, args=(f"http://127.0.0.1:{port}/version",), daemon=True)
+    asking.start()
+    assert entered.wait(10)
+    server.shutdown()
+    closing = threading.Thread(target=server.server_close)
+    closing.start()
+    closing.join(0.5)
+    assert closing.is_alive()  # still waiting for the request in flight
+    release.set()
+    closing.join(10)
+    assert not closing.is_alive() and not server._answering
+
+
+WHAT_IFS = ("/api/recommend", "/api/what-if/report", "/api/recommend", "/api/what-if/report")
+
+
+def test_ctrl_c_while_what_ifs_are_answered_ends_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C a few milliseconds after the page asked for what-ifs: the server ends with 0, not an abort."""
+    for round_ in range(4):
+        workspace = tmp_path / f"ws{round_}"
+        shutil.copytree(ROOT / "knowledge" / "example", workspace)
+        server = subprocess.Popen([sys.executable, "-m", "pmorules", "serve", workspace.name, "--port", "0",
+                                   "--as-of", "2026-03-20"], cwd=tmp_path, stderr=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, text=True)
+        watchdog = threading.Timer(120, server.kill)
+        watchdog.start()
+        try:
+            url = server.stderr.readline().split(" at ")[1].split(" ")[0]
+            _until(lambda: _get(url + "version") == (200, "1"), seconds=60)
+            token = re.search(r'name="pmorules-token" content="([^"]+)"', _get(url)[1]).group(1)
+            asking = [threading.Thread(target=_post_quietly, args=(url + path[1:], token), daemon=True)
+                      for path in WHAT_IFS]
+            for thread in asking:
+                thread.start()
+            time.sleep(0.02)
+            server.send_signal(signal.SIGINT)
+            code = server.wait(timeout=60)
+        finally:
+            watchdog.cancel()
+            server.kill()
+        log = server.stderr.read()
+        assert code == 0 and "Traceback" not in log and log.splitlines()[-1] == "stopped", log
+
+
+def _get_quietly(url: str) -> None:
+    """A request the server may cut off (it is stopping)."""
+    try:
+        _get(url)
+    except OSError:
+        pass
+
+
+def _post_quietly(url: str, token: str) -> None:
+    """A what-if dropping the status pack; the server may cut it off (it is stopping)."""
+    request = urllib.request.Request(url, data=b'{"drop": ["reporting"]}', method="POST",
+                                     headers={TOKEN_HEADER: token, "Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=60).read()
+    except OSError:
+        pass
 
 
 # ------------------------------------------------------------------ which requests are answered (serve_security)

@@ -14,7 +14,8 @@ Which requests are answered is decided in ``serve_security``. The server itself
 is bounded so that no client can starve it: a connection idle for
 ``IDLE_SECONDS`` or open for ``CONNECTION_SECONDS`` is closed, at most
 ``MAX_CONNECTIONS`` are open at once (a new one closes the oldest), and a client
-that hangs up early is no error.
+that hangs up early is no error. Ctrl-C cuts every connection and waits for the
+what-ifs in flight before the process ends.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ POLL_MS = 250
 IDLE_SECONDS = 10  # a client silent this long while sending a request or reading the answer is dropped
 CONNECTION_SECONDS = 30  # no connection stays open longer (a request sent a byte at a time)
 MAX_CONNECTIONS = 32  # open at once; the page needs one at a time
+STOP_SECONDS = 30  # on Ctrl-C, how long the what-ifs in flight may take to end
 RELOAD = """<script>
 /* pmorules serve: reload when the workspace has been rendered again. */
 (function () {
@@ -180,9 +182,10 @@ class LiveServer(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
-        super().__init__(address, handler)
         self._open: dict[socket.socket, float] = {}  # each connection open, and when it is cut at the latest
         self._open_lock = threading.Lock()
+        self._answering: set[threading.Thread] = set()  # the threads serving a connection now
+        super().__init__(address, handler)  # closes the server when it cannot bind: the fields above must exist
 
     def process_request(self, request: socket.socket, client_address: object) -> None:
         """Serve ``request`` in a thread; when ``MAX_CONNECTIONS`` are open, the oldest is cut to make room
@@ -194,6 +197,29 @@ class LiveServer(ThreadingHTTPServer):
         if oldest is not None:
             _cut(oldest)
         super().process_request(request, client_address)
+
+    def process_request_thread(self, request: socket.socket, client_address: object) -> None:
+        with self._open_lock:
+            self._answering.add(threading.current_thread())
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._answering.discard(threading.current_thread())
+
+    def server_close(self) -> None:
+        """Stop listening, cut every connection and wait (``STOP_SECONDS`` at most) for the what-ifs in flight:
+        the interpreter must not end while a thread is inside the engine's or the solver's C++ code (the
+        process aborted: "terminate called without an active exception")."""
+        super().server_close()
+        with self._open_lock:
+            connections, self._open = list(self._open), {}
+            answering = list(self._answering)
+        for request in connections:
+            _cut(request)
+        deadline = time.monotonic() + STOP_SECONDS
+        for thread in answering:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def shutdown_request(self, request: socket.socket) -> None:
         with self._open_lock:
