@@ -49,7 +49,7 @@ POLL_MS = 250
 IDLE_SECONDS = 10  # a client silent this long while sending a request or reading the answer is dropped
 CONNECTION_SECONDS = 30  # no connection stays open longer (a request sent a byte at a time)
 MAX_CONNECTIONS = 32  # open at once; the page needs one at a time
-STOP_SECONDS = 30  # on Ctrl-C, how long the what-ifs in flight may take to end
+STOP_SECONDS = 30  # on Ctrl-C, how long the what-ifs and the rendering in flight may take to end
 RELOAD = """<script>
 /* pmorules serve: reload when the workspace has been rendered again. */
 (function () {
@@ -373,7 +373,7 @@ def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str]
     finally:
         stop.set()
         server.server_close()
-        watcher.join(timeout=10)
+        watcher.join(timeout=STOP_SECONDS)  # a rendering under way ends first, as the what-ifs in flight
     log("stopped")
 
 
