@@ -84,6 +84,22 @@ def test_what_the_drawer_cannot_draw_is_left_to_the_report() -> None:
     assert "reaped" in done.stdout
 
 
+def test_the_drawer_goes_on_drawing_while_its_answers_wait() -> None:
+    """Its answers are read as they come: once they filled the pipe (64 KiB), the drawer stopped until the report
+    asked for them, and a chart asked later (the trend, once the reviews are judged) was drawn only then."""
+    done = run(DRAWER + """
+    import time
+    drawer.ask(parts)
+    asked = len(drawer.asked)
+    drawer.ask({"graph": parts["graph"]})  # what the drawer sends now is well beyond the pipe's 64 KiB
+    wait = time.monotonic() + 60
+    while len(drawer._answers) <= asked and time.monotonic() < wait:
+        time.sleep(0.05)
+    print("answered", len(drawer._answers), "of", len(drawer.asked))
+    drawer.into(warm)
+    """)
+    assert "answered 5 of 5" in done.stdout, done.stdout
+
 def test_a_drawer_that_dies_leaves_every_chart_to_the_report() -> None:
     done = run(DRAWER + """
     drawer.ask(parts)

@@ -34,9 +34,18 @@ class ChartsAhead:
     """A forked drawer of the report's charts (see the module's docstring); the parent's side."""
 
     def __init__(self, pid: int, requests: BinaryIO, answers: BinaryIO):
-        self.pid, self.requests, self.answers = pid, requests, answers
+        self.pid, self.requests = pid, requests
         self.asked: list[tuple[str, tuple]] = []
         self.ended = False
+        # the answers are read as they come: a drawer whose answers filled the pipe (64 KiB, the graph of
+        # 1,000 services alone) stopped drawing until the report asked for them, the trend chart with it
+        self._answers: list[str | None] = []
+        self._reader = threading.Thread(target=self._read, args=(answers,), name="pmorules-charts", daemon=True)
+        self._reader.start()
+
+    def _read(self, answers: BinaryIO) -> None:
+        with answers:
+            self._answers.extend(_received(answers))
 
     @classmethod
     def start(cls) -> ChartsAhead | None:
@@ -85,7 +94,8 @@ class ChartsAhead:
         """Wait for the charts asked, keep each in ``warm``, and end the drawer."""
         try:
             self.requests.close()  # nothing more to draw: the drawer ends once it has answered
-            for (name, data), svg in zip(self.asked, _received(self.answers)):
+            self._reader.join()  # until the drawer has answered everything, or ended
+            for (name, data), svg in zip(self.asked, self._answers):
                 if svg is not None:
                     warm.keep(name, data, Markup(svg))
         finally:
@@ -96,16 +106,16 @@ class ChartsAhead:
         if self.ended:
             return
         self.ended = True
-        for stream in (self.requests, self.answers):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self.requests.close()
+        except OSError:
+            pass
         try:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         os.waitpid(self.pid, 0)
+        self._reader.join()  # the drawer's end closed the pipe: the reader has ended, or ends now
 
 
 def _draw(ask_fd: int, answer_fd: int) -> None:
