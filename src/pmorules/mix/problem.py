@@ -650,9 +650,11 @@ class _Prober:
         reading = reads_of(self.analysis.compiled, rule, "goal_target")
         from_delivery = [name for name in reading if name in DELIVERY_FIELDS]
         seen_as: dict[Delivery, tuple[tuple, dict]] = {}  # each delivery's fields, and what the rule reads of them
-        by_target: dict[tuple[str, str, float], list[tuple[str, tuple[tuple, dict]]]] = {}  # goals share targets
+        # per target (goals share targets): its deliveries grouped by what the rule reads of them, with the fields
+        # of the first; deliveries alike in it are one probe for every goal, and eligible or not together
+        by_target: dict[tuple[str, str, float], dict[tuple, tuple[dict, list[str]]]] = {}
         probes: dict[tuple, tuple[Fact, dict]] = {}
-        owners: list[tuple[str, tuple[str, str, float], str, tuple]] = []
+        owners: list[tuple[str, tuple[str, str, float], list[str], tuple]] = []
         for goal, keys in self.goal_targets.items():
             for key in keys:
                 fact = facts.get((goal, key[1]))
@@ -662,24 +664,27 @@ class _Prober:
                              for name in reading if name not in DELIVERY_FIELDS)
                 delivered = by_target.get(key)
                 if delivered is None:
-                    delivered = by_target[key] = []
+                    delivered = by_target[key] = {}
                     for delivery in self.targets[key].in_time:
                         seen = seen_as.get(delivery)  # targets share deliveries
                         if seen is None:
                             fields = _delivery_fields(delivery)
                             seen = seen_as[delivery] = tuple(fields[name] for name in from_delivery), fields
-                        delivered.append((delivery.service, seen))
-                for vid, (read, fields) in delivered:
+                        read, fields = seen
+                        delivered.setdefault(read, (fields, []))[1].append(delivery.service)
+                for read, (fields, vids) in delivered.items():
                     sig = (kept, read)  # what the engine sees: goals alike in it share one probe
                     if sig not in probes:
                         probes[sig] = fact, fields
-                    owners.append((goal, key, vid, sig))
-        facts_probed = [variant(fact, **fields) for fact, fields in probes.values()]
+                    owners.append((goal, key, vids, sig))
+        # the delivery's fields are exact already (``_delivery_fields``): no cleaning again, as ``variant`` would
+        facts_probed = [Fact(fact.type, fact.key, fact.fields | fields, fact.sources, fact.path, fact.words)
+                        for fact, fields in probes.values()]
         hits = dict(zip(probes, self.run(rule, facts_probed)))
         eligible: dict[tuple[str, tuple[str, str, float]], set[str]] = {}
-        for goal, key, vid, sig in owners:
+        for goal, key, vids, sig in owners:
             if not hits[sig]:
-                eligible.setdefault((goal, key), set()).add(vid)
+                eligible.setdefault((goal, key), set()).update(vids)
         constraint.eligible = {owner: frozenset(vids) for owner, vids in eligible.items()}
 
     def _min_probability(self, rule: Rule, constraint: Constraint) -> None:
