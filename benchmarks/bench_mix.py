@@ -9,8 +9,12 @@
 2. The federation shape of issue 14 (benchmarks/shapes.py) at 1,000 services: ``pmorules mix`` (recommend)
    and ``pmorules report`` (analysis, mix and rendering of the HTML report, without past reviews), best of
    --runs. Target (issue 22): 3 s each; the report with its history section is timed by bench_report.py.
+3. With ``--shapes N``: the mix on every other shape of benchmarks/shapes.py at N services (one run each: on
+   the dense-cycle shape at 1,000 services it took 34 to 330 s, by seed, when first measured, because the
+   core services cannot all stay and choosing which to keep is a hard program; the others take about 2 s).
+   The solver's runs are listed with their time and branch-and-bound nodes.
 
-    python benchmarks/bench_mix.py [--seed N] [--runs 3] [--federation 1000]
+    python benchmarks/bench_mix.py [--seed N] [--runs 3] [--federation 1000] [--shapes 1000]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import highspy
 from rich.console import Console
 from rich.table import Table
 
@@ -33,7 +38,7 @@ from pmorules.mix.problem import build_problem
 from pmorules.report import render_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from shapes import federation
+from shapes import SHAPES, federation
 
 AS_OF = dt.date(2026, 3, 20)
 
@@ -106,6 +111,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--federation", type=int, default=1000, help="services of the federation workspace (0: skip)")
+    parser.add_argument("--shapes", type=int, default=0, help="services of the other shapes' workspaces (0: skip)")
     args = parser.parse_args()
     table = Table(title="pmorules mix: synthetic workspaces, best of --runs")
     for column in ("candidates", "goals", "variables", "rows", "solve (s)", "status", "recommend (s)", "changes", "rounds"):
@@ -144,6 +150,41 @@ def main() -> None:
             shape.add_row("report (analyse + mix + HTML)", str(len(result.problem.candidates)), f"{report_time:.2f}",
                           "3", f"{len(html) // 1024} KiB", "", "")
             Console(width=140).print(shape)
+        if args.shapes:
+            _other_shapes(Path(tmp), args.shapes)
+
+
+def _other_shapes(root: Path, size: int) -> None:
+    """The mix on each shape but the federation, once, with each solver run's time and nodes."""
+    table = Table(title=f"the mix on the other shapes, {size} services, one run each")
+    for column in ("shape", "recommend (s)", "status", "rounds", "solver runs (s, nodes)"):
+        table.add_column(column, justify="right")
+    runs: list[tuple[float, int]] = []
+    plain = highspy._Highs
+
+    class Timed(plain):  # each run's time and branch-and-bound nodes, for the table
+        def run(self):
+            start = time.perf_counter()
+            status = super().run()
+            runs.append((time.perf_counter() - start, self.getInfo().mip_node_count))
+            return status
+
+    highspy._Highs = Timed
+    try:
+        for name, make in SHAPES.items():
+            if name == "federation":
+                continue
+            make(root / name, size)
+            analysis = analyze(root / name, AS_OF)
+            runs.clear()
+            start = time.perf_counter()
+            result = recommend(analysis)
+            elapsed = time.perf_counter() - start
+            table.add_row(name, f"{elapsed:.2f}", result.status, str(result.rounds),
+                          ", ".join(f"{seconds:.2f} ({nodes})" for seconds, nodes in runs))
+    finally:
+        highspy._Highs = plain
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":
