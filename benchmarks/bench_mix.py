@@ -56,11 +56,14 @@ def workspace(root: Path, size: int, seed: int) -> Path:
     lines += [f"  - {{id: c{i}, weight: {rng.choice([0.3, 0.6, 1.0])}}}" for i in range(4)]
     lines.append("services:")
     for index, sid in enumerate(ids):
-        deps = []
+        deps, hard = [], None
         if index and rng.random() < 0.3:  # towards earlier services only: no cycles
-            deps.append(f"{{service: {ids[rng.randrange(index)]}, kind: hard}}")
+            hard = ids[rng.randrange(index)]
+            deps.append(f"{{service: {hard}, kind: hard}}")
         if index and rng.random() < 0.3:
-            deps.append(f"{{service: {ids[rng.randrange(index)]}, kind: soft}}")
+            soft = ids[rng.randrange(index)]
+            if soft != hard:  # the same service twice is a duplicate entry, which the loader refuses (seed 7)
+                deps.append(f"{{service: {soft}, kind: soft}}")
         harms = []
         if rng.random() < 0.1:
             target = rng.choice(ids)

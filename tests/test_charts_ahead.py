@@ -135,6 +135,24 @@ def test_a_report_that_fails_ends_its_drawer_at_once(tmp_path: Path) -> None:
     assert not (tmp_path / "report.html").exists()
 
 
+def test_no_thread_to_read_the_answers_means_no_drawer() -> None:
+    """With no thread left to read its answers, the drawer is ended and the report draws in process (the error
+    escaped the report, and the drawer was never reaped)."""
+    done = run("""
+        import os, threading
+        from pmorules.report.charts_ahead import ChartsAhead
+
+        def refused(self):
+            raise RuntimeError("can't start new thread")
+        threading.Thread.start = refused
+        print("drawer" if ChartsAhead.start() else "none")
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            print("reaped")
+    """)
+    assert done.stdout.split() == ["none", "reaped"]
+
 def test_no_drawer_beside_other_threads() -> None:
     done = run("""
         import threading

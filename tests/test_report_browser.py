@@ -384,6 +384,30 @@ def test_the_recommendation_from_a_what_if_stopping_a_core_service_keeps_it_and_
         assert page.locator('tr[data-service="reporting"] .wb-run').is_checked()
 
 
+
+def test_only_the_latest_recommendation_asked_for_is_shown(browser, tmp_path: Path) -> None:
+    """Asked again for another what-if, the optimiser's earlier answer arriving last must not replace the
+    latest one (it wrote "The what-if changed meanwhile" over it)."""
+    with _served_example(browser, tmp_path) as (page, workspace):
+        held = []
+        page.route("**/api/recommend", lambda route: held.append(route) if not held else route.continue_())
+        goal = page.locator("#goal-pm-bench")
+        box = page.locator("#wb-recommendation")
+        _until(lambda: page.locator("#workbench").count() == 1 and "On track" in goal.inner_text())
+        page.locator('tr[data-service="training"] .wb-run').uncheck()
+        _until(lambda: "At risk" in goal.inner_text())
+        page.locator("#wb-recommend").click()  # its answer is held back
+        page.locator('tr[data-service="reporting"] .wb-approach').select_option("supportive")
+        _until(lambda: page.locator("#wb-services tr.wb-moved").count() == 2)
+        page.locator("#wb-recommend").click()
+        _until(lambda: "From this what-if, the optimiser recommends:" in box.inner_text())
+        held[0].continue_()
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:  # the first answer arrives meanwhile, and is left unshown
+            assert "From this what-if, the optimiser recommends:" in box.inner_text()
+            time.sleep(0.2)
+
+
 # ------------------------------------------------------------------ the steering pack: print, screens, phones
 
 CASES = ROOT / "tests" / "cases"

@@ -217,6 +217,71 @@ def test_stopping_waits_for_the_requests_in_flight(live, monkeypatch) -> None:
     assert not closing.is_alive() and not server._answering
 
 
+
+def test_a_connection_accepted_as_the_server_closes_is_not_served(live) -> None:
+    """A thread started just after ``server_close`` took its list of busy threads would have answered a what-if
+    nothing waits for: it now hangs up instead."""
+    server, _, _ = live()
+    server.shutdown()
+    server.server_close()
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        server.process_request_thread(ours, ("127.0.0.1", 0))
+        try:
+            heard = theirs.recv(100)
+        except ConnectionResetError:  # closed with the request unread
+            heard = b""
+        assert heard == b""  # hung up, nothing answered
+    assert not server._answering
+
+
+ABANDONED = """
+import sys, time
+import pmorules.serve as serve
+import pmorules.serve_api as serve_api
+
+serve.STOP_SECONDS = 0.5
+answer = serve_api.Api.answer
+
+
+def slow(self, *args, **kwargs):  # as a what-if the solver works on for minutes
+    time.sleep(60)
+    return answer(self, *args, **kwargs)
+
+
+serve_api.Api.answer = slow
+sys.argv = ["pmorules", "serve", "ws", "--port", "0"]
+from pmorules.cli import main
+main()
+"""
+
+
+def test_ctrl_c_leaves_a_what_if_that_outlives_the_wait(make_ws, tmp_path: Path) -> None:
+    """After ``STOP_SECONDS`` the server says what it abandoned and ends with 0: waiting longer would not end
+    a solver run of minutes, and ending the interpreter beside it aborts."""
+    make_ws(SMALL, name="ws")
+    server = subprocess.Popen([sys.executable, "-c", ABANDONED], cwd=tmp_path, stderr=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, text=True)
+    watchdog = threading.Timer(120, server.kill)
+    watchdog.start()
+    try:
+        url = server.stderr.readline().split(" at ")[1].split(" ")[0]
+        _until(lambda: _get(url + "version") == (200, "1"))
+        token = re.search(r'name="pmorules-token" content="([^"]+)"', _get(url)[1]).group(1)
+        threading.Thread(target=_post_quietly, args=(url + "api/what-if", token), daemon=True).start()
+        time.sleep(0.5)  # the request is in the slow answer
+        server.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        code = server.wait(timeout=30)
+        waited = time.monotonic() - started
+    finally:
+        watchdog.cancel()
+        server.kill()
+    log = server.stderr.read()
+    assert code == 0 and "Traceback" not in log, log
+    assert "was abandoned" in log.splitlines()[-1] and waited < 20
+
 WHAT_IFS = ("/api/recommend", "/api/what-if/report", "/api/recommend", "/api/what-if/report")
 
 

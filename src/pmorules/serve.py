@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import html
+import os
 import re
 import signal
 import socket
@@ -185,6 +186,7 @@ class LiveServer(ThreadingHTTPServer):
         self._open: dict[socket.socket, float] = {}  # each connection open, and when it is cut at the latest
         self._open_lock = threading.Lock()
         self._answering: set[threading.Thread] = set()  # the threads serving a connection now
+        self._closing = False  # set by server_close: a connection accepted just before is not served
         super().__init__(address, handler)  # closes the server when it cannot bind: the fields above must exist
 
     def process_request(self, request: socket.socket, client_address: object) -> None:
@@ -200,7 +202,12 @@ class LiveServer(ThreadingHTTPServer):
 
     def process_request_thread(self, request: socket.socket, client_address: object) -> None:
         with self._open_lock:
-            self._answering.add(threading.current_thread())
+            closing = self._closing
+            if not closing:
+                self._answering.add(threading.current_thread())
+        if closing:  # its thread started after server_close looked: the request it may hold is not answered
+            self.shutdown_request(request)
+            return
         try:
             super().process_request_thread(request, client_address)
         finally:
@@ -213,6 +220,7 @@ class LiveServer(ThreadingHTTPServer):
         process aborted: "terminate called without an active exception")."""
         super().server_close()
         with self._open_lock:
+            self._closing = True
             connections, self._open = list(self._open), {}
             answering = list(self._answering)
         for request in connections:
@@ -220,6 +228,11 @@ class LiveServer(ThreadingHTTPServer):
         deadline = time.monotonic() + STOP_SECONDS
         for thread in answering:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+    def still_answering(self) -> bool:
+        """Whether a request outlived ``server_close``'s wait (a what-if the solver works on for minutes)."""
+        with self._open_lock:
+            return any(thread.is_alive() for thread in self._answering)
 
     def shutdown_request(self, request: socket.socket) -> None:
         with self._open_lock:
@@ -374,6 +387,12 @@ def serve(workspace: Path, port: int, as_of: dt.date | None, log: Callable[[str]
         stop.set()
         server.server_close()
         watcher.join(timeout=STOP_SECONDS)  # a rendering under way ends first, as the what-ifs in flight
+    if server.still_answering() or watcher.is_alive():
+        # the interpreter cannot end beside a thread inside the solver's C++ code (it aborts): leave at once
+        log(f"stopped (a what-if or rendering still being worked out after {STOP_SECONDS} s was abandoned)")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     log("stopped")
 
 

@@ -76,7 +76,15 @@ class ChartsAhead:
                 os._exit(0)
         os.close(ask_read)
         os.close(answer_write)
-        return cls(pid, os.fdopen(ask_write, "wb"), os.fdopen(answer_read, "rb"))
+        requests, answers = os.fdopen(ask_write, "wb"), os.fdopen(answer_read, "rb")
+        try:
+            return cls(pid, requests, answers)
+        except RuntimeError:  # no thread left to read the answers with: the report draws in process
+            requests.close()
+            answers.close()
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
 
     def ask(self, charts: dict[str, tuple]) -> None:
         """Have these charts drawn (name: data, as ``context.chart_data`` gives them; data that is not plain is
