@@ -343,9 +343,14 @@ def test_config_errors_speak_of_tables_not_of_the_models_behind_them(ws) -> None
         "mix: should be a table", "history.q1.date: required setting is missing", "history.q1.path: should not be empty"]
 
 
-def test_a_missing_rule_folder_is_located(ws) -> None:
-    lines = error_lines(cli("analyze", ws({"pmorules.toml": 'name = "x"\nrule_paths = ["nowhere"]\n'})))
-    assert lines == ["ws/pmorules.toml:2:1: rule path 'nowhere' does not exist"]
+@pytest.mark.parametrize("config, line", [
+    ('name = "x"\nrule_paths = ["nowhere"]\n', 2),
+    ('name = "x"\nrules = ["nowhere"]\n', 2),  # the short forms had no line
+    ('name = "x"\n\n[rules]\npaths = ["nowhere"]\n', 4),
+])
+def test_a_missing_rule_folder_is_located(ws, config: str, line: int) -> None:
+    lines = error_lines(cli("analyze", ws({"pmorules.toml": config})))
+    assert lines == [f"ws/pmorules.toml:{line}:1: rule path 'nowhere' does not exist"]
 
 
 # ---------------------------------------------------------------- init, rules show

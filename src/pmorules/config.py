@@ -221,6 +221,13 @@ class ConfigFile(BaseModel):
                 return Location(self.path, line, column)
         return Location(self.path)
 
+    def where_rule_paths(self) -> Location:
+        """Where the rule paths are written: ``rule_paths``, else a short form (``[rules] paths``, ``rules = [...]``)."""
+        for keys in (("rule_paths",), ("rules", "paths"), ("rules",)):
+            if (found := self.where(*keys)).line is not None:
+                return found
+        return self.where()
+
 
 def _find_line(text: str, keys: tuple[str, ...]) -> int | None:
     """The line of a setting: where its key is written, else the nearest enclosing one written (the table of a

@@ -330,7 +330,7 @@ def _rule_sources(
     own = ["rules"] if confine else []  # a workspace's rules/ folder; paths from the command line are all there is
     for rel in own + [p for p in config.config.rule_paths if p.rstrip("/") not in own]:
         path, display = workspace / rel, str(Path(shown) / rel)
-        where = config.where("rule_paths") if confine else Location(display)  # the command line names it itself
+        where = config.where_rule_paths() if confine else Location(display)  # the command line names it itself
         if not os.path.lexists(path):
             if rel not in own:
                 errors.append(Diagnostic(where, f"rule path {rel!r} does not exist"))
