@@ -740,6 +740,27 @@ def test_a_warning_in_place_of_a_resolved_error_says_so(make_ws) -> None:
     assert stepped[0].reason.startswith("it takes the place of GOL001 (error), which the mix resolves")
 
 
+
+def test_a_milder_finding_of_the_same_family_is_no_new_problem_to_cut(make_ws) -> None:
+    """A quick service for one of a goal's two outcomes turns "cannot be met by its date" (GOL002) into "not
+    covered in time" (GOL001): both errors, the second milder (``family_rank``). The optimiser took the new
+    GOL001 for a problem it had created, cut every mix adding the service, and recommended without it."""
+    services = """
+        services:
+          - {id: a, term: long, probability: 0.9, effort: 5, outcomes: [O02]}
+          - {id: b, term: short, probability: 0.9, effort: 5, outcomes: [O03], status: proposed}
+        goals:
+          - {id: plan, outcomes: [O02, O03], due_months: 6}
+        """
+    config = CORE_CONFIG + "capacity = 20\n"
+    result = recommend(analyze(make_ws({"ws.yaml": services, "pmorules.toml": config}), AS_OF))
+    assert ("GOL002", ["plan"]) in [(f.rule, f.subjects) for f in result.before.findings]
+    assert "b" in result.mix and result.rounds == 1
+    assert ("GOL001", ["plan"]) in [(f.rule, f.subjects) for f in result.after.findings]
+    eased = [u for u in result.unavoidable if u.subjects == ("plan",)]
+    assert [u.reason for u in eased] == [
+        "it takes the place of GOL002 (error), which the mix resolves: the same problem, milder"]
+
 def test_every_column_of_a_comparison_is_judged_by_the_same_hard_conditions(example) -> None:
     """Issue 23, item 8: today, the recommendation and a scenario are feasible by one test. A variant that
     changes nothing has today's errors, so it is exactly as (in)feasible as today, with the same problems."""

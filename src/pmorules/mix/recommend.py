@@ -674,6 +674,24 @@ def _stepped_down(before: Analysis, after: Analysis, finding: Headline) -> str:
     return " and ".join(f"{f.rule} ({f.level})" for f in worse)
 
 
+def _eased(before: Analysis, found: list[Headline] | list[Finding], finding: Headline) -> str:
+    """Today's findings that ``finding`` is a milder form of, in words: about the same subjects, of the same
+    family and graver (a higher level, or the same level and a higher ``family_rank``), and gone from the mix.
+    The problem is still there but lighter, as ``pmorules diff`` calls it eased: not a new one for the
+    optimiser to cut (a goal no longer "cannot be met by its date" but "not covered in time" took eight rounds
+    of cuts, and was then called unavoidable for want of rounds)."""
+    rules = before.rulebook.rules
+    own = rules.get(finding.rule)
+    if own is None or not own.spec.family:
+        return ""
+    kept = {_key(f) for f in found}
+    gravity = (-LEVEL_ORDER[finding.level], own.spec.family_rank)
+    graver = [f for f in before.findings
+              if f.subjects == finding.subjects and _key(f) not in kept and (rule := rules.get(f.rule)) is not None
+              and rule.spec.family == own.spec.family and (-LEVEL_ORDER[f.level], rule.spec.family_rank) > gravity]
+    return " and ".join(f"{f.rule} ({f.level})" for f in graver)
+
+
 def _counted(finding: Headline, broken: list[Soft]) -> bool:
     """Whether the model counted this finding: it broke that rule's condition on the finding's subjects."""
     return any(s.rule == finding.rule and set(s.ids) <= set(finding.subjects) for s in broken)
@@ -843,9 +861,10 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
             break
         kb = mix_kb(analysis.kb, problem, solution)
         matched = rematch(analysis, kb)
-        new = _new(analysis, headlines_of(matched[1]), problem.good_news)
+        found = headlines_of(matched[1])
+        new = _new(analysis, found, problem.good_news)
         tried.append((solution, kb, matched, new))
-        uncounted = [f for f in new if not _counted(f, solution.broken)]
+        uncounted = [f for f in new if not _counted(f, solution.broken) and not _eased(analysis, found, f)]
         if not uncounted:
             break
         for finding in uncounted:
@@ -872,10 +891,16 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
     resolved_errors = ", ".join(dict.fromkeys(f"{f.rule} (error)" for f in analysis.findings
                                               if f.level == "error" and _key(f) not in kept))
     for finding in new:
+        eased = _eased(analysis, after.findings, finding)
         if _counted(finding, solution.broken):
             if finding.rule not in reasons:
                 reasons[finding.rule] = _why_unavoidable(program, problem, solution, finding.rule)
             reason = reasons[finding.rule]
+        elif eased:
+            unavoidable.append(Unavoidable(finding.rule, finding.level, tuple(finding.subjects),
+                                           f"it takes the place of {eased}, which the mix resolves: the same "
+                                           "problem, milder"))
+            continue
         elif exhausted:
             reason = (f"the full rulebook raised it on each of the {len(tried)} best mixes, and cutting off every "
                       f"way of running the services it is about that raises it leaves no mix the hard conditions allow")
