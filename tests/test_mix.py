@@ -743,23 +743,49 @@ def test_a_warning_in_place_of_a_resolved_error_says_so(make_ws) -> None:
 
 def test_a_milder_finding_of_the_same_family_is_no_new_problem_to_cut(make_ws) -> None:
     """A quick service for one of a goal's two outcomes turns "cannot be met by its date" (GOL002) into "not
-    covered in time" (GOL001): both errors, the second milder (``family_rank``). The optimiser took the new
-    GOL001 for a problem it had created, cut every mix adding the service, and recommended without it."""
+    covered in time" (GOL001): both errors, the second milder (``family_rank``), and no mix covers the other
+    outcome in time. The optimiser took the GOL001 for a problem it had created and cut each mix adding a quick
+    service, round after round, then called it unavoidable because "cutting off every way ... leaves no mix"."""
     services = """
         services:
           - {id: a, term: long, probability: 0.9, effort: 5, outcomes: [O02]}
           - {id: b, term: short, probability: 0.9, effort: 5, outcomes: [O03], status: proposed}
+          - {id: c, term: short, probability: 0.8, effort: 5, outcomes: [O03], status: proposed}
         goals:
           - {id: plan, outcomes: [O02, O03], due_months: 6}
         """
     config = CORE_CONFIG + "capacity = 20\n"
     result = recommend(analyze(make_ws({"ws.yaml": services, "pmorules.toml": config}), AS_OF))
     assert ("GOL002", ["plan"]) in [(f.rule, f.subjects) for f in result.before.findings]
-    assert "b" in result.mix and result.rounds == 1
+    assert result.mix == ["a", "b"] and result.rounds == 1  # was 3 rounds
     assert ("GOL001", ["plan"]) in [(f.rule, f.subjects) for f in result.after.findings]
     eased = [u for u in result.unavoidable if u.subjects == ("plan",)]
     assert [u.reason for u in eased] == [
         "it takes the place of GOL002 (error), which the mix resolves: the same problem, milder"]
+
+
+def test_an_error_a_mix_avoids_is_never_eased(make_ws) -> None:
+    """A cheap supporting service leaves the goal "not covered in time" where today it "cannot be met by its
+    date": milder, but a primary service covers it, so the GOL001 breaks a hard condition some mix meets. The
+    mix must be the one that covers the goal (it kept the cheap one, and called itself infeasible)."""
+    services = """
+        services:
+          - {id: a, term: long, probability: 0.9, effort: 5, outcomes: [O03]}
+          - {id: d, term: short, probability: 0.9, effort: 5, outcomes: [O05]}
+          - {id: b, term: short, probability: 0.9, effort: 1, outcomes: [{id: O03, contribution: supporting}],
+             status: proposed}
+          - {id: c, term: short, probability: 0.9, effort: 5, outcomes: [O03], status: proposed}
+        goals:
+          - {id: plan, outcomes: [O03], due_months: 6, priority: 1}
+          - {id: view, outcomes: [O05], due_months: 6, priority: 3}
+        """
+    config = CORE_CONFIG + "capacity = 20\n"
+    result = recommend(analyze(make_ws({"ws.yaml": services, "pmorules.toml": config}), AS_OF))
+    assert "c" in result.mix and "GOL001" not in [f.rule for f in result.after.findings]
+    from pmorules.mix.recommend import comparison
+
+    recommended = comparison(result, [])[1]
+    assert recommended["feasible"], recommended["problems"]
 
 def test_every_column_of_a_comparison_is_judged_by_the_same_hard_conditions(example) -> None:
     """Issue 23, item 8: today, the recommendation and a scenario are feasible by one test. A variant that

@@ -31,7 +31,8 @@ from .milp import Program, ProgramRefused, Soft, Solution, Unattainable, build_p
 from .probe import flagged, variant
 from .problem import CAPACITY, CORE, Candidate, Problem, additions, approached_probability, build_problem
 from .units import Units
-from .scenarios import Scenario, ScenarioResult, evaluate_scenario, hard_problems, load_scenarios, side
+from .scenarios import (Scenario, ScenarioResult, avoidable_error, evaluate_scenario, hard_problems, load_scenarios,
+                        side)
 
 
 @dataclass
@@ -674,15 +675,17 @@ def _stepped_down(before: Analysis, after: Analysis, finding: Headline) -> str:
     return " and ".join(f"{f.rule} ({f.level})" for f in worse)
 
 
-def _eased(before: Analysis, found: list[Headline] | list[Finding], finding: Headline) -> str:
+def _eased(before: Analysis, problem: Problem, unattainable: list[Unattainable], found: list[Headline] | list[Finding],
+           finding: Headline) -> str:
     """Today's findings that ``finding`` is a milder form of, in words: about the same subjects, of the same
     family and graver (a higher level, or the same level and a higher ``family_rank``), and gone from the mix.
     The problem is still there but lighter, as ``pmorules diff`` calls it eased: not a new one for the
     optimiser to cut (a goal no longer "cannot be met by its date" but "not covered in time" took eight rounds
-    of cuts, and was then called unavoidable for want of rounds)."""
+    of cuts, and was then called unavoidable for want of rounds). Never an error some mix avoids: that one
+    makes the mix infeasible, whatever it replaces."""
     rules = before.rulebook.rules
     own = rules.get(finding.rule)
-    if own is None or not own.spec.family:
+    if own is None or not own.spec.family or avoidable_error(problem, unattainable, finding):
         return ""
     kept = {_key(f) for f in found}
     gravity = (-LEVEL_ORDER[finding.level], own.spec.family_rank)
@@ -852,7 +855,8 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
     """The verified optimum of a built program."""
     _no_cuts_for_infos(program, problem)
     # each mix tried: its solution, knowledge, facts and matches, and the new findings (texts only for the one kept)
-    tried: list[tuple[Solution, KnowledgeBase, tuple[FactBase, list[Match]], list[Headline]]] = []
+    # and how many of those the model did not count (the mix kept is the one with the fewest)
+    tried: list[tuple[Solution, KnowledgeBase, tuple[FactBase, list[Match]], list[Headline], int]] = []
     exhausted = False  # the cuts left no mix: the findings the rulebook raised on every mix tried are unavoidable
     for _ in range(problem.settings.verify_rounds + 1):
         solution = solve(program, problem)
@@ -863,8 +867,9 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         matched = rematch(analysis, kb)
         found = headlines_of(matched[1])
         new = _new(analysis, found, problem.good_news)
-        tried.append((solution, kb, matched, new))
-        uncounted = [f for f in new if not _counted(f, solution.broken) and not _eased(analysis, found, f)]
+        uncounted = [f for f in new if not _counted(f, solution.broken)
+                     and not _eased(analysis, problem, program.unattainable, found, f)]
+        tried.append((solution, kb, matched, new, len(uncounted)))
         if not uncounted:
             break
         for finding in uncounted:
@@ -883,15 +888,14 @@ def recommend_program(analysis: Analysis, problem: Problem, program: Program) ->
         if roomier is None:
             return MixResult("infeasible", analysis, analysis, problem, None, [], program.unattainable, conflict)
         return recommend_program(analysis, problem, roomier)
-    solution, kb, matched, new = min(tried, key=lambda t: (sum(not _counted(f, t[0].broken) for f in t[3]), len(t[3]),
-                                                            -t[0].objective))
+    solution, kb, matched, new, _ = min(tried, key=lambda t: (t[4], len(t[3]), -t[0].objective))
     after = reanalyze(analysis, kb, matched)
     unavoidable, reasons = [], {}
     kept = {_key(f) for f in after.findings}
     resolved_errors = ", ".join(dict.fromkeys(f"{f.rule} (error)" for f in analysis.findings
                                               if f.level == "error" and _key(f) not in kept))
     for finding in new:
-        eased = _eased(analysis, after.findings, finding)
+        eased = _eased(analysis, problem, program.unattainable, after.findings, finding)
         if _counted(finding, solution.broken):
             if finding.rule not in reasons:
                 reasons[finding.rule] = _why_unavoidable(program, problem, solution, finding.rule)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..analysis import Analysis, reanalyze
 from ..output import SCENARIOS_FOLDER
 from ..errors import Diagnostic, InputError, Location, did_you_mean
-from ..findings import names_of
+from ..findings import Finding, Headline, names_of
 from ..knowledge import Service
 from ..numbers import number_problem
 from ..vocabulary import Approach
@@ -326,9 +326,15 @@ def hard_problems(problem: Problem, unattainable: list[Unattainable], state: Ana
     never = {k.lower() for k in problem.settings.never}
     problems += [f"it adds “{names[sid]}”, which the organisation rules out (pmorules.toml, [mix] never)"
                  for sid in sorted(active) if sid.lower() in never and sid not in problem.today]
-    hard = {c.rule for c in problem.constraints if c.hard and c.applies}
-    beyond = {(u.rule, u.goal) for u in unattainable} | {(u.rule, u.target) for u in unattainable}
     problems += [f"it raises the error “{f.title}” on {', '.join(f'“{names[s]}”' for s in f.subjects)}"
-                 for f in state.findings
-                 if f.level == "error" and f.rule in hard and not all((f.rule, s) in beyond for s in f.subjects)]
+                 for f in state.findings if avoidable_error(problem, unattainable, f)]
     return problems
+
+
+def avoidable_error(problem: Problem, unattainable: list[Unattainable], finding: Finding | Headline) -> bool:
+    """Whether a finding breaks a hard condition some mix can meet: an error of a rule the model holds as hard,
+    about something not beyond every mix (``unattainable``). Such a finding makes a mix infeasible."""
+    if finding.level != "error" or finding.rule not in {c.rule for c in problem.constraints if c.hard and c.applies}:
+        return False
+    beyond = {(u.rule, u.goal) for u in unattainable} | {(u.rule, u.target) for u in unattainable}
+    return not all((finding.rule, s) in beyond for s in finding.subjects)
